@@ -1,0 +1,146 @@
+"""The experiment config: one validated, serialisable object holding every user choice.
+
+The window writes user intent into it, the CLI builds it from flags, training reads only it, and
+each run saves it as `config.json`. `SCHEMA_VERSION` is bumped when a field changes meaning;
+`ExperimentConfig.from_json` upgrades older files.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.errors import ConfigError
+
+SCHEMA_VERSION = 1
+
+Activation = Literal["relu", "leaky_relu", "elu", "tanh", "sigmoid", "swish"]
+ACTIVATIONS: tuple[str, ...] = ("relu", "leaky_relu", "elu", "tanh", "sigmoid", "swish")
+Optimizer = Literal["rmsprop", "adam", "sgd"]
+OPTIMIZERS: tuple[str, ...] = ("rmsprop", "adam", "sgd")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataOptions(_Model):
+    """Which data, and how it is split and sized."""
+
+    name: str = Field("digits", description="digits, shapes, mnist, fashion_mnist, cifar10, cifar100, folder:PATH or npz:PATH")
+    val_split: float = Field(0.2, gt=0.0, lt=0.9, description="validation fraction when the source has no validation split")
+    image_size: int | None = Field(None, ge=8, le=1024, description="side of the square images for shapes/folder data; None: the source's or architecture's default")
+    limit: int | None = Field(None, ge=10, description="keep at most this many training samples (quick experiments, tests)")
+
+
+class ArchOptions(_Model):
+    """Which architecture, and its toggles."""
+
+    name: str = "mlp"
+    dropout: bool = True
+    dropout_rate: float = Field(0.5, ge=0.0, lt=1.0)
+    batchnorm: bool = False
+    activation: Activation = "relu"
+    # Options of the ImageNet backbones (ignored by the presets built from scratch).
+    weights: str = Field("imagenet", description="imagenet, none, or a path to a weights file")
+    pooling: Literal["avg", "flatten"] = "avg"
+    head_units: int = Field(256, ge=1, le=8192)
+    freeze_base: bool = Field(True, description="backbones: freeze the whole convolutional base")
+    fine_tune_last: int = Field(0, ge=0, description="backbones: then unfreeze the base's last N layers")
+
+
+class Augmentation(_Model):
+    """Random transformations of the training images (never of validation or test)."""
+
+    flip: Literal["none", "horizontal", "vertical", "both"] = "none"
+    rotation: float = Field(0.0, ge=0.0, le=0.5, description="fraction of a full turn")
+    zoom: float = Field(0.0, ge=0.0, le=0.9)
+    translation: float = Field(0.0, ge=0.0, le=0.5, description="fraction of the image size")
+    contrast: float = Field(0.0, ge=0.0, le=0.9)
+
+    @property
+    def enabled(self) -> bool:
+        return self.flip != "none" or any((self.rotation, self.zoom, self.translation, self.contrast))
+
+
+class TrainingOptions(_Model):
+    optimizer: Optimizer = "adam"
+    learning_rate: float = Field(1e-3, gt=0.0, le=10.0)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0, description="sgd only")
+    batch_size: int = Field(64, ge=1, le=65536)
+    epochs: int = Field(10, ge=1, le=100000)
+    seed: int = Field(0, ge=0)
+    early_stopping: bool = False
+    patience: int = Field(3, ge=1)
+    # Staged fine-tuning: after `epochs`, unfreeze the last N layers and go on at a lower rate.
+    stage2_epochs: int = Field(0, ge=0)
+    stage2_unfreeze_last: int = Field(0, ge=0)
+    stage2_lr_factor: float = Field(0.1, gt=0.0, le=1.0)
+    # Speed.
+    feature_cache: bool = Field(True, description="train only the head on cached features of a frozen, deterministic prefix")
+    mixed_precision: bool = False
+    xla: bool = False
+
+
+class ExperimentConfig(_Model):
+    """Everything needed to reproduce one training."""
+
+    schema_version: int = SCHEMA_VERSION
+    data: DataOptions = Field(default_factory=DataOptions)
+    arch: ArchOptions = Field(default_factory=ArchOptions)
+    layer_trainable: dict[str, bool] = Field(default_factory=dict, description="per-layer overrides, by layer name")
+    freeze_all_but: int | None = Field(None, ge=0, description="freeze every trainable layer but the last N")
+    augmentation: Augmentation = Field(default_factory=Augmentation)
+    training: TrainingOptions = Field(default_factory=TrainingOptions)
+    init_from: str | None = Field(None, description="start from the weights of this run (folder or .keras), layer by layer where names and shapes match")
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ExperimentConfig":
+        data = _upgrade(dict(data))
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            raise ConfigError(_describe(err)) from None
+
+    @classmethod
+    def from_json(cls, text: str) -> "ExperimentConfig":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"config is not valid JSON: {err}") from None
+        if not isinstance(data, dict):
+            raise ConfigError("config must be a JSON object")
+        return cls.from_dict(data)
+
+    def updated(self, **changes: Any) -> "ExperimentConfig":
+        """A copy with top-level or dotted (`"training.epochs"`) fields replaced, validated."""
+        data = self.to_dict()
+        for key, value in changes.items():
+            target = data
+            *parents, leaf = key.split(".")
+            for part in parents:
+                target = target[part]
+            target[leaf] = value
+        return ExperimentConfig.from_dict(data)
+
+
+def _upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring a config written by an older LayerLab up to `SCHEMA_VERSION`."""
+    version = data.get("schema_version", 1)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise ConfigError(f"config schema version {version!r} is newer than this LayerLab understands ({SCHEMA_VERSION})")
+    data["schema_version"] = SCHEMA_VERSION
+    return data
+
+
+def _describe(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "config"
+    return f"invalid {where}: {first['msg']}"

@@ -1,0 +1,60 @@
+"""Datasets: a cheap registry here; each source module loads what it needs when used."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.config import DataOptions
+from engine.datasets.base import Dataset, limit_samples
+from engine.errors import DatasetError
+
+KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    description: str
+    needs_download: bool
+
+
+_INFOS = (
+    DatasetInfo("digits", "8×8 handwritten digits bundled with scikit-learn (1 797 images, 10 classes)", False),
+    DatasetInfo("shapes", "generated colour shapes: circle, square, triangle, star, cross (32×32, 3 750 images; a CNN beats a dense network)", False),
+    DatasetInfo("mnist", "28×28 handwritten digits (70 000 images, 10 classes)", True),
+    DatasetInfo("fashion_mnist", "28×28 clothing pictures (70 000 images, 10 classes)", True),
+    DatasetInfo("cifar10", "32×32 colour photos of 10 kinds of object (60 000 images)", True),
+    DatasetInfo("cifar100", "32×32 colour photos of 100 kinds of object (60 000 images)", True),
+    DatasetInfo("folder:PATH", "your images: one sub-folder per class, or train/ and valid/ folders", False),
+    DatasetInfo("npz:PATH", "NumPy arrays x_train, y_train [, x_test, y_test] or x, y", False),
+)
+
+
+def list_datasets() -> list[DatasetInfo]:
+    return list(_INFOS)
+
+
+def load_dataset(options: DataOptions, *, seed: int = 0) -> Dataset:
+    """Load the dataset `options.name` names; raise `DatasetError` with a reason if it cannot be."""
+    name = options.name
+    kind, _, argument = name.partition(":")
+    if kind == "digits" and not argument:
+        from engine.datasets.builtin import load_digits as loader
+    elif kind == "shapes" and not argument:
+        from engine.datasets.builtin import load_shapes as loader
+    elif kind in KERAS_DATASETS and not argument:
+        from engine.datasets.keras_datasets import load_keras_dataset as loader
+    elif kind == "folder" and argument:
+        from engine.datasets.folder import load_folder
+
+        return limit_samples(load_folder(argument, options, seed), options.limit, seed)
+    elif kind == "npz" and argument:
+        from engine.datasets.npz import load_npz
+
+        return limit_samples(load_npz(argument, options, seed), options.limit, seed)
+    else:
+        known = ", ".join(info.name for info in _INFOS)
+        raise DatasetError(f"unknown dataset '{name}' (choose one of: {known})")
+    return limit_samples(loader(options, seed), options.limit, seed)
+
+
+__all__ = ["Dataset", "DatasetInfo", "list_datasets", "load_dataset"]

@@ -1,0 +1,80 @@
+"""Training events: immutable records of plain Python numbers, safe to pass between threads.
+
+The trainer calls `observer(event)` from the thread it runs in; the CLI prints them, the window
+re-emits them as queued Qt signals. None of them holds a tensor or a reference to the model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Union
+
+
+@dataclass(frozen=True)
+class Started:
+    run_dir: str
+    epochs: int                 # total, all stages
+    steps_per_epoch: int
+    samples_train: int
+    samples_val: int
+    device: str                 # "CPU" or the GPU's name
+    trainable_params: int
+    total_params: int
+    feature_cache: bool         # training the head on cached features of a frozen prefix
+    note: str = ""              # e.g. why the feature cache was not used
+
+
+@dataclass(frozen=True)
+class BatchEnd:
+    epoch: int                  # 0-based
+    step: int                   # 0-based batch index in the epoch
+    steps: int
+    loss: float
+    accuracy: float
+    seconds: float              # since training started
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    epoch: int                  # 0-based
+    epochs: int
+    loss: float
+    accuracy: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float              # this epoch's duration
+    stage: int = 1
+
+
+@dataclass(frozen=True)
+class StageChanged:
+    """Staged fine-tuning moved on: the plots mark where."""
+
+    stage: int
+    epoch: int                  # first epoch of the new stage (0-based, counted over all stages)
+    learning_rate: float
+    trainable_params: int
+    description: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    run_dir: str
+    epochs_run: int
+    cancelled: bool
+    stopped_early: bool
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str                 # one readable line
+    kind: str = "error"         # "nan", "oom", "data", "config", "error"
+    run_dir: str = ""
+
+
+Event = Union[Started, BatchEnd, EpochEnd, StageChanged, Finished, Failed]
+Observer = Callable[[Event], None]
+
+
+def ignore(event: Event) -> None:
+    """The observer used when nobody listens."""

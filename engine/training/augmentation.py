@@ -1,0 +1,65 @@
+"""Data augmentation with Keras preprocessing layers, applied to the training pipeline only.
+
+Augmenting in the `tf.data` pipeline (not inside the model) keeps the saved model and its layer
+names unchanged and inference untouched; validation and test data are never augmented.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from engine.config import Augmentation
+
+
+def augmentation_layers(aug: Augmentation, seed: int = 0) -> list[Any]:
+    """The Keras layers for the enabled transformations, in a fixed order."""
+    import keras
+
+    layers: list[Any] = []
+    if aug.flip != "none":
+        mode = "horizontal_and_vertical" if aug.flip == "both" else aug.flip
+        layers.append(keras.layers.RandomFlip(mode, seed=seed, name="augment_flip"))
+    if aug.rotation:
+        layers.append(keras.layers.RandomRotation(aug.rotation, fill_mode="reflect", seed=seed + 1, name="augment_rotation"))
+    if aug.zoom:
+        layers.append(keras.layers.RandomZoom(aug.zoom, fill_mode="reflect", seed=seed + 2, name="augment_zoom"))
+    if aug.translation:
+        layers.append(
+            keras.layers.RandomTranslation(aug.translation, aug.translation, fill_mode="reflect", seed=seed + 3, name="augment_translation")
+        )
+    if aug.contrast:
+        layers.append(keras.layers.RandomContrast(aug.contrast, value_range=(0, 255), seed=seed + 4, name="augment_contrast"))
+    return layers
+
+
+def augment_dataset(ds: Any, aug: Augmentation, seed: int = 0) -> Any:
+    """Map the augmentation over a batched `(images, labels)` dataset; unchanged when all are off."""
+    import tensorflow as tf
+
+    layers = augmentation_layers(aug, seed)
+    if not layers:
+        return ds
+    pipeline = _Pipeline(layers)
+    return ds.map(lambda x, y: (pipeline(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+class _Pipeline:
+    def __init__(self, layers: list[Any]) -> None:
+        self.layers = layers
+
+    def __call__(self, images: Any) -> Any:
+        import tensorflow as tf
+
+        for layer in self.layers:
+            images = layer(images, training=True)
+        return tf.clip_by_value(images, 0.0, 255.0)
+
+
+def preview(images: np.ndarray, aug: Augmentation, copies: int = 4, seed: int = 0) -> np.ndarray:
+    """`copies` augmented versions of each image: uint8 array (len(images), copies, H, W, C)."""
+    pipeline = _Pipeline(augmentation_layers(aug, seed))
+    batch = np.repeat(np.asarray(images, np.float32)[:, None], copies, axis=1)
+    flat = batch.reshape((-1,) + batch.shape[2:])
+    out = np.asarray(pipeline(flat)) if pipeline.layers else flat
+    return np.clip(out, 0, 255).astype(np.uint8).reshape(batch.shape)

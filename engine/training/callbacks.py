@@ -1,0 +1,85 @@
+"""The one Keras callback LayerLab adds to `fit`: events, cancellation and divergence.
+
+Cheap by design: on the TensorFlow backend Keras already turns each batch's logs into Python
+floats before calling callbacks, so reading them costs no extra device sync; we only decide
+whether enough time passed to emit a `BatchEnd` (at most ~10 per second).
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable
+
+import keras
+
+from engine.cancel import CancelToken
+from engine.events import BatchEnd, EpochEnd, Observer
+
+BATCH_EVENT_INTERVAL_S = 0.1
+
+
+class EngineCallback(keras.callbacks.Callback):
+    def __init__(self, observer: Observer, cancel: CancelToken, *, steps: int, epochs: int, stage: int, t0: float, on_epoch: Callable[[dict[str, Any]], None] | None = None) -> None:
+        super().__init__()
+        self.observer = observer
+        self.cancel = cancel
+        self.steps = steps
+        self.epochs = epochs
+        self.stage = stage
+        self.t0 = t0
+        self.on_epoch = on_epoch
+        self.diverged: str | None = None
+        self.history: list[dict[str, float]] = []
+        self._epoch = 0
+        self._epoch_t0 = t0
+        self._last_emit = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+        self._epoch_t0 = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.diverged = f"the loss became {loss} at epoch {self._epoch + 1}, batch {batch + 1}"
+            self.model.stop_training = True
+            return
+        now = time.perf_counter()
+        if now - self._last_emit >= BATCH_EVENT_INTERVAL_S or batch + 1 == self.steps:
+            self._last_emit = now
+            self.observer(
+                BatchEnd(self._epoch, batch, self.steps, float(loss or 0.0), float(logs.get("accuracy", 0.0)), now - self.t0)
+            )
+        if self.cancel.cancelled:
+            self.model.stop_training = True
+
+    def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        if self.cancel.cancelled or self.diverged:
+            self.model.stop_evaluating = True
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        if self.diverged:
+            return
+        val_loss = logs.get("val_loss", math.nan)
+        if not math.isfinite(logs.get("loss", 0.0)):
+            self.diverged = f"the loss became {logs.get('loss')} at epoch {epoch + 1}"
+            self.model.stop_training = True
+            return
+        entry = {
+            "epoch": epoch,
+            "loss": float(logs.get("loss", math.nan)),
+            "accuracy": float(logs.get("accuracy", math.nan)),
+            "val_loss": float(val_loss),
+            "val_accuracy": float(logs.get("val_accuracy", math.nan)),
+            "seconds": time.perf_counter() - self._epoch_t0,
+            "stage": self.stage,
+            "partial": bool(self.cancel.cancelled),
+        }
+        self.history.append(entry)
+        if self.on_epoch is not None:
+            self.on_epoch(entry)
+        self.observer(
+            EpochEnd(epoch, self.epochs, entry["loss"], entry["accuracy"], entry["val_loss"], entry["val_accuracy"], entry["seconds"], self.stage)
+        )

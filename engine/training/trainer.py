@@ -1,0 +1,329 @@
+"""`train(config, observer, cancel)`: one synchronous training, safe to run in any thread.
+
+It reports plain events (engine.events), stops within one batch when the cancel token is set,
+never raises for a training fault (out of memory, divergence, an exception inside Keras: all
+become a `Failed` event and a result with `failed` set), and always leaves a consistent run
+folder behind: config and preprocessing at the start, history after every epoch, the model and
+metrics at the end (also after a stop: the model so far is kept).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from engine import runs
+from engine.cancel import CancelToken
+from engine.config import ExperimentConfig
+from engine.errors import LayerLabError
+from engine.events import Failed, Finished, Observer, StageChanged, Started, ignore
+from engine.inference import PreprocessSpec
+from engine.training import device, feature_cache
+from engine.training.augmentation import augment_dataset
+from engine.training.callbacks import EngineCallback
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    cancelled: bool = False
+    stopped_early: bool = False
+    failed: str | None = None
+    failed_kind: str | None = None
+    model: Any = None
+    spec: PreprocessSpec | None = None
+    dataset: Any = None
+    feature_cache_used: bool = False
+
+
+@dataclass
+class _Stage:
+    number: int
+    first_epoch: int
+    epochs: int
+    learning_rate: float
+    unfreeze_last: int = 0
+
+
+class _Failure(Exception):
+    def __init__(self, reason: str, kind: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+
+def train(
+    config: ExperimentConfig,
+    observer: Observer | None = None,
+    cancel: CancelToken | None = None,
+    *,
+    dataset: Any = None,
+    run_dir: str | Path | None = None,
+    runs_root: str | Path | None = None,
+) -> TrainResult:
+    """Train as `config` says; see the module docstring for the guarantees."""
+    session = _Session(config, observer or ignore, cancel or CancelToken())
+    return session.run(dataset, run_dir, runs_root)
+
+
+class _Session:
+    def __init__(self, config: ExperimentConfig, observer: Observer, cancel: CancelToken) -> None:
+        self.config = config
+        self.observer = observer
+        self.cancel = cancel
+        self.result = TrainResult(run_dir=None)
+        self.t0 = time.perf_counter()
+
+    # --- the whole run -------------------------------------------------------------------
+    def run(self, dataset: Any, run_dir: str | Path | None, runs_root: str | Path | None) -> TrainResult:
+        result = self.result
+        try:
+            self._prepare(dataset, run_dir, runs_root)
+            for stage in self._stages():
+                if self.cancel.cancelled or result.stopped_early:
+                    break
+                self._run_stage(stage)
+            self._finish()
+        except _Failure as failure:
+            self._fail(str(failure), failure.kind)
+        except LayerLabError as err:
+            self._fail(str(err), "data" if "Dataset" in type(err).__name__ else "config")
+        except tf.errors.ResourceExhaustedError:
+            self._fail("out of memory: try a smaller batch size or smaller images", "oom")
+        except Exception as err:  # a fault inside Keras/TF: report it, keep the app alive
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            self._fail(f"{type(err).__name__}: {first}"[:500], "error")
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+        return result
+
+    def _prepare(self, dataset: Any, run_dir: str | Path | None, runs_root: str | Path | None) -> None:
+        from engine.architectures import build_model
+        from engine.layers import apply_freezing
+
+        config = self.config
+        keras.utils.set_random_seed(config.training.seed)
+        device.configure_gpus()
+        if dataset is None:
+            from engine.datasets import load_dataset
+
+            dataset = load_dataset(config.data, seed=config.training.seed)
+        self.dataset = self.result.dataset = dataset
+        self.spec = self.result.spec = PreprocessSpec.from_dataset(dataset)
+        if config.training.mixed_precision:
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        with device.strategy().scope():
+            model = build_model(config.arch, dataset.input_shape, dataset.num_classes)
+        if config.init_from:
+            self.init_note = initialise_from(model, config.init_from)
+        apply_freezing(model, config.layer_trainable, config.freeze_all_but)
+        self.model = self.result.model = model
+        path = Path(run_dir) if run_dir is not None else runs.new_run_dir(config, Path(runs_root) if runs_root else None)
+        path.mkdir(parents=True, exist_ok=True)
+        self.result.run_dir = path
+        runs.atomic_write_json(path / runs.CONFIG, config.to_dict())
+        runs.atomic_write_json(path / runs.PREPROCESS, self.spec.to_dict())
+        runs.atomic_write_json(path / runs.HISTORY, [])
+
+    def _stages(self) -> list[_Stage]:
+        t = self.config.training
+        stages = [_Stage(1, 0, t.epochs, t.learning_rate)]
+        if t.stage2_epochs > 0:
+            stages.append(_Stage(2, t.epochs, t.stage2_epochs, t.learning_rate * t.stage2_lr_factor, t.stage2_unfreeze_last))
+        return stages
+
+    # --- one stage -------------------------------------------------------------------------
+    def _run_stage(self, stage: _Stage) -> None:
+        from engine.layers import param_counts
+
+        if stage.number > 1:
+            unfreeze_last(self.model, stage.unfreeze_last)
+            trainable, _ = param_counts(self.model)
+            self.observer(
+                StageChanged(stage.number, stage.first_epoch, stage.learning_rate, trainable,
+                             f"fine-tuning: unfroze the last {stage.unfreeze_last} layers, learning rate {stage.learning_rate:g}")
+            )
+        plan, note = self._cache_plan()
+        note = "; ".join(n for n in (getattr(self, "init_note", ""), note) if n)
+        steps = max(1, math.ceil(len(self.dataset.x_train) / self.config.training.batch_size))
+        total_epochs = sum(s.epochs for s in self._stages())
+        if stage.number == 1:
+            trainable, frozen = param_counts(self.model)
+            self.observer(
+                Started(str(self.result.run_dir), total_epochs, steps, len(self.dataset.x_train), len(self.dataset.x_val),
+                        device.device_name(), trainable, trainable + frozen, plan is not None, note)
+            )
+        model, train_ds, val_ds = self._training_data(plan)
+        if self.cancel.cancelled:  # stopped while extracting features
+            self.result.cancelled = True
+            return
+        self.result.feature_cache_used = self.result.feature_cache_used or plan is not None
+        model.compile(optimizer=self._optimizer(stage.learning_rate), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"], jit_compile=self.config.training.xla)
+        callback = EngineCallback(self.observer, self.cancel, steps=steps, epochs=total_epochs, stage=stage.number,
+                                  t0=self.t0, on_epoch=self._record_epoch)
+        callbacks: list[Any] = [callback]
+        stopper = None
+        if self.config.training.early_stopping:
+            stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.config.training.patience,
+                                                    restore_best_weights=True)
+            callbacks.append(stopper)
+        model.fit(train_ds, validation_data=val_ds, epochs=stage.first_epoch + stage.epochs,
+                  initial_epoch=stage.first_epoch, callbacks=callbacks, verbose=0, shuffle=False)
+        if callback.diverged:
+            raise _Failure(f"training diverged: {callback.diverged}. Try a lower learning rate or turn batchnorm on.", "nan")
+        if self.cancel.cancelled:
+            self.result.cancelled = True
+        if stopper is not None and stopper.stopped_epoch > 0:
+            self.result.stopped_early = True
+
+    def _cache_plan(self) -> tuple[feature_cache.CachePlan | None, str]:
+        """Whether to train the head on cached features of a frozen prefix, and why (not)."""
+        t = self.config.training
+        ds = self.dataset
+        if not t.feature_cache:
+            return None, "feature cache turned off"
+        if self.config.augmentation.enabled:
+            return None, "feature cache not used: augmentation changes the images every epoch"
+        plan, why = feature_cache.plan(self.model)
+        if plan is None:
+            return None, f"feature cache not used: {why}"
+        if feature_cache.feature_bytes(plan, len(ds.x_train) + len(ds.x_val)) // 2 > feature_cache.memory_limit_bytes():
+            return None, "feature cache not used: the features would not fit in the memory limit (LAYERLAB_FEATURE_CACHE_MB)"
+        return plan, f"training on cached features ({why})"
+
+    def _training_data(self, plan: feature_cache.CachePlan | None) -> tuple[Any, Any, Any]:
+        """The model to fit and its data: the head on cached features when there is a plan."""
+        t = self.config.training
+        ds = self.dataset
+        self._val_features = None
+        if plan is not None:
+            features = self._features(plan)
+            self._val_features = (plan.head, features["validation"])
+            return plan.head, *self._feature_datasets(features)
+        train_ds = ds.tf_dataset("train", t.batch_size, shuffle=True, seed=t.seed)
+        train_ds = augment_dataset(train_ds, self.config.augmentation, t.seed)
+        return self.model, train_ds, ds.tf_dataset("validation", t.batch_size)
+
+    def _features(self, plan: feature_cache.CachePlan) -> dict[str, np.ndarray]:
+        key = feature_cache.cache_key(plan, self.dataset, self.config.training.batch_size)
+        features = feature_cache.STORE.get(key)
+        if features is None:
+            try:
+                features = feature_cache.extract(plan, self.dataset, self.config.training.batch_size, self.cancel)
+            except InterruptedError:
+                features = {"train": np.zeros((0,) + tuple(plan.prefix.output.shape[1:]), np.float32)}
+                features["validation"] = features["train"]
+                self.result.cancelled = True
+                return features
+            feature_cache.STORE.put(key, features)
+        return features
+
+    def _feature_datasets(self, features: dict[str, np.ndarray]) -> tuple[Any, Any]:
+        t = self.config.training
+        ds = self.dataset
+        y_train = ds.y_train if len(features["train"]) else ds.y_train[:0]
+        y_val = ds.y_val if len(features["validation"]) else ds.y_val[:0]
+        train = tf.data.Dataset.from_tensor_slices((features["train"], y_train))
+        train = train.shuffle(max(1, len(y_train)), seed=t.seed, reshuffle_each_iteration=True)
+        train = train.batch(t.batch_size).prefetch(tf.data.AUTOTUNE)
+        val = tf.data.Dataset.from_tensor_slices((features["validation"], y_val)).batch(t.batch_size).prefetch(tf.data.AUTOTUNE)
+        return train, val
+
+    def _optimizer(self, learning_rate: float) -> Any:
+        t = self.config.training
+        if t.optimizer == "sgd":
+            return keras.optimizers.SGD(learning_rate, momentum=t.momentum)
+        if t.optimizer == "rmsprop":
+            return keras.optimizers.RMSprop(learning_rate)
+        return keras.optimizers.Adam(learning_rate)
+
+    def _record_epoch(self, entry: dict[str, Any]) -> None:
+        self.result.history.append(entry)
+        runs.atomic_write_json(self.result.run_dir / runs.HISTORY, self.result.history, durable=False)
+
+    # --- the end ----------------------------------------------------------------------------
+    def _finish(self) -> None:
+        from engine.training.evaluation import final_metrics
+
+        result = self.result
+        result.metrics = final_metrics(self._val_probabilities(), self.dataset, result.history, result.stopped_early)
+        result.metrics.update(cancelled=result.cancelled, stopped_early=result.stopped_early,
+                              feature_cache=result.feature_cache_used, epochs_run=len(result.history))
+        runs.save_model(self.model, result.run_dir)
+        runs.atomic_write_json(result.run_dir / runs.HISTORY, result.history)
+        runs.atomic_write_json(result.run_dir / runs.METRICS, result.metrics)
+        self.observer(Finished(str(result.run_dir), len(result.history), result.cancelled, result.stopped_early, result.metrics))
+
+    def _val_probabilities(self) -> np.ndarray:
+        """Validation outputs of the trained model (from cached features when there are some)."""
+        head_and_features = getattr(self, "_val_features", None)
+        if head_and_features is not None and len(head_and_features[1]) == len(self.dataset.x_val):
+            head, features = head_and_features
+            batches = tf.data.Dataset.from_tensor_slices(features).batch(self.config.training.batch_size)
+            forward = tf.function(lambda x: head(x, training=False), reduce_retracing=True)
+        else:
+            batches = self.dataset.tf_dataset("validation", self.config.training.batch_size).map(lambda x, y: x)
+            forward = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+        outputs = [np.asarray(forward(batch), np.float64) for batch in batches]
+        return np.concatenate(outputs) if outputs else np.zeros((0, self.dataset.num_classes))
+
+    def _fail(self, reason: str, kind: str) -> None:
+        result = self.result
+        result.failed, result.failed_kind = reason, kind
+        if result.run_dir is not None:
+            try:
+                runs.atomic_write_json(result.run_dir / runs.HISTORY, result.history)
+                runs.atomic_write_json(result.run_dir / runs.METRICS,
+                                       {"failed": reason, "failed_kind": kind, "epochs_run": len(result.history)})
+            except OSError:
+                pass
+        self.observer(Failed(reason, kind, str(result.run_dir or "")))
+
+
+def initialise_from(model: Any, source: str) -> str:
+    """Copy the weights of a saved run's model into `model`, layer by layer (same name and shapes).
+
+    This is how a model trained earlier becomes the frozen base of a new experiment.
+    """
+    from engine.errors import ConfigError
+    from engine.runs import MODEL, load_model_file
+
+    path = Path(source).expanduser()
+    trained = load_model_file(path if path.suffix == ".keras" else path / MODEL)
+    copied = 0
+    for layer in model.layers:
+        try:
+            other = trained.get_layer(layer.name)
+        except ValueError:
+            continue
+        mine, theirs = layer.get_weights(), other.get_weights()
+        if mine and len(mine) == len(theirs) and all(a.shape == b.shape for a, b in zip(mine, theirs)):
+            layer.set_weights(theirs)
+            copied += 1
+    if not copied:
+        raise ConfigError(f"no layer of {path} matches this architecture (same name and weight shapes)")
+    return f"started from {copied} layers of {path.name}"
+
+
+def unfreeze_last(model: Any, count: int) -> None:
+    """Make the last `count` frozen layers with weights trainable (BatchNorm stays frozen).
+
+    BatchNorm layers keep running in inference mode, the usual advice when fine-tuning a
+    pretrained base on a small dataset: their statistics would otherwise be overwritten.
+    """
+    unfrozen = 0
+    for layer in reversed(model.layers):
+        if unfrozen >= count:
+            break
+        if not layer.weights or layer.trainable or isinstance(layer, keras.layers.BatchNormalization):
+            continue
+        layer.trainable = True
+        unfrozen += 1
