@@ -1,0 +1,256 @@
+"""Data panel: pick a dataset (built-in, Keras, class folder, npz) and see what is in it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.config_store import ConfigStore, touches
+from gui.imaging import array_to_pixmap, mosaic
+from gui.widgets import heading, hint
+
+SAMPLES_PER_CLASS = 8
+MAX_CLASSES_SHOWN = 24
+_FALLBACK = [("digits", "8×8 handwritten digits bundled with scikit-learn (no download)", False)]
+
+
+def available_datasets() -> list[tuple[str, str, bool]]:
+    """(name, description, needs_download) of the sources the engine offers, file sources left out."""
+    try:
+        from engine.datasets import list_datasets
+    except ImportError:  # engine without its datasets package: the built-in default only
+        return list(_FALLBACK)
+    return [(d.name, d.description, d.needs_download) for d in list_datasets() if ":" not in d.name]
+
+
+class DataPanel(QWidget):
+    """Writes `config.data.*`; shows classes, split sizes, skipped files and sample thumbnails."""
+
+    def __init__(self, store: ConfigStore, last_folder: Callable[[], str], remember_folder: Callable[[str], None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self._last_folder = last_folder
+        self._remember_folder = remember_folder
+        self._build()
+        self.store.changed.connect(self._on_config_changed)
+        self._sync()
+
+    # --- layout ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(8)
+        layout.addWidget(heading("Dataset"))
+        self.combo = QComboBox()
+        self.combo.setObjectName("DatasetCombo")
+        for name, description, download in available_datasets():
+            self.combo.addItem(name + ("  ⤓" if download else ""), name)
+            self.combo.setItemData(self.combo.count() - 1, description, Qt.ItemDataRole.ToolTipRole)
+        self.combo.activated.connect(self._on_combo)
+        layout.addWidget(self.combo)
+        buttons = QHBoxLayout()
+        self.folder_button = QPushButton("Class folder…")
+        self.folder_button.setToolTip("A folder with one sub-folder of images per class (e.g. cats/, dogs/)")
+        self.folder_button.clicked.connect(self._choose_folder)
+        self.npz_button = QPushButton("NPZ file…")
+        self.npz_button.setToolTip("A NumPy .npz file with x_train/y_train (and optionally x_test/y_test) arrays")
+        self.npz_button.clicked.connect(self._choose_npz)
+        buttons.addWidget(self.folder_button)
+        buttons.addWidget(self.npz_button)
+        layout.addLayout(buttons)
+        self.description = hint("")
+        layout.addWidget(self.description)
+
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        self.size_spin = QSpinBox()
+        self.size_spin.setRange(0, 1024)
+        self.size_spin.setSpecialValueText("source size")
+        self.size_spin.setSuffix(" px")
+        self.size_spin.setToolTip("Side of the square images for folder and generated data; 'source size' keeps the default")
+        self.size_spin.editingFinished.connect(lambda: self.store.update(**{"data.image_size": self.size_spin.value() or None}))
+        form.addRow("Image size", self.size_spin)
+        limit_row = QHBoxLayout()
+        self.limit_check = QCheckBox("at most")
+        self.limit_spin = QSpinBox()
+        self.limit_spin.setRange(10, 10_000_000)
+        self.limit_spin.setSingleStep(500)
+        self.limit_spin.setValue(2000)
+        self.limit_spin.setSuffix(" samples")
+        self.limit_check.setToolTip("Train on a subset for quick experiments")
+        self.limit_check.toggled.connect(self._write_limit)
+        self.limit_spin.editingFinished.connect(self._write_limit)
+        limit_row.addWidget(self.limit_check)
+        limit_row.addWidget(self.limit_spin, 1)
+        form.addRow("Training data", limit_row)
+        layout.addLayout(form)
+
+        self.status = QLabel("")
+        self.status.setObjectName("Status")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.summary = QLabel("")
+        self.summary.setObjectName("Summary")
+        self.summary.setWordWrap(True)
+        self.summary.hide()
+        layout.addWidget(self.summary)
+        self.skipped = QLabel("")
+        self.skipped.setObjectName("Warning")
+        self.skipped.setWordWrap(True)
+        self.skipped.hide()
+        layout.addWidget(self.skipped)
+
+        layout.addWidget(heading("Samples"))
+        self.thumbs = QWidget()
+        self.thumbs.setObjectName("Thumbnails")
+        self.thumb_grid = QGridLayout(self.thumbs)
+        self.thumb_grid.setContentsMargins(0, 0, 0, 0)
+        self.thumb_grid.setHorizontalSpacing(8)
+        self.thumb_grid.setVerticalSpacing(4)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.thumbs)
+        scroll.setMinimumHeight(160)
+        layout.addWidget(scroll, 1)
+
+    # --- config → widgets -----------------------------------------------------------------------
+    def _on_config_changed(self, keys: set[str]) -> None:
+        if touches(keys, "data"):
+            self._sync()
+
+    def _sync(self) -> None:
+        data = self.store.config.data
+        index = self.combo.findData(data.name)
+        if index < 0:
+            self.combo.addItem(_label_for(data.name), data.name)
+            index = self.combo.count() - 1
+            self.combo.setItemData(index, data.name, Qt.ItemDataRole.ToolTipRole)
+        self.combo.setCurrentIndex(index)
+        self.description.setText(str(self.combo.itemData(index, Qt.ItemDataRole.ToolTipRole) or ""))
+        for widget, value in ((self.size_spin, data.image_size or 0), (self.limit_spin, data.limit or self.limit_spin.value())):
+            widget.blockSignals(True)
+            widget.setValue(value)
+            widget.blockSignals(False)
+        self.limit_check.blockSignals(True)
+        self.limit_check.setChecked(data.limit is not None)
+        self.limit_check.blockSignals(False)
+        self.limit_spin.setEnabled(data.limit is not None and self.limit_check.isEnabled())
+
+    # --- widgets → config -----------------------------------------------------------------------
+    def _on_combo(self, index: int) -> None:
+        self.store.update(**{"data.name": self.combo.itemData(index)})
+
+    def _write_limit(self) -> None:
+        self.store.update(**{"data.limit": self.limit_spin.value() if self.limit_check.isChecked() else None})
+
+    def _choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose a folder of class folders", self._last_folder())
+        if path:
+            self._remember_folder(path)
+            self.store.update(**{"data.name": f"folder:{path}"})
+
+    def _choose_npz(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose an npz file", self._last_folder(), "NumPy archives (*.npz)")
+        if path:
+            self._remember_folder(path)
+            self.store.update(**{"data.name": f"npz:{path}"})
+
+    def set_locked(self, locked: bool) -> None:
+        for w in (self.combo, self.folder_button, self.npz_button, self.size_spin, self.limit_check):
+            w.setEnabled(not locked)
+        self.limit_spin.setEnabled(not locked and self.limit_check.isChecked())
+
+    # --- results of loading ---------------------------------------------------------------------
+    def show_loading(self, name: str) -> None:
+        self.status.setText(f"Loading {_label_for(name)}…")
+        self.status.setProperty("state", "busy")
+        _restyle(self.status)
+
+    def show_error(self, message: str) -> None:
+        self.status.setText(f"⚠ {message}")
+        self.status.setProperty("state", "error")
+        _restyle(self.status)
+        self.summary.clear()
+        self.summary.hide()
+        self.skipped.hide()
+        self._clear_thumbs()
+
+    def show_dataset(self, dataset: Any, samples: dict[int, np.ndarray]) -> None:
+        self.status.clear()
+        self.status.setProperty("state", "")
+        counts = dataset.counts()
+        h, w, c = dataset.input_shape
+        split = " · ".join(f"{k} {v:,}" for k, v in counts.items() if v)
+        self.summary.setText(f"<b>{dataset.num_classes} classes</b> · {h}×{w}×{c} pixels<br>{split}")
+        self.summary.show()
+        skipped = list(getattr(dataset, "skipped", []) or [])
+        if skipped:
+            self.skipped.setText(f"⚠ {len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped (could not be read) — hover for details")
+            shown = "\n".join(f"{Path(p).name}: {why}" for p, why in skipped[:40])
+            more = f"\n… and {len(skipped) - 40} more" if len(skipped) > 40 else ""
+            self.skipped.setToolTip(shown + more)
+            self.skipped.show()
+        else:
+            self.skipped.hide()
+        self._show_thumbs(dataset.class_names, samples)
+
+    def _clear_thumbs(self) -> None:
+        while self.thumb_grid.count():
+            item = self.thumb_grid.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+
+    def _show_thumbs(self, class_names: list[str], samples: dict[int, np.ndarray]) -> None:
+        self._clear_thumbs()
+        row = 0
+        for index, name in enumerate(class_names[:MAX_CLASSES_SHOWN]):
+            images = samples.get(index)
+            label = QLabel(name)
+            label.setObjectName("ClassName")
+            label.setToolTip(name)
+            label.setMaximumWidth(90)
+            self.thumb_grid.addWidget(label, row, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            picture = QLabel()
+            if images is not None and len(images):
+                strip = mosaic(np.asarray(images)[:SAMPLES_PER_CLASS], columns=SAMPLES_PER_CLASS, gap=1)
+                scale = max(1, 28 // max(1, images.shape[1]))
+                height = max(28, min(40, images.shape[1] * scale))
+                picture.setPixmap(array_to_pixmap(strip, max(height * strip.shape[1] // strip.shape[0], height),
+                                                  smooth=images.shape[1] > 40))
+            else:
+                picture.setText("no samples")
+            self.thumb_grid.addWidget(picture, row, 1, Qt.AlignmentFlag.AlignLeft)
+            row += 1
+        if len(class_names) > MAX_CLASSES_SHOWN:
+            self.thumb_grid.addWidget(QLabel(f"… and {len(class_names) - MAX_CLASSES_SHOWN} more classes"), row, 1)
+        self.thumb_grid.setColumnStretch(1, 1)
+        self.thumb_grid.setRowStretch(row + 1, 1)
+
+
+def _label_for(name: str) -> str:
+    if ":" in name:
+        kind, path = name.split(":", 1)
+        return f"{kind}: {Path(path).name or path}"
+    return name
+
+
+def _restyle(widget: QWidget) -> None:
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)

@@ -1,0 +1,327 @@
+"""Live loss and accuracy curves (pyqtgraph), cheap over runs of any length.
+
+Events only append to NumPy buffers that grow by doubling and set a dirty flag; a 100 ms timer
+redraws when something changed (≤ 10 redraws a second whatever the event rate). Curves use
+clip-to-view and peak downsampling, so a million points cost what a screenful does.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from gui import theme
+
+REDRAW_MS = 100
+EMA_EPOCHS = 0.05  # smoothing time constant, in epochs
+
+
+class GrowingSeries:
+    """An (x, y) series in NumPy arrays that double when full: O(1) amortised appends."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._x = np.empty(capacity, np.float64)
+        self._y = np.empty(capacity, np.float64)
+        self.size = 0
+        self.version = 0  # bumped on every change: redraws skip curves whose data did not change
+
+    def append(self, x: float, y: float) -> None:
+        if self.size == len(self._x):
+            self._x = np.resize(self._x, 2 * len(self._x))
+            self._y = np.resize(self._y, 2 * len(self._y))
+        self._x[self.size] = x
+        self._y[self.size] = y
+        self.size += 1
+        self.version += 1
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.size]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.size]
+
+    def clear(self) -> None:
+        self.size = 0
+        self.version += 1
+
+    def __len__(self) -> int:
+        return self.size
+
+
+class _Ema:
+    """Exponential moving average over the epoch axis (not over events).
+
+    Batch events arrive at most ~10 per second, so one epoch may bring 2 points or 200; decaying
+    by the distance along the x axis (time constant `EMA_EPOCHS` of an epoch) smooths the same
+    amount either way instead of lagging far behind when points are sparse.
+    """
+
+    def __init__(self, time_constant: float = EMA_EPOCHS) -> None:
+        self.time_constant = time_constant
+        self.reset()
+
+    def reset(self) -> None:
+        self.value: float | None = None
+        self.x = 0.0
+
+    def __call__(self, x: float, y: float) -> float:
+        if self.value is None:
+            self.value = y
+        else:
+            keep = math.exp(-max(0.0, x - self.x) / self.time_constant)
+            self.value = keep * self.value + (1 - keep) * y
+        self.x = x
+        return self.value
+
+
+def _pen(color: str, width: float = 2.0, style: Qt.PenStyle = Qt.PenStyle.SolidLine, alpha: int = 255) -> Any:
+    c = pg.mkColor(color)
+    c.setAlpha(alpha)
+    return pg.mkPen(c, width=width, style=style)
+
+
+class MetricPlot:
+    """One plot (loss or accuracy): raw and smoothed batch curve, epoch points for both splits."""
+
+    def __init__(self, title: str, key: str, percent: bool = False) -> None:
+        self.key = key
+        self.percent = percent
+        self.widget = pg.PlotWidget()
+        self.widget.setObjectName(f"{key.title()}Plot")
+        item = self.widget.getPlotItem()
+        item.setTitle(f"<span style='color:{theme.TEXT}; font-size:11pt'>{title}</span>")
+        # An opaque dark grid drawn by the axes (whose own line takes the same colour): blending
+        # translucent grid lines cost half of every redraw in Qt's software rasteriser.
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setPen(pg.mkPen(theme.GRID))
+            axis.setTextPen(pg.mkPen(theme.TEXT_DIM))
+        item.showGrid(x=True, y=True, alpha=1.0)
+        item.setLabel("bottom", "epoch")
+        item.setDownsampling(auto=True, mode="peak")
+        item.setClipToView(True)
+        item.setMenuEnabled(True)
+        # Loss falls and accuracy rises: their legends sit where the curves usually are not.
+        legend = item.addLegend(offset=(-10, -10) if percent else (-10, 10), labelTextColor=theme.TEXT_DIM)
+        legend.setBrush(pg.mkBrush(theme.SURFACE + "cc"))
+        # Batch curves are drawn without antialiasing: with it, Qt's software rasteriser spends
+        # 50-200 ms per redraw on them (measured by benchmarks/heartbeat.py); epoch curves keep it.
+        self.batch_raw = item.plot(pen=_pen(theme.TRAIN, 1, alpha=70), antialias=False)
+        self.batch_smooth = item.plot(pen=_pen(theme.TRAIN, 1.5), name="training (per batch)", antialias=False)
+        self.train_epoch = item.plot(pen=None, symbol="o", symbolSize=7, symbolBrush=theme.TRAIN,
+                                     symbolPen=pg.mkPen(theme.SURFACE), name="training (epoch)")
+        self.val_epoch = item.plot(pen=_pen(theme.VAL, 2), symbol="o", symbolSize=8, symbolBrush=theme.VAL,
+                                   symbolPen=pg.mkPen(theme.SURFACE), name="validation")
+        self.best = pg.ScatterPlotItem(size=18, symbol="star", brush=pg.mkBrush(theme.GOOD), pen=pg.mkPen(theme.SURFACE),
+                                       name="best epoch (lowest val loss)" if not percent else None)
+        item.addItem(self.best)
+        self.best_line = pg.InfiniteLine(angle=90, pen=_pen(theme.GOOD, 1, Qt.PenStyle.DashLine, 160), movable=False)
+        self.best_line.hide()
+        item.addItem(self.best_line)
+        self.stage_lines: list[pg.InfiniteLine] = []
+        if percent:
+            item.setYRange(0, 1, padding=0.02)
+            item.enableAutoRange(y=False)
+
+    def set_planned_epochs(self, epochs: int) -> None:
+        """Fix the x axis to the whole planned run: the curve grows into it, and the axis (whose
+        tick layout is costly Python work) stays the same for the whole training."""
+        item = self.widget.getPlotItem()
+        item.enableAutoRange(x=False)
+        item.setXRange(0, max(1, epochs) + 0.4, padding=0.01)
+
+    def reset(self) -> None:
+        for curve in (self.batch_raw, self.batch_smooth, self.train_epoch, self.val_epoch):
+            curve.setData([], [])
+        self.best.setData([], [])
+        self.best_line.hide()
+        for line in self.stage_lines:
+            self.widget.removeItem(line)
+        self.stage_lines.clear()
+        item = self.widget.getPlotItem()
+        item.enableAutoRange()
+        if self.percent:
+            item.setYRange(0, 1, padding=0.02)
+            item.enableAutoRange(y=False)
+
+    def add_stage(self, x: float, text: str) -> None:
+        # Loss legends sit at the top, accuracy legends at the bottom: the label goes where the legend is not.
+        line = pg.InfiniteLine(pos=x, angle=90, pen=_pen(theme.TEXT, 1, Qt.PenStyle.DashLine, 150), movable=False,
+                               label=text, labelOpts={"color": theme.TEXT, "position": 0.3 if not self.percent else 0.7,
+                                                      "rotateAxis": (1, 0), "fill": pg.mkBrush(theme.SURFACE_ALT + "e0")})
+        self.widget.addItem(line)
+        self.stage_lines.append(line)
+
+
+class PlotsPanel(QWidget):
+    """Receives training events; owns the series; redraws on a timer."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        theme.configure_pyqtgraph()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        self.summary = QLabel("Train a model to see its learning curves here.")
+        self.summary.setObjectName("PlotSummary")
+        layout.addWidget(self.summary)
+        self.overfit = QLabel("")
+        self.overfit.setObjectName("OverfitWarning")
+        self.overfit.setWordWrap(True)
+        self.overfit.hide()
+        layout.addWidget(self.overfit)
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        self.loss = MetricPlot("Loss", "loss")
+        self.accuracy = MetricPlot("Accuracy", "accuracy", percent=True)
+        self.accuracy.widget.setXLink(self.loss.widget)
+        row.addWidget(self.loss.widget)
+        row.addWidget(self.accuracy.widget)
+        layout.addLayout(row, 1)
+        self.series = {name: GrowingSeries() for name in
+                       ("loss_raw", "loss_smooth", "acc_raw", "acc_smooth", "loss_epoch", "acc_epoch", "val_loss", "val_acc")}
+        self.epochs: list[dict[str, float]] = []
+        self._ema = {"loss": _Ema(), "acc": _Ema()}
+        self._dirty = False
+        self._drawn: dict[int, int] = {}   # id(curve) → series version last drawn
+        self.redraws = 0
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self._redraw)
+        self.timer.start()
+
+    # --- events ---------------------------------------------------------------------------------
+    def reset(self, message: str = "") -> None:
+        for s in self.series.values():
+            s.clear()
+        for e in self._ema.values():
+            e.reset()
+        self._drawn.clear()
+        self.epochs.clear()
+        self.loss.reset()
+        self.accuracy.reset()
+        self.overfit.hide()
+        self.summary.setText(message)
+        self._dirty = True
+
+    def add_batch(self, epoch: int, step: int, steps: int, loss: float, accuracy: float) -> None:
+        x = epoch + (step + 1) / max(1, steps)
+        if math.isfinite(loss):
+            self.series["loss_raw"].append(x, loss)
+            self.series["loss_smooth"].append(x, self._ema["loss"](x, loss))
+        if math.isfinite(accuracy):
+            self.series["acc_raw"].append(x, accuracy)
+            self.series["acc_smooth"].append(x, self._ema["acc"](x, accuracy))
+        self._dirty = True
+
+    def add_epoch(self, epoch: int, loss: float, accuracy: float, val_loss: float, val_accuracy: float) -> None:
+        x = epoch + 1.0
+        self.epochs.append({"epoch": epoch, "loss": loss, "accuracy": accuracy, "val_loss": val_loss, "val_accuracy": val_accuracy})
+        for key, value in (("loss_epoch", loss), ("acc_epoch", accuracy), ("val_loss", val_loss), ("val_acc", val_accuracy)):
+            if value is not None and math.isfinite(value):
+                self.series[key].append(x, value)
+        self._check_overfitting()
+        self._dirty = True
+
+    def set_planned_epochs(self, epochs: int) -> None:
+        for plot in (self.loss, self.accuracy):
+            plot.set_planned_epochs(epochs)
+
+    def add_stage(self, epoch: int, description: str) -> None:
+        for plot in (self.loss, self.accuracy):
+            plot.add_stage(float(epoch), description.split(":")[0])
+
+    def load_history(self, history: list[dict[str, Any]], title: str = "") -> None:
+        """Show a saved run's per-epoch curves (no batch curve: runs keep epochs only)."""
+        self.reset(title)
+        stage = 1
+        for entry in history:
+            if entry.get("stage", 1) != stage:
+                stage = entry.get("stage", 1)
+                self.add_stage(int(entry.get("epoch", 0)), f"stage {stage}")
+            self.add_epoch(int(entry.get("epoch", len(self.epochs))), *(_num(entry.get(k)) for k in
+                                                                        ("loss", "accuracy", "val_loss", "val_accuracy")))
+        self._redraw()
+
+    # --- analysis -------------------------------------------------------------------------------
+    def best_epoch(self) -> int | None:
+        """Index (in `epochs`) of the lowest validation loss."""
+        finite = [(e["val_loss"], i) for i, e in enumerate(self.epochs) if _finite(e["val_loss"])]
+        return min(finite)[1] if finite else None
+
+    def overfitting_since(self) -> int | None:
+        """First epoch of a streak of ≥ 2 epochs where val loss rose while training loss fell."""
+        streak = 0
+        start = None
+        for i in range(1, len(self.epochs)):
+            a, b = self.epochs[i - 1], self.epochs[i]
+            if all(_finite(v) for v in (a["val_loss"], b["val_loss"], a["loss"], b["loss"])) and \
+                    b["val_loss"] > a["val_loss"] and b["loss"] < a["loss"]:
+                streak += 1
+                start = i if streak == 1 else start
+            else:
+                streak, start = 0, None
+        return start if streak >= 2 else None
+
+    def _check_overfitting(self) -> None:
+        since = self.overfitting_since()
+        if since is None:
+            self.overfit.hide()
+            return
+        self.overfit.setText(
+            f"⚠ Overfitting: since epoch {since}, validation loss keeps rising while training loss falls — the model "
+            "is memorising the training images. Try more dropout, augmentation, fewer epochs or early stopping.")
+        self.overfit.show()
+
+    # --- drawing --------------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        self.redraws += 1
+        s = self.series
+        for curve, key in ((self.loss.batch_raw, "loss_raw"), (self.loss.batch_smooth, "loss_smooth"),
+                           (self.loss.train_epoch, "loss_epoch"), (self.loss.val_epoch, "val_loss"),
+                           (self.accuracy.batch_raw, "acc_raw"), (self.accuracy.batch_smooth, "acc_smooth"),
+                           (self.accuracy.train_epoch, "acc_epoch"), (self.accuracy.val_epoch, "val_acc")):
+            series = s[key]
+            if self._drawn.get(id(curve)) != series.version:
+                self._drawn[id(curve)] = series.version
+                curve.setData(series.x, series.y)
+        if self._drawn.get(id(self.epochs)) != len(self.epochs):  # the best epoch moves only at epoch ends
+            self._drawn[id(self.epochs)] = len(self.epochs)
+            self._draw_best()
+
+    def _draw_best(self) -> None:
+        best = self.best_epoch()
+        if best is None:
+            for plot in (self.loss, self.accuracy):
+                plot.best.setData([], [])
+                plot.best_line.hide()
+            return
+        entry = self.epochs[best]
+        x = entry["epoch"] + 1.0
+        self.loss.best.setData([x], [entry["val_loss"]])
+        self.accuracy.best.setData([x], [entry["val_accuracy"]] if _finite(entry["val_accuracy"]) else [])
+        for plot in (self.loss, self.accuracy):
+            plot.best_line.setPos(x)
+            plot.best_line.show()
+        self.loss.best.setToolTip(f"best epoch {entry['epoch'] + 1}: val loss {entry['val_loss']:.4f}")
+
+    def point_counts(self) -> dict[str, int]:
+        """How many points each series holds (tests, diagnostics)."""
+        return {k: len(v) for k, v in self.series.items()}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) else math.nan

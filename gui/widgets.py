@@ -1,0 +1,155 @@
+"""Small reusable widgets: the inline message bar, probability bars, headings, image tiles."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import theme
+from gui.imaging import array_to_pixmap
+
+LEVEL_COLORS = {"info": theme.ACCENT, "success": theme.GOOD, "warning": theme.WARN, "error": theme.BAD}
+
+
+class MessageBar(QFrame):
+    """An inline banner for problems and news: visible, dismissible, never a blocking dialog.
+
+    Tests and users alike keep working while it shows; `details` (e.g. skipped files) go in the
+    tooltip so the banner stays one line.
+    """
+
+    dismissed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MessageBar")
+        self.level = "info"
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 6, 6, 6)
+        self.icon = QLabel()
+        self.icon.setObjectName("MessageIcon")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QPushButton("✕")
+        close.setObjectName("FlatButton")
+        close.setFixedSize(24, 24)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.dismiss)
+        layout.addWidget(self.icon)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.hide()
+
+    @property
+    def text(self) -> str:
+        return "" if self.isHidden() else self.label.text()
+
+    def show_message(self, text: str, level: str = "info", details: str = "") -> None:
+        self.level = level
+        color = LEVEL_COLORS.get(level, theme.ACCENT)
+        self.icon.setText({"error": "⚠", "warning": "⚠", "success": "✓"}.get(level, "ℹ"))
+        self.icon.setStyleSheet(f"color: {color}; font-size: 15px;")
+        self.setStyleSheet(f"#MessageBar {{ border-left: 3px solid {color}; }}")
+        self.label.setText(text)
+        self.setToolTip(details)
+        self.show()
+
+    def dismiss(self) -> None:
+        self.label.clear()
+        self.hide()
+        self.dismissed.emit()
+
+
+class ProbabilityBars(QWidget):
+    """Top-k labels with horizontal bars: the winner in the accent colour, the rest dimmed."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.top: list[tuple[str, float]] = []
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_top(self, top: list[tuple[str, float]]) -> None:
+        self.top = list(top)
+        self.setFixedHeight(max(1, len(self.top)) * 22)
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(200, max(1, len(self.top)) * 22)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        width = self.width()
+        label_w = min(110, width // 3)
+        value_w = 52
+        bar_w = max(10, width - label_w - value_w - 8)
+        metrics = painter.fontMetrics()
+        for i, (label, p) in enumerate(self.top):
+            y = i * 22
+            color = QColor(theme.ACCENT if i == 0 else theme.TEXT_DIM)
+            painter.setPen(QColor(theme.TEXT if i == 0 else theme.TEXT_DIM))
+            text = metrics.elidedText(str(label), Qt.TextElideMode.ElideRight, label_w - 6)
+            painter.drawText(QRectF(0, y, label_w - 6, 20), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(theme.SURFACE_ALT))
+            painter.drawRoundedRect(QRectF(label_w, y + 4, bar_w, 12), 4, 4)
+            painter.setBrush(color)
+            painter.drawRoundedRect(QRectF(label_w, y + 4, max(2.0, bar_w * float(p)), 12), 4, 4)
+            painter.setPen(QColor(theme.TEXT if i == 0 else theme.TEXT_DIM))
+            painter.drawText(QRectF(label_w + bar_w + 6, y, value_w, 20), Qt.AlignmentFlag.AlignVCenter, f"{p:.1%}")
+        painter.end()
+
+
+def heading(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("Heading")
+    return label
+
+
+def hint(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("Hint")
+    label.setWordWrap(True)
+    return label
+
+
+def image_tile(array: np.ndarray, side: int, caption: str = "", tooltip: str = "") -> QWidget:
+    """An image scaled into a square box with an optional caption underneath."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    picture = QLabel()
+    picture.setObjectName("ImageTile")
+    picture.setFixedSize(side + 4, side + 4)
+    picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    picture.setPixmap(array_to_pixmap(array, side))
+    layout.addWidget(picture)
+    if caption:
+        text = QLabel(caption)
+        text.setObjectName("Caption")
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setWordWrap(True)
+        text.setMaximumWidth(side + 4)
+        layout.addWidget(text)
+    if tooltip:
+        box.setToolTip(tooltip)
+    return box
+
+
+def mono_font(size: int = 0) -> QFont:
+    font = QFont("DejaVu Sans Mono")
+    font.setStyleHint(QFont.StyleHint.Monospace)
+    if size:
+        font.setPointSize(size)
+    return font

@@ -1,0 +1,99 @@
+"""GUI tests: offscreen Qt, temporary settings and runs, waiting on signals (never on sleeps)."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # before anything imports Qt
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from pathlib import Path  # noqa: E402
+from typing import Any, Iterator  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+ENGINE_TIMEOUT_MS = 120_000
+TRAIN_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(autouse=True)
+def layerlab_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Settings (settings.ini) and runs of each test live in its own temporary folder."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("LAYERLAB_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def make_window(qtbot: Any, layerlab_home: Path) -> Iterator[Any]:
+    """Build windows that are closed (training stopped, workers joined) at teardown."""
+    from gui.app import create_application
+    from gui.main_window import MainWindow
+
+    create_application([])
+    windows: list[Any] = []
+
+    def make(**changes: Any) -> Any:
+        window = MainWindow(runs_root=layerlab_home / "runs")
+        qtbot.addWidget(window)
+        if changes:
+            window.store.replace(window.store.config.updated(**changes))
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+        assert not window.runner.isRunning()
+
+
+def require_engine() -> None:
+    """Skip (not fail) while the engine's data modules are still missing from this checkout."""
+    try:
+        from engine.datasets import load_dataset  # noqa: F401
+        from engine.images import open_image  # noqa: F401
+    except ImportError as err:
+        pytest.skip(f"engine not complete yet: {err}")
+
+
+@pytest.fixture
+def window(make_window: Any, qtbot: Any) -> Any:
+    """A window on digits + mlp with a small, fast training setup, engine loaded, table shown."""
+    require_engine()
+    w = make_window(**{"data.name": "digits", "data.limit": 300, "arch.name": "mlp", "training.epochs": 2,
+                       "training.batch_size": 32})
+    wait_ready(qtbot, w)
+    return w
+
+
+def wait_ready(qtbot: Any, window: Any) -> None:
+    qtbot.waitUntil(lambda: window.loader.is_done, timeout=ENGINE_TIMEOUT_MS)
+    assert window.loader.is_ready, window.loader.error
+    qtbot.waitUntil(lambda: window.dataset is not None and bool(window.model_panel.rows)
+                    and window._inspected_generation == window._inspect_generation, timeout=60_000)
+
+
+@pytest.fixture
+def digit_png(tmp_path: Path) -> Path:
+    """A real PNG: a light digit-like stroke on a dark background."""
+    image = np.zeros((64, 64), np.uint8)
+    image[10:54, 28:36] = 255
+    path = tmp_path / "one.png"
+    Image.fromarray(image, "L").save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run folder trained by the engine on a little digits data (once per session)."""
+    require_engine()
+    from engine.config import ExperimentConfig
+    from engine.training import train
+
+    config = ExperimentConfig().updated(**{"data.name": "digits", "data.limit": 200, "training.epochs": 1})
+    result = train(config, runs_root=tmp_path_factory.mktemp("session_runs"))
+    assert result.failed is None, result.failed
+    return Path(result.run_dir)

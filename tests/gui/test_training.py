@@ -1,0 +1,135 @@
+"""Real (tiny) trainings on digits: curves, stop, errors that do not stop the app, clean close."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.events import BatchEnd, EpochEnd, Started
+
+from tests.gui.conftest import TRAIN_TIMEOUT_MS, require_engine
+
+
+def test_tiny_training_populates_curves_metrics_and_runs(window, qtbot) -> None:
+    events = []
+    window.runner.event.connect(events.append)
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
+        window.run_bar.train.click()
+        assert not window.run_bar.train.isEnabled() and window.run_bar.stop.isEnabled()
+        assert not window.model_panel.preset.isEnabled() and not window.data_panel.combo.isEnabled()
+    result = finished.args[0]
+    assert result.failed is None and not result.cancelled
+    kinds = {type(e) for e in events}
+    assert {Started, BatchEnd, EpochEnd} <= kinds
+    counts = window.plots.point_counts()
+    assert len(window.plots.epochs) == 2 and counts["val_loss"] == 2 and counts["loss_raw"] >= 2
+    qtbot.waitUntil(lambda: window.plots.loss.val_epoch.getData()[0] is not None
+                    and len(window.plots.loss.val_epoch.getData()[0]) == 2, timeout=2000)
+    assert window.run_bar.device.text().endswith(next(e for e in events if isinstance(e, Started)).device)
+    assert "Finished" in window.run_bar.progress.format()
+    metrics = window.errors_panel.metrics
+    assert metrics["val_count"] > 0
+    assert window.errors_panel.count.text() == f"{metrics['misclassified_count']:,} errors / {metrics['val_count']:,}"
+    matrix = metrics["confusion_matrix"]
+    assert window.errors_panel.confusion_box.isVisibleTo(window.errors_panel)
+    assert window.errors_panel.confusion.matrix == matrix and len(window.errors_panel.class_names) == len(matrix)
+    assert sum(map(sum, matrix)) == metrics["val_count"]
+    assert window.run_bar.train.isEnabled() and window.model_panel.preset.isEnabled()
+    assert window.runs_panel.table.rowCount() == 1
+    assert (Path(result.run_dir) / "model.keras").is_file()
+    qtbot.waitUntil(lambda: window.classifier is not None, timeout=30_000)
+
+
+def test_stop_mid_run_saves_and_next_training_starts(window, qtbot) -> None:
+    window.store.update(**{"training.epochs": 200, "data.limit": None})
+    qtbot.waitUntil(lambda: window._loading_key is None and window.dataset.counts()["train"] > 300, timeout=60_000)
+    first_epoch = []
+    window.runner.event.connect(lambda e: isinstance(e, EpochEnd) and first_epoch.append(e))
+    window.start_training()
+    qtbot.waitUntil(lambda: bool(first_epoch), timeout=TRAIN_TIMEOUT_MS)
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
+        window.run_bar.stop.click()
+    result = finished.args[0]
+    assert result.cancelled and result.failed is None
+    assert len(result.history) < 200
+    assert json.loads((Path(result.run_dir) / "history.json").read_text())
+    assert "Stopped" in window.run_bar.progress.format()
+    window.store.update(**{"training.epochs": 1, "data.limit": 200})
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as again:
+        window.start_training()
+    assert again.args[0].failed is None and not again.args[0].cancelled
+
+
+def test_bad_dataset_is_a_message_and_app_keeps_working(window, qtbot, tmp_path) -> None:
+    missing = tmp_path / "nothing_here.npz"
+    with qtbot.waitSignal(window.dataset_loaded, timeout=60_000):
+        window.store.update(**{"data.name": f"npz:{missing}"})
+    assert window.dataset is None
+    assert "Dataset problem" in window.message_bar.text and window.message_bar.level == "error"
+    assert "⚠" in window.data_panel.status.text()
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as failed:
+        window.start_training()  # the engine itself refuses the data: a Failed event, not a crash
+    assert failed.args[0].failed
+    assert window.message_bar.level == "error" and window.run_bar.train.isEnabled()
+    with qtbot.waitSignal(window.dataset_loaded, timeout=60_000):
+        window.store.update(**{"data.name": "digits"})
+    window.store.update(**{"training.epochs": 1})
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as ok:
+        window.start_training()
+    assert ok.args[0].failed is None
+
+
+def test_train_clicked_before_engine_ready_waits_then_starts(make_window, qtbot) -> None:
+    require_engine()
+    window = make_window(**{"data.limit": 200, "training.epochs": 1})
+    window.start_training()  # maybe before TensorFlow is loaded: it must wait visibly, then start
+    assert window.training
+    if not window.loader.is_ready:
+        assert "engine" in window.run_bar.progress.format().lower()
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
+        pass
+    assert finished.args[0].failed is None
+
+
+def test_close_during_training_stops_cleanly(window, qtbot, layerlab_home) -> None:
+    window.store.update(**{"training.epochs": 500})
+    batches = []
+    window.runner.event.connect(lambda e: isinstance(e, (BatchEnd, EpochEnd)) and batches.append(e))
+    window.start_training()
+    qtbot.waitUntil(lambda: bool(batches), timeout=TRAIN_TIMEOUT_MS)
+    window.close()
+    assert not window.runner.isRunning()
+    runs = list((layerlab_home / "runs").iterdir())
+    assert len(runs) == 1
+    assert (runs[0] / "config.json").is_file() and (runs[0] / "history.json").is_file()
+
+
+def test_staged_fine_tuning_marks_the_stage_on_the_plots(window, qtbot) -> None:
+    window.store.update(**{"training.epochs": 1, "training.stage2_epochs": 1, "training.stage2_unfreeze_last": 1,
+                           "freeze_all_but": 1})
+    progress = []
+    window.runner.event.connect(lambda e: isinstance(e, BatchEnd) and progress.append(window.run_bar.progress.format()))
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
+        window.start_training()
+    assert finished.args[0].failed is None
+    for plot in (window.plots.loss, window.plots.accuracy):
+        assert len(plot.stage_lines) == 1 and plot.stage_lines[0].value() == 1
+        assert plot.stage_lines[0].label.toPlainText() == "fine-tuning"
+    assert len(window.plots.epochs) == 2
+    lr = 1e-3 * 0.1
+    assert f"learning rate {lr:g}" in window.statusBar().currentMessage()
+    assert "Finished" in window.run_bar.progress.format()
+    assert any(f"lr {lr:g}" in text for text in progress)
+    tips = window.training_panel
+    assert "head" in tips.stage2_epochs.toolTip() or "head" in tips.stage2_epochs.parentWidget().toolTip()
+    assert "last block" in tips.stage2_unfreeze.toolTip() and "lower" in tips.stage2_lr.toolTip()
+
+
+def test_diverged_run_message_then_next_training_is_normal(window, qtbot) -> None:
+    from engine.events import Failed
+
+    # The engine reports divergence as a Failed event of kind "nan"; the window must say so plainly.
+    window.runner.event.emit(Failed("the loss became nan at epoch 1, batch 3", "nan"))
+    assert window.message_bar.level == "error" and "Training diverged" in window.message_bar.text
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
+        window.start_training()
+    assert finished.args[0].failed is None and window.message_bar.level == "success"
