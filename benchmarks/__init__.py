@@ -1,0 +1,1 @@
+"""LayerLab benchmarks: `python -m benchmarks` runs them all and prints the figures."""

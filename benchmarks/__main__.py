@@ -1,0 +1,24 @@
+"""Run every benchmark in turn (`python3 dev.py bench`); copy the figures into docs/benchmarks.md."""
+import sys
+
+from benchmarks import engine_throughput, feature_cache, inference_latency
+
+
+def main() -> int:
+    print("== engine training throughput vs plain model.fit ==", flush=True)
+    engine_throughput.main([])
+    print("== single-image classification latency ==", flush=True)
+    inference_latency.main([])
+    print("== frozen-feature cache ==", flush=True)
+    feature_cache.main([])
+    try:
+        from benchmarks import heartbeat
+    except ImportError:
+        return 0
+    print("== GUI responsiveness while training ==", flush=True)
+    heartbeat.main([])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Engine training throughput vs a plain `model.fit(verbose=0)` script, side by side.
+
+Same architecture (built by the same builder), same data, same batch size and epochs, same
+seed; the only difference is the path: LayerLab's `train()` (tf.data pipeline, event callback,
+cancel checks, history written each epoch, run folder) against the textbook
+`model.fit(x, y, validation_data=..., verbose=0)`. Runs alternate (plain, ours, plain, ours...)
+so drift in machine load hits both; we report the median of the per-pair ratios
+plain_time / our_time (≥ 1 means we are faster; the goal is ≥ 0.97).
+
+    python -m benchmarks.engine_throughput [--dataset shapes] [--arch cifar_cnn] [--epochs 8] [--pairs 5]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def plain_fit_seconds(config, dataset) -> float:
+    import keras
+    import numpy as np
+
+    from engine.architectures import build_model
+
+    keras.utils.set_random_seed(config.training.seed)
+    model = build_model(config.arch, dataset.input_shape, dataset.num_classes)
+    model.compile(optimizer=keras.optimizers.Adam(config.training.learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = dataset.x_train.astype(np.float32), dataset.y_train
+    xv, yv = dataset.x_val.astype(np.float32), dataset.y_val
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=config.training.batch_size, epochs=config.training.epochs,
+              validation_data=(xv, yv), verbose=0, shuffle=True)
+    return time.perf_counter() - start
+
+
+def engine_fit_seconds(config, dataset) -> float:
+    from engine.training import train
+
+    seconds = {}
+
+    def observer(event) -> None:
+        from engine.events import EpochEnd, Started
+
+        if isinstance(event, Started):
+            seconds["start"] = time.perf_counter()
+        elif isinstance(event, EpochEnd):
+            seconds["end"] = time.perf_counter()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = train(config, observer, dataset=dataset, run_dir=Path(tmp) / "run")
+    assert result.failed is None, result.failed
+    return seconds["end"] - seconds["start"]
+
+
+def measure(dataset_name: str, arch: str, epochs: int, pairs: int, batch_size: int, limit: int | None) -> dict:
+    from engine.config import ExperimentConfig
+    from engine.datasets import load_dataset
+    from engine.training import device_name
+
+    config = ExperimentConfig().updated(**{
+        "data.name": dataset_name, "data.limit": limit, "arch.name": arch, "training.epochs": epochs,
+        "training.batch_size": batch_size, "training.feature_cache": False,
+    })
+    dataset = load_dataset(config.data, seed=0)
+    plain_fit_seconds(config, dataset)   # warm-up: first-use costs of TF are paid once, by nobody
+    ratios, plains, ours = [], [], []
+    for _ in range(pairs):
+        p = plain_fit_seconds(config, dataset)
+        o = engine_fit_seconds(config, dataset)
+        plains.append(p)
+        ours.append(o)
+        ratios.append(p / o)
+    return {
+        "dataset": dataset_name, "arch": arch, "epochs": epochs, "batch_size": batch_size,
+        "samples": len(dataset.x_train), "device": device_name(),
+        "plain_s": statistics.median(plains), "ours_s": statistics.median(ours),
+        "ratio": statistics.median(ratios), "ratios": ratios,
+    }
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default="digits:mlp,shapes:cifar_cnn", help="dataset:arch pairs")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--limit", type=int)
+    args = parser.parse_args(argv)
+    results = []
+    for case in args.cases.split(","):
+        dataset_name, arch = case.split(":")
+        r = measure(dataset_name, arch, args.epochs, args.pairs, args.batch_size, args.limit)
+        results.append(r)
+        print(f"{r['dataset']}/{r['arch']} on {r['device']}: plain {r['plain_s']:.2f}s, LayerLab {r['ours_s']:.2f}s, "
+              f"throughput ratio (ours/plain) {r['ratio']:.3f}  [pairs: {', '.join(f'{x:.3f}' for x in r['ratios'])}]", flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    main()
