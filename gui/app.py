@@ -15,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 from PySide6.QtGui import QFont, QIcon  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from gui import theme  # noqa: E402
+from gui import gc_guard, theme  # noqa: E402
 
 
 # While a training thread runs Keras' Python loop, the UI thread waits for the GIL at each of
@@ -39,6 +39,7 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
         app.setWindowIcon(QIcon(str(theme.ICON)))
     app.setStyleSheet(theme.style_sheet())
     theme.configure_pyqtgraph()
+    gc_guard.install(app)  # Qt objects die on the UI thread, never in the training thread
     return app
 
 

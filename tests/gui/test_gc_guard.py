@@ -1,0 +1,51 @@
+"""Cyclic garbage holding Qt objects is freed on the UI thread, never in a worker thread.
+
+This is the cause of the rare segmentation faults seen in the GUI suite: the training thread's
+allocations triggered a collection that destroyed widgets of a closed window.
+"""
+from __future__ import annotations
+
+import gc
+import threading
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt
+
+from gui import gc_guard
+from gui.app import create_application
+
+
+class _Holder:
+    """Half of a reference cycle that keeps a Qt object alive until the collector breaks it."""
+
+    def __init__(self) -> None:
+        self.me = self
+        self.qobject = QObject()
+
+
+def test_application_turns_automatic_collection_off(qtbot: Any) -> None:
+    app = create_application([])
+    assert not gc.isenabled()
+    assert gc_guard.install(app) is gc_guard.install(app)  # one collector per application
+
+
+def test_cycle_with_a_qobject_dies_on_the_ui_thread_after_a_busy_worker(qtbot: Any) -> None:
+    create_application([])
+    destroyed_in: list[str] = []
+    holder = _Holder()
+    holder.qobject.destroyed.connect(lambda *_: destroyed_in.append(threading.current_thread().name),
+                                     Qt.ConnectionType.DirectConnection)
+    del holder  # now only the cycle keeps it
+
+    kept: list[Any] = []
+
+    def allocate() -> None:  # like Keras in the training thread: far past every threshold
+        kept.extend([i] for i in range(50_000))
+
+    worker = threading.Thread(target=allocate, name="busy-worker")
+    worker.start()
+    worker.join()
+    assert destroyed_in == [], "a worker thread ran the garbage collector"
+    qtbot.waitUntil(lambda: bool(destroyed_in), timeout=5_000)
+    assert destroyed_in == [threading.main_thread().name]
+    kept.clear()
