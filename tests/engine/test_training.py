@@ -238,3 +238,24 @@ def test_an_exception_during_training_is_reported_and_the_history_kept(digits, t
     assert [e["epoch"] for e in history] == [0, 1]
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["epochs_run"] == 2
     assert train(tiny(), dataset=digits, run_dir=tmp_path / "next").failed is None
+
+
+def test_out_of_memory_is_a_clear_message_and_the_next_run_works(digits, tmp_path: Path) -> None:
+    """A real allocator failure (a 4 TiB tensor, asked for in the training thread mid-epoch)."""
+    import tensorflow as tf
+
+    events: list = []
+
+    def observer(event) -> None:
+        events.append(event)
+        if isinstance(event, EpochEnd) and event.epoch == 0:
+            tf.zeros((2**40,), tf.float32)  # TensorFlow's own ResourceExhaustedError, not a stand-in
+
+    result = train(tiny(**{"training.epochs": 3}), observer, dataset=digits, run_dir=tmp_path / "oom")
+    assert result.failed_kind == "oom"
+    assert "out of memory" in result.failed and "smaller batch size" in result.failed
+    assert isinstance(events[-1], Failed) and events[-1].kind == "oom"
+    metrics = json.loads((tmp_path / "oom" / "metrics.json").read_text())
+    assert metrics["failed_kind"] == "oom"
+    assert [e["epoch"] for e in json.loads((tmp_path / "oom" / "history.json").read_text())] == [0]
+    assert train(tiny(), dataset=digits, run_dir=tmp_path / "next").failed is None
