@@ -79,10 +79,15 @@ class ResultCard(QFrame):
         right = QVBoxLayout()
         right.setSpacing(4)
         name = "pasted image" if isinstance(source, bytes) else Path(source).name
-        self.base_name = html.escape(name)
-        self.name = QLabel(self.base_name)
-        self.name.setObjectName("CardTitle")
-        # A long file name is clipped (full name in the tooltip) instead of widening the column.
+        # The verdict is short and always whole; the file name under it is clipped when long (the
+        # full path is in the tooltip) instead of widening the column or hiding the verdict.
+        self.verdict = QLabel()
+        self.verdict.setObjectName("CardTitle")
+        self.verdict.hide()
+        right.addWidget(self.verdict)
+        self.name = QLabel(name)
+        self.name.setObjectName("Caption")
+        self.name.setTextFormat(Qt.TextFormat.PlainText)
         self.name.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.name.setToolTip(name if isinstance(source, bytes) else str(source))
         right.addWidget(self.name)
@@ -111,7 +116,8 @@ class ResultCard(QFrame):
         self.bars.set_top(prediction.top)
         self.bars.show()
         label, p = prediction.top[0]
-        self.name.setText(f"{self.base_name} → <b>{html.escape(str(label))}</b> &nbsp;{p:.0%}")
+        self.verdict.setText(f"<b>{html.escape(str(label))}</b> &nbsp;{p:.0%}")
+        self.verdict.show()
 
     def set_error(self, message: str) -> None:
         self.error = message
