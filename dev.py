@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -40,11 +41,59 @@ def ensure_env(extras: str) -> Path:
     return python
 
 
+#: What Qt's X11 plugin loads beyond a plain desktop (soname → Debian/Ubuntu package). Qt ≥ 6.5
+#: refuses to start without libxcb-cursor0, which many desktops lack.
+QT_X11_LIBRARIES = {
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libEGL.so.1": "libegl1",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libdbus-1.so.3": "libdbus-1-3",
+}
+
+
+def missing_qt_packages() -> list[str]:
+    """Debian packages of the Qt X11 libraries this Linux machine lacks (empty elsewhere)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM", "xcb") not in ("", "xcb"):
+        return []
+    try:
+        known = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return []
+    return [package for soname, package in QT_X11_LIBRARIES.items() if soname not in known]
+
+
+def ensure_qt_libraries() -> None:
+    """Install what Qt's window needs with apt-get when we may (root or password-less sudo)."""
+    packages = missing_qt_packages()
+    if not packages:
+        return
+    prefix: list[str] | None = []
+    if os.geteuid() != 0:
+        sudo_works = shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0
+        prefix = ["sudo", "-n"] if sudo_works else None
+    if prefix is not None and shutil.which("apt-get"):
+        print(f"LayerLab: installing Qt's system libraries: {' '.join(packages)}", flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run([*prefix, "apt-get", "update", "-qq"], env=env, check=False)
+        if subprocess.run([*prefix, "apt-get", "install", "-y", "-qq", *packages], env=env).returncode == 0:
+            return
+    print("LayerLab: the window needs system libraries that are missing: "
+          f"{' '.join(packages)}\n  install them with:  sudo apt-get install {' '.join(packages)}", file=sys.stderr)
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "app"
     rest = argv[1:]
     if command == "app":
         python = ensure_env("test")
+        ensure_qt_libraries()
         return subprocess.call([str(python), "-m", "gui.app", *rest], cwd=ROOT)
     if command == "test":
         python = ensure_env("test")
