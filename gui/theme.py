@@ -5,6 +5,7 @@ of the same application as the controls.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 BACKGROUND = "#17191e"
@@ -21,9 +22,22 @@ WARN = "#f5b942"
 BAD = "#ff5c5c"
 GRID = "#2a2f39"          # plot grid lines and axes (opaque: cheap to draw)
 
-_RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-STYLE_SHEET = _RESOURCES / "layerlab.qss"
-ICON = Path(__file__).resolve().parent.parent / "assets" / "layerlab.png"
+#: A checkout (and the editable install dev.py makes) reads resources/ and assets/ in place.
+CHECKOUT = Path(__file__).resolve().parent.parent
+#: A wheel installs them under <prefix>/share/layerlab (pyproject's [tool.setuptools.data-files]).
+INSTALLED = Path(sys.prefix) / "share" / "layerlab"
+
+
+def data_path(relative: str, roots: tuple[Path, ...] = (CHECKOUT, INSTALLED)) -> Path:
+    """The first of `roots` that holds `relative` (the checkout's path when none does)."""
+    for root in roots:
+        if (root / relative).is_file():
+            return root / relative
+    return roots[0] / relative
+
+
+STYLE_SHEET = data_path("resources/layerlab.qss")
+ICON = data_path("assets/layerlab.png")
 
 
 def style_sheet() -> str:
