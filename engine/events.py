@@ -25,12 +25,21 @@ class Started:
 
 @dataclass(frozen=True)
 class BatchEnd:
+    """Progress inside an epoch (at most ~10 per second).
+
+    `loss` and `accuracy` are Keras's running means since the epoch began: they lag and jump at
+    each new epoch. `recent_loss` and `recent_accuracy` are the means over just the batches since
+    the previous `BatchEnd` of the epoch: what a per-batch curve should draw.
+    """
+
     epoch: int                  # 0-based
     step: int                   # 0-based batch index in the epoch
     steps: int
     loss: float
     accuracy: float
     seconds: float              # since training started
+    recent_loss: float = float("nan")
+    recent_accuracy: float = float("nan")
 
 
 @dataclass(frozen=True)

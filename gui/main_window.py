@@ -501,7 +501,11 @@ class MainWindow(QMainWindow):
 
     def _on_event(self, event: Any) -> None:
         if isinstance(event, BatchEnd):
-            self.plots.add_batch(event.epoch, event.step, event.steps, event.loss, event.accuracy)
+            # The batches since the last event, not Keras's running epoch mean (which lags, then
+            # drops at every new epoch and draws a saw-tooth).
+            loss = event.recent_loss if math.isfinite(event.recent_loss) else event.loss
+            accuracy = event.recent_accuracy if math.isfinite(event.recent_accuracy) else event.accuracy
+            self.plots.add_batch(event.epoch, event.step, event.steps, loss, accuracy)
             self._show_progress(event.epoch, (event.step + 1) / max(1, event.steps), event.seconds,
                                 f"{self._stage_note}batch {event.step + 1}/{event.steps}")
         elif isinstance(event, EpochEnd):

@@ -18,6 +18,27 @@ from engine.events import BatchEnd, EpochEnd, Observer
 BATCH_EVENT_INTERVAL_S = 0.1
 
 
+class _RunningSums:
+    """Turns Keras's running epoch means into means over the batches since the last event.
+
+    After n batches Keras logs the mean m_n, so batches (k, n] sum to n·m_n − k·m_k: exact for
+    equal batch sizes (all but an epoch's last batch), with no extra work on the device.
+    """
+
+    def __init__(self) -> None:
+        self.batches = 0
+        self.loss_sum = 0.0
+        self.accuracy_sum = 0.0
+
+    def advance(self, batches: int, loss_mean: float, accuracy_mean: float) -> tuple[float, float]:
+        span = batches - self.batches
+        loss_sum, accuracy_sum = loss_mean * batches, accuracy_mean * batches
+        recent = ((loss_sum - self.loss_sum) / span, (accuracy_sum - self.accuracy_sum) / span) if span > 0 \
+            else (loss_mean, accuracy_mean)
+        self.batches, self.loss_sum, self.accuracy_sum = batches, loss_sum, accuracy_sum
+        return recent
+
+
 class EngineCallback(keras.callbacks.Callback):
     def __init__(self, observer: Observer, cancel: CancelToken, *, steps: int, epochs: int, stage: int, t0: float, on_epoch: Callable[[dict[str, Any]], None] | None = None) -> None:
         super().__init__()
@@ -33,10 +54,12 @@ class EngineCallback(keras.callbacks.Callback):
         self._epoch = 0
         self._epoch_t0 = t0
         self._last_emit = 0.0
+        self._emitted = _RunningSums()
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch
         self._epoch_t0 = time.perf_counter()
+        self._emitted = _RunningSums()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         logs = logs or {}
@@ -48,9 +71,10 @@ class EngineCallback(keras.callbacks.Callback):
         now = time.perf_counter()
         if now - self._last_emit >= BATCH_EVENT_INTERVAL_S or batch + 1 == self.steps:
             self._last_emit = now
-            self.observer(
-                BatchEnd(self._epoch, batch, self.steps, float(loss or 0.0), float(logs.get("accuracy", 0.0)), now - self.t0)
-            )
+            loss, accuracy = float(loss or 0.0), float(logs.get("accuracy", 0.0))
+            recent_loss, recent_accuracy = self._emitted.advance(batch + 1, loss, accuracy)
+            self.observer(BatchEnd(self._epoch, batch, self.steps, loss, accuracy, now - self.t0,
+                                   recent_loss, recent_accuracy))
         if self.cancel.cancelled:
             self.model.stop_training = True
 

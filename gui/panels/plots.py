@@ -115,7 +115,7 @@ class MetricPlot:
         self.batch_raw = item.plot(pen=_pen(theme.TRAIN, 1, alpha=70), antialias=False)
         self.batch_smooth = item.plot(pen=_pen(theme.TRAIN, 1.5), name="training (per batch)", antialias=False)
         self.train_epoch = item.plot(pen=None, symbol="o", symbolSize=7, symbolBrush=theme.TRAIN,
-                                     symbolPen=pg.mkPen(theme.SURFACE), name="training (epoch)")
+                                     symbolPen=pg.mkPen(theme.SURFACE), name="training (epoch mean)")
         self.val_epoch = item.plot(pen=_pen(theme.VAL, 2), symbol="o", symbolSize=8, symbolBrush=theme.VAL,
                                    symbolPen=pg.mkPen(theme.SURFACE), name="validation")
         self.best = pg.ScatterPlotItem(size=18, symbol="star", brush=pg.mkBrush(theme.GOOD), pen=pg.mkPen(theme.SURFACE),
