@@ -99,7 +99,7 @@ class RunsPanel(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         self.note.setText(problem or ("No runs yet: every training is saved here." if not self.summaries
-                                      else f"{len(self.summaries)} runs · double-click to open"))
+                                      else f"{len(self.summaries)} run{'s' if len(self.summaries) != 1 else ''} · double-click to open"))
 
     def selected_path(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()
