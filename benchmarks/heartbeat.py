@@ -121,7 +121,8 @@ def report(r: dict[str, float | int | str]) -> str:
         "curves cost 50–200 ms per redraw in Qt's software rasteriser); `gc.freeze()` once TensorFlow is "
         "loaded; a 2 ms GIL switch interval. Cyclic garbage collection runs only on the UI thread "
         "(gui/gc_guard.py, a crash fix: collections started by the training thread destroyed Qt objects "
-        "there); the figures were the same before and after that change (p99 38.1 → 34.6–37.7 ms). "
+        "there); alternating runs with and without it gave p99 44.5 / 39.3 ms with, 48.6 / 41.1 ms without: "
+        "no difference beyond this machine's noise. "
         "Without redraws the same run gives p99 ≈ 3–8 ms: what remains is "
         "painting.",
         "",
