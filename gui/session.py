@@ -1,0 +1,264 @@
+"""The window's state as data, Qt-free: the experiment config plus what happened at run time.
+
+Views render it and send intent; controllers (gui/controllers) change it; nothing reads a
+widget's value back as state. Ideas from napari's and ndv's evented models: every part of the
+session is an immutable value, replaced whole and announced by a psygnal signal, so a view
+always renders a consistent slice, and a test can drive a controller with no Qt widget at all.
+
+Changes happen on the UI thread only (the task runner delivers results there).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, TypeVar
+
+from psygnal import Signal, SignalGroup
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.config import ExperimentConfig
+from engine.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class EventedStore(Generic[M]):
+    """A validated pydantic value changed by dotted keys; `changed` names the keys that changed.
+
+    An invalid change is refused with a one-line reason (`rejected`), and `changed` is emitted
+    with the keys anyway so that the widget that asked snaps back to the stored value.
+    """
+
+    changed = Signal(set)
+    rejected = Signal(str)
+
+    def __init__(self, value: M) -> None:
+        self._value = value
+
+    @property
+    def value(self) -> M:
+        """The current value; treat it as read-only (change it with `update`)."""
+        return self._value
+
+    def get(self, key: str) -> Any:
+        return _get(self._value.model_dump(mode="json"), key)
+
+    def snapshot(self) -> M:
+        """An independent copy, e.g. for a worker thread."""
+        return type(self._value).model_validate(self._value.model_dump(mode="json"))
+
+    def update(self, **changes: Any) -> bool:
+        """Apply dotted-key changes (`update(**{"training.epochs": 5})`); False when refused."""
+        current = self._value.model_dump(mode="json")
+        changed = {k for k, v in changes.items() if _get(current, k) != v}
+        if not changed:
+            return True
+        try:
+            self._value = _updated(self._value, {k: changes[k] for k in changed})
+        except ConfigError as err:
+            self.rejected.emit(str(err))
+            self.changed.emit(set(changes))
+            return False
+        self.changed.emit(changed)
+        return True
+
+    def replace(self, value: M) -> None:
+        """Swap the whole value (e.g. a run's config opened from disk)."""
+        self._value = value
+        self.changed.emit({"*"})
+
+
+class ConfigStore(EventedStore[ExperimentConfig]):
+    """The experiment config: what the user chose, what training will use."""
+
+    @property
+    def config(self) -> ExperimentConfig:
+        return self.value
+
+
+class Preferences(BaseModel):
+    """Choices about the window, not the experiment (kept in the settings, not in runs)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    top_k: int = Field(3, ge=1, le=10, description="classes shown per classified image")
+
+
+def _updated(value: M, changes: dict[str, Any]) -> M:
+    if isinstance(value, ExperimentConfig):
+        return value.updated(**changes)  # type: ignore[return-value]
+    data = value.model_dump(mode="json")
+    for key, new in changes.items():
+        target = data
+        *parents, leaf = key.split(".")
+        for part in parents:
+            target = target[part]
+        target[leaf] = new
+    try:
+        return type(value).model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise ConfigError(f"invalid {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+
+
+def _get(data: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return object()
+        data = data[part]
+    return data
+
+
+def touches(keys: set[str], *prefixes: str) -> bool:
+    """Whether any changed key is (under, or above) one of `prefixes`; "*" matches everything."""
+    return "*" in keys or any(k == p or k.startswith(p + ".") or p.startswith(k + ".") for k in keys for p in prefixes)
+
+
+# --- run-time state: one immutable value per workflow ------------------------------------------------
+@dataclass(frozen=True)
+class EngineState:
+    status: str = "loading"          # loading | ready | failed
+    device: str = ""
+    seconds: float | None = None
+    error: str = ""
+    gpu_memory_mb: float | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "ready"
+
+
+@dataclass(frozen=True)
+class DataState:
+    status: str = "empty"            # empty | loading | ready | failed
+    name: str = ""                   # the dataset's config name (digits, folder:PATH...)
+    key: str | None = None           # identifies the exact dataset loaded (source, split, size, seed)
+    dataset: Any = None              # engine.datasets.Dataset
+    samples: dict[int, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ModelState:
+    status: str = "waiting"          # waiting | building | ready | failed
+    note: str = ""                   # what it waits for, or the error
+    rows: tuple[Any, ...] = ()       # engine.layers.LayerInfo
+    trainable: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class TrainingState:
+    status: str = "idle"             # idle | waiting | preparing | extracting | running | stopping | finished | stopped | failed
+    fraction: float = 0.0            # of all planned epochs
+    text: str = "Ready"
+    eta: str = ""
+    epochs: int = 0                  # planned, all stages
+    stage_note: str = ""
+    feature_cache: bool | None = None
+    cache_note: str = ""
+    run_dir: str = ""
+    tooltip: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("waiting", "preparing", "extracting", "running", "stopping")
+
+
+@dataclass(frozen=True)
+class ResultsState:
+    """The final metrics shown in the Errors tab: of the training just done, or of an opened run."""
+
+    metrics: Any = None              # engine.runs.RunMetrics or None
+    class_names: tuple[str, ...] = ()
+    note: str = ""
+    dataset: Any = None              # where validation images come from when the errors have no file
+    origin: str = ""                 # "training" | "run"
+
+
+@dataclass(frozen=True)
+class ClassifierState:
+    classifier: Any = None           # engine.inference.Classifier
+    description: str = "No model yet — train one or open a run."
+    status: str = "none"             # none | loading | ready | failed
+
+
+@dataclass(frozen=True)
+class RunsState:
+    summaries: tuple[Any, ...] = ()  # engine.runs.RunSummary
+    status: str = "idle"             # idle | listing | ready | failed
+    problem: str = ""
+    opened: Any = None               # engine.runs.Run
+
+
+@dataclass(frozen=True)
+class Message:
+    """The banner: one readable line; `topic` lets its workflow clear it once solved."""
+
+    text: str = ""
+    level: str = "info"              # info | success | warning | error
+    details: str = ""
+    topic: str = ""
+
+
+class SessionEvents(SignalGroup):
+    engine = Signal(object)
+    data = Signal(object)
+    model = Signal(object)
+    training = Signal(object)
+    results = Signal(object)
+    classifier = Signal(object)
+    runs = Signal(object)
+    message = Signal(object)
+    status = Signal(str, int)        # a transient status-bar line, and how long it stays (ms, 0: until replaced)
+
+
+class Session:
+    """Everything one window knows, as data; `events.<part>` announces each new value."""
+
+    PARTS = ("engine", "data", "model", "training", "results", "classifier", "runs", "message")
+
+    def __init__(self, config: ExperimentConfig | None = None, preferences: Preferences | None = None) -> None:
+        self.config = ConfigStore(config or ExperimentConfig())
+        self.preferences = EventedStore(preferences or Preferences())
+        self.events = SessionEvents()
+        self.engine = EngineState()
+        self.data = DataState()
+        self.model = ModelState()
+        self.training = TrainingState()
+        self.results = ResultsState()
+        self.classifier = ClassifierState()
+        self.runs = RunsState()
+        self.message = Message()
+
+    def update(self, part: str, **changes: Any) -> Any:
+        """Replace `part` by a copy with `changes`, announce it, and return it."""
+        if part not in self.PARTS:
+            raise KeyError(part)
+        value = replace(getattr(self, part), **changes)
+        setattr(self, part, value)
+        getattr(self.events, part).emit(value)
+        return value
+
+    def say(self, text: str, level: str = "info", details: str = "", topic: str = "") -> None:
+        """Show `text` in the banner."""
+        self.update("message", text=text, level=level, details=details, topic=topic)
+
+    def clear_message(self, topic: str | None = None) -> None:
+        """Hide the banner (only if it is about `topic`, when given)."""
+        if self.message.text and (topic is None or self.message.topic == topic):
+            self.update("message", text="", level="info", details="", topic="")
+
+    def status(self, text: str, milliseconds: int = 0) -> None:
+        self.events.status.emit(text, milliseconds)
+
+    def close(self) -> None:
+        """Disconnect every listener (the window is closing)."""
+        self.events.disconnect()
+        self.config.changed.disconnect()
+        self.config.rejected.disconnect()
+        self.preferences.changed.disconnect()
+        self.preferences.rejected.disconnect()
+
+
+def finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
