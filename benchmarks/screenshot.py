@@ -58,17 +58,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gui.main_window import MainWindow
 
     window = MainWindow()
-    window.store.replace(window.store.config.updated(**{
+    window.session.config.replace(window.session.config.config.updated(**{
         "data.name": "digits", "data.limit": None, "arch.name": "mlp", "arch.dropout": True,
         "training.epochs": args.epochs, "training.batch_size": 32, "training.early_stopping": False}))
     window.resize(1560, 940)
     window.show()
-    wait_for(app, window.engine_ready, 120, lambda: window.loader.is_ready)
-    wait_for(app, window.inspection_shown, 60, lambda: window.model_panel.rows)
+    wait_for(app, window.engine_ready, 120, lambda: window.session.engine.ready)
+    wait_for(app, window.inspection_shown, 60, lambda: window.session.model.status == "ready")
     window.controls.setCurrentIndex(1)  # Model tab: the layer table
-    window.start_training()
+    window.training.start()
     wait_for(app, window.training_finished, 600)
-    wait_for(app, window.classifier_ready, 60, lambda: window.classifier is not None)
+    wait_for(app, window.classifier_ready, 60, lambda: window.session.classifier.classifier is not None)
     window.classify_sources([str(p) for p in args.image])
     for _ in args.image:
         wait_for(app, window.classified, 60)

@@ -1,7 +1,7 @@
 """`layerlab`: open the LayerLab window (also `python -m gui.app`).
 
-The window appears before TensorFlow is loaded: `main()` builds the Qt application and the window
-and only then lets `gui.engine_loader` import the engine in a background thread.
+The window appears before TensorFlow is loaded: `main()` builds the Qt application and the window,
+whose engine controller imports TensorFlow in a background task (gui/engine_startup.py).
 """
 from __future__ import annotations
 

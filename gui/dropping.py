@@ -1,18 +1,23 @@
-"""Turn drops, pastes and file dialogs into image sources for the classifier (no TensorFlow).
+"""Drops, pastes and file dialogs become image sources for the classifier.
 
-A source is a path (str) or encoded image bytes (a pasted bitmap). Folders expand to the image
-files inside them; other files are passed on as they are, so the engine can say why one is not
-an image instead of the window silently ignoring it.
+A source is a path (str) or encoded image bytes (a pasted bitmap). Reading the mime data is the
+only part that runs on the UI thread; folders are expanded by `expand_sources`, in a background
+task, because a folder may be huge (`/usr`) or slow (a network share). Files that are not images
+are passed on as they are, so the engine can say why one is not an image instead of the window
+silently ignoring it.
 """
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData
 from PySide6.QtGui import QImage
 
 MAX_FILES = 200
-_FALLBACK_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
+_FALLBACK_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 
 
 def image_extensions() -> frozenset[str]:
@@ -23,19 +28,48 @@ def image_extensions() -> frozenset[str]:
     return frozenset(e.lower() for e in IMAGE_EXTENSIONS)
 
 
-def expand_paths(paths: list[str | Path], limit: int = MAX_FILES) -> list[str]:
-    """Files as given; folders replaced by their image files (recursively, sorted), at most `limit`."""
+@dataclass
+class Expanded:
+    """What a drop or paste expands to, and what the user must be told about it."""
+
+    sources: list[str | bytes] = field(default_factory=list)
+    truncated: bool = False                                  # more images than `limit`: the rest left out
+    empty_folders: list[str] = field(default_factory=list)   # folders without a single image
+
+
+def expand_sources(raw: list[str | bytes], limit: int = MAX_FILES,
+                   cancelled: Callable[[], bool] = lambda: False) -> Expanded:
+    """Files and bytes as given; folders replaced by their image files (recursively, sorted), at most `limit`."""
     extensions = image_extensions()
-    out: list[str] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            out.extend(str(p) for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in extensions)
-        else:
-            out.append(str(path))
-        if len(out) >= limit:
+    out = Expanded()
+    for source in raw:
+        if len(out.sources) >= limit:
+            out.truncated = True
             break
-    return out[:limit]
+        if isinstance(source, (bytes, bytearray)) or not os.path.isdir(source):
+            out.sources.append(source)
+            continue
+        found = _images_in(Path(source), extensions, limit - len(out.sources) + 1, cancelled)
+        if not found:
+            out.empty_folders.append(str(source))
+        out.truncated |= len(found) > limit - len(out.sources)
+        out.sources.extend(found[: limit - len(out.sources)])
+    return out
+
+
+def _images_in(folder: Path, extensions: frozenset[str], at_most: int, cancelled: Callable[[], bool]) -> list[str]:
+    """Up to `at_most` image files under `folder`, in a stable order, skipping hidden folders."""
+    found: list[str] = []
+    for root, dirs, files in os.walk(folder, onerror=lambda err: None):
+        if cancelled():
+            break
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if os.path.splitext(name)[1].lower() in extensions:
+                found.append(os.path.join(root, name))
+                if len(found) >= at_most:
+                    return found
+    return found
 
 
 def qimage_to_png(image: QImage) -> bytes:
@@ -48,13 +82,13 @@ def qimage_to_png(image: QImage) -> bytes:
 
 
 def sources_from_mime(mime: QMimeData | None) -> list[str | bytes]:
-    """Local files/folders named by the mime data, else its bitmap as PNG bytes."""
+    """Local files/folders named by the mime data (not yet expanded), else its bitmap as PNG bytes."""
     if mime is None:
         return []
     if mime.hasUrls():
         paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
         if paths:
-            return list(expand_paths(paths))
+            return list(paths)
     if mime.hasImage():
         image = mime.imageData()
         if isinstance(image, QImage) and not image.isNull():

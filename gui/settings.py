@@ -10,8 +10,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from pydantic import ValidationError
+
 from engine.config import ExperimentConfig
 from engine.errors import ConfigError
+from gui.session import Preferences
 
 ORGANIZATION = "LayerLab"
 APPLICATION = "LayerLab"
@@ -42,6 +45,16 @@ class Settings:
 
     def save_config(self, config: ExperimentConfig) -> None:
         self.store.setValue("experiment/config", config.to_json())
+
+    def load_preferences(self) -> Preferences:
+        text = self.store.value("window/preferences", "", type=str)
+        try:
+            return Preferences.model_validate_json(text) if text else Preferences()
+        except ValidationError:
+            return Preferences()
+
+    def save_preferences(self, preferences: Preferences) -> None:
+        self.store.setValue("window/preferences", preferences.model_dump_json())
 
     def bytes_value(self, key: str) -> QByteArray | None:
         value = self.store.value(key)

@@ -1,6 +1,8 @@
 """Small reusable widgets: the inline message bar, probability bars, headings, image tiles."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter
@@ -16,6 +18,10 @@ from PySide6.QtWidgets import (
 
 from gui import theme
 from gui.imaging import array_to_pixmap
+from gui.text import format_memory
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from gui.session import EngineState, Message
 
 LEVEL_COLORS = {"info": theme.ACCENT, "success": theme.GOOD, "warning": theme.WARN, "error": theme.BAD}
 
@@ -68,6 +74,43 @@ class MessageBar(QFrame):
         self.label.clear()
         self.hide()
         self.dismissed.emit()
+
+    def render(self, message: "Message") -> None:
+        """Show the session's banner message (hidden when it has no text)."""
+        if message.text:
+            self.show_message(message.text, message.level, message.details)
+        else:
+            self.label.clear()
+            self.hide()
+
+
+class EngineStatus(QWidget):
+    """The status bar's right end: the device (and GPU memory) and whether the engine is ready."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.device = QLabel("")
+        self.device.setObjectName("StatusDevice")
+        self.engine = QLabel("◌ Loading engine…")
+        self.engine.setObjectName("EngineState")
+        self.engine.setToolTip("TensorFlow starts in the background; everything else works meanwhile")
+        layout.addWidget(self.device)
+        layout.addWidget(self.engine)
+
+    def show_engine(self, state: "EngineState") -> None:
+        if state.status == "ready":
+            self.engine.setText("● Engine ready")
+            took = f" in {state.seconds:.1f} s" if state.seconds else ""
+            self.engine.setToolTip(f"TensorFlow loaded{took}")
+            set_state(self.engine, "ready")
+        elif state.status == "failed":
+            self.engine.setText("● Engine unavailable")
+            self.engine.setToolTip(state.error)
+            set_state(self.engine, "error")
+        memory = f" · GPU memory {format_memory(state.gpu_memory_mb)}" if state.gpu_memory_mb is not None else ""
+        self.device.setText(f"Device: {state.device}{memory}" if state.device else "")
 
 
 class ProbabilityBars(QWidget):
@@ -153,3 +196,20 @@ def mono_font(size: int = 0) -> QFont:
     if size:
         font.setPointSize(size)
     return font
+
+
+def set_state(widget: QWidget, state: str) -> None:
+    """Set the style sheet's `state` property (busy, error, on...) and restyle the widget."""
+    widget.setProperty("state", state)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
+def panel_layout(panel: QWidget, title: str | None = None) -> QVBoxLayout:
+    """The column every panel is laid out in (same margins everywhere), headed by `title`."""
+    layout = QVBoxLayout(panel)
+    layout.setContentsMargins(12, 12, 12, 12)
+    layout.setSpacing(8)
+    if title:
+        layout.addWidget(heading(title))
+    return layout

@@ -1,12 +1,10 @@
 """Augmentation panel: the random transformations of the training images, and a preview grid.
 
-The panel writes `config.augmentation.*` and shows previews the window computes in a worker
-(`gui.workers.preview_job`, which calls `engine.training.augmentation.preview`): a few training
-images, each followed by augmented copies. It never calls TensorFlow itself.
+The panel writes `config.augmentation.*` and shows the previews the preview controller computes in
+the background (gui/controllers/preview.py): a few training images, each followed by augmented
+copies. It never calls TensorFlow itself.
 """
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
@@ -18,16 +16,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
-from gui.config_store import ConfigStore, touches
+from gui.binding import Binder
 from gui.imaging import array_to_pixmap
-from gui.widgets import heading, hint
+from gui.session import ConfigStore
+from gui.widgets import heading, hint, panel_layout, set_state
 
-PREVIEW_IMAGES = 4
-PREVIEW_COPIES = 4
 TILE = 64
 
 APPLIES = ("Applied to the training images only, drawn anew at random every epoch; validation and test images "
@@ -57,20 +53,16 @@ class AugmentationPanel(QWidget):
     def __init__(self, store: ConfigStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        self.binder = Binder(store)
         self.checks: dict[str, QCheckBox] = {}
         self.spins: dict[str, QDoubleSpinBox] = {}
-        self._scale = {key: scale for key, _, _, scale, _, _, _ in AMOUNTS}
         self.state = "empty"      # empty | waiting | off | shown | error (tests read it)
         self.last_preview: tuple[np.ndarray, np.ndarray] | None = None   # (originals, copies) shown
         self._build()
-        self.store.changed.connect(self._on_config_changed)
-        self._sync()
 
     # --- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 12, 12, 12)
-        layout.setSpacing(8)
+        layout = panel_layout(self)
         title = heading("Augmentation")
         title.setToolTip(APPLIES)
         layout.addWidget(title)
@@ -87,10 +79,10 @@ class AugmentationPanel(QWidget):
         self.flip = QComboBox()
         self.flip.addItems(["none", "horizontal", "vertical", "both"])
         self.flip.setToolTip(FLIP_TIP)
-        self.flip.activated.connect(lambda i: self.store.update(**{"augmentation.flip": self.flip.itemText(i)}))
+        self.binder.field(self.flip, "augmentation.flip")
         grid.addWidget(flip_label, 0, 0)
         grid.addWidget(self.flip, 0, 1)
-        for row, (key, label, unit, _scale, top, default, tip) in enumerate(AMOUNTS, start=1):
+        for row, (key, label, unit, scale, top, default, tip) in enumerate(AMOUNTS, start=1):
             check = QCheckBox(label)
             check.setToolTip(f"{tip}\n\n{APPLIES}")
             spin = QDoubleSpinBox()
@@ -101,8 +93,8 @@ class AugmentationPanel(QWidget):
             spin.setPrefix("± ")
             spin.setSuffix(f" {unit}" if unit == "%" else unit)
             spin.setToolTip(tip)
-            check.toggled.connect(lambda on, k=key: self._write(k))
-            spin.editingFinished.connect(lambda k=key: self._write(k))
+            self.binder.optional(check, spin, f"augmentation.{key}", off=0.0,
+                                 to_widget=lambda v, s=scale: v / s, from_widget=lambda v, s=scale: round(v * s, 6))
             self.checks[key], self.spins[key] = check, spin
             grid.addWidget(check, row, 0)
             grid.addWidget(spin, row, 1)
@@ -116,6 +108,7 @@ class AugmentationPanel(QWidget):
         self.reseed.setObjectName("FlatButton")
         self.reseed.setToolTip("Draw other random transformations of the same images")
         self.reseed.clicked.connect(self.reseed_requested)
+        self.binder.lockable(self.reseed)
         head.addWidget(self.reseed)
         layout.addLayout(head)
         self.caption = hint("")
@@ -130,43 +123,10 @@ class AugmentationPanel(QWidget):
         layout.addStretch(1)
         self.show_waiting("Waiting for the dataset…")
 
-    # --- config ↔ widgets -----------------------------------------------------------------------
-    def _write(self, key: str) -> None:
-        check, spin = self.checks[key], self.spins[key]
-        value = round(spin.value() * self._scale[key], 6) if check.isChecked() else 0.0
-        self.store.update(**{f"augmentation.{key}": value})
-
-    def _on_config_changed(self, keys: set[str]) -> None:
-        if touches(keys, "augmentation"):
-            self._sync()
-
-    def _sync(self) -> None:
-        aug = self.store.config.augmentation
-        self.flip.setCurrentText(aug.flip)
-        for key, check in self.checks.items():
-            value = float(getattr(aug, key))
-            spin = self.spins[key]
-            check.blockSignals(True)
-            spin.blockSignals(True)
-            check.setChecked(value > 0)
-            if value > 0:  # when off, the box keeps the last size, ready to tick again
-                spin.setValue(value / self._scale[key])
-            spin.setEnabled(value > 0 and self.isEnabled())
-            check.blockSignals(False)
-            spin.blockSignals(False)
-
     def set_locked(self, locked: bool) -> None:
-        self.flip.setEnabled(not locked)
-        self.reseed.setEnabled(not locked)
-        for key, check in self.checks.items():
-            check.setEnabled(not locked)
-            self.spins[key].setEnabled(not locked and check.isChecked())
+        self.binder.set_locked(locked)
 
     # --- preview --------------------------------------------------------------------------------
-    @property
-    def enabled(self) -> bool:
-        return self.store.config.augmentation.enabled
-
     def _clear_tiles(self) -> None:
         while self.tiles.count():
             item = self.tiles.takeAt(0)
@@ -176,9 +136,7 @@ class AugmentationPanel(QWidget):
     def _set_state(self, state: str, text: str) -> None:
         self.state = state
         self.caption.setText(text)
-        self.caption.setProperty("state", state)
-        self.caption.style().unpolish(self.caption)
-        self.caption.style().polish(self.caption)
+        set_state(self.caption, state)
 
     def show_waiting(self, text: str) -> None:
         self._set_state("waiting", text)
@@ -230,24 +188,3 @@ class AugmentationPanel(QWidget):
         return sum(1 for i in range(self.tiles.count())
                    if isinstance(self.tiles.itemAt(i).widget(), QLabel) and self.tiles.itemAt(i).widget().pixmap() is not None
                    and not self.tiles.itemAt(i).widget().pixmap().isNull())
-
-
-def pick_preview_images(samples: dict[int, Any], count: int = PREVIEW_IMAGES) -> tuple[np.ndarray, list[int]] | None:
-    """Up to `count` sample images from different classes (first image of each), with their labels."""
-    chosen: list[np.ndarray] = []
-    labels: list[int] = []
-    depth = 0
-    while len(chosen) < count:
-        added = False
-        for label in sorted(samples):
-            images = samples[label]
-            if images is not None and len(images) > depth and len(chosen) < count:
-                chosen.append(np.asarray(images[depth]))
-                labels.append(int(label))
-                added = True
-        if not added:
-            break
-        depth += 1
-    if not chosen:
-        return None
-    return np.stack(chosen), labels

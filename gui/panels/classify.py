@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -21,24 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.binding import Binder
 from gui.imaging import array_to_pixmap
-from gui.widgets import ProbabilityBars, heading
+from gui.session import EventedStore
+from gui.widgets import ProbabilityBars, heading, hint, panel_layout, set_state
 
 MAX_CARDS = 60
 ORIGINAL_SIDE = 96
 INPUT_SIDE = 72
-
-
-def _original_pixmap(source: str | bytes, side: int) -> QPixmap | None:
-    image = QImage()
-    if isinstance(source, bytes):
-        image.loadFromData(source)
-    else:
-        image.load(source)
-    if image.isNull():
-        return None
-    return QPixmap.fromImage(image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
-                                          Qt.TransformationMode.SmoothTransformation))
 
 
 class ResultCard(QFrame):
@@ -55,11 +44,7 @@ class ResultCard(QFrame):
         self.original.setObjectName("ImageTile")
         self.original.setFixedSize(ORIGINAL_SIDE + 4, ORIGINAL_SIDE + 4)
         self.original.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        pixmap = _original_pixmap(source, ORIGINAL_SIDE)
-        if pixmap is None:
-            self.original.setText("?")
-        else:
-            self.original.setPixmap(pixmap)
+        self.original.setText("…")
         self.original.setToolTip("The image as given")
         layout.addWidget(self.original)
         seen = QVBoxLayout()
@@ -103,10 +88,16 @@ class ResultCard(QFrame):
         self.prediction: Any = None
         self.error = ""
 
+    def set_original(self, image: np.ndarray | None) -> None:
+        """The image as given, decoded in the background (None: it cannot be read)."""
+        if image is None:
+            self.original.setText("?")
+        else:
+            self.original.setPixmap(array_to_pixmap(image, ORIGINAL_SIDE, smooth=True))
+
     def set_status(self, text: str) -> None:
         self.status.setText(text)
-        self.status.setProperty("state", "busy")
-        self.status.style().polish(self.status)
+        set_state(self.status, "busy")
         self.status.show()
 
     def set_prediction(self, prediction: Any) -> None:
@@ -122,37 +113,37 @@ class ResultCard(QFrame):
     def set_error(self, message: str) -> None:
         self.error = message
         self.status.setText(f"⚠ {message}")
-        self.status.setProperty("state", "error")
-        self.status.style().polish(self.status)
+        set_state(self.status, "error")
         self.status.show()
         self.input.setText("–")
 
 
 class ClassifyPanel(QWidget):
-    """Shows cards; asks the window (via signals) to classify new sources."""
+    """Shows one card per image; asks (by signals) for new sources to be classified."""
 
     sources_chosen = Signal(list)     # list[str | bytes]
     paste_requested = Signal()
+    reveal_requested = Signal()       # new cards arrived: the tab holding the panel should show
 
-    def __init__(self, last_folder: Any = None, parent: QWidget | None = None) -> None:
+    def __init__(self, preferences: EventedStore, start_folder: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._last_folder = last_folder or (lambda: str(Path.home()))
+        self._start_folder = start_folder or (lambda: str(Path.home()))
         self.cards: dict[int, ResultCard] = {}
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 12, 12, 12)
-        layout.setSpacing(8)
+        self.removed = 0                  # older cards dropped to stay within MAX_CARDS
+        self.binder = Binder(preferences)
+        layout = panel_layout(self)
         top = QHBoxLayout()
         top.addWidget(heading("Classify"))
         top.addStretch(1)
         self.top_k = QSpinBox()
         self.top_k.setRange(1, 10)
-        self.top_k.setValue(3)
         self.top_k.setPrefix("top ")
         self.top_k.setToolTip("How many of the most likely classes to show")
+        self.binder.field(self.top_k, "top_k")
         top.addWidget(self.top_k)
         self.open_button = QPushButton("Open…")
         self.open_button.setToolTip("Choose image files to classify")
-        self.open_button.clicked.connect(self._open)
+        self.open_button.clicked.connect(self.choose_files)
         self.paste_button = QPushButton("Paste")
         self.paste_button.setToolTip("Classify the image or files on the clipboard (Ctrl+V)")
         self.paste_button.clicked.connect(self.paste_requested)
@@ -172,6 +163,9 @@ class ClassifyPanel(QWidget):
         self.drop_hint.setWordWrap(True)
         self.drop_hint.setMinimumHeight(120)
         layout.addWidget(self.drop_hint)
+        self.removed_note = hint("")
+        self.removed_note.hide()
+        layout.addWidget(self.removed_note)
         self.list = QWidget()
         self.list_layout = QVBoxLayout(self.list)
         self.list_layout.setContentsMargins(0, 0, 0, 0)
@@ -183,43 +177,58 @@ class ClassifyPanel(QWidget):
         scroll.setWidget(self.list)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         layout.addWidget(scroll, 1)
-        self._next_ticket = 0
 
-    def set_model_description(self, text: str) -> None:
-        self.model_label.setText(text)
-
-    def _open(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Images to classify", self._last_folder(),
+    def choose_files(self) -> None:
+        """The Open… dialog (also File → Open images…)."""
+        files, _ = QFileDialog.getOpenFileNames(self, "Images to classify", self._start_folder(),
                                                 "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)")
         if files:
             self.sources_chosen.emit(files)
 
-    def add_pending(self, source: str | bytes, status: str = "waiting…") -> int:
-        self._next_ticket += 1
-        card = ResultCard(self._next_ticket, source)
-        card.set_status(status)
-        self.cards[card.ticket] = card
+    # --- the classify controller's view -------------------------------------------------------------
+    def set_model_description(self, text: str) -> None:
+        self.model_label.setText(text)
+
+    def reveal(self) -> None:
+        self.reveal_requested.emit()
+
+    def add_card(self, ticket: int, source: str | bytes) -> None:
+        card = ResultCard(ticket, source)
+        card.set_status("waiting…")
+        self.cards[ticket] = card
         self.list_layout.insertWidget(0, card)
         self.drop_hint.hide()
         while len(self.cards) > MAX_CARDS:
-            oldest = min(self.cards)
-            self.cards.pop(oldest).deleteLater()
-        return card.ticket
+            self.cards.pop(min(self.cards)).deleteLater()
+            self.removed += 1
+        if self.removed:
+            self.removed_note.setText(f"Only the newest {MAX_CARDS} results are kept: {self.removed:,} older "
+                                      f"{'one was' if self.removed == 1 else 'ones were'} removed.")
+            self.removed_note.show()
+
+    def _card(self, ticket: int) -> ResultCard | None:
+        return self.cards.get(ticket)
+
+    def set_original(self, ticket: int, image: Any) -> None:
+        if (card := self._card(ticket)) is not None:
+            card.set_original(image)
 
     def set_status(self, ticket: int, text: str) -> None:
-        if ticket in self.cards:
-            self.cards[ticket].set_status(text)
+        if (card := self._card(ticket)) is not None:
+            card.set_status(text)
 
     def show_prediction(self, ticket: int, prediction: Any) -> None:
-        if ticket in self.cards:
-            self.cards[ticket].set_prediction(prediction)
+        if (card := self._card(ticket)) is not None:
+            card.set_prediction(prediction)
 
     def show_error(self, ticket: int, message: str) -> None:
-        if ticket in self.cards:
-            self.cards[ticket].set_error(message)
+        if (card := self._card(ticket)) is not None:
+            card.set_error(message)
 
     def clear(self) -> None:
         for card in self.cards.values():
             card.deleteLater()
         self.cards.clear()
+        self.removed = 0
+        self.removed_note.hide()
         self.drop_hint.show()

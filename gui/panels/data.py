@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -17,13 +17,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
-from gui.config_store import ConfigStore, touches
+from gui.binding import Binder
+from gui.session import ConfigStore
 from gui.imaging import array_to_pixmap, mosaic
-from gui.widgets import heading, hint
+from gui.text import short_name
+from gui.widgets import heading, hint, panel_layout, set_state
 
 SAMPLES_PER_CLASS = 8
 MAX_CLASSES_SHOWN = 24
@@ -40,30 +41,25 @@ def available_datasets() -> list[tuple[str, str, bool]]:
 
 
 class DataPanel(QWidget):
-    """Writes `config.data.*`; shows classes, split sizes, skipped files and sample thumbnails."""
+    """Edits `config.data.*`; shows classes, split sizes, skipped files and sample thumbnails."""
 
-    def __init__(self, store: ConfigStore, last_folder: Callable[[], str], remember_folder: Callable[[str], None],
-                 parent: QWidget | None = None) -> None:
+    folder_chosen = Signal(str)   # a folder or file picked in a dialog (the window remembers where)
+
+    def __init__(self, store: ConfigStore, start_folder: Callable[[], str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self._last_folder = last_folder
-        self._remember_folder = remember_folder
+        self._start_folder = start_folder
+        self.binder = Binder(store)
         self._build()
-        self.store.changed.connect(self._on_config_changed)
-        self._sync()
 
     # --- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 12, 12, 12)
-        layout.setSpacing(8)
-        layout.addWidget(heading("Dataset"))
+        layout = panel_layout(self, "Dataset")
         self.combo = QComboBox()
         self.combo.setObjectName("DatasetCombo")
         for name, description, download in available_datasets():
             self.combo.addItem(name + ("  ⤓" if download else ""), name)
             self.combo.setItemData(self.combo.count() - 1, description, Qt.ItemDataRole.ToolTipRole)
-        self.combo.activated.connect(self._on_combo)
         layout.addWidget(self.combo)
         buttons = QHBoxLayout()
         self.folder_button = QPushButton("Class folder…")
@@ -85,7 +81,6 @@ class DataPanel(QWidget):
         self.size_spin.setSpecialValueText("source size")
         self.size_spin.setSuffix(" px")
         self.size_spin.setToolTip("Side of the square images for folder and generated data; 'source size' keeps the default")
-        self.size_spin.editingFinished.connect(lambda: self.store.update(**{"data.image_size": self.size_spin.value() or None}))
         form.addRow("Image size", self.size_spin)
         limit_row = QHBoxLayout()
         self.limit_check = QCheckBox("at most")
@@ -95,12 +90,16 @@ class DataPanel(QWidget):
         self.limit_spin.setValue(2000)
         self.limit_spin.setSuffix(" samples")
         self.limit_check.setToolTip("Train on a subset for quick experiments")
-        self.limit_check.toggled.connect(self._write_limit)
-        self.limit_spin.editingFinished.connect(self._write_limit)
         limit_row.addWidget(self.limit_check)
         limit_row.addWidget(self.limit_spin, 1)
         form.addRow("Training data", limit_row)
         layout.addLayout(form)
+
+        bind = self.binder
+        bind.field(self.combo, "data.name", show=self._show_name)
+        bind.field(self.size_spin, "data.image_size", to_widget=lambda v: v or 0, from_widget=lambda v: v or None)
+        bind.optional(self.limit_check, self.limit_spin, "data.limit")
+        bind.lockable(self.folder_button, self.npz_button)
 
         self.status = QLabel("")
         self.status.setObjectName("Status")
@@ -130,63 +129,40 @@ class DataPanel(QWidget):
         scroll.setMinimumHeight(160)
         layout.addWidget(scroll, 1)
 
-    # --- config → widgets -----------------------------------------------------------------------
-    def _on_config_changed(self, keys: set[str]) -> None:
-        if touches(keys, "data"):
-            self._sync()
-
-    def _sync(self) -> None:
-        data = self.store.config.data
-        index = self.combo.findData(data.name)
+    def _show_name(self, name: str) -> None:
+        """Select `name`; a folder or file gets an entry of its own (short name, path in the tooltip)."""
+        index = self.combo.findData(name)
         if index < 0:
-            self.combo.addItem(_label_for(data.name), data.name)
+            self.combo.addItem(short_name(name), name)
             index = self.combo.count() - 1
-            self.combo.setItemData(index, data.name, Qt.ItemDataRole.ToolTipRole)
+            self.combo.setItemData(index, name, Qt.ItemDataRole.ToolTipRole)
         self.combo.setCurrentIndex(index)
         self.description.setText(str(self.combo.itemData(index, Qt.ItemDataRole.ToolTipRole) or ""))
-        for widget, value in ((self.size_spin, data.image_size or 0), (self.limit_spin, data.limit or self.limit_spin.value())):
-            widget.blockSignals(True)
-            widget.setValue(value)
-            widget.blockSignals(False)
-        self.limit_check.blockSignals(True)
-        self.limit_check.setChecked(data.limit is not None)
-        self.limit_check.blockSignals(False)
-        self.limit_spin.setEnabled(data.limit is not None and self.limit_check.isEnabled())
 
-    # --- widgets → config -----------------------------------------------------------------------
-    def _on_combo(self, index: int) -> None:
-        self.store.update(**{"data.name": self.combo.itemData(index)})
-
-    def _write_limit(self) -> None:
-        self.store.update(**{"data.limit": self.limit_spin.value() if self.limit_check.isChecked() else None})
-
+    # --- dialogs --------------------------------------------------------------------------------
     def _choose_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose a folder of class folders", self._last_folder())
+        path = QFileDialog.getExistingDirectory(self, "Choose a folder of class folders", self._start_folder())
         if path:
-            self._remember_folder(path)
+            self.folder_chosen.emit(path)
             self.store.update(**{"data.name": f"folder:{path}"})
 
     def _choose_npz(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose an npz file", self._last_folder(), "NumPy archives (*.npz)")
+        path, _ = QFileDialog.getOpenFileName(self, "Choose an npz file", self._start_folder(), "NumPy archives (*.npz)")
         if path:
-            self._remember_folder(path)
+            self.folder_chosen.emit(path)
             self.store.update(**{"data.name": f"npz:{path}"})
 
     def set_locked(self, locked: bool) -> None:
-        for w in (self.combo, self.folder_button, self.npz_button, self.size_spin, self.limit_check):
-            w.setEnabled(not locked)
-        self.limit_spin.setEnabled(not locked and self.limit_check.isChecked())
+        self.binder.set_locked(locked)
 
     # --- results of loading ---------------------------------------------------------------------
     def show_loading(self, name: str) -> None:
-        self.status.setText(f"Loading {_label_for(name)}…")
-        self.status.setProperty("state", "busy")
-        _restyle(self.status)
+        self.status.setText(f"Loading {short_name(name)}…")
+        set_state(self.status, "busy")
 
     def show_error(self, message: str) -> None:
         self.status.setText(f"⚠ {message}")
-        self.status.setProperty("state", "error")
-        _restyle(self.status)
+        set_state(self.status, "error")
         self.summary.clear()
         self.summary.hide()
         self.skipped.hide()
@@ -194,7 +170,7 @@ class DataPanel(QWidget):
 
     def show_dataset(self, dataset: Any, samples: dict[int, np.ndarray]) -> None:
         self.status.clear()
-        self.status.setProperty("state", "")
+        set_state(self.status, "")
         counts = dataset.counts()
         h, w, c = dataset.input_shape
         split = " · ".join(f"{k} {v:,}" for k, v in counts.items() if v)
@@ -242,15 +218,3 @@ class DataPanel(QWidget):
             self.thumb_grid.addWidget(QLabel(f"… and {len(class_names) - MAX_CLASSES_SHOWN} more classes"), row, 1)
         self.thumb_grid.setColumnStretch(1, 1)
         self.thumb_grid.setRowStretch(row + 1, 1)
-
-
-def _label_for(name: str) -> str:
-    if ":" in name:
-        kind, path = name.split(":", 1)
-        return f"{kind}: {Path(path).name or path}"
-    return name
-
-
-def _restyle(widget: QWidget) -> None:
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)

@@ -1,22 +1,27 @@
-"""After training: the final metrics and a gallery of the validation images the model got wrong."""
+"""After training: the final metrics and a gallery of the validation images the model got wrong.
+
+The gallery is a `QListView` in icon mode over `ErrorsModel`: 10 000 misclassified images cost
+10 000 rows of plain data, not 10 000 widgets, and a picture is decoded only when its row is
+painted (the model asks for it with `thumbnails_wanted`; the results controller decodes it in
+the background and hands it back with `set_thumbnail`).
+"""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QListView, QVBoxLayout, QWidget
 
 from gui import theme
+from gui.imaging import array_to_pixmap
 from gui.panels.confusion import ConfusionMatrixView
-from gui.widgets import heading, hint, image_tile
+from gui.widgets import heading, hint, panel_layout
 
-MAX_SHOWN = 120
 TILE = 72
-COLUMNS = 4
-
-ImageLookup = Callable[[dict[str, Any]], "np.ndarray | None"]
+CELL = QSize(TILE + 22, TILE + 44)
 
 
 def _stat(title: str) -> tuple[QFrame, QLabel]:
@@ -34,13 +39,99 @@ def _stat(title: str) -> tuple[QFrame, QLabel]:
     return frame, value
 
 
+def _placeholder(text: str) -> QPixmap:
+    pixmap = QPixmap(TILE, TILE)
+    pixmap.fill(QColor(theme.SURFACE_ALT))
+    painter = QPainter(pixmap)
+    painter.setPen(QColor(theme.TEXT_DIM))
+    painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, text)
+    painter.end()
+    return pixmap
+
+
+class ErrorsModel(QAbstractListModel):
+    """Misclassified entries (engine.runs.Misclassified) with lazily decoded thumbnails."""
+
+    thumbnails_wanted = Signal(list)   # entries whose rows were painted without a picture
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.entries: list[Any] = []
+        self._rows: dict[int, int] = {}                  # entry.index → row
+        self._pictures: dict[int, QPixmap | None] = {}   # entry.index → picture (None: unavailable)
+        self._asked: set[int] = set()
+        self._wanted: list[Any] = []
+        self._loading = _placeholder("…")
+        self._missing = _placeholder("?")
+        self._flush = QTimer(self)                       # one request per paint, not one per row
+        self._flush.setSingleShot(True)
+        self._flush.setInterval(0)
+        self._flush.timeout.connect(self._ask)
+
+    def set_entries(self, entries: list[Any], forget_pictures: bool) -> None:
+        self.beginResetModel()
+        self.entries = list(entries)
+        self._rows = {entry.index: row for row, entry in enumerate(self.entries)}
+        if forget_pictures:
+            self._pictures.clear()
+            self._asked.clear()
+        self._wanted.clear()
+        self.endResetModel()
+
+    def set_thumbnail(self, index: int, image: np.ndarray | None) -> None:
+        self._pictures[index] = None if image is None else array_to_pixmap(image, TILE, smooth=image.shape[0] > TILE)
+        row = self._rows.get(index)
+        if row is not None:
+            cell = self.index(row)
+            self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole])
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.entries)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self.entries):
+            return None
+        entry = self.entries[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{entry.true} → {entry.predicted}\n{entry.confidence:.0%} sure"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._picture(entry)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            tip = f"true: {entry.true}\npredicted: {entry.predicted} ({entry.confidence:.1%})"
+            if entry.source:
+                tip += f"\n{entry.source}"
+            if entry.index in self._pictures and self._pictures[entry.index] is None:
+                tip += "\n(image not available: " + ("the file cannot be read)" if entry.source
+                                                     else "load this run's dataset)")
+            return tip
+        return None
+
+    def _picture(self, entry: Any) -> QPixmap:
+        if entry.index in self._pictures:
+            return self._pictures[entry.index] or self._missing
+        if entry.index not in self._asked:
+            self._asked.add(entry.index)
+            self._wanted.append(entry)
+            self._flush.start()
+        return self._loading
+
+    def _ask(self) -> None:
+        wanted, self._wanted = self._wanted, []
+        if wanted:
+            self.thumbnails_wanted.emit(wanted)
+
+    def has_picture(self, index: int) -> bool:
+        return self._pictures.get(index) is not None
+
+
 class ErrorsPanel(QWidget):
+    """Final metrics, confusion matrix (click a cell to filter) and the misclassified gallery."""
+
+    title_changed = Signal(str)     # "Errors (9)": for the tab that holds the panel
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 12, 12, 12)
-        layout.setSpacing(8)
-        layout.addWidget(heading("Final metrics"))
+        layout = panel_layout(self, "Final metrics")
         stats = QGridLayout()
         stats.setSpacing(6)
         self.values: dict[str, QLabel] = {}
@@ -52,6 +143,40 @@ class ErrorsPanel(QWidget):
         layout.addLayout(stats)
         self.note = hint("")
         layout.addWidget(self.note)
+        layout.addWidget(self._build_confusion())
+        head = QHBoxLayout()
+        head.addWidget(heading("Misclassified"))
+        head.addStretch(1)
+        self.count = QLabel("")
+        self.count.setObjectName("Count")
+        head.addWidget(self.count)
+        layout.addLayout(head)
+        self.empty = hint("")
+        layout.addWidget(self.empty)
+        self.gallery_model = ErrorsModel(self)
+        self.gallery = QListView()
+        self.gallery.setObjectName("ErrorsGallery")
+        self.gallery.setViewMode(QListView.ViewMode.IconMode)
+        self.gallery.setModel(self.gallery_model)
+        self.gallery.setIconSize(QSize(TILE, TILE))
+        self.gallery.setGridSize(CELL)
+        self.gallery.setUniformItemSizes(True)
+        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
+        self.gallery.setMovement(QListView.Movement.Static)
+        self.gallery.setWordWrap(True)
+        self.gallery.setLayoutMode(QListView.LayoutMode.Batched)   # a huge gallery lays out in steps
+        self.gallery.setBatchSize(200)
+        self.gallery.setFrameShape(QFrame.Shape.NoFrame)
+        self.gallery.setSelectionMode(QListView.SelectionMode.NoSelection)
+        layout.addWidget(self.gallery, 1)
+        self.thumbnails_wanted = self.gallery_model.thumbnails_wanted
+        self.metrics: Any = None
+        self.class_names: list[str] = []
+        self.filter: tuple[str, str] | None = None
+        self._wrong: list[Any] = []
+        self.clear()
+
+    def _build_confusion(self) -> QWidget:
         self.confusion_box = QWidget()
         box = QVBoxLayout(self.confusion_box)
         box.setContentsMargins(0, 0, 0, 0)
@@ -70,37 +195,15 @@ class ErrorsPanel(QWidget):
         box.addWidget(self.confusion)
         legend = QLabel(f'<span style="color:{theme.ACCENT}">■</span> correct &nbsp; '
                         f'<span style="color:{theme.BAD}">■</span> confused &nbsp;·&nbsp; click a red cell to filter')
-        legend.setToolTip("Rows: true class, columns: predicted class. "
-                          "The shade is the cell's share of its true class.")
+        legend.setToolTip("Rows: true class, columns: predicted class. The shade is the cell's share of its true class.")
         legend.setObjectName("Caption")
         legend.setWordWrap(True)
         box.addWidget(legend)
-        layout.addWidget(self.confusion_box)
-        head = QHBoxLayout()
-        head.addWidget(heading("Misclassified"))
-        head.addStretch(1)
-        self.count = QLabel("")
-        self.count.setObjectName("Count")
-        head.addWidget(self.count)
-        layout.addLayout(head)
-        self.gallery = QWidget()
-        self.grid = QGridLayout(self.gallery)
-        self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setSpacing(10)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(self.gallery)
-        layout.addWidget(scroll, 1)
-        self.metrics: dict[str, Any] = {}
-        self.class_names: list[str] = []
-        self.filter: tuple[str, str] | None = None
-        self._wrong: list[dict[str, Any]] = []
-        self._image_for: ImageLookup = lambda _entry: None
-        self.clear()
+        return self.confusion_box
 
+    # --- the results controller's view -------------------------------------------------------------
     def clear(self, message: str = "Train a model to see where it goes wrong.") -> None:
-        self.metrics = {}
+        self.metrics = None
         self._wrong = []
         self.filter = None
         for value in self.values.values():
@@ -110,33 +213,24 @@ class ErrorsPanel(QWidget):
         self.confusion.set_matrix([])
         self.confusion_box.hide()
         self.show_all.hide()
-        self._clear_grid()
+        self.empty.hide()
+        self.gallery_model.set_entries([], forget_pictures=True)
+        self.title_changed.emit("Errors")
 
-    def _clear_grid(self) -> None:
-        while self.grid.count():
-            item = self.grid.takeAt(0)
-            if item.widget():
-                item.widget().hide()          # gone at once, not only when the deferred delete runs
-                item.widget().deleteLater()
-
-    def show_metrics(self, metrics: dict[str, Any], image_for: ImageLookup, note: str = "",
-                     class_names: list[str] | None = None) -> None:
-        """Fill the tiles, the confusion matrix (when `metrics` has one) and the gallery."""
-        self.metrics = dict(metrics)
+    def show_metrics(self, metrics: Any, class_names: list[str] | None = None, note: str = "") -> None:
+        """Fill the tiles, the confusion matrix (when the metrics have one) and the gallery."""
+        self.metrics = metrics
         for key, label in self.values.items():
-            value = metrics.get(key)
+            value = getattr(metrics, key)
             if not isinstance(value, (int, float)) or not math.isfinite(value):
                 label.setText("–")
-            elif "accuracy" in key:
-                label.setText(f"{value:.1%}")
             else:
-                label.setText(f"{value:.4f}")
-        self._wrong = list(metrics.get("misclassified") or [])
-        self._image_for = image_for
+                label.setText(f"{value:.1%}" if "accuracy" in key else f"{value:.4f}")
+        self._wrong = list(metrics.misclassified)
         self.filter = None
         self.show_all.hide()
         self._set_note(note)
-        matrix = metrics.get("confusion_matrix") or []
+        matrix = metrics.confusion_matrix
         if matrix and all(len(row) == len(matrix) for row in matrix):
             self.confusion.set_matrix(matrix, class_names)
             self.class_names = list(self.confusion.names)
@@ -145,8 +239,13 @@ class ErrorsPanel(QWidget):
             self.confusion.set_matrix([])
             self.class_names = []
             self.confusion_box.hide()
-        self._fill_gallery()
+        self._fill_gallery(forget_pictures=True)
+        self.title_changed.emit(f"Errors ({metrics.misclassified_count})")
 
+    def set_thumbnail(self, index: int, image: np.ndarray | None) -> None:
+        self.gallery_model.set_thumbnail(index, image)
+
+    # --- filtering by a confusion cell ---------------------------------------------------------------
     def _set_note(self, text: str) -> None:
         self.note.setText(text)
         self.note.setVisible(bool(text))
@@ -163,49 +262,27 @@ class ErrorsPanel(QWidget):
             cell = (self.class_names.index(pair[0]), self.class_names.index(pair[1]))
         self.confusion.set_selected(cell)
         self.show_all.setVisible(pair is not None)
-        self._fill_gallery()
+        self._fill_gallery(forget_pictures=False)
 
-    def shown_errors(self) -> list[dict[str, Any]]:
+    def shown_errors(self) -> list[Any]:
         """The misclassified entries the gallery shows (all of them, or the filtered pair)."""
         if self.filter is None:
             return list(self._wrong)
         true, predicted = self.filter
-        return [e for e in self._wrong if str(e.get("true")) == true and str(e.get("predicted")) == predicted]
+        return [e for e in self._wrong if e.true == true and e.predicted == predicted]
 
-    def _fill_gallery(self) -> None:
+    def _fill_gallery(self, forget_pictures: bool) -> None:
         metrics = self.metrics
         wrong = self.shown_errors()
-        total = metrics.get("val_count")
-        count = metrics.get("misclassified_count", len(self._wrong))
+        total, count = metrics.val_count, metrics.misclassified_count
         if self.filter is not None:
             self.count.setText(f"{len(wrong):,} of {count:,} errors")
         else:
-            self.count.setText(f"{count:,} errors / {total:,}" if isinstance(total, int) else f"{count:,} errors")
-        self._clear_grid()
-        if not wrong:
-            if self.filter is not None:
-                text = f"No listed errors for {self.filter[0]} → {self.filter[1]}."
-            else:
-                text = "No validation errors." if total else "No validation data."
-            self.grid.addWidget(hint(text), 0, 0, 1, COLUMNS)
-            return
-        image_for = self._image_for
-        for i, entry in enumerate(wrong[:MAX_SHOWN]):
-            image = image_for(entry)
-            caption = f"{entry.get('true')} → {entry.get('predicted')}\n{float(entry.get('confidence', 0)):.0%} sure"
-            tip = f"true: {entry.get('true')}\npredicted: {entry.get('predicted')} ({float(entry.get('confidence', 0)):.1%})"
-            if entry.get("source"):
-                tip += f"\n{entry['source']}"
-            if image is None:
-                tile = QLabel(caption)
-                tile.setObjectName("Caption")
-                tile.setFixedWidth(TILE + 4)
-                tile.setWordWrap(True)
-                tile.setToolTip(tip + "\n(image not available: load this run's dataset)")
-            else:
-                tile = image_tile(image, TILE, caption, tip)
-            self.grid.addWidget(tile, i // COLUMNS, i % COLUMNS, Qt.AlignmentFlag.AlignTop)
-        if len(wrong) > MAX_SHOWN:
-            self.grid.addWidget(hint(f"… {len(wrong) - MAX_SHOWN} more not shown"), MAX_SHOWN // COLUMNS + 1, 0, 1, COLUMNS)
-        self.grid.setRowStretch(self.grid.rowCount(), 1)
-        self.grid.setColumnStretch(COLUMNS, 1)
+            self.count.setText(f"{count:,} errors / {total:,}" if total else f"{count:,} errors")
+        self.gallery_model.set_entries(wrong, forget_pictures)
+        if wrong:
+            self.empty.hide()
+        else:
+            self.empty.setText(f"No listed errors for {self.filter[0]} → {self.filter[1]}." if self.filter is not None
+                               else "No validation errors." if total else "No validation data.")
+            self.empty.show()

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QUrl, Qt, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QBrush, QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -13,40 +13,32 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
-from gui.widgets import heading, hint
+from gui import theme
+from gui.text import short_name
+from gui.widgets import heading, hint, panel_layout
 
 COLUMNS = ("Created", "Data", "Model", "Ep.", "Val acc")
 
 
-def list_runs_safely(root: Path | None = None) -> tuple[list[Any], str]:
-    """(summaries, problem): reading the runs folder must never take the window down."""
-    try:
-        from engine.runs import list_runs
-
-        return list_runs(root), ""
-    except Exception as err:  # unreadable folder, permissions...
-        return [], f"cannot list runs: {err}"
-
-
 class RunsPanel(QWidget):
+    """The runs table (the runs controller's view); asks by signals to open or reuse a run."""
+
     open_requested = Signal(str)
     settings_requested = Signal(str)
+    refresh_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, root: Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 12, 12, 12)
-        layout.setSpacing(8)
+        layout = panel_layout(self)
         top = QHBoxLayout()
         top.addWidget(heading("Runs"))
         top.addStretch(1)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setObjectName("FlatButton")
-        self.refresh_button.clicked.connect(self.refresh)
+        self.refresh_button.clicked.connect(self.refresh_requested)
         self.folder_button = QPushButton("Show folder")
         self.folder_button.setObjectName("FlatButton")
         self.folder_button.clicked.connect(self._show_folder)
@@ -82,24 +74,39 @@ class RunsPanel(QWidget):
         self.table.doubleClicked.connect(lambda _: self._open_selected())
         layout.addWidget(self.table, 1)
         self.summaries: list[Any] = []
-        self.root: Path | None = None
+        self.root: Path | None = root
 
-    def refresh(self) -> None:
-        self.summaries, problem = list_runs_safely(self.root)
+    def show_listing(self) -> None:
+        self.note.setText("Reading the runs folder…")
+
+    def show_runs(self, summaries: tuple[Any, ...], problem: str) -> None:
+        """One row per run, newest first; a broken run is listed with its reason, never hidden."""
+        self.summaries = list(summaries)
         self.table.setRowCount(len(self.summaries))
         for r, run in enumerate(self.summaries):
             acc = run.val_accuracy
+            broken = bool(run.problem)
             cells = (run.created[5:],  # "MM-DD HH:MM": the year costs width the column lacks
-                     _dataset_label(run.dataset), run.arch, str(run.epochs),
-                     f"{acc:.1%}" if isinstance(acc, (int, float)) else "–")
+                     short_name(run.dataset), run.arch, str(run.epochs),
+                     "broken" if broken else f"{acc:.1%}" if isinstance(acc, (int, float)) else "–")
+            tip = str(run.path) + (f"\n⚠ {run.problem}" if broken else "" if run.has_model else "\n(no saved model)")
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(str(run.path) + ("" if run.has_model else "\n(no saved model)"))
+                item.setToolTip(tip)
+                if broken:
+                    item.setForeground(QBrush(QColor(theme.BAD if c == len(cells) - 1 else theme.TEXT_DIM)))
                 if c >= 3:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
+        broken = sum(bool(run.problem) for run in self.summaries)
+        count = f"{len(self.summaries)} run{'s' if len(self.summaries) != 1 else ''}"
+        count += f" ({broken} broken: hover for why)" if broken else ""
         self.note.setText(problem or ("No runs yet: every training is saved here." if not self.summaries
-                                      else f"{len(self.summaries)} run{'s' if len(self.summaries) != 1 else ''} · double-click to open"))
+                                      else f"{count} · double-click to open"))
+
+    def set_locked(self, locked: bool) -> None:
+        self.open_button.setEnabled(not locked)
+        self.settings_button.setEnabled(not locked)
 
     def selected_path(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()
@@ -124,10 +131,3 @@ class RunsPanel(QWidget):
 
             path = str(self.root or default_runs_root())
         QDesktopServices.openUrl(QUrl.fromLocalFile(path))
-
-
-def _dataset_label(name: str) -> str:
-    if ":" in name:
-        kind, path = name.split(":", 1)
-        return f"{kind}: {Path(path).name}"
-    return name

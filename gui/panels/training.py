@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -16,13 +14,14 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
 from engine.config import OPTIMIZERS
-from gui.config_store import ConfigStore, touches
-from gui.widgets import heading, hint
+from gui.binding import Binder
+from gui.session import ConfigStore, TrainingState
+from gui.text import format_memory
+from gui.widgets import hint, panel_layout, set_state
 
 TIPS = {
     "optimizer": "How the weights move after each batch. Adam adapts the step per weight and is a safe start; "
@@ -87,79 +86,58 @@ class LogSpinBox(QDoubleSpinBox):
 
 
 class TrainingPanel(QWidget):
-    """Writes `config.training.*` and `config.data.val_split` (augmentation: `gui.panels.augmentation`)."""
+    """Edits `config.training.*` and `config.data.val_split` (augmentation: `gui.panels.augmentation`)."""
 
     def __init__(self, store: ConfigStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self._bindings: list[tuple[QWidget, Callable[[], Any], Callable[[Any], None]]] = []
+        self.binder = Binder(store)
         self._build()
-        self.store.changed.connect(self._on_config_changed)
-        self._sync()
 
-    def _bind(self, widget: QWidget, key: str, read: Callable[[], Any], write: Callable[[Any], None], signal: Any,
-              label: str | None, form: QFormLayout | None, tip: str = "") -> None:
-        """Connect one widget to one config key both ways (and add it to `form` unless None)."""
-        signal.connect(lambda *_: self.store.update(**{key: read()}))
-        self._bindings.append((widget, key, write))
-        if tip:
-            widget.setToolTip(tip)
-        if form is None:
-            return
+    def _row(self, form: QFormLayout, label: str | None, widget: QWidget, key: str, tip: str, **convert) -> None:
+        """Bind `widget` to `key`, give it `tip` and add it to `form` (labelled unless None)."""
+        self.binder.field(widget, key, **convert)
+        widget.setToolTip(tip)
         if label is None:
             form.addRow(widget)
         else:
             form.addRow(label, widget)
 
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 12, 12, 12)
-        layout.setSpacing(8)
-        layout.addWidget(heading("Optimisation"))
+        layout = panel_layout(self, "Optimisation")
         form = QFormLayout()
         self.optimizer = QComboBox()
         self.optimizer.addItems(list(OPTIMIZERS))
-        self._bind(self.optimizer, "training.optimizer", self.optimizer.currentText, self.optimizer.setCurrentText,
-                   self.optimizer.activated, "Optimizer", form, TIPS["optimizer"])
+        self._row(form, "Optimizer", self.optimizer, "training.optimizer", TIPS["optimizer"])
         self.lr = LogSpinBox()
-        self._bind(self.lr, "training.learning_rate", self.lr.value, self.lr.setValue, self.lr.editingFinished,
-                   "Learning rate", form, TIPS["lr"])
+        self._row(form, "Learning rate", self.lr, "training.learning_rate", TIPS["lr"])
         self.momentum = QDoubleSpinBox()
         self.momentum.setRange(0.0, 0.99)
         self.momentum.setSingleStep(0.05)
-        self._bind(self.momentum, "training.momentum", self.momentum.value, self.momentum.setValue,
-                   self.momentum.editingFinished, "Momentum", form, "SGD only: how much of the previous step carries over")
-        self.batch = QSpinBox()
-        self.batch.setRange(1, 65536)
-        self._bind(self.batch, "training.batch_size", self.batch.value, self.batch.setValue, self.batch.editingFinished,
-                   "Batch size", form, TIPS["batch"])
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 100000)
-        self._bind(self.epochs, "training.epochs", self.epochs.value, self.epochs.setValue, self.epochs.editingFinished,
-                   "Epochs", form, TIPS["epochs"])
-        self.val_split = QSpinBox()
-        self.val_split.setRange(5, 85)
+        self._row(form, "Momentum", self.momentum, "training.momentum", "SGD only: how much of the previous step carries over")
+        self.binder.enable_when(self.momentum, lambda config: config.training.optimizer == "sgd")
+        self.batch = _spin(1, 65536)
+        self._row(form, "Batch size", self.batch, "training.batch_size", TIPS["batch"])
+        self.epochs = _spin(1, 100000)
+        self._row(form, "Epochs", self.epochs, "training.epochs", TIPS["epochs"])
+        self.val_split = _spin(5, 85)
         self.val_split.setSuffix(" %")
-        self._bind(self.val_split, "data.val_split", lambda: self.val_split.value() / 100,
-                   lambda v: self.val_split.setValue(round(v * 100)), self.val_split.editingFinished,
-                   "Validation", form, TIPS["val"])
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self._bind(self.seed, "training.seed", self.seed.value, self.seed.setValue, self.seed.editingFinished,
-                   "Seed", form, TIPS["seed"])
+        self._row(form, "Validation", self.val_split, "data.val_split", TIPS["val"],
+                  to_widget=lambda v: round(v * 100), from_widget=lambda v: v / 100)
+        self.seed = _spin(0, 2**31 - 1)
+        self._row(form, "Seed", self.seed, "training.seed", TIPS["seed"])
         early_row = QWidget()
         early_layout = QHBoxLayout(early_row)
         early_layout.setContentsMargins(0, 0, 0, 0)
         self.early = QCheckBox("Early stopping")
-        self.patience = QSpinBox()
-        self.patience.setRange(1, 1000)
+        self.patience = _spin(1, 1000)
         self.patience.setPrefix("patience ")
         early_layout.addWidget(self.early)
         early_layout.addWidget(self.patience, 1)
-        self._bind(self.early, "training.early_stopping", self.early.isChecked, self.early.setChecked, self.early.toggled,
-                   None, None, TIPS["early"])
-        self._bind(self.patience, "training.patience", self.patience.value, self.patience.setValue,
-                   self.patience.editingFinished, None, None, TIPS["early"])
+        for widget, key in ((self.early, "training.early_stopping"), (self.patience, "training.patience")):
+            self.binder.field(widget, key)
+            widget.setToolTip(TIPS["early"])
+        self.binder.enable_when(self.patience, lambda config: config.training.early_stopping)
         form.addRow(early_row)
         layout.addLayout(form)
 
@@ -169,58 +147,40 @@ class TrainingPanel(QWidget):
         recipe = hint("Head first with the base frozen, then unfreeze the last block at a lower learning rate.")
         recipe.setToolTip(TIPS["stage2"])
         sform.addRow(recipe)
-        self.stage2_epochs = QSpinBox()
-        self.stage2_epochs.setRange(0, 100000)
+        self.stage2_epochs = _spin(0, 100000)
         self.stage2_epochs.setSpecialValueText("off")
-        self._bind(self.stage2_epochs, "training.stage2_epochs", self.stage2_epochs.value, self.stage2_epochs.setValue,
-                   self.stage2_epochs.editingFinished, "Extra epochs", sform, TIPS["stage2_epochs"])
-        self.stage2_unfreeze = QSpinBox()
-        self.stage2_unfreeze.setRange(0, 1000)
-        self._bind(self.stage2_unfreeze, "training.stage2_unfreeze_last", self.stage2_unfreeze.value,
-                   self.stage2_unfreeze.setValue, self.stage2_unfreeze.editingFinished, "Unfreeze last", sform,
-                   TIPS["stage2_unfreeze"])
+        self._row(sform, "Extra epochs", self.stage2_epochs, "training.stage2_epochs", TIPS["stage2_epochs"])
+        self.stage2_unfreeze = _spin(0, 1000)
+        self.stage2_unfreeze.setSuffix(" layers")
+        self._row(sform, "Unfreeze last", self.stage2_unfreeze, "training.stage2_unfreeze_last", TIPS["stage2_unfreeze"])
         self.stage2_lr = QDoubleSpinBox()
         self.stage2_lr.setRange(0.001, 1.0)
         self.stage2_lr.setDecimals(3)
         self.stage2_lr.setSingleStep(0.05)
-        self._bind(self.stage2_lr, "training.stage2_lr_factor", self.stage2_lr.value, self.stage2_lr.setValue,
-                   self.stage2_lr.editingFinished, "LR factor", sform, TIPS["stage2_lr"])
-        self.stage2_unfreeze.setSuffix(" layers")
         self.stage2_lr.setPrefix("× ")
+        self._row(sform, "LR factor", self.stage2_lr, "training.stage2_lr_factor", TIPS["stage2_lr"])
         layout.addWidget(stage)
 
         speed = QGroupBox("Speed")
         fform = QFormLayout(speed)
         self.cache = QCheckBox("Cache features of frozen layers")
-        self._bind(self.cache, "training.feature_cache", self.cache.isChecked, self.cache.setChecked, self.cache.toggled,
-                   None, fform, TIPS["cache"])
+        self._row(fform, None, self.cache, "training.feature_cache", TIPS["cache"])
         self.mixed = QCheckBox("Mixed precision (GPU)")
-        self._bind(self.mixed, "training.mixed_precision", self.mixed.isChecked, self.mixed.setChecked,
-                   self.mixed.toggled, None, fform, "float16 maths on GPUs that support it: faster, less memory")
+        self._row(fform, None, self.mixed, "training.mixed_precision",
+                  "float16 maths on GPUs that support it: faster, less memory")
         self.xla = QCheckBox("XLA compilation")
-        self._bind(self.xla, "training.xla", self.xla.isChecked, self.xla.setChecked, self.xla.toggled, None, fform,
-                   "Compile the training step with XLA: slower first epoch, often faster after")
+        self._row(fform, None, self.xla, "training.xla", "Compile the training step with XLA: slower first epoch, often faster after")
         layout.addWidget(speed)
         layout.addStretch(1)
 
-    def _on_config_changed(self, keys: set[str]) -> None:
-        if touches(keys, "training", "data.val_split"):
-            self._sync()
-
-    def _sync(self) -> None:
-        data = self.store.config.to_dict()
-        for widget, key, write in self._bindings:
-            value: Any = data
-            for part in key.split("."):
-                value = value[part]
-            widget.blockSignals(True)
-            write(value)
-            widget.blockSignals(False)
-        self.momentum.setEnabled(self.store.config.training.optimizer == "sgd" and self.isEnabled())
-        self.patience.setEnabled(self.store.config.training.early_stopping)
-
     def set_locked(self, locked: bool) -> None:
-        self.setEnabled(not locked)
+        self.binder.set_locked(locked)
+
+
+def _spin(low: int, high: int) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    return spin
 
 
 class RunBar(QWidget):
@@ -273,47 +233,37 @@ class RunBar(QWidget):
         layout.addWidget(self.cache)
         layout.addWidget(self.device)
 
-    def set_running(self, running: bool) -> None:
-        self.train.setEnabled(not running)
-        self.stop.setEnabled(running)
-
-    def set_waiting(self, text: str) -> None:
-        """Indeterminate progress with a reason (loading the engine, extracting features...)."""
-        self.progress.setRange(0, 0)
-        self.progress.setFormat(text)
-        self.progress.setToolTip(text)
-        self._set_eta(text)  # a busy bar shows no text in most styles: say it next to it
-
-    def set_progress(self, fraction: float, text: str, eta: str = "") -> None:
-        if self.progress.maximum() == 0:
+    def show_training(self, state: TrainingState) -> None:
+        """Render the training state: buttons, progress (a busy bar while preparing), time left, cache badge."""
+        self.train.setEnabled(not state.running)
+        self.stop.setEnabled(state.running and state.status != "stopping")
+        busy = state.status in ("waiting", "preparing", "extracting") or (state.status == "stopping" and not state.fraction)
+        if busy:
+            self.progress.setRange(0, 0)
+            self._set_eta(state.text)  # a busy bar shows no text in most styles: say it next to it
+        else:
             self.progress.setRange(0, 1000)
-        self.progress.setValue(int(1000 * max(0.0, min(1.0, fraction))))
-        self.progress.setFormat(text)
-        self.progress.setToolTip(text)
-        self._set_eta(eta)
+            self.progress.setValue(int(1000 * max(0.0, min(1.0, state.fraction))))
+            self._set_eta(state.eta)
+        self.progress.setFormat(state.text)
+        self.progress.setToolTip(state.tooltip or state.text)
+        self.set_cache(state.feature_cache, state.cache_note)
 
     def _set_eta(self, text: str) -> None:
         self.eta.setText(text)
         self.eta.setVisible(bool(text))
 
-    def set_device(self, device: str) -> None:
-        if device != self.device_name:
-            self.memory_mb = None
+    def show_device(self, device: str, memory_mb: float | None) -> None:
+        """The device chip: the device and, on a GPU, the memory TensorFlow holds now."""
+        if not device:
+            return
         self.device_name = device
-        self._show_device()
-
-    def set_memory(self, megabytes: float | None) -> None:
-        """GPU memory TensorFlow holds (None on CPU: nothing shown)."""
-        self.memory_mb = megabytes
-        self._show_device()
-
-    def _show_device(self) -> None:
-        device = self.device_name
+        self.memory_mb = memory_mb
         text = ("⚡ " if device != "CPU" else "") + device
         tip = "The device this training runs on"
-        if self.memory_mb is not None:
-            text += f" · {format_memory(self.memory_mb)}"
-            tip += f"; GPU memory TensorFlow holds now: {self.memory_mb:,.0f} MiB (updated every 2 s while training)"
+        if memory_mb is not None:
+            text += f" · {format_memory(memory_mb)}"
+            tip += f"; GPU memory TensorFlow holds now: {memory_mb:,.0f} MiB (updated every 2 s while training)"
         metrics = self.device.fontMetrics()
         self.device.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, self.device.maximumWidth() - 24))
         self.device.setToolTip(f"{text}\n{tip}")
@@ -325,20 +275,7 @@ class RunBar(QWidget):
             self.cache.hide()
             return
         self.cache.setText("▣ cached features" if used else "no feature cache")
-        self.cache.setProperty("state", "on" if used else "off")
+        set_state(self.cache, "on" if used else "off")
         self.cache.setToolTip(note or ("Training the head on cached features of the frozen layers" if used
                                        else "Every batch runs through the whole network"))
-        self.cache.style().unpolish(self.cache)
-        self.cache.style().polish(self.cache)
         self.cache.show()
-
-
-def format_memory(megabytes: float) -> str:
-    return f"{megabytes / 1024:.1f} GiB" if megabytes >= 1024 else f"{megabytes:.0f} MiB"
-
-
-def format_seconds(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

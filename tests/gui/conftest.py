@@ -39,7 +39,7 @@ def make_window(qtbot: Any, layerlab_home: Path) -> Iterator[Any]:
         window = MainWindow(runs_root=layerlab_home / "runs")
         qtbot.addWidget(window)
         if changes:
-            window.store.replace(window.store.config.updated(**changes))
+            window.session.config.replace(window.session.config.config.updated(**changes))
         window.show()
         windows.append(window)
         return window
@@ -47,7 +47,7 @@ def make_window(qtbot: Any, layerlab_home: Path) -> Iterator[Any]:
     yield make
     for window in windows:
         window.close()
-        assert not window.runner.isRunning()
+        assert not window.training.busy
 
 
 def require_engine() -> None:
@@ -70,10 +70,15 @@ def window(make_window: Any, qtbot: Any) -> Any:
 
 
 def wait_ready(qtbot: Any, window: Any) -> None:
-    qtbot.waitUntil(lambda: window.loader.is_done, timeout=ENGINE_TIMEOUT_MS)
-    assert window.loader.is_ready, window.loader.error
-    qtbot.waitUntil(lambda: window.dataset is not None and bool(window.model_panel.rows)
-                    and window._inspected_generation == window._inspect_generation, timeout=60_000)
+    qtbot.waitUntil(lambda: window.session.engine.status != "loading", timeout=ENGINE_TIMEOUT_MS)
+    assert window.session.engine.ready, window.session.engine.error
+    wait_table(qtbot, window)
+
+
+def wait_table(qtbot: Any, window: Any, timeout: int = 60_000) -> None:
+    """Until the dataset is loaded and the layer table shows the current config's model."""
+    qtbot.waitUntil(lambda: window.session.data.status == "ready" and not window.data.busy
+                    and window.session.model.status == "ready" and not window.inspect.busy, timeout=timeout)
 
 
 @pytest.fixture

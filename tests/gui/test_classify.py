@@ -17,7 +17,7 @@ def _mime(*paths: Path) -> QMimeData:
 
 def _open(window, qtbot, run_dir: Path) -> None:
     with qtbot.waitSignal(window.classifier_ready, timeout=60_000):
-        window.open_run(str(run_dir))
+        window.runs.open_run(str(run_dir))
 
 
 def test_opened_run_shows_curves_and_classifies_a_dropped_png(window, qtbot, trained_run, digit_png) -> None:
@@ -82,9 +82,9 @@ def test_drop_without_a_model_waits_visibly(window, qtbot, digit_png) -> None:
     window.handle_drop(_mime(digit_png))
     card = next(iter(window.classify_panel.cards.values()))
     assert card.prediction is None and "train or open a run first" in card.status.text()
-    window.store.update(**{"training.epochs": 1})
+    window.session.config.update(**{"training.epochs": 1})
     with qtbot.waitSignal(window.classified, timeout=120_000):
-        window.start_training()  # once a model exists, the waiting image is classified
+        window.training.start()  # once a model exists, the waiting image is classified
     assert card.prediction is not None
 
 
@@ -95,17 +95,20 @@ def test_run_without_model_opens_with_a_message(window, qtbot, trained_run, tmp_
     shutil.copytree(trained_run, copy)
     (copy / "model.keras").unlink()
     with qtbot.waitSignal(window.run_opened, timeout=30_000):
-        window.open_run(str(copy))
-    assert window.classifier is None
+        window.runs.open_run(str(copy))
+    assert window.session.classifier.classifier is None
     assert "without a model" in window.message_bar.text
 
 
 def test_use_settings_of_a_past_run(window, qtbot, trained_run) -> None:
-    window.runs_panel.root = trained_run.parent
-    window.runs_panel.refresh()
+    window.runs.root = trained_run.parent
+    window.runs.refresh()
+    qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=10_000)
     window.runs_panel.table.selectRow(0)
-    with qtbot.waitSignal(window.store.changed, timeout=10_000):
-        window.runs_panel.settings_button.click()
-    config = window.store.config
+    changed = []
+    window.session.config.changed.connect(changed.append)
+    window.runs_panel.settings_button.click()
+    qtbot.waitUntil(lambda: bool(changed), timeout=10_000)
+    config = window.session.config.config
     assert (config.training.epochs, config.data.limit) == (1, 200)
     assert window.training_panel.epochs.value() == 1

@@ -7,16 +7,19 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 
-def _metrics() -> dict[str, Any]:
+def _metrics(**changes: Any) -> Any:
+    from engine.runs import Misclassified, RunMetrics
+
     matrix = [[5, 2, 0], [1, 7, 3], [0, 0, 9]]
     names = ["cat", "dog", "bird"]
-    wrong = [{"index": i, "source": None, "true": names[t], "predicted": names[p], "confidence": 0.6}
+    wrong = [Misclassified(index=i, source=None, true=names[t], predicted=names[p], confidence=0.6)
              for i, (t, p) in enumerate([(0, 1), (0, 1), (1, 0), (1, 2), (1, 2), (1, 2)])]
-    return {"val_accuracy": 21 / 27, "val_loss": 0.5, "train_accuracy": 0.9, "train_loss": 0.3,
-            "val_count": 27, "misclassified": wrong, "misclassified_count": len(wrong), "confusion_matrix": matrix}
+    values = dict(val_accuracy=21 / 27, val_loss=0.5, train_accuracy=0.9, train_loss=0.3, val_count=27,
+                  misclassified=wrong, misclassified_count=len(wrong), confusion_matrix=matrix)
+    return RunMetrics(**{**values, **changes})
 
 
-def test_confusion_matrix_cells_and_click_filters_gallery(qtbot) -> None:
+def _panel(qtbot: Any) -> Any:
     from gui.app import create_application
     from gui.panels.errors import ErrorsPanel
 
@@ -25,49 +28,73 @@ def test_confusion_matrix_cells_and_click_filters_gallery(qtbot) -> None:
     qtbot.addWidget(panel)
     panel.resize(340, 900)
     panel.show()
+    return panel
+
+
+def test_confusion_matrix_cells_and_click_filters_gallery(qtbot) -> None:
+    panel = _panel(qtbot)
     image = np.zeros((8, 8), dtype=np.uint8)
-    panel.show_metrics(_metrics(), lambda entry: image, class_names=["cat", "dog", "bird"])
+    panel.thumbnails_wanted.connect(lambda entries: [panel.set_thumbnail(e.index, image) for e in entries])
+    panel.show_metrics(_metrics(), ["cat", "dog", "bird"])
     view = panel.confusion
     assert panel.confusion_box.isVisible()
     assert [[view.count(r, c) for c in range(3)] for r in range(3)] == [[5, 2, 0], [1, 7, 3], [0, 0, 9]]
     assert view.tooltip_for(1, 2).startswith("true dog → predicted bird: 3")
-    assert panel.count.text() == "6 errors / 27" and panel.grid.count() == 6
+    assert panel.count.text() == "6 errors / 27" and panel.gallery_model.rowCount() == 6
     assert view.width() <= 340 and view.cell_rect(2, 2).right() <= view.width()
 
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.cell_rect(1, 2).center().toPoint())
-    assert panel.filter == ("dog", "bird") and panel.grid.count() == 3
+    assert panel.filter == ("dog", "bird") and panel.gallery_model.rowCount() == 3
     assert panel.count.text() == "3 of 6 errors" and panel.show_all.isVisible()
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.cell_rect(0, 1).center().toPoint())
-    assert panel.filter == ("cat", "dog") and panel.grid.count() == 2
+    assert panel.filter == ("cat", "dog") and panel.gallery_model.rowCount() == 2
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.cell_rect(0, 1).center().toPoint())   # again: clear
-    assert panel.filter is None and panel.grid.count() == 6 and not panel.show_all.isVisible()
+    assert panel.filter is None and panel.gallery_model.rowCount() == 6 and not panel.show_all.isVisible()
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.cell_rect(1, 1).center().toPoint())   # diagonal
     assert panel.filter is None
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.cell_rect(1, 0).center().toPoint())
-    assert panel.grid.count() == 1
+    assert panel.gallery_model.rowCount() == 1
     panel.show_all.linkActivated.emit("#all")
-    assert panel.filter is None and panel.grid.count() == 6
+    assert panel.filter is None and panel.gallery_model.rowCount() == 6
 
-    older = _metrics()
-    del older["confusion_matrix"]          # runs saved before the matrix existed: no matrix, gallery still works
-    panel.show_metrics(older, lambda entry: None)
-    assert not panel.confusion_box.isVisible() and panel.grid.count() == 6
+    qtbot.waitUntil(lambda: all(panel.gallery_model.has_picture(e.index) for e in panel.shown_errors()), timeout=5000)
+    older = _metrics(confusion_matrix=[])   # runs saved before the matrix existed: no matrix, gallery still works
+    panel.show_metrics(older)
+    assert not panel.confusion_box.isVisible() and panel.gallery_model.rowCount() == 6
 
 
 def test_many_classes_are_a_heat_map_that_fits(qtbot) -> None:
-    from gui.app import create_application
-    from gui.panels.errors import ErrorsPanel
+    from engine.runs import RunMetrics
 
-    create_application([])
-    panel = ErrorsPanel()
-    qtbot.addWidget(panel)
-    panel.resize(340, 900)
-    panel.show()
+    panel = _panel(qtbot)
     n = 40
     matrix = (np.eye(n, dtype=int) * 20 + 1).tolist()
-    panel.show_metrics({"val_count": n * n + 19 * n, "misclassified": [], "misclassified_count": n * n - n,
-                        "confusion_matrix": matrix}, lambda entry: None, class_names=[f"class number {i}" for i in range(n)])
+    panel.show_metrics(RunMetrics(val_count=n * n + 19 * n, misclassified=[], misclassified_count=n * n - n,
+                                  confusion_matrix=matrix), [f"class number {i}" for i in range(n)])
     view = panel.confusion
     assert not view._geometry(view.width()).labels
     assert view.cell_rect(n - 1, n - 1).right() <= view.width()
     assert view.tooltip_for(3, 4).startswith("true class number 3 → predicted class number 4: 1")
+
+
+def test_ten_thousand_errors_make_no_widgets_and_decode_only_what_is_shown(qtbot) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    from engine.runs import Misclassified, RunMetrics
+
+    panel = _panel(qtbot)
+    wrong = [Misclassified(index=i, source=f"/photos/{i}.jpg", true="cat", predicted="dog", confidence=0.7)
+             for i in range(10_000)]
+    asked: list[int] = []
+    panel.thumbnails_wanted.connect(lambda entries: asked.extend(e.index for e in entries))
+    widgets_before = len(panel.findChildren(QWidget))
+    panel.show_metrics(RunMetrics(val_count=20_000, misclassified=wrong, misclassified_count=10_000,
+                                  confusion_matrix=[[10_000, 10_000], [0, 0]]), ["cat", "dog"])
+    assert panel.gallery_model.rowCount() == 10_000
+    qtbot.waitUntil(lambda: bool(asked), timeout=5000)
+    qtbot.wait(100)
+    assert len(panel.findChildren(QWidget)) <= widgets_before + 5   # rows of data, not 10 000 widgets
+    assert 0 < len(asked) < 200 and asked[0] == 0                   # only the rows on screen, first first
+    panel.gallery.scrollToBottom()
+    qtbot.waitUntil(lambda: 9_999 in asked, timeout=5000)
+    assert len(asked) < 400

@@ -11,7 +11,7 @@ from tests.gui.conftest import TRAIN_TIMEOUT_MS, require_engine
 
 def test_tiny_training_populates_curves_metrics_and_runs(window, qtbot) -> None:
     events = []
-    window.runner.event.connect(events.append)
+    window.training.event.connect(events.append)
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
         window.run_bar.train.click()
         assert not window.run_bar.train.isEnabled() and window.run_bar.stop.isEnabled()
@@ -34,17 +34,17 @@ def test_tiny_training_populates_curves_metrics_and_runs(window, qtbot) -> None:
     assert window.errors_panel.confusion.matrix == matrix and len(window.errors_panel.class_names) == len(matrix)
     assert sum(map(sum, matrix)) == metrics["val_count"]
     assert window.run_bar.train.isEnabled() and window.model_panel.preset.isEnabled()
-    assert window.runs_panel.table.rowCount() == 1
+    qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=10_000)
     assert (Path(result.run_dir) / "model.keras").is_file()
-    qtbot.waitUntil(lambda: window.classifier is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: window.session.classifier.classifier is not None, timeout=30_000)
 
 
 def test_stop_mid_run_saves_and_next_training_starts(window, qtbot) -> None:
-    window.store.update(**{"training.epochs": 200, "data.limit": None})
-    qtbot.waitUntil(lambda: window._loading_key is None and window.dataset.counts()["train"] > 300, timeout=60_000)
+    window.session.config.update(**{"training.epochs": 200, "data.limit": None})
+    qtbot.waitUntil(lambda: not window.data.busy and window.session.data.dataset.counts()["train"] > 300, timeout=60_000)
     first_epoch = []
-    window.runner.event.connect(lambda e: isinstance(e, EpochEnd) and first_epoch.append(e))
-    window.start_training()
+    window.training.event.connect(lambda e: isinstance(e, EpochEnd) and first_epoch.append(e))
+    window.training.start()
     qtbot.waitUntil(lambda: bool(first_epoch), timeout=TRAIN_TIMEOUT_MS)
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
         window.run_bar.stop.click()
@@ -53,37 +53,37 @@ def test_stop_mid_run_saves_and_next_training_starts(window, qtbot) -> None:
     assert len(result.history) < 200
     assert json.loads((Path(result.run_dir) / "history.json").read_text())
     assert "Stopped" in window.run_bar.progress.format()
-    window.store.update(**{"training.epochs": 1, "data.limit": 200})
+    window.session.config.update(**{"training.epochs": 1, "data.limit": 200})
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as again:
-        window.start_training()
+        window.training.start()
     assert again.args[0].failed is None and not again.args[0].cancelled
 
 
 def test_bad_dataset_is_a_message_and_app_keeps_working(window, qtbot, tmp_path) -> None:
     missing = tmp_path / "nothing_here.npz"
     with qtbot.waitSignal(window.dataset_loaded, timeout=60_000):
-        window.store.update(**{"data.name": f"npz:{missing}"})
-    assert window.dataset is None
+        window.session.config.update(**{"data.name": f"npz:{missing}"})
+    assert window.session.data.dataset is None
     assert "Dataset problem" in window.message_bar.text and window.message_bar.level == "error"
     assert "⚠" in window.data_panel.status.text()
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as failed:
-        window.start_training()  # the engine itself refuses the data: a Failed event, not a crash
+        window.training.start()  # the engine itself refuses the data: a Failed event, not a crash
     assert failed.args[0].failed
     assert window.message_bar.level == "error" and window.run_bar.train.isEnabled()
     with qtbot.waitSignal(window.dataset_loaded, timeout=60_000):
-        window.store.update(**{"data.name": "digits"})
-    window.store.update(**{"training.epochs": 1})
+        window.session.config.update(**{"data.name": "digits"})
+    window.session.config.update(**{"training.epochs": 1})
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as ok:
-        window.start_training()
+        window.training.start()
     assert ok.args[0].failed is None
 
 
 def test_train_clicked_before_engine_ready_waits_then_starts(make_window, qtbot) -> None:
     require_engine()
     window = make_window(**{"data.limit": 200, "training.epochs": 1})
-    window.start_training()  # maybe before TensorFlow is loaded: it must wait visibly, then start
-    assert window.training
-    if not window.loader.is_ready:
+    window.training.start()  # maybe before TensorFlow is loaded: it must wait visibly, then start
+    assert window.session.training.running
+    if not window.session.engine.ready:
         assert "engine" in window.run_bar.progress.format().lower()
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
         pass
@@ -91,25 +91,25 @@ def test_train_clicked_before_engine_ready_waits_then_starts(make_window, qtbot)
 
 
 def test_close_during_training_stops_cleanly(window, qtbot, layerlab_home) -> None:
-    window.store.update(**{"training.epochs": 500})
+    window.session.config.update(**{"training.epochs": 500})
     batches = []
-    window.runner.event.connect(lambda e: isinstance(e, (BatchEnd, EpochEnd)) and batches.append(e))
-    window.start_training()
+    window.training.event.connect(lambda e: isinstance(e, (BatchEnd, EpochEnd)) and batches.append(e))
+    window.training.start()
     qtbot.waitUntil(lambda: bool(batches), timeout=TRAIN_TIMEOUT_MS)
     window.close()
-    assert not window.runner.isRunning()
+    assert not window.training.busy
     runs = list((layerlab_home / "runs").iterdir())
     assert len(runs) == 1
     assert (runs[0] / "config.json").is_file() and (runs[0] / "history.json").is_file()
 
 
 def test_staged_fine_tuning_marks_the_stage_on_the_plots(window, qtbot) -> None:
-    window.store.update(**{"training.epochs": 1, "training.stage2_epochs": 1, "training.stage2_unfreeze_last": 1,
+    window.session.config.update(**{"training.epochs": 1, "training.stage2_epochs": 1, "training.stage2_unfreeze_last": 1,
                            "freeze_all_but": 1})
     progress = []
-    window.runner.event.connect(lambda e: isinstance(e, BatchEnd) and progress.append(window.run_bar.progress.format()))
+    window.training.event.connect(lambda e: isinstance(e, BatchEnd) and progress.append(window.run_bar.progress.format()))
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
-        window.start_training()
+        window.training.start()
     assert finished.args[0].failed is None
     for plot in (window.plots.loss, window.plots.accuracy):
         assert len(plot.stage_lines) == 1 and plot.stage_lines[0].value() == 1
@@ -125,11 +125,17 @@ def test_staged_fine_tuning_marks_the_stage_on_the_plots(window, qtbot) -> None:
 
 
 def test_diverged_run_message_then_next_training_is_normal(window, qtbot) -> None:
-    from engine.events import Failed
-
-    # The engine reports divergence as a Failed event of kind "nan"; the window must say so plainly.
-    window.runner.event.emit(Failed("the loss became nan at epoch 1, batch 3", "nan"))
-    assert window.message_bar.level == "error" and "Training diverged" in window.message_bar.text
+    # A learning rate this high makes the loss overflow: the engine stops with a Failed event of
+    # kind "nan", and the window says so plainly, once ("Training diverged: …", no doubled prefix).
+    window.session.config.update(**{"training.learning_rate": 10.0, "training.optimizer": "sgd",
+                                     "arch.activation": "elu", "arch.dropout": False, "training.epochs": 5})
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as diverged:
+        window.training.start()
+    assert diverged.args[0].failed_kind == "nan", diverged.args[0].failed
+    text = window.message_bar.text
+    assert window.message_bar.level == "error" and text.startswith("Training diverged:")
+    assert text.lower().count("diverged") == 1 and "Training diverged" in window.run_bar.progress.format()
+    window.session.config.update(**{"training.learning_rate": 1e-3, "training.optimizer": "adam", "training.epochs": 1})
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
-        window.start_training()
+        window.training.start()
     assert finished.args[0].failed is None and window.message_bar.level == "success"

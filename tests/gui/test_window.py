@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_gui_modules_do_not_import_tensorflow() -> None:
     code = (
         "import sys, time; t = time.perf_counter()\n"
-        "import gui.app, gui.main_window, gui.workers\n"
+        "import gui.app, gui.main_window, gui.jobs, gui.tasks, gui.session, gui.binding\n"
+        "import gui.controllers.training, gui.controllers.classify, gui.controllers.runs, gui.controllers.results\n"
         "import gui.panels.data, gui.panels.model, gui.panels.training, gui.panels.plots\n"
         "import gui.panels.classify, gui.panels.errors, gui.panels.runs\n"
         "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
@@ -38,10 +39,10 @@ def test_window_builds(make_window, qtbot) -> None:
 
 def test_settings_persist_between_launches(make_window, qtbot) -> None:
     first = make_window()
-    first.store.update(**{"training.epochs": 7, "training.learning_rate": 0.0005, "arch.dropout_rate": 0.3})
+    first.session.config.update(**{"training.epochs": 7, "training.learning_rate": 0.0005, "arch.dropout_rate": 0.3})
     first.close()
     second = make_window()
-    config = second.store.config
+    config = second.session.config.config
     assert (config.training.epochs, config.training.learning_rate, config.arch.dropout_rate) == (7, 0.0005, 0.3)
     assert second.training_panel.epochs.value() == 7
     assert abs(second.model_panel.rate.value() - 0.3) < 1e-9
@@ -49,8 +50,8 @@ def test_settings_persist_between_launches(make_window, qtbot) -> None:
 
 def test_invalid_value_is_refused_with_a_message(make_window) -> None:
     window = make_window()
-    assert not window.store.update(**{"training.batch_size": 0})
-    assert window.store.config.training.batch_size == 64
+    assert not window.session.config.update(**{"training.batch_size": 0})
+    assert window.session.config.config.training.batch_size == 64
     assert "batch_size" in window.message_bar.text
 
 

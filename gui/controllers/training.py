@@ -1,0 +1,285 @@
+"""Training: start and stop, live progress and curves, GPU memory, and what a finished run leaves.
+
+The engine's `train` runs as a task on the training lane and reports its events (plain data)
+through the task's progress channel, so they arrive on the UI thread in order. Stop asks the
+engine to stop within one batch; the run so far is saved and still delivered.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from psygnal import Signal
+
+from engine.events import BatchEnd, EpochEnd, Failed, Finished, StageChanged, Started
+from gui import jobs
+from gui.session import EngineState, Session, TrainingState, finite
+from gui.tasks import TaskRunner
+from gui.text import format_seconds, short_name
+
+log = logging.getLogger(__name__)
+
+GPU_POLL_MS = 2000
+FAILURE_TITLES = {"nan": "Training diverged", "oom": "Out of memory", "data": "Dataset problem",
+                  "config": "Configuration problem"}
+
+
+class TrainingView(Protocol):
+    def show_training(self, state: TrainingState) -> None: ...
+    def show_device(self, device: str, memory_mb: float | None) -> None: ...
+
+
+class CurvesView(Protocol):
+    def reset(self, message: str = "") -> None: ...
+    def set_summary(self, text: str, tooltip: str = "") -> None: ...
+    def set_planned_epochs(self, epochs: int) -> None: ...
+    def add_batch(self, epoch: int, step: int, steps: int, loss: float, accuracy: float) -> None: ...
+    def add_epoch(self, epoch: int, loss: float, accuracy: float, val_loss: float, val_accuracy: float) -> None: ...
+    def add_stage(self, epoch: int, description: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class TrainingCrash:
+    """What `finished` carries when `train` itself raised (it should not; the window survives anyway)."""
+
+    error: BaseException
+    details: str = ""
+
+
+class TrainingController:
+    event = Signal(object)       # every engine event, after the window has handled it
+    finished = Signal(object)    # engine.training.TrainResult, or TrainingCrash
+    gpu_polled = Signal(object)  # (MiB,) or (None,) on the CPU
+
+    def __init__(self, session: Session, runner: TaskRunner, view: TrainingView, curves: CurvesView,
+                 runs_root: Path | None = None) -> None:
+        self.session = session
+        self.runner = runner
+        self.view = view
+        self.curves = curves
+        self.runs_root = runs_root
+        self._slot = runner.slot("training", "training")
+        self._gpu = runner.slot("gpu-memory", "monitor")
+        self._classifier = runner.slot("new-classifier", "engine")
+        self._started: Started | None = None
+        self._origin: tuple[float, float] | None = None   # (seconds, fraction) when progress began
+        self._dataset: Any = None
+        session.events.training.connect(view.show_training)
+        session.events.engine.connect(self._on_engine)
+        view.show_training(session.training)
+
+    @property
+    def running(self) -> bool:
+        return self.session.training.running
+
+    @property
+    def busy(self) -> bool:
+        """A training task is queued, running, or its result is not yet delivered."""
+        return self._slot.busy
+
+    # --- intent ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.running:
+            return
+        self.session.clear_message()
+        self.curves.reset("Preparing…")
+        self.session.update("results", metrics=None, class_names=(), note="Training…", dataset=None, origin="training")
+        engine = self.session.engine
+        if engine.status == "failed":
+            self._engine_failed(engine)
+        elif not engine.ready:
+            self._set(status="waiting", text="Waiting for the engine to load…")
+        else:
+            self._launch()
+
+    def stop(self) -> None:
+        status = self.session.training.status
+        if status == "waiting":
+            self._set(status="idle", text="Cancelled before it started")
+        elif self.running:
+            self._slot.stop()
+            self._set(status="stopping", text="Stopping after this batch…")
+
+    # --- start-up -------------------------------------------------------------------------------------
+    def _on_engine(self, engine: EngineState) -> None:
+        self.view.show_device(engine.device, engine.gpu_memory_mb)
+        if self.session.training.status != "waiting":
+            return
+        if engine.ready:
+            self._launch()
+        elif engine.status == "failed":
+            self._engine_failed(engine)
+
+    def _engine_failed(self, engine: EngineState) -> None:
+        self._set(status="idle", text="Engine unavailable")
+        self.session.say(engine.error or "the training engine could not start", "error", topic="engine")
+
+    def _launch(self) -> None:
+        config = self.session.config.snapshot()
+        data = self.session.data
+        same = data.key == jobs.dataset_key(config.data, config.training.seed)
+        self._dataset = data.dataset if same else None
+        self._started, self._origin = None, None
+        self._set(status="preparing", text="Preparing data and model…", fraction=0.0, eta="", feature_cache=None,
+                  cache_note="", stage_note="", run_dir="", tooltip="")
+        self._slot.start(jobs.train, config, self._dataset, self.runs_root,
+                         on_progress=self._on_event, on_result=self._on_result, on_error=self._on_crash)
+
+    # --- events ---------------------------------------------------------------------------------------
+    def _on_event(self, event: Any) -> None:
+        handler = {Started: self._on_started, BatchEnd: self._on_batch, EpochEnd: self._on_epoch,
+                   StageChanged: self._on_stage, Finished: self._on_finished, Failed: self._on_failed}.get(type(event))
+        if handler is not None:
+            handler(event)
+        self.event.emit(event)
+
+    def _on_started(self, event: Started) -> None:
+        self._started = event
+        if event.device != self.session.engine.device:
+            self.session.update("engine", device=event.device)
+        config = self.session.config.config
+        self.curves.set_summary(
+            f"Training <b>{config.arch.name}</b> on <b>{short_name(config.data.name)}</b> · "
+            f"{event.samples_train:,} training / {event.samples_val:,} validation images · "
+            f"{event.trainable_params:,} of {event.total_params:,} parameters trainable", event.note)
+        self.curves.set_planned_epochs(event.epochs)
+        text = "Computing the frozen layers' features once…" if event.feature_cache else f"Epoch 1/{event.epochs}"
+        self._set(status="extracting" if event.feature_cache else "running", epochs=event.epochs,
+                  feature_cache=event.feature_cache, cache_note=event.note, run_dir=event.run_dir, text=text)
+        if event.note:  # why (not) cached features: stays in the status bar while it trains
+            self.session.status(event.note[0].upper() + event.note[1:])
+        if event.device != "CPU":
+            self.poll_gpu_memory()
+            self.runner.repeat("gpu-memory", GPU_POLL_MS, self.poll_gpu_memory)
+
+    def _on_batch(self, event: BatchEnd) -> None:
+        # The batches since the last event, not Keras's running epoch mean (which lags, then drops
+        # at every new epoch and draws a saw-tooth).
+        loss = event.recent_loss if math.isfinite(event.recent_loss) else event.loss
+        accuracy = event.recent_accuracy if math.isfinite(event.recent_accuracy) else event.accuracy
+        self.curves.add_batch(event.epoch, event.step, event.steps, loss, accuracy)
+        self._progress(event.epoch, (event.step + 1) / max(1, event.steps), event.seconds,
+                       f"{self.session.training.stage_note}batch {event.step + 1}/{event.steps}")
+
+    def _on_epoch(self, event: EpochEnd) -> None:
+        self.curves.add_epoch(event.epoch, event.loss, event.accuracy, event.val_loss, event.val_accuracy)
+        self.curves.set_summary(epoch_summary(event))
+
+    def _on_stage(self, event: StageChanged) -> None:
+        self.curves.add_stage(event.epoch, event.description)
+        self._set(stage_note=f"stage {event.stage}, lr {event.learning_rate:g} · ")
+        self.session.say(f"Stage {event.stage}: {event.description} ({event.trainable_params:,} trainable parameters)",
+                         "info", topic="training")
+        self.session.status(f"Stage {event.stage} from epoch {event.epoch + 1}: learning rate "
+                            f"{event.learning_rate:g}, {event.trainable_params:,} trainable parameters")
+
+    def _on_finished(self, event: Finished) -> None:
+        metrics = event.metrics
+        acc = metrics.val_accuracy
+        acc_text = f"val accuracy {acc:.1%}" if finite(acc) else "no validation accuracy"
+        short_acc = f"val acc {acc:.1%}" if finite(acc) else "no val acc"
+        errors = f" · {metrics.misclassified_count} errors / {metrics.val_count}" if metrics.val_count else ""
+        what = "Stopped" if event.cancelled else ("Stopped early (no more improvement)" if event.stopped_early else "Finished")
+        short = "Stopped" if event.cancelled else ("Stopped early" if event.stopped_early else "Finished")
+        epochs = f"{event.epochs_run} epoch{'s' if event.epochs_run != 1 else ''}"
+        self._set(status="stopped" if event.cancelled else "finished", eta="", text=f"{short} · {short_acc}",
+                  fraction=self.session.training.fraction if event.cancelled else 1.0,
+                  tooltip=f"{what} after {epochs} · {acc_text}")
+        self.session.say(f"{what}: {acc_text}{errors}. Saved as run {Path(event.run_dir).name}.", "success",
+                         event.run_dir, topic="training")
+
+    def _on_failed(self, event: Failed) -> None:
+        title = FAILURE_TITLES.get(event.kind, "Training failed")
+        reason = event.reason
+        if reason.lower().startswith(title.lower()):  # "Training diverged: training diverged: …"
+            reason = reason[len(title):].lstrip(" :")
+        self._set(status="failed", fraction=0.0, eta="", text=title, tooltip=f"{title}: {reason}")
+        self.session.say(f"{title}: {reason}", "error", event.run_dir, topic="training")
+
+    def _progress(self, epoch: int, within: float, seconds: float, detail: str) -> None:
+        epochs = self._started.epochs if self._started else max(1, self.session.config.config.training.epochs)
+        fraction = (epoch + within) / max(1, epochs)
+        eta = ""
+        if self._origin is None:
+            self._origin = (seconds, fraction)
+        else:
+            t0, f0 = self._origin
+            if fraction > f0 and seconds > t0:
+                eta = f"{format_seconds((1 - fraction) * (seconds - t0) / (fraction - f0))} left"
+        status = "stopping" if self.session.training.status == "stopping" else "running"
+        text = "Stopping after this batch…" if status == "stopping" else f"Epoch {epoch + 1}/{epochs} · {detail}"
+        self._set(status=status, fraction=fraction, text=text, eta=eta)
+
+    # --- the end --------------------------------------------------------------------------------------
+    def _on_result(self, result: Any) -> None:
+        self._end_gpu_polling()
+        if self.session.training.running:  # the engine reported no Finished/Failed (it always should)
+            self._set(status="failed" if result.failed else "finished", text="Training ended")
+        dataset = result.dataset if result.dataset is not None else self._dataset
+        self._dataset = None
+        if result.failed:
+            self.session.update("results", metrics=None, note=f"No results: {result.failed}", dataset=None)
+        else:
+            names = tuple(getattr(dataset, "class_names", ()) or (result.spec.class_names if result.spec else ()))
+            note = "Stopped before the planned epochs." if result.cancelled else ""
+            self.session.update("results", metrics=result.metrics, class_names=names, note=note, dataset=dataset,
+                                origin="training")
+            if result.model is not None and result.spec is not None:
+                self._make_classifier(result.model, result.spec, list(names))
+        self.finished.emit(result)
+
+    def _on_crash(self, err: Any) -> None:
+        self._end_gpu_polling()
+        details = getattr(err, "details", "")
+        self._set(status="failed", fraction=0.0, eta="", text="Training failed")
+        self.session.say(f"Training failed: {type(err).__name__}: {err}", "error", details, topic="training")
+        self.session.update("results", metrics=None, note="No results: the training failed.", dataset=None)
+        self._dataset = None
+        self.finished.emit(TrainingCrash(err, details))
+
+    def _make_classifier(self, model: Any, spec: Any, names: list[str]) -> None:
+        config = self.session.config.config
+        label = f"Model: just trained — {config.arch.name} on {short_name(config.data.name)}"
+        self.session.update("classifier", classifier=None, status="loading", description="Preparing the new model…")
+
+        def ready(classifier: Any) -> None:
+            self.session.update("classifier", classifier=classifier, status="ready", description=label)
+
+        def failed(err: Any) -> None:
+            self.session.update("classifier", classifier=None, status="failed", description=f"Cannot classify: {err}")
+            self.session.say(f"Cannot classify with this model: {err}", "error", topic="classify")
+
+        self._classifier.start(jobs.make_classifier, model, spec, names, on_result=ready, on_error=failed)
+
+    # --- GPU memory -------------------------------------------------------------------------------------
+    def poll_gpu_memory(self) -> None:
+        """Ask how much GPU memory TensorFlow holds (one poll at a time; never behind other work)."""
+        if self._gpu.busy or not self.session.engine.ready:
+            return
+        self._gpu.start(jobs.gpu_memory, on_result=self._on_gpu_memory, on_error=lambda err: self._on_gpu_memory((None,)))
+
+    def _on_gpu_memory(self, polled: tuple[float | None]) -> None:
+        (megabytes,) = polled
+        if megabytes is None:
+            self.runner.stop_repeat("gpu-memory")  # CPU (or no figure to be had): ask no more
+        self.session.update("engine", gpu_memory_mb=megabytes)
+        self.gpu_polled.emit(polled)
+
+    def _end_gpu_polling(self) -> None:
+        self.runner.stop_repeat("gpu-memory")
+        if self._started is not None and self._started.device != "CPU":
+            self.poll_gpu_memory()  # what is still held once it is done
+
+    def _set(self, **changes: Any) -> None:
+        self.session.update("training", **changes)
+
+
+def epoch_summary(event: EpochEnd) -> str:
+    parts = [f"Epoch {event.epoch + 1}/{event.epochs}", f"loss {event.loss:.4f}", f"accuracy {event.accuracy:.1%}"]
+    if finite(event.val_loss):
+        parts += [f"val loss {event.val_loss:.4f}", f"<b>val accuracy {event.val_accuracy:.1%}</b>"]
+    parts.append(f"{event.seconds:.1f} s")
+    return " · ".join(parts)

@@ -1,0 +1,215 @@
+"""The work the window sends to background lanes: each job takes the `Task` handle first.
+
+These are the only places in `gui` that call TensorFlow-bound engine code, and they import it
+inside the function, in the worker thread, after `load_engine()`. Results are plain data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.config import ArchOptions, DataOptions, ExperimentConfig
+from engine.errors import LayerLabError
+from gui.engine_startup import EngineInfo, load_engine
+from gui.tasks import Task
+
+#: Datasets whose loading imports no TensorFlow: they load while the engine is still starting.
+FAST_DATASETS = frozenset({"digits", "shapes"})
+
+
+def start_engine(task: Task) -> EngineInfo:
+    return load_engine()
+
+
+# --- data -----------------------------------------------------------------------------------------
+def dataset_key(data: DataOptions, seed: int) -> str:
+    """Two configs with the same key load the very same dataset (same split, size, limit)."""
+    return f"{data.model_dump_json()}|seed={seed}"
+
+
+@dataclass(frozen=True)
+class DatasetBundle:
+    key: str
+    dataset: Any
+    samples: dict[int, Any]
+
+
+def load_dataset(task: Task, data: DataOptions, seed: int, per_class: int) -> DatasetBundle:
+    if data.name not in FAST_DATASETS:
+        load_engine()
+    from engine.datasets import load_dataset as load
+
+    dataset = load(data, seed=seed)
+    task.check()
+    return DatasetBundle(dataset_key(data, seed), dataset, dataset.samples(per_class))
+
+
+# --- the layer table --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Inspection:
+    """What the layer table shows for one (architecture, dataset) pair and freezing choice."""
+
+    rows: tuple[Any, ...]                 # engine.layers.LayerInfo
+    trainable: int
+    total: int
+    layer_trainable: dict[str, bool]      # the overrides that still name a layer of this model
+
+
+@dataclass
+class _ModelCache:
+    """The last built model, reused while only freezing changes (building a backbone takes seconds)."""
+
+    key: str = ""
+    model: Any = None
+    initial: dict[str, bool] = field(default_factory=dict)
+
+
+_MODEL_CACHE = _ModelCache()   # touched by the engine lane only (one thread)
+
+
+def inspect_model(task: Task, arch: ArchOptions, input_shape: tuple[int, int, int], num_classes: int,
+                  layer_trainable: dict[str, bool], freeze_all_but: int | None) -> Inspection:
+    """Build (or reuse) the model and apply the freezing choices, as training would."""
+    load_engine()
+    task.check()
+    from engine.architectures import build_model
+    from engine.layers import apply_freezing, layer_table, param_counts
+
+    key = f"{arch.model_dump_json()}|{tuple(input_shape)}|{num_classes}"
+    cache = _MODEL_CACHE
+    if cache.key != key:
+        cache.key, cache.model = "", None  # free the old one before building the next (which may fail)
+        model = build_model(arch, tuple(input_shape), num_classes)
+        cache.key, cache.model = key, model
+        cache.initial = {layer.name: bool(layer.trainable) for layer in model.layers}
+    model = cache.model
+    for layer in model.layers:
+        layer.trainable = cache.initial[layer.name]
+    known = {name: value for name, value in layer_trainable.items() if name in cache.initial}
+    apply_freezing(model, known, freeze_all_but)
+    trainable, frozen = param_counts(model)
+    return Inspection(tuple(layer_table(model, arch.name)), trainable, trainable + frozen, known)
+
+
+# --- augmentation preview -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Preview:
+    """Augmented copies of a few training images, for the preview grid."""
+
+    originals: Any          # uint8 (N, H, W, C)
+    copies: Any             # uint8 (N, K, H, W, C)
+    labels: tuple[int, ...]
+
+
+def preview(task: Task, images: Any, labels: list[int], augmentation: Any, copies: int, seed: int) -> Preview:
+    load_engine()
+    task.check()
+    from engine.training.augmentation import preview as augmented
+
+    return Preview(images, augmented(images, augmentation, copies, seed), tuple(labels))
+
+
+# --- training -----------------------------------------------------------------------------------------
+def train(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None) -> Any:
+    """One training; every engine event is reported to the UI thread as it happens."""
+    load_engine()
+    from engine.training import train as run_training
+
+    return run_training(config, task.report, task.cancel_token, dataset=dataset, runs_root=runs_root)
+
+
+def gpu_memory(task: Task) -> tuple[float | None]:
+    """(MiB TensorFlow holds on the first GPU now,), (None,) on the CPU."""
+    load_engine()
+    from engine.training import gpu_memory_mb
+
+    return (gpu_memory_mb(),)
+
+
+# --- classification -----------------------------------------------------------------------------------
+def make_classifier(task: Task, model: Any, spec: Any, class_names: list[str]) -> Any:
+    load_engine()
+    from engine.inference import Classifier
+
+    return Classifier(model, spec, class_names)
+
+
+@dataclass(frozen=True)
+class Classified:
+    """One classified image, or why it could not be."""
+
+    ticket: int
+    prediction: Any = None     # engine.inference.Prediction
+    error: str = ""
+
+
+def classify(task: Task, ticket: int, classifier: Any, source: Any, top_k: int) -> Classified:
+    try:
+        return Classified(ticket, classifier.classify(source, top_k=top_k))
+    except LayerLabError as err:
+        return Classified(ticket, error=str(err))
+
+
+def thumbnail(task: Task, source: Any, side: int) -> np.ndarray | None:
+    """A user's image (path or bytes) decoded the one way LayerLab decodes images (EXIF
+    orientation, modes, decompression bombs), shrunk to fit `side`; None if unreadable."""
+    from engine.images import open_image
+
+    try:
+        image = open_image(source, draft_size=(side * 2, side * 2))
+    except LayerLabError:
+        return None
+    image.thumbnail((side, side))
+    return np.asarray(image)
+
+
+def thumbnails(task: Task, items: list[tuple[Any, Any]], side: int) -> None:
+    """Decode each (key, source) and report (key, image or None) as soon as it is ready."""
+    for key, source in items:
+        task.check()
+        task.report((key, thumbnail(task, source, side)))
+
+
+# --- runs ---------------------------------------------------------------------------------------------
+def list_runs(task: Task, root: Path | None) -> list[Any]:
+    from engine.runs import list_runs as listing
+
+    return listing(root)
+
+
+def load_run(task: Task, path: str) -> Any:
+    from engine.runs import load_run as read
+
+    return read(path)
+
+
+@dataclass(frozen=True)
+class OpenedRun:
+    run: Any            # engine.runs.Run
+    classifier: Any     # engine.inference.Classifier or None when the run has no usable model
+    problem: str = ""
+
+
+def open_run(task: Task, path: str) -> OpenedRun:
+    from engine.runs import load_run as read
+
+    run = read(path)
+    if not run.model_path.is_file():
+        return OpenedRun(run, None, "this run has no saved model (it failed or was stopped before saving)")
+    load_engine()
+    from engine.inference import Classifier
+
+    try:
+        return OpenedRun(run, Classifier.from_run(path))
+    except LayerLabError as err:
+        return OpenedRun(run, None, str(err))
+
+
+def expand_sources(task: Task, raw: list[Any], limit: int) -> Any:
+    """Dropped or pasted paths with folders replaced by their images (gui.dropping.Expanded)."""
+    from gui.dropping import expand_sources as expand
+
+    return expand(raw, limit, lambda: task.cancelled)

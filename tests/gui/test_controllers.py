@@ -1,0 +1,189 @@
+"""Controllers driven with fake views: no Qt widget, a real task runner, real trainings and models."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.config import ExperimentConfig
+from tests.gui.conftest import TRAIN_TIMEOUT_MS, require_engine
+
+
+class FakeView:
+    """Records every call made to it, whatever the method: `calls` of (name, args)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+
+        def record(*args: Any) -> None:
+            self.calls.append((name, args))
+
+        return record
+
+    def named(self, name: str) -> list[tuple[Any, ...]]:
+        return [args for called, args in self.calls if called == name]
+
+
+@pytest.fixture
+def runner(qtbot: Any) -> Any:
+    from gui.app import create_application
+    from gui.tasks import TaskRunner
+
+    create_application([])
+    tasks = TaskRunner()
+    yield tasks
+    tasks.shutdown(wait_lanes=("training", "engine"), timeout=60)
+
+
+def _ready_engine(session: Any) -> None:
+    from gui.engine_startup import load_engine
+
+    session.update("engine", status="ready", device=load_engine().device)
+
+
+def _training_session(**changes: Any) -> Any:
+    from gui.session import Session
+
+    base = {"data.name": "digits", "data.limit": 200, "arch.name": "mlp", "training.epochs": 2,
+            "training.batch_size": 32}
+    return Session(ExperimentConfig().updated(**{**base, **changes}))
+
+
+def test_training_waits_for_the_engine_then_trains_and_leaves_a_classifier(runner, qtbot, tmp_path: Path) -> None:
+    require_engine()
+    from gui.controllers.training import TrainingController
+
+    session = _training_session()
+    bar, curves = FakeView(), FakeView()
+    controller = TrainingController(session, runner, bar, curves, runs_root=tmp_path)
+    results: list[Any] = []
+    controller.finished.connect(results.append)
+    controller.start()
+    assert session.training.status == "waiting" and "engine" in session.training.text
+    _ready_engine(session)
+    qtbot.waitUntil(lambda: bool(results), timeout=TRAIN_TIMEOUT_MS)
+    result = results[0]
+    assert result.failed is None and not result.cancelled
+    statuses = [state.status for (state,) in bar.named("show_training")]
+    assert statuses[:3] == ["idle", "waiting", "preparing"] and "running" in statuses and statuses[-1] == "finished"
+    fractions = [state.fraction for (state,) in bar.named("show_training") if state.status == "running"]
+    assert fractions == sorted(fractions) and 0 < fractions[-1] <= 1.0
+    assert curves.named("reset")[0] == ("Preparing…",) and curves.named("set_planned_epochs") == [(2,)]
+    assert len(curves.named("add_epoch")) == 2 and len(curves.named("add_batch")) >= 2
+    assert session.results.metrics is result.metrics and session.results.origin == "training"
+    assert session.message.level == "success" and Path(result.run_dir).name in session.message.text
+    assert "Finished" in session.training.text and session.training.fraction == 1.0
+    qtbot.waitUntil(lambda: session.classifier.classifier is not None, timeout=30_000)
+    assert session.classifier.description.startswith("Model: just trained — mlp on digits")
+    assert (Path(result.run_dir) / "model.keras").is_file()
+
+
+def test_stop_mid_training_keeps_the_run_and_says_stopped(runner, qtbot, tmp_path: Path) -> None:
+    require_engine()
+    from engine.events import EpochEnd
+    from gui.controllers.training import TrainingController
+
+    session = _training_session(**{"training.epochs": 500})
+    _ready_engine(session)
+    bar = FakeView()
+    controller = TrainingController(session, runner, bar, FakeView(), runs_root=tmp_path)
+    epochs: list[Any] = []
+    results: list[Any] = []
+    controller.event.connect(lambda event: isinstance(event, EpochEnd) and epochs.append(event))
+    controller.finished.connect(results.append)
+    controller.start()
+    qtbot.waitUntil(lambda: bool(epochs), timeout=TRAIN_TIMEOUT_MS)
+    controller.stop()
+    assert session.training.status == "stopping"
+    qtbot.waitUntil(lambda: bool(results), timeout=TRAIN_TIMEOUT_MS)
+    assert results[0].cancelled and session.training.status == "stopped" and not session.training.running
+    assert "Stopped" in session.message.text and (Path(results[0].run_dir) / "model.keras").is_file()
+    assert "stopping" in [state.status for (state,) in bar.named("show_training")]
+
+
+def test_stop_before_the_engine_is_ready_cancels_the_start(runner, qtbot) -> None:
+    from gui.controllers.training import TrainingController
+    from gui.session import Session
+
+    session = Session()
+    controller = TrainingController(session, runner, FakeView(), FakeView())
+    controller.start()
+    controller.stop()
+    assert session.training.status == "idle" and "Cancelled" in session.training.text
+    session.update("engine", status="ready", device="CPU")   # nothing starts now
+    assert session.training.status == "idle"
+
+
+def _png(path: Path, value: int = 255) -> Path:
+    pixels = np.zeros((32, 32), np.uint8)
+    pixels[6:26, 14:18] = value
+    Image.fromarray(pixels, "L").save(path)
+    return path
+
+
+def test_classify_waits_for_a_model_then_answers_each_image(runner, qtbot, trained_run: Path, tmp_path: Path) -> None:
+    require_engine()
+    from engine.inference import Classifier
+    from gui.controllers.classify import ClassifyController
+    from gui.session import Session
+
+    folder = tmp_path / "drawn"
+    folder.mkdir()
+    _png(folder / "a.png")
+    _png(folder / "b.png", 200)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    (tmp_path / "empty").mkdir()
+    session = Session()
+    view = FakeView()
+    controller = ClassifyController(session, runner, view)
+    tickets: list[int] = []
+    controller.classified.connect(tickets.append)
+
+    controller.classify_sources([str(folder), str(broken), str(tmp_path / "empty")])
+    qtbot.waitUntil(lambda: len(view.named("add_card")) == 3, timeout=10_000)
+    assert "no images in empty" in session.message.text and session.message.level == "warning"
+    assert [Path(source).name for _, source in view.named("add_card")] == ["a.png", "b.png", "broken.png"]
+    assert all(text == "waiting for the engine…" for _, text in view.named("set_status"))
+    qtbot.waitUntil(lambda: len(view.named("set_original")) == 3, timeout=10_000)
+    pictures = {ticket: image for ticket, image in view.named("set_original")}
+    assert pictures[3] is None and pictures[1].shape[:2] == (32, 32)   # decoded off the UI thread, EXIF-aware
+
+    _ready_engine(session)
+    assert view.named("set_status")[-1][1] == "train or open a run first"
+    classifier = Classifier.from_run(trained_run)
+    session.update("classifier", classifier=classifier, status="ready", description="Model: a test run")
+    assert view.named("set_model_description")[-1] == ("Model: a test run",)
+    qtbot.waitUntil(lambda: len(tickets) == 3, timeout=30_000)
+    predictions = dict(view.named("show_prediction"))
+    errors = dict(view.named("show_error"))
+    assert set(predictions) == {1, 2} and set(errors) == {3}
+    assert len(predictions[1].top) == session.preferences.value.top_k == 3
+    assert "broken.png" in errors[3]
+
+
+def test_a_failed_model_never_answers(runner, qtbot, trained_run: Path, tmp_path: Path) -> None:
+    """Images sent to a model that is then replaced by 'no model' wait for the next one."""
+    require_engine()
+    from engine.inference import Classifier
+    from gui.controllers.classify import ClassifyController
+    from gui.session import Session
+
+    session = Session()
+    _ready_engine(session)
+    view = FakeView()
+    controller = ClassifyController(session, runner, view)
+    controller.classify_sources([str(_png(tmp_path / f"d{i}.png")) for i in range(3)])
+    qtbot.waitUntil(lambda: len(view.named("add_card")) == 3, timeout=10_000)
+    session.update("classifier", classifier=None, status="failed", description="Run x cannot classify: Lambda layer")
+    assert all(text == "train or open a run first" for _, text in view.named("set_status")[-3:])
+    assert not view.named("show_prediction")
+    session.update("classifier", classifier=Classifier.from_run(trained_run), status="ready", description="Model: ok")
+    qtbot.waitUntil(lambda: len(view.named("show_prediction")) == 3, timeout=30_000)
