@@ -566,10 +566,10 @@ class MainWindow(QMainWindow):
         return " · ".join(parts)
 
     def _on_finished_event(self, event: Finished) -> None:
-        acc = event.metrics.get("val_accuracy")
+        acc = event.metrics.val_accuracy
         acc_text = f"val accuracy {acc:.1%}" if isinstance(acc, (int, float)) else "no validation accuracy"
         short_acc = f"val acc {acc:.1%}" if isinstance(acc, (int, float)) else "no val acc"
-        count, total = event.metrics.get("misclassified_count"), event.metrics.get("val_count")
+        count, total = event.metrics.misclassified_count, event.metrics.val_count
         errors = f" · {count} errors / {total}" if isinstance(count, int) and isinstance(total, int) else ""
         what = "Stopped" if event.cancelled else ("Stopped early (no more improvement)" if event.stopped_early else "Finished")
         short = "Stopped" if event.cancelled else ("Stopped early" if event.stopped_early else "Finished")
@@ -610,7 +610,7 @@ class MainWindow(QMainWindow):
                            (result.spec.class_names if result.spec is not None else []))
         self.errors_panel.show_metrics(result.metrics, self._gallery_image, "Stopped before the planned epochs."
                                        if result.cancelled else "", class_names)
-        count = result.metrics.get("misclassified_count")
+        count = result.metrics.misclassified_count
         self.results.setTabText(1, f"Errors ({count})" if isinstance(count, int) else "Errors")
         if result.model is not None and result.spec is not None:
             names = list(getattr(dataset, "class_names", []) or result.spec.class_names)
@@ -729,14 +729,14 @@ class MainWindow(QMainWindow):
     def _on_run_opened(self, opened: OpenedRun) -> None:
         run = opened.run
         config = run.config
-        acc = run.metrics.get("val_accuracy")
+        acc = run.metrics.val_accuracy if run.metrics is not None else None
         title = (f"Run <b>{run.path.name}</b> · {config.arch.name} on {_short(config.data.name)}"
                  + (f" · val accuracy {acc:.1%}" if isinstance(acc, (int, float)) else ""))
         self.plots.load_history(run.history, title)
         same_data = self.dataset_key == dataset_key(config.data, config.training.seed)
         self._gallery_dataset = self.dataset if same_data else None
-        if run.metrics.get("failed"):
-            self.errors_panel.clear(f"This run failed: {run.metrics['failed']}")
+        if run.metrics is not None and run.metrics.failed:
+            self.errors_panel.clear(f"This run failed: {run.metrics.failed}")
         elif run.metrics:
             note = "" if same_data else "Load this run's dataset (same settings) to see the images."
             self.errors_panel.show_metrics(run.metrics, self._gallery_image, note, run.class_names)

@@ -121,7 +121,10 @@ class ErrorsPanel(QWidget):
 
     def show_metrics(self, metrics: dict[str, Any], image_for: ImageLookup, note: str = "",
                      class_names: list[str] | None = None) -> None:
-        """Fill the tiles, the confusion matrix (when `metrics` has one) and the gallery."""
+        """Fill the tiles, the confusion matrix (when `metrics` has one) and the gallery.
+        `metrics`: an `engine.runs.RunMetrics`, or its JSON form."""
+        if not isinstance(metrics, dict):
+            metrics = metrics.to_json_dict()
         self.metrics = dict(metrics)
         for key, label in self.values.items():
             value = metrics.get(key)

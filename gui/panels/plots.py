@@ -237,16 +237,17 @@ class PlotsPanel(QWidget):
         for plot in (self.loss, self.accuracy):
             plot.add_stage(float(epoch), description.split(":")[0])
 
-    def load_history(self, history: list[dict[str, Any]], title: str = "") -> None:
-        """Show a saved run's per-epoch curves (no batch curve: runs keep epochs only)."""
+    def load_history(self, history: list[Any], title: str = "") -> None:
+        """Show a saved run's per-epoch curves (no batch curve: runs keep epochs only).
+        `history`: the run's `engine.runs.EpochRecord`s."""
         self.reset(title)
         stage = 1
         for entry in history:
-            if entry.get("stage", 1) != stage:
-                stage = entry.get("stage", 1)
-                self.add_stage(int(entry.get("epoch", 0)), f"stage {stage}")
-            self.add_epoch(int(entry.get("epoch", len(self.epochs))), *(_num(entry.get(k)) for k in
-                                                                        ("loss", "accuracy", "val_loss", "val_accuracy")))
+            if entry.stage != stage:
+                stage = entry.stage
+                self.add_stage(entry.epoch, f"stage {stage}")
+            self.add_epoch(entry.epoch, *(_num(value) for value in
+                                          (entry.loss, entry.accuracy, entry.val_loss, entry.val_accuracy)))
         self._redraw()
 
     # --- analysis -------------------------------------------------------------------------------

@@ -91,10 +91,11 @@ class RunsPanel(QWidget):
             acc = run.val_accuracy
             cells = (run.created[5:],  # "MM-DD HH:MM": the year costs width the column lacks
                      _dataset_label(run.dataset), run.arch, str(run.epochs),
-                     f"{acc:.1%}" if isinstance(acc, (int, float)) else "–")
+                     "broken" if run.problem else f"{acc:.1%}" if isinstance(acc, (int, float)) else "–")
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(str(run.path) + ("" if run.has_model else "\n(no saved model)"))
+                item.setToolTip(str(run.path) + ("" if run.has_model else "\n(no saved model)")
+                                + (f"\n{run.problem}" if run.problem else ""))
                 if c >= 3:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
