@@ -83,12 +83,12 @@ def compare(label: str, config, folder: Path) -> dict:
     assert cached.feature_cache_used and not plain.feature_cache_used
     epochs = config.training.epochs
     speedup = plain_s / cached_s
-    diff = 100 * (cached.metrics["val_accuracy"] - plain.metrics["val_accuracy"])
+    diff = 100 * (cached.metrics.val_accuracy - plain.metrics.val_accuracy)
     print(f"{label}: {epochs} epochs, {len(dataset.x_train)} images on {device_name()}: cached {cached_s:.1f}s vs "
           f"end-to-end {plain_s:.1f}s → speed-up {speedup:.2f}× (goal ≥ {0.7 * epochs:.1f}×); val acc "
-          f"{cached.metrics['val_accuracy']:.4f} vs {plain.metrics['val_accuracy']:.4f} ({diff:+.2f} points)", flush=True)
+          f"{cached.metrics.val_accuracy:.4f} vs {plain.metrics.val_accuracy:.4f} ({diff:+.2f} points)", flush=True)
     return {"label": label, "epochs": epochs, "cached_s": cached_s, "end_to_end_s": plain_s, "speedup": speedup,
-            "val_acc_cached": cached.metrics["val_accuracy"], "val_acc_end_to_end": plain.metrics["val_accuracy"],
+            "val_acc_cached": cached.metrics.val_accuracy, "val_acc_end_to_end": plain.metrics.val_accuracy,
             "accuracy_diff_points": diff}
 
 

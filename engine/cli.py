@@ -1,7 +1,14 @@
 """`layerlab-cli`: everything the window can do, headless.
 
 User mistakes (bad flags, missing files, undecodable images, datasets that cannot load) end
-with a one-line reason on stderr and a non-zero exit; never a traceback.
+with a one-line reason on stderr and a non-zero exit; never a traceback. Options, their choices
+and their defaults come from the experiment config (`engine.config`) and the architectures'
+own defaults (`ArchInfo.defaults`), so the CLI cannot drift from what the window offers.
+
+TensorFlow is started (quietly) only once the cheap checks have passed: a bad dataset file or a
+broken run folder is refused in a fraction of a second. During training, SIGINT (Ctrl+C) and
+SIGTERM stop it like the window's Stop button: the run so far is saved, then the process exits
+with 128 + the signal's number; a second signal aborts at once.
 """
 from __future__ import annotations
 
@@ -10,16 +17,40 @@ import contextlib
 import json
 import math
 import os
+import signal
 import sys
+import threading
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, TextIO, get_args
+
+from engine.config import ACTIVATIONS, OPTIMIZERS, ArchOptions, Augmentation, DataOptions, TrainingOptions
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+SECTIONS = {"data": DataOptions, "arch": ArchOptions, "training": TrainingOptions, "augmentation": Augmentation}
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
-        self.exit(EXIT_USAGE, f"layerlab-cli: error: {message}\n")
+        self.exit(EXIT_USAGE, f"layerlab-cli: error: {_one_line(message)}\n")
+
+
+def _field(dest: str) -> Any:
+    """The pydantic field behind a dotted destination such as "training.epochs"."""
+    section, name = dest.split(".")
+    return SECTIONS[section].model_fields[name]
+
+
+def _option(group: Any, flag: str, dest: str, help: str, **kwargs: Any) -> None:
+    """A flag writing the config field `dest`; unset (None) unless given, its default shown."""
+    default = _field(dest).default
+    shown = "" if default is None or kwargs.get("action") else f" (default: {default})"
+    group.add_argument(flag, dest=dest, default=None, help=help + shown, **kwargs)
+
+
+def _choices(dest: str) -> tuple[Any, ...]:
+    """The values a Literal-typed config field accepts."""
+    return get_args(_field(dest).annotation)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,26 +60,28 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model and save a run folder")
     _add_model_options(train)
     t = train.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--lr", type=float, default=1e-3, help="learning rate")
-    t.add_argument("--optimizer", choices=["rmsprop", "adam", "sgd"], default="adam")
-    t.add_argument("--momentum", type=float, default=0.9, help="sgd momentum")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--early-stopping", action="store_true", help="stop when validation loss stops improving")
-    t.add_argument("--patience", type=int, default=3)
-    t.add_argument("--stage2-epochs", type=int, default=0, help="staged fine-tuning: epochs after unfreezing")
-    t.add_argument("--stage2-unfreeze", type=int, default=0, help="staged fine-tuning: unfreeze the last N frozen layers")
-    t.add_argument("--stage2-lr-factor", type=float, default=0.1, help="staged fine-tuning: learning-rate multiplier")
-    t.add_argument("--no-feature-cache", action="store_true", help="never train on cached features of a frozen prefix")
-    t.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
-    t.add_argument("--xla", action="store_true", help="compile with XLA")
+    _option(t, "--epochs", "training.epochs", "epochs of the first stage", type=int)
+    _option(t, "--batch-size", "training.batch_size", "samples per batch", type=int)
+    _option(t, "--lr", "training.learning_rate", "learning rate", type=float)
+    _option(t, "--optimizer", "training.optimizer", "optimizer", choices=OPTIMIZERS)
+    _option(t, "--momentum", "training.momentum", "sgd momentum", type=float)
+    _option(t, "--seed", "training.seed", "seed of the split, the weights and the shuffling", type=int)
+    _option(t, "--early-stopping", "training.early_stopping", "stop when validation loss stops improving",
+            action="store_const", const=True)
+    _option(t, "--patience", "training.patience", "early stopping: epochs without improvement", type=int)
+    _option(t, "--stage2-epochs", "training.stage2_epochs", "staged fine-tuning: epochs after unfreezing", type=int)
+    _option(t, "--stage2-unfreeze", "training.stage2_unfreeze_last", "staged fine-tuning: unfreeze the last N frozen layers", type=int)
+    _option(t, "--stage2-lr-factor", "training.stage2_lr_factor", "staged fine-tuning: learning-rate multiplier", type=float)
+    _option(t, "--no-feature-cache", "training.feature_cache", "never train on cached features of a frozen prefix",
+            action="store_const", const=False)
+    _option(t, "--mixed-precision", "training.mixed_precision", "mixed_float16 (GPU)", action="store_const", const=True)
+    _option(t, "--xla", "training.xla", "compile with XLA", action="store_const", const=True)
     a = train.add_argument_group("augmentation (training data only)")
-    a.add_argument("--flip", choices=["none", "horizontal", "vertical", "both"], default="none")
-    a.add_argument("--rotation", type=float, default=0.0, help="fraction of a full turn, e.g. 0.05")
-    a.add_argument("--zoom", type=float, default=0.0)
-    a.add_argument("--translation", type=float, default=0.0)
-    a.add_argument("--contrast", type=float, default=0.0)
+    _option(a, "--flip", "augmentation.flip", "random flips", choices=_choices("augmentation.flip"))
+    _option(a, "--rotation", "augmentation.rotation", "fraction of a full turn, e.g. 0.05", type=float)
+    _option(a, "--zoom", "augmentation.zoom", "random zoom fraction", type=float)
+    _option(a, "--translation", "augmentation.translation", "random shift, fraction of the size", type=float)
+    _option(a, "--contrast", "augmentation.contrast", "random contrast change", type=float)
     train.add_argument("--out", type=Path, help="run folder to write (default: a new folder under the runs root)")
     train.add_argument("--json", action="store_true", help="print one JSON object with the results on stdout")
 
@@ -65,31 +98,31 @@ def build_parser() -> argparse.ArgumentParser:
     summary = sub.add_parser("summary", help="the layer table of an architecture on a dataset")
     _add_model_options(summary)
     summary.add_argument("--json", action="store_true")
-    runs = sub.add_parser("runs", help="list saved runs")
+    runs = sub.add_parser("runs", help="list saved runs (broken ones with their problem)")
     runs.add_argument("--json", action="store_true")
     return parser
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     d = p.add_argument_group("data")
-    d.add_argument("--dataset", default="digits", help="digits, shapes, mnist, fashion_mnist, cifar10, cifar100, folder:PATH, npz:PATH")
-    d.add_argument("--val-split", type=float, default=0.2)
-    d.add_argument("--image-size", type=int, help="square image side for shapes/folder data")
-    d.add_argument("--limit", type=int, help="use at most N training samples")
+    _option(d, "--dataset", "data.name", "digits, shapes, mnist, fashion_mnist, cifar10, cifar100, folder:PATH, npz:PATH")
+    _option(d, "--val-split", "data.val_split", "validation fraction", type=float)
+    _option(d, "--image-size", "data.image_size", "square image side for shapes/folder data", type=int)
+    _option(d, "--limit", "data.limit", "use at most N training samples", type=int)
     m = p.add_argument_group("architecture")
-    m.add_argument("--arch", default="mlp")
+    _option(m, "--arch", "arch.name", "architecture (see `layerlab-cli architectures`)")
     drop = m.add_mutually_exclusive_group()
-    drop.add_argument("--dropout", type=float, metavar="RATE", help="dropout on, with this rate")
-    drop.add_argument("--no-dropout", action="store_true")
+    _option(drop, "--dropout", "arch.dropout_rate", "dropout on, with this rate", type=float, metavar="RATE")
+    _option(drop, "--no-dropout", "arch.dropout", "no dropout", action="store_const", const=False)
     bn = m.add_mutually_exclusive_group()
-    bn.add_argument("--batchnorm", dest="batchnorm", action="store_true", default=None)
-    bn.add_argument("--no-batchnorm", dest="batchnorm", action="store_false")
-    m.add_argument("--activation", choices=["relu", "leaky_relu", "elu", "tanh", "sigmoid", "swish"], default="relu")
-    m.add_argument("--weights", default="imagenet", help="backbones: imagenet, none or a weights file")
-    m.add_argument("--pooling", choices=["avg", "flatten"], default="avg", help="backbones: head pooling")
-    m.add_argument("--head-units", type=int, default=256, help="backbones: units of the head's Dense layer")
-    m.add_argument("--no-freeze-base", action="store_true", help="backbones: train the whole base")
-    m.add_argument("--fine-tune-last", type=int, default=0, help="backbones: unfreeze the base's last N layers")
+    _option(bn, "--batchnorm", "arch.batchnorm", "batch normalisation on", action="store_const", const=True)
+    _option(bn, "--no-batchnorm", "arch.batchnorm", "batch normalisation off", action="store_const", const=False)
+    _option(m, "--activation", "arch.activation", "activation of the hidden layers", choices=ACTIVATIONS)
+    _option(m, "--weights", "arch.weights", "backbones: imagenet, none or a weights file")
+    _option(m, "--pooling", "arch.pooling", "backbones: head pooling", choices=_choices("arch.pooling"))
+    _option(m, "--head-units", "arch.head_units", "backbones: units of the head's Dense layer", type=int)
+    _option(m, "--no-freeze-base", "arch.freeze_base", "backbones: train the whole base", action="store_const", const=False)
+    _option(m, "--fine-tune-last", "arch.fine_tune_last", "backbones: unfreeze the base's last N layers", type=int)
     f = p.add_argument_group("freezing")
     f.add_argument("--freeze", nargs="+", default=[], metavar="LAYER", help="freeze these layers")
     f.add_argument("--unfreeze", nargs="+", default=[], metavar="LAYER", help="make these layers trainable")
@@ -98,74 +131,38 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
+    """The experiment config the flags describe: the config's defaults, then the chosen
+    architecture's own defaults (e.g. bn_cnn's batch normalisation), then what the user gave."""
+    from engine.architectures import get_architecture
     from engine.config import ExperimentConfig
 
-    arch: dict[str, Any] = {
-        "name": args.arch, "activation": args.activation, "weights": args.weights, "pooling": args.pooling,
-        "head_units": args.head_units, "freeze_base": not args.no_freeze_base, "fine_tune_last": args.fine_tune_last,
-    }
-    if args.no_dropout:
-        arch["dropout"] = False
-    elif args.dropout is not None:
-        arch.update(dropout=True, dropout_rate=args.dropout)
-    if args.batchnorm is not None:
-        arch["batchnorm"] = args.batchnorm
-    if args.arch == "bn_cnn" and args.batchnorm is None:
-        arch["batchnorm"] = True
-    data = {"name": args.dataset, "val_split": args.val_split, "image_size": args.image_size, "limit": args.limit}
+    given = {dest: value for dest, value in vars(args).items() if "." in dest and value is not None}
+    if "arch.dropout_rate" in given:
+        given["arch.dropout"] = True
+    arch_name = given.get("arch.name", ArchOptions.model_fields["name"].default)
+    preset = {f"arch.{key}": value for key, value in get_architecture(arch_name).defaults.items()}
     layer_trainable = {name: False for name in args.freeze} | {name: True for name in args.unfreeze}
-    config: dict[str, Any] = {"data": data, "arch": arch, "layer_trainable": layer_trainable,
-                              "freeze_all_but": args.freeze_all_but, "init_from": args.init_from}
-    if getattr(args, "command", "") == "train":
-        config["training"] = {
-            "optimizer": args.optimizer, "learning_rate": args.lr, "momentum": args.momentum, "batch_size": args.batch_size,
-            "epochs": args.epochs, "seed": args.seed, "early_stopping": args.early_stopping, "patience": args.patience,
-            "stage2_epochs": args.stage2_epochs, "stage2_unfreeze_last": args.stage2_unfreeze,
-            "stage2_lr_factor": args.stage2_lr_factor, "feature_cache": not args.no_feature_cache,
-            "mixed_precision": args.mixed_precision, "xla": args.xla,
-        }
-        config["augmentation"] = {"flip": args.flip, "rotation": args.rotation, "zoom": args.zoom,
-                                  "translation": args.translation, "contrast": args.contrast}
-    return ExperimentConfig.from_dict(config)
+    return ExperimentConfig().updated(**(preset | given), layer_trainable=layer_trainable,
+                                      freeze_all_but=args.freeze_all_but, init_from=args.init_from)
 
 
 # --- commands ---------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     from engine.cancel import CancelToken
-    from engine.events import BatchEnd, EpochEnd, Failed, Started, StageChanged
-    from engine.training import train
-
-    def progress(event: Any) -> None:
-        if isinstance(event, Started):
-            cache = "on cached features" if event.feature_cache else "end to end"
-            _err(f"training on {event.device}, {event.samples_train} train / {event.samples_val} validation samples, "
-                 f"{event.trainable_params:,} of {event.total_params:,} parameters trainable, {cache}"
-                 + (f" ({event.note})" if event.note and not event.feature_cache else ""))
-            _err(f"run folder: {event.run_dir}")
-        elif isinstance(event, EpochEnd):
-            _err(f"epoch {event.epoch + 1}/{event.epochs}: loss {event.loss:.4f} acc {event.accuracy:.4f} "
-                 f"val_loss {event.val_loss:.4f} val_acc {event.val_accuracy:.4f} ({event.seconds:.1f}s)")
-        elif isinstance(event, StageChanged):
-            _err(f"stage {event.stage}: {event.description}")
-        elif isinstance(event, Failed):
-            pass
-        elif isinstance(event, BatchEnd):
-            pass
-
     from engine.datasets import load_dataset
 
-    dataset = load_dataset(config.data, seed=config.training.seed)
+    dataset = load_dataset(config.data, seed=config.training.seed)  # before TensorFlow: bad data fails fast
     if dataset.skipped:
-        names = ", ".join(Path(path).name for path, _ in dataset.skipped[:5])
+        names = ", ".join(_printable(Path(path).name) for path, _ in dataset.skipped[:5])
         more = f" and {len(dataset.skipped) - 5} more" if len(dataset.skipped) > 5 else ""
         _err(f"skipped {len(dataset.skipped)} file(s) that are not readable images: {names}{more}")
+    _start_tensorflow()
+    from engine.training import train
+
     cancel = CancelToken()
-    try:
-        result = train(config, progress, cancel, dataset=dataset, run_dir=args.out)
-    except KeyboardInterrupt:
-        cancel.cancel()
-        raise
+    with StopOnSignals(cancel) as stop:
+        result = train(config, _print_progress, cancel, dataset=dataset, run_dir=args.out)
     if result.failed:
         _err(f"layerlab-cli: training failed: {result.failed}")
         if args.json:
@@ -173,25 +170,81 @@ def cmd_train(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     m = result.metrics
     summary = {
-        "val_accuracy": m.get("val_accuracy"), "val_loss": m.get("val_loss"),
-        "train_accuracy": m.get("train_accuracy"), "train_loss": m.get("train_loss"),
-        "epochs_run": m.get("epochs_run"), "misclassified": m.get("misclassified_count"),
-        "val_count": m.get("val_count"), "stopped_early": result.stopped_early, "cancelled": result.cancelled,
+        "val_accuracy": m.val_accuracy, "val_loss": m.val_loss,
+        "train_accuracy": m.train_accuracy, "train_loss": m.train_loss,
+        "epochs_run": m.epochs_run, "misclassified": m.misclassified_count,
+        "val_count": m.val_count, "stopped_early": result.stopped_early, "cancelled": result.cancelled,
         "feature_cache": result.feature_cache_used, "run_dir": str(result.run_dir),
         "skipped_files": [{"path": path, "reason": reason} for path, reason in dataset.skipped],
     }
     if args.json:
-        _out(json.dumps(summary, default=_json_safe))
+        _out(json.dumps(summary))
     else:
-        print(f"val_accuracy {_fmt(summary['val_accuracy'])}  val_loss {_fmt(summary['val_loss'])}  "
-              f"misclassified {summary['misclassified']}/{summary['val_count']}  run {summary['run_dir']}")
+        _out(f"val_accuracy {_fmt(m.val_accuracy)}  val_loss {_fmt(m.val_loss)}  "
+             f"misclassified {m.misclassified_count}/{m.val_count}  run {_printable(result.run_dir)}")
+    if stop.received is not None:
+        epochs = f"{m.epochs_run} epoch{'s' if m.epochs_run != 1 else ''}"
+        _err(f"layerlab-cli: stopped by {signal.Signals(stop.received).name} after {epochs}; "
+             f"the model, metrics and history so far are saved in {_printable(result.run_dir)}")
+        return 128 + stop.received
     return EXIT_OK
+
+
+def _print_progress(event: Any) -> None:
+    from engine.events import EpochEnd, StageChanged, Started
+
+    if isinstance(event, Started):
+        cache = "on cached features" if event.feature_cache else "end to end"
+        _err(f"training on {event.device}, {event.samples_train} train / {event.samples_val} validation samples, "
+             f"{event.trainable_params:,} of {event.total_params:,} parameters trainable, {cache}"
+             + (f" ({event.note})" if event.note and not event.feature_cache else ""))
+        _err(f"run folder: {_printable(event.run_dir)}")
+    elif isinstance(event, EpochEnd):
+        _err(f"epoch {event.epoch + 1}/{event.epochs}: loss {_fmt(event.loss)} acc {_fmt(event.accuracy)} "
+             f"val_loss {_fmt(event.val_loss)} val_acc {_fmt(event.val_accuracy)} ({event.seconds:.1f}s)")
+    elif isinstance(event, StageChanged):
+        _err(f"stage {event.stage}: {event.description}")
+
+
+class StopOnSignals:
+    """While training: SIGINT and SIGTERM set the cancel token (the window's Stop button) and the
+    trainer saves the run so far; the first signal also restores the default handlers, so a
+    second one ends the process at once.
+
+    The handler only records and cancels: printing from it could interrupt a print in progress
+    on the same stream. Handlers can only be set from the main thread; elsewhere (a test calling
+    `main` in a thread) signals keep their usual meaning.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, cancel: Any) -> None:
+        self.cancel = cancel
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "StopOnSignals":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.received = signum
+        self.cancel.cancel()
+        for sig in self.SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from engine.errors import LayerLabError
-    from engine.inference import Classifier
+    from engine.inference import Classifier, resolve_run
 
+    resolve_run(args.model)  # the run's files and model archive, checked before TensorFlow starts
+    _start_tensorflow()
     classifier = Classifier.from_run(args.model)
     results: list[dict[str, Any]] = []
     for path in args.images:
@@ -199,16 +252,16 @@ def cmd_classify(args: argparse.Namespace) -> int:
             prediction = classifier.classify(path, top_k=args.top)
             results.append({"path": str(path), "top": [{"label": l, "probability": p} for l, p in prediction.top]})
         except LayerLabError as err:
-            results.append({"path": str(path), "error": str(err)})
+            results.append({"path": str(path), "error": _one_line(str(err))})
     if args.json:
         _out(json.dumps(results))
     else:
         for entry in results:
             if "error" in entry:
-                print(f"{entry['path']}: error: {entry['error']}")
+                _out(f"{_printable(entry['path'])}: error: {entry['error']}")
             else:
                 tops = ", ".join(f"{t['label']} {t['probability']:.1%}" for t in entry["top"])
-                print(f"{entry['path']}: {tops}")
+                _out(f"{_printable(entry['path'])}: {tops}")
     failures = sum("error" in entry for entry in results)
     if failures:
         _err(f"layerlab-cli: {failures} of {len(results)} images could not be classified")
@@ -223,7 +276,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         _out(json.dumps([{"name": i.name, "description": i.description, "needs_download": i.needs_download} for i in infos]))
     else:
         for i in infos:
-            print(f"{i.name:16} {i.description}{'  (download)' if i.needs_download else ''}")
+            _out(f"{i.name:16} {i.description}{'  (download)' if i.needs_download else ''}")
     return EXIT_OK
 
 
@@ -235,17 +288,19 @@ def cmd_architectures(args: argparse.Namespace) -> int:
         _out(json.dumps([{"name": i.name, "description": i.description, "kind": i.kind} for i in infos]))
     else:
         for i in infos:
-            print(f"{i.name:16} {i.kind:9} {i.description}")
+            _out(f"{i.name:16} {i.kind:9} {i.description}")
     return EXIT_OK
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    from engine.architectures import build_model
     from engine.datasets import load_dataset
-    from engine.layers import apply_freezing, layer_table, param_counts
 
     dataset = load_dataset(config.data, seed=0)
+    _start_tensorflow()
+    from engine.architectures import build_model
+    from engine.layers import apply_freezing, layer_table, param_counts
+
     model = build_model(config.arch, dataset.input_shape, dataset.num_classes)
     apply_freezing(model, config.layer_trainable, config.freeze_all_but)
     table = layer_table(model)
@@ -254,10 +309,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
         _out(json.dumps({"layers": [vars(row) for row in table], "trainable_params": trainable,
                           "non_trainable_params": frozen}))
         return EXIT_OK
-    print(f"{'layer':28} {'kind':22} {'output':16} {'params':>11}  trainable")
+    _out(f"{'layer':28} {'kind':22} {'output':16} {'params':>11}  trainable")
     for row in table:
-        print(f"{row.name:28} {row.kind:22} {row.output_shape:16} {row.params:>11,}  {'yes' if row.trainable else 'no'}")
-    print(f"trainable: {trainable:,}   non-trainable: {frozen:,}   total: {trainable + frozen:,}")
+        _out(f"{row.name:28} {row.kind:22} {row.output_shape:16} {row.params:>11,}  {'yes' if row.trainable else 'no'}")
+    _out(f"trainable: {trainable:,}   non-trainable: {frozen:,}   total: {trainable + frozen:,}")
     return EXIT_OK
 
 
@@ -266,10 +321,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     summaries = list_runs()
     if args.json:
-        _out(json.dumps([{**vars(s), "path": str(s.path)} for s in summaries], default=_json_safe))
-    else:
-        for s in summaries:
-            print(f"{s.created}  {s.dataset:14} {s.arch:14} epochs {s.epochs:3}  val_acc {_fmt(s.val_accuracy)}  {s.path}")
+        _out(json.dumps([{**asdict(s), "path": str(s.path)} for s in summaries]))
+        return EXIT_OK
+    for s in summaries:
+        if s.problem:
+            _out(f"{s.created:16}  BROKEN  {_printable(s.path)}: {_one_line(s.problem)}")
+        else:
+            _out(f"{s.created}  {_printable(s.dataset):14} {s.arch:14} epochs {s.epochs:3}  "
+                 f"val_acc {_fmt(s.val_accuracy)}  {_printable(s.path)}")
     return EXIT_OK
 
 
@@ -277,53 +336,62 @@ COMMANDS = {"train": cmd_train, "classify": cmd_classify, "datasets": cmd_datase
             "architectures": cmd_architectures, "summary": cmd_summary, "runs": cmd_runs}
 
 
-NEEDS_TENSORFLOW = {"train", "classify", "summary"}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     from engine.errors import LayerLabError
 
-    if args.command in NEEDS_TENSORFLOW:
-        from engine.quiet import import_tensorflow_quietly
-
-        import_tensorflow_quietly()
+    global _results
+    _results = sys.stdout
     try:
-        if getattr(args, "json", False):
-            # Keras prints download progress on stdout: keep stdout for the one JSON document.
-            _RESULTS[0] = sys.stdout
-            with contextlib.redirect_stdout(sys.stderr):
-                return COMMANDS[args.command](args)
-        return COMMANDS[args.command](args)
+        # Keras prints download progress on stdout: with --json, stdout is kept for the one JSON
+        # document and everything else goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+            return COMMANDS[args.command](args)
     except LayerLabError as err:
-        _err(f"layerlab-cli: error: {err}")
+        _err(f"layerlab-cli: error: {_one_line(str(err))}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         _err("layerlab-cli: interrupted")
         return 130
+    except MemoryError:
+        _err("layerlab-cli: error: out of memory")
+        return EXIT_FAILED
+    except Exception as err:  # a bug or an unforeseen fault: still one line, never a traceback
+        _err(f"layerlab-cli: internal error: {type(err).__name__}: {_one_line(str(err))}")
+        return EXIT_FAILED
 
 
-_RESULTS: list = [None]  # where results go while stdout is redirected to stderr
+_results: TextIO | None = None  # where results go while stdout is redirected to stderr
+
+
+def _start_tensorflow() -> None:
+    from engine.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
 
 
 def _out(text: str) -> None:
     """The command's result, on the stdout the command was started with."""
-    print(text, file=_RESULTS[0] or sys.stdout, flush=True)
+    print(text, file=_results or sys.stdout, flush=True)
 
 
 def _err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:1000]
+
+
+def _printable(value: Any) -> str:
+    from engine.files import printable_path
+
+    return printable_path(str(value)) if value is not None else ""
+
+
 def _fmt(value: Any) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(type(value).__name__)
+    return "n/a" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.4f}"
 
 
 if __name__ == "__main__":

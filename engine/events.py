@@ -1,12 +1,15 @@
 """Training events: immutable records of plain Python numbers, safe to pass between threads.
 
 The trainer calls `observer(event)` from the thread it runs in; the CLI prints them, the window
-re-emits them as queued Qt signals. None of them holds a tensor or a reference to the model.
+re-emits them as queued Qt signals. None of them holds a tensor or a reference to the model;
+`Finished.metrics` is a frozen `RunMetrics` that nobody changes after it is emitted.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Callable, Union
+
+from engine.run_files import RunMetrics
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class Finished:
     epochs_run: int
     cancelled: bool
     stopped_early: bool
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: RunMetrics = field(default_factory=RunMetrics)
 
 
 @dataclass(frozen=True)

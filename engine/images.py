@@ -1,12 +1,20 @@
 """Decode any image a user may drop, or refuse it with a message that says why.
 
-Pillow does the decoding; this module normalises what comes out (first frame of animations,
-EXIF rotation, 16-bit and float images scaled rather than clipped, CMYK/palette/alpha converted,
-transparency on white) into 8-bit "L" or "RGB", and turns every failure into an `ImageError`.
+Pillow does the decoding, but only of the formats LayerLab means to support (`ACCEPTED_FORMATS`,
+passed to `Image.open(formats=...)`: an EPS or PDF file never reaches Ghostscript), and only of
+regular files of a bounded size (`engine.files`). This module normalises what comes out (first
+frame of animations, EXIF rotation, 16-bit and float images scaled rather than clipped,
+CMYK/palette/alpha converted, transparency on white) into 8-bit "L" or "RGB", and turns every
+failure into an `ImageError`.
+
+Every allocation a file's header decides is bounded before it happens: the pixel count at the
+header (`max_pixels`), and `to_array` resizes before it pads, so its canvas is never bigger than
+the target, whatever the aspect ratio (a 1×100 000 image does not become 100 000×100 000).
 """
 from __future__ import annotations
 
 import io
+import math
 import threading
 import warnings
 from pathlib import Path
@@ -15,11 +23,18 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.errors import ImageError
+from engine.files import printable_name, read_regular_file
 
-IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff")
+# Pillow's names of the formats LayerLab decodes (PPM covers the Netpbm family: PBM, PGM, PPM).
+ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")
+ACCEPTED_TEXT = "PNG, JPEG, GIF, BMP, TIFF, WebP, PPM/PGM"
+IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".pnm")
 DEFAULT_MAX_PIXELS = 100_000_000
+MAX_IMAGE_FILE_BYTES = 256 * 2**20
 
-_SIGNATURES = {b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive", b"\x7fELF": "a program"}
+_SIGNATURES = {b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive", b"\x7fELF": "a program",
+               b"%!PS": "a PostScript (EPS) document", b"\xc5\xd0\xd3\xc6": "a PostScript (EPS) document",
+               b"\x89HDF": "an HDF5 file"}
 
 ImageSource = str | Path | bytes | Image.Image
 _WARNINGS_LOCK = threading.Lock()
@@ -29,11 +44,11 @@ def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                draft_size: tuple[int, int] | None = None) -> Image.Image:
     """Decode `source` to an 8-bit "L" or "RGB" image; raise `ImageError` with a reason otherwise."""
     if isinstance(source, Image.Image):
-        return _normalise(_first_frame(source))
+        return _normalise(_first_frame(source), "the image")
     name, data = _read(source)
     kind = next((what for magic, what in _SIGNATURES.items() if data.startswith(magic)), None)
     if kind:
-        raise ImageError(f"{name} is {kind}, not an image LayerLab can read")
+        raise ImageError(f"{name} is {kind}, not an image LayerLab can read (it reads {ACCEPTED_TEXT})")
     try:
         image = _open_header(data, name, max_pixels)
         if draft_size and image.format == "JPEG":
@@ -43,16 +58,19 @@ def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     except ImageError:
         raise
     except UnidentifiedImageError:
-        raise ImageError(f"{name} is not an image LayerLab can read") from None
+        raise ImageError(f"{name} is not an image LayerLab can read (it reads {ACCEPTED_TEXT})") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{name} is too large to decode safely") from None
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError) as err:
-        raise ImageError(f"{name} is damaged or truncated ({err})") from None
-    return _normalise(image)
+    except MemoryError:
+        raise ImageError(f"{name} is too large to decode in the memory available") from None
+    except Exception as err:  # any failure of a decoder on a user's file is that file's fault
+        raise ImageError(f"{name} is damaged or truncated ({_first_line(err)})") from None
+    return _normalise(image, name)
 
 
 def _open_header(data: bytes, name: str, max_pixels: int) -> Image.Image:
-    """Parse the header only and check the pixel count before anything is decoded.
+    """Parse the header only, of an accepted format, and check the pixel count before anything
+    is decoded.
 
     Pillow signals a decompression bomb with a *warning* below twice its limit; we turn it into an
     error inside `catch_warnings`. That context manager edits process-wide filters and is not
@@ -61,7 +79,7 @@ def _open_header(data: bytes, name: str, max_pixels: int) -> Image.Image:
     """
     with _WARNINGS_LOCK, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     width, height = image.size
     if width * height > max_pixels:
         raise ImageError(f"{name} is too large ({width}×{height} pixels; the limit is {max_pixels:,})")
@@ -74,19 +92,16 @@ def _read(source: str | Path | bytes) -> tuple[str, bytes]:
     if isinstance(source, (bytes, bytearray)):
         if not source:
             raise ImageError("the image data is empty")
+        if len(source) > MAX_IMAGE_FILE_BYTES:
+            raise ImageError("the image data is too big")
         return "the image", bytes(source)
-    path = Path(source).expanduser()
-    if path.is_dir():
-        raise ImageError(f"{path.name} is a folder, not an image")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ImageError(f"file not found: {path}") from None
-    except OSError as err:
-        raise ImageError(f"cannot read {path}: {err.strerror or err}") from None
-    if not data:
-        raise ImageError(f"{path.name} is an empty file")
-    return path.name, data
+    data = read_regular_file(source, max_bytes=MAX_IMAGE_FILE_BYTES, error=ImageError, what="image")
+    return printable_name(source), data
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:200] if text else type(err).__name__
 
 
 def _first_frame(image: Image.Image) -> Image.Image:
@@ -98,12 +113,12 @@ def _first_frame(image: Image.Image) -> Image.Image:
         return image
 
 
-def _normalise(image: Image.Image) -> Image.Image:
+def _normalise(image: Image.Image, name: str) -> Image.Image:
     mode = image.mode
     if mode in ("L", "RGB"):
         return image.copy() if image.mode else image
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        return _scale_to_8bit(np.asarray(image), mode)
+        return _scale_to_8bit(np.asarray(image), mode, name)
     if mode == "1":
         return image.convert("L")
     if mode in ("P", "PA"):
@@ -117,56 +132,81 @@ def _normalise(image: Image.Image) -> Image.Image:
     return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV...
 
 
-def _scale_to_8bit(values: np.ndarray, mode: str) -> Image.Image:
+def _scale_to_8bit(values: np.ndarray, mode: str, name: str) -> Image.Image:
     """16-bit / 32-bit / float greys to 8 bits by scaling, never by clipping.
 
     "I;16*" is 16-bit by definition: divide by 65535 (a dim 16-bit scan stays dim). "I" (32-bit,
     e.g. a 16-bit PNG from older Pillow) is read as 16-bit when within 0..65535, else min..max.
-    "F" within 0..1 is scaled by 255, otherwise min..max.
+    "F" within 0..1 is scaled by 255, otherwise min..max. A float image with NaN or infinite
+    pixels is refused: there is no honest way to draw them (NaN would silently become black).
+    The arithmetic runs in place on one float64 copy, to keep big images' memory bounded.
     """
     values = values.astype(np.float64)
+    if mode == "F" and not np.isfinite(values).all():
+        raise ImageError(f"{name} has NaN or infinite pixel values (a float image with missing data), "
+                         "which LayerLab cannot show to a network")
     low, high = float(values.min(initial=0)), float(values.max(initial=0))
     if mode.startswith("I;16") or (mode == "I" and low >= 0 and high <= 65535):
         low, high = 0.0, 65535.0
     elif mode == "F" and low >= 0 and high <= 1:
         low, high = 0.0, 1.0
-    scaled = (values - low) / max(high - low, 1e-12) * 255.0
-    return Image.fromarray(np.clip(np.round(scaled), 0, 255).astype(np.uint8), "L")
+    values -= low
+    values /= max(high - low, 1e-12)
+    values *= 255.0
+    np.round(values, out=values)
+    np.clip(values, 0, 255, out=values)
+    return Image.fromarray(values.astype(np.uint8), "L")
+
+
+def border_colour(image: Image.Image) -> int | tuple[int, ...]:
+    """The median colour of the image's outermost pixels (read from four one-pixel strips, so a
+    huge image is never copied whole)."""
+    width, height = image.size
+    strips = [image.crop(box) for box in ((0, 0, width, 1), (0, height - 1, width, height),
+                                          (0, 0, 1, height), (width - 1, 0, width, height))]
+    pixels = np.concatenate([np.asarray(strip).reshape(-1, len(image.getbands())) for strip in strips])
+    colour = np.median(pixels, axis=0)
+    return int(colour[0]) if len(colour) == 1 else tuple(int(c) for c in colour)
 
 
 def to_array(image: Image.Image, size: tuple[int, int], channels: int, pad_to_square: bool = True) -> np.ndarray:
     """Resize to `size` (height, width) with `channels` 1 or 3: uint8 array (H, W, C).
 
-    With `pad_to_square` the aspect ratio is kept by padding (to the target's shape, square for
-    square targets) with the image's own border colour, so a photo on white paper pads white and
-    shapes are not squashed. Training data and inference both go through here, so it must stay
-    deterministic: same image in, same pixels out.
+    With `pad_to_square` the aspect ratio is kept: the image is resized to fit inside the target,
+    then padded (centred) to the target's shape with the image's own border colour, so a photo on
+    white paper pads white and shapes are not squashed. Resizing before padding means no canvas
+    is ever bigger than the target, whatever the aspect ratio. Training data and inference both go
+    through here, so it must stay deterministic: same image in, same pixels out.
     """
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, not {channels}")
     image = image.convert("L" if channels == 1 else "RGB")
     height, width = size
-    if pad_to_square:
-        image = _pad_to_aspect(image, width / height)
-    if image.size != (width, height):
-        if image.width > width or image.height > height:  # shrinking: LANCZOS, with a fast pre-reduce
-            image = image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
-        else:
-            image = image.resize((width, height), Image.Resampling.BILINEAR)
+    if pad_to_square and image.size != (width, height):
+        fill = border_colour(image)
+        scale = min(width / image.width, height / image.height)
+        fitted = (min(width, max(1, round(image.width * scale))), min(height, max(1, round(image.height * scale))))
+        image = _resize(image, fitted)
+        if image.size != (width, height):
+            canvas = Image.new(image.mode, (width, height), fill)
+            canvas.paste(image, ((width - image.width) // 2, (height - image.height) // 2))
+            image = canvas
+    image = _resize(image, (width, height))
     array = np.asarray(image, dtype=np.uint8)
     return array[..., None] if array.ndim == 2 else array
 
 
-def _pad_to_aspect(image: Image.Image, aspect: float) -> Image.Image:
-    """Pad (centred) to width/height == `aspect` with the median colour of the image's border."""
-    width = max(image.width, round(image.height * aspect))
-    height = max(image.height, round(image.width / aspect))
-    if (width, height) == image.size:
+def _resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """LANCZOS with a fast pre-reduce when shrinking along any side, bilinear when enlarging."""
+    if image.size == size:
         return image
-    array = np.asarray(image)
-    border = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]])
-    colour = np.median(border, axis=0)
-    fill = int(colour) if image.mode == "L" else tuple(int(c) for c in colour)
-    canvas = Image.new(image.mode, (width, height), fill)
-    canvas.paste(image, ((width - image.width) // 2, (height - image.height) // 2))
-    return canvas
+    if image.width > size[0] or image.height > size[1]:
+        return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return image.resize(size, Image.Resampling.BILINEAR)
+
+
+def reduce_to_side(image: Image.Image, longest: int) -> Image.Image:
+    """The image shrunk by a whole factor (a fast box filter) until its longest side is at most
+    `longest`; unchanged when it already is. Bounds the memory of any later full-size step."""
+    factor = math.ceil(max(image.size) / max(1, longest))
+    return image.reduce(factor) if factor > 1 else image

@@ -10,31 +10,40 @@ which builds a dataset and an iterator per call and is far slower for one image.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.errors import RunError
-from engine.images import open_image, to_array
+from engine.images import border_colour, open_image, reduce_to_side, to_array
 
 ImageSource = str | Path | bytes | Image.Image
 
+MAX_SIDE = 8192
+# Images are first reduced (box filter, whole factors) until their longest side is at most this
+# many times the network's input side, and never below `MIN_WORKING_SIDE`: enough detail for
+# cropping to strokes and for a good resize, with memory bounded whatever the file holds.
+WORKING_FACTOR = 8
+MIN_WORKING_SIDE = 1024
 
-@dataclass(frozen=True)
-class PreprocessSpec:
-    """What must happen to any image before this model sees it."""
 
-    height: int
-    width: int
-    channels: int
-    polarity: str = "natural"            # light_on_dark: strokes brighter than background
+class PreprocessSpec(BaseModel):
+    """What must happen to any image before this model sees it (saved as `preprocess.json`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    height: int = Field(ge=1, le=MAX_SIDE)
+    width: int = Field(ge=1, le=MAX_SIDE)
+    channels: Literal[1, 3]
+    polarity: Literal["light_on_dark", "dark_on_light", "natural"] = "natural"  # light_on_dark: strokes brighter than background
     pad_to_square: bool = True
-    class_names: tuple[str, ...] = field(default_factory=tuple)
+    class_names: tuple[str, ...] = ()
     fit_content: bool = False             # crop to the strokes, as digit datasets are centred
-    content_margin: float = 0.1           # margin around the strokes, fraction of the side
+    content_margin: float = Field(0.1, ge=0.0, lt=0.5)  # margin around the strokes, fraction of the side
 
     @classmethod
     def from_dataset(cls, dataset: Any) -> "PreprocessSpec":
@@ -51,15 +60,19 @@ class PreprocessSpec:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["class_names"] = list(self.class_names)
-        return data
+        return self.model_dump(mode="json")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "PreprocessSpec":
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        known["class_names"] = tuple(known.get("class_names", ()))
-        return cls(**known)
+    def from_dict(cls, data: Any, where: str = "preprocess.json") -> "PreprocessSpec":
+        """Validate a spec read back from `where`; missing or ill-typed fields are a `RunError`."""
+        from engine.run_files import describe_validation_error, json_kind
+
+        if not isinstance(data, dict):
+            raise RunError(f"{where} must hold a JSON object, not {json_kind(data)}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            raise RunError(f"{where}: {describe_validation_error(err)}") from None
 
 
 def _stroke_margin(dataset: Any) -> float:
@@ -79,6 +92,7 @@ def preprocess(source: ImageSource, spec: PreprocessSpec) -> np.ndarray:
     """Decode `source` and return what the network sees: float32 (H, W, C), values 0..255."""
     longest = max(spec.height, spec.width)
     image = open_image(source, draft_size=(longest * 4, longest * 4))
+    image = reduce_to_side(image, max(MIN_WORKING_SIDE, WORKING_FACTOR * longest))
     image = image.convert("L" if spec.channels == 1 else "RGB")
     if spec.polarity == "light_on_dark":
         image = _light_strokes_on_dark(image)
@@ -91,9 +105,7 @@ def preprocess(source: ImageSource, spec: PreprocessSpec) -> np.ndarray:
 
 def _light_strokes_on_dark(image: Image.Image) -> Image.Image:
     """Invert a dark-ink-on-paper picture so it matches datasets of light strokes on black."""
-    gray = np.asarray(image.convert("L"), dtype=np.float32)
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.median(border) > 127:
+    if border_colour(image.convert("L")) > 127:
         from PIL import ImageOps
 
         image = ImageOps.invert(image)
@@ -134,24 +146,25 @@ class Classifier:
     def __init__(self, model: Any, spec: PreprocessSpec, class_names: Sequence[str] | None = None) -> None:
         import tensorflow as tf
 
+        from engine.model_files import check_model_matches
+
         self.model = model
         self.spec = spec
         self.class_names = list(class_names or spec.class_names)
+        check_model_matches(model, spec, self.class_names)
         signature = [tf.TensorSpec((None, spec.height, spec.width, spec.channels), tf.float32)]
         self._forward = _frozen_forward(tf.function(lambda x: model(x, training=False), input_signature=signature))
 
     @classmethod
     def from_run(cls, path: str | Path) -> "Classifier":
-        """A run folder or a `.keras` file that sits in one (safe-mode loading)."""
-        from engine.runs import MODEL, load_model_file, load_run
+        """A run folder or a `.keras` file that sits in one (checked, then loaded in safe mode)."""
+        from engine.files import printable_path
+        from engine.model_files import check_model_matches, load_model_file
 
-        path = Path(path).expanduser()
-        run_dir = path.parent if path.suffix == ".keras" else path
-        run = load_run(run_dir)
-        if not run.preprocess:
-            raise RunError(f"{run_dir} has no preprocess.json: cannot know how to prepare images for it")
-        model = load_model_file(path if path.suffix == ".keras" else run_dir / MODEL)
-        return cls(model, PreprocessSpec.from_dict(run.preprocess))
+        run, model_path = resolve_run(path)
+        model = load_model_file(model_path)
+        check_model_matches(model, run.preprocess, run.class_names, where=printable_path(model_path))
+        return cls(model, run.preprocess)
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """Softmax outputs for a float32 batch (N, H, W, C) of raw pixels."""
@@ -170,6 +183,24 @@ class Classifier:
 
     def _label(self, index: int) -> str:
         return self.class_names[index] if index < len(self.class_names) else str(index)
+
+
+def resolve_run(path: str | Path) -> tuple[Any, Path]:
+    """(run, model file) for a run folder or a `.keras` file inside one: the run's files
+    validated and the model archive checked (`engine.model_files.check_keras_archive`), all
+    without TensorFlow, so a front end can refuse a broken run before starting it."""
+    from engine.files import printable_path
+    from engine.model_files import check_keras_archive
+    from engine.runs import MODEL, load_run
+
+    path = Path(path).expanduser()
+    run_dir = path.parent if path.suffix == ".keras" else path
+    run = load_run(run_dir)
+    if run.preprocess is None:
+        raise RunError(f"{printable_path(run_dir)} has no preprocess.json: cannot know how to prepare images for it")
+    model_path = path if path.suffix == ".keras" else run_dir / MODEL
+    check_keras_archive(model_path)
+    return run, model_path
 
 
 def _frozen_forward(function: Any) -> Any:

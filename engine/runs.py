@@ -2,9 +2,15 @@
 
 A run is a folder holding `config.json` (versioned experiment config), `history.json` (one entry
 per epoch), `preprocess.json` (what inference must do to an image), `model.keras` and
-`metrics.json`. Each file is written to a temporary name in the same folder and renamed, so a
-crash or a closed window never leaves a half-written file; a model only replaces the previous
-one once it has been saved completely.
+`metrics.json`. Each file is written to a hidden temporary name in the same folder and renamed,
+so a crash or a closed window never leaves a half-written file; a model only replaces the
+previous one once it has been saved completely. Temporaries left by a killed process are removed
+the next time the folder is written, loaded or listed. Files get the permissions the user's
+umask gives any new file (`mkstemp` alone would make them private).
+
+Every file is validated when read (`engine.run_files`, `engine.model_files`): a damaged run is a
+`RunError` that names the file, and `list_runs` lists it with its problem instead of hiding it or
+failing for every run.
 """
 from __future__ import annotations
 
@@ -15,16 +21,42 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from engine.config import ExperimentConfig
-from engine.errors import LayerLabError, RunError
+from engine.errors import ConfigError, LayerLabError, RunError
+from engine.files import printable_path
+from engine.inference import PreprocessSpec
+from engine.model_files import check_keras_archive, check_model_matches, load_model_file
+from engine.run_files import (
+    EpochRecord,
+    Misclassified,
+    RunMetrics,
+    history_to_json,
+    parse_history,
+    parse_metrics,
+    json_kind,
+    read_json,
+)
+
+__all__ = [
+    "CONFIG", "HISTORY", "METRICS", "PREPROCESS", "MODEL", "EpochRecord", "Misclassified", "RunMetrics",
+    "Run", "RunSummary", "atomic_write", "atomic_write_json", "check_keras_archive", "check_model_matches",
+    "clean_stale_temporaries", "default_runs_root", "history_to_json", "list_runs", "load_model_file",
+    "load_run", "new_run_dir", "save_model", "summarise_run",
+]
 
 CONFIG = "config.json"
 HISTORY = "history.json"
 METRICS = "metrics.json"
 PREPROCESS = "preprocess.json"
 MODEL = "model.keras"
+RUN_FILES = (CONFIG, HISTORY, METRICS, PREPROCESS, MODEL)
+
+# A temporary of `atomic_write` untouched this long belongs to a process that died (a model is
+# written in seconds; its file's modification time moves while it is written).
+STALE_AFTER_S = 600
+_TEMPORARY = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}(?P<suffix>\.[A-Za-z0-9]+)$")
 
 
 def default_runs_root() -> Path:
@@ -37,14 +69,17 @@ def default_runs_root() -> Path:
     return user_data_path("layerlab", appauthor=False) / "runs"
 
 
+# --- writing ---------------------------------------------------------------------------------------
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call `write(tmp_path)` then rename onto `path`: readers see the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -74,6 +109,47 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (`/proc/self/status`);
+    elsewhere by setting and restoring it, which is only briefly racy with other threads."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def clean_stale_temporaries(folder: Path, *, older_than_s: float = STALE_AFTER_S) -> list[Path]:
+    """Remove the hidden temporaries of run files (`.model.keras.k2j3h4_x.keras`) that a killed
+    process left in `folder` more than `older_than_s` seconds ago; return what was removed.
+
+    Only names `atomic_write` makes for run files are touched, only regular files (never what a
+    link points to), and a folder that cannot be written (a run shared read-only) is left as is.
+    """
+    removed: list[Path] = []
+    cutoff = time.time() - older_than_s
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if not match or match["target"] not in RUN_FILES:
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
 def new_run_dir(config: ExperimentConfig, root: Path | None = None) -> Path:
     """Create a fresh, uniquely named run folder such as `20261123-101502-digits-mlp`."""
     root = Path(root) if root is not None else default_runs_root()
@@ -89,7 +165,7 @@ def new_run_dir(config: ExperimentConfig, root: Path | None = None) -> Path:
             return path
         except FileExistsError:
             continue
-    raise RunError(f"cannot create a run folder in {root}")
+    raise RunError(f"cannot create a run folder in {printable_path(root)}")
 
 
 def save_model(model: Any, run_dir: Path) -> Path:
@@ -99,8 +175,11 @@ def save_model(model: Any, run_dir: Path) -> Path:
     return target
 
 
-@dataclass
+# --- reading ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
 class RunSummary:
+    """One line of the runs list. `problem` set means a broken run, and says why."""
+
     path: Path
     created: str
     dataset: str
@@ -108,17 +187,22 @@ class RunSummary:
     epochs: int
     val_accuracy: float | None
     has_model: bool
+    problem: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Run:
-    """A run folder read back: config, curves, metrics and what inference needs."""
+    """A run folder read back and validated: config, curves, metrics and what inference needs.
+
+    `metrics` is None for a run that never finished (no metrics.json); `preprocess` is None for
+    a folder without preprocess.json (its model cannot classify images).
+    """
 
     path: Path
     config: ExperimentConfig
-    history: list[dict[str, Any]] = field(default_factory=list)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    preprocess: dict[str, Any] = field(default_factory=dict)
+    history: list[EpochRecord] = field(default_factory=list)
+    metrics: RunMetrics | None = None
+    preprocess: PreprocessSpec | None = None
 
     @property
     def model_path(self) -> Path:
@@ -126,76 +210,114 @@ class Run:
 
     @property
     def class_names(self) -> list[str]:
-        return list(self.preprocess.get("class_names", []))
+        return list(self.preprocess.class_names) if self.preprocess is not None else []
 
     def load_model(self) -> Any:
-        return load_model_file(self.model_path)
+        """The run's model (safe mode, imports Keras), checked against its preprocessing."""
+        model = load_model_file(self.model_path)
+        if self.preprocess is not None:
+            check_model_matches(model, self.preprocess, self.class_names, where=f"{printable_path(self.model_path)}")
+        return model
 
 
-def _read_json(path: Path, default: Any = None) -> Any:
+def read_config(run_dir: Path) -> ExperimentConfig:
+    path = run_dir / CONFIG
+    if not os.path.lexists(path):
+        raise RunError(f"{printable_path(run_dir)} is not a LayerLab run: {CONFIG} is missing")
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise RunError(f"{printable_path(path)} must hold a JSON object, not {json_kind(data)}")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        if default is not None:
-            return default
-        raise RunError(f"{path.parent} is not a LayerLab run: {path.name} is missing") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise RunError(f"cannot read {path}: {err}") from None
+        return ExperimentConfig.from_dict(data)
+    except ConfigError as err:
+        raise ConfigError(f"{printable_path(path)}: {err}") from None
+
+
+def read_history(run_dir: Path) -> list[EpochRecord]:
+    path = run_dir / HISTORY
+    return parse_history(read_json(path), path) if os.path.lexists(path) else []
+
+
+def read_metrics(run_dir: Path) -> RunMetrics | None:
+    path = run_dir / METRICS
+    return parse_metrics(read_json(path), path) if os.path.lexists(path) else None
+
+
+def read_preprocess(run_dir: Path) -> PreprocessSpec | None:
+    path = run_dir / PREPROCESS
+    if not os.path.lexists(path):
+        return None
+    return PreprocessSpec.from_dict(read_json(path), where=printable_path(path))
 
 
 def load_run(path: str | Path) -> Run:
+    """Read and validate every JSON file of a run folder; `RunError` (or `ConfigError` for its
+    config) naming the file that is wrong. The model is only checked when loaded."""
     path = Path(path).expanduser()
     if not path.is_dir():
-        raise RunError(f"no run folder at {path}")
-    config = ExperimentConfig.from_dict(_read_json(path / CONFIG))
-    return Run(
-        path=path,
-        config=config,
-        history=_read_json(path / HISTORY, []),
-        metrics=_read_json(path / METRICS, {}),
-        preprocess=_read_json(path / PREPROCESS, {}),
-    )
+        raise RunError(f"no run folder at {printable_path(path)}")
+    clean_stale_temporaries(path)
+    return Run(path=path, config=read_config(path), history=read_history(path), metrics=read_metrics(path),
+               preprocess=read_preprocess(path))
 
 
 def list_runs(root: Path | None = None) -> list[RunSummary]:
-    """Runs under `root`, newest first; unreadable folders are skipped."""
+    """Runs under `root`, newest first. Folders without a config.json are not runs and are left
+    out; a run with a damaged file is listed with its `problem`, and never hides the others."""
     root = Path(root) if root is not None else default_runs_root()
-    if not root.is_dir():
+    try:
+        entries = sorted(root.iterdir(), reverse=True)
+    except (FileNotFoundError, NotADirectoryError):
         return []
+    except OSError as err:
+        raise RunError(f"cannot list the runs in {printable_path(root)}: {err.strerror or err}") from None
     summaries = []
-    for path in sorted(root.iterdir(), reverse=True):
-        if not (path / CONFIG).is_file():
-            continue
+    for path in entries:
         try:
-            run = load_run(path)
-        except LayerLabError:
+            is_run = not path.name.startswith(".") and path.is_dir() and os.path.lexists(path / CONFIG)
+        except OSError:
             continue
-        summaries.append(
-            RunSummary(
-                path=path,
-                created=time.strftime("%Y-%m-%d %H:%M", time.localtime((path / CONFIG).stat().st_mtime)),
-                dataset=run.config.data.name,
-                arch=run.config.arch.name,
-                epochs=len(run.history),
-                val_accuracy=run.metrics.get("val_accuracy"),
-                has_model=run.model_path.is_file(),
-            )
-        )
+        if is_run:
+            summaries.append(summarise_run(path))
     return summaries
 
 
-def load_model_file(path: str | Path) -> Any:
-    """Load a `.keras` model in Keras safe mode (no arbitrary code: Lambda layers are refused)."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise RunError(f"no model file at {path}")
-    if path.suffix != ".keras":
-        raise RunError(f"{path.name}: LayerLab loads models saved as .keras files only")
-    import keras
+_T = TypeVar("_T")
 
-    from engine.architectures import custom_objects
 
+def summarise_run(path: Path) -> RunSummary:
+    """The runs-list line of one run folder: as much as its readable files tell, and the first
+    problem found (None for a healthy run)."""
+    clean_stale_temporaries(path)
+    problems: list[str] = []
+
+    def attempt(read: Callable[[Path], _T], default: _T) -> _T:
+        try:
+            return read(path)
+        except LayerLabError as err:
+            problems.append(str(err))
+            return default
+
+    config = attempt(read_config, None)
+    history = attempt(read_history, [])
+    metrics = attempt(read_metrics, None)
+    attempt(read_preprocess, None)
+    return RunSummary(
+        path=path,
+        created=_created(path),
+        dataset=config.data.name if config else "",
+        arch=config.arch.name if config else "",
+        epochs=len(history),
+        val_accuracy=metrics.val_accuracy if metrics else None,
+        has_model=(path / MODEL).is_file(),
+        problem=problems[0] if problems else None,
+    )
+
+
+def _created(run_dir: Path) -> str:
     try:
-        return keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=True, compile=False)
-    except Exception as err:  # corrupt zip, unknown layer, unsafe content...
-        raise RunError(f"cannot load model {path.name}: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+        stamp = os.lstat(run_dir / CONFIG).st_mtime
+    except OSError:
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
+

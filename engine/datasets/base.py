@@ -46,6 +46,9 @@ class Dataset:
         for split, (x, y) in self._arrays().items():
             if len(x) != len(y):
                 raise DatasetError(f"{self.name}: {split} has {len(x)} images but {len(y)} labels")
+            if len(y) and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
+                raise DatasetError(f"{self.name}: {split} labels run from {int(y.min())} to {int(y.max())}, "
+                                   f"but there are {self.num_classes} class names (labels must be 0..{self.num_classes - 1})")
         if self.val_sources is not None and len(self.val_sources) != len(self.x_val):
             raise DatasetError(f"{self.name}: {len(self.val_sources)} validation sources for {len(self.x_val)} images")
 
@@ -245,15 +248,19 @@ def as_uint8_images(x: np.ndarray, key: str = "x") -> np.ndarray:
         return np.ascontiguousarray(x)
     if x.dtype.kind == "b":
         return x.astype(np.uint8) * 255
-    values = x.astype(np.float64)
-    if not np.isfinite(values).all():
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
         raise DatasetError(f"{key} contains NaN or infinite values")
+    values = x.astype(np.float64)  # one working copy, changed in place: memory stays bounded
     low, high = float(values.min()), float(values.max())
     if x.dtype.kind == "f" and low >= 0.0 and high <= 1.0:
-        values = values * 255.0
+        values *= 255.0
     elif low < 0.0 or high > 255.0:
-        values = (values - low) / max(high - low, 1e-12) * 255.0
-    return np.clip(np.round(values), 0, 255).astype(np.uint8)
+        values -= low
+        values /= max(high - low, 1e-12)
+        values *= 255.0
+    np.round(values, out=values)
+    np.clip(values, 0, 255, out=values)
+    return values.astype(np.uint8)
 
 
 def split_into_dataset(name: str, class_names: list[str], x: np.ndarray, y: np.ndarray, *, val_split: float,

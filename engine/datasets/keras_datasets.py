@@ -148,6 +148,9 @@ def _cifar(name: str) -> tuple[Arrays, list[str]] | None:
 
 def _download(name: str) -> Arrays:
     """Let Keras download (and cache) the dataset; offline, say which file goes where."""
+    from engine.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # the first import of Keras may be here: keep its chatter off stderr
     import keras
 
     loaders: dict[str, Callable[[], Any]] = {

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from typing import Callable
 
 import keras
 
 from engine.cancel import CancelToken
 from engine.events import BatchEnd, EpochEnd, Observer
+from engine.run_files import EpochRecord
 
 BATCH_EVENT_INTERVAL_S = 0.1
 
@@ -40,7 +41,7 @@ class _RunningSums:
 
 
 class EngineCallback(keras.callbacks.Callback):
-    def __init__(self, observer: Observer, cancel: CancelToken, *, steps: int, epochs: int, stage: int, t0: float, on_epoch: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(self, observer: Observer, cancel: CancelToken, *, steps: int, epochs: int, stage: int, t0: float, on_epoch: Callable[[EpochRecord], None] | None = None) -> None:
         super().__init__()
         self.observer = observer
         self.cancel = cancel
@@ -50,7 +51,7 @@ class EngineCallback(keras.callbacks.Callback):
         self.t0 = t0
         self.on_epoch = on_epoch
         self.diverged: str | None = None
-        self.history: list[dict[str, float]] = []
+        self.history: list[EpochRecord] = []
         self._epoch = 0
         self._epoch_t0 = t0
         self._last_emit = 0.0
@@ -86,24 +87,16 @@ class EngineCallback(keras.callbacks.Callback):
         logs = logs or {}
         if self.diverged:
             return
-        val_loss = logs.get("val_loss", math.nan)
         if not math.isfinite(logs.get("loss", 0.0)):
             self.diverged = f"the loss became {logs.get('loss')} at epoch {epoch + 1}"
             self.model.stop_training = True
             return
-        entry = {
-            "epoch": epoch,
-            "loss": float(logs.get("loss", math.nan)),
-            "accuracy": float(logs.get("accuracy", math.nan)),
-            "val_loss": float(val_loss),
-            "val_accuracy": float(logs.get("val_accuracy", math.nan)),
-            "seconds": time.perf_counter() - self._epoch_t0,
-            "stage": self.stage,
-            "partial": bool(self.cancel.cancelled),
-        }
+        # Without validation data Keras logs no val_* figures: NaN in the event, null in the file.
+        figures = {key: float(logs.get(key, math.nan)) for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
+        seconds = time.perf_counter() - self._epoch_t0
+        entry = EpochRecord(epoch=epoch, seconds=seconds, stage=self.stage, partial=self.cancel.cancelled, **figures)
         self.history.append(entry)
         if self.on_epoch is not None:
             self.on_epoch(entry)
-        self.observer(
-            EpochEnd(epoch, self.epochs, entry["loss"], entry["accuracy"], entry["val_loss"], entry["val_accuracy"], entry["seconds"], self.stage)
-        )
+        self.observer(EpochEnd(epoch, self.epochs, figures["loss"], figures["accuracy"], figures["val_loss"],
+                               figures["val_accuracy"], seconds, self.stage))

@@ -24,6 +24,7 @@ from engine.config import ExperimentConfig
 from engine.errors import LayerLabError
 from engine.events import Failed, Finished, Observer, StageChanged, Started, ignore
 from engine.inference import PreprocessSpec
+from engine.run_files import EpochRecord, RunMetrics, history_to_json
 from engine.training import device, feature_cache
 from engine.training.augmentation import augment_dataset
 from engine.training.callbacks import EngineCallback
@@ -32,8 +33,8 @@ from engine.training.callbacks import EngineCallback
 @dataclass
 class TrainResult:
     run_dir: Path | None
-    history: list[dict[str, Any]] = field(default_factory=list)
-    metrics: dict[str, Any] = field(default_factory=dict)
+    history: list[EpochRecord] = field(default_factory=list)
+    metrics: RunMetrics = field(default_factory=RunMetrics)
     cancelled: bool = False
     stopped_early: bool = False
     failed: str | None = None
@@ -80,10 +81,16 @@ class _Session:
         self.cancel = cancel
         self.result = TrainResult(run_dir=None)
         self.t0 = time.perf_counter()
+        self.dataset: Any = None
+        self.spec: PreprocessSpec | None = None
+        self.model: Any = None
+        self.init_note = ""                      # how `init_from` went, shown in `Started.note`
+        self._val_features: tuple[Any, np.ndarray] | None = None   # (head, features) when cached
 
     # --- the whole run -------------------------------------------------------------------
     def run(self, dataset: Any, run_dir: str | Path | None, runs_root: str | Path | None) -> TrainResult:
         result = self.result
+        policy = keras.mixed_precision.global_policy()  # restored after: training must not change it
         try:
             self._prepare(dataset, run_dir, runs_root)
             for stage in self._stages():
@@ -101,7 +108,7 @@ class _Session:
             first = str(err).strip().splitlines()[0] if str(err).strip() else ""
             self._fail(f"{type(err).__name__}: {first}"[:500], "error")
         finally:
-            keras.mixed_precision.set_global_policy("float32")
+            keras.mixed_precision.set_global_policy(policy)
         return result
 
     def _prepare(self, dataset: Any, run_dir: str | Path | None, runs_root: str | Path | None) -> None:
@@ -151,7 +158,7 @@ class _Session:
                              f"fine-tuning: unfroze the last {stage.unfreeze_last} layers, learning rate {stage.learning_rate:g}")
             )
         plan, note = self._cache_plan()
-        note = "; ".join(n for n in (getattr(self, "init_note", ""), note) if n)
+        note = "; ".join(n for n in (self.init_note, self._validation_note(), note) if n)
         steps = max(1, math.ceil(len(self.dataset.x_train) / self.config.training.batch_size))
         total_epochs = sum(s.epochs for s in self._stages())
         if stage.number == 1:
@@ -171,7 +178,7 @@ class _Session:
                                   t0=self.t0, on_epoch=self._record_epoch)
         callbacks: list[Any] = [callback]
         stopper = None
-        if self.config.training.early_stopping:
+        if self.config.training.early_stopping and val_ds is not None:
             stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.config.training.patience,
                                                     restore_best_weights=True)
             callbacks.append(stopper)
@@ -207,10 +214,19 @@ class _Session:
         if plan is not None:
             features = self._features(plan)
             self._val_features = (plan.head, features["validation"])
-            return plan.head, *self._feature_datasets(features)
-        train_ds = ds.tf_dataset("train", t.batch_size, shuffle=True, seed=t.seed)
-        train_ds = augment_dataset(train_ds, self.config.augmentation, t.seed)
-        return self.model, train_ds, ds.tf_dataset("validation", t.batch_size)
+            train_ds, val_ds = self._feature_datasets(features)
+        else:
+            train_ds = ds.tf_dataset("train", t.batch_size, shuffle=True, seed=t.seed)
+            train_ds = augment_dataset(train_ds, self.config.augmentation, t.seed)
+            val_ds = ds.tf_dataset("validation", t.batch_size)
+        # Keras cannot validate on nothing: no validation data means none is passed (figures null).
+        return (plan.head if plan is not None else self.model), train_ds, (val_ds if len(ds.x_val) else None)
+
+    def _validation_note(self) -> str:
+        if len(self.dataset.x_val):
+            return ""
+        stopping = "; early stopping is off" if self.config.training.early_stopping else ""
+        return f"no validation data (the dataset is too small to hold some back): validation figures stay empty{stopping}"
 
     def _features(self, plan: feature_cache.CachePlan) -> dict[str, np.ndarray]:
         key = feature_cache.cache_key(plan, self.dataset, self.config.training.batch_size)
@@ -245,28 +261,28 @@ class _Session:
             return keras.optimizers.RMSprop(learning_rate)
         return keras.optimizers.Adam(learning_rate)
 
-    def _record_epoch(self, entry: dict[str, Any]) -> None:
+    def _record_epoch(self, entry: EpochRecord) -> None:
         self.result.history.append(entry)
-        runs.atomic_write_json(self.result.run_dir / runs.HISTORY, self.result.history, durable=False)
+        runs.atomic_write_json(self.result.run_dir / runs.HISTORY, history_to_json(self.result.history), durable=False)
 
     # --- the end ----------------------------------------------------------------------------
     def _finish(self) -> None:
         from engine.training.evaluation import final_metrics
 
         result = self.result
-        result.metrics = final_metrics(self._val_probabilities(), self.dataset, result.history, result.stopped_early)
-        result.metrics.update(cancelled=result.cancelled, stopped_early=result.stopped_early,
-                              feature_cache=result.feature_cache_used, epochs_run=len(result.history))
+        metrics = final_metrics(self._val_probabilities(), self.dataset, result.history, result.stopped_early)
+        result.metrics = metrics.model_copy(update={
+            "cancelled": result.cancelled, "stopped_early": result.stopped_early,
+            "feature_cache": result.feature_cache_used, "epochs_run": len(result.history)})
         runs.save_model(self.model, result.run_dir)
-        runs.atomic_write_json(result.run_dir / runs.HISTORY, result.history)
-        runs.atomic_write_json(result.run_dir / runs.METRICS, result.metrics)
+        runs.atomic_write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
+        runs.atomic_write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
         self.observer(Finished(str(result.run_dir), len(result.history), result.cancelled, result.stopped_early, result.metrics))
 
     def _val_probabilities(self) -> np.ndarray:
         """Validation outputs of the trained model (from cached features when there are some)."""
-        head_and_features = getattr(self, "_val_features", None)
-        if head_and_features is not None and len(head_and_features[1]) == len(self.dataset.x_val):
-            head, features = head_and_features
+        if self._val_features is not None and len(self._val_features[1]) == len(self.dataset.x_val):
+            head, features = self._val_features
             batches = tf.data.Dataset.from_tensor_slices(features).batch(self.config.training.batch_size)
             forward = tf.function(lambda x: head(x, training=False), reduce_retracing=True)
         else:
@@ -278,11 +294,11 @@ class _Session:
     def _fail(self, reason: str, kind: str) -> None:
         result = self.result
         result.failed, result.failed_kind = reason, kind
+        result.metrics = RunMetrics.failure(reason, kind, len(result.history))
         if result.run_dir is not None:
             try:
-                runs.atomic_write_json(result.run_dir / runs.HISTORY, result.history)
-                runs.atomic_write_json(result.run_dir / runs.METRICS,
-                                       {"failed": reason, "failed_kind": kind, "epochs_run": len(result.history)})
+                runs.atomic_write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
+                runs.atomic_write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
             except OSError:
                 pass
         self.observer(Failed(reason, kind, str(result.run_dir or "")))

@@ -57,7 +57,7 @@ def test_load_run_and_list_runs(tmp_path: Path) -> None:
     runs.atomic_write_json(path / runs.METRICS, {"val_accuracy": 0.5})
     (tmp_path / "not-a-run").mkdir()
     run = runs.load_run(path)
-    assert run.config == config and run.history[0]["loss"] == 1.0
+    assert run.config == config and run.history[0].loss == 1.0
     [summary] = runs.list_runs(tmp_path)
     assert summary.path == path and summary.val_accuracy == 0.5 and summary.epochs == 1 and not summary.has_model
 

@@ -44,18 +44,19 @@ def test_training_reports_events_and_writes_a_complete_run(digits, tmp_path: Pat
     started = events[0]
     assert started.device == "CPU" and started.trainable_params == started.total_params > 0
     run = load_run(tmp_path / "run")
-    assert [e["epoch"] for e in run.history] == [0, 1]
+    assert [e.epoch for e in run.history] == [0, 1]
     assert run.config == tiny()
     m = run.metrics
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "misclassified_count", "misclassified"):
-        assert key in m
-    assert m["misclassified_count"] == len(m["misclassified"]) == round((1 - m["val_accuracy"]) * m["val_count"])
-    matrix = np.array(m["confusion_matrix"])
-    assert matrix.shape == (10, 10) and matrix.sum() == m["val_count"]
-    assert matrix.sum() - np.trace(matrix) == m["misclassified_count"]
+        assert key in saved
+    assert m.misclassified_count == len(m.misclassified) == round((1 - m.val_accuracy) * m.val_count)
+    matrix = np.array(m.confusion_matrix)
+    assert matrix.shape == (10, 10) and matrix.sum() == m.val_count
+    assert matrix.sum() - np.trace(matrix) == m.misclassified_count
     assert (matrix.sum(axis=1) == np.bincount(digits.y_val, minlength=10)).all()
-    if m["misclassified"]:
-        wrong = m["misclassified"][0]
+    if saved["misclassified"]:
+        wrong = saved["misclassified"][0]
         assert set(wrong) == {"index", "source", "true", "predicted", "confidence"} and wrong["true"] != wrong["predicted"]
     model = load_model_file(run.model_path)
     x = digits.x_val[:4].astype(np.float32)
@@ -78,8 +79,8 @@ def test_same_seed_same_result_on_cpu(digits, tmp_path: Path) -> None:
     first = train(config, dataset=digits, run_dir=tmp_path / "a")
     second = train(config, dataset=digits, run_dir=tmp_path / "b")
     other = train(config.updated(**{"training.seed": 1}), dataset=digits, run_dir=tmp_path / "c")
-    assert first.history[-1]["loss"] == second.history[-1]["loss"]
-    assert first.history[-1]["loss"] != other.history[-1]["loss"]
+    assert first.history[-1].loss == second.history[-1].loss
+    assert first.history[-1].loss != other.history[-1].loss
 
 
 def test_stop_takes_effect_within_one_batch_and_keeps_the_model(digits, tmp_path: Path) -> None:
@@ -97,7 +98,7 @@ def test_stop_takes_effect_within_one_batch_and_keeps_the_model(digits, tmp_path
     config = tiny(**{"training.epochs": 50, "training.batch_size": 4})
     result = train(config, observer, cancel, dataset=digits, run_dir=tmp_path / "run")
     assert result.cancelled and result.failed is None
-    assert len(result.history) == 1 and result.history[0]["partial"]
+    assert len(result.history) == 1 and result.history[0].partial
     assert isinstance(events[-1], Finished) and events[-1].cancelled
     # Cancelled after batch s finished: Keras ran no further batch (s + 1 batches in all).
     assert int(result.model.optimizer.iterations.numpy()) == stopped_at["step"] + 1
@@ -167,8 +168,8 @@ def test_early_stopping_stops_and_restores_best(digits, tmp_path: Path) -> None:
                      "training.learning_rate": 0.05})
     result = train(config, dataset=digits, run_dir=tmp_path / "r")
     assert result.stopped_early and len(result.history) < 60
-    best = min(e["val_loss"] for e in result.history)
-    assert result.metrics["val_loss"] == pytest.approx(best, rel=0.02)
+    best = min(e.val_loss for e in result.history)
+    assert result.metrics.val_loss == pytest.approx(best, rel=0.02)
 
 
 def test_staged_fine_tuning_emits_stage_change_and_unfreezes(digits, tmp_path: Path) -> None:
@@ -179,7 +180,7 @@ def test_staged_fine_tuning_emits_stage_change_and_unfreezes(digits, tmp_path: P
     [change] = [e for e in events if isinstance(e, StageChanged)]
     assert change.stage == 2 and change.epoch == 1 and change.learning_rate == pytest.approx(1e-4)
     assert change.trainable_params > events[0].trainable_params
-    assert [e["stage"] for e in result.history] == [1, 2]
+    assert [e.stage for e in result.history] == [1, 2]
 
 
 def test_feature_cache_trains_the_head_only_and_matches_end_to_end(digits, tmp_path: Path) -> None:
@@ -187,11 +188,11 @@ def test_feature_cache_trains_the_head_only_and_matches_end_to_end(digits, tmp_p
     cached = train(config, dataset=digits, run_dir=tmp_path / "cached")
     plain = train(config.updated(**{"training.feature_cache": False}), dataset=digits, run_dir=tmp_path / "plain")
     assert cached.feature_cache_used and not plain.feature_cache_used
-    assert cached.metrics["val_accuracy"] == pytest.approx(plain.metrics["val_accuracy"], abs=0.02)
+    assert cached.metrics.val_accuracy == pytest.approx(plain.metrics.val_accuracy, abs=0.02)
     # The saved full model is the trained one: it reproduces the cached run's validation accuracy.
     model = load_model_file(tmp_path / "cached" / "model.keras")
     predicted = np.asarray(model(digits.x_val.astype(np.float32))).argmax(axis=1)
-    assert (predicted == digits.y_val).mean() == pytest.approx(cached.metrics["val_accuracy"], abs=1e-9)
+    assert (predicted == digits.y_val).mean() == pytest.approx(cached.metrics.val_accuracy, abs=1e-9)
 
 
 def test_augmentation_disables_the_feature_cache_and_trains(digits, tmp_path: Path) -> None:
@@ -205,7 +206,7 @@ def test_augmentation_disables_the_feature_cache_and_trains(digits, tmp_path: Pa
 def test_every_optimizer_trains(digits, tmp_path: Path) -> None:
     for name in ("rmsprop", "adam", "sgd"):
         result = train(tiny(**{"training.optimizer": name, "training.epochs": 1}), dataset=digits, run_dir=tmp_path / name)
-        assert result.failed is None and math.isfinite(result.metrics["val_loss"])
+        assert result.failed is None and math.isfinite(result.metrics.val_loss)
 
 
 def test_init_from_a_previous_run_copies_matching_layers(digits, tmp_path: Path) -> None:
@@ -218,7 +219,7 @@ def test_init_from_a_previous_run_copies_matching_layers(digits, tmp_path: Path)
     np.testing.assert_array_equal(second.model.get_layer("dense_1").get_weights()[0],
                                   first.model.get_layer("dense_1").get_weights()[0])
     # It starts where the first run ended, so it is at least as good after one more epoch.
-    assert second.metrics["val_accuracy"] >= first.metrics["val_accuracy"] - 0.02
+    assert second.metrics.val_accuracy >= first.metrics.val_accuracy - 0.02
     bad = train(tiny(init_from=str(tmp_path / "nowhere")), dataset=digits, run_dir=tmp_path / "bad")
     assert bad.failed and "nowhere" in bad.failed
 
