@@ -282,9 +282,9 @@ class ModelPanel(QWidget):
         overrides.update(dict.fromkeys(names, on))
         self.store.update(layer_trainable=overrides)
 
-    def set_layer_checked(self, name: str, on: bool) -> None:
-        """Tick or untick a layer or block as a click would (tests, scripts)."""
-        item = self.table.model.layers.get(name) or self.table.model.blocks[name]
+    def set_layer_checked(self, name: str, on: bool, *, block: bool = False) -> None:
+        """Tick or untick a layer (or a block: names may clash, e.g. MobileNetV2's "out_relu") as a click would."""
+        item = (self.table.model.blocks if block else self.table.model.layers)[name]
         self.table.model.setData(item.index(), Qt.CheckState.Checked if on else Qt.CheckState.Unchecked,
                                  Qt.ItemDataRole.CheckStateRole)
 
@@ -308,9 +308,8 @@ class ModelPanel(QWidget):
     def grouped(self) -> bool:
         return self.table.model.grouped
 
-    def check_state(self, name: str) -> Qt.CheckState:
-        item = self.table.model.layers.get(name) or self.table.model.blocks[name]
-        return item.checkState()
+    def check_state(self, name: str, *, block: bool = False) -> Qt.CheckState:
+        return (self.table.model.blocks if block else self.table.model.layers)[name].checkState()
 
     def kind_of(self, name: str) -> str:
         item = self.table.model.layers[name]

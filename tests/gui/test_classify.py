@@ -23,7 +23,7 @@ def _open(window, qtbot, run_dir: Path) -> None:
 def test_opened_run_shows_curves_and_classifies_a_dropped_png(window, qtbot, trained_run, digit_png) -> None:
     _open(window, qtbot, trained_run)
     assert len(window.plots.epochs) == 1
-    assert window.errors_panel.metrics.get("val_count")
+    assert window.errors_panel.metrics.val_count
     assert "Model: run" in window.classify_panel.model_label.text()
     mime = _mime(digit_png)
     event = QDropEvent(QPoint(50, 50).toPointF(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
@@ -80,6 +80,7 @@ def test_paste_image_from_clipboard(window, qtbot, trained_run, digit_png) -> No
 
 def test_drop_without_a_model_waits_visibly(window, qtbot, digit_png) -> None:
     window.handle_drop(_mime(digit_png))
+    qtbot.waitUntil(lambda: bool(window.classify_panel.cards), timeout=10_000)  # folders expand in the background
     card = next(iter(window.classify_panel.cards.values()))
     assert card.prediction is None and "train or open a run first" in card.status.text()
     window.session.config.update(**{"training.epochs": 1})

@@ -94,7 +94,7 @@ def test_ten_thousand_errors_make_no_widgets_and_decode_only_what_is_shown(qtbot
     qtbot.waitUntil(lambda: bool(asked), timeout=5000)
     qtbot.wait(100)
     assert len(panel.findChildren(QWidget)) <= widgets_before + 5   # rows of data, not 10 000 widgets
-    assert 0 < len(asked) < 200 and asked[0] == 0                   # only the rows on screen, first first
+    assert 0 in asked and len(asked) < 200                          # the rows on screen, not 10 000
     panel.gallery.scrollToBottom()
     qtbot.waitUntil(lambda: 9_999 in asked, timeout=5000)
     assert len(asked) < 400

@@ -27,12 +27,12 @@ def test_tiny_training_populates_curves_metrics_and_runs(window, qtbot) -> None:
     assert window.run_bar.device.text().endswith(next(e for e in events if isinstance(e, Started)).device)
     assert "Finished" in window.run_bar.progress.format()
     metrics = window.errors_panel.metrics
-    assert metrics["val_count"] > 0
-    assert window.errors_panel.count.text() == f"{metrics['misclassified_count']:,} errors / {metrics['val_count']:,}"
-    matrix = metrics["confusion_matrix"]
+    assert metrics.val_count > 0
+    assert window.errors_panel.count.text() == f"{metrics.misclassified_count:,} errors / {metrics.val_count:,}"
+    matrix = metrics.confusion_matrix
     assert window.errors_panel.confusion_box.isVisibleTo(window.errors_panel)
     assert window.errors_panel.confusion.matrix == matrix and len(window.errors_panel.class_names) == len(matrix)
-    assert sum(map(sum, matrix)) == metrics["val_count"]
+    assert sum(map(sum, matrix)) == metrics.val_count
     assert window.run_bar.train.isEnabled() and window.model_panel.preset.isEnabled()
     qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=10_000)
     assert (Path(result.run_dir) / "model.keras").is_file()

@@ -97,35 +97,35 @@ def test_backbone_layer_tree_is_grouped_by_block(window, qtbot) -> None:
     blocks = panel.blocks()
     assert blocks[0] == "input" and blocks[-1] == "head" and "block_16" in blocks
     assert panel.table.model.rowCount() == len(blocks)
-    assert panel.check_state("block_16") == Qt.CheckState.Unchecked   # the frozen base
-    assert panel.check_state("head") == Qt.CheckState.Checked
+    assert panel.check_state("block_16", block=True) == Qt.CheckState.Unchecked   # the frozen base
+    assert panel.check_state("head", block=True) == Qt.CheckState.Checked
     assert panel.table.is_expanded("head") and not panel.table.is_expanded("block_3")
     block16 = [r.name for r in panel.rows if r.block == "block_16" and r.has_weights]
 
     with qtbot.waitSignal(window.inspection_shown, timeout=BUILD_TIMEOUT_MS):
-        panel.set_layer_checked("block_16", True)   # the whole block trains
+        panel.set_layer_checked("block_16", True, block=True)   # the whole block trains
     assert {n: window.session.config.config.layer_trainable[n] for n in block16} == dict.fromkeys(block16, True)
     assert all(r.trainable for r in panel.rows if r.name in block16)
-    assert panel.check_state("block_16") == Qt.CheckState.Checked
+    assert panel.check_state("block_16", block=True) == Qt.CheckState.Checked
 
     with qtbot.waitSignal(window.inspection_shown, timeout=BUILD_TIMEOUT_MS):
         panel.set_layer_checked(block16[0], False)  # one layer frozen again
     assert window.session.config.config.layer_trainable[block16[0]] is False
-    assert panel.check_state("block_16") == Qt.CheckState.PartiallyChecked
+    assert panel.check_state("block_16", block=True) == Qt.CheckState.PartiallyChecked
 
     with qtbot.waitSignal(window.inspection_shown, timeout=BUILD_TIMEOUT_MS):
         panel.freeze_through("block_14")
-    by_block = {b: panel.check_state(b) for b in ("block_14", "block_15", "block_16", "out_relu", "head")}
+    by_block = {b: panel.check_state(b, block=True) for b in ("block_14", "block_15", "block_16", "out_relu", "head")}
     assert by_block == {"block_14": Qt.CheckState.Unchecked, "block_15": Qt.CheckState.Checked,
                         "block_16": Qt.CheckState.Checked, "out_relu": Qt.CheckState.Checked,
                         "head": Qt.CheckState.Checked}
     trainable = sum(r.trainable_params for r in panel.rows)
     assert f"{trainable:,}" in panel.params.text()
 
-    panel.filter.setText("block_3_")
+    panel.table.filter.setText("block_3_")
     shown = panel.table.visible_blocks()
     assert shown == ["block_3"] and panel.table.is_expanded("block_3")
-    panel.filter.clear()
+    panel.table.filter.clear()
     assert "block_3" in panel.table.visible_blocks() and not panel.table.is_expanded("block_3")
 
 
