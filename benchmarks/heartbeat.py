@@ -205,7 +205,7 @@ def scenario_runs(app: Any, seconds: float) -> dict[str, Any]:
         _run_until(app, lambda: window.session.runs.status == "ready", 60)
         listings += 1
     result = beat.stop()
-    rows = window.runs_panel.table.rowCount()
+    rows = window.runs_panel.model.rowCount()
     window.close()
     return {**result, "detail": f"{RUNS} runs listed {listings} times ({rows} rows)"}
 

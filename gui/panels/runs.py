@@ -1,26 +1,75 @@
-"""Runs panel: every training saved on disk, newest first; open one to see and use it."""
+"""Runs panel: every training saved on disk, newest first; open one to see and use it.
+
+The table is a `QTableView` over `RunsModel`: a listing of hundreds of runs is one model reset,
+measured once, not thousands of cell widgets each re-measuring its column.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QUrl, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QUrl, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QDesktopServices
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHBoxLayout,
-    QHeaderView,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QWidget,
-)
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QTableView, QWidget
 
 from gui import theme
-from gui.text import short_name
+from gui.text import plural, short_name
 from gui.widgets import heading, hint, panel_layout
 
 COLUMNS = ("Created", "Data", "Model", "Ep.", "Val acc")
+RIGHT_ALIGNED_FROM = 3
+MEASURED_ROWS = 64      # column widths follow the first rows (the newest runs), not all of them
+
+
+class RunsModel(QAbstractTableModel):
+    """One row per run summary (engine.runs.RunSummary); a broken run shows its reason."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.summaries: list[Any] = []
+
+    def set_summaries(self, summaries: list[Any]) -> None:
+        self.beginResetModel()
+        self.summaries = list(summaries)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.summaries)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        run, column = self.summaries[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _cell(run, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return str(run.path) + (f"\n⚠ {run.problem}" if run.problem else "" if run.has_model else "\n(no saved model)")
+        if role == Qt.ItemDataRole.TextAlignmentRole and column >= RIGHT_ALIGNED_FROM:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and run.problem:
+            return QBrush(QColor(theme.BAD if column == len(COLUMNS) - 1 else theme.TEXT_DIM))
+        return None
+
+
+def _cell(run: Any, column: int) -> str:
+    if column == 0:
+        return run.created[5:]  # "MM-DD HH:MM": the year costs width the column lacks
+    if column == 1:
+        return short_name(run.dataset)
+    if column == 2:
+        return run.arch
+    if column == 3:
+        return str(run.epochs)
+    acc = run.val_accuracy
+    return "broken" if run.problem else f"{acc:.1%}" if isinstance(acc, (int, float)) else "–"
 
 
 class RunsPanel(QWidget):
@@ -58,19 +107,22 @@ class RunsPanel(QWidget):
         layout.addLayout(actions)
         self.note = hint("")
         layout.addWidget(self.note)
-        self.table = QTableWidget(0, len(COLUMNS))
+        self.model = RunsModel(self)
+        self.table = QTableView()
         self.table.setObjectName("RunsTable")
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setModel(self.model)
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().setDefaultSectionSize(26)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        header.setResizeContentsPrecision(MEASURED_ROWS)
         self.table.doubleClicked.connect(lambda _: self._open_selected())
         layout.addWidget(self.table, 1)
         self.summaries: list[Any] = []
@@ -82,25 +134,10 @@ class RunsPanel(QWidget):
     def show_runs(self, summaries: tuple[Any, ...], problem: str) -> None:
         """One row per run, newest first; a broken run is listed with its reason, never hidden."""
         self.summaries = list(summaries)
-        self.table.setRowCount(len(self.summaries))
-        for r, run in enumerate(self.summaries):
-            acc = run.val_accuracy
-            broken = bool(run.problem)
-            cells = (run.created[5:],  # "MM-DD HH:MM": the year costs width the column lacks
-                     short_name(run.dataset), run.arch, str(run.epochs),
-                     "broken" if broken else f"{acc:.1%}" if isinstance(acc, (int, float)) else "–")
-            tip = str(run.path) + (f"\n⚠ {run.problem}" if broken else "" if run.has_model else "\n(no saved model)")
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setToolTip(tip)
-                if broken:
-                    item.setForeground(QBrush(QColor(theme.BAD if c == len(cells) - 1 else theme.TEXT_DIM)))
-                if c >= 3:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(r, c, item)
+        self.model.set_summaries(self.summaries)
+        self.table.resizeColumnsToContents()   # once per listing: the rows on screen decide
         broken = sum(bool(run.problem) for run in self.summaries)
-        count = f"{len(self.summaries)} run{'s' if len(self.summaries) != 1 else ''}"
-        count += f" ({broken} broken: hover for why)" if broken else ""
+        count = plural(len(self.summaries), "run") + (f" ({broken} broken: hover for why)" if broken else "")
         self.note.setText(problem or ("No runs yet: every training is saved here." if not self.summaries
                                       else f"{count} · double-click to open"))
 

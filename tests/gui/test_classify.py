@@ -104,7 +104,7 @@ def test_run_without_model_opens_with_a_message(window, qtbot, trained_run, tmp_
 def test_use_settings_of_a_past_run(window, qtbot, trained_run) -> None:
     window.runs.root = trained_run.parent
     window.runs.refresh()
-    qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.runs_panel.model.rowCount() == 1, timeout=10_000)
     window.runs_panel.table.selectRow(0)
     changed = []
     window.session.config.changed.connect(changed.append)

@@ -34,7 +34,7 @@ def test_tiny_training_populates_curves_metrics_and_runs(window, qtbot) -> None:
     assert window.errors_panel.confusion.matrix == matrix and len(window.errors_panel.class_names) == len(matrix)
     assert sum(map(sum, matrix)) == metrics.val_count
     assert window.run_bar.train.isEnabled() and window.model_panel.preset.isEnabled()
-    qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.runs_panel.model.rowCount() == 1, timeout=10_000)
     assert (Path(result.run_dir) / "model.keras").is_file()
     qtbot.waitUntil(lambda: window.session.classifier.classifier is not None, timeout=30_000)
 
