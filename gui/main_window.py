@@ -6,6 +6,7 @@ panel; panels send intent through signals connected here. See docs/architecture.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from engine import __version__
 from gui import theme
 from gui.controllers.classify import ClassifyController
 from gui.controllers.data import DataController
 from gui.controllers.engine import EngineController
 from gui.controllers.inspect import InspectController
+from gui.controllers.persistence import PersistenceController, startup_config
 from gui.controllers.preview import PreviewController
 from gui.controllers.results import ResultsController
 from gui.controllers.runs import RunsController
@@ -37,15 +40,15 @@ from gui.settings import Settings
 from gui.tasks import TaskRunner
 from gui.widgets import EngineStatus, MessageBar
 
-SAVE_DEBOUNCE_MS = 500
-
-
 def _scrolling(widget: QWidget) -> QScrollArea:
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setWidget(widget)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
     return area
+
+
+log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
@@ -63,8 +66,10 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, runs_root: Path | None = None) -> None:
         super().__init__()
         self.log_path = setup_logging()
+        log.info("window opened (LayerLab %s)", __version__)
         self.settings = settings or Settings()
-        self.session = Session(self.settings.load_config(), self.settings.load_preferences())
+        config, warning = startup_config(self.settings)
+        self.session = Session(config, self.settings.load_preferences())
         self.tasks = TaskRunner(self)
         self._build_panels(runs_root)
         self._build_controllers(runs_root)
@@ -72,6 +77,8 @@ class MainWindow(QMainWindow):
         self._connect_milestones()
         self._build_menu()
         self._restore_window_state()
+        if warning:
+            self.session.say(warning, "warning", topic="data")
         self.engine.start()
         self.data.start()
         self.runs.refresh()
@@ -135,6 +142,7 @@ class MainWindow(QMainWindow):
         self.results_view = ResultsController(s, t, self.errors_panel)
         self.classify = ClassifyController(s, t, self.classify_panel, self.settings.set_last_folder)
         self.runs = RunsController(s, t, self.runs_panel, self.plots, runs_root)
+        self.persistence = PersistenceController(s, t, self.settings)
 
     def _connect_intents(self) -> None:
         s = self.session
@@ -156,8 +164,6 @@ class MainWindow(QMainWindow):
         self.message_bar.dismissed.connect(s.clear_message)
         s.events.status.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
         s.config.rejected.connect(lambda why: s.say(why, "warning", topic="config"))
-        s.config.changed.connect(lambda keys: self.tasks.debounce("save-settings", SAVE_DEBOUNCE_MS, self._save_settings))
-        s.preferences.changed.connect(lambda keys: self.settings.save_preferences(s.preferences.value))
 
     def _connect_milestones(self) -> None:
         s = self.session
@@ -248,16 +254,13 @@ class MainWindow(QMainWindow):
                 restore(value)
         self.controls.setCurrentIndex(int(self.settings.store.value("window/controls_tab", 0) or 0))
 
-    def _save_settings(self) -> None:
-        self.settings.save_config(self.session.config.config)
-
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Stop a training cleanly (the engine saves the run so far), then let the workers go."""
         if self.session.training.running:
             self.statusBar().showMessage("Stopping the training and saving the run…")
         self.plots.timer.stop()
         self.tasks.shutdown(wait_lanes=("training", "engine"))
-        self._save_settings()
+        self.persistence.save()
         for key, value in (("window/geometry", self.saveGeometry()), ("window/splitter", self.splitter.saveState()),
                            ("window/controls_tab", self.controls.currentIndex())):
             self.settings.set_value(key, value)

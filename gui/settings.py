@@ -56,6 +56,19 @@ class Settings:
     def save_preferences(self, preferences: Preferences) -> None:
         self.store.setValue("window/preferences", preferences.model_dump_json())
 
+    def mark_loading(self, name: str) -> None:
+        """Note, on disk at once, that a dataset is loading (cleared when it has loaded or failed)."""
+        self.store.setValue("data/loading", name)
+        self.store.sync()
+
+    def clear_loading(self) -> None:
+        self.store.remove("data/loading")
+        self.store.sync()
+
+    def loading_when_closed(self) -> str:
+        """The dataset that was loading when the last session ended without finishing it ("" if none)."""
+        return self.store.value("data/loading", "", type=str)
+
     def bytes_value(self, key: str) -> QByteArray | None:
         value = self.store.value(key)
         return value if isinstance(value, QByteArray) and not value.isEmpty() else None

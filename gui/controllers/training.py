@@ -198,6 +198,7 @@ class TrainingController:
             reason = reason[len(title):].lstrip(" :")
         self._set(status="failed", fraction=0.0, eta="", text=title, tooltip=f"{title}: {reason}")
         self.session.say(f"{title}: {reason}", "error", event.run_dir, topic="training")
+        log.warning("training failed (%s): %s [run %s]", event.kind, event.reason, event.run_dir)
 
     def _progress(self, epoch: int, within: float, seconds: float, detail: str) -> None:
         epochs = self._started.epochs if self._started else max(1, self.session.config.config.training.epochs)
@@ -234,6 +235,7 @@ class TrainingController:
     def _on_crash(self, err: Any) -> None:
         self._end_gpu_polling()
         details = getattr(err, "details", "")
+        log.error("training crashed: %s\n%s", err, details)
         self._set(status="failed", fraction=0.0, eta="", text="Training failed")
         self.session.say(f"Training failed: {type(err).__name__}: {err}", "error", details, topic="training")
         self.session.update("results", metrics=None, note="No results: the training failed.", dataset=None)
