@@ -11,7 +11,9 @@ LayerLab's words, never with Keras's advice to turn safe mode off.
 from __future__ import annotations
 
 import json
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
@@ -47,7 +49,7 @@ def check_keras_archive(path: str | Path) -> dict[str, Any]:
     name = printable_path(path)
     if path.is_dir():
         raise RunError(f"{name} is a folder (a TensorFlow SavedModel?); LayerLab loads models saved as .keras files only")
-    check_regular_file(path, max_bytes=MAX_MODEL_FILE_BYTES, error=RunError, what="model file")
+    check_regular_file(path, max_bytes=MAX_MODEL_FILE_BYTES, error=RunError, what="a model file")
     if path.suffix != ".keras":
         raise RunError(f"{printable_name(path)}: LayerLab loads models saved as .keras files only")
     with open(path, "rb") as f:
@@ -60,7 +62,7 @@ def check_keras_archive(path: str | Path) -> dict[str, Any]:
             config = _read_config(archive, name)
     except zipfile.BadZipFile:
         raise _refusal(name, "it is not a Keras model file (not a .keras archive)") from None
-    except (OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
+    except (OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zlib.error, struct.error) as err:
         raise _refusal(name, f"it is a damaged Keras model file ({_first_line(err)})") from None
     refuse_code(config, name)
     return config

@@ -96,7 +96,7 @@ def history_to_json(history: list[EpochRecord]) -> list[dict[str, Any]]:
 # --- reading ---------------------------------------------------------------------------------------
 def read_json(path: Path) -> Any:
     """The parsed JSON of a run file; `RunError` naming the file for anything unreadable."""
-    check_regular_file(path, max_bytes=MAX_JSON_BYTES, error=RunError, what="run file")
+    check_regular_file(path, max_bytes=MAX_JSON_BYTES, error=RunError, what="a run file")
     try:
         return json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError:
