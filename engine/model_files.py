@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import struct
+import threading
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -146,7 +148,9 @@ def load_model_file(path: str | Path) -> Any:
 
     name = printable_path(path)
     try:
-        return keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=True, compile=False)
+        with _LOADING, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=True, compile=False)
     except MemoryError:
         raise _refusal(name, "it is too big to load in the memory available") from None
     except Exception as err:  # corrupt weights, unknown layer, unsafe content...
@@ -154,6 +158,16 @@ def load_model_file(path: str | Path) -> Any:
         if "safe_mode" in text or "unsafe" in text.lower() or "lambda" in text.lower():
             raise _refusal(name, _CODE_REFUSAL.format(what="Python code")) from None
         raise _refusal(name, _first_line(err)) from None
+    mismatches = [w for w in caught if issubclass(w.category, UserWarning)]
+    if mismatches:
+        # Keras loads what it can and warns about the rest: layers that would keep random weights.
+        raise _refusal(name, f"its saved weights do not fit its layers ({_first_line(mismatches[0].message)})")
+    return model
+
+
+# Keras reports weights it could not load as warnings; recording them changes the process's
+# warning filters, so loads are serialised (they are rare and slow anyway).
+_LOADING = threading.Lock()
 
 
 def check_model_matches(model: Any, spec: "PreprocessSpec", class_names: Sequence[str], where: str = "the model") -> None:

@@ -223,7 +223,10 @@ def _class_names(arrays: dict[str, np.ndarray], labels: list[np.ndarray], name: 
         raw = np.asarray(arrays["class_names"]).reshape(-1)
         if len(raw) > MAX_CLASSES:
             raise DatasetError(f"{name}: {len(raw):,} class_names; LayerLab handles at most {MAX_CLASSES:,} classes")
-        names = [n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in raw.tolist()]
+        try:
+            names = [n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in raw.tolist()]
+        except (ValueError, SystemError):  # code points beyond Unicode in a 'U' array
+            raise DatasetError(f"{name}: class_names is not valid text") from None
         if len(names) <= top:
             raise DatasetError(f"{name}: only {len(names)} class_names but labels go up to {top}")
         return names
