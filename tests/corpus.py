@@ -261,6 +261,36 @@ def special_files(folder: Path) -> list[Case]:
     return cases
 
 
+# --- family: class folders -------------------------------------------------------------------------
+def class_folders(folder: Path) -> list[Case]:
+    """`folder:PATH` datasets: OK means it loads, and then every unusable file is listed among the
+    skipped files with its reason (`SKIPPED_IN_CLASS_FOLDER`); a fragment means it is refused."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mixed = folder / "mixed"
+    for label, shade in (("dark", 30), ("light", 220)):
+        (mixed / label).mkdir(parents=True)
+        for i in range(4):
+            Image.new("RGB", (12 + i, 10), (shade, shade, shade)).save(mixed / label / f"{i}.png")
+    os.mkfifo(mixed / "dark" / "pipe.png")
+    (mixed / "dark" / "dangling.png").symlink_to(mixed / "nowhere.png")
+    (mixed / "light" / "notes.jpg").write_text("not an image")
+    (mixed / "light" / "loop").symlink_to(mixed / "light")                 # a folder loop: never followed
+    odd = Path(os.fsdecode(os.path.join(os.fsencode(mixed / "light"), b"caf\xe9.png")))
+    Image.new("RGB", (10, 10), (220, 220, 220)).save(odd)
+    one = folder / "one_class"
+    (one / "only").mkdir(parents=True)
+    Image.new("L", (8, 8)).save(one / "only" / "a.png")
+    unreadable = folder / "nothing_readable"
+    for label in ("a", "b"):
+        (unreadable / label).mkdir(parents=True)
+        (unreadable / label / "x.png").write_bytes(b"junk")
+    return [Case(mixed, OK, "folder_mixed"), Case(one, "at least two", "folder_one_class"),
+            Case(unreadable, "readable", "folder_nothing_readable"), Case(folder / "absent", "not found", "folder_absent")]
+
+
+SKIPPED_IN_CLASS_FOLDER = {"pipe.png": "named pipe", "dangling.png": "does not exist", "notes.jpg": "not an image"}
+
+
 # --- family: .npz datasets -------------------------------------------------------------------------
 def _savez(path: Path, **arrays: Any) -> Path:
     np.savez(path, **arrays)

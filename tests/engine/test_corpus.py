@@ -18,8 +18,10 @@ from engine.inference import PreprocessSpec, preprocess
 from tests.corpus import (
     BROKEN_IN_LISTING,
     OK,
+    SKIPPED_IN_CLASS_FOLDER,
     Case,
     address_space_limit,
+    class_folders,
     degenerate_data,
     digit_image,
     image_files,
@@ -101,6 +103,21 @@ def test_a_non_utf8_file_name_still_prints(corpus: Path) -> None:
     message = str(err.value)
     assert message.encode("utf-8").decode("utf-8") == message  # no lone surrogates: it prints anywhere
     assert "r\ufffdsum\ufffd.png" in message
+
+
+def test_class_folders_list_every_file_they_skip(corpus: Path) -> None:
+    """Family 2 inside a dataset: a pipe, a dangling link or a text file among the images is
+    skipped with its reason (never silently, never blocking); a folder loop is not followed."""
+    from engine.datasets import load_dataset
+
+    cases = class_folders(corpus / "folders")
+    assert check(cases, lambda path: load_dataset(DataOptions(name=f"folder:{path}", image_size=8))) == []
+    mixed = load_dataset(DataOptions(name=f"folder:{cases[0].path}", image_size=8))
+    skipped = {Path(path).name: reason for path, reason in mixed.skipped}
+    assert set(skipped) == set(SKIPPED_IN_CLASS_FOLDER)
+    for name, fragment in SKIPPED_IN_CLASS_FOLDER.items():
+        assert fragment in skipped[name], skipped
+    assert mixed.counts()["train"] + mixed.counts()["validation"] == 9  # 8 images and the non-UTF-8 one
 
 
 def test_npz_files_are_checked_before_numpy_allocates(corpus: Path) -> None:
