@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.errors import ImageError
-from engine.files import printable_name, read_regular_file
+from engine.files import check_regular_file, printable_name, read_regular_file
 
 # Pillow's names of the formats LayerLab decodes (PPM covers the Netpbm family: PBM, PGM, PPM).
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")
@@ -89,6 +89,14 @@ def _open_header(data: bytes, name: str, max_pixels: int) -> Image.Image:
     if width == 0 or height == 0:
         raise ImageError(f"{name} has no pixels")
     return image
+
+
+def check_image_path(path: str | Path) -> None:
+    """`ImageError` (one sentence) unless `path` is a readable regular file (after links) of at
+    most `MAX_IMAGE_FILE_BYTES`. Nothing is opened: call it before handing a user's path to any
+    other reader (a thumbnail loader, say), so a named pipe cannot block it and /dev/zero cannot
+    drown it. `open_image` does this itself."""
+    check_regular_file(path, max_bytes=MAX_IMAGE_FILE_BYTES, error=ImageError, what="an image")
 
 
 def _read(source: str | Path | bytes) -> tuple[str, bytes]:
