@@ -41,7 +41,9 @@ def test_a_signal_stops_training_and_keeps_the_run(tmp_path: Path, signum: signa
             seen.append(lines.get(timeout=WAIT_S))
             assert seen[-1] is not None, f"the process ended before its first epoch: {seen}"
         proc.send_signal(signum)
-        out, _ = proc.communicate(timeout=WAIT_S)
+        proc.wait(timeout=WAIT_S)  # stderr belongs to the reader thread; stdout holds one short line
+        out = proc.stdout.read()
+        proc.stdout.close()
     finally:
         if proc.poll() is None:
             proc.kill()
