@@ -1,9 +1,27 @@
 """User-facing errors: each carries a message a person can act on (no traceback needed)."""
 from __future__ import annotations
 
+import re
+
+# Lone surrogates that are not Python's escapes of undecodable bytes (U+DC80..U+DCFF).
+_OTHER_SURROGATES = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 
 class LayerLabError(Exception):
-    """Base class: `str(err)` is a complete, one-line explanation for the user."""
+    """Base class: `str(err)` is a complete, one-line explanation for the user.
+
+    The message is made printable here, once for every error: line breaks become spaces, and
+    lone surrogates (what a file name that is not UTF-8 becomes in Python) become U+FFFD, so any
+    terminal, log or label can show it.
+    """
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(printable_text(str(message)), *args)
+
+
+def printable_text(text: str) -> str:
+    """`text` on one line, encodable as UTF-8 (undecodable file-name bytes shown as �)."""
+    raw = _OTHER_SURROGATES.sub("\ufffd", text).encode("utf-8", "surrogateescape")
+    return " ".join(raw.decode("utf-8", "replace").splitlines())
 
 
 class DatasetError(LayerLabError):

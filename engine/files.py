@@ -51,9 +51,10 @@ def format_bytes(count: int) -> str:
 
 
 def check_regular_file(path: str | Path, *, max_bytes: int, error: type[LayerLabError] = ImageError,
-                       what: str = "file") -> os.stat_result:
+                       what: str = "a file") -> os.stat_result:
     """Refuse, with one clear sentence in an `error`, anything but a readable regular file of at
-    most `max_bytes`; return its `stat` (after following links).
+    most `max_bytes`; return its `stat` (after following links). `what` names what the file
+    should be, with its article ("an image"), for the messages.
 
     The checks use `os.stat`/`os.lstat` only: nothing is opened, so a named pipe cannot block
     and `/dev/zero` is never read. Cases named: not found, a link to nowhere, a link loop, a
@@ -75,16 +76,16 @@ def check_regular_file(path: str | Path, *, max_bytes: int, error: type[LayerLab
             raise error(f"the path {name[:80]}… is too long") from None
         raise error(f"cannot read {name}: {err.strerror or err}") from None
     if stat.S_ISDIR(info.st_mode):
-        raise error(f"{name} is a folder, not a {what}")
+        raise error(f"{name} is a folder, not {what}")
     for test, kind in _SPECIAL_KINDS:
         if test(info.st_mode):
-            raise error(f"{name} is {kind}, not a regular {what}; LayerLab only reads regular files")
+            raise error(f"{name} is {kind}, not {what}; LayerLab only reads regular files")
     if not stat.S_ISREG(info.st_mode):
-        raise error(f"{name} is not a regular {what}")
+        raise error(f"{name} is not a regular file; LayerLab only reads regular files")
     if info.st_size == 0:
         raise error(f"{name} is an empty file")
     if info.st_size > max_bytes:
-        raise error(f"{name} is too big ({format_bytes(info.st_size)}; LayerLab's limit for a {what} "
+        raise error(f"{name} is too big ({format_bytes(info.st_size)}; LayerLab's limit for {what} "
                     f"is {format_bytes(max_bytes)})")
     if not os.access(path, os.R_OK):
         raise error(f"cannot read {name}: permission denied")
@@ -92,7 +93,7 @@ def check_regular_file(path: str | Path, *, max_bytes: int, error: type[LayerLab
 
 
 def read_regular_file(path: str | Path, *, max_bytes: int, error: type[LayerLabError] = ImageError,
-                      what: str = "file") -> bytes:
+                      what: str = "a file") -> bytes:
     """The bytes of a regular file of at most `max_bytes`, after `check_regular_file`.
 
     Opened with O_NONBLOCK and checked again on the open descriptor, so a file swapped for a pipe
@@ -108,7 +109,7 @@ def read_regular_file(path: str | Path, *, max_bytes: int, error: type[LayerLabE
         raise error(f"cannot read {name}: {err.strerror or err}") from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise error(f"{name} is not a regular {what}; LayerLab only reads regular files")
+            raise error(f"{name} is not a regular file; LayerLab only reads regular files")
         chunks, total = [], 0
         while total <= max_bytes:
             chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
@@ -121,7 +122,7 @@ def read_regular_file(path: str | Path, *, max_bytes: int, error: type[LayerLabE
     finally:
         os.close(fd)
     if total > max_bytes:
-        raise error(f"{name} is too big (over {format_bytes(max_bytes)}, LayerLab's limit for a {what})")
+        raise error(f"{name} is too big (over {format_bytes(max_bytes)}, LayerLab's limit for {what})")
     if total == 0:
         raise error(f"{name} is an empty file")
     return b"".join(chunks)

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.errors import ImageError
-from engine.files import printable_name, read_regular_file
+from engine.files import check_regular_file, printable_name, read_regular_file
 
 # Pillow's names of the formats LayerLab decodes (PPM covers the Netpbm family: PBM, PGM, PPM).
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")
@@ -44,7 +44,10 @@ def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                draft_size: tuple[int, int] | None = None) -> Image.Image:
     """Decode `source` to an 8-bit "L" or "RGB" image; raise `ImageError` with a reason otherwise."""
     if isinstance(source, Image.Image):
-        return _normalise(_first_frame(source), "the image")
+        try:
+            return _normalise(_first_frame(source), "the image")
+        except (ValueError, OSError) as err:
+            raise ImageError(f"the image cannot be used ({_first_line(err)})") from None
     name, data = _read(source)
     kind = next((what for magic, what in _SIGNATURES.items() if data.startswith(magic)), None)
     if kind:
@@ -55,6 +58,7 @@ def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
             image.draft("RGB" if image.mode != "L" else "L", draft_size)
         image = _first_frame(image)
         image.load()
+        return _normalise(image, name)
     except ImageError:
         raise
     except UnidentifiedImageError:
@@ -65,7 +69,6 @@ def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         raise ImageError(f"{name} is too large to decode in the memory available") from None
     except Exception as err:  # any failure of a decoder on a user's file is that file's fault
         raise ImageError(f"{name} is damaged or truncated ({_first_line(err)})") from None
-    return _normalise(image, name)
 
 
 def _open_header(data: bytes, name: str, max_pixels: int) -> Image.Image:
@@ -88,6 +91,14 @@ def _open_header(data: bytes, name: str, max_pixels: int) -> Image.Image:
     return image
 
 
+def check_image_path(path: str | Path) -> None:
+    """`ImageError` (one sentence) unless `path` is a readable regular file (after links) of at
+    most `MAX_IMAGE_FILE_BYTES`. Nothing is opened: call it before handing a user's path to any
+    other reader (a thumbnail loader, say), so a named pipe cannot block it and /dev/zero cannot
+    drown it. `open_image` does this itself."""
+    check_regular_file(path, max_bytes=MAX_IMAGE_FILE_BYTES, error=ImageError, what="an image")
+
+
 def _read(source: str | Path | bytes) -> tuple[str, bytes]:
     if isinstance(source, (bytes, bytearray)):
         if not source:
@@ -95,7 +106,7 @@ def _read(source: str | Path | bytes) -> tuple[str, bytes]:
         if len(source) > MAX_IMAGE_FILE_BYTES:
             raise ImageError("the image data is too big")
         return "the image", bytes(source)
-    data = read_regular_file(source, max_bytes=MAX_IMAGE_FILE_BYTES, error=ImageError, what="image")
+    data = read_regular_file(source, max_bytes=MAX_IMAGE_FILE_BYTES, error=ImageError, what="an image")
     return printable_name(source), data
 
 

@@ -11,7 +11,11 @@ LayerLab's words, never with Keras's advice to turn safe mode off.
 from __future__ import annotations
 
 import json
+import struct
+import threading
+import warnings
 import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
@@ -47,7 +51,7 @@ def check_keras_archive(path: str | Path) -> dict[str, Any]:
     name = printable_path(path)
     if path.is_dir():
         raise RunError(f"{name} is a folder (a TensorFlow SavedModel?); LayerLab loads models saved as .keras files only")
-    check_regular_file(path, max_bytes=MAX_MODEL_FILE_BYTES, error=RunError, what="model file")
+    check_regular_file(path, max_bytes=MAX_MODEL_FILE_BYTES, error=RunError, what="a model file")
     if path.suffix != ".keras":
         raise RunError(f"{printable_name(path)}: LayerLab loads models saved as .keras files only")
     with open(path, "rb") as f:
@@ -60,7 +64,7 @@ def check_keras_archive(path: str | Path) -> dict[str, Any]:
             config = _read_config(archive, name)
     except zipfile.BadZipFile:
         raise _refusal(name, "it is not a Keras model file (not a .keras archive)") from None
-    except (OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
+    except (OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zlib.error, struct.error) as err:
         raise _refusal(name, f"it is a damaged Keras model file ({_first_line(err)})") from None
     refuse_code(config, name)
     return config
@@ -144,7 +148,9 @@ def load_model_file(path: str | Path) -> Any:
 
     name = printable_path(path)
     try:
-        return keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=True, compile=False)
+        with _LOADING, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = keras.saving.load_model(path, custom_objects=custom_objects(), safe_mode=True, compile=False)
     except MemoryError:
         raise _refusal(name, "it is too big to load in the memory available") from None
     except Exception as err:  # corrupt weights, unknown layer, unsafe content...
@@ -152,6 +158,16 @@ def load_model_file(path: str | Path) -> Any:
         if "safe_mode" in text or "unsafe" in text.lower() or "lambda" in text.lower():
             raise _refusal(name, _CODE_REFUSAL.format(what="Python code")) from None
         raise _refusal(name, _first_line(err)) from None
+    mismatches = [w for w in caught if issubclass(w.category, UserWarning)]
+    if mismatches:
+        # Keras loads what it can and warns about the rest: layers that would keep random weights.
+        raise _refusal(name, f"its saved weights do not fit its layers ({_first_line(mismatches[0].message)})")
+    return model
+
+
+# Keras reports weights it could not load as warnings; recording them changes the process's
+# warning filters, so loads are serialised (they are rare and slow anyway).
+_LOADING = threading.Lock()
 
 
 def check_model_matches(model: Any, spec: "PreprocessSpec", class_names: Sequence[str], where: str = "the model") -> None:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from engine.errors import RunError
-from engine.files import check_regular_file, printable_path
+from engine.files import printable_path, read_regular_file
 
 MAX_JSON_BYTES = 64 * 2**20  # a history of 100 000 epochs or metrics listing 100 000 errors fit easily
 
@@ -96,16 +96,14 @@ def history_to_json(history: list[EpochRecord]) -> list[dict[str, Any]]:
 # --- reading ---------------------------------------------------------------------------------------
 def read_json(path: Path) -> Any:
     """The parsed JSON of a run file; `RunError` naming the file for anything unreadable."""
-    check_regular_file(path, max_bytes=MAX_JSON_BYTES, error=RunError, what="run file")
+    data = read_regular_file(path, max_bytes=MAX_JSON_BYTES, error=RunError, what="a run file")
     try:
-        return json.loads(path.read_bytes().decode("utf-8"))
+        return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise RunError(f"{printable_path(path)} is not text (not UTF-8)") from None
     except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError
         detail = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
         raise RunError(f"{printable_path(path)} is not valid JSON ({detail})") from None
-    except OSError as err:
-        raise RunError(f"cannot read {printable_path(path)}: {err.strerror or err}") from None
 
 
 def parse_history(data: Any, path: Path) -> list[EpochRecord]:

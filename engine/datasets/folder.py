@@ -107,7 +107,9 @@ def _scan(root: Path, require_classes: bool = True) -> tuple[list[Path], list[in
     for label, name in enumerate(classes):
         for path in sorted((root / name).rglob("*")):
             hidden = any(part.startswith(".") for part in path.relative_to(root / name).parts)
-            if not hidden and path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file():
+            # Anything named like an image but a folder is a candidate: open_image then says why a
+            # pipe, a dangling link or an unreadable file was skipped, instead of dropping it unseen.
+            if not hidden and path.suffix.lower() in IMAGE_EXTENSIONS and not path.is_dir():
                 files.append(path)
                 labels.append(label)
     return files, labels, classes

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ MAX_NPZ_FILE_BYTES = 1 << 40
 BOMB_FLOOR_BYTES = 64 * 2**20
 MAX_RATIO = 200
 MIN_BUDGET_BYTES = 256 * 2**20
-_READ_ERRORS = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError)
+_READ_ERRORS = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, struct.error, NotImplementedError, RuntimeError)
 
 
 def memory_budget_bytes() -> int:
@@ -83,10 +84,10 @@ def load_npz(path_text: str, options: DataOptions, seed: int) -> Dataset:
     name = printable_name(path)
     keys = set(arrays)
     if {"x_train", "y_train"} <= keys:
-        x_train, y_train = _pair(arrays, "x_train", "y_train")
-        test = _pair(arrays, "x_test", "y_test") if {"x_test", "y_test"} <= keys else (None, None)
+        x_train, y_train = _pair(arrays, "x_train", "y_train", name)
+        test = _pair(arrays, "x_test", "y_test", name) if {"x_test", "y_test"} <= keys else (None, None)
     elif {"x", "y"} <= keys:
-        x_train, y_train = _pair(arrays, "x", "y")
+        x_train, y_train = _pair(arrays, "x", "y", name)
         test = (None, None)
     else:
         held = ", ".join(sorted(member_names(path))) or "none"
@@ -104,7 +105,7 @@ def load_npz(path_text: str, options: DataOptions, seed: int) -> Dataset:
 
 def read_npz_arrays(path: Path, budget: int | None = None) -> dict[str, np.ndarray]:
     """The arrays of `ARRAY_KEYS` an `.npz` holds, each size checked before it is allocated."""
-    check_regular_file(path, max_bytes=MAX_NPZ_FILE_BYTES, error=DatasetError, what=".npz file")
+    check_regular_file(path, max_bytes=MAX_NPZ_FILE_BYTES, error=DatasetError, what="an .npz file")
     name = printable_name(path)
     with open(path, "rb") as f:
         magic = f.read(6)
@@ -150,7 +151,9 @@ def _check_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, nam
                 shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
             else:
                 raise DatasetError(f"{key} in {name} uses .npy format {version}, which LayerLab does not read")
-        except ValueError as err:
+        except DatasetError:
+            raise
+        except Exception as err:  # NumPy parses the header text: any failure means a damaged header
             raise DatasetError(f"{key} in {name} is not a valid NumPy array ({_first_line(err)})") from None
     if dtype.hasobject:
         raise DatasetError(f"{name} holds pickled (object) arrays ({key}), which LayerLab refuses to load for safety")
@@ -182,7 +185,15 @@ def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, header: ArrayHe
             raise DatasetError(f"{header.key} in {name} is damaged ({_first_line(err)})") from None
 
 
-def _pair(arrays: dict[str, np.ndarray], x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:
+def _pair(arrays: dict[str, np.ndarray], x_key: str, y_key: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(images as uint8, labels as int32) of one split; refusals name the file."""
+    try:
+        return _checked_pair(arrays, x_key, y_key)
+    except DatasetError as err:
+        raise DatasetError(f"{name}: {err}") from None
+
+
+def _checked_pair(arrays: dict[str, np.ndarray], x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:
     x = as_uint8_images(arrays[x_key], x_key)
     y = np.asarray(arrays[y_key])
     if y.ndim == 2 and y.shape[1] > 1:
@@ -212,7 +223,10 @@ def _class_names(arrays: dict[str, np.ndarray], labels: list[np.ndarray], name: 
         raw = np.asarray(arrays["class_names"]).reshape(-1)
         if len(raw) > MAX_CLASSES:
             raise DatasetError(f"{name}: {len(raw):,} class_names; LayerLab handles at most {MAX_CLASSES:,} classes")
-        names = [n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in raw.tolist()]
+        try:
+            names = [n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in raw.tolist()]
+        except (ValueError, SystemError):  # code points beyond Unicode in a 'U' array
+            raise DatasetError(f"{name}: class_names is not valid text") from None
         if len(names) <= top:
             raise DatasetError(f"{name}: only {len(names)} class_names but labels go up to {top}")
         return names

@@ -124,8 +124,8 @@ class _Session:
             dataset = load_dataset(config.data, seed=config.training.seed)
         self.dataset = self.result.dataset = dataset
         self.spec = self.result.spec = PreprocessSpec.from_dataset(dataset)
-        if config.training.mixed_precision:
-            keras.mixed_precision.set_global_policy("mixed_float16")
+        # The config decides, whatever policy was in force (restored when training ends).
+        keras.mixed_precision.set_global_policy("mixed_float16" if config.training.mixed_precision else "float32")
         with device.strategy().scope():
             model = build_model(config.arch, dataset.input_shape, dataset.num_classes)
         if config.init_from:

@@ -44,6 +44,8 @@ def test_train_prints_one_json_object(capsys, tmp_path: Path) -> None:
         assert key in data
     assert data["epochs_run"] == 1 and data["run_dir"] == str(tmp_path / "r")
     assert "epoch 1/1" in err
+    assert set(data) == {"val_accuracy", "val_loss", "train_accuracy", "train_loss", "epochs_run", "misclassified",
+                         "val_count", "stopped_early", "cancelled", "feature_cache", "run_dir", "skipped_files"}
 
 
 def test_classify_json_keeps_going_past_bad_files(capsys, run_dir: Path, tmp_path: Path) -> None:
@@ -127,3 +129,40 @@ def test_offline_download_gives_one_clean_error_and_no_tensorflow_chatter(tmp_pa
     lines = [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith("Downloading data from")]
     assert len(lines) == 1, proc.stderr
     assert "mnist.npz" in lines[0] and str(tmp_path / "keras") in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_options_choices_and_defaults_come_from_the_config() -> None:
+    import argparse
+    from typing import get_args
+
+    from engine.cli import build_parser, config_from_args
+    from engine.config import ACTIVATIONS, OPTIMIZERS, Augmentation, ExperimentConfig
+
+    parse = build_parser().parse_args
+    assert config_from_args(parse(["train"])) == ExperimentConfig()
+    assert config_from_args(parse(["summary"])) == ExperimentConfig()
+    assert config_from_args(parse(["train", "--arch", "bn_cnn"])).arch.batchnorm is True  # ArchInfo.defaults
+    assert config_from_args(parse(["train", "--arch", "bn_cnn", "--no-batchnorm"])).arch.batchnorm is False
+    assert config_from_args(parse(["train", "--batchnorm"])).arch.batchnorm is True
+    config = config_from_args(parse(["train", "--dropout", "0.3", "--lr", "0.01", "--no-feature-cache", "--flip", "both"]))
+    assert (config.arch.dropout, config.arch.dropout_rate, config.training.learning_rate) == (True, 0.3, 0.01)
+    assert config.training.feature_cache is False and config.augmentation.flip == "both"
+    assert config_from_args(parse(["train", "--no-dropout"])).arch.dropout is False
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    actions = {a.dest: a for a in commands.choices["train"]._actions}
+    assert tuple(actions["arch.activation"].choices) == ACTIVATIONS
+    assert tuple(actions["training.optimizer"].choices) == OPTIMIZERS
+    assert tuple(actions["augmentation.flip"].choices) == get_args(Augmentation.model_fields["flip"].annotation)
+    assert "(default: 10)" in actions["training.epochs"].help
+
+
+def test_unexpected_failures_are_one_line_too(capsys, monkeypatch, tmp_path: Path) -> None:
+    import engine.cli as cli
+
+    def broken(args):
+        raise KeyError("a bug")
+
+    monkeypatch.setitem(cli.COMMANDS, "datasets", broken)
+    code = cli.main(["datasets"])
+    _, err = capsys.readouterr()
+    assert code == 1 and err.count("\n") == 1 and "internal error: KeyError" in err and "Traceback" not in err

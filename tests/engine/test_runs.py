@@ -1,5 +1,6 @@
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,80 @@ def test_model_files_must_be_keras_archives(tmp_path: Path) -> None:
     corrupt.write_bytes(b"not a zip")
     with pytest.raises(RunError, match="cannot load model"):
         runs.load_model_file(corrupt)
+
+
+def test_run_files_get_the_permissions_of_the_umask(tmp_path: Path) -> None:
+    """mkstemp makes private (0600) files; a run shared with another user must be readable."""
+    previous = os.umask(0o027)
+    try:
+        runs.atomic_write_json(tmp_path / "metrics.json", {"val_accuracy": 0.5})
+        assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == 0o640
+        os.umask(0o002)
+        runs.atomic_write(tmp_path / "model.keras", lambda tmp: tmp.write_bytes(b"x"))
+        assert (tmp_path / "model.keras").stat().st_mode & 0o777 == 0o664
+    finally:
+        os.umask(previous)
+
+
+def test_writing_a_run_file_removes_stale_temporaries_only(tmp_path: Path) -> None:
+    """What a killed process left (.history.json.XXXXXXXX.json, untouched for long) goes; what is
+    being written now, other hidden files and what a link points to stay."""
+    old = time.time() - 2 * runs.STALE_AFTER_S
+    stale = [tmp_path / ".history.json.k2j3h4_x.json", tmp_path / ".model.keras.abcdefgh.keras"]
+    fresh = tmp_path / ".metrics.json.zyxwvuts.json"
+    other = tmp_path / ".notes.txt.abcdefgh.txt"
+    target = tmp_path / "precious.bin"
+    for path in stale + [fresh, other, target]:
+        path.write_bytes(b"half")
+    link = tmp_path / ".config.json.linkedto.json"
+    link.symlink_to(target.name)
+    for path in stale + [other, target]:
+        os.utime(path, (old, old))
+    os.utime(link, (old, old), follow_symlinks=False)
+    runs.atomic_write_json(tmp_path / "history.json", [])
+    remaining = sorted(p.name for p in tmp_path.iterdir())
+    assert remaining == sorted(["history.json", fresh.name, other.name, target.name, link.name])
+
+
+def test_metrics_and_history_keep_their_json_keys() -> None:
+    from engine.run_files import EpochRecord, Misclassified, RunMetrics, history_to_json
+
+    metrics = RunMetrics(val_count=2, val_loss=float("nan"), val_accuracy=0.5, epochs_run=1,
+                         misclassified=[Misclassified(index=1, true="a", predicted="b", confidence=0.7)])
+    saved = metrics.to_json_dict()
+    assert set(saved) == {"val_count", "val_loss", "val_accuracy", "train_loss", "train_accuracy", "misclassified",
+                          "misclassified_count", "confusion_matrix", "cancelled", "stopped_early", "feature_cache",
+                          "epochs_run"}
+    assert saved["val_loss"] is None and set(saved["misclassified"][0]) == {"index", "source", "true", "predicted", "confidence"}
+    json.dumps(saved, allow_nan=False)
+    assert RunMetrics.failure("out of memory", "oom", 3).to_json_dict() == {"failed": "out of memory", "failed_kind": "oom",
+                                                                            "epochs_run": 3}
+    [entry] = history_to_json([EpochRecord(epoch=0, loss=float("inf"), accuracy=0.5)])
+    assert entry == {"epoch": 0, "loss": None, "accuracy": 0.5, "val_loss": None, "val_accuracy": None,
+                     "seconds": 0.0, "stage": 1, "partial": False}
+
+
+def test_newer_keys_are_ignored_and_wrong_types_named(tmp_path: Path) -> None:
+    config = ExperimentConfig()
+    runs.atomic_write_json(tmp_path / runs.CONFIG, config.to_dict())
+    runs.atomic_write_json(tmp_path / runs.METRICS, {"val_accuracy": 0.5, "calibration": {"ece": 0.1}})
+    runs.atomic_write_json(tmp_path / runs.HISTORY, [{"epoch": 0, "loss": 1.0, "lr": 0.001}])
+    run = runs.load_run(tmp_path)
+    assert run.metrics.val_accuracy == 0.5 and run.history[0].loss == 1.0 and run.preprocess is None
+    runs.atomic_write_json(tmp_path / runs.HISTORY, [{"epoch": "first"}])
+    with pytest.raises(RunError, match=r"history\.json: entry 0: epoch"):
+        runs.load_run(tmp_path)
+
+
+def test_preprocess_spec_is_validated() -> None:
+    from engine.inference import PreprocessSpec
+
+    spec = PreprocessSpec(height=8, width=8, channels=1, class_names=("a", "b"))
+    assert PreprocessSpec.from_dict(spec.to_dict() | {"added_later": 1}) == spec
+    assert spec.to_dict()["class_names"] == ["a", "b"]
+    with pytest.raises(RunError, match=r"preprocess\.json: width: Field required"):
+        PreprocessSpec.from_dict({"height": 8, "channels": 1})
+    with pytest.raises(RunError, match=r"preprocess\.json: channels"):
+        PreprocessSpec.from_dict({"height": 8, "width": 8, "channels": 4})
+    with pytest.raises(RunError, match="not a list"):
+        PreprocessSpec.from_dict([8, 8, 1])

@@ -260,3 +260,17 @@ def test_out_of_memory_is_a_clear_message_and_the_next_run_works(digits, tmp_pat
     assert metrics["failed_kind"] == "oom"
     assert [e["epoch"] for e in json.loads((tmp_path / "oom" / "history.json").read_text())] == [0]
     assert train(tiny(), dataset=digits, run_dir=tmp_path / "next").failed is None
+
+
+def test_training_restores_the_mixed_precision_policy_in_force(digits, tmp_path: Path) -> None:
+    """The config decides the policy while training; whatever was in force before is restored."""
+    import keras
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        result = train(tiny(**{"training.epochs": 1}), dataset=digits, run_dir=tmp_path / "r")
+        assert result.failed is None
+        assert result.model.dtype_policy.name == "float32"
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
