@@ -5,6 +5,7 @@ inside the function, in the worker thread, after `load_engine()`. Results are pl
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,7 +198,7 @@ def open_run(task: Task, path: str) -> OpenedRun:
     from engine.runs import load_run as read
 
     run = read(path)
-    if not run.model_path.is_file():
+    if not os.path.lexists(run.model_path):  # anything else there (a folder, a pipe) the engine refuses by name
         return OpenedRun(run, None, "this run has no saved model (it failed or was stopped before saving)")
     load_engine()
     from engine.inference import Classifier

@@ -36,6 +36,7 @@ class ResultCard(QFrame):
     def __init__(self, ticket: int, source: str | bytes) -> None:
         super().__init__()
         self.ticket = ticket
+        self.source = source
         self.setObjectName("ResultCard")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 10)
