@@ -214,3 +214,18 @@ def expand_sources(task: Task, raw: list[Any], limit: int) -> Any:
     from gui.dropping import expand_sources as expand
 
     return expand(raw, limit, lambda: task.cancelled)
+
+
+@dataclass(frozen=True)
+class ComparedRuns:
+    comparison: Any                   # engine.experiments.compare.Comparison
+    histories: tuple[Any, ...]        # each run's list[EpochRecord], in the same order
+
+
+def compare_runs(task: Task, paths: list[str]) -> ComparedRuns:
+    from engine.experiments.compare import compare_runs as compare
+    from engine.runs import load_run as read
+
+    comparison = compare(paths)
+    task.check()
+    return ComparedRuns(comparison, tuple(read(path).history for path in paths))

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from engine import __version__
 from gui import theme
@@ -29,6 +29,7 @@ from gui.dropping import accepts, sources_from_mime
 from gui.logs import setup_logging
 from gui.panels.augmentation import AugmentationPanel
 from gui.panels.classify import ClassifyPanel
+from gui.panels.compare import ComparisonPanel
 from gui.panels.data import DataPanel
 from gui.panels.errors import ErrorsPanel
 from gui.panels.model import ModelPanel
@@ -38,15 +39,7 @@ from gui.panels.training import RunBar, TrainingPanel
 from gui.session import Session
 from gui.settings import Settings
 from gui.tasks import TaskRunner
-from gui.widgets import EngineStatus, MessageBar
-
-def _scrolling(widget: QWidget) -> QScrollArea:
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setWidget(widget)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    return area
-
+from gui.widgets import EngineStatus, MessageBar, add_actions, scrolling, tab_widget
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +89,8 @@ class MainWindow(QMainWindow):
         self.model_panel = ModelPanel(config)
         self.augmentation_panel = AugmentationPanel(config)
         self.training_panel = TrainingPanel(config)
-        self.controls = self._tabs("ControlTabs", 360, (_scrolling(self.data_panel), "Data"), (self.model_panel, "Model"),
-                                   (_scrolling(self.augmentation_panel), "Augment"), (_scrolling(self.training_panel), "Training"))
+        self.controls = tab_widget("ControlTabs", 360, (scrolling(self.data_panel), "Data"), (self.model_panel, "Model"),
+                                   (scrolling(self.augmentation_panel), "Augment"), (scrolling(self.training_panel), "Training"))
         self.controls.setTabToolTip(2, "Random changes to the training images, with a preview")
         centre = QWidget()
         centre.setObjectName("Centre")
@@ -105,12 +98,18 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(8, 8, 8, 8)
         column.setSpacing(8)
         self.run_bar, self.message_bar, self.plots = RunBar(), MessageBar(), PlotsPanel()
-        for widget, stretch in ((self.run_bar, 0), (self.message_bar, 0), (self.plots, 1)):
+        self.comparison_panel = ComparisonPanel()
+        self.centre_split = QSplitter(Qt.Orientation.Vertical)   # curves above, comparison or grid below
+        self.centre_split.addWidget(self.plots)
+        self.centre_split.addWidget(self.comparison_panel)
+        self.centre_split.setStretchFactor(0, 3)
+        self.centre_split.setStretchFactor(1, 1)
+        for widget, stretch in ((self.run_bar, 0), (self.message_bar, 0), (self.centre_split, 1)):
             column.addWidget(widget, stretch)
         self.classify_panel = ClassifyPanel(self.session.preferences, start_folder)
         self.errors_panel = ErrorsPanel()
         self.runs_panel = RunsPanel(runs_root)
-        self.results = self._tabs("ResultTabs", 380, (self.classify_panel, "Classify"), (self.errors_panel, "Errors"),
+        self.results = tab_widget("ResultTabs", 380, (self.classify_panel, "Classify"), (self.errors_panel, "Errors"),
                                   (self.runs_panel, "Runs"))
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("MainSplitter")
@@ -123,15 +122,6 @@ class MainWindow(QMainWindow):
         self.engine_status = EngineStatus()
         self.statusBar().addPermanentWidget(self.engine_status)
 
-    @staticmethod
-    def _tabs(name: str, min_width: int, *pages: tuple[QWidget, str]) -> QTabWidget:
-        tabs = QTabWidget()
-        tabs.setObjectName(name)
-        for page, title in pages:
-            tabs.addTab(page, title)
-        tabs.setMinimumWidth(min_width)
-        return tabs
-
     def _build_controllers(self, runs_root: Path | None) -> None:
         s, t = self.session, self.tasks
         self.engine = EngineController(s, t, self.engine_status)
@@ -141,7 +131,7 @@ class MainWindow(QMainWindow):
         self.training = TrainingController(s, t, self.run_bar, self.plots, runs_root)
         self.results_view = ResultsController(s, t, self.errors_panel)
         self.classify = ClassifyController(s, t, self.classify_panel, self.settings.set_last_folder)
-        self.runs = RunsController(s, t, self.runs_panel, self.plots, runs_root)
+        self.runs = RunsController(s, t, self.runs_panel, self.plots, self.comparison_panel, runs_root)
         self.persistence = PersistenceController(s, t, self.settings)
 
     def _connect_intents(self) -> None:
@@ -157,6 +147,8 @@ class MainWindow(QMainWindow):
         self.runs_panel.open_requested.connect(self.runs.open_run)
         self.runs_panel.settings_requested.connect(self.runs.use_settings)
         self.runs_panel.refresh_requested.connect(self.runs.refresh)
+        self.runs_panel.compare_requested.connect(self.runs.compare)
+        self.comparison_panel.close_requested.connect(self.runs.close_comparison)
         self.data_panel.folder_chosen.connect(self.settings.set_last_folder)
         self.training.finished.connect(lambda result: self.runs.refresh())
         s.events.training.connect(self._lock_controls)
@@ -182,29 +174,17 @@ class MainWindow(QMainWindow):
             panel.set_locked(training.running)
 
     def _build_menu(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        for text, shortcut, slot in (
-                ("Open images…", QKeySequence.StandardKey.Open, self.classify_panel.choose_files),
-                ("Paste image", QKeySequence.StandardKey.Paste, self.paste),
-                ("Open run folder…", "Ctrl+Shift+O", self._choose_run_folder), (None, None, None),
-                ("Train", None, self.training.start), ("Stop", None, self.training.stop), (None, None, None),
-                ("Quit", QKeySequence.StandardKey.Quit, self.close)):
-            self._add_action(file_menu, text, shortcut, slot)
-        help_menu = self.menuBar().addMenu("&Help")
-        self._add_action(help_menu, "Show log", None, self.show_log)
-        self._add_action(help_menu, "About LayerLab", None, lambda: self.session.say(
-            "LayerLab — train image classifiers, freeze layers, watch the curves, drop images to classify. "
-            "Every training is saved as a run.", "info"))
-
-    def _add_action(self, menu: Any, text: str | None, shortcut: Any, slot: Any) -> None:
-        if text is None:
-            menu.addSeparator()
-            return
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        action.triggered.connect(slot)
-        menu.addAction(action)
+        add_actions(self.menuBar().addMenu("&File"), self, (
+            ("Open images…", QKeySequence.StandardKey.Open, self.classify_panel.choose_files),
+            ("Paste image", QKeySequence.StandardKey.Paste, self.paste),
+            ("Open run folder…", "Ctrl+Shift+O", self._choose_run_folder), None,
+            ("Train", None, self.training.start), ("Stop", None, self.training.stop), None,
+            ("Quit", QKeySequence.StandardKey.Quit, self.close)))
+        add_actions(self.menuBar().addMenu("&Help"), self, (
+            ("Show log", None, self.show_log),
+            ("About LayerLab", None, lambda: self.session.say(
+                "LayerLab — train image classifiers, freeze layers, watch the curves, drop images to classify. "
+                "Every training is saved as a run.", "info"))))
 
     def show_log(self) -> None:
         from gui.log_view import LogDialog

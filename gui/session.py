@@ -188,6 +188,7 @@ class RunsState:
     status: str = "idle"             # idle | listing | ready | failed
     problem: str = ""
     opened: Any = None               # engine.runs.Run
+    compared: Any = None             # gui.jobs.ComparedRuns while runs are compared side by side
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ GOOD = "#3ecf8e"
 WARN = "#f5b942"
 BAD = "#ff5c5c"
 GRID = "#2a2f39"          # plot grid lines and axes (opaque: cheap to draw)
+#: One colour per run when runs are compared (distinct on the dark background, colour-blind safe first).
+RUN_COLORS = ("#4f8cff", "#ff9f43", "#3ecf8e", "#e05cff", "#f5e642", "#ff5c8a", "#5ce1e6", "#b0b8c8")
 
 #: A checkout (and the editable install dev.py makes) reads resources/ and assets/ in place.
 CHECKOUT = Path(__file__).resolve().parent.parent

@@ -1,17 +1,20 @@
 """Small reusable widgets: the inline message bar, probability bars, headings, image tiles."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QAction, QColor, QFont, QPainter
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -213,3 +216,35 @@ def panel_layout(panel: QWidget, title: str | None = None) -> QVBoxLayout:
     if title:
         layout.addWidget(heading(title))
     return layout
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    """`widget` in a frameless scroll area that resizes it (a panel taller than the window)."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(widget)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area
+
+
+def tab_widget(name: str, min_width: int, *pages: tuple[QWidget, str]) -> QTabWidget:
+    tabs = QTabWidget()
+    tabs.setObjectName(name)
+    for page, title in pages:
+        tabs.addTab(page, title)
+    tabs.setMinimumWidth(min_width)
+    return tabs
+
+
+def add_actions(menu: QMenu, parent: QWidget, entries: tuple[tuple[str, Any, Any] | None, ...]) -> None:
+    """Menu entries (text, shortcut or None, slot); None is a separator."""
+    for entry in entries:
+        if entry is None:
+            menu.addSeparator()
+            continue
+        text, shortcut, slot = entry
+        action = QAction(text, parent)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)

@@ -20,21 +20,32 @@ class RunsView(Protocol):
 
 class HistoryView(Protocol):
     def load_history(self, history: list[Any], title: str = "") -> None: ...
+    def show_comparison(self, runs: list[tuple[str, list[Any]]], title: str = "") -> None: ...
+    def reset(self, message: str = "") -> None: ...
+
+
+class ComparisonView(Protocol):
+    def show_comparison(self, comparison: Any) -> None: ...
+    def hide_comparison(self) -> None: ...
 
 
 class RunsController:
     opened = Signal(str)          # the path of a run opened (with or without a usable model)
+    compared = Signal(object)     # gui.jobs.ComparedRuns, once shown
 
     def __init__(self, session: Session, runner: TaskRunner, view: RunsView, curves: HistoryView,
-                 root: Path | None = None) -> None:
+                 comparison: ComparisonView, root: Path | None = None) -> None:
         self.session = session
         self.view = view
         self.curves = curves
+        self.comparison = comparison
         self.root = root
         self._list = runner.slot("list-runs", "io")
         self._open = runner.slot("open-run", "engine")
         self._settings = runner.slot("run-settings", "io")
+        self._compare = runner.slot("compare-runs", "io")
         session.events.runs.connect(self._render)
+        session.events.training.connect(lambda training: training.running and self.close_comparison())
 
     # --- listing --------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -67,6 +78,7 @@ class RunsController:
         run = opened.run
         config, metrics, name = run.config, run.metrics, run.path.name
         acc = metrics.val_accuracy if metrics is not None else None
+        self.close_comparison()
         title = (f"Run <b>{name}</b> · {config.arch.name} on {short_name(config.data.name)}"
                  + (f" · val accuracy {acc:.1%}" if finite(acc) else ""))
         self.curves.load_history(run.history, title)
@@ -94,6 +106,37 @@ class RunsController:
         self.session.update("classifier", classifier=None, status="failed",
                             description="No model: the run could not be opened.")
         self.session.say(f"Cannot open run {Path(path).name}: {err}", "error", getattr(err, "details", ""), topic="run")
+
+    # --- side by side -----------------------------------------------------------------------------------
+    def compare(self, paths: list[str]) -> None:
+        """Overlay the curves of several runs and tabulate what differs between them."""
+        if len(paths) < 2:
+            self.session.say("Select two runs or more to compare them (Ctrl+click or Shift+click in the list).",
+                             "info", topic="run")
+            return
+        self.session.status(f"Comparing {len(paths)} runs…")
+        self._compare.start(jobs.compare_runs, list(paths), on_result=self._compared,
+                            on_error=lambda err: self.session.say(f"Cannot compare these runs: {err}", "error",
+                                                                  topic="run"))
+
+    def _compared(self, result: jobs.ComparedRuns) -> None:
+        self.session.update("runs", compared=result)
+        self.session.clear_message("run")
+        rows = result.comparison.runs
+        self.curves.show_comparison([(row.label or Path(row.run_dir).name, history)
+                                     for row, history in zip(rows, result.histories)],
+                                    f"Comparing {len(rows)} runs: dashed training, solid validation")
+        self.comparison.show_comparison(result.comparison)
+        self.session.status(f"Comparing {len(rows)} runs", 5000)
+        self.compared.emit(result)
+
+    def close_comparison(self) -> None:
+        if self.session.runs.compared is None:
+            return
+        self.session.update("runs", compared=None)
+        self.comparison.hide_comparison()
+        if not self.session.training.running:
+            self.curves.reset("Train a model or open a run to see its learning curves here.")
 
     # --- settings -------------------------------------------------------------------------------------
     def use_settings(self, path: str) -> None:

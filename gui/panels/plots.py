@@ -125,6 +125,7 @@ class MetricPlot:
         self.best_line.hide()
         item.addItem(self.best_line)
         self.stage_lines: list[pg.InfiniteLine] = []
+        self.run_curves: list[Any] = []          # overlaid saved runs (comparison)
         if percent:
             item.setYRange(0, 1, padding=0.02)
             item.enableAutoRange(y=False)
@@ -136,7 +137,40 @@ class MetricPlot:
         item.enableAutoRange(x=False)
         item.setXRange(0, max(1, epochs) + 0.4, padding=0.01)
 
+    def show_runs(self, runs: list[tuple[str, str, list[Any]]]) -> None:
+        """Overlay saved runs: per run (label, colour, history), training dashed, validation solid."""
+        self.clear_runs()
+        item = self.widget.getPlotItem()
+        item.legend.clear()
+        train_key, val_key = ("accuracy", "val_accuracy") if self.percent else ("loss", "val_loss")
+        for label, colour, history in runs:
+            x = [entry.epoch + 1.0 for entry in history]
+            for key, pen, name in ((train_key, _pen(colour, 1.5, Qt.PenStyle.DashLine), None),
+                                   (val_key, _pen(colour, 2.2), label)):
+                y = [_num(getattr(entry, key)) for entry in history]
+                self.run_curves.append(item.plot(x, y, pen=pen, name=name, connect="finite", symbol="o" if name else None,
+                                                 symbolSize=5, symbolBrush=colour, symbolPen=pg.mkPen(colour)))
+        item.enableAutoRange()
+        if self.percent:
+            item.setYRange(0, 1, padding=0.02)
+            item.enableAutoRange(y=False)
+
+    def clear_runs(self) -> None:
+        """Remove overlaid runs and give the legend back to the live curves."""
+        if not self.run_curves:
+            return
+        item = self.widget.getPlotItem()
+        for curve in self.run_curves:
+            item.removeItem(curve)
+        self.run_curves.clear()
+        item.legend.clear()
+        for curve in (self.batch_smooth, self.train_epoch, self.val_epoch, self.best):
+            name = curve.opts.get("name") if hasattr(curve, "opts") else None
+            if name:
+                item.legend.addItem(curve, name)
+
     def reset(self) -> None:
+        self.clear_runs()
         for curve in (self.batch_raw, self.batch_smooth, self.train_epoch, self.val_epoch):
             curve.setData([], [])
         self.best.setData([], [])
@@ -236,6 +270,13 @@ class PlotsPanel(QWidget):
     def add_stage(self, epoch: int, description: str) -> None:
         for plot in (self.loss, self.accuracy):
             plot.add_stage(float(epoch), description.split(":")[0])
+
+    def show_comparison(self, runs: list[tuple[str, list[Any]]], title: str = "") -> None:
+        """Overlay several saved runs (label, history), one colour each: dashed training, solid validation."""
+        self.reset(title)
+        coloured = [(label, theme.RUN_COLORS[i % len(theme.RUN_COLORS)], history) for i, (label, history) in enumerate(runs)]
+        for plot in (self.loss, self.accuracy):
+            plot.show_runs(coloured)
 
     def set_summary(self, text: str, tooltip: str = "") -> None:
         """The line above the plots: what trains, or the last epoch's figures."""

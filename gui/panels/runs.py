@@ -77,6 +77,7 @@ class RunsPanel(QWidget):
 
     open_requested = Signal(str)
     settings_requested = Signal(str)
+    compare_requested = Signal(list)     # the paths of the selected runs (two or more)
     refresh_requested = Signal()
 
     def __init__(self, root: Path | None = None, parent: QWidget | None = None) -> None:
@@ -100,10 +101,15 @@ class RunsPanel(QWidget):
         for b in (self.refresh_button, self.folder_button):
             top.addWidget(b)
         layout.addLayout(top)
-        # The main actions get a row of their own: the right column is too narrow for four buttons.
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setToolTip("Overlay the curves of the selected runs (Ctrl+click or Shift+click to select "
+                                       "several) and list the settings that differ")
+        self.compare_button.clicked.connect(lambda: self.compare_requested.emit(self.selected_paths()))
+        self.compare_button.setEnabled(False)
+        # The main actions get a row of their own: the right column is too narrow for all buttons.
         actions = QHBoxLayout()
-        actions.addWidget(self.open_button, 1)
-        actions.addWidget(self.settings_button, 1)
+        for button in (self.open_button, self.settings_button, self.compare_button):
+            actions.addWidget(button, 1)
         layout.addLayout(actions)
         self.note = hint("")
         layout.addWidget(self.note)
@@ -113,7 +119,7 @@ class RunsPanel(QWidget):
         self.table.setModel(self.model)
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
@@ -124,6 +130,7 @@ class RunsPanel(QWidget):
         header.setStretchLastSection(True)
         header.setResizeContentsPrecision(MEASURED_ROWS)
         self.table.doubleClicked.connect(lambda _: self._open_selected())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
         layout.addWidget(self.table, 1)
         self.summaries: list[Any] = []
         self.root: Path | None = root
@@ -145,11 +152,18 @@ class RunsPanel(QWidget):
         self.open_button.setEnabled(not locked)
         self.settings_button.setEnabled(not locked)
 
+    def selected_paths(self) -> list[str]:
+        rows = sorted(index.row() for index in self.table.selectionModel().selectedRows())
+        return [str(self.summaries[row].path) for row in rows if row < len(self.summaries)]
+
     def selected_path(self) -> str | None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows or rows[0].row() >= len(self.summaries):
-            return None
-        return str(self.summaries[rows[0].row()].path)
+        paths = self.selected_paths()
+        return paths[0] if paths else None
+
+    def _on_selection(self) -> None:
+        count = len(self.selected_paths())
+        self.compare_button.setEnabled(count >= 2)
+        self.compare_button.setText(f"Compare {count}" if count >= 2 else "Compare")
 
     def _open_selected(self) -> None:
         path = self.selected_path()
