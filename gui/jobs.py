@@ -229,3 +229,12 @@ def compare_runs(task: Task, paths: list[str]) -> ComparedRuns:
     comparison = compare(paths)
     task.check()
     return ComparedRuns(comparison, tuple(read(path).history for path in paths))
+
+
+def run_grid(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, spec: Any,
+             grid_dir: str | None) -> Any:
+    """A grid of ordinary runs, one after another; the runs' and the grid's events are reported."""
+    load_engine()
+    from engine.experiments.grid import run_grid as run
+
+    return run(spec, task.report, task.cancel_token, grid_dir=Path(grid_dir) if grid_dir else None, runs_root=runs_root)

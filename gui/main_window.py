@@ -19,6 +19,7 @@ from gui import theme
 from gui.controllers.classify import ClassifyController
 from gui.controllers.data import DataController
 from gui.controllers.engine import EngineController
+from gui.controllers.grid import GridController
 from gui.controllers.inspect import InspectController
 from gui.controllers.persistence import PersistenceController, startup_config
 from gui.controllers.preview import PreviewController
@@ -32,6 +33,7 @@ from gui.panels.classify import ClassifyPanel
 from gui.panels.compare import ComparisonPanel
 from gui.panels.data import DataPanel
 from gui.panels.errors import ErrorsPanel
+from gui.panels.grid import GridPlanPanel, GridResultsPanel
 from gui.panels.model import ModelPanel
 from gui.panels.plots import PlotsPanel
 from gui.panels.runs import RunsPanel
@@ -89,8 +91,10 @@ class MainWindow(QMainWindow):
         self.model_panel = ModelPanel(config)
         self.augmentation_panel = AugmentationPanel(config)
         self.training_panel = TrainingPanel(config)
+        self.grid_panel = GridPlanPanel(self.session.grid_plan)
         self.controls = tab_widget("ControlTabs", 360, (scrolling(self.data_panel), "Data"), (self.model_panel, "Model"),
-                                   (scrolling(self.augmentation_panel), "Augment"), (scrolling(self.training_panel), "Training"))
+                                   (scrolling(self.augmentation_panel), "Augment"), (scrolling(self.training_panel), "Training"),
+                                   (scrolling(self.grid_panel), "Grid"))
         self.controls.setTabToolTip(2, "Random changes to the training images, with a preview")
         centre = QWidget()
         centre.setObjectName("Centre")
@@ -98,10 +102,10 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(8, 8, 8, 8)
         column.setSpacing(8)
         self.run_bar, self.message_bar, self.plots = RunBar(), MessageBar(), PlotsPanel()
-        self.comparison_panel = ComparisonPanel()
+        self.comparison_panel, self.grid_results = ComparisonPanel(), GridResultsPanel()
         self.centre_split = QSplitter(Qt.Orientation.Vertical)   # curves above, comparison or grid below
-        self.centre_split.addWidget(self.plots)
-        self.centre_split.addWidget(self.comparison_panel)
+        for widget in (self.plots, self.comparison_panel, self.grid_results):
+            self.centre_split.addWidget(widget)
         self.centre_split.setStretchFactor(0, 3)
         self.centre_split.setStretchFactor(1, 1)
         for widget, stretch in ((self.run_bar, 0), (self.message_bar, 0), (self.centre_split, 1)):
@@ -133,6 +137,7 @@ class MainWindow(QMainWindow):
         self.classify = ClassifyController(s, t, self.classify_panel, self.settings.set_last_folder)
         self.runs = RunsController(s, t, self.runs_panel, self.plots, self.comparison_panel, runs_root)
         self.persistence = PersistenceController(s, t, self.settings)
+        self.grid = GridController(s, self.training, self.grid_results, self.grid_panel)
 
     def _connect_intents(self) -> None:
         s = self.session
@@ -149,6 +154,9 @@ class MainWindow(QMainWindow):
         self.runs_panel.refresh_requested.connect(self.runs.refresh)
         self.runs_panel.compare_requested.connect(self.runs.compare)
         self.comparison_panel.close_requested.connect(self.runs.close_comparison)
+        self.grid_panel.run_requested.connect(self.grid.run)
+        self.grid_panel.resume_requested.connect(self.grid.resume)
+        self.grid_results.close_requested.connect(self.grid.close)
         self.data_panel.folder_chosen.connect(self.settings.set_last_folder)
         self.training.finished.connect(lambda result: self.runs.refresh())
         s.events.training.connect(self._lock_controls)
@@ -170,7 +178,8 @@ class MainWindow(QMainWindow):
         self.preview.shown.connect(self.preview_shown.emit)
 
     def _lock_controls(self, training: Any) -> None:
-        for panel in (self.data_panel, self.model_panel, self.augmentation_panel, self.training_panel, self.runs_panel):
+        for panel in (self.data_panel, self.model_panel, self.augmentation_panel, self.training_panel, self.runs_panel,
+                      self.grid_panel):
             panel.set_locked(training.running)
 
     def _build_menu(self) -> None:

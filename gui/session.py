@@ -76,6 +76,23 @@ class ConfigStore(EventedStore[ExperimentConfig]):
         return self.value
 
 
+class FactorText(BaseModel):
+    """One factor of a grid as the user typed it: a dotted config key and its values ("0, 0.5")."""
+
+    model_config = ConfigDict(extra="forbid")
+    key: str
+    values: str
+
+
+class GridPlan(BaseModel):
+    """The grid set up in the Grid tab (factors × levels × repeats); validated by the engine at start."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    factors: list[FactorText] = Field(default_factory=lambda: [FactorText(key="arch.dropout", values="off, on"),
+                                                               FactorText(key="arch.batchnorm", values="off, on")])
+    repeats: int = Field(2, ge=1, le=20, description="runs per combination, with different seeds")
+
+
 class Preferences(BaseModel):
     """Choices about the window, not the experiment (kept in the settings, not in runs)."""
 
@@ -154,6 +171,7 @@ class TrainingState:
     eta: str = ""
     epochs: int = 0                  # planned, all stages
     stage_note: str = ""
+    run_note: str = ""               # "run 3/8 · " while a grid trains its runs one after another
     feature_cache: bool | None = None
     cache_note: str = ""
     run_dir: str = ""
@@ -192,6 +210,18 @@ class RunsState:
 
 
 @dataclass(frozen=True)
+class GridState:
+    """A grid of runs: which run is training, and one row per combination (mean ± std over repeats)."""
+
+    status: str = "idle"             # idle | running | stopped | finished | failed
+    grid_dir: str = ""
+    total: int = 0                   # planned runs (combinations × repeats)
+    current: int = -1                # index of the run training now
+    settings: dict[str, Any] = field(default_factory=dict)   # of the run training now
+    rows: tuple[Any, ...] = ()       # engine.experiments.grid.GridRow
+
+
+@dataclass(frozen=True)
 class Message:
     """The banner: one readable line; `topic` lets its workflow clear it once solved."""
 
@@ -209,6 +239,7 @@ class SessionEvents(SignalGroup):
     results = Signal(object)
     classifier = Signal(object)
     runs = Signal(object)
+    grid = Signal(object)
     message = Signal(object)
     status = Signal(str, int)        # a transient status-bar line, and how long it stays (ms, 0: until replaced)
 
@@ -216,11 +247,12 @@ class SessionEvents(SignalGroup):
 class Session:
     """Everything one window knows, as data; `events.<part>` announces each new value."""
 
-    PARTS = ("engine", "data", "model", "training", "results", "classifier", "runs", "message")
+    PARTS = ("engine", "data", "model", "training", "results", "classifier", "runs", "grid", "message")
 
     def __init__(self, config: ExperimentConfig | None = None, preferences: Preferences | None = None) -> None:
         self.config = ConfigStore(config or ExperimentConfig())
         self.preferences = EventedStore(preferences or Preferences())
+        self.grid_plan = EventedStore(GridPlan())
         self.events = SessionEvents()
         self.engine = EngineState()
         self.data = DataState()
@@ -229,6 +261,7 @@ class Session:
         self.results = ResultsState()
         self.classifier = ClassifierState()
         self.runs = RunsState()
+        self.grid = GridState()
         self.message = Message()
 
     def update(self, part: str, **changes: Any) -> Any:
@@ -255,10 +288,9 @@ class Session:
     def close(self) -> None:
         """Disconnect every listener (the window is closing)."""
         self.events.disconnect()
-        self.config.changed.disconnect()
-        self.config.rejected.disconnect()
-        self.preferences.changed.disconnect()
-        self.preferences.rejected.disconnect()
+        for store in (self.config, self.preferences, self.grid_plan):
+            store.changed.disconnect()
+            store.rejected.disconnect()
 
 
 def finite(value: Any) -> bool:

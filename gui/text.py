@@ -27,3 +27,8 @@ def format_memory(megabytes: float) -> str:
 def plural(count: int, noun: str, plural_form: str | None = None) -> str:
     """"1 run", "3 runs"."""
     return f"{count:,} {noun if count == 1 else plural_form or noun + 's'}"
+
+
+def setting_name(key: str) -> str:
+    """"training.learning_rate" → "learning rate": the part after the last dot, readable."""
+    return key.rsplit(".", 1)[-1].replace("_", " ")

@@ -10,7 +10,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from psygnal import Signal
 
@@ -42,6 +42,21 @@ class CurvesView(Protocol):
 
 
 @dataclass(frozen=True)
+class TrainingJob:
+    """What runs on the training lane: one training (`jobs.train`) or a queue of them (a grid).
+
+    `work(task, config, dataset, runs_root, *extra)` reports engine events through the task;
+    `on_result` replaces the single training's handling of what it returns.
+    """
+
+    work: Callable[..., Any] = jobs.train
+    extra: tuple[Any, ...] = ()
+    on_result: Callable[[Any], None] | None = None
+    description: str = "Preparing data and model…"
+    queue: bool = False       # several runs one after another: the window stays busy between them
+
+
+@dataclass(frozen=True)
 class TrainingCrash:
     """What `finished` carries when `train` itself raised (it should not; the window survives anyway)."""
 
@@ -67,6 +82,7 @@ class TrainingController:
         self._started: Started | None = None
         self._origin: tuple[float, float] | None = None   # (seconds, fraction) when progress began
         self._dataset: Any = None
+        self._job = TrainingJob()
         session.events.training.connect(view.show_training)
         session.events.engine.connect(self._on_engine)
         view.show_training(session.training)
@@ -81,9 +97,11 @@ class TrainingController:
         return self._slot.busy
 
     # --- intent ---------------------------------------------------------------------------------------
-    def start(self) -> None:
-        if self.running:
+    def start(self, job: TrainingJob | None = None) -> None:
+        """Train the current config (or run `job`: a grid), as soon as the engine is ready."""
+        if self.running or self._slot.busy:
             return
+        self._job = job or TrainingJob()
         self.session.clear_message()
         self.curves.reset("Preparing…")
         self.session.update("results", metrics=None, class_names=(), note="Training…", dataset=None, origin="training")
@@ -123,9 +141,9 @@ class TrainingController:
         same = data.key == jobs.dataset_key(config.data, config.training.seed)
         self._dataset = data.dataset if same else None
         self._started, self._origin = None, None
-        self._set(status="preparing", text="Preparing data and model…", fraction=0.0, eta="", feature_cache=None,
-                  cache_note="", stage_note="", run_dir="", tooltip="")
-        self._slot.start(jobs.train, config, self._dataset, self.runs_root,
+        self._set(status="preparing", text=self._job.description, fraction=0.0, eta="", feature_cache=None,
+                  cache_note="", stage_note="", run_note="", run_dir="", tooltip="")
+        self._slot.start(self._job.work, config, self._dataset, self.runs_root, *self._job.extra,
                          on_progress=self._on_event, on_result=self._on_result, on_error=self._on_crash)
 
     # --- events ---------------------------------------------------------------------------------------
@@ -137,7 +155,8 @@ class TrainingController:
         self.event.emit(event)
 
     def _on_started(self, event: Started) -> None:
-        self._started = event
+        self._started, self._origin = event, None
+        self.curves.reset()
         if event.device != self.session.engine.device:
             self.session.update("engine", device=event.device)
         config = self.session.config.config
@@ -146,7 +165,8 @@ class TrainingController:
             f"{event.samples_train:,} training / {event.samples_val:,} validation images · "
             f"{event.trainable_params:,} of {event.total_params:,} parameters trainable", event.note)
         self.curves.set_planned_epochs(event.epochs)
-        text = "Computing the frozen layers' features once…" if event.feature_cache else f"Epoch 1/{event.epochs}"
+        run = self.session.training.run_note
+        text = run + ("Computing the frozen layers' features once…" if event.feature_cache else f"Epoch 1/{event.epochs}")
         self._set(status="extracting" if event.feature_cache else "running", epochs=event.epochs,
                   feature_cache=event.feature_cache, cache_note=event.note, run_dir=event.run_dir, text=text)
         if event.note:  # why (not) cached features: stays in the status bar while it trains
@@ -185,7 +205,9 @@ class TrainingController:
         what = "Stopped" if event.cancelled else ("Stopped early (no more improvement)" if event.stopped_early else "Finished")
         short = "Stopped" if event.cancelled else ("Stopped early" if event.stopped_early else "Finished")
         epochs = f"{event.epochs_run} epoch{'s' if event.epochs_run != 1 else ''}"
-        self._set(status="stopped" if event.cancelled else "finished", eta="", text=f"{short} · {short_acc}",
+        between_runs = self._job.queue and not event.cancelled
+        self._set(status="preparing" if between_runs else "stopped" if event.cancelled else "finished", eta="",
+                  text=self.session.training.run_note + f"{short} · {short_acc}",
                   fraction=self.session.training.fraction if event.cancelled else 1.0,
                   tooltip=f"{what} after {epochs} · {acc_text}")
         self.session.say(f"{what}: {acc_text}{errors}. Saved as run {Path(event.run_dir).name}.", "success",
@@ -196,7 +218,8 @@ class TrainingController:
         reason = event.reason
         if reason.lower().startswith(title.lower()):  # "Training diverged: training diverged: …"
             reason = reason[len(title):].lstrip(" :")
-        self._set(status="failed", fraction=0.0, eta="", text=title, tooltip=f"{title}: {reason}")
+        self._set(status="preparing" if self._job.queue else "failed", fraction=0.0, eta="",
+                  text=self.session.training.run_note + title, tooltip=f"{title}: {reason}")
         self.session.say(f"{title}: {reason}", "error", event.run_dir, topic="training")
         log.warning("training failed (%s): %s [run %s]", event.kind, event.reason, event.run_dir)
 
@@ -211,12 +234,20 @@ class TrainingController:
             if fraction > f0 and seconds > t0:
                 eta = f"{format_seconds((1 - fraction) * (seconds - t0) / (fraction - f0))} left"
         status = "stopping" if self.session.training.status == "stopping" else "running"
-        text = "Stopping after this batch…" if status == "stopping" else f"Epoch {epoch + 1}/{epochs} · {detail}"
+        run = self.session.training.run_note
+        text = "Stopping after this batch…" if status == "stopping" else f"{run}Epoch {epoch + 1}/{epochs} · {detail}"
         self._set(status=status, fraction=fraction, text=text, eta=eta)
 
     # --- the end --------------------------------------------------------------------------------------
     def _on_result(self, result: Any) -> None:
         self._end_gpu_polling()
+        if self._job.on_result is not None:
+            self._job.on_result(result)
+        else:
+            self._after_training(result)
+        self.finished.emit(result)
+
+    def _after_training(self, result: Any) -> None:
         if self.session.training.running:  # the engine reported no Finished/Failed (it always should)
             self._set(status="failed" if result.failed else "finished", text="Training ended")
         dataset = result.dataset if result.dataset is not None else self._dataset
@@ -230,7 +261,6 @@ class TrainingController:
                                 origin="training")
             if result.model is not None and result.spec is not None:
                 self._make_classifier(result.model, result.spec, list(names))
-        self.finished.emit(result)
 
     def _on_crash(self, err: Any) -> None:
         self._end_gpu_polling()

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QTableView, QWidget
 
 from gui import theme
-from gui.text import format_seconds
+from gui.text import format_seconds, setting_name
 from gui.widgets import heading, hint, panel_layout
 
 FIGURES = (("Val acc", "val_accuracy", "percent"), ("Test acc", "test_accuracy", "percent"),
@@ -36,11 +36,6 @@ def _swatch(colour: str) -> QPixmap:
     pixmap = QPixmap(12, 12)
     pixmap.fill(QColor(colour))
     return pixmap
-
-
-def setting_name(key: str) -> str:
-    """"training.learning_rate" → "learning rate"; the part after the last dot, readable."""
-    return key.rsplit(".", 1)[-1].replace("_", " ")
 
 
 class ComparisonModel(QAbstractTableModel):

@@ -30,7 +30,7 @@ def test_gui_modules_do_not_import_tensorflow() -> None:
 def test_window_builds(make_window, qtbot) -> None:
     window = make_window()
     assert window.windowTitle() == "LayerLab"
-    assert [window.controls.tabText(i) for i in range(window.controls.count())] == ["Data", "Model", "Augment", "Training"]
+    assert [window.controls.tabText(i) for i in range(window.controls.count())] == ["Data", "Model", "Augment", "Training", "Grid"]
     assert window.results.tabText(0) == "Classify"
     assert window.acceptDrops()
     assert window.run_bar.train.isEnabled() and not window.run_bar.stop.isEnabled()

@@ -1,0 +1,125 @@
+"""Ablation grids in the window: the plan from the Grid tab becomes an engine grid that runs on
+the training lane, one ordinary run after another; rows fill in as runs finish.
+
+The grid's own events (`GridRunStarted`, `GridRowUpdated`, `GridFinished`) arrive through the
+training controller with the runs' events, so the plots and the run bar follow the current run
+exactly as for a single training, and Stop stops the grid (the finished runs are kept, and the
+grid resumes where it stopped).
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from psygnal import Signal
+
+from engine.errors import LayerLabError
+from gui import jobs
+from gui.controllers.training import TrainingController, TrainingJob
+from gui.session import GridState, Session
+from gui.text import setting_name
+
+
+class GridView(Protocol):
+    def show_grid(self, state: GridState) -> None: ...
+
+
+class GridPlanView(Protocol):
+    def set_resumable(self, resumable: bool) -> None: ...
+
+
+class GridController:
+    finished = Signal(object)     # engine.experiments.grid.GridResult
+
+    def __init__(self, session: Session, training: TrainingController, view: GridView, plan_view: GridPlanView) -> None:
+        self.session = session
+        self.training = training
+        self.view = view
+        self.plan_view = plan_view
+        self._spec: Any = None
+        training.event.connect(self._on_event)
+        session.events.grid.connect(self._render)
+
+    # --- intent ---------------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Start the grid the Grid tab describes, on the current config."""
+        try:
+            self._spec = self._make_spec()
+        except LayerLabError as err:
+            self.session.say(f"Grid: {err}", "warning", topic="grid")
+            return
+        self._start(grid_dir="")
+
+    def resume(self) -> None:
+        if self._spec is None or not self.session.grid.grid_dir:
+            self.session.say("There is no stopped grid to resume.", "info", topic="grid")
+            return
+        self._start(self.session.grid.grid_dir)
+
+    def close(self) -> None:
+        if self.session.grid.status != "running":
+            self.session.update("grid", status="idle")
+
+    def _make_spec(self) -> Any:
+        from engine.experiments.grid import GridSpec, parse_vary
+
+        plan = self.session.grid_plan.value
+        if not plan.factors:
+            raise LayerLabError("add a factor to vary first")
+        factors = tuple(parse_vary(f"{factor.key}={factor.values}") for factor in plan.factors)
+        return GridSpec(base=self.session.config.snapshot(), factors=factors, repeats=plan.repeats)
+
+    def _start(self, grid_dir: str) -> None:
+        from engine.experiments.grid import grid_cells
+
+        total = len(grid_cells(self._spec)) * self._spec.repeats
+        self.session.update("grid", status="running", grid_dir=grid_dir, total=total, current=-1, settings={},
+                            rows=() if not grid_dir else self.session.grid.rows)
+        self.training.start(TrainingJob(work=jobs.run_grid, extra=(self._spec, grid_dir or None), on_result=self._done,
+                                        description="Preparing the grid…", queue=True))
+
+    # --- progress -------------------------------------------------------------------------------------
+    def _on_event(self, event: Any) -> None:
+        kind = type(event).__name__
+        if kind == "GridRunStarted":
+            settings = " · ".join(f"{setting_name(k)} {v}" for k, v in event.settings.items())
+            self.session.update("training", run_note=f"run {event.index + 1}/{event.total} ({settings}) · ")
+            self.session.update("grid", current=event.index, total=event.total, settings=dict(event.settings))
+        elif kind == "GridRowUpdated":
+            rows = [row for row in self.session.grid.rows if row.settings != event.row.settings]
+            self.session.update("grid", rows=tuple(self._ordered(rows + [event.row])))
+        elif kind == "GridFinished":
+            self.session.update("grid", grid_dir=event.grid_dir, rows=tuple(event.rows))
+
+    def _ordered(self, rows: list[Any]) -> list[Any]:
+        from engine.experiments.grid import grid_cells
+
+        order = [cell for cell in grid_cells(self._spec)] if self._spec is not None else []
+        return sorted(rows, key=lambda row: order.index(row.settings) if row.settings in order else len(order))
+
+    def _done(self, result: Any) -> None:
+        stopped = bool(getattr(result, "cancelled", False))
+        rows = tuple(result.rows)
+        self.session.update("grid", status="stopped" if stopped else "finished", grid_dir=str(result.grid_dir),
+                            rows=rows, settings={})
+        self.session.update("training", status="stopped" if stopped else "finished", run_note="", eta="",
+                            text="Grid stopped" if stopped else "Grid finished", fraction=1.0 if not stopped else
+                            self.session.training.fraction)
+        self.session.say(self._summary(rows, stopped), "info" if stopped else "success", str(result.grid_dir), topic="grid")
+        self.finished.emit(result)
+
+    @staticmethod
+    def _summary(rows: tuple[Any, ...], stopped: bool) -> str:
+        done = sum(len(row.run_dirs) for row in rows)
+        scored = [row for row in rows if row.val_accuracy_mean is not None]
+        if not scored:
+            return f"Grid {'stopped' if stopped else 'finished'} after {done} runs."
+        best = max(scored, key=lambda row: row.val_accuracy_mean)
+        settings = " · ".join(f"{setting_name(k)} {v}" for k, v in best.settings.items())
+        worse = sum(bool(row.significantly_worse_than_best) for row in rows)
+        what = "stopped (Resume goes on)" if stopped else "finished"
+        return (f"Grid {what}: {done} runs. Best: {settings} (val accuracy {best.val_accuracy_mean:.1%}); "
+                f"{worse} of {len(rows)} combinations significantly worse.")
+
+    def _render(self, state: GridState) -> None:
+        self.view.show_grid(state)
+        self.plan_view.set_resumable(state.status == "stopped")

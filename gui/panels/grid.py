@@ -1,0 +1,325 @@
+"""Ablation grids: the plan (factors × levels × repeats) and the live results.
+
+`GridPlanPanel` (a tab of the left column) edits the session's `GridPlan`; the grid itself is
+validated and run by the engine (`engine.experiments.grid`) through the grid controller.
+`GridResultsPanel` (under the plots) shows one row per combination as the runs finish: mean ±
+standard deviation of validation and test accuracy over the repeats, time per run, and a mark
+where a row is significantly worse than the best (Welch's t-test), with a bar chart of the same.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QWidget,
+)
+
+from gui import theme
+from gui.binding import Binder
+from gui.session import EventedStore, FactorText, GridState
+from gui.text import format_seconds, plural, setting_name
+from gui.widgets import heading, hint, panel_layout
+
+#: The factors a grid can vary: (dotted config key, what the user reads, example levels).
+FACTORS = (
+    ("arch.dropout", "Dropout on/off", "off, on"),
+    ("arch.dropout_rate", "Dropout rate", "0.2, 0.5"),
+    ("arch.batchnorm", "Batch normalisation", "off, on"),
+    ("arch.activation", "Activation", "relu, elu, tanh"),
+    ("arch.name", "Architecture", "mlp, naive_cnn, bn_cnn"),
+    ("training.optimizer", "Optimizer", "sgd, adam, rmsprop"),
+    ("training.learning_rate", "Learning rate", "0.01, 0.001, 0.0001"),
+    ("training.batch_size", "Batch size", "32, 128"),
+    ("training.epochs", "Epochs", "5, 10"),
+    ("augmentation", "Augmentation on/off", "off, on"),
+    ("freeze_all_but", "Freeze all but the last N", "1, 2, 4"),
+    ("data.image_size", "Image size", "32, 64"),
+)
+MAX_FACTORS = 4
+
+GRID_TIP = ("A grid trains every combination of the levels below, each one `repeats` times with a different seed, "
+            "one run after another (each an ordinary run in the Runs tab). The results table shows the mean ± standard "
+            "deviation over the repeats and marks combinations that are significantly worse than the best one "
+            "(Welch's t-test, p < 0.05), so a difference within the noise is not read as a lesson.")
+
+
+def levels(text: str) -> list[str]:
+    """"0, 0.5" → ["0", "0.5"] (the engine checks and converts them)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class GridPlanPanel(QWidget):
+    """Edits the grid plan; `run_requested`, `resume_requested` start the grid through the controller."""
+
+    run_requested = Signal()
+    resume_requested = Signal()
+
+    def __init__(self, plan: EventedStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plan = plan
+        self.binder = Binder(plan)
+        layout = panel_layout(self, "Grid of experiments")
+        intro = hint("Train every combination of a few settings, several times each, and compare them fairly.")
+        intro.setToolTip(GRID_TIP)
+        layout.addWidget(intro)
+        self.rows = QGridLayout()
+        self.rows.setHorizontalSpacing(6)
+        layout.addLayout(self.rows)
+        self.add_button = QPushButton("+ Add a factor")
+        self.add_button.setObjectName("FlatButton")
+        self.add_button.clicked.connect(self._add_factor)
+        layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignLeft)
+        repeats_row = QHBoxLayout()
+        self.repeats = QSpinBox()
+        self.repeats.setRange(1, 20)
+        self.repeats.setPrefix("× ")
+        self.repeats.setSuffix(" repeats (seeds)")
+        self.repeats.setToolTip("Each combination is trained this many times with different seeds: the spread shows "
+                                "the noise. Two or more are needed to tell real differences from chance.")
+        self.binder.field(self.repeats, "repeats")
+        repeats_row.addWidget(self.repeats, 1)
+        layout.addLayout(repeats_row)
+        self.summary = hint("")
+        layout.addWidget(self.summary)
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("▶  Run grid")
+        self.run_button.setObjectName("PrimaryButton")
+        self.run_button.setToolTip("Queue the runs on the training worker; Stop stops the grid and keeps the finished runs")
+        self.run_button.clicked.connect(self.run_requested)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Go on with the stopped grid where it stopped")
+        self.resume_button.clicked.connect(self.resume_requested)
+        self.resume_button.setEnabled(False)
+        buttons.addWidget(self.run_button, 1)
+        buttons.addWidget(self.resume_button)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+        self.binder.watch("factors", lambda _factors: self._show_factors())
+        self.binder.watch("repeats", lambda _repeats: self._show_summary())
+
+    # --- the factor rows ----------------------------------------------------------------------------
+    def _show_factors(self) -> None:
+        while self.rows.count():
+            item = self.rows.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        factors = self.plan.value.factors
+        for row, factor in enumerate(factors):
+            key = QComboBox()
+            for dotted, label, _ in FACTORS:
+                key.addItem(label, dotted)
+            key.setCurrentIndex(max(0, key.findData(factor.key)))
+            key.activated.connect(lambda _i, r=row, box=key: self._set_key(r, box.currentData()))
+            values = QLineEdit(factor.values)
+            values.setPlaceholderText("levels, separated by commas")
+            values.setToolTip("The levels to try, separated by commas (on/off for switches)")
+            values.editingFinished.connect(lambda r=row, edit=values: self._set_values(r, edit.text()))
+            remove = QPushButton("✕")
+            remove.setObjectName("FlatButton")
+            remove.setFixedWidth(28)
+            remove.setToolTip("Remove this factor")
+            remove.clicked.connect(lambda _c=False, r=row: self._remove(r))
+            self.rows.addWidget(key, row, 0)
+            self.rows.addWidget(values, row, 1)
+            self.rows.addWidget(remove, row, 2)
+        self.rows.setColumnStretch(1, 1)
+        self.add_button.setEnabled(len(factors) < MAX_FACTORS)
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        factors = self.plan.value.factors
+        combinations = math.prod(max(1, len(levels(f.values))) for f in factors) if factors else 0
+        runs = combinations * self.plan.value.repeats
+        self.summary.setText(f"{plural(combinations, 'combination')} × {plural(self.plan.value.repeats, 'repeat')} = "
+                             f"<b>{plural(runs, 'run')}</b>" if factors else "Add a factor to vary.")
+
+    def _factors(self) -> list[FactorText]:
+        return [factor.model_copy() for factor in self.plan.value.factors]
+
+    def _set_key(self, row: int, key: str) -> None:
+        factors = self._factors()
+        example = next(example for dotted, _, example in FACTORS if dotted == key)
+        factors[row] = FactorText(key=key, values=example)
+        self.plan.update(factors=[f.model_dump() for f in factors])
+
+    def _set_values(self, row: int, text: str) -> None:
+        factors = self._factors()
+        if factors[row].values != text:
+            factors[row] = FactorText(key=factors[row].key, values=text)
+            self.plan.update(factors=[f.model_dump() for f in factors])
+
+    def _remove(self, row: int) -> None:
+        factors = self._factors()
+        del factors[row]
+        self.plan.update(factors=[f.model_dump() for f in factors])
+
+    def _add_factor(self) -> None:
+        used = {f.key for f in self.plan.value.factors}
+        key, _, example = next((entry for entry in FACTORS if entry[0] not in used), FACTORS[0])
+        self.plan.update(factors=[f.model_dump() for f in self._factors()] + [{"key": key, "values": example}])
+
+    def set_locked(self, locked: bool) -> None:
+        self.binder.set_locked(locked)
+        for i in range(self.rows.count()):
+            widget = self.rows.itemAt(i).widget()
+            if widget is not None:
+                widget.setEnabled(not locked)
+        self.add_button.setEnabled(not locked and len(self.plan.value.factors) < MAX_FACTORS)
+        self.run_button.setEnabled(not locked)
+
+    def set_resumable(self, resumable: bool) -> None:
+        self.resume_button.setEnabled(resumable)
+
+
+def _mean_sd(mean: float | None, sd: float | None) -> str:
+    if mean is None:
+        return "–"
+    return f"{mean:.1%}" + (f" ± {sd:.1%}" if sd is not None else "")
+
+
+class GridModel(QAbstractTableModel):
+    """One row per combination: its settings, then the figures over its finished repeats."""
+
+    FIGURES = ("Val acc", "Test acc", "Time / run", "Runs", "")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.rows: list[Any] = []
+        self.keys: list[str] = []
+        self.current: dict[str, Any] = {}
+
+    def set_state(self, rows: list[Any], current: dict[str, Any]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.keys = list(self.rows[0].settings) if self.rows else list(current)
+        self.current = dict(current)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.keys) + len(self.FIGURES)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        return setting_name(self.keys[section]) if section < len(self.keys) else self.FIGURES[section - len(self.keys)]
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row, column = self.rows[index.row()], index.column()
+        training = row.settings == self.current
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column < len(self.keys):
+                return str(row.settings.get(self.keys[column], ""))
+            figure = column - len(self.keys)
+            return (_mean_sd(row.val_accuracy_mean, row.val_accuracy_std), _mean_sd(row.test_accuracy_mean, row.test_accuracy_std),
+                    format_seconds(row.seconds_mean) if row.seconds_mean is not None else "–", str(len(row.run_dirs)),
+                    "▼ worse" if row.significantly_worse_than_best else "● training" if training else "")[figure]
+        if role == Qt.ItemDataRole.ToolTipRole and row.significantly_worse_than_best:
+            return "Significantly worse than the best combination (Welch's t-test, p < 0.05)"
+        if role == Qt.ItemDataRole.ForegroundRole and column == self.columnCount() - 1:
+            return QBrush(QColor(theme.BAD if row.significantly_worse_than_best else theme.ACCENT))
+        if role == Qt.ItemDataRole.TextAlignmentRole and column >= len(self.keys):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class GridResultsPanel(QWidget):
+    """Under the plots while a grid runs or after: the live table and a bar chart of the same."""
+
+    close_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("GridResults")
+        layout = panel_layout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        self.title = heading("Grid")
+        top.addWidget(self.title)
+        top.addStretch(1)
+        close = QPushButton("✕ Close")
+        close.setObjectName("FlatButton")
+        close.clicked.connect(self.close_requested)
+        top.addWidget(close)
+        layout.addLayout(top)
+        self.note = hint("")
+        layout.addWidget(self.note)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.model = GridModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("GridTable")
+        self.table.setModel(self.model)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        split.addWidget(self.table)
+        self.chart = pg.PlotWidget()
+        self.chart.setObjectName("GridChart")
+        self.chart.getPlotItem().setTitle(f"<span style='color:{theme.TEXT_DIM}'>accuracy (mean ± sd)</span>")
+        self.chart.setMenuEnabled(False)
+        self.chart.setYRange(0, 1, padding=0.02)
+        self.chart.setMinimumWidth(220)
+        split.addWidget(self.chart)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout.addWidget(split, 1)
+        self.hide()
+
+    def show_grid(self, state: GridState) -> None:
+        if state.status == "idle":
+            self.hide()
+            return
+        self.model.set_state(list(state.rows), state.settings if state.status == "running" else {})
+        done = sum(len(row.run_dirs) for row in state.rows)
+        verb = {"running": f"training run {state.current + 1} of {state.total}", "stopped": "stopped",
+                "finished": "finished", "failed": "failed"}.get(state.status, state.status)
+        self.title.setText(f"Grid · {verb}")
+        self.note.setText(f"{plural(done, 'run')} of {state.total} done · mean ± standard deviation over the repeats; "
+                          "▼ significantly worse than the best (Welch's t-test, p < 0.05)"
+                          + (f" · {state.grid_dir}" if state.grid_dir else ""))
+        self._draw_bars(list(state.rows))
+        self.show()
+
+    def _draw_bars(self, rows: list[Any]) -> None:
+        self.chart.clear()
+        if not rows:
+            return
+        x = list(range(len(rows)))
+        for offset, (mean_of, sd_of, colour) in enumerate((("val_accuracy_mean", "val_accuracy_std", theme.VAL),
+                                                           ("test_accuracy_mean", "test_accuracy_std", theme.TRAIN))):
+            means = [getattr(row, mean_of) for row in rows]
+            if all(m is None for m in means):
+                continue
+            xs = [i + (offset - 0.5) * 0.38 for i in x]
+            heights = [m if m is not None else 0.0 for m in means]
+            self.chart.addItem(pg.BarGraphItem(x=xs, height=heights, width=0.36, brush=pg.mkBrush(colour)))
+            sds = [getattr(row, sd_of) or 0.0 for row in rows]
+            self.chart.addItem(pg.ErrorBarItem(x=np.array(xs), y=np.array(heights), height=2 * np.array(sds),
+                                               pen=pg.mkPen(theme.TEXT, width=1.2), beam=0.12))
+        labels = [" · ".join(f"{setting_name(k)} {v}" for k, v in row.settings.items()) for row in rows]
+        self.chart.getPlotItem().getAxis("bottom").setTicks([[(i, str(i + 1)) for i in x]])
+        self.chart.setToolTip("\n".join(f"{i + 1}: {label}" for i, label in enumerate(labels))
+                              + "\norange: validation, blue: test")
+        self.chart.setYRange(0, 1, padding=0.02)
