@@ -1,0 +1,80 @@
+"""Runs side by side and grids of runs, in the window: real tiny trainings on digits."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from engine.config import ExperimentConfig
+from tests.gui.conftest import require_engine
+
+GRID_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two real runs that differ in dropout only."""
+    require_engine()
+    from engine.training import train
+
+    root = tmp_path_factory.mktemp("compare_runs")
+    base = ExperimentConfig().updated(**{"data.name": "digits", "data.limit": 200, "training.epochs": 2})
+    for rate in (0.2, 0.5):
+        result = train(base.updated(**{"arch.dropout_rate": rate}), runs_root=root)
+        assert result.failed is None, result.failed
+    return root
+
+
+def test_selected_runs_overlay_their_curves_and_list_what_differs(window, qtbot, two_runs: Path) -> None:
+    window.runs.root = two_runs
+    window.runs.refresh()
+    qtbot.waitUntil(lambda: window.runs_panel.model.rowCount() == 2, timeout=10_000)
+    assert not window.runs_panel.compare_button.isEnabled()
+    window.runs_panel.table.selectAll()
+    assert window.runs_panel.compare_button.isEnabled() and window.runs_panel.compare_button.text() == "Compare 2"
+    window.runs_panel.compare_button.click()
+    qtbot.waitUntil(lambda: window.session.runs.compared is not None, timeout=30_000)
+    comparison = window.session.runs.compared.comparison
+    assert list(comparison.differences) == ["arch.dropout_rate"]
+    for plot in (window.plots.loss, window.plots.accuracy):
+        assert len(plot.run_curves) == 4                                   # per run: training dashed, validation solid
+    legend = [label.text for _, label in window.plots.loss.widget.getPlotItem().legend.items]
+    assert all("dropout rate" in text for text in legend) and len(legend) == 2
+    panel = window.comparison_panel
+    assert panel.isVisibleTo(window) and panel.model.rowCount() == 2
+    headers = [panel.model.headerData(c, Qt.Orientation.Horizontal) for c in range(panel.model.columnCount())]
+    assert headers[:2] == ["Run", "dropout rate"] and "Val acc" in headers and "Trainable" in headers
+    panel.close_requested.emit()
+    assert not panel.isVisibleTo(window) and not window.plots.loss.run_curves
+
+
+def _wait_grid(qtbot: Any, window: Any, status: str) -> None:
+    qtbot.waitUntil(lambda: window.session.grid.status == status and not window.training.busy, timeout=GRID_TIMEOUT_MS)
+
+
+def test_a_grid_runs_its_combinations_stops_and_resumes(window, qtbot) -> None:
+    window.session.config.update(**{"training.epochs": 2, "data.limit": 150})
+    window.session.grid_plan.update(factors=[{"key": "arch.dropout", "values": "off, on"},
+                                             {"key": "arch.batchnorm", "values": "off, on"}], repeats=1)
+    assert "4 combinations" in window.grid_panel.summary.text() and "4 runs" in window.grid_panel.summary.text()
+    rows_seen: list[int] = []
+    window.session.events.grid.connect(lambda grid: rows_seen.append(len(grid.rows)))
+    window.grid_panel.run_button.click()
+    assert window.session.training.running and not window.grid_panel.run_button.isEnabled()
+    qtbot.waitUntil(lambda: len(window.session.grid.rows) >= 1, timeout=GRID_TIMEOUT_MS)
+    assert "run " in window.run_bar.progress.format() or window.session.training.run_note
+    window.training.stop()
+    _wait_grid(qtbot, window, "stopped")
+    finished_before = sum(len(row.run_dirs) for row in window.session.grid.rows)
+    assert 1 <= finished_before < 4 and window.grid_panel.resume_button.isEnabled()
+    assert "Resume" in window.message_bar.text
+    window.grid_panel.resume_button.click()
+    _wait_grid(qtbot, window, "finished")
+    grid = window.session.grid
+    assert len(grid.rows) == 4 and all(len(row.run_dirs) == 1 for row in grid.rows)
+    assert window.grid_results.isVisibleTo(window) and window.grid_results.model.rowCount() == 4
+    assert rows_seen == sorted(rows_seen)                                   # rows only ever fill in
+    assert "Grid finished" in window.message_bar.text and window.run_bar.train.isEnabled()
+    qtbot.waitUntil(lambda: window.runs_panel.model.rowCount() >= 4, timeout=10_000)
