@@ -124,6 +124,10 @@ class Placement:
     height: float = 1.0
     width: float = 1.0
 
+    def __post_init__(self) -> None:   # plain floats (NumPy scalars would leak into JSON and reprs)
+        for name in ("top", "left", "height", "width"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+
     def to_original(self, y: float, x: float) -> tuple[float, float]:
         """A point given as fractions of the network input → fractions of the original image."""
         return self.top + y * self.height, self.left + x * self.width
