@@ -92,7 +92,7 @@ def sidecar_path(data: DataOptions) -> Path:
     return _home_sidecar(data)
 
 
-def _folder_root(data: DataOptions) -> Path | None:
+def folder_root(data: DataOptions) -> Path | None:
     kind, path = _kind_and_path(data)
     return path if kind == "folder" else None
 
@@ -121,7 +121,7 @@ def _load(path: Path, data: DataOptions) -> tuple[LabelDecisions, dict[str, Any]
         raise DatasetError(f"{name} is not valid JSON: fix or delete it (it holds LayerLab's label decisions)") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise DatasetError(f"{name} is not a LayerLab label-decisions file")
-    root = _folder_root(data)
+    root = folder_root(data)
     try:
         exclude = {_key_from_json(entry, root) for entry in document.get("exclude", [])}
         relabel = {_key_from_json(entry, root): _label(entry) for entry in document.get("relabel", [])}
@@ -158,7 +158,7 @@ def save_decisions(data: DataOptions, decisions: LabelDecisions) -> Path:
     from engine.runs import atomic_write_json
 
     path = sidecar_path(data)
-    root = _folder_root(data)
+    root = folder_root(data)
     document = {
         "format": FORMAT, "version": FORMAT_VERSION, "dataset": data.name,
         "split": _split_signature(data, decisions.seed),
@@ -224,10 +224,10 @@ def honour_decisions(dataset: Any, config: ExperimentConfig) -> AppliedDecisions
     if not len(decisions):
         return AppliedDecisions(dataset)
     by_index_ok = split is None or split == _split_signature(config.data, config.training.seed)
-    root = _folder_root(config.data)
+    root = folder_root(config.data)
     index = {name: i for i, name in enumerate(dataset.class_names)}
-    exclude = {_normal(k, root) for k in decisions.exclude}
-    relabel = {_normal(k, root): v for k, v in decisions.relabel.items()}
+    exclude = {normal_key(k, root) for k in decisions.exclude}
+    relabel = {normal_key(k, root): v for k, v in decisions.relabel.items()}
     unknown = sorted({v for v in relabel.values() if v not in index})
     changes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     excluded = relabelled = 0
@@ -246,7 +246,7 @@ def honour_decisions(dataset: Any, config: ExperimentConfig) -> AppliedDecisions
     return AppliedDecisions(_rebuilt(dataset, changes), excluded, relabelled, positions, note)
 
 
-def _normal(key: Key, root: Path | None) -> Key:
+def normal_key(key: Key, root: Path | None) -> Key:
     return _relative(key, root) if isinstance(key, str) else (key[0], int(key[1]))
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from engine.errors import ConfigError
-from engine.inference import Placement, _pad_placement, prepare
+from engine.inference import Placement, Prepared, _pad_placement, prepare
 from engine.insight.features import output_layer
 
 # Layers that only pass pixels on (LayerLab's input block, scaling, dropout): never explained.
@@ -87,17 +87,13 @@ def _output_shape(layer: Any) -> tuple | None:
 # --- explanations -----------------------------------------------------------------------------------
 def explain(classifier: Any, source_or_array: Any, *, layer: str | None = None,
             class_index: int | None = None) -> Explanation:
-    """Explain `classifier`'s answer for an image (a path, bytes, a PIL image, or an array
-    already prepared as the network sees it, (H, W, C) 0..255). Grad-CAM on `layer` (default:
+    """Explain `classifier`'s answer for an image (a path, bytes, a PIL image, an
+    `inference.Prepared`, or an array already prepared as the network sees it, (H, W, C) 0..255). Grad-CAM on `layer` (default:
     the last spatial layer) for convolutional models, gradient saliency otherwise; for the
     predicted class unless `class_index` is given. `ConfigError` for a layer that cannot be used."""
-    array, placement = _input(classifier, source_or_array)
     model = classifier.model
-    candidates = conv_layers(model)
-    if layer is not None and layer not in candidates:
-        known = ", ".join(candidates[:12]) + (" ..." if len(candidates) > 12 else "")
-        raise ConfigError(f"layer {layer!r} has no spatial map to explain with"
-                          + (f"; choose one of: {known}" if known else " (this model has none: it explains with saliency)"))
+    candidates = check_layer(model, layer)
+    array, placement = _input(classifier, source_or_array)
     if candidates:
         heat, probabilities, index = _gradcam(model, array, layer or candidates[0], class_index)
         method, used = "gradcam", layer or candidates[0]
@@ -110,8 +106,20 @@ def explain(classifier: Any, source_or_array: Any, *, layer: str | None = None,
                        placement)
 
 
+def check_layer(model: Any, layer: str | None) -> list[str]:
+    """The model's Grad-CAM layers; `ConfigError` naming the choices when `layer` is not one."""
+    candidates = conv_layers(model)
+    if layer is not None and layer not in candidates:
+        known = ", ".join(candidates[:12]) + (" ..." if len(candidates) > 12 else "")
+        raise ConfigError(f"layer {layer!r} has no spatial map to explain with"
+                          + (f"; choose one of: {known}" if known else " (this model has none: it explains with saliency)"))
+    return candidates
+
+
 def _input(classifier: Any, source_or_array: Any) -> tuple[np.ndarray, Placement]:
     spec = classifier.spec
+    if isinstance(source_or_array, Prepared):
+        return source_or_array.array, source_or_array.placement
     if isinstance(source_or_array, np.ndarray):
         array = np.asarray(source_or_array, np.float32)
         if array.ndim == 2:
