@@ -144,7 +144,7 @@ def _fit_and_predict(config: ExperimentConfig, dataset: Any, images: np.ndarray,
     t = config.training
     model.compile(optimizer=_optimizer(t), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(_batches(inputs, labels, train_index, t.batch_size, shuffle=True, seed=t.seed), epochs=t.epochs,
-              verbose=0, shuffle=False, callbacks=[_StopOnCancel(cancel)])
+              verbose=0, shuffle=False, callbacks=[_stop_on_cancel(cancel)])
     _check(cancel)
     return _predict(model, inputs[held_out], cancel).astype(np.float64)
 
@@ -184,7 +184,7 @@ def _check(cancel: Any) -> None:
         raise InterruptedError("the search for label issues was cancelled")
 
 
-def _StopOnCancel(cancel: Any) -> Any:
+def _stop_on_cancel(cancel: Any) -> Any:
     """A Keras callback that stops the fit within a batch once `cancel` is set."""
     import keras
 
