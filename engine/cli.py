@@ -89,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("model", type=Path, help="run folder or its model.keras")
     classify.add_argument("images", type=Path, nargs="+")
     classify.add_argument("--top", type=int, default=3)
+    classify.add_argument("--threshold", type=_probability, metavar="P",
+                          help="answers whose top probability is below P are reported as \"not sure\"")
     classify.add_argument("--json", action="store_true")
+    _add_insight_commands(sub)
 
     datasets = sub.add_parser("datasets", help="list datasets")
     datasets.add_argument("--json", action="store_true")
@@ -101,6 +104,39 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list saved runs (broken ones with their problem)")
     runs.add_argument("--json", action="store_true")
     return parser
+
+
+def _add_insight_commands(sub: Any) -> None:
+    """report, explain and label-issues (issue 11); their work is in engine.insight."""
+    report = sub.add_parser("report", help="per-class precision, recall and F1 of a run, and its most confused pairs")
+    report.add_argument("run", type=Path, help="run folder")
+    report.add_argument("--json", action="store_true")
+    explain = sub.add_parser("explain", help="write a Grad-CAM (or saliency) overlay per image")
+    explain.add_argument("model", type=Path, help="run folder or its model.keras")
+    explain.add_argument("images", type=Path, nargs="+")
+    explain.add_argument("--out", type=Path, required=True, help="folder for the overlay PNGs")
+    explain.add_argument("--layer", help="the layer Grad-CAM reads (default: the last convolutional one)")
+    explain.add_argument("--json", action="store_true")
+    issues = sub.add_parser("label-issues", help="rank samples by how likely their label is wrong (confident learning)")
+    _add_model_options(issues)
+    t = issues.add_argument_group("cross-validation")
+    _option(t, "--epochs", "training.epochs", "epochs per fold", type=int)
+    _option(t, "--batch-size", "training.batch_size", "samples per batch", type=int)
+    _option(t, "--lr", "training.learning_rate", "learning rate", type=float)
+    _option(t, "--seed", "training.seed", "seed of the split and the folds", type=int)
+    issues.add_argument("--folds", type=int, default=4, help="cross-validation folds (default: 4)")
+    issues.add_argument("--top", type=int, default=30, help="how many to print without --json (default: 30)")
+    issues.add_argument("--json", action="store_true", help="print every issue as one JSON list")
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a probability: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a probability is between 0 and 1, not {text}")
+    return value
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -249,8 +285,10 @@ def cmd_classify(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     for path in args.images:
         try:
-            prediction = classifier.classify(path, top_k=args.top)
-            results.append({"path": str(path), "top": [{"label": l, "probability": p} for l, p in prediction.top]})
+            prediction = classifier.classify(path, top_k=args.top, threshold=args.threshold)
+            results.append({"path": str(path), "top": [{"label": l, "probability": p} for l, p in prediction.top],
+                            "familiar": prediction.familiar, "ood_score": prediction.ood_score,
+                            "verdict": prediction.verdict})
         except LayerLabError as err:
             results.append({"path": str(path), "error": _one_line(str(err))})
     if args.json:
@@ -261,7 +299,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
                 _out(f"{_printable(entry['path'])}: error: {entry['error']}")
             else:
                 tops = ", ".join(f"{t['label']} {t['probability']:.1%}" for t in entry["top"])
-                _out(f"{_printable(entry['path'])}: {tops}")
+                said = "" if entry["verdict"] == entry["top"][0]["label"] else f"{entry['verdict']} ("
+                _out(f"{_printable(entry['path'])}: {said}{tops}{')' if said else ''}")
     failures = sum("error" in entry for entry in results)
     if failures:
         _err(f"layerlab-cli: {failures} of {len(results)} images could not be classified")
@@ -332,8 +371,72 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from engine.insight.report import report_text, run_report
+
+    report = run_report(args.run)
+    _out(json.dumps(report) if args.json else report_text(report))
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from engine.inference import resolve_run
+
+    resolve_run(args.model)  # checked before TensorFlow starts
+    _start_tensorflow()
+    from engine.insight.report import explain_images
+
+    results = explain_images(args.model, args.images, args.out, layer=args.layer)
+    if args.json:
+        _out(json.dumps(results))
+    else:
+        for entry in results:
+            if "error" in entry:
+                _out(f"{_printable(entry['path'])}: error: {entry['error']}")
+            else:
+                _out(f"{_printable(entry['path'])}: {entry['label']} {entry['probability']:.1%}, evidence peaks at "
+                     f"y {entry['peak'][0]:.2f} x {entry['peak'][1]:.2f} → {_printable(entry['overlay'])}")
+    failures = sum("error" in entry for entry in results)
+    if failures:
+        _err(f"layerlab-cli: {failures} of {len(results)} images could not be explained")
+    return EXIT_FAILED if failures == len(results) else EXIT_OK
+
+
+def cmd_label_issues(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    from engine.datasets import load_dataset
+
+    dataset = load_dataset(config.data, seed=config.training.seed)  # before TensorFlow: bad data fails fast
+    _start_tensorflow()
+    from engine.cancel import CancelToken
+    from engine.insight.label_issues import find_label_issues
+
+    def progress(event: Any) -> None:
+        _err(f"fold {event.fold}/{event.folds} done ({event.seconds:.1f}s)")
+
+    _err(f"cross-validating {config.arch.name} on {dataset.name}: {args.folds} folds of {config.training.epochs} epochs")
+    cancel = CancelToken()
+    with StopOnSignals(cancel):
+        try:
+            issues = find_label_issues(config, folds=args.folds, cancel=cancel, observer=progress, dataset=dataset)
+        except InterruptedError:
+            _err("layerlab-cli: stopped; no label issues were ranked")
+            return 130
+    if args.json:
+        _out(json.dumps([asdict(issue) for issue in issues]))
+        return EXIT_OK
+    _out(f"{len(issues)} likely label errors, most likely first")
+    for issue in issues[: max(0, args.top)]:
+        where = _printable(issue.source) if issue.source else f"{issue.split}[{issue.index}]"
+        _out(f"{issue.score:.3f}  {where}: labelled {issue.given!r}, looks like {issue.suggested!r}")
+    if len(issues) > args.top:
+        _out(f"... and {len(issues) - args.top} more (--top N, or --json for all)")
+    return EXIT_OK
+
+
 COMMANDS = {"train": cmd_train, "classify": cmd_classify, "datasets": cmd_datasets,
-            "architectures": cmd_architectures, "summary": cmd_summary, "runs": cmd_runs}
+            "architectures": cmd_architectures, "summary": cmd_summary, "runs": cmd_runs,
+            "report": cmd_report, "explain": cmd_explain, "label-issues": cmd_label_issues}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

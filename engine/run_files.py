@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from engine.errors import RunError
 from engine.files import printable_path, read_regular_file
+from engine.insight.metrics import ClassMetrics
 
 MAX_JSON_BYTES = 64 * 2**20  # a history of 100 000 epochs or metrics listing 100 000 errors fit easily
 
@@ -76,6 +77,12 @@ class RunMetrics(_RunFile):
     epochs_run: int = 0
     failed: str | None = None
     failed_kind: str | None = None
+    # Insight (issue 11): the per-class table of the validation (and test) data, and how many
+    # samples the user's label decisions excluded or relabelled for this training.
+    per_class: list[ClassMetrics] = []
+    test_per_class: list[ClassMetrics] = []
+    excluded_samples: int = 0
+    relabelled_samples: int = 0
 
     @classmethod
     def failure(cls, reason: str, kind: str, epochs_run: int) -> "RunMetrics":

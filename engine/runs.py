@@ -51,7 +51,8 @@ HISTORY = "history.json"
 METRICS = "metrics.json"
 PREPROCESS = "preprocess.json"
 MODEL = "model.keras"
-RUN_FILES = (CONFIG, HISTORY, METRICS, PREPROCESS, MODEL)
+OOD = "ood.npz"          # engine.insight.ood: the out-of-distribution model fitted after training
+RUN_FILES = (CONFIG, HISTORY, METRICS, PREPROCESS, MODEL, OOD)
 
 # A temporary of `atomic_write` untouched this long belongs to a process that died (a model is
 # written in seconds; its file's modification time moves while it is written).

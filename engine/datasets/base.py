@@ -33,6 +33,10 @@ class Dataset:
     val_sources: list[str] | None = None
     skipped: list[tuple[str, str]] = field(default_factory=list)
     polarity: Polarity = "natural"
+    # The file of each training / test sample, for file-based data (label decisions and the
+    # label-issue finder name samples by file).
+    train_sources: list[str] | None = None
+    test_sources: list[str] | None = None
 
     def __post_init__(self) -> None:
         # Normalise once here so every consumer can rely on dtype/rank without re-checking.
@@ -51,6 +55,12 @@ class Dataset:
                                    f"but there are {self.num_classes} class names (labels must be 0..{self.num_classes - 1})")
         if self.val_sources is not None and len(self.val_sources) != len(self.x_val):
             raise DatasetError(f"{self.name}: {len(self.val_sources)} validation sources for {len(self.x_val)} images")
+        if self.train_sources is not None and len(self.train_sources) != len(self.x_train):
+            raise DatasetError(f"{self.name}: {len(self.train_sources)} training sources for {len(self.x_train)} images")
+        if self.x_test is None:
+            self.test_sources = None
+        elif self.test_sources is not None and len(self.test_sources) != len(self.x_test):
+            raise DatasetError(f"{self.name}: {len(self.test_sources)} test sources for {len(self.x_test)} images")
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -185,6 +195,8 @@ def limit_samples(dataset: Dataset, limit: int | None, seed: int) -> Dataset:
     factor = limit / n_train
     keep = stratified_subset(dataset.y_train, limit, seed)
     dataset.x_train, dataset.y_train = dataset.x_train[keep], dataset.y_train[keep]
+    if dataset.train_sources is not None:
+        dataset.train_sources = [dataset.train_sources[i] for i in keep]
     size = max(dataset.num_classes, int(round(len(dataset.x_val) * factor)))
     keep = stratified_subset(dataset.y_val, size, seed + 1)
     dataset.x_val, dataset.y_val = dataset.x_val[keep], dataset.y_val[keep]
@@ -194,6 +206,8 @@ def limit_samples(dataset: Dataset, limit: int | None, seed: int) -> Dataset:
         size = max(dataset.num_classes, int(round(len(dataset.x_test) * factor)))
         keep = stratified_subset(dataset.y_test, size, seed + 2)
         dataset.x_test, dataset.y_test = dataset.x_test[keep], dataset.y_test[keep]
+        if dataset.test_sources is not None:
+            dataset.test_sources = [dataset.test_sources[i] for i in keep]
     return dataset
 
 

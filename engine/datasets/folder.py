@@ -42,16 +42,16 @@ def load_folder(path_text: str, options: DataOptions, seed: int) -> Dataset:
     files, labels = _prelimit(files, labels, options.limit and options.limit / (1 - options.val_split), seed)
     images, labels, sources, skipped, channels = _decode_all(files, labels, size)
     classes, labels = _drop_empty(classes, labels, root)
-    x_test = y_test = None
+    x_test = y_test = test_sources = None
     if test_root is not None:  # train/ and test/ without a validation folder: split train/
-        x_test, y_test, _, skip = _decode_split(test_root, classes, size, options.limit, len(files), seed)
+        x_test, y_test, test_sources, skip = _decode_split(test_root, classes, size, options.limit, len(files), seed)
         skipped += skip
         images, x_test = _unify_channels(images, x_test)
         if len(x_test) == 0:
             x_test = y_test = None
-    x_train, y_train, x_val, y_val, _, val_sources = stratified_split(images, labels, options.val_split, seed, sources)
+    x_train, y_train, x_val, y_val, train_sources, val_sources = stratified_split(images, labels, options.val_split, seed, sources)
     return Dataset(options.name, classes, x_train, y_train, x_val, y_val, x_test, y_test,
-                   val_sources=val_sources, skipped=skipped)
+                   val_sources=val_sources, skipped=skipped, train_sources=train_sources, test_sources=test_sources)
 
 
 def _prelimit(files: list[Path], labels: list[int], limit: float | None, seed: int) -> tuple[list[Path], list[int]]:
@@ -81,21 +81,21 @@ def _split_layout(root: Path, train_root: Path, val_root: Path, size: int, optio
     files, labels, classes = _scan(train_root)
     n_files = len(files)
     files, labels = _prelimit(files, labels, options.limit, seed)
-    x_train, y_train, _, skipped, _ = _decode_all(files, labels, size)
+    x_train, y_train, train_sources, skipped, _ = _decode_all(files, labels, size)
     kept, y_train = _drop_empty(classes, y_train, train_root)
     x_val, y_val, val_sources, skip = _decode_split(val_root, kept, size, options.limit, n_files, seed)
     skipped += skip
     if len(x_val) == 0:
         raise DatasetError(f"{val_root} holds no readable images")
-    x_test = y_test = None
+    x_test = y_test = test_sources = None
     if (root / "test").is_dir():
-        x_test, y_test, _, skip = _decode_split(root / "test", kept, size, options.limit, n_files, seed)
+        x_test, y_test, test_sources, skip = _decode_split(root / "test", kept, size, options.limit, n_files, seed)
         skipped += skip
     x_train, x_val, x_test = _unify_channels(x_train, x_val, x_test)
     if x_test is not None and len(x_test) == 0:
         x_test = y_test = None
     return Dataset(options.name, kept, x_train, y_train, x_val, y_val, x_test, y_test,
-                   val_sources=val_sources, skipped=skipped)
+                   val_sources=val_sources, skipped=skipped, train_sources=train_sources, test_sources=test_sources)
 
 
 def _scan(root: Path, require_classes: bool = True) -> tuple[list[Path], list[int], list[str]]:

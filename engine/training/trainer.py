@@ -24,6 +24,7 @@ from engine.config import ExperimentConfig
 from engine.errors import LayerLabError
 from engine.events import Failed, Finished, Observer, StageChanged, Started, ignore
 from engine.inference import PreprocessSpec
+from engine.insight import training as insight
 from engine.run_files import EpochRecord, RunMetrics, history_to_json
 from engine.training import device, feature_cache
 from engine.training.augmentation import augment_dataset
@@ -85,6 +86,7 @@ class _Session:
         self.spec: PreprocessSpec | None = None
         self.model: Any = None
         self.init_note = ""                      # how `init_from` went, shown in `Started.note`
+        self.labels: insight.AppliedDecisions | None = None   # the user's label decisions, applied
         self._val_features: tuple[Any, np.ndarray] | None = None   # (head, features) when cached
 
     # --- the whole run -------------------------------------------------------------------
@@ -122,6 +124,8 @@ class _Session:
             from engine.datasets import load_dataset
 
             dataset = load_dataset(config.data, seed=config.training.seed)
+        self.labels = insight.honour_label_decisions(dataset, config)
+        dataset = self.labels.dataset
         self.dataset = self.result.dataset = dataset
         self.spec = self.result.spec = PreprocessSpec.from_dataset(dataset)
         # The config decides, whatever policy was in force (restored when training ends).
@@ -158,7 +162,8 @@ class _Session:
                              f"fine-tuning: unfroze the last {stage.unfreeze_last} layers, learning rate {stage.learning_rate:g}")
             )
         plan, note = self._cache_plan()
-        note = "; ".join(n for n in (self.init_note, self._validation_note(), note) if n)
+        labels_note = self.labels.note if self.labels else ""
+        note = "; ".join(n for n in (self.init_note, labels_note, self._validation_note(), note) if n)
         steps = max(1, math.ceil(len(self.dataset.x_train) / self.config.training.batch_size))
         total_epochs = sum(s.epochs for s in self._stages())
         if stage.number == 1:
@@ -270,7 +275,11 @@ class _Session:
         from engine.training.evaluation import final_metrics
 
         result = self.result
-        metrics = final_metrics(self._val_probabilities(), self.dataset, result.history, result.stopped_early)
+        probabilities = self._val_probabilities()
+        metrics = final_metrics(probabilities, self.dataset, result.history, result.stopped_early)
+        metrics, _ = insight.after_training(metrics, model=self.model, dataset=self.dataset, val_probabilities=probabilities,
+                                            run_dir=result.run_dir, applied=self.labels,
+                                            batch_size=self.config.training.batch_size, seed=self.config.training.seed)
         result.metrics = metrics.model_copy(update={
             "cancelled": result.cancelled, "stopped_early": result.stopped_early,
             "feature_cache": result.feature_cache_used, "epochs_run": len(result.history)})

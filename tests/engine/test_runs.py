@@ -125,7 +125,9 @@ def test_metrics_and_history_keep_their_json_keys() -> None:
     saved = metrics.to_json_dict()
     assert set(saved) == {"val_count", "val_loss", "val_accuracy", "train_loss", "train_accuracy", "misclassified",
                           "misclassified_count", "confusion_matrix", "cancelled", "stopped_early", "feature_cache",
-                          "epochs_run"}
+                          "epochs_run",
+                          # issue 11: per-class tables and the counts of the user's label decisions
+                          "per_class", "test_per_class", "excluded_samples", "relabelled_samples"}
     assert saved["val_loss"] is None and set(saved["misclassified"][0]) == {"index", "source", "true", "predicted", "confidence"}
     json.dumps(saved, allow_nan=False)
     assert RunMetrics.failure("out of memory", "oom", 3).to_json_dict() == {"failed": "out of memory", "failed_kind": "oom",

@@ -1,0 +1,297 @@
+"""The user's verdicts on suspicious labels, kept beside the dataset and honoured by training.
+
+A decision either excludes a sample or gives it another class. It never touches the user's
+files: it lives in a sidecar JSON file that training reads.
+
+- a class folder: `<folder>/.layerlab-labels.json`, samples named by their path relative to the
+  folder (the folder can move; a hidden file at the top is no class and is never read as data);
+- an `.npz` file: `<file>.npz.layerlab-labels.json` beside it;
+- built-in and Keras datasets: `$LAYERLAB_HOME/labels/<name>.json`.
+
+When the folder beside the data cannot be written (a read-only share), the sidecar goes to
+`$LAYERLAB_HOME/labels/` under a name derived from the data's path, and is read from there.
+
+Samples of folder data are keyed by file, which is stable. Other samples are keyed by
+(split, index) into the split as loaded, which depends on how the data was split: the sidecar
+records that split (validation fraction, sample limit, seed) and training applies those keys
+only under the same split, saying so otherwise.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from engine.config import DataOptions, ExperimentConfig
+from engine.errors import DatasetError
+from engine.files import printable_path
+
+SIDECAR_SUFFIX = ".layerlab-labels.json"
+FOLDER_SIDECAR = ".layerlab-labels.json"
+FORMAT = "layerlab-label-decisions"
+FORMAT_VERSION = 1
+MAX_SIDECAR_BYTES = 64 * 2**20
+SPLITS = ("train", "validation", "test")
+
+Key = Union[str, tuple[str, int]]   # a file path (folder data) or (split, index)
+
+
+@dataclass
+class LabelDecisions:
+    """Samples to leave out of training and samples to move to another class (by class name).
+
+    `seed` is the training seed of the split that (split, index) keys index (the seed
+    `find_label_issues` ran with); keys that are file paths do not depend on it.
+    """
+
+    exclude: set[Key] = field(default_factory=set)
+    relabel: dict[Key, str] = field(default_factory=dict)
+    seed: int = 0
+
+    def __len__(self) -> int:
+        return len(self.exclude) + len(self.relabel)
+
+
+# --- where the sidecar lives ------------------------------------------------------------------------
+def _kind_and_path(data: DataOptions) -> tuple[str, Path | None]:
+    kind, _, argument = data.name.partition(":")
+    if kind in ("folder", "npz") and argument:
+        return kind, Path(argument).expanduser()
+    return "builtin", None
+
+
+def labels_home() -> Path:
+    """`$LAYERLAB_HOME/labels` (beside the runs folder)."""
+    from engine.runs import default_runs_root
+
+    return default_runs_root().parent / "labels"
+
+
+def _home_sidecar(data: DataOptions) -> Path:
+    kind, path = _kind_and_path(data)
+    if path is None:
+        return labels_home() / (re.sub(r"[^A-Za-z0-9_.-]+", "_", data.name) + ".json")
+    digest = hashlib.blake2b(os.fsencode(os.path.abspath(path)), digest_size=8).hexdigest()
+    return labels_home() / f"{kind}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', path.name)[:40]}-{digest}.json"
+
+
+def sidecar_path(data: DataOptions) -> Path:
+    """Where the decisions about `data` are read from and written to."""
+    kind, path = _kind_and_path(data)
+    if path is None:
+        return _home_sidecar(data)
+    beside = path / FOLDER_SIDECAR if kind == "folder" else path.with_name(path.name + SIDECAR_SUFFIX)
+    if os.path.lexists(beside) or os.access(beside.parent, os.W_OK):
+        return beside
+    return _home_sidecar(data)
+
+
+def folder_root(data: DataOptions) -> Path | None:
+    kind, path = _kind_and_path(data)
+    return path if kind == "folder" else None
+
+
+def _split_signature(data: DataOptions, seed: int) -> dict[str, Any]:
+    return {"val_split": data.val_split, "limit": data.limit, "seed": int(seed)}
+
+
+# --- reading and writing --------------------------------------------------------------------------------
+def load_decisions(data: DataOptions) -> LabelDecisions:
+    """The decisions saved for `data` (empty when there are none); `DatasetError` naming the
+    sidecar when it cannot be read."""
+    return _load(sidecar_path(data), data)[0]
+
+
+def _load(path: Path, data: DataOptions) -> tuple[LabelDecisions, dict[str, Any] | None]:
+    if not os.path.lexists(path):
+        return LabelDecisions(), None
+    from engine.files import read_regular_file
+
+    raw = read_regular_file(path, max_bytes=MAX_SIDECAR_BYTES, error=DatasetError, what="a label-decisions file")
+    name = printable_path(path)
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise DatasetError(f"{name} is not valid JSON: fix or delete it (it holds LayerLab's label decisions)") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise DatasetError(f"{name} is not a LayerLab label-decisions file")
+    root = folder_root(data)
+    try:
+        exclude = {_key_from_json(entry, root) for entry in document.get("exclude", [])}
+        relabel = {_key_from_json(entry, root): _label(entry) for entry in document.get("relabel", [])}
+        split = document.get("split") or {}
+        seed = int(split.get("seed", 0))
+    except (TypeError, ValueError, AttributeError) as err:
+        raise DatasetError(f"{name}: {err}") from None
+    return LabelDecisions(exclude, relabel, seed), split
+
+
+def _key_from_json(entry: Any, root: Path | None) -> Key:
+    if not isinstance(entry, dict):
+        raise ValueError("each decision must be an object")
+    if "path" in entry:
+        if not isinstance(entry["path"], str):
+            raise ValueError("a decision's path must be text")
+        return str(root / entry["path"]) if root is not None and not os.path.isabs(entry["path"]) else entry["path"]
+    split, index = entry.get("split"), entry.get("index")
+    if split not in SPLITS or not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise ValueError(f"a decision needs a path, or a split ({', '.join(SPLITS)}) and an index")
+    return (split, index)
+
+
+def _label(entry: dict[str, Any]) -> str:
+    label = entry.get("label")
+    if not isinstance(label, str):
+        raise ValueError("a relabel decision needs the new class name as text")
+    return label
+
+
+def save_decisions(data: DataOptions, decisions: LabelDecisions) -> Path:
+    """Write the decisions about `data` atomically into its sidecar (see the module docstring);
+    returns the file. Never writes anything else beside the data."""
+    from engine.runs import atomic_write_json
+
+    path = sidecar_path(data)
+    root = folder_root(data)
+    document = {
+        "format": FORMAT, "version": FORMAT_VERSION, "dataset": data.name,
+        "split": _split_signature(data, decisions.seed),
+        "exclude": [_key_to_json(key, root) for key in sorted(decisions.exclude, key=_order)],
+        "relabel": [_key_to_json(key, root) | {"label": label} for key, label in sorted(decisions.relabel.items(),
+                                                                                         key=lambda kv: _order(kv[0]))],
+    }
+    try:
+        atomic_write_json(path, document)
+    except OSError as err:
+        raise DatasetError(f"cannot write the label decisions to {printable_path(path)}: {err.strerror or err}") from None
+    return path
+
+
+def _order(key: Key) -> tuple[int, str, int]:
+    return (0, key, 0) if isinstance(key, str) else (1, key[0], key[1])
+
+
+def _key_to_json(key: Key, root: Path | None) -> dict[str, Any]:
+    if isinstance(key, str):
+        return {"path": _relative(key, root)}
+    split, index = key
+    return {"split": str(split), "index": int(index)}
+
+
+def _relative(path: str, root: Path | None) -> str:
+    if root is None:
+        return path
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    return path if relative.startswith("..") else Path(relative).as_posix()
+
+
+# --- applying them ------------------------------------------------------------------------------------------
+@dataclass
+class AppliedDecisions:
+    """A dataset with the decisions applied, what changed, and each kept sample's position in the
+    split as loaded (so indices reported to the user keep meaning the data they loaded)."""
+
+    dataset: Any
+    excluded: int = 0
+    relabelled: int = 0
+    positions: dict[str, np.ndarray] = field(default_factory=dict)
+    note: str = ""
+
+
+def split_sources(dataset: Any, split: str) -> list[str] | None:
+    """The file of each sample of `split`, for file-based data; None otherwise."""
+    if getattr(dataset, "streams", False):   # a streamed folder dataset: its files know their paths
+        return [str(f.path) for f in dataset.files(split)]
+    return {"train": getattr(dataset, "train_sources", None), "validation": getattr(dataset, "val_sources", None),
+            "test": getattr(dataset, "test_sources", None)}.get(split)
+
+
+def present_splits(dataset: Any) -> list[str]:
+    return [s for s in SPLITS if s != "test" or getattr(dataset, "y_test", None) is not None]
+
+
+def honour_decisions(dataset: Any, config: ExperimentConfig) -> AppliedDecisions:
+    """`dataset` with the saved decisions about `config.data` applied (unchanged, same object,
+    when there are none). A new dataset is made: the caller's stays as it was."""
+    path = sidecar_path(config.data)
+    decisions, split = _load(path, config.data)
+    if not len(decisions):
+        return AppliedDecisions(dataset)
+    by_index_ok = split is None or split == _split_signature(config.data, config.training.seed)
+    root = folder_root(config.data)
+    index = {name: i for i, name in enumerate(dataset.class_names)}
+    exclude = {normal_key(k, root) for k in decisions.exclude}
+    relabel = {normal_key(k, root): v for k, v in decisions.relabel.items()}
+    unknown = sorted({v for v in relabel.values() if v not in index})
+    changes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    excluded = relabelled = 0
+    for name in present_splits(dataset):
+        labels = np.array(dataset.split(name)[1], np.int32)
+        keys = _keys(dataset, name, len(labels), root, by_index_ok)
+        keep = np.array([key not in exclude for key in keys], bool) if keys else np.ones(len(labels), bool)
+        for i, key in enumerate(keys):
+            if keep[i] and key in relabel and relabel[key] in index and labels[i] != index[relabel[key]]:
+                labels[i] = index[relabel[key]]
+                relabelled += 1
+        excluded += int((~keep).sum())
+        changes[name] = (np.flatnonzero(keep), labels)
+    positions = {name: kept for name, (kept, _) in changes.items()}
+    note = _note(path, excluded, relabelled, unknown, by_index_ok, decisions, split)
+    return AppliedDecisions(_rebuilt(dataset, changes), excluded, relabelled, positions, note)
+
+
+def normal_key(key: Key, root: Path | None) -> Key:
+    return _relative(key, root) if isinstance(key, str) else (key[0], int(key[1]))
+
+
+def _keys(dataset: Any, split: str, count: int, root: Path | None, by_index_ok: bool) -> list[Key]:
+    sources = split_sources(dataset, split) if root is not None else None
+    if sources is not None:
+        return [_relative(s, root) for s in sources]
+    return [(split, i) for i in range(count)] if by_index_ok else []
+
+
+def _note(path: Path, excluded: int, relabelled: int, unknown: list[str], by_index_ok: bool,
+          decisions: LabelDecisions, split: dict[str, Any] | None) -> str:
+    parts = [f"label decisions ({printable_path(path.name)}): {excluded} sample{'s' if excluded != 1 else ''} excluded, "
+             f"{relabelled} relabelled"]
+    if unknown:
+        parts.append(f"relabels to unknown classes ignored: {', '.join(unknown[:5])}")
+    if not by_index_ok and any(not isinstance(k, str) for k in (*decisions.exclude, *decisions.relabel)):
+        parts.append(f"decisions about samples by position not applied: they were made for another split ({split})")
+    return "; ".join(parts)
+
+
+def _rebuilt(dataset: Any, changes: dict[str, tuple[np.ndarray, np.ndarray]]) -> Any:
+    """A new dataset holding the kept samples of each split with their (new) labels."""
+    if getattr(dataset, "streams", False):
+        return _rebuilt_streamed(dataset, changes)
+    fields: dict[str, Any] = {}
+    names = {"train": ("x_train", "y_train", "train_sources"), "validation": ("x_val", "y_val", "val_sources"),
+             "test": ("x_test", "y_test", "test_sources")}
+    for split, (kept, labels) in changes.items():
+        x_name, y_name, sources_name = names[split]
+        fields[x_name] = getattr(dataset, x_name)[kept]
+        fields[y_name] = labels[kept]
+        sources = getattr(dataset, sources_name, None)
+        if sources is not None:
+            fields[sources_name] = [sources[i] for i in kept]
+    return replace(dataset, **fields)
+
+
+def _rebuilt_streamed(dataset: Any, changes: dict[str, tuple[np.ndarray, np.ndarray]]) -> Any:
+    """The same for a streamed folder dataset: its files, relabelled and filtered, in a new one."""
+    splits = {}
+    for split, (kept, labels) in changes.items():
+        files = dataset.files(split)
+        splits[split] = [replace(files[i], label=int(labels[i])) for i in kept.tolist()]
+    rebuilt = type(dataset)(dataset.name, dataset.class_names, splits, image_size=dataset.image_size,
+                            store=dataset.store, skipped=list(dataset.skipped), budget=dataset.budget)
+    rebuilt.polarity = dataset.polarity
+    return rebuilt

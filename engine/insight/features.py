@@ -1,0 +1,64 @@
+"""The penultimate layer: the features a LayerLab model's softmax reads (TensorFlow).
+
+Every LayerLab model ends in a Dense softmax named "predictions"; its input is the representation
+the embedding view projects and the out-of-distribution score measures. One forward pass gives
+both that and the probabilities, so nothing is computed twice.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+OUTPUT_LAYER = "predictions"
+
+
+def output_layer(model: Any) -> Any:
+    """The softmax layer ("predictions"), or the last layer of a model built elsewhere."""
+    try:
+        return model.get_layer(OUTPUT_LAYER)
+    except ValueError:
+        return model.layers[-1]
+
+
+def feature_model(model: Any) -> Any:
+    """image → [penultimate features, probabilities], sharing the model's layers and weights."""
+    import keras
+
+    return keras.Model(model.inputs, [output_layer(model).input, model.output], name=f"{model.name}_features")
+
+
+def _images(batch: Any) -> Any:
+    """A batch as (images) whether it came as images alone or as (images, labels)."""
+    return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+
+def features_and_probabilities(model: Any, batches: Iterable[Any], cancel: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """(features (N, D) float32, probabilities (N, K) float64) over `batches` of float32 images
+    0..255 (arrays or tensors; `(images, labels)` pairs, as `Dataset.tf_dataset` gives, work too)."""
+    import tensorflow as tf
+
+    dual = feature_model(model)
+    forward = tf.function(lambda x: dual(x, training=False), reduce_retracing=True)
+    features, probabilities = [], []
+    for batch in batches:
+        if cancel is not None and cancel.cancelled:
+            raise InterruptedError("cancelled")
+        f, p = forward(tf.cast(_images(batch), tf.float32))
+        features.append(np.asarray(f, np.float32).reshape(len(f), -1))
+        probabilities.append(np.asarray(p, np.float64))
+    if not features:
+        width = int(np.prod(output_layer(model).input.shape[1:]))
+        return np.zeros((0, width), np.float32), np.zeros((0, int(model.output.shape[-1])), np.float64)
+    return np.concatenate(features), np.concatenate(probabilities)
+
+
+def penultimate_features(model: Any, images_batches: Iterable[Any]) -> np.ndarray:
+    """The penultimate features (N, D) of every image in `images_batches`."""
+    return features_and_probabilities(model, images_batches)[0]
+
+
+def array_batches(images: np.ndarray, batch_size: int = 256) -> Iterable[np.ndarray]:
+    """float32 batches of a uint8 (or float) image array, without converting it all at once."""
+    for start in range(0, len(images), max(1, batch_size)):
+        yield np.asarray(images[start:start + batch_size], np.float32)
