@@ -131,27 +131,72 @@ def gpu_memory(task: Task) -> tuple[float | None]:
 
 
 # --- classification -----------------------------------------------------------------------------------
-def make_classifier(task: Task, model: Any, spec: Any, class_names: list[str]) -> Any:
+def make_classifier(task: Task, model: Any, spec: Any, class_names: list[str], run_dir: str | None = None) -> Any:
+    """A classifier for a model just trained, with its run's out-of-distribution model when it has one."""
     load_engine()
     from engine.inference import Classifier
+    from engine.insight.ood import load_ood
 
-    return Classifier(model, spec, class_names)
+    return Classifier(model, spec, class_names, ood=load_ood(Path(run_dir)) if run_dir else None)
 
 
 @dataclass(frozen=True)
 class Classified:
-    """One classified image, or why it could not be."""
+    """One classified image, or why it could not be; with where the network looked when asked."""
 
     ticket: int
     prediction: Any = None     # engine.inference.Prediction
     error: str = ""
+    overlay: Any = None        # uint8 RGB: the original with the explanation's heat map
+    explained: str = ""        # how: "Grad-CAM on act_4", "saliency"
 
 
-def classify(task: Task, ticket: int, classifier: Any, source: Any, top_k: int) -> Classified:
+def classify(task: Task, ticket: int, classifier: Any, source: Any, top_k: int, threshold: float = 0.0,
+             explain: bool = False) -> Classified:
     try:
-        return Classified(ticket, classifier.classify(source, top_k=top_k))
+        prediction = classifier.classify(source, top_k=top_k, threshold=threshold or None)
     except LayerLabError as err:
         return Classified(ticket, error=str(err))
+    if not explain:
+        return Classified(ticket, prediction)
+    overlay, how = explained_overlay(classifier, source)
+    return Classified(ticket, prediction, overlay=overlay, explained=how)
+
+
+def explained_overlay(classifier: Any, source: Any) -> tuple[Any, str]:
+    """The original image with where the network looked drawn over it, and how it was found."""
+    from engine.inference import prepare
+    from engine.insight.explain import explain, overlay
+
+    prepared = prepare(source, classifier.spec)
+    explanation = explain(classifier, prepared)
+    how = f"Grad-CAM on {explanation.layer}" if explanation.method == "gradcam" else "saliency (gradient of the class score)"
+    return overlay(prepared.original, explanation.heatmap, placement=explanation.placement), how
+
+
+def explain_overlay(task: Task, ticket: int, classifier: Any, source: Any) -> Classified:
+    """Only the overlay, for an image classified before the toggle was on."""
+    try:
+        overlay, how = explained_overlay(classifier, source)
+    except LayerLabError as err:
+        return Classified(ticket, error=str(err))
+    return Classified(ticket, overlay=overlay, explained=how)
+
+
+@dataclass(frozen=True)
+class LayerViews:
+    """What each convolution of the network makes of one image, and its first layer's filters."""
+
+    title: str
+    maps: tuple[tuple[str, Any], ...]     # (layer, uint8 grid)
+    filters: Any                          # uint8 grid or None
+
+
+def layer_views(task: Task, classifier: Any, source: Any, title: str) -> LayerViews:
+    from engine.insight.explain import feature_maps, first_layer_filters
+
+    maps = feature_maps(classifier, source)
+    return LayerViews(title, tuple(maps), first_layer_filters(classifier.model))
 
 
 def thumbnail(task: Task, source: Any, side: int) -> np.ndarray | None:

@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         self.classify_panel.sources_chosen.connect(self.classify.classify_sources)
         self.classify_panel.paste_requested.connect(self.paste)
         self.classify_panel.reveal_requested.connect(lambda: self.results.setCurrentWidget(self.classify_panel))
+        self.classify_panel.layers_requested.connect(self.classify.show_layers)
         self.runs_panel.open_requested.connect(self.runs.open_run)
         self.runs_panel.settings_requested.connect(self.runs.use_settings)
         self.runs_panel.refresh_requested.connect(self.runs.refresh)

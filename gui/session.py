@@ -98,6 +98,8 @@ class Preferences(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
     top_k: int = Field(3, ge=1, le=10, description="classes shown per classified image")
+    threshold: float = Field(0.0, ge=0.0, le=1.0, description="below this top probability an answer is 'not sure' (0: off)")
+    explain: bool = Field(False, description="draw where the network looked (Grad-CAM or saliency) on classified images")
 
 
 def _updated(value: M, changes: dict[str, Any]) -> M:

@@ -24,6 +24,9 @@ class ClassifyView(Protocol):
     def set_status(self, ticket: int, text: str) -> None: ...
     def show_prediction(self, ticket: int, prediction: Any) -> None: ...
     def show_error(self, ticket: int, message: str) -> None: ...
+    def set_overlay(self, ticket: int, image: Any, how: str) -> None: ...
+    def clear_overlays(self) -> None: ...
+    def show_layers(self, views: Any) -> None: ...
     def set_model_description(self, text: str) -> None: ...
     def reveal(self) -> None: ...
 
@@ -42,6 +45,10 @@ class ClassifyController:
         self._next_ticket = 0
         self._pending: list[tuple[int, Any]] = []      # waiting for a model
         self._in_flight: dict[int, Any] = {}           # being classified
+        self._answered: dict[int, Any] = {}            # classified: their sources, for overlays and layer views
+        self._overlays = runner.slot("card-overlays", "engine", newest_only=False)
+        self._layers = runner.slot("layer-views", "engine")
+        session.preferences.changed.connect(self._on_preferences)
         session.events.classifier.connect(self._on_classifier)
         session.events.engine.connect(lambda engine: self._flush())
         session.events.training.connect(lambda training: self._flush())
@@ -86,6 +93,7 @@ class ClassifyController:
     # --- classification -------------------------------------------------------------------------------
     def _on_classifier(self, state: ClassifierState) -> None:
         self.view.set_model_description(state.description)
+        self._answered.clear()   # overlays and layer views belong to the model that answered
         if state.classifier is None and self._in_flight:
             # A failed or replaced model must not answer: its queued images wait for the next one.
             self._classify.cancel()
@@ -111,19 +119,51 @@ class ClassifyController:
             for ticket, _ in self._pending:
                 self.view.set_status(ticket, reason)
             return
-        top_k = self.session.preferences.value.top_k
+        prefs = self.session.preferences.value
         for ticket, source in self._pending:
             self.view.set_status(ticket, "classifying…")
             self._in_flight[ticket] = source
-            self._classify.start(jobs.classify, ticket, classifier, source, top_k, on_result=self._classified,
+            self._classify.start(jobs.classify, ticket, classifier, source, prefs.top_k, prefs.threshold, prefs.explain,
+                                 on_result=self._classified,
                                  on_error=lambda err, t=ticket: self._classified(jobs.Classified(t, error=str(err))))
         self._pending.clear()
 
     def _classified(self, result: jobs.Classified) -> None:
-        self._in_flight.pop(result.ticket, None)
+        source = self._in_flight.pop(result.ticket, None)
         if result.prediction is not None:
+            self._answered[result.ticket] = source
             self.view.show_prediction(result.ticket, result.prediction)
+            if result.overlay is not None:
+                self.view.set_overlay(result.ticket, result.overlay, result.explained)
         else:
             self.view.show_error(result.ticket, result.error)
             self.session.status(f"Could not classify an image: {result.error}", 8000)
         self.classified.emit(result.ticket)
+
+    # --- where the network looked, and what its layers see --------------------------------------------------
+    def _on_preferences(self, keys: set[str]) -> None:
+        if "explain" not in keys and "*" not in keys:
+            return
+        self._overlays.cancel()
+        if not self.session.preferences.value.explain:
+            self.view.clear_overlays()
+            return
+        classifier = self.session.classifier.classifier
+        if classifier is None:
+            return
+        for ticket, source in self._answered.items():
+            self._overlays.start(jobs.explain_overlay, ticket, classifier, source,
+                                 on_result=lambda result: result.overlay is not None and
+                                 self.view.set_overlay(result.ticket, result.overlay, result.explained))
+
+    def show_layers(self, ticket: int) -> None:
+        """The feature maps of every convolution for one classified image, and the first layer's filters."""
+        classifier = self.session.classifier.classifier
+        source = self._answered.get(ticket)
+        if classifier is None or source is None:
+            self.session.say("Classify the image with a model first: its layers are the model's.", "info", topic="classify")
+            return
+        title = "pasted image" if isinstance(source, bytes) else Path(source).name
+        self._layers.start(jobs.layer_views, classifier, source, title, on_result=self.view.show_layers,
+                           on_error=lambda err: self.session.say(f"Cannot show the layers: {err}", "error",
+                                                                 topic="classify"))

@@ -260,7 +260,7 @@ class TrainingController:
             self.session.update("results", metrics=result.metrics, class_names=names, note=note, dataset=dataset,
                                 origin="training")
             if result.model is not None and result.spec is not None:
-                self._make_classifier(result.model, result.spec, list(names))
+                self._make_classifier(result.model, result.spec, list(names), str(result.run_dir))
 
     def _on_crash(self, err: Any) -> None:
         self._end_gpu_polling()
@@ -272,7 +272,7 @@ class TrainingController:
         self._dataset = None
         self.finished.emit(TrainingCrash(err, details))
 
-    def _make_classifier(self, model: Any, spec: Any, names: list[str]) -> None:
+    def _make_classifier(self, model: Any, spec: Any, names: list[str], run_dir: str) -> None:
         config = self.session.config.config
         label = f"Model: just trained — {config.arch.name} on {short_name(config.data.name)}"
         self.session.update("classifier", classifier=None, status="loading", description="Preparing the new model…")
@@ -284,7 +284,7 @@ class TrainingController:
             self.session.update("classifier", classifier=None, status="failed", description=f"Cannot classify: {err}")
             self.session.say(f"Cannot classify with this model: {err}", "error", topic="classify")
 
-        self._classifier.start(jobs.make_classifier, model, spec, names, on_result=ready, on_error=failed)
+        self._classifier.start(jobs.make_classifier, model, spec, names, run_dir, on_result=ready, on_error=failed)
 
     # --- GPU memory -------------------------------------------------------------------------------------
     def poll_gpu_memory(self) -> None:

@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -32,6 +34,8 @@ INPUT_SIDE = 72
 
 class ResultCard(QFrame):
     """One image: the original, the network's input, and the probabilities (or why not)."""
+
+    layers_requested = Signal(int)    # the ticket whose layer views the user asked for
 
     def __init__(self, ticket: int, source: str | bytes) -> None:
         super().__init__()
@@ -84,17 +88,44 @@ class ResultCard(QFrame):
         self.bars = ProbabilityBars()
         self.bars.hide()
         right.addWidget(self.bars)
+        self.trust = QLabel()
+        self.trust.setObjectName("Trust")
+        self.trust.setWordWrap(True)
+        self.trust.hide()
+        right.addWidget(self.trust)
+        self.layers = QPushButton("Layers…")
+        self.layers.setObjectName("FlatButton")
+        self.layers.setToolTip("What each convolution makes of this image, and the first layer's filters")
+        self.layers.clicked.connect(lambda: self.layers_requested.emit(self.ticket))
+        self.layers.hide()
+        right.addWidget(self.layers, 0, Qt.AlignmentFlag.AlignLeft)
         right.addStretch(1)
         layout.addLayout(right, 1)
         self.prediction: Any = None
         self.error = ""
+        self._picture: QPixmap | None = None   # the image as given (the overlay is drawn over a copy)
+        self.overlay_shown = False
 
     def set_original(self, image: np.ndarray | None) -> None:
         """The image as given, decoded in the background (None: it cannot be read)."""
         if image is None:
             self.original.setText("?")
-        else:
-            self.original.setPixmap(array_to_pixmap(image, ORIGINAL_SIDE, smooth=True))
+            return
+        self._picture = array_to_pixmap(image, ORIGINAL_SIDE, smooth=True)
+        if not self.overlay_shown:
+            self.original.setPixmap(self._picture)
+
+    def set_overlay(self, overlay: np.ndarray, how: str) -> None:
+        """Where the network looked, drawn over the image (red: most)."""
+        self.overlay_shown = True
+        self.original.setPixmap(array_to_pixmap(overlay, ORIGINAL_SIDE, smooth=True))
+        self.original.setToolTip(f"Where the network looked for its answer ({how}): red most, blue least")
+
+    def clear_overlay(self) -> None:
+        self.overlay_shown = False
+        self.original.setToolTip("The image as given")
+        if self._picture is not None:
+            self.original.setPixmap(self._picture)
 
     def set_status(self, text: str) -> None:
         self.status.setText(text)
@@ -108,8 +139,30 @@ class ResultCard(QFrame):
         self.bars.set_top(prediction.top)
         self.bars.show()
         label, p = prediction.top[0]
-        self.verdict.setText(f"<b>{html.escape(str(label))}</b> &nbsp;{p:.0%}")
+        verdict = prediction.verdict or str(label)
+        if verdict == str(label):
+            self.verdict.setText(f"<b>{html.escape(verdict)}</b> &nbsp;{p:.0%}")
+        else:  # "not sure" or "unfamiliar — probably none of these classes": the guess stays visible below
+            self.verdict.setText(f"<b>{html.escape(verdict)}</b>")
         self.verdict.show()
+        self._show_trust(prediction)
+        self.layers.show()
+
+    def _show_trust(self, prediction: Any) -> None:
+        if prediction.familiar is None:
+            self.trust.hide()
+            return
+        if prediction.familiar:
+            self.trust.setText(f"looks like the training images (distance {prediction.ood_score:.1f})")
+            set_state(self.trust, "ok")
+        else:
+            self.trust.setText(f"⚠ unlike the training images (distance {prediction.ood_score:.1f}): "
+                               "the answer is probably meaningless")
+            set_state(self.trust, "warning")
+        self.trust.setToolTip("How far the network's features of this image are from those of the training images "
+                              "(Mahalanobis distance to the nearest class); above the limit fitted after training, the "
+                              "image is called unfamiliar.")
+        self.trust.show()
 
     def set_error(self, message: str) -> None:
         self.error = message
@@ -125,6 +178,7 @@ class ClassifyPanel(QWidget):
     sources_chosen = Signal(list)     # list[str | bytes]
     paste_requested = Signal()
     reveal_requested = Signal()       # new cards arrived: the tab holding the panel should show
+    layers_requested = Signal(int)    # a card's "Layers…"
 
     def __init__(self, preferences: EventedStore, start_folder: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -142,6 +196,14 @@ class ClassifyPanel(QWidget):
         self.top_k.setToolTip("How many of the most likely classes to show")
         self.binder.field(self.top_k, "top_k")
         top.addWidget(self.top_k)
+        self.threshold = QSpinBox()
+        self.threshold.setRange(0, 99)
+        self.threshold.setSuffix(" %")
+        self.threshold.setPrefix("sure ≥ ")
+        self.threshold.setSpecialValueText("sure: any")
+        self.threshold.setToolTip("An answer whose top probability is below this is shown as 'not sure' (0: off)")
+        self.binder.field(self.threshold, "threshold", to_widget=lambda v: round(v * 100), from_widget=lambda v: v / 100)
+        top.addWidget(self.threshold)
         self.open_button = QPushButton("Open…")
         self.open_button.setToolTip("Choose image files to classify")
         self.open_button.clicked.connect(self.choose_files)
@@ -158,6 +220,11 @@ class ClassifyPanel(QWidget):
         self.model_label.setObjectName("Hint")
         self.model_label.setWordWrap(True)
         layout.addWidget(self.model_label)
+        self.explain = QCheckBox("Show where the network looks")
+        self.explain.setToolTip("Draw over each image the places that decided the answer: Grad-CAM for "
+                                "convolutional networks, the gradient of the class score (saliency) for the MLP")
+        self.binder.field(self.explain, "explain")
+        layout.addWidget(self.explain)
         self.drop_hint = QLabel("Drop images or a folder anywhere in the window\n— or Open… / Ctrl+V —")
         self.drop_hint.setObjectName("DropHint")
         self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -195,6 +262,7 @@ class ClassifyPanel(QWidget):
 
     def add_card(self, ticket: int, source: str | bytes) -> None:
         card = ResultCard(ticket, source)
+        card.layers_requested.connect(self.layers_requested)
         card.set_status("waiting…")
         self.cards[ticket] = card
         self.list_layout.insertWidget(0, card)
@@ -225,6 +293,20 @@ class ClassifyPanel(QWidget):
     def show_error(self, ticket: int, message: str) -> None:
         if (card := self._card(ticket)) is not None:
             card.set_error(message)
+
+    def set_overlay(self, ticket: int, image: Any, how: str) -> None:
+        if (card := self._card(ticket)) is not None:
+            card.set_overlay(image, how)
+
+    def clear_overlays(self) -> None:
+        for card in self.cards.values():
+            card.clear_overlay()
+
+    def show_layers(self, views: Any) -> None:
+        from gui.panels.layer_views import LayerViewsDialog
+
+        self._layers_dialog = LayerViewsDialog(views, self)
+        self._layers_dialog.show()
 
     def clear(self) -> None:
         for card in self.cards.values():

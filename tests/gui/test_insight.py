@@ -1,0 +1,59 @@
+"""Insight in the window: whether to trust an answer, where the network looked, what its layers see,
+per-class metrics, the map of the validation set and the label-issue gallery."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QMimeData, QUrl
+
+
+def _mime(*paths: Path) -> QMimeData:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    return mime
+
+
+def _open(window, qtbot, run: Path) -> None:
+    with qtbot.waitSignal(window.classifier_ready, timeout=60_000):
+        window.runs.open_run(str(run))
+
+
+def _classify(window, qtbot, *paths: Path) -> list:
+    tickets: list[int] = []
+    window.classified.connect(tickets.append)
+    window.handle_drop(_mime(*paths))
+    qtbot.waitUntil(lambda: len(tickets) == len(paths), timeout=30_000)
+    return [window.classify_panel.cards[t] for t in sorted(tickets)]
+
+
+def test_unfamiliar_images_and_low_confidence_are_said(window, qtbot, trained_run, digit_png, tmp_path) -> None:
+    _open(window, qtbot, trained_run)
+    noise = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(noise)
+    digit, static = _classify(window, qtbot, digit_png, noise)
+    assert static.prediction.familiar is False and static.trust.isVisibleTo(window.classify_panel)
+    assert "unlike the training images" in static.trust.text() and "unfamiliar" in static.verdict.text()
+    assert digit.prediction.familiar in (True, False)                    # the run has an OOD model
+    window.classify_panel.threshold.setValue(99)                          # "sure ≥ 99 %"
+    assert window.session.preferences.value.threshold == 0.99
+    (again,) = _classify(window, qtbot, digit_png)
+    if again.prediction.top[0][1] < 0.99 and again.prediction.familiar:
+        assert "not sure" in again.verdict.text()
+
+
+def test_explain_toggle_draws_where_the_network_looked_and_layers_open(window, qtbot, trained_run, digit_png) -> None:
+    _open(window, qtbot, trained_run)
+    (card,) = _classify(window, qtbot, digit_png)
+    assert not card.overlay_shown
+    window.classify_panel.explain.setChecked(True)                        # applies to cards already there
+    qtbot.waitUntil(lambda: card.overlay_shown, timeout=30_000)
+    assert "saliency" in card.original.toolTip()                          # an MLP: the gradient of the class score
+    window.classify_panel.explain.setChecked(False)
+    assert not card.overlay_shown and card.original.toolTip() == "The image as given"
+    card.layers.click()
+    qtbot.waitUntil(lambda: getattr(window.classify_panel, "_layers_dialog", None) is not None, timeout=30_000)
+    dialog = window.classify_panel._layers_dialog
+    qtbot.addWidget(dialog)
+    assert "Layers — one.png" == dialog.windowTitle()
