@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPixmap
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QListView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QListView, QTabWidget, QVBoxLayout, QWidget
 
 from gui import theme
 from gui.imaging import array_to_pixmap
 from gui.panels.confusion import ConfusionMatrixView
+from gui.panels.per_class import PerClassTable
 from gui.widgets import heading, hint, panel_layout
 
 TILE = 72
@@ -182,7 +183,7 @@ class ErrorsPanel(QWidget):
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(4)
         top = QHBoxLayout()
-        top.addWidget(heading("Confusion matrix"))
+        top.addWidget(heading("Where it goes wrong"))
         top.addStretch(1)
         self.show_all = QLabel('<a href="#all" style="color: %s; text-decoration: none;">show all errors</a>' % theme.ACCENT)
         self.show_all.setObjectName("Caption")
@@ -192,7 +193,17 @@ class ErrorsPanel(QWidget):
         box.addLayout(top)
         self.confusion = ConfusionMatrixView()
         self.confusion.cell_clicked.connect(self._on_cell_clicked)
-        box.addWidget(self.confusion)
+        self.per_class = PerClassTable()
+        self.views = QTabWidget()
+        self.views.setObjectName("ErrorViews")
+        matrix_page = QWidget()
+        matrix_layout = QVBoxLayout(matrix_page)
+        matrix_layout.setContentsMargins(0, 4, 0, 0)
+        matrix_layout.addWidget(self.confusion)
+        self.views.addTab(matrix_page, "Matrix")
+        self.views.addTab(self.per_class, "Per class")
+        self.views.setTabToolTip(1, "Precision, recall, F1 and support of each class, sortable")
+        box.addWidget(self.views)
         legend = QLabel(f'<span style="color:{theme.ACCENT}">■</span> correct &nbsp; '
                         f'<span style="color:{theme.BAD}">■</span> confused &nbsp;·&nbsp; click a red cell to filter')
         legend.setToolTip("Rows: true class, columns: predicted class. The shade is the cell's share of its true class.")
@@ -234,6 +245,7 @@ class ErrorsPanel(QWidget):
         if matrix and all(len(row) == len(matrix) for row in matrix):
             self.confusion.set_matrix(matrix, class_names)
             self.class_names = list(self.confusion.names)
+            self.per_class.show_rows(per_class_rows(metrics, self.class_names), list(metrics.test_per_class))
             self.confusion_box.show()
         else:
             self.confusion.set_matrix([])
@@ -286,3 +298,12 @@ class ErrorsPanel(QWidget):
             self.empty.setText(f"No listed errors for {self.filter[0]} → {self.filter[1]}." if self.filter is not None
                                else "No validation errors." if total else "No validation data.")
             self.empty.show()
+
+
+def per_class_rows(metrics: Any, class_names: list[str]) -> list[Any]:
+    """The run's per-class table; worked out from the confusion matrix for runs saved before it existed."""
+    if metrics.per_class:
+        return list(metrics.per_class)
+    from engine.insight.metrics import per_class_from_confusion
+
+    return per_class_from_confusion(metrics.confusion_matrix, class_names)

@@ -98,3 +98,16 @@ def test_ten_thousand_errors_make_no_widgets_and_decode_only_what_is_shown(qtbot
     panel.gallery.scrollToBottom()
     qtbot.waitUntil(lambda: 9_999 in asked, timeout=5000)
     assert len(asked) < 400
+
+
+def test_per_class_table_sorts_and_matches_the_confusion_matrix(qtbot) -> None:
+    from PySide6.QtCore import Qt
+
+    panel = _panel(qtbot)
+    panel.show_metrics(_metrics(), ["cat", "dog", "bird"])                 # no per_class stored: from the matrix
+    table = panel.per_class
+    assert table.rows_shown() == ["cat", "dog", "bird"] and table.split.isHidden()
+    table.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)               # recall, weakest first
+    assert table.rows_shown()[0] == "dog"                                  # 7 of 11 found
+    recall = table.proxy.index(0, 2).data()
+    assert recall == f"{7 / 11:.1%}"
