@@ -283,3 +283,40 @@ def run_grid(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path
     from engine.experiments.grid import run_grid as run
 
     return run(spec, task.report, task.cancel_token, grid_dir=Path(grid_dir) if grid_dir else None, runs_root=runs_root)
+
+
+# --- insight ------------------------------------------------------------------------------------------
+def embed(task: Task, classifier: Any, dataset: Any, method: str) -> Any:
+    """The validation images placed on a plane by the network's penultimate features."""
+    load_engine()
+    from engine.insight.embedding import embed as project
+
+    return project(classifier, dataset, "validation", method, cancel=task.cancel_token)
+
+
+def place_image(task: Task, classifier: Any, embedding: Any, ticket: int, network_input: Any) -> tuple[int, Any]:
+    """(ticket, (x, y)) of a classified image on the map."""
+    features = classifier.features(np.asarray(network_input, np.float32)[None])
+    return ticket, embedding.project(features)[0]
+
+
+@dataclass(frozen=True)
+class ExplainedSample:
+    """One validation image with the model's answer and where it looked."""
+
+    index: int
+    image: Any                   # uint8, as stored
+    overlay: Any                 # uint8 RGB
+    true: str
+    predicted: str
+    probability: float
+    how: str
+
+
+def explain_sample(task: Task, classifier: Any, image: Any, index: int, true: str) -> ExplainedSample:
+    from engine.insight.explain import explain, overlay
+
+    explanation = explain(classifier, np.asarray(image, np.float32))
+    how = f"Grad-CAM on {explanation.layer}" if explanation.method == "gradcam" else "saliency"
+    return ExplainedSample(index, image, overlay(image, explanation.heatmap), true, explanation.label,
+                           explanation.probability, how)

@@ -20,6 +20,7 @@ from gui.controllers.classify import ClassifyController
 from gui.controllers.data import DataController
 from gui.controllers.engine import EngineController
 from gui.controllers.grid import GridController
+from gui.controllers.insight_map import MapController
 from gui.controllers.inspect import InspectController
 from gui.controllers.persistence import PersistenceController, startup_config
 from gui.controllers.preview import PreviewController
@@ -34,6 +35,7 @@ from gui.panels.compare import ComparisonPanel
 from gui.panels.data import DataPanel
 from gui.panels.errors import ErrorsPanel
 from gui.panels.grid import GridPlanPanel, GridResultsPanel
+from gui.panels.insight_map import MapPanel
 from gui.panels.model import ModelPanel
 from gui.panels.plots import PlotsPanel
 from gui.panels.runs import RunsPanel
@@ -112,9 +114,9 @@ class MainWindow(QMainWindow):
             column.addWidget(widget, stretch)
         self.classify_panel = ClassifyPanel(self.session.preferences, start_folder)
         self.errors_panel = ErrorsPanel()
-        self.runs_panel = RunsPanel(runs_root)
+        self.runs_panel, self.map_panel = RunsPanel(runs_root), MapPanel()
         self.results = tab_widget("ResultTabs", 380, (self.classify_panel, "Classify"), (self.errors_panel, "Errors"),
-                                  (self.runs_panel, "Runs"))
+                                  (self.map_panel, "Map"), (self.runs_panel, "Runs"))
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("MainSplitter")
         for i, (widget, stretch) in enumerate(((self.controls, 0), (centre, 1), (self.results, 0))):
@@ -138,6 +140,7 @@ class MainWindow(QMainWindow):
         self.runs = RunsController(s, t, self.runs_panel, self.plots, self.comparison_panel, runs_root)
         self.persistence = PersistenceController(s, t, self.settings)
         self.grid = GridController(s, self.training, self.grid_results, self.grid_panel)
+        self.map = MapController(s, t, self.map_panel)
 
     def _connect_intents(self) -> None:
         s = self.session
@@ -158,6 +161,10 @@ class MainWindow(QMainWindow):
         self.grid_panel.run_requested.connect(self.grid.run)
         self.grid_panel.resume_requested.connect(self.grid.resume)
         self.grid_results.close_requested.connect(self.grid.close)
+        self.map_panel.draw_requested.connect(self.map.draw)
+        self.map_panel.point_hovered.connect(self.map.hovered)
+        self.map_panel.point_clicked.connect(self.map.clicked)
+        self.classify.answered.connect(self.map.place)
         self.data_panel.folder_chosen.connect(self.settings.set_last_folder)
         self.training.finished.connect(lambda result: self.runs.refresh())
         s.events.training.connect(self._lock_controls)

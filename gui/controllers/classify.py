@@ -32,7 +32,8 @@ class ClassifyView(Protocol):
 
 
 class ClassifyController:
-    classified = Signal(int)      # the ticket of an image classified (or refused)
+    classified = Signal(int)              # the ticket of an image classified (or refused)
+    answered = Signal(int, object)        # (ticket, engine.inference.Prediction) of an image classified
 
     def __init__(self, session: Session, runner: TaskRunner, view: ClassifyView,
                  remember_folder: Callable[[str], None] | None = None) -> None:
@@ -135,6 +136,7 @@ class ClassifyController:
             self.view.show_prediction(result.ticket, result.prediction)
             if result.overlay is not None:
                 self.view.set_overlay(result.ticket, result.overlay, result.explained)
+            self.answered.emit(result.ticket, result.prediction)
         else:
             self.view.show_error(result.ticket, result.error)
             self.session.status(f"Could not classify an image: {result.error}", 8000)

@@ -57,3 +57,30 @@ def test_explain_toggle_draws_where_the_network_looked_and_layers_open(window, q
     dialog = window.classify_panel._layers_dialog
     qtbot.addWidget(dialog)
     assert "Layers — one.png" == dialog.windowTitle()
+
+
+def test_the_map_places_validation_images_and_dropped_ones(window, qtbot, digit_png) -> None:
+    from tests.gui.conftest import TRAIN_TIMEOUT_MS
+
+    window.map.draw("pca")                                                 # no model yet: says what it needs
+    assert "needs a model" in window.map_panel.status.text()
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS):
+        window.training.start()
+    qtbot.waitUntil(lambda: window.session.classifier.classifier is not None, timeout=30_000)
+    drawn: list = []
+    window.map.drawn.connect(drawn.append)
+    window.map_panel.draw_button.click()
+    qtbot.waitUntil(lambda: bool(drawn), timeout=60_000)
+    embedding = drawn[0]
+    count = window.session.results.dataset.counts()["validation"]
+    assert embedding.points.shape == (count, 2) and len(window.map_panel.points.data) == count
+    assert "misclassified" in window.map_panel.status.text() and "■" in window.map_panel.legend.text()
+    window.map_panel.point_hovered.emit(0)
+    assert "validation image" in window.map_panel.caption.text() and window.map_panel.preview.pixmap() is not None
+    window.map_panel.point_clicked.emit(0)
+    qtbot.waitUntil(lambda: getattr(window.map_panel, "_dialog", None) is not None, timeout=30_000)
+    qtbot.addWidget(window.map_panel._dialog)
+    texts = [label.text() for label in window.map_panel._dialog.findChildren(type(window.map_panel.caption))]
+    assert any("True class" in text and "predicted" in text for text in texts)
+    _classify(window, qtbot, digit_png)
+    qtbot.waitUntil(lambda: window.map_panel.star_count() == 1, timeout=30_000)
