@@ -320,3 +320,42 @@ def explain_sample(task: Task, classifier: Any, image: Any, index: int, true: st
     how = f"Grad-CAM on {explanation.layer}" if explanation.method == "gradcam" else "saliency"
     return ExplainedSample(index, image, overlay(image, explanation.heatmap), true, explanation.label,
                            explanation.probability, how)
+
+
+def find_label_issues(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, folds: int,
+                      epochs: int) -> Any:
+    """Samples whose label is likely wrong, most likely first (None when stopped)."""
+    load_engine()
+    from engine.insight.label_issues import find_label_issues as find
+
+    try:
+        return find(config, folds=folds, epochs=epochs or None, cancel=task.cancel_token, observer=task.report,
+                    dataset=dataset)
+    except InterruptedError:
+        return None
+
+
+@dataclass(frozen=True)
+class LabelDecisionSaved:
+    key: Any
+    action: str                 # exclude | relabel | keep
+    label: str
+    excluded: int
+    relabelled: int
+    sidecar: str
+
+
+def decide_label(task: Task, data: DataOptions, seed: int, key: Any, action: str, label: str) -> LabelDecisionSaved:
+    """Record one decision beside the dataset (never touching the user's files)."""
+    from engine.insight.decisions import load_decisions, save_decisions
+
+    decisions = load_decisions(data)
+    decisions.seed = seed
+    decisions.exclude.discard(key)
+    decisions.relabel.pop(key, None)
+    if action == "exclude":
+        decisions.exclude.add(key)
+    elif action == "relabel":
+        decisions.relabel[key] = label
+    path = save_decisions(data, decisions)
+    return LabelDecisionSaved(key, action, label, len(decisions.exclude), len(decisions.relabel), str(path))

@@ -22,6 +22,7 @@ from gui.controllers.engine import EngineController
 from gui.controllers.grid import GridController
 from gui.controllers.insight_map import MapController
 from gui.controllers.inspect import InspectController
+from gui.controllers.labels import LabelsController
 from gui.controllers.persistence import PersistenceController, startup_config
 from gui.controllers.preview import PreviewController
 from gui.controllers.results import ResultsController
@@ -36,6 +37,7 @@ from gui.panels.data import DataPanel
 from gui.panels.errors import ErrorsPanel
 from gui.panels.grid import GridPlanPanel, GridResultsPanel
 from gui.panels.insight_map import MapPanel
+from gui.panels.labels import LabelsPanel
 from gui.panels.model import ModelPanel
 from gui.panels.plots import PlotsPanel
 from gui.panels.runs import RunsPanel
@@ -114,9 +116,9 @@ class MainWindow(QMainWindow):
             column.addWidget(widget, stretch)
         self.classify_panel = ClassifyPanel(self.session.preferences, start_folder)
         self.errors_panel = ErrorsPanel()
-        self.runs_panel, self.map_panel = RunsPanel(runs_root), MapPanel()
+        self.runs_panel, self.map_panel, self.labels_panel = RunsPanel(runs_root), MapPanel(), LabelsPanel()
         self.results = tab_widget("ResultTabs", 380, (self.classify_panel, "Classify"), (self.errors_panel, "Errors"),
-                                  (self.map_panel, "Map"), (self.runs_panel, "Runs"))
+                                  (self.map_panel, "Map"), (self.labels_panel, "Labels"), (self.runs_panel, "Runs"))
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("MainSplitter")
         for i, (widget, stretch) in enumerate(((self.controls, 0), (centre, 1), (self.results, 0))):
@@ -141,6 +143,7 @@ class MainWindow(QMainWindow):
         self.persistence = PersistenceController(s, t, self.settings)
         self.grid = GridController(s, self.training, self.grid_results, self.grid_panel)
         self.map = MapController(s, t, self.map_panel)
+        self.labels = LabelsController(s, t, self.training, self.labels_panel)
 
     def _connect_intents(self) -> None:
         s = self.session
@@ -165,6 +168,9 @@ class MainWindow(QMainWindow):
         self.map_panel.point_hovered.connect(self.map.hovered)
         self.map_panel.point_clicked.connect(self.map.clicked)
         self.classify.answered.connect(self.map.place)
+        self.labels_panel.find_requested.connect(self.labels.find)
+        self.labels_panel.decision_requested.connect(self.labels.decide)
+        self.labels_panel.thumbnails_wanted.connect(self.labels.thumbnails_wanted)
         self.data_panel.folder_chosen.connect(self.settings.set_last_folder)
         self.training.finished.connect(lambda result: self.runs.refresh())
         s.events.training.connect(self._lock_controls)
@@ -187,7 +193,7 @@ class MainWindow(QMainWindow):
 
     def _lock_controls(self, training: Any) -> None:
         for panel in (self.data_panel, self.model_panel, self.augmentation_panel, self.training_panel, self.runs_panel,
-                      self.grid_panel):
+                      self.grid_panel, self.labels_panel):
             panel.set_locked(training.running)
 
     def _build_menu(self) -> None:

@@ -54,6 +54,8 @@ class TrainingJob:
     on_result: Callable[[Any], None] | None = None
     description: str = "Preparing data and model…"
     queue: bool = False       # several runs one after another: the window stays busy between them
+    fresh_results: bool = True   # a training replaces the curves and the results; a label check does not
+    what: str = "Training"       # how messages name the job
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,9 @@ class TrainingController:
             return
         self._job = job or TrainingJob()
         self.session.clear_message()
-        self.curves.reset("Preparing…")
-        self.session.update("results", metrics=None, class_names=(), note="Training…", dataset=None, origin="training")
+        if self._job.fresh_results:
+            self.curves.reset("Preparing…")
+            self.session.update("results", metrics=None, class_names=(), note="Training…", dataset=None, origin="training")
         engine = self.session.engine
         if engine.status == "failed":
             self._engine_failed(engine)
@@ -263,12 +266,17 @@ class TrainingController:
                 self._make_classifier(result.model, result.spec, list(names), str(result.run_dir))
 
     def _on_crash(self, err: Any) -> None:
+        """`train` raised (it should not), or another job refused its input (a label check on too little data)."""
         self._end_gpu_polling()
         details = getattr(err, "details", "")
-        log.error("training crashed: %s\n%s", err, details)
-        self._set(status="failed", fraction=0.0, eta="", text="Training failed")
-        self.session.say(f"Training failed: {type(err).__name__}: {err}", "error", details, topic="training")
-        self.session.update("results", metrics=None, note="No results: the training failed.", dataset=None)
+        what = self._job.what
+        if details:
+            log.error("%s crashed: %s\n%s", what.lower(), err, details)
+        reason = str(err) if not details else f"{type(err).__name__}: {err}"
+        self._set(status="failed", fraction=0.0, eta="", text=f"{what} failed")
+        self.session.say(f"{what} failed: {reason}", "error", details, topic="training")
+        if self._job.fresh_results:
+            self.session.update("results", metrics=None, note="No results: the training failed.", dataset=None)
         self._dataset = None
         self.finished.emit(TrainingCrash(err, details))
 

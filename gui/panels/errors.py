@@ -1,9 +1,9 @@
 """After training: the final metrics and a gallery of the validation images the model got wrong.
 
-The gallery is a `QListView` in icon mode over `ErrorsModel`: 10 000 misclassified images cost
-10 000 rows of plain data, not 10 000 widgets, and a picture is decoded only when its row is
-painted (the model asks for it with `thumbnails_wanted`; the results controller decodes it in
-the background and hands it back with `set_thumbnail`).
+The gallery is a `QListView` in icon mode over a `ThumbnailListModel` (gui/panels/thumbnails.py):
+10 000 misclassified images cost 10 000 rows of plain data, not 10 000 widgets, and a picture is
+decoded only when its row is painted (the model asks for it with `thumbnails_wanted`; the results
+controller decodes it in the background and hands it back with `set_thumbnail`).
 """
 from __future__ import annotations
 
@@ -11,19 +11,14 @@ import math
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPixmap
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QListView, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from gui import theme
-from gui.imaging import array_to_pixmap
 from gui.panels.confusion import ConfusionMatrixView
 from gui.panels.per_class import PerClassTable
+from gui.panels.thumbnails import ThumbnailListModel, gallery_view
 from gui.widgets import heading, hint, panel_layout
-
-TILE = 72
-CELL = QSize(TILE + 22, TILE + 44)
-
 
 def _stat(title: str) -> tuple[QFrame, QLabel]:
     frame = QFrame()
@@ -40,89 +35,17 @@ def _stat(title: str) -> tuple[QFrame, QLabel]:
     return frame, value
 
 
-def _placeholder(text: str) -> QPixmap:
-    pixmap = QPixmap(TILE, TILE)
-    pixmap.fill(QColor(theme.SURFACE_ALT))
-    painter = QPainter(pixmap)
-    painter.setPen(QColor(theme.TEXT_DIM))
-    painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, text)
-    painter.end()
-    return pixmap
+def _caption(entry: Any) -> str:
+    return f"{entry.true} → {entry.predicted}\n{entry.confidence:.0%} sure"
 
 
-class ErrorsModel(QAbstractListModel):
-    """Misclassified entries (engine.runs.Misclassified) with lazily decoded thumbnails."""
-
-    thumbnails_wanted = Signal(list)   # entries whose rows were painted without a picture
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.entries: list[Any] = []
-        self._rows: dict[int, int] = {}                  # entry.index → row
-        self._pictures: dict[int, QPixmap | None] = {}   # entry.index → picture (None: unavailable)
-        self._asked: set[int] = set()
-        self._wanted: list[Any] = []
-        self._loading = _placeholder("…")
-        self._missing = _placeholder("?")
-        self._flush = QTimer(self)                       # one request per paint, not one per row
-        self._flush.setSingleShot(True)
-        self._flush.setInterval(0)
-        self._flush.timeout.connect(self._ask)
-
-    def set_entries(self, entries: list[Any], forget_pictures: bool) -> None:
-        self.beginResetModel()
-        self.entries = list(entries)
-        self._rows = {entry.index: row for row, entry in enumerate(self.entries)}
-        if forget_pictures:
-            self._pictures.clear()
-            self._asked.clear()
-        self._wanted.clear()
-        self.endResetModel()
-
-    def set_thumbnail(self, index: int, image: np.ndarray | None) -> None:
-        self._pictures[index] = None if image is None else array_to_pixmap(image, TILE, smooth=image.shape[0] > TILE)
-        row = self._rows.get(index)
-        if row is not None:
-            cell = self.index(row)
-            self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole])
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.entries)
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self.entries):
-            return None
-        entry = self.entries[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return f"{entry.true} → {entry.predicted}\n{entry.confidence:.0%} sure"
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self._picture(entry)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            tip = f"true: {entry.true}\npredicted: {entry.predicted} ({entry.confidence:.1%})"
-            if entry.source:
-                tip += f"\n{entry.source}"
-            if entry.index in self._pictures and self._pictures[entry.index] is None:
-                tip += "\n(image not available: " + ("the file cannot be read)" if entry.source
-                                                     else "load this run's dataset)")
-            return tip
-        return None
-
-    def _picture(self, entry: Any) -> QPixmap:
-        if entry.index in self._pictures:
-            return self._pictures[entry.index] or self._missing
-        if entry.index not in self._asked:
-            self._asked.add(entry.index)
-            self._wanted.append(entry)
-            self._flush.start()
-        return self._loading
-
-    def _ask(self) -> None:
-        wanted, self._wanted = self._wanted, []
-        if wanted:
-            self.thumbnails_wanted.emit(wanted)
-
-    def has_picture(self, index: int) -> bool:
-        return self._pictures.get(index) is not None
+def _tooltip(entry: Any, picture_missing: bool) -> str:
+    tip = f"true: {entry.true}\npredicted: {entry.predicted} ({entry.confidence:.1%})"
+    if entry.source:
+        tip += f"\n{entry.source}"
+    if picture_missing:
+        tip += "\n(image not available: " + ("the file cannot be read)" if entry.source else "load this run's dataset)")
+    return tip
 
 
 class ErrorsPanel(QWidget):
@@ -154,21 +77,8 @@ class ErrorsPanel(QWidget):
         layout.addLayout(head)
         self.empty = hint("")
         layout.addWidget(self.empty)
-        self.gallery_model = ErrorsModel(self)
-        self.gallery = QListView()
-        self.gallery.setObjectName("ErrorsGallery")
-        self.gallery.setViewMode(QListView.ViewMode.IconMode)
-        self.gallery.setModel(self.gallery_model)
-        self.gallery.setIconSize(QSize(TILE, TILE))
-        self.gallery.setGridSize(CELL)
-        self.gallery.setUniformItemSizes(True)
-        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
-        self.gallery.setMovement(QListView.Movement.Static)
-        self.gallery.setWordWrap(True)
-        self.gallery.setLayoutMode(QListView.LayoutMode.Batched)   # a huge gallery lays out in steps
-        self.gallery.setBatchSize(200)
-        self.gallery.setFrameShape(QFrame.Shape.NoFrame)
-        self.gallery.setSelectionMode(QListView.SelectionMode.NoSelection)
+        self.gallery_model = ThumbnailListModel(lambda entry: entry.index, _caption, _tooltip, self)
+        self.gallery = gallery_view(self.gallery_model, "ErrorsGallery")
         layout.addWidget(self.gallery, 1)
         self.thumbnails_wanted = self.gallery_model.thumbnails_wanted
         self.metrics: Any = None

@@ -84,3 +84,41 @@ def test_the_map_places_validation_images_and_dropped_ones(window, qtbot, digit_
     assert any("True class" in text and "predicted" in text for text in texts)
     _classify(window, qtbot, digit_png)
     qtbot.waitUntil(lambda: window.map_panel.star_count() == 1, timeout=30_000)
+
+
+def test_label_issues_are_found_decided_and_honoured(window, qtbot, tmp_path) -> None:
+    from sklearn.datasets import load_digits
+
+    from tests.gui.conftest import TRAIN_TIMEOUT_MS, wait_table
+
+    digits = load_digits()
+    x, y = (digits.images * 16).clip(0, 255).astype(np.uint8)[:400], digits.target[:400].copy()
+    flipped = np.arange(0, 400, 20)                      # 20 labels planted wrong
+    y[flipped] = (y[flipped] + 3) % 10
+    data = tmp_path / "flipped.npz"
+    np.savez(data, x=x, y=y)
+    window.session.config.update(**{"data.name": f"npz:{data}", "data.limit": None, "training.epochs": 8})
+    wait_table(qtbot, window)
+    found: list = []
+    window.labels.found.connect(found.append)
+    window.labels_panel.folds.setValue(3)
+    window.labels_panel.find_button.click()
+    assert window.session.training.running and not window.labels_panel.find_button.isEnabled()
+    qtbot.waitUntil(lambda: bool(found), timeout=TRAIN_TIMEOUT_MS * 2)
+    issues = found[0]
+    assert issues and window.labels_panel.model.rowCount() == len(issues)
+    assert window.session.training.status == "finished" and "Label check" in window.run_bar.progress.format()
+    assert len({(i.split, i.index) for i in issues[:40]}) == len(issues[:40])
+    window.labels_panel.gallery.setCurrentIndex(window.labels_panel.model.index(0))
+    assert window.labels_panel.relabel.text() == f"Relabel as {issues[0].suggested}"
+    window.labels_panel.exclude.click()
+    qtbot.waitUntil(lambda: "1 excluded" in window.labels_panel.decisions.text(), timeout=10_000)
+    sidecar = Path(f"{data}.layerlab-labels.json")
+    assert sidecar.is_file() and "exclude" in sidecar.read_text()
+    assert "✕ excluded" in window.labels_panel.model.data(window.labels_panel.model.index(0))
+    notes: list[str] = []
+    window.training.event.connect(lambda e: type(e).__name__ == "Started" and notes.append(e.note))
+    window.session.config.update(**{"training.epochs": 1})
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS):
+        window.training.start()
+    assert notes and "1" in notes[0] and "exclu" in notes[0], notes

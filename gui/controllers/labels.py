@@ -1,0 +1,100 @@
+"""Likely label errors: found by confident learning on out-of-sample predictions (k-fold models
+trained on the training lane), shown most suspicious first; the user excludes or relabels, and
+the decisions are kept beside the dataset for the next training (never in the user's files)."""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from psygnal import Signal
+
+from gui import jobs
+from gui.controllers.training import TrainingController, TrainingJob
+from gui.session import DataState, Session
+from gui.tasks import TaskRunner
+
+THUMBNAIL_SIDE = 128
+
+
+class LabelsView(Protocol):
+    def show_waiting(self, text: str) -> None: ...
+    def show_issues(self, issues: list[Any], class_names: list[str]) -> None: ...
+    def set_thumbnail(self, key: Any, image: Any) -> None: ...
+    def mark(self, key: Any, action: str, label: str) -> None: ...
+    def show_decisions(self, excluded: int, relabelled: int, sidecar: str) -> None: ...
+
+
+def decision_key(issue: Any) -> Any:
+    """How a decision names a sample: its file for folder data, else (split, index)."""
+    return issue.source if issue.source else (issue.split, issue.index)
+
+
+class LabelsController:
+    found = Signal(object)        # the list of LabelIssue shown (or None when the check was stopped)
+
+    def __init__(self, session: Session, runner: TaskRunner, training: TrainingController, view: LabelsView) -> None:
+        self.session = session
+        self.training = training
+        self.view = view
+        self._pictures = runner.slot("label-pictures", "io", newest_only=False)
+        self._decide = runner.slot("label-decision", "io", newest_only=False)
+        self.issues: list[Any] = []
+        training.event.connect(self._on_event)
+        session.events.data.connect(self._on_data)
+
+    def find(self, folds: int, epochs: int) -> None:
+        data = self.session.data
+        if data.status != "ready":
+            self.view.show_waiting("Load a dataset first.")
+            return
+        self.view.show_waiting(f"Training {folds} models on {folds - 1}/{folds} of the data each, to judge every label "
+                               "by a model that never saw it…")
+        self.training.start(TrainingJob(work=jobs.find_label_issues, extra=(folds, epochs), on_result=self._found,
+                                        description="Looking for suspicious labels…", fresh_results=False,
+                                        what="Label check"))
+
+    def _on_event(self, event: Any) -> None:
+        if type(event).__name__ == "LabelIssueProgress":
+            self.session.update("training", status="running", fraction=event.fold / max(1, event.folds), eta="",
+                                text=f"Checking labels: {event.fold} of {event.folds} folds done")
+
+    def _found(self, issues: Any) -> None:
+        stopped = issues is None
+        self.session.update("training", status="stopped" if stopped else "finished", eta="",
+                            text="Label check stopped" if stopped else f"Label check: {len(issues)} suspicious")
+        if stopped:
+            self.view.show_waiting("Stopped before every fold was done: nothing to show.")
+        else:
+            self.issues = list(issues)
+            self.view.show_issues(self.issues, list(self.session.data.dataset.class_names))
+            self.session.say(f"{len(issues)} samples look mislabelled (see the Labels tab): exclude or relabel them, "
+                             "and the next training honours it.", "info", topic="labels")
+        self.found.emit(issues)
+
+    def _on_data(self, data: DataState) -> None:
+        if data.status == "loading" and self.issues:
+            self.issues = []
+            self.view.show_waiting("Another dataset: look for label issues in it.")
+
+    # --- pictures and decisions ---------------------------------------------------------------------
+    def thumbnails_wanted(self, issues: list[Any]) -> None:
+        dataset = self.session.data.dataset
+        files = []
+        for issue in issues:
+            if issue.source:
+                files.append((decision_key(issue), issue.source))
+            elif dataset is not None:
+                self.view.set_thumbnail(decision_key(issue), dataset.split(issue.split)[0][issue.index])
+        if files:
+            self._pictures.start(jobs.thumbnails, files, THUMBNAIL_SIDE,
+                                 on_progress=lambda item: self.view.set_thumbnail(*item))
+
+    def decide(self, issue: Any, action: str, label: str = "") -> None:
+        """`action`: "exclude", "relabel" (to `label`) or "keep" (the given label is right)."""
+        config = self.session.config.config
+        self._decide.start(jobs.decide_label, config.data, config.training.seed, decision_key(issue), action, label,
+                           on_result=self._decided,
+                           on_error=lambda err: self.session.say(f"Cannot save the decision: {err}", "error", topic="labels"))
+
+    def _decided(self, saved: jobs.LabelDecisionSaved) -> None:
+        self.view.mark(saved.key, saved.action, saved.label)
+        self.view.show_decisions(saved.excluded, saved.relabelled, saved.sidecar)
