@@ -359,3 +359,25 @@ def decide_label(task: Task, data: DataOptions, seed: int, key: Any, action: str
         decisions.relabel[key] = label
     path = save_decisions(data, decisions)
     return LabelDecisionSaved(key, action, label, len(decisions.exclude), len(decisions.relabel), str(path))
+
+
+def explained_thumbnails(task: Task, classifier: Any, items: list[tuple[Any, Any]], side: int) -> None:
+    """Like `thumbnails`, with where the network looked drawn over each (files or stored arrays)."""
+    from engine.insight.explain import explain, overlay
+
+    for key, source in items:
+        task.check()
+        try:
+            if isinstance(source, np.ndarray):
+                picture = overlay(source, explain(classifier, np.asarray(source, np.float32)).heatmap)
+            else:
+                picture, _ = explained_overlay(classifier, source)
+        except LayerLabError:
+            picture = None
+        if picture is not None and max(picture.shape[:2]) > side:
+            from PIL import Image
+
+            image = Image.fromarray(picture)
+            image.thumbnail((side, side))
+            picture = np.asarray(image)
+        task.report((key, picture))

@@ -115,7 +115,7 @@ class MainWindow(QMainWindow):
         for widget, stretch in ((self.run_bar, 0), (self.message_bar, 0), (self.centre_split, 1)):
             column.addWidget(widget, stretch)
         self.classify_panel = ClassifyPanel(self.session.preferences, start_folder)
-        self.errors_panel = ErrorsPanel()
+        self.errors_panel = ErrorsPanel(self.session.preferences)
         self.runs_panel, self.map_panel, self.labels_panel = RunsPanel(runs_root), MapPanel(), LabelsPanel()
         self.results = tab_widget("ResultTabs", 380, (self.classify_panel, "Classify"), (self.errors_panel, "Errors"),
                                   (self.map_panel, "Map"), (self.labels_panel, "Labels"), (self.runs_panel, "Runs"))

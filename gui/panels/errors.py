@@ -12,12 +12,14 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from gui import theme
+from gui.binding import Binder
 from gui.panels.confusion import ConfusionMatrixView
 from gui.panels.per_class import PerClassTable
 from gui.panels.thumbnails import ThumbnailListModel, gallery_view
+from gui.session import EventedStore
 from gui.widgets import heading, hint, panel_layout
 
 def _stat(title: str) -> tuple[QFrame, QLabel]:
@@ -53,7 +55,7 @@ class ErrorsPanel(QWidget):
 
     title_changed = Signal(str)     # "Errors (9)": for the tab that holds the panel
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, preferences: EventedStore | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = panel_layout(self, "Final metrics")
         stats = QGridLayout()
@@ -71,6 +73,14 @@ class ErrorsPanel(QWidget):
         head = QHBoxLayout()
         head.addWidget(heading("Misclassified"))
         head.addStretch(1)
+        self.explain = QCheckBox("where it looked")
+        self.explain.setToolTip("Draw over each image where the network looked for its (wrong) answer")
+        head.addWidget(self.explain)
+        if preferences is not None:
+            self.binder = Binder(preferences)
+            self.binder.field(self.explain, "explain")
+        else:
+            self.explain.hide()
         self.count = QLabel("")
         self.count.setObjectName("Count")
         head.addWidget(self.count)
@@ -166,6 +176,10 @@ class ErrorsPanel(QWidget):
 
     def set_thumbnail(self, index: int, image: np.ndarray | None) -> None:
         self.gallery_model.set_thumbnail(index, image)
+
+    def forget_thumbnails(self) -> None:
+        """Ask again for every picture (they are drawn differently now)."""
+        self.gallery_model.set_entries(self.gallery_model.entries, forget_pictures=True)
 
     # --- filtering by a confusion cell ---------------------------------------------------------------
     def _set_note(self, text: str) -> None:

@@ -122,3 +122,23 @@ def test_label_issues_are_found_decided_and_honoured(window, qtbot, tmp_path) ->
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS):
         window.training.start()
     assert notes and "1" in notes[0] and "exclu" in notes[0], notes
+
+
+def test_errors_gallery_can_show_where_the_model_looked(window, qtbot) -> None:
+    from tests.gui.conftest import TRAIN_TIMEOUT_MS
+
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS):
+        window.training.start()
+    qtbot.waitUntil(lambda: window.session.classifier.classifier is not None, timeout=30_000)
+    window.results.setCurrentWidget(window.errors_panel)
+    model = window.errors_panel.gallery_model
+    if not model.rowCount():
+        return  # a perfect model: nothing to explain
+    first = model.entries[0].index
+    qtbot.waitUntil(lambda: model.has_picture(first), timeout=30_000)
+    plain = model.data(model.index(0), 1).toImage()
+    window.errors_panel.explain.setChecked(True)
+    assert window.session.preferences.value.explain and window.classify_panel.explain.isChecked()
+    qtbot.waitUntil(lambda: model.has_picture(first), timeout=30_000)
+    explained = model.data(model.index(0), 1).toImage()
+    assert explained.width() == plain.width() and explained != plain and not explained.isGrayscale()
