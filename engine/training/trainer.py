@@ -28,6 +28,7 @@ from engine.run_files import EpochRecord, RunMetrics, history_to_json
 from engine.training import device, feature_cache
 from engine.training.augmentation import augment_dataset
 from engine.training.callbacks import EngineCallback
+from engine.training.graph_memory import forget_custom_gradients
 
 
 @dataclass
@@ -71,7 +72,8 @@ def train(
 ) -> TrainResult:
     """Train as `config` says; see the module docstring for the guarantees."""
     session = _Session(config, observer or ignore, cancel or CancelToken())
-    return session.run(dataset, run_dir, runs_root)
+    with forget_custom_gradients():  # else TensorFlow keeps every training's graph (graph_memory.py)
+        return session.run(dataset, run_dir, runs_root)
 
 
 class _Session:
