@@ -54,6 +54,8 @@ def _choices(dest: str) -> tuple[Any, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from engine.cli_experiments import add_experiment_commands
+
     parser = _Parser(prog="layerlab-cli", description="LayerLab without a window: train, classify, inspect.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -78,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--json", action="store_true")
     runs = sub.add_parser("runs", help="list saved runs (broken ones with their problem)")
     runs.add_argument("--json", action="store_true")
+    add_experiment_commands(sub, _add_model_options, _add_training_options)
     return parser
 
 
@@ -361,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Keras prints download progress on stdout: with --json, stdout is kept for the one JSON
         # document and everything else goes to stderr.
         with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-            return COMMANDS[args.command](args)
+            return getattr(args, "handler", COMMANDS.get(args.command))(args)
     except LayerLabError as err:
         _err(f"layerlab-cli: error: {_one_line(str(err))}")
         return EXIT_USAGE
@@ -409,4 +412,8 @@ def _fmt(value: Any) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the `engine.cli` module, not this `__main__` copy of it: the experiment commands
+    # (engine.cli_experiments) import engine.cli, and there must be one set of its globals.
+    from engine.cli import main as _main
+
+    sys.exit(_main())
