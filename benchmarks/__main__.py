@@ -1,7 +1,7 @@
 """Run every benchmark in turn (`python3 dev.py bench`); copy the figures into docs/benchmarks.md."""
 import sys
 
-from benchmarks import engine_throughput, feature_cache, inference_latency
+from benchmarks import engine_throughput, feature_cache, grid_memory, inference_latency
 
 
 def main() -> int:
@@ -11,6 +11,8 @@ def main() -> int:
     inference_latency.main([])
     print("== frozen-feature cache ==", flush=True)
     feature_cache.main([])
+    print("== memory over a grid of runs ==", flush=True)
+    grid_memory.main([])
     try:
         from benchmarks import heartbeat
     except ImportError:
