@@ -48,7 +48,7 @@ def one_grid(runs: int, epochs: int, limit: int, variant: str) -> dict:
 
     from engine.cancel import CancelToken
     from engine.config import ExperimentConfig
-    from engine.experiments import grid as grid_module
+    from engine.experiments import grid_runner
     from engine.experiments.grid import GridFinished, GridRunStarted, GridSpec, factor, run_grid
     from engine.training import trainer
 
@@ -56,7 +56,7 @@ def one_grid(runs: int, epochs: int, limit: int, variant: str) -> dict:
         def release(result) -> None:
             result.model = None
             result.dataset = None
-        grid_module._release = release
+        grid_runner._release = release
     elif variant == "keep_gradients":
         trainer.forget_custom_gradients = contextlib.nullcontext
 

@@ -98,7 +98,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
 
 def _grid_spec(args: argparse.Namespace) -> Any:
     """The grid the options describe, or the one stored in --grid-dir when only that is given."""
-    from engine.experiments.grid import GridSpec, check_spec, load_grid, parse_vary
+    from engine.experiments.grid import GridSpec, check_spec, ensure_same_grid, load_grid, parse_vary
     from engine.experiments.grid_files import grid_file
 
     factors = tuple(parse_vary(text) for text in args.vary)
@@ -114,6 +114,8 @@ def _grid_spec(args: argparse.Namespace) -> Any:
         raise ConfigError(f"--repeats must be at least 1, not {args.repeats}")
     spec = GridSpec(config_from_args(args), factors, args.repeats)
     check_spec(spec)
+    if resuming:  # the same grid, or a refusal now rather than after TensorFlow started
+        ensure_same_grid(load_grid(args.grid_dir)[0], spec, args.grid_dir)
     return spec
 
 

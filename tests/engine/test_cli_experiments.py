@@ -99,7 +99,7 @@ def _lines_of(stream, into: queue.Queue) -> None:
     into.put(None)
 
 
-def test_sigint_stops_the_grid_and_the_grid_folder_resumes_it(tmp_path: Path) -> None:
+def test_sigint_stops_the_grid_and_the_grid_folder_resumes_it(tmp_path: Path, capsys) -> None:
     grid_dir = tmp_path / "grid"
     env = dict(os.environ, LAYERLAB_HOME=str(tmp_path / "home"))
     proc = subprocess.Popen([sys.executable, "-m", "engine.cli", *GRID, "--epochs", "4", "--vary", "arch.dropout=0,0.5",
@@ -142,4 +142,6 @@ def test_sigint_stops_the_grid_and_the_grid_folder_resumes_it(tmp_path: Path) ->
     assert [len(row["run_dirs"]) for row in rows] == [2, 2] and rows[0]["run_dirs"][0] == first_run
     done_before = sum(r["status"] == "done" for r in runs)
     assert resumed.stderr.count("grid run ") == 4 - done_before
+    other = main([*GRID, "--epochs", "4", "--vary", "arch.dropout=0,0.25", "--repeats", "2", "--grid-dir", str(grid_dir)])
+    assert other == 2 and "holds another grid (different factors)" in capsys.readouterr().err
 
