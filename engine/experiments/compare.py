@@ -63,7 +63,7 @@ def label_run(differences: dict[str, list[Any]], index: int) -> str:
     for key, values in differences.items():
         value = values[index]
         if key.startswith("augmentation."):
-            if not is_neutral_augmentation(key, value):
+            if not is_neutral_augmentation(value):
                 augmentation.append(describe(key, value))
             continue
         parts.append(describe(key, value))

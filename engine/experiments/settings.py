@@ -182,7 +182,7 @@ def format_value(key: str, value: Any) -> str:
     return str(value)
 
 
-def is_neutral_augmentation(key: str, value: Any) -> bool:
+def is_neutral_augmentation(value: Any) -> bool:
     """An augmentation field at its "does nothing" value (no flip, 0)."""
     return value in ("none", 0, 0.0, None, False)
 
