@@ -54,34 +54,14 @@ def _choices(dest: str) -> tuple[Any, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from engine.cli_experiments import add_experiment_commands
+
     parser = _Parser(prog="layerlab-cli", description="LayerLab without a window: train, classify, inspect.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train a model and save a run folder")
     _add_model_options(train)
-    t = train.add_argument_group("training")
-    _option(t, "--epochs", "training.epochs", "epochs of the first stage", type=int)
-    _option(t, "--batch-size", "training.batch_size", "samples per batch", type=int)
-    _option(t, "--lr", "training.learning_rate", "learning rate", type=float)
-    _option(t, "--optimizer", "training.optimizer", "optimizer", choices=OPTIMIZERS)
-    _option(t, "--momentum", "training.momentum", "sgd momentum", type=float)
-    _option(t, "--seed", "training.seed", "seed of the split, the weights and the shuffling", type=int)
-    _option(t, "--early-stopping", "training.early_stopping", "stop when validation loss stops improving",
-            action="store_const", const=True)
-    _option(t, "--patience", "training.patience", "early stopping: epochs without improvement", type=int)
-    _option(t, "--stage2-epochs", "training.stage2_epochs", "staged fine-tuning: epochs after unfreezing", type=int)
-    _option(t, "--stage2-unfreeze", "training.stage2_unfreeze_last", "staged fine-tuning: unfreeze the last N frozen layers", type=int)
-    _option(t, "--stage2-lr-factor", "training.stage2_lr_factor", "staged fine-tuning: learning-rate multiplier", type=float)
-    _option(t, "--no-feature-cache", "training.feature_cache", "never train on cached features of a frozen prefix",
-            action="store_const", const=False)
-    _option(t, "--mixed-precision", "training.mixed_precision", "mixed_float16 (GPU)", action="store_const", const=True)
-    _option(t, "--xla", "training.xla", "compile with XLA", action="store_const", const=True)
-    a = train.add_argument_group("augmentation (training data only)")
-    _option(a, "--flip", "augmentation.flip", "random flips", choices=_choices("augmentation.flip"))
-    _option(a, "--rotation", "augmentation.rotation", "fraction of a full turn, e.g. 0.05", type=float)
-    _option(a, "--zoom", "augmentation.zoom", "random zoom fraction", type=float)
-    _option(a, "--translation", "augmentation.translation", "random shift, fraction of the size", type=float)
-    _option(a, "--contrast", "augmentation.contrast", "random contrast change", type=float)
+    _add_training_options(train)
     train.add_argument("--out", type=Path, help="run folder to write (default: a new folder under the runs root)")
     train.add_argument("--json", action="store_true", help="print one JSON object with the results on stdout")
 
@@ -103,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--json", action="store_true")
     runs = sub.add_parser("runs", help="list saved runs (broken ones with their problem)")
     runs.add_argument("--json", action="store_true")
+    add_experiment_commands(sub, _add_model_options, _add_training_options)
     return parser
 
 
@@ -137,6 +118,30 @@ def _probability(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"a probability is between 0 and 1, not {text}")
     return value
+def _add_training_options(p: argparse.ArgumentParser) -> None:
+    t = p.add_argument_group("training")
+    _option(t, "--epochs", "training.epochs", "epochs of the first stage", type=int)
+    _option(t, "--batch-size", "training.batch_size", "samples per batch", type=int)
+    _option(t, "--lr", "training.learning_rate", "learning rate", type=float)
+    _option(t, "--optimizer", "training.optimizer", "optimizer", choices=OPTIMIZERS)
+    _option(t, "--momentum", "training.momentum", "sgd momentum", type=float)
+    _option(t, "--seed", "training.seed", "seed of the split, the weights and the shuffling", type=int)
+    _option(t, "--early-stopping", "training.early_stopping", "stop when validation loss stops improving",
+            action="store_const", const=True)
+    _option(t, "--patience", "training.patience", "early stopping: epochs without improvement", type=int)
+    _option(t, "--stage2-epochs", "training.stage2_epochs", "staged fine-tuning: epochs after unfreezing", type=int)
+    _option(t, "--stage2-unfreeze", "training.stage2_unfreeze_last", "staged fine-tuning: unfreeze the last N frozen layers", type=int)
+    _option(t, "--stage2-lr-factor", "training.stage2_lr_factor", "staged fine-tuning: learning-rate multiplier", type=float)
+    _option(t, "--no-feature-cache", "training.feature_cache", "never train on cached features of a frozen prefix",
+            action="store_const", const=False)
+    _option(t, "--mixed-precision", "training.mixed_precision", "mixed_float16 (GPU)", action="store_const", const=True)
+    _option(t, "--xla", "training.xla", "compile with XLA", action="store_const", const=True)
+    a = p.add_argument_group("augmentation (training data only)")
+    _option(a, "--flip", "augmentation.flip", "random flips", choices=_choices("augmentation.flip"))
+    _option(a, "--rotation", "augmentation.rotation", "fraction of a full turn, e.g. 0.05", type=float)
+    _option(a, "--zoom", "augmentation.zoom", "random zoom fraction", type=float)
+    _option(a, "--translation", "augmentation.translation", "random shift, fraction of the size", type=float)
+    _option(a, "--contrast", "augmentation.contrast", "random contrast change", type=float)
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -145,6 +150,10 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     _option(d, "--val-split", "data.val_split", "validation fraction", type=float)
     _option(d, "--image-size", "data.image_size", "square image side for shapes/folder data", type=int)
     _option(d, "--limit", "data.limit", "use at most N training samples", type=int)
+    _option(d, "--test-split", "data.test_split", "hold out this stratified fraction as the test set (data without a test split)",
+            type=float, metavar="X")
+    _option(d, "--validation", "data.validation", "validate on a split of the training data, or on the test split",
+            choices=_choices("data.validation"))
     m = p.add_argument_group("architecture")
     _option(m, "--arch", "arch.name", "architecture (see `layerlab-cli architectures`)")
     drop = m.add_mutually_exclusive_group()
@@ -212,11 +221,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         "val_count": m.val_count, "stopped_early": result.stopped_early, "cancelled": result.cancelled,
         "feature_cache": result.feature_cache_used, "run_dir": str(result.run_dir),
         "skipped_files": [{"path": path, "reason": reason} for path, reason in dataset.skipped],
+        "test_accuracy": m.test_accuracy, "test_loss": m.test_loss, "test_count": m.test_count,
+        "test_is_validation": m.test_is_validation, "evaluated_weights": m.evaluated_weights,
+        "trainable_params": m.trainable_params, "seconds": m.seconds,
     }
     if args.json:
         _out(json.dumps(summary))
     else:
-        _out(f"val_accuracy {_fmt(m.val_accuracy)}  val_loss {_fmt(m.val_loss)}  "
+        test = f"test_accuracy {_fmt(m.test_accuracy)}{' (= validation)' if m.test_is_validation else ''}  " \
+            if m.test_count else ""
+        _out(f"val_accuracy {_fmt(m.val_accuracy)}  val_loss {_fmt(m.val_loss)}  {test}"
              f"misclassified {m.misclassified_count}/{m.val_count}  run {_printable(result.run_dir)}")
     if stop.received is not None:
         epochs = f"{m.epochs_run} epoch{'s' if m.epochs_run != 1 else ''}"
@@ -366,8 +380,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         if s.problem:
             _out(f"{s.created:16}  BROKEN  {_printable(s.path)}: {_one_line(s.problem)}")
         else:
+            test = f"test_acc {_fmt(s.test_accuracy)}  " if s.test_accuracy is not None else ""
             _out(f"{s.created}  {_printable(s.dataset):14} {s.arch:14} epochs {s.epochs:3}  "
-                 f"val_acc {_fmt(s.val_accuracy)}  {_printable(s.path)}")
+                 f"val_acc {_fmt(s.val_accuracy)}  {test}{_printable(s.path)}")
     return EXIT_OK
 
 
@@ -450,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Keras prints download progress on stdout: with --json, stdout is kept for the one JSON
         # document and everything else goes to stderr.
         with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-            return COMMANDS[args.command](args)
+            return getattr(args, "handler", COMMANDS.get(args.command))(args)
     except LayerLabError as err:
         _err(f"layerlab-cli: error: {_one_line(str(err))}")
         return EXIT_USAGE
@@ -498,4 +513,8 @@ def _fmt(value: Any) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the `engine.cli` module, not this `__main__` copy of it: the experiment commands
+    # (engine.cli_experiments) import engine.cli, and there must be one set of its globals.
+    from engine.cli import main as _main
+
+    sys.exit(_main())

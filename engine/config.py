@@ -32,6 +32,8 @@ class DataOptions(_Model):
     val_split: float = Field(0.2, gt=0.0, lt=0.9, description="validation fraction when the source has no validation split")
     image_size: int | None = Field(None, ge=8, le=1024, description="side of the square images for shapes/folder data; None: the source's or architecture's default")
     limit: int | None = Field(None, ge=10, description="keep at most this many training samples (quick experiments, tests)")
+    test_split: float | None = Field(None, gt=0.0, lt=0.9, description="hold out this stratified fraction as a test set (data without a test split); None: the source's test split, if any")
+    validation: Literal["split", "test"] = Field("split", description="split: validate on a fraction of the training data; test: validate on the test split (then no untouched test set is left)")
 
 
 class ArchOptions(_Model):

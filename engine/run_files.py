@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -61,7 +61,16 @@ class Misclassified(_RunFile):
 
 
 class RunMetrics(_RunFile):
-    """`metrics.json`: final figures of a run, or why it failed."""
+    """`metrics.json`: final figures of a run, or why it failed.
+
+    The test figures come from one evaluation of the finished model on the dataset's test split
+    (`test_count` 0 and figures None when there is none, or when the run was stopped). With
+    `test_is_validation` the run validated on the test split during training: the test figures
+    are then its validation figures, and no untouched test set is left. `evaluated_weights` says
+    which weights all final figures (and the saved model) are of: the last epoch's, or the best
+    validation epoch's (`evaluated_epoch`, 0-based) when early stopping restored them. Keys absent
+    from files written before these existed read as the defaults.
+    """
 
     val_count: int = 0
     val_loss: Measure = None
@@ -75,6 +84,20 @@ class RunMetrics(_RunFile):
     stopped_early: bool = False
     feature_cache: bool = False
     epochs_run: int = 0
+    # Test split (added with issue 10).
+    test_count: int = 0
+    test_loss: Measure = None
+    test_accuracy: Measure = None
+    test_confusion_matrix: list[list[int]] = []    # rows: true class, columns: predicted
+    test_class_counts: list[int] = []              # test samples per class (class order of preprocess.json)
+    test_class_correct: list[int] = []             # of those, classified correctly
+    test_is_validation: bool = False
+    evaluated_weights: Literal["last", "best"] = "last"
+    evaluated_epoch: int | None = None
+    # What a comparison of runs shows (None in files written before they were recorded).
+    trainable_params: int | None = None
+    total_params: int | None = None
+    seconds: float | None = Field(None, ge=0.0)    # wall time of the whole run: loading, training, evaluation
     failed: str | None = None
     failed_kind: str | None = None
     # Insight (issue 11): the per-class table of the validation (and test) data, and how many

@@ -189,6 +189,7 @@ class RunSummary:
     val_accuracy: float | None
     has_model: bool
     problem: str | None = None
+    test_accuracy: float | None = None     # None: no test split, or a run from before there was one
 
 
 @dataclass(frozen=True)
@@ -312,6 +313,7 @@ def summarise_run(path: Path) -> RunSummary:
         val_accuracy=metrics.val_accuracy if metrics else None,
         has_model=(path / MODEL).is_file(),
         problem=problems[0] if problems else None,
+        test_accuracy=metrics.test_accuracy if metrics else None,
     )
 
 

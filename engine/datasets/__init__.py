@@ -46,15 +46,22 @@ def load_dataset(options: DataOptions, *, seed: int = 0) -> Dataset:
     elif kind == "folder" and argument:
         from engine.datasets.folder import load_folder
 
-        return limit_samples(load_folder(argument, options, seed), options.limit, seed)
+        return _finish(load_folder(argument, options, seed), options, seed)
     elif kind == "npz" and argument:
         from engine.datasets.npz import load_npz
 
-        return limit_samples(load_npz(argument, options, seed), options.limit, seed)
+        return _finish(load_npz(argument, options, seed), options, seed)
     else:
         known = ", ".join(info.name for info in _INFOS)
         raise DatasetError(f"unknown dataset '{name}' (choose one of: {known})")
-    return limit_samples(loader(options, seed), options.limit, seed)
+    return _finish(loader(options, seed), options, seed)
+
+
+def _finish(dataset: Dataset, options: DataOptions, seed: int) -> Dataset:
+    """The test split and validation as the options ask (engine.datasets.splits), then the limit."""
+    from engine.datasets.splits import apply_split_options
+
+    return limit_samples(apply_split_options(dataset, options, seed), options.limit, seed)
 
 
 __all__ = ["Dataset", "DatasetInfo", "list_datasets", "load_dataset"]

@@ -29,6 +29,7 @@ from engine.run_files import EpochRecord, RunMetrics, history_to_json
 from engine.training import device, feature_cache
 from engine.training.augmentation import augment_dataset
 from engine.training.callbacks import EngineCallback
+from engine.training.graph_memory import forget_custom_gradients
 
 
 @dataclass
@@ -72,7 +73,8 @@ def train(
 ) -> TrainResult:
     """Train as `config` says; see the module docstring for the guarantees."""
     session = _Session(config, observer or ignore, cancel or CancelToken())
-    return session.run(dataset, run_dir, runs_root)
+    with forget_custom_gradients():  # else TensorFlow keeps every training's graph (graph_memory.py)
+        return session.run(dataset, run_dir, runs_root)
 
 
 class _Session:
@@ -87,6 +89,7 @@ class _Session:
         self.model: Any = None
         self.init_note = ""                      # how `init_from` went, shown in `Started.note`
         self.labels: insight.AppliedDecisions | None = None   # the user's label decisions, applied
+        self.restored_epoch: int | None = None   # the epoch whose weights early stopping restored
         self._val_features: tuple[Any, np.ndarray] | None = None   # (head, features) when cached
 
     # --- the whole run -------------------------------------------------------------------
@@ -195,6 +198,8 @@ class _Session:
             self.result.cancelled = True
         if stopper is not None and stopper.stopped_epoch > 0:
             self.result.stopped_early = True
+        # Keras restores the best weights at the end of `fit` whenever it kept some, stopped or not.
+        self.restored_epoch = stopper.best_epoch if stopper is not None and stopper.best_weights is not None else None
 
     def _cache_plan(self) -> tuple[feature_cache.CachePlan | None, str]:
         """Whether to train the head on cached features of a frozen prefix, and why (not)."""
@@ -228,6 +233,8 @@ class _Session:
         return (plan.head if plan is not None else self.model), train_ds, (val_ds if len(ds.x_val) else None)
 
     def _validation_note(self) -> str:
+        if self.config.data.validation == "test":
+            return "validating on the test split: no untouched test set is left (test figures = validation figures)"
         if len(self.dataset.x_val):
             return ""
         stopping = "; early stopping is off" if self.config.training.early_stopping else ""
@@ -272,18 +279,24 @@ class _Session:
 
     # --- the end ----------------------------------------------------------------------------
     def _finish(self) -> None:
+        from engine.layers import param_counts
         from engine.training.evaluation import final_metrics
+        from engine.training.testing import final_test_figures
 
         result = self.result
         probabilities = self._val_probabilities()
-        metrics = final_metrics(probabilities, self.dataset, result.history, result.stopped_early)
+        metrics = final_metrics(probabilities, self.dataset, result.history, self.restored_epoch)
+        test = final_test_figures(self.model, self.dataset, self.config, metrics, cancelled=result.cancelled)
         metrics, _ = insight.after_training(metrics, model=self.model, dataset=self.dataset, val_probabilities=probabilities,
                                             run_dir=result.run_dir, applied=self.labels,
                                             batch_size=self.config.training.batch_size, seed=self.config.training.seed)
+        trainable, frozen = param_counts(self.model)
+        runs.save_model(self.model, result.run_dir)
         result.metrics = metrics.model_copy(update={
             "cancelled": result.cancelled, "stopped_early": result.stopped_early,
-            "feature_cache": result.feature_cache_used, "epochs_run": len(result.history)})
-        runs.save_model(self.model, result.run_dir)
+            "feature_cache": result.feature_cache_used, "epochs_run": len(result.history), **test,
+            "trainable_params": trainable, "total_params": trainable + frozen,
+            "seconds": round(time.perf_counter() - self.t0, 3)})
         runs.atomic_write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
         runs.atomic_write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
         self.observer(Finished(str(result.run_dir), len(result.history), result.cancelled, result.stopped_early, result.metrics))

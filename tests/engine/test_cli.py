@@ -45,7 +45,10 @@ def test_train_prints_one_json_object(capsys, tmp_path: Path) -> None:
     assert data["epochs_run"] == 1 and data["run_dir"] == str(tmp_path / "r")
     assert "epoch 1/1" in err
     assert set(data) == {"val_accuracy", "val_loss", "train_accuracy", "train_loss", "epochs_run", "misclassified",
-                         "val_count", "stopped_early", "cancelled", "feature_cache", "run_dir", "skipped_files"}
+                         "val_count", "stopped_early", "cancelled", "feature_cache", "run_dir", "skipped_files",
+                         "test_accuracy", "test_loss", "test_count", "test_is_validation", "evaluated_weights",
+                         "trainable_params", "seconds"}
+    assert data["test_accuracy"] is None and data["test_count"] == 0 and data["evaluated_weights"] == "last"
 
 
 def test_classify_json_keeps_going_past_bad_files(capsys, run_dir: Path, tmp_path: Path) -> None:
@@ -96,6 +99,8 @@ def test_summary_layer_table_with_freezing(capsys) -> None:
         (["train", "--dataset", "npz:/nonexistent.npz"], "nonexistent"),
         (["classify", "/nonexistent-run", "x.png"], "nonexistent-run"),
         (["summary", "--arch", "mlp", "--freeze", "nope"], "nope"),
+        (["train", "--validation", "test", "--epochs", "1"], "digits has no test split to validate on"),
+        (["train", "--test-split", "0.95", "--epochs", "1"], "test_split"),
     ],
 )
 def test_user_mistakes_exit_non_zero_with_one_line(capsys, args: list[str], fragment: str, tmp_path: Path) -> None:
@@ -148,6 +153,8 @@ def test_options_choices_and_defaults_come_from_the_config() -> None:
     assert (config.arch.dropout, config.arch.dropout_rate, config.training.learning_rate) == (True, 0.3, 0.01)
     assert config.training.feature_cache is False and config.augmentation.flip == "both"
     assert config_from_args(parse(["train", "--no-dropout"])).arch.dropout is False
+    data = config_from_args(parse(["train", "--test-split", "0.2", "--validation", "test"])).data
+    assert (data.test_split, data.validation) == (0.2, "test")
     commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     actions = {a.dest: a for a in commands.choices["train"]._actions}
     assert tuple(actions["arch.activation"].choices) == ACTIVATIONS

@@ -127,7 +127,11 @@ def test_metrics_and_history_keep_their_json_keys() -> None:
                           "misclassified_count", "confusion_matrix", "cancelled", "stopped_early", "feature_cache",
                           "epochs_run",
                           # issue 11: per-class tables and the counts of the user's label decisions
-                          "per_class", "test_per_class", "excluded_samples", "relabelled_samples"}
+                          "per_class", "test_per_class", "excluded_samples", "relabelled_samples",
+                          # added with issue 10 (keys are only ever added)
+                          "test_count", "test_loss", "test_accuracy", "test_confusion_matrix", "test_class_counts",
+                          "test_class_correct", "test_is_validation", "evaluated_weights", "evaluated_epoch",
+                          "trainable_params", "total_params", "seconds"}
     assert saved["val_loss"] is None and set(saved["misclassified"][0]) == {"index", "source", "true", "predicted", "confidence"}
     json.dumps(saved, allow_nan=False)
     assert RunMetrics.failure("out of memory", "oom", 3).to_json_dict() == {"failed": "out of memory", "failed_kind": "oom",
