@@ -93,12 +93,26 @@ class DataPanel(QWidget):
         limit_row.addWidget(self.limit_check)
         limit_row.addWidget(self.limit_spin, 1)
         form.addRow("Training data", limit_row)
+        test_row = QHBoxLayout()
+        self.test_check = QCheckBox("hold out")
+        self.test_check.setToolTip("For data without a test split of its own (digits, shapes, a plain class folder, an "
+                                   ".npz without x_test): set aside a stratified, seeded share as a test set the model "
+                                   "never sees, evaluated once at the end")
+        self.test_spin = QSpinBox()
+        self.test_spin.setRange(5, 50)
+        self.test_spin.setValue(20)
+        self.test_spin.setSuffix(" % as a test set")
+        test_row.addWidget(self.test_check)
+        test_row.addWidget(self.test_spin, 1)
+        form.addRow("Test data", test_row)
         layout.addLayout(form)
 
         bind = self.binder
         bind.field(self.combo, "data.name", show=self._show_name)
         bind.field(self.size_spin, "data.image_size", to_widget=lambda v: v or 0, from_widget=lambda v: v or None)
         bind.optional(self.limit_check, self.limit_spin, "data.limit")
+        bind.optional(self.test_check, self.test_spin, "data.test_split", to_widget=lambda v: round(v * 100),
+                      from_widget=lambda v: v / 100)
         bind.lockable(self.folder_button, self.npz_button)
 
         self.status = QLabel("")

@@ -61,10 +61,12 @@ class ErrorsPanel(QWidget):
         stats = QGridLayout()
         stats.setSpacing(6)
         self.values: dict[str, QLabel] = {}
+        self.tiles: dict[str, QFrame] = {}
         for i, (key, title) in enumerate((("val_accuracy", "validation accuracy"), ("val_loss", "validation loss"),
-                                          ("train_accuracy", "training accuracy"), ("train_loss", "training loss"))):
+                                          ("train_accuracy", "training accuracy"), ("train_loss", "training loss"),
+                                          ("test_accuracy", "test accuracy"), ("test_loss", "test loss"))):
             frame, value = _stat(title)
-            self.values[key] = value
+            self.values[key], self.tiles[key] = value, frame
             stats.addWidget(frame, i // 2, i % 2)
         layout.addLayout(stats)
         self.note = hint("")
@@ -139,6 +141,7 @@ class ErrorsPanel(QWidget):
         self.filter = None
         for value in self.values.values():
             value.setText("–")
+        self._show_test_tiles(None)
         self.count.setText("")
         self._set_note(message)
         self.confusion.set_matrix([])
@@ -157,6 +160,7 @@ class ErrorsPanel(QWidget):
                 label.setText("–")
             else:
                 label.setText(f"{value:.1%}" if "accuracy" in key else f"{value:.4f}")
+        self._show_test_tiles(metrics)
         self._wrong = list(metrics.misclassified)
         self.filter = None
         self.show_all.hide()
@@ -173,6 +177,16 @@ class ErrorsPanel(QWidget):
             self.confusion_box.hide()
         self._fill_gallery(forget_pictures=True)
         self.title_changed.emit(f"Errors ({metrics.misclassified_count})")
+
+    def _show_test_tiles(self, metrics: Any) -> None:
+        """Test figures when the run was evaluated on a test set (said plainly when it validated on it)."""
+        tested = bool(metrics is not None and metrics.test_count)
+        for key in ("test_accuracy", "test_loss"):
+            self.tiles[key].setVisible(tested)
+        if tested:
+            caption = "test = validation: no untouched test set" if metrics.test_is_validation else \
+                f"test, {metrics.test_count:,} images never seen"
+            self.tiles["test_accuracy"].findChildren(QLabel)[1].setText(caption)
 
     def set_thumbnail(self, index: int, image: np.ndarray | None) -> None:
         self.gallery_model.set_thumbnail(index, image)

@@ -16,7 +16,7 @@ from gui import theme
 from gui.text import plural, short_name
 from gui.widgets import heading, hint, panel_layout
 
-COLUMNS = ("Created", "Data", "Model", "Ep.", "Val acc")
+COLUMNS = ("Created", "Data", "Model", "Ep.", "Val acc", "Test acc")
 RIGHT_ALIGNED_FROM = 3
 MEASURED_ROWS = 64      # column widths follow the first rows (the newest runs), not all of them
 
@@ -55,7 +55,7 @@ class RunsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column >= RIGHT_ALIGNED_FROM:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and run.problem:
-            return QBrush(QColor(theme.BAD if column == len(COLUMNS) - 1 else theme.TEXT_DIM))
+            return QBrush(QColor(theme.BAD if column == 4 else theme.TEXT_DIM))
         return None
 
 
@@ -68,8 +68,10 @@ def _cell(run: Any, column: int) -> str:
         return run.arch
     if column == 3:
         return str(run.epochs)
-    acc = run.val_accuracy
-    return "broken" if run.problem else f"{acc:.1%}" if isinstance(acc, (int, float)) else "–"
+    if run.problem:
+        return "broken" if column == 4 else ""
+    acc = run.val_accuracy if column == 4 else run.test_accuracy
+    return f"{acc:.1%}" if isinstance(acc, (int, float)) else "–"
 
 
 class RunsPanel(QWidget):

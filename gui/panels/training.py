@@ -32,6 +32,9 @@ TIPS = {
     "epochs": "How many times training walks through the whole training set.",
     "val": "The share of the data held back to check the model on images it never trained on "
            "(used when the dataset has no validation split of its own).",
+    "validate_on": "What the curves' validation figures come from. A share of the training data leaves the test set "
+                   "untouched until the end; validating on the test set (as the classic tutorials do) lets every "
+                   "decision you take from the curves leak into it: then there is no untouched test set left.",
     "seed": "Fixes the random choices (split, initial weights, shuffling) so a run can be repeated.",
     "early": "Stop when the validation loss has not improved for 'patience' epochs, and keep the best weights.",
     "stage2": "Staged fine-tuning, the classic transfer-learning recipe: first train only the new head with the "
@@ -124,6 +127,10 @@ class TrainingPanel(QWidget):
         self.val_split.setSuffix(" %")
         self._row(form, "Validation", self.val_split, "data.val_split", TIPS["val"],
                   to_widget=lambda v: round(v * 100), from_widget=lambda v: v / 100)
+        self.validate_on = QComboBox()
+        self.validate_on.addItem("a share of the training data", "split")
+        self.validate_on.addItem("the test set (as the tutorials do)", "test")
+        self._row(form, "Validate on", self.validate_on, "data.validation", TIPS["validate_on"])
         self.seed = _spin(0, 2**31 - 1)
         self._row(form, "Seed", self.seed, "training.seed", TIPS["seed"])
         early_row = QWidget()

@@ -37,15 +37,15 @@ def test_selected_runs_overlay_their_curves_and_list_what_differs(window, qtbot,
     window.runs_panel.compare_button.click()
     qtbot.waitUntil(lambda: window.session.runs.compared is not None, timeout=30_000)
     comparison = window.session.runs.compared.comparison
-    assert list(comparison.differences) == ["arch.dropout_rate"]
+    assert list(comparison.differences) == ["arch.dropout"]              # the rate in force (0 when off)
     for plot in (window.plots.loss, window.plots.accuracy):
         assert len(plot.run_curves) == 4                                   # per run: training dashed, validation solid
     legend = [label.text for _, label in window.plots.loss.widget.getPlotItem().legend.items]
-    assert all("dropout rate" in text for text in legend) and len(legend) == 2
+    assert sorted(legend) == ["dropout 0.2", "dropout 0.5"]
     panel = window.comparison_panel
     assert panel.isVisibleTo(window) and panel.model.rowCount() == 2
     headers = [panel.model.headerData(c, Qt.Orientation.Horizontal) for c in range(panel.model.columnCount())]
-    assert headers[:2] == ["Run", "dropout rate"] and "Val acc" in headers and "Trainable" in headers
+    assert headers[:2] == ["Run", "dropout"] and "Val acc" in headers and "Trainable" in headers
     panel.close_requested.emit()
     assert not panel.isVisibleTo(window) and not window.plots.loss.run_curves
 
@@ -78,3 +78,32 @@ def test_a_grid_runs_its_combinations_stops_and_resumes(window, qtbot) -> None:
     assert rows_seen == sorted(rows_seen)                                   # rows only ever fill in
     assert "Grid finished" in window.message_bar.text and window.run_bar.train.isEnabled()
     qtbot.waitUntil(lambda: window.runs_panel.model.rowCount() >= 4, timeout=10_000)
+
+
+def test_a_held_out_test_set_is_evaluated_once_and_shown(window, qtbot) -> None:
+    from tests.gui.conftest import TRAIN_TIMEOUT_MS
+
+    panel = window.data_panel
+    panel.test_spin.setValue(25)
+    panel.test_check.setChecked(True)
+    assert window.session.config.config.data.test_split == 0.25
+    qtbot.waitUntil(lambda: window.session.data.status == "ready" and window.session.data.dataset.counts()["test"] > 0,
+                    timeout=60_000)
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as done:
+        window.training.start()
+    metrics = done.args[0].metrics
+    assert metrics.test_count > 0 and not metrics.test_is_validation
+    errors = window.errors_panel
+    assert errors.tiles["test_accuracy"].isVisibleTo(errors) and errors.values["test_accuracy"].text() == f"{metrics.test_accuracy:.1%}"
+    assert "never seen" in errors.tiles["test_accuracy"].findChildren(type(errors.note))[1].text()
+    qtbot.waitUntil(lambda: window.runs_panel.model.rowCount() == 1, timeout=10_000)
+    assert window.runs_panel.model.index(0, 5).data() == f"{metrics.test_accuracy:.1%}"
+
+    combo = window.training_panel.validate_on
+    combo.setCurrentIndex(combo.findData("test"))
+    combo.activated.emit(combo.currentIndex())
+    assert window.session.config.config.data.validation == "test"
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as again:
+        window.training.start()
+    assert again.args[0].metrics.test_is_validation
+    assert "no untouched test set" in errors.tiles["test_accuracy"].findChildren(type(errors.note))[1].text()
