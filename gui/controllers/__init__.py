@@ -11,8 +11,13 @@ controller methods: nothing else.
 - `data.DataController`         loading the chosen dataset
 - `inspect.InspectController`   building the model for the layer table
 - `preview.PreviewController`   the augmentation preview
-- `training.TrainingController` training: progress, curves, stop, GPU memory
+- `training.TrainingController` the training lane: a training, a grid or a label check; progress,
+                                curves, stop, GPU memory
 - `results.ResultsController`   final metrics, confusion matrix and the errors gallery
-- `classify.ClassifyController` dropped, pasted and opened images
-- `runs.RunsController`         the runs list, opening a run, reusing its settings
+- `classify.ClassifyController` dropped, pasted and opened images; trust, where it looked, layers
+- `runs.RunsController`         the runs list, opening a run, reusing its settings, comparing runs
+- `grid.GridController`         grids of runs from the Grid tab, live rows, stop and resume
+- `insight_map.MapController`   the map of the validation images, dropped images as stars
+- `labels.LabelsController`     likely label errors and the user's decisions about them
+- `persistence.PersistenceController`  what is remembered between launches (and what is not)
 """
