@@ -244,3 +244,18 @@ def test_stop_while_preparing_stops_promptly_and_leaves_a_consistent_run(tmp_pat
     assert json.loads((run / "metrics.json").read_text())["cancelled"] is True
     assert json.loads((run / "history.json").read_text()) == []
     assert not any((tmp_path / "features").glob("*/meta.json"))              # no half feature set kept
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "1", "LA", "P", "RGBA", "CMYK", "I;16", "I", "F", "YCbCr"])
+def test_the_header_tells_the_channels_decoding_gives(tmp_path: Path, mode: str) -> None:
+    """Folder datasets learn each file's channel count from its header; it must be what
+    `open_image` then produces, for every mode Pillow may hand over."""
+    from engine.images import probe_image
+
+    suffix = {"CMYK": ".jpg", "YCbCr": ".jpg", "F": ".tif", "I": ".tif"}.get(mode, ".png")
+    image = Image.new("RGB", (20, 12), (200, 120, 40)).convert(mode)
+    path = tmp_path / f"image{suffix}"
+    image.save(path)
+    decoded = open_image(path)
+    assert probe_image(path).channels == (1 if decoded.mode == "L" else 3)
+    assert (probe_image(path).width, probe_image(path).height) == (20, 12)
