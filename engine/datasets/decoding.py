@@ -91,18 +91,23 @@ def load_in_order(files: Sequence[ImageFile], positions: Iterable[int], *, size:
 
 def _submit(pool: ThreadPoolExecutor, pending: deque, order: Iterator[int], files: Sequence[ImageFile], size: int,
             store: ImageStore | None, ahead: int) -> None:
+    """Queue up to `ahead` files: cached ones are read here and now (a positioned read of a few
+    hundred kilobytes costs less than handing it to a thread, and waking threads would steal the
+    cores TensorFlow's own threads are computing on); the others go to the pool to be decoded."""
     while len(pending) < ahead:
         position = next(order, None)
         if position is None:
             return
-        pending.append((position, pool.submit(_load, files[position], size, store)))
-
-
-def _load(file: ImageFile, size: int, store: ImageStore | None) -> tuple[np.ndarray | None, str, bool]:
-    if store is not None:
-        cached = store.read(file.key)
+        cached = store.read(files[position].key) if store is not None else None
         if cached is not None:
-            return cached, "", False
+            done: Future = Future()
+            done.set_result((cached, "", False))
+            pending.append((position, done))
+        else:
+            pending.append((position, pool.submit(_decode, files[position], size)))
+
+
+def _decode(file: ImageFile, size: int) -> tuple[np.ndarray | None, str, bool]:
     try:
         return decode_file(file.path, size), "", True
     except ImageError as err:

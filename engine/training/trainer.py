@@ -281,6 +281,11 @@ class _Session:
         if found is not None:
             self.observer(Preparing("extracting", samples, samples, 0.0, from_cache=True))
             return found
+        # On a GPU the images are decoded on the way, while the GPU runs the prefix. On the CPU
+        # both would fight over the same cores (TensorFlow's threads stall whenever a decoding
+        # thread takes their core), so a folder is decoded into its cache first, then read back.
+        if not device.configure_gpus() and not self._decode_images():
+            return None
         try:
             try:
                 return self._extract(plan, prefix, dtype)

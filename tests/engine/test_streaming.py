@@ -187,26 +187,37 @@ def test_a_cache_too_small_stores_nothing_and_streaming_still_works(tmp_path: Pa
     np.testing.assert_array_equal(np.asarray(off.x_val), np.asarray(ds.x_val))
 
 
-def test_unreadable_files_found_late_are_skipped_listed_and_remembered(tmp_path: Path) -> None:
-    from engine.training import train
+@pytest.mark.parametrize("frozen", [False, True], ids=["end-to-end, cached", "frozen prefix, no cache"])
+def test_unreadable_files_found_late_are_skipped_listed_and_remembered(tmp_path: Path, frozen: bool) -> None:
+    """Found while decoding before the epochs (end to end), or while the frozen prefix's features
+    are extracted from images decoded on the way (no image cache): either way the file leaves its
+    split, joins `skipped`, and labels, sources and features stay aligned."""
+    from engine.training import FeatureCache, train
 
     root = make_folder(tmp_path / "pets", per_class=10)
     whole = (root / "red" / "red_03.jpg").read_bytes()
     (root / "red" / "red_03.jpg").write_bytes(whole[: len(whole) * 2 // 3])   # a header, then cut short
     (root / "blue" / "notes.jpg").write_bytes(b"%PDF-1.7 not a photo")
-    ds = load(root)
+    cache = ImageCache.disabled() if frozen else None
+    ds = load_dataset(DataOptions(name=f"folder:{root}", image_size=SIDE), seed=0, image_cache=cache)
     assert [Path(p).name for p, _ in ds.skipped] == ["notes.jpg"]             # found from its header
     before = sum(ds.counts().values())
-    config = ExperimentConfig().updated(**{"data.name": f"folder:{root}", "data.image_size": SIDE, "arch.name": "mlp",
-                                           "training.epochs": 1, "training.batch_size": 8})
-    result = train(config, dataset=ds, run_dir=tmp_path / "run")
+    changes = {"data.name": f"folder:{root}", "data.image_size": SIDE, "arch.name": "mlp", "training.epochs": 1,
+               "training.batch_size": 8}
+    if frozen:
+        changes |= {"freeze_all_but": 1, "arch.dropout": False}
+    result = train(ExperimentConfig().updated(**changes), dataset=ds, run_dir=tmp_path / "run",
+                   feature_cache=FeatureCache(disk_dir=None))
     assert result.failed is None, result.failed
+    assert result.feature_cache_used == frozen
     skipped = {Path(p).name: reason for p, reason in ds.skipped}
     assert set(skipped) == {"notes.jpg", "red_03.jpg"} and "truncated" in skipped["red_03.jpg"]
     assert sum(ds.counts().values()) == before - 1 and "red_03.jpg" not in " ".join(ds.val_sources)
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["val_count"] == len(ds.y_val) == len(ds.val_sources)
-    assert load(root).skipped == ds.skipped                                   # the cache remembers why
+    again = load_dataset(DataOptions(name=f"folder:{root}", image_size=SIDE), seed=0, image_cache=cache)
+    if not frozen:
+        assert again.skipped == ds.skipped                                    # the cache remembers why
 
 
 @pytest.mark.parametrize("frozen", [False, True], ids=["decoding", "extracting"])
@@ -220,6 +231,8 @@ def test_stop_while_preparing_stops_promptly_and_leaves_a_consistent_run(tmp_pat
         for i in range(250):
             photo(root / label / f"{i:03d}.jpg", (40, 30), colour, i)
     ds = load_dataset(DataOptions(name=f"folder:{root}", image_size=64), seed=0)
+    if frozen:   # decoded already: the run goes straight to extracting (on a CPU it decodes first)
+        ds.prepare()
     cancel = CancelToken()
     events: list = []
 
@@ -237,8 +250,10 @@ def test_stop_while_preparing_stops_promptly_and_leaves_a_consistent_run(tmp_pat
     assert result.cancelled and result.failed is None and result.history == []
     assert preparing[0].stage == ("extracting" if frozen else "decoding") and len(preparing) == 1
     assert isinstance(events[-1], Finished) and events[-1].cancelled
-    decoded = next(u for u in cache_usage() if u.kind == "images").entries
-    assert decoded <= preparing[0].done < 500, f"{decoded} of 500 images decoded after Stop at {preparing[0].done}"
+    assert preparing[0].done < preparing[0].total == 500
+    if not frozen:
+        decoded = next(u for u in cache_usage() if u.kind == "images").entries
+        assert decoded <= preparing[0].done, f"{decoded} images decoded after Stop at {preparing[0].done}"
     run = tmp_path / "run"
     assert {p.name for p in run.iterdir()} >= {"config.json", "preprocess.json", "history.json", "metrics.json", "model.keras"}
     assert json.loads((run / "metrics.json").read_text())["cancelled"] is True
