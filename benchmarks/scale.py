@@ -11,6 +11,8 @@ memory from the kernel (`os.wait4`: the whole process, every thread, TensorFlow 
   1 epoch, then (another process) for E epochs.
 - "layerlab": `engine.training.train` on the same folder and model (the engine in a child
   process; default feature cache and memory budget), caches emptied first: 1 epoch, then E epochs.
+  The 1-epoch runs alternate with the plain ones (`--pairs`), so a change in the machine's load
+  hits both; the first-epoch figure is the median of the per-pair ratios.
 - "layerlab, second run": the E-epoch run again on the same folder, caches warm.
 
 Wall times are from the child's start (Python and TensorFlow imports included) to the end of
@@ -25,8 +27,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -195,7 +199,7 @@ def clear_caches(work: Path) -> None:
     shutil.rmtree(work / "home" / "cache", ignore_errors=True)
 
 
-def measure(n: int, epochs: int, work: Path) -> dict:
+def measure(n: int, epochs: int, work: Path, pairs: int, plain_epochs: bool = True) -> dict:
     folder = photo_folder(n, work)
     runs: dict[str, dict] = {}
     with open(work / f"log-{n}.txt", "a") as log:
@@ -207,12 +211,26 @@ def measure(n: int, epochs: int, work: Path) -> dict:
             print(f"    {summary_line(runs[name])}", flush=True)
 
         case("decode", "decode", 1, cold=True)
-        case("plain_1", "plain", 1, cold=True)
-        case("layerlab_1", "layerlab", 1, cold=True)
-        case(f"plain_{epochs}", "plain", epochs, cold=True)
+        for pair in range(pairs):
+            suffix = "" if pair == 0 else f"_{pair + 1}"
+            case(f"plain_1{suffix}", "plain", 1, cold=True)
+            case(f"layerlab_1{suffix}", "layerlab", 1, cold=True)
+        if plain_epochs:
+            case(f"plain_{epochs}", "plain", epochs, cold=True)
         case(f"layerlab_{epochs}", "layerlab", epochs, cold=True)
         case("layerlab_second", "layerlab", epochs, cold=False)
-    return {"n": n, "epochs": epochs, "runs": runs, "figures": figures(n, epochs, runs)}
+    return {"n": n, "epochs": epochs, "runs": runs, "figures": figures(n, epochs, runs, pairs)}
+
+
+def plain_epochs_s(runs: dict, epochs: int) -> float:
+    """The plain script's E epochs: measured, or (`--no-plain-epochs`, for the biggest folders)
+    estimated from its 1-epoch run as start-up + E × its first epoch (data pipeline and `fit`
+    included)."""
+    if f"plain_{epochs}" in runs:
+        return to_epoch(runs[f"plain_{epochs}"], epochs)
+    run = runs["plain_1"]
+    startup = run["marks"]["built"] - run["started"]
+    return startup + epochs * (to_epoch(run, 1) - startup)
 
 
 def to_epoch(run: dict, epoch: int) -> float:
@@ -220,7 +238,7 @@ def to_epoch(run: dict, epoch: int) -> float:
     return run["epoch_ends"][epoch - 1] - run["started"]
 
 
-def figures(n: int, epochs: int, runs: dict) -> dict:
+def figures(n: int, epochs: int, runs: dict, pairs: int) -> dict:
     decode = runs["decode"]["marks"]
     second = runs["layerlab_second"]
     stages = second["stages"].get("extracting", {})
@@ -232,12 +250,18 @@ def figures(n: int, epochs: int, runs: dict) -> dict:
         "decode_rate": runs["decode"]["images"] / max(1e-9, decode["decoded"] - decode["loaded"]),
         "read_back_s": decode["read_back"] - decode["decoded"],
         "plain_1_s": to_epoch(runs["plain_1"], 1), "layerlab_1_s": to_epoch(runs["layerlab_1"], 1),
-        "plain_e_s": to_epoch(runs[f"plain_{epochs}"], epochs), "layerlab_e_s": to_epoch(runs[f"layerlab_{epochs}"], epochs),
+        "plain_e_s": plain_epochs_s(runs, epochs), "plain_e_measured": f"plain_{epochs}" in runs,
+        "layerlab_e_s": to_epoch(runs[f"layerlab_{epochs}"], epochs),
         "second_data_s": data_s, "second_first_batch_s": second["marks"]["first_batch"] - second["started"],
         "second_e_s": to_epoch(second, epochs),
         "peak_rss_gb": {name: run["peak_rss_gb"] for name, run in runs.items()},
+        "load_average": {name: run["load_after"] for name, run in runs.items()},
     }
-    out["first_epoch_ratio"] = out["plain_1_s"] / out["layerlab_1_s"]
+    suffixes = [""] + [f"_{pair + 1}" for pair in range(1, pairs)]
+    out["first_epoch_pairs"] = [(to_epoch(runs[f"plain_1{x}"], 1), to_epoch(runs[f"layerlab_1{x}"], 1)) for x in suffixes]
+    out["first_epoch_ratio"] = statistics.median(plain / ours for plain, ours in out["first_epoch_pairs"])
+    stages = runs["layerlab_1"]["stages"]
+    out["layerlab_1_stages"] = {stage: info["seconds"] for stage, info in stages.items()}
     out["e_epochs_speedup"] = out["plain_e_s"] / out["layerlab_e_s"]
     out["second_vs_decode"] = out["second_data_s"] / out["decode_s"]
     return out
@@ -263,9 +287,12 @@ def report(result: dict) -> str:
         f"N = {n}: {e} epochs, MobileNetV2 (weights none) frozen + head, {IMAGE_SIZE} px, batch {BATCH}",
         f"| run | to end of epoch 1 | to end of epoch {e} | peak RSS |",
         "|---|---|---|---|",
-        f"| plain Keras | {f['plain_1_s']:.1f} s | {f['plain_e_s']:.1f} s | {rss['plain_1']:.2f} / {rss[f'plain_{e}']:.2f} GB |",
-        f"| LayerLab | {f['layerlab_1_s']:.1f} s | {f['layerlab_e_s']:.1f} s | {rss['layerlab_1']:.2f} / {rss[f'layerlab_{e}']:.2f} GB |",
+        f"| plain Keras | {' / '.join(f'{p:.1f}' for p, _ in f['first_epoch_pairs'])} s | {f['plain_e_s']:.1f} s"
+        f"{'' if f['plain_e_measured'] else ' (estimated)'} | {rss['plain_1']:.2f} / {rss.get(f'plain_{e}', math.nan):.2f} GB |",
+        f"| LayerLab | {' / '.join(f'{o:.1f}' for _, o in f['first_epoch_pairs'])} s | {f['layerlab_e_s']:.1f} s | "
+        f"{rss['layerlab_1']:.2f} / {rss[f'layerlab_{e}']:.2f} GB |",
         f"| LayerLab, second run | — | {f['second_e_s']:.1f} s | {rss['layerlab_second']:.2f} GB |",
+        "LayerLab's first epoch: " + ", ".join(f"{k} {v:.1f} s" for k, v in f["layerlab_1_stages"].items()),
         f"first load (list, stat, header check): {f['load_s']:.2f} s; decode into the cache: {f['decode_s']:.1f} s "
         f"({f['decode_rate']:.0f} images/s); read back from the cache: {f['read_back_s']:.1f} s; peak RSS {rss['decode']:.2f} GB",
         f"goals: peak RSS ≤ {goal_rss:g} GB: {layerlab_peak:.2f} GB, {mark(layerlab_peak <= goal_rss)}; "
@@ -282,6 +309,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[300], help="folder sizes (the figures: 5000 25000)")
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--pairs", type=int, default=1, help="alternating plain/LayerLab 1-epoch runs")
+    parser.add_argument("--no-plain-epochs", action="store_true",
+                        help="skip the plain script's E-epoch run (hours at N = 25 000 here): estimate it from its first epoch")
     parser.add_argument("--work", type=Path, default=WORK, help="photos, caches, runs and logs (under /tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the photos and caches for the next invocation")
     parser.add_argument("--child", choices=("plain", "layerlab", "decode"), help=argparse.SUPPRESS)
@@ -298,7 +328,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     try:
         for n in args.n:
             print(f"== scale: N = {n} ==", flush=True)
-            result = measure(n, args.epochs, args.work)
+            result = measure(n, args.epochs, args.work, max(1, args.pairs), not args.no_plain_epochs)
             results.append(result)
             print(report(result), flush=True)
             saved = args.work.parent / f"{args.work.name}-results-{n}.json"   # outlives the cleaning below
