@@ -1,7 +1,7 @@
 """Run every benchmark in turn (`python3 dev.py bench`); copy the figures into docs/benchmarks.md."""
 import sys
 
-from benchmarks import engine_throughput, feature_cache, inference_latency
+from benchmarks import engine_throughput, feature_cache, inference_latency, scale
 
 
 def main() -> int:
@@ -11,6 +11,9 @@ def main() -> int:
     inference_latency.main([])
     print("== frozen-feature cache ==", flush=True)
     feature_cache.main([])
+    print("== scale: a folder of photos against image_dataset_from_directory (N = 300; --n 5000 25000 for the figures) ==",
+          flush=True)
+    scale.main([])
     try:
         from benchmarks import heartbeat
     except ImportError:

@@ -336,8 +336,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
             print(f"(all figures: {saved})", flush=True)
     finally:
         if not args.keep:
-            shutil.rmtree(args.work, ignore_errors=True)
+            clean(args.work, args.n)
     return results
+
+
+def clean(work: Path, sizes: list[int]) -> None:
+    """Delete what this invocation made: its photo folders, caches, runs and logs."""
+    for path in [work / "home", *(work / f"photos-{n}" for n in sizes)]:
+        shutil.rmtree(path, ignore_errors=True)
+    for n in sizes:
+        (work / f"log-{n}.txt").unlink(missing_ok=True)
+    try:
+        work.rmdir()
+    except OSError:
+        pass   # photos of other sizes kept with --keep
 
 
 if __name__ == "__main__":

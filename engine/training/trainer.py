@@ -6,9 +6,10 @@ become a `Failed` event and a result with `failed` set), and always leaves a con
 folder behind: config and preprocessing at the start, history after every epoch, the model and
 metrics at the end (also after a stop: the model so far is kept).
 
-Before the epochs, a class folder is decoded in parallel into the disk cache (or, with a frozen
-prefix, decoded on the way while the prefix's features are extracted): `Preparing` events report
-it, and Stop works there too. The caller owns the feature cache and the memory budget.
+Before the epochs, a class folder's images are decoded in parallel into the disk cache (on a GPU,
+with a frozen prefix, they are decoded on the way while the GPU extracts its features), then the
+frozen prefix's features are extracted: `Preparing` events report both, and Stop works there
+too. The caller owns the feature cache and the memory budget.
 """
 from __future__ import annotations
 
