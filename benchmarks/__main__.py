@@ -1,7 +1,7 @@
 """Run every benchmark in turn (`python3 dev.py bench`); copy the figures into docs/benchmarks.md."""
 import sys
 
-from benchmarks import engine_throughput, feature_cache, grid_memory, inference_latency, insight_quality
+from benchmarks import engine_throughput, feature_cache, grid_memory, inference_latency, insight_quality, scale
 
 
 def main() -> int:
@@ -15,6 +15,9 @@ def main() -> int:
     insight_quality.main([])
     print("== memory over a grid of runs ==", flush=True)
     grid_memory.main([])
+    print("== scale: a folder of photos against image_dataset_from_directory (N = 300; --n 5000 25000 for the figures) ==",
+          flush=True)
+    scale.main([])
     try:
         from benchmarks import heartbeat
     except ImportError:

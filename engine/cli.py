@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model and save a run folder")
     _add_model_options(train)
     _add_training_options(train)
+    train.add_argument("--memory-budget", type=float, metavar="MB",
+                       help="memory LayerLab's caches may use; beyond it the disk caches take over "
+                            "(default: a quarter of the machine's memory, at most 4096)")
     train.add_argument("--out", type=Path, help="run folder to write (default: a new folder under the runs root)")
     train.add_argument("--json", action="store_true", help="print one JSON object with the results on stdout")
 
@@ -83,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--json", action="store_true")
     runs = sub.add_parser("runs", help="list saved runs (broken ones with their problem)")
     runs.add_argument("--json", action="store_true")
+    cache = sub.add_parser("cache", help="the disk caches (decoded images, frozen features): their size, or clear them")
+    cache.add_argument("--clear", action="store_true", help="delete the caches (they only save work)")
+    cache.add_argument("--json", action="store_true")
     add_experiment_commands(sub, _add_model_options, _add_training_options)
     return parser
 
@@ -118,6 +124,8 @@ def _probability(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"a probability is between 0 and 1, not {text}")
     return value
+
+
 def _add_training_options(p: argparse.ArgumentParser) -> None:
     t = p.add_argument_group("training")
     _option(t, "--epochs", "training.epochs", "epochs of the first stage", type=int)
@@ -197,17 +205,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     from engine.cancel import CancelToken
     from engine.datasets import load_dataset
 
-    dataset = load_dataset(config.data, seed=config.training.seed)  # before TensorFlow: bad data fails fast
-    if dataset.skipped:
-        names = ", ".join(_printable(Path(path).name) for path, _ in dataset.skipped[:5])
-        more = f" and {len(dataset.skipped) - 5} more" if len(dataset.skipped) > 5 else ""
-        _err(f"skipped {len(dataset.skipped)} file(s) that are not readable images: {names}{more}")
+    budget = _memory_budget(args.memory_budget)
+    dataset = load_dataset(config.data, seed=config.training.seed, budget=budget)  # before TensorFlow: bad data fails fast
+    _report_skipped(dataset.skipped, "")
     _start_tensorflow()
-    from engine.training import train
+    from engine.training import FeatureCache, train
 
     cancel = CancelToken()
+    found_before = len(dataset.skipped)
     with StopOnSignals(cancel) as stop:
-        result = train(config, _print_progress, cancel, dataset=dataset, run_dir=args.out)
+        result = train(config, _Progress(), cancel, dataset=dataset, run_dir=args.out,
+                       feature_cache=FeatureCache.default(budget), memory_budget=budget)
+    _report_skipped(dataset.skipped[found_before:], " while decoding")
     if result.failed:
         _err(f"layerlab-cli: training failed: {result.failed}")
         if args.json:
@@ -238,6 +247,68 @@ def cmd_train(args: argparse.Namespace) -> int:
              f"the model, metrics and history so far are saved in {_printable(result.run_dir)}")
         return 128 + stop.received
     return EXIT_OK
+
+
+def _memory_budget(megabytes: float | None) -> Any:
+    from engine.errors import ConfigError
+    from engine.memory import MemoryBudget
+
+    if megabytes is None:
+        return MemoryBudget.default()
+    if not math.isfinite(megabytes) or megabytes < 0:
+        raise ConfigError(f"--memory-budget must be a number of megabytes, 0 or more (got {megabytes:g})")
+    return MemoryBudget.from_megabytes(megabytes)
+
+
+def _report_skipped(skipped: list[tuple[str, str]], when: str) -> None:
+    if skipped:
+        names = ", ".join(_printable(Path(path).name) for path, _ in skipped[:5])
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        _err(f"skipped {len(skipped)} file(s) that are not readable images{when}: {names}{more}")
+
+
+class _Progress:
+    """Prints training events on stderr; `Preparing` at most every `PREPARING_LINE_S` (and its end)."""
+
+    PREPARING_LINE_S = 2.0
+
+    def __init__(self) -> None:
+        self._last_line = -math.inf
+
+    def __call__(self, event: Any) -> None:
+        from engine.events import Preparing
+
+        if isinstance(event, Preparing):
+            self._preparing(event)
+        else:
+            _print_progress(event)
+
+    def _preparing(self, event: Any) -> None:
+        import time
+
+        now = time.monotonic()
+        if event.done < event.total and now - self._last_line < self.PREPARING_LINE_S:
+            return
+        self._last_line = now
+        _err(preparing_line(event))
+
+
+def preparing_line(event: Any) -> str:
+    """"decoding images: 1,200/5,000 (310/s, 12 s left)" and the like."""
+    what = "decoding images" if event.stage == "decoding" else "extracting features"
+    if event.from_cache:
+        return f"{what}: all {event.total:,} read from the cache"
+    if event.done >= event.total:
+        pace = f"{event.seconds:.1f} s, {event.rate:,.0f}/s"
+    else:
+        left = event.seconds_left
+        pace = f"{event.rate:,.0f}/s, {left:,.0f} s left" if math.isfinite(left) else "starting"
+    notes = []
+    if event.stage == "extracting" and event.decoded:
+        notes.append(f"{event.decoded:,} decoded")
+    if event.skipped:
+        notes.append(f"{event.skipped:,} unreadable")
+    return f"{what}: {event.done:,}/{event.total:,} ({pace}{'; ' + ', '.join(notes) if notes else ''})"
 
 
 def _print_progress(event: Any) -> None:
@@ -369,6 +440,29 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    from engine.caches import cache_root, cache_usage, clear_caches
+    from engine.files import format_bytes
+
+    freed = clear_caches() if args.clear else None
+    usage = cache_usage()
+    if args.json:
+        document: dict[str, Any] = {"root": str(cache_root()), "caches": [
+            {"kind": u.kind, "path": str(u.path), "bytes": u.bytes, "entries": u.entries, "limit_bytes": u.limit_bytes}
+            for u in usage]}
+        if freed is not None:
+            document["freed_bytes"] = freed
+        _out(json.dumps(document))
+        return EXIT_OK
+    if freed is not None:
+        _out(f"cleared the caches: {format_bytes(freed)} freed")
+    for u in usage:
+        unit = "images" if u.kind == "images" else "feature sets"
+        _out(f"{u.kind:9} {format_bytes(u.bytes):>10} of {format_bytes(u.limit_bytes):>10}  {u.entries:,} {unit}  "
+             f"{_printable(u.path)}")
+    return EXIT_OK
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from engine.runs import list_runs
 
@@ -450,7 +544,7 @@ def cmd_label_issues(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "classify": cmd_classify, "datasets": cmd_datasets,
-            "architectures": cmd_architectures, "summary": cmd_summary, "runs": cmd_runs,
+            "architectures": cmd_architectures, "summary": cmd_summary, "runs": cmd_runs, "cache": cmd_cache,
             "report": cmd_report, "explain": cmd_explain, "label-issues": cmd_label_issues}
 
 

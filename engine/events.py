@@ -6,8 +6,9 @@ re-emits them as queued Qt signals. None of them holds a tensor or a reference t
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Callable, Union
+from typing import Callable, Literal, Union
 
 from engine.run_files import RunMetrics
 
@@ -24,6 +25,40 @@ class Started:
     total_params: int
     feature_cache: bool         # training the head on cached features of a frozen prefix
     note: str = ""              # e.g. why the feature cache was not used
+
+
+@dataclass(frozen=True)
+class Preparing:
+    """Work before the epochs, at most ~10 per second, the last one with `done == total`.
+
+    "decoding": a class folder's images decoded into the disk cache (training end to end);
+    "extracting": the frozen layers run once over the data (images decoded on the way, or read
+    from the cache: `decoded` says how many were decoded). `skipped` counts the files found
+    unreadable so far (they are in `dataset.skipped`). Emitted after `Started`; Stop works here.
+    """
+
+    stage: Literal["decoding", "extracting"]
+    done: int                   # images handled so far (including skipped ones)
+    total: int
+    seconds: float              # since this stage began
+    decoded: int = 0            # of `done`, how many were decoded now (not read from a cache)
+    skipped: int = 0
+    from_cache: bool = False    # the whole stage was answered by a cache (nothing computed)
+
+    @property
+    def rate(self) -> float:
+        """Images per second so far (0 until there is a figure)."""
+        return self.done / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float:
+        """Estimated time left in this stage (NaN until there is a rate)."""
+        rate = self.rate
+        return (self.total - self.done) / rate if rate > 0 else math.nan
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
 
 
 @dataclass(frozen=True)
@@ -84,7 +119,7 @@ class Failed:
     run_dir: str = ""
 
 
-Event = Union[Started, BatchEnd, EpochEnd, StageChanged, Finished, Failed]
+Event = Union[Started, Preparing, BatchEnd, EpochEnd, StageChanged, Finished, Failed]
 Observer = Callable[[Event], None]
 
 

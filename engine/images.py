@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import stat
 import threading
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -71,7 +75,7 @@ def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         raise ImageError(f"{name} is damaged or truncated ({_first_line(err)})") from None
 
 
-def _open_header(data: bytes, name: str, max_pixels: int) -> Image.Image:
+def _open_header(data: bytes | BinaryIO, name: str, max_pixels: int) -> Image.Image:
     """Parse the header only, of an accepted format, and check the pixel count before anything
     is decoded.
 
@@ -82,7 +86,8 @@ def _open_header(data: bytes, name: str, max_pixels: int) -> Image.Image:
     """
     with _WARNINGS_LOCK, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+        stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+        image = Image.open(stream, formats=ACCEPTED_FORMATS)
     width, height = image.size
     if width * height > max_pixels:
         raise ImageError(f"{name} is too large ({width}×{height} pixels; the limit is {max_pixels:,})")
@@ -97,6 +102,62 @@ def check_image_path(path: str | Path) -> None:
     other reader (a thumbnail loader, say), so a named pipe cannot block it and /dev/zero cannot
     drown it. `open_image` does this itself."""
     check_regular_file(path, max_bytes=MAX_IMAGE_FILE_BYTES, error=ImageError, what="an image")
+# The modes `_normalise` turns into "L" (one channel); it turns every other mode into "RGB".
+GREY_MODES = frozenset({"L", "1", "LA", "La", "I", "F", "I;16", "I;16B", "I;16L", "I;16N"})
+
+
+@dataclass(frozen=True)
+class ImageProbe:
+    """What a file's header says: its size, its mode, and so the channels `open_image` gives."""
+
+    width: int
+    height: int
+    mode: str
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.mode in GREY_MODES else 3
+
+
+def probe_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageProbe:
+    """Check `path` as `open_image` would, from its header alone (nothing is decoded).
+
+    Refused with the same `ImageError`s as `open_image`: special files and bad sizes, documents
+    and programs, formats outside the allow-list, unreadable headers, too many pixels. A folder of
+    25 000 photos is checked in seconds this way. A file that passes can still fail to decode
+    (data damaged past its header); whoever decodes it then reports it.
+    """
+    name = printable_name(path)
+    with _open_regular(path, name) as stream:
+        kind = next((what for magic, what in _SIGNATURES.items() if stream.read(16).startswith(magic)), None)
+        if kind:
+            raise ImageError(f"{name} is {kind}, not an image LayerLab can read (it reads {ACCEPTED_TEXT})")
+        stream.seek(0)
+        try:
+            image = _open_header(stream, name, max_pixels)  # the mode at open is the first frame's
+            return ImageProbe(image.width, image.height, image.mode)
+        except ImageError:
+            raise
+        except UnidentifiedImageError:
+            raise ImageError(f"{name} is not an image LayerLab can read (it reads {ACCEPTED_TEXT})") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageError(f"{name} is too large to decode safely") from None
+        except Exception as err:  # a header a decoder cannot parse is the file's fault
+            raise ImageError(f"{name} is damaged or truncated ({_first_line(err)})") from None
+
+
+def _open_regular(path: str | Path, name: str) -> BinaryIO:
+    """A file object on a regular file of bounded size, opened without blocking (see `engine.files`)."""
+    check_regular_file(path, max_bytes=MAX_IMAGE_FILE_BYTES, error=ImageError, what="image")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(Path(path).expanduser(), flags)
+    except OSError as err:
+        raise ImageError(f"cannot read {name}: {err.strerror or err}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ImageError(f"{name} is not a regular image; LayerLab only reads regular files")
+    return os.fdopen(fd, "rb")
 
 
 def _read(source: str | Path | bytes) -> tuple[str, bytes]:

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from engine.config import DataOptions
 from engine.datasets.base import Dataset, limit_samples
 from engine.errors import DatasetError
+
+if TYPE_CHECKING:
+    from engine.datasets.image_cache import ImageCache
+    from engine.memory import MemoryBudget
 
 KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
 
@@ -33,8 +38,14 @@ def list_datasets() -> list[DatasetInfo]:
     return list(_INFOS)
 
 
-def load_dataset(options: DataOptions, *, seed: int = 0) -> Dataset:
-    """Load the dataset `options.name` names; raise `DatasetError` with a reason if it cannot be."""
+def load_dataset(options: DataOptions, *, seed: int = 0, image_cache: ImageCache | None = None,
+                 budget: MemoryBudget | None = None) -> Any:
+    """Load the dataset `options.name` names; raise `DatasetError` with a reason if it cannot be.
+
+    Built-in, Keras and `.npz` data load into memory as a `Dataset`; a class folder loads as a
+    `FolderDataset` (file names and labels; pixels are decoded when read, through `image_cache`,
+    by default the user's decoded-image cache, and never all at once beyond `budget`).
+    """
     name = options.name
     kind, _, argument = name.partition(":")
     if kind == "digits" and not argument:
@@ -46,7 +57,7 @@ def load_dataset(options: DataOptions, *, seed: int = 0) -> Dataset:
     elif kind == "folder" and argument:
         from engine.datasets.folder import load_folder
 
-        return _finish(load_folder(argument, options, seed), options, seed)
+        return _finish(load_folder(argument, options, seed, image_cache=image_cache, budget=budget), options, seed)
     elif kind == "npz" and argument:
         from engine.datasets.npz import load_npz
 
@@ -57,7 +68,7 @@ def load_dataset(options: DataOptions, *, seed: int = 0) -> Dataset:
     return _finish(loader(options, seed), options, seed)
 
 
-def _finish(dataset: Dataset, options: DataOptions, seed: int) -> Dataset:
+def _finish(dataset: Any, options: DataOptions, seed: int) -> Any:
     """The test split and validation as the options ask (engine.datasets.splits), then the limit."""
     from engine.datasets.splits import apply_split_options
 
@@ -65,3 +76,4 @@ def _finish(dataset: Dataset, options: DataOptions, seed: int) -> Dataset:
 
 
 __all__ = ["Dataset", "DatasetInfo", "list_datasets", "load_dataset"]
+# FolderDataset, ImageFiles: engine.datasets.streamed; ImageCache: engine.datasets.image_cache.

@@ -7,7 +7,7 @@ at import time (the window imports the registry before TF has loaded).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Iterator, Literal, NamedTuple
 
 import numpy as np
 
@@ -15,12 +15,30 @@ from engine.errors import DatasetError
 
 Polarity = Literal["light_on_dark", "dark_on_light", "natural"]
 Split = Literal["train", "validation", "test"]
-_SPLIT_ALIASES = {"train": "train", "validation": "validation", "val": "validation", "valid": "validation", "test": "test"}
+SPLIT_ALIASES = {"train": "train", "validation": "validation", "val": "validation", "valid": "validation", "test": "test"}
+_SPLIT_ALIASES = SPLIT_ALIASES
+
+
+class ImageBatch(NamedTuple):
+    """One batch of a pass over a split, as both kinds of dataset give it (`batches()`)."""
+
+    images: np.ndarray          # uint8 (n, H, W, C)
+    labels: np.ndarray          # int32 (n,)
+    positions: np.ndarray       # int64 (n,): each image's index in the split when the pass began
+    decoded: int = 0            # how many of them were decoded for this batch (not read back)
+    skipped: int = 0            # unreadable files met (and dropped) while filling it
 
 
 @dataclass
 class Dataset:
-    """Images and labels of one loaded dataset, already split into train/validation[/test]."""
+    """Images and labels of one loaded dataset, already split into train/validation[/test].
+
+    The in-memory kind (built-in, Keras, `.npz` data): its arrays are the data. Class folders
+    load as `engine.datasets.streamed.FolderDataset`, which answers the same questions from a
+    file list; code that must tell them apart reads `streams`.
+    """
+
+    streams: ClassVar[bool] = False
 
     name: str
     class_names: list[str]
@@ -110,6 +128,50 @@ class Dataset:
                         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return data.prefetch(tf.data.AUTOTUNE)
 
+    def batches(self, split: str, batch_size: int, *, shuffle: bool = False, seed: Any = 0,
+                cancel: Any = None) -> Iterator[ImageBatch]:
+        """(uint8 images, labels, positions) batches of a split, in order or shuffled by `seed`:
+        the same passes a streamed folder gives, here as slices of the arrays."""
+        x, y = self.split(split)
+        order = np.random.default_rng(seed).permutation(len(x)) if shuffle else np.arange(len(x))
+        size = max(1, int(batch_size))
+        for start in range(0, len(x), size):
+            index = order[start:start + size]
+            if shuffle:
+                yield ImageBatch(x[index], y[index], index.astype(np.int64))
+            else:   # slices, not copies
+                yield ImageBatch(x[start:start + size], y[start:start + size], index.astype(np.int64))
+
+    def prepare(self, cancel: Any = None, on_progress: Any = None) -> bool:
+        """Nothing to decode: the images are in memory (see `FolderDataset.prepare`)."""
+        return True
+
+    def fingerprint(self) -> str:
+        """Changes whenever an image, a label or the split changes (every byte is hashed: a
+        feature cache on disk must never take one dataset for another)."""
+        import hashlib
+
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(repr((self.name, self.class_names)).encode())
+        for split, (x, y) in self._arrays().items():
+            digest.update(f"{split}:{x.shape}:{y.shape}".encode())
+            digest.update(np.ascontiguousarray(x).data)
+            digest.update(np.ascontiguousarray(y).data)
+        return digest.hexdigest()
+
+    def select(self, split: str, index: np.ndarray) -> None:
+        """Keep only the samples at `index` of a split (`limit_samples`)."""
+        key = _SPLIT_ALIASES[split]
+        if key == "train":
+            self.x_train, self.y_train = self.x_train[index], self.y_train[index]
+            self.train_sources = _picked(self.train_sources, index)
+        elif key == "validation":
+            self.x_val, self.y_val = self.x_val[index], self.y_val[index]
+            self.val_sources = _picked(self.val_sources, index)
+        elif self.x_test is not None and self.y_test is not None:
+            self.x_test, self.y_test = self.x_test[index], self.y_test[index]
+            self.test_sources = _picked(self.test_sources, index)
+
     def samples(self, per_class: int) -> dict[int, np.ndarray]:
         """The first `per_class` training images of each class (deterministic: train order is seeded)."""
         out: dict[int, np.ndarray] = {}
@@ -117,6 +179,10 @@ class Dataset:
             index = np.flatnonzero(self.y_train == label)[: max(0, per_class)]
             out[label] = self.x_train[index]
         return out
+
+
+def _picked(sources: list[str] | None, index: np.ndarray) -> list[str] | None:
+    return None if sources is None else [sources[i] for i in index]
 
 
 def _images(x: Any, like: tuple[int, ...] | None = None) -> np.ndarray:
@@ -187,27 +253,19 @@ def stratified_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
-def limit_samples(dataset: Dataset, limit: int | None, seed: int) -> Dataset:
-    """Keep at most `limit` training samples (stratified), and shrink validation/test alike."""
-    n_train = len(dataset.x_train)
+def limit_samples(dataset: Any, limit: int | None, seed: int) -> Any:
+    """Keep at most `limit` training samples (stratified), and shrink validation/test alike
+    (in-memory or streamed: both kinds `select` what they keep)."""
+    n_train = len(dataset.y_train)
     if limit is None or n_train <= limit:
         return dataset
     factor = limit / n_train
-    keep = stratified_subset(dataset.y_train, limit, seed)
-    dataset.x_train, dataset.y_train = dataset.x_train[keep], dataset.y_train[keep]
-    if dataset.train_sources is not None:
-        dataset.train_sources = [dataset.train_sources[i] for i in keep]
-    size = max(dataset.num_classes, int(round(len(dataset.x_val) * factor)))
-    keep = stratified_subset(dataset.y_val, size, seed + 1)
-    dataset.x_val, dataset.y_val = dataset.x_val[keep], dataset.y_val[keep]
-    if dataset.val_sources is not None:
-        dataset.val_sources = [dataset.val_sources[i] for i in keep]
-    if dataset.x_test is not None and dataset.y_test is not None:
-        size = max(dataset.num_classes, int(round(len(dataset.x_test) * factor)))
-        keep = stratified_subset(dataset.y_test, size, seed + 2)
-        dataset.x_test, dataset.y_test = dataset.x_test[keep], dataset.y_test[keep]
-        if dataset.test_sources is not None:
-            dataset.test_sources = [dataset.test_sources[i] for i in keep]
+    dataset.select("train", stratified_subset(dataset.y_train, limit, seed))
+    size = max(dataset.num_classes, int(round(len(dataset.y_val) * factor)))
+    dataset.select("validation", stratified_subset(dataset.y_val, size, seed + 1))
+    if dataset.y_test is not None:
+        size = max(dataset.num_classes, int(round(len(dataset.y_test) * factor)))
+        dataset.select("test", stratified_subset(dataset.y_test, size, seed + 2))
     return dataset
 
 

@@ -8,11 +8,13 @@ stratified, seeded fraction. `validate_on_test` is the classic tutorials' way in
 the test split during training (and train on everything else), which leaves no untouched test
 set; the run's metrics then say so (`RunMetrics.test_is_validation`).
 
-Both work on the in-memory `Dataset`; they return a new one and never change their argument.
+Both work on the in-memory `Dataset` and, over its file lists, on a streamed folder; they return a
+new dataset and never change their argument.
 """
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -25,13 +27,39 @@ from engine.errors import DatasetError
 TEST_SEED_OFFSET = 3
 
 
-def apply_split_options(dataset: Dataset, options: DataOptions, seed: int) -> Dataset:
-    """The dataset as `options.test_split` and `options.validation` ask (unchanged by default)."""
+def apply_split_options(dataset: Any, options: DataOptions, seed: int) -> Any:
+    """The dataset as `options.test_split` and `options.validation` ask (unchanged by default);
+    in memory or streamed (a class folder: the same rules over its file lists)."""
+    streams = getattr(dataset, "streams", False)
     if options.test_split is not None:
-        dataset = carve_test_split(dataset, options.test_split, seed)
+        dataset = (carve_streamed_test_split if streams else carve_test_split)(dataset, options.test_split, seed)
     if options.validation == "test":
-        dataset = validate_on_test(dataset)
+        dataset = (validate_streamed_on_test if streams else validate_on_test)(dataset)
     return dataset
+
+
+def carve_streamed_test_split(dataset: Any, fraction: float, seed: int) -> Any:
+    """`carve_test_split` for a streamed folder: the same stratified draw, over its files."""
+    if dataset.y_test is not None:
+        raise DatasetError(f"{dataset.name} already has a test split ({len(dataset.y_test)} images); "
+                           "a test split is only held out of data without one")
+    train, val = dataset.files("train"), dataset.files("validation")
+    kept, held = stratified_indices(np.concatenate([dataset.y_train, dataset.y_val]), fraction, seed + TEST_SEED_OFFSET)
+    if len(held) == 0:
+        raise DatasetError(f"{dataset.name} is too small to hold out a test split of {fraction:g}")
+    every = train + val
+    return dataset.with_splits({"train": [every[i] for i in kept if i < len(train)],
+                                "validation": [every[i] for i in np.sort(kept) if i >= len(train)],
+                                "test": [every[i] for i in held]})
+
+
+def validate_streamed_on_test(dataset: Any) -> Any:
+    """`validate_on_test` for a streamed folder."""
+    if dataset.y_test is None or len(dataset.y_test) == 0:
+        raise DatasetError(f"{dataset.name} has no test split to validate on: hold one out with a test split "
+                           "(--test-split), or validate on a split of the training data (--validation split)")
+    return dataset.with_splits({"train": dataset.files("train") + dataset.files("validation"),
+                                "validation": dataset.files("test")})
 
 
 def carve_test_split(dataset: Dataset, fraction: float, seed: int) -> Dataset:

@@ -287,11 +287,8 @@ def _rebuilt(dataset: Any, changes: dict[str, tuple[np.ndarray, np.ndarray]]) ->
 
 def _rebuilt_streamed(dataset: Any, changes: dict[str, tuple[np.ndarray, np.ndarray]]) -> Any:
     """The same for a streamed folder dataset: its files, relabelled and filtered, in a new one."""
-    splits = {}
+    splits = {split: list(dataset.files(split)) for split in present_splits(dataset)}   # unchanged splits stay
     for split, (kept, labels) in changes.items():
         files = dataset.files(split)
         splits[split] = [replace(files[i], label=int(labels[i])) for i in kept.tolist()]
-    rebuilt = type(dataset)(dataset.name, dataset.class_names, splits, image_size=dataset.image_size,
-                            store=dataset.store, skipped=list(dataset.skipped), budget=dataset.budget)
-    rebuilt.polarity = dataset.polarity
-    return rebuilt
+    return dataset.with_splits(splits)

@@ -1,4 +1,5 @@
-"""The one Keras callback LayerLab adds to `fit`: events, cancellation and divergence.
+"""The one Keras callback LayerLab adds to `fit`: events, cancellation and divergence; and the
+throttled `Preparing` events of the work before the epochs.
 
 Cheap by design: on the TensorFlow backend Keras already turns each batch's logs into Python
 floats before calling callbacks, so reading them costs no extra device sync; we only decide
@@ -13,10 +14,28 @@ from typing import Callable
 import keras
 
 from engine.cancel import CancelToken
-from engine.events import BatchEnd, EpochEnd, Observer
+from engine.events import BatchEnd, EpochEnd, Observer, Preparing
 from engine.run_files import EpochRecord
 
 BATCH_EVENT_INTERVAL_S = 0.1
+
+
+class PreparingReporter:
+    """Called with (done, total, decoded, skipped) as images are decoded or features extracted;
+    emits a `Preparing` event at most every `BATCH_EVENT_INTERVAL_S`, and always the last one."""
+
+    def __init__(self, observer: Observer, stage: str) -> None:
+        self.observer = observer
+        self.stage = stage
+        self.t0 = time.perf_counter()
+        self._last = -math.inf
+
+    def __call__(self, done: int, total: int, decoded: int, skipped: int) -> None:
+        now = time.perf_counter()
+        if done < total and now - self._last < BATCH_EVENT_INTERVAL_S:
+            return
+        self._last = now
+        self.observer(Preparing(self.stage, done, total, now - self.t0, decoded, skipped))  # type: ignore[arg-type]
 
 
 class _RunningSums:

@@ -5,25 +5,29 @@ no augmentation in front of it), its output for a given image never changes duri
 We cut the model at the deepest such tensor that is the only link between the two parts, run
 the prefix once over the data, and train the remaining head on those features. The head shares
 its layers with the full model, so the full model is trained and saved as usual.
+
+Where the features are kept is the caller's `engine.feature_store.FeatureCache`; extraction
+streams the data batch by batch (a folder is decoded on the way, in parallel), so neither the
+images nor, beyond the memory budget, the features are ever all in memory.
 """
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
+from engine.feature_store import FeatureCache, FeatureSet
+
 RANDOM_LAYERS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout"}
-DEFAULT_LIMIT_BYTES = 2 * 2**30
-EXTRACTION_BATCH = 256
+MAX_EXTRACTION_BATCH = 256
+# Inference only, so bigger batches than training's run the frozen part faster, up to this many
+# input pixels per batch (32 images at 224×224): beyond it the activations of a big base cost
+# gigabytes of memory and no more speed on a CPU.
+EXTRACTION_PIXELS = 32 * 224 * 224
 
-
-def memory_limit_bytes() -> int:
-    """Largest feature cache we keep in memory (`LAYERLAB_FEATURE_CACHE_MB` overrides)."""
-    mb = os.environ.get("LAYERLAB_FEATURE_CACHE_MB")
-    return int(float(mb) * 2**20) if mb else DEFAULT_LIMIT_BYTES
+Progress = Callable[[int, int, int, int], None]   # (done, total, decoded, skipped)
 
 
 @dataclass
@@ -64,28 +68,8 @@ def plan(model: Any) -> tuple[CachePlan | None, str]:
     return None, "the frozen layers have no single output to cut at"
 
 
-class FeatureStore:
-    """Features of the last (dataset, frozen prefix) pair, kept in memory between trainings."""
-
-    def __init__(self) -> None:
-        self._key: str | None = None
-        self._features: dict[str, np.ndarray] = {}
-
-    def get(self, key: str) -> dict[str, np.ndarray] | None:
-        return self._features if key == self._key else None
-
-    def put(self, key: str, features: dict[str, np.ndarray]) -> None:
-        self._key, self._features = key, features
-
-    def clear(self) -> None:
-        self._key, self._features = None, {}
-
-
-STORE = FeatureStore()
-
-
-def cache_key(plan_: CachePlan, dataset: Any, batch_size: int) -> str:
-    """Changes whenever the frozen part (structure or weights), the data or its split changes."""
+def prefix_digest(plan_: CachePlan) -> str:
+    """Changes whenever the frozen part changes: its layers, their settings, their weights."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(plan_.cut_layer.encode())
     for layer in plan_.prefix.layers:
@@ -93,34 +77,57 @@ def cache_key(plan_: CachePlan, dataset: Any, batch_size: int) -> str:
         digest.update(repr(sorted(layer.get_config().items(), key=lambda kv: kv[0])).encode())
     for weight in plan_.prefix.weights:
         digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
-    for array in (dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val):
-        digest.update(repr(array.shape).encode())
-        step = max(1, len(array) // 256)
-        digest.update(np.ascontiguousarray(array[::step]).tobytes())
-    digest.update(dataset.name.encode())
     return digest.hexdigest()
 
 
+def feature_key(prefix: str, dataset: Any, dtype: np.dtype) -> str:
+    """The cache key of one set: frozen part, data (files or arrays, labels, split) and precision."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (prefix, dataset.fingerprint(), np.dtype(dtype).str):
+        digest.update(part.encode())
+    return digest.hexdigest()
+
+
+def row_shape(plan_: CachePlan) -> tuple[int, ...]:
+    return tuple(int(d) for d in plan_.prefix.output.shape[1:])
+
+
 def feature_bytes(plan_: CachePlan, samples: int) -> int:
-    shape = plan_.prefix.output.shape[1:]
-    return int(np.prod(shape)) * samples * 4
+    """Bytes of `samples` rows of features in float32."""
+    return int(np.prod(row_shape(plan_))) * samples * 4
 
 
-def extract(plan_: CachePlan, dataset: Any, batch_size: int, cancel: Any = None) -> dict[str, np.ndarray]:
-    """Run the prefix once over train and validation data (float16 when that is needed to fit)."""
+def extraction_batch(input_shape: tuple[int, ...]) -> int:
+    height, width = input_shape[:2]
+    return int(max(8, min(MAX_EXTRACTION_BATCH, EXTRACTION_PIXELS // max(1, height * width))))
+
+
+def extract(plan_: CachePlan, dataset: Any, cache: FeatureCache, prefix: str, dtype: np.dtype, *,
+            cancel: Any = None, progress: Progress | None = None) -> FeatureSet:
+    """Run the prefix once over the training and validation data, batch by batch, into `cache`.
+
+    A folder's images are decoded (or read from the image cache) on the way, ahead of the forward
+    passes; files found unreadable are dropped from the dataset, so the features stay aligned with
+    its labels. Raises `InterruptedError` when `cancel` is set (nothing is kept),
+    `FeatureOverflow` when float16 was asked for and the values do not fit it.
+    """
     import tensorflow as tf
 
-    samples = len(dataset.x_train) + len(dataset.x_val)
-    half = feature_bytes(plan_, samples) > memory_limit_bytes() // 2
-    forward = tf.function(lambda x: plan_.prefix(x, training=False), reduce_retracing=True)
-    features: dict[str, np.ndarray] = {}
-    for split in ("train", "validation"):
-        chunks = []
-        # Inference only: bigger batches than training's run the frozen part faster.
-        for images, _ in dataset.tf_dataset(split, max(batch_size, EXTRACTION_BATCH)):
-            if cancel is not None and cancel.cancelled:
-                raise InterruptedError("cancelled while extracting features")
-            out = forward(images)
-            chunks.append(np.asarray(out, np.float16 if half else np.float32))
-        features[split] = np.concatenate(chunks) if chunks else np.zeros((0,) + tuple(plan_.prefix.output.shape[1:]), np.float32)
-    return features
+    sizes = {"train": len(dataset.y_train), "validation": len(dataset.y_val)}
+    writer = cache.writer(sizes, row_shape(plan_), dtype)
+    forward = tf.function(lambda x: plan_.prefix(tf.cast(x, tf.float32), training=False), reduce_retracing=True)
+    total, done, decoded, skipped = sum(sizes.values()), 0, 0, 0
+    try:
+        for split in sizes:
+            for batch in dataset.batches(split, extraction_batch(dataset.input_shape), cancel=cancel):
+                if cancel is not None and cancel.cancelled:
+                    raise InterruptedError("cancelled while extracting features")
+                if len(batch.images):
+                    writer.append(split, np.asarray(forward(batch.images)))
+                done, decoded, skipped = done + len(batch.images) + batch.skipped, decoded + batch.decoded, skipped + batch.skipped
+                if progress is not None:
+                    progress(done, total, decoded, skipped)
+        return writer.finish(feature_key(prefix, dataset, dtype))
+    except BaseException:
+        writer.abort()
+        raise

@@ -5,11 +5,17 @@ never raises for a training fault (out of memory, divergence, an exception insid
 become a `Failed` event and a result with `failed` set), and always leaves a consistent run
 folder behind: config and preprocessing at the start, history after every epoch, the model and
 metrics at the end (also after a stop: the model so far is kept).
+
+Before the epochs, a class folder's images are decoded in parallel into the disk cache (on a GPU,
+with a frozen prefix, they are decoded on the way while the GPU extracts its features), then the
+frozen prefix's features are extracted: `Preparing` events report both, and Stop works there
+too. The caller owns the feature cache and the memory budget.
 """
 from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,14 +28,22 @@ from engine import runs
 from engine.cancel import CancelToken
 from engine.config import ExperimentConfig
 from engine.errors import LayerLabError
-from engine.events import Failed, Finished, Observer, StageChanged, Started, ignore
+from engine.events import Failed, Finished, Observer, Preparing, StageChanged, Started, ignore
+from engine.feature_store import FeatureArray, FeatureCache, FeatureOverflow, FeatureSet
+from engine.files import format_bytes
 from engine.inference import PreprocessSpec
 from engine.insight import training as insight
+from engine.memory import MemoryBudget
 from engine.run_files import EpochRecord, RunMetrics, history_to_json
 from engine.training import device, feature_cache
 from engine.training.augmentation import augment_dataset
-from engine.training.callbacks import EngineCallback
+from engine.training.callbacks import EngineCallback, PreparingReporter
 from engine.training.graph_memory import forget_custom_gradients
+
+# A streamed folder's pipeline has no length Keras can read, so the first epoch of every `fit` ends
+# when the stream does, and Keras says so with this warning each time. That is the design, not a
+# fault: keep it off the user's terminal.
+warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
 
 
 @dataclass
@@ -70,18 +84,31 @@ def train(
     dataset: Any = None,
     run_dir: str | Path | None = None,
     runs_root: str | Path | None = None,
+    feature_cache: FeatureCache | None = None,
+    memory_budget: MemoryBudget | None = None,
 ) -> TrainResult:
-    """Train as `config` says; see the module docstring for the guarantees."""
-    session = _Session(config, observer or ignore, cancel or CancelToken())
+    """Train as `config` says; see the module docstring for the guarantees.
+
+    `dataset`: what `engine.datasets.load_dataset` gave (loaded here when None, within
+    `memory_budget`). `feature_cache`: where a frozen prefix's features are kept; pass the same
+    object to every training to reuse them in memory (default: `FeatureCache.default(memory_budget)`
+    for this call, which still finds sets written to the user's cache folder by earlier runs).
+    """
+    budget = memory_budget or MemoryBudget.default()
+    session = _Session(config, observer or ignore, cancel or CancelToken(), feature_cache or FeatureCache.default(budget),
+                       budget)
     with forget_custom_gradients():  # else TensorFlow keeps every training's graph (graph_memory.py)
         return session.run(dataset, run_dir, runs_root)
 
 
 class _Session:
-    def __init__(self, config: ExperimentConfig, observer: Observer, cancel: CancelToken) -> None:
+    def __init__(self, config: ExperimentConfig, observer: Observer, cancel: CancelToken, features: FeatureCache,
+                 budget: MemoryBudget) -> None:
         self.config = config
         self.observer = observer
         self.cancel = cancel
+        self.features = features
+        self.budget = budget
         self.result = TrainResult(run_dir=None)
         self.t0 = time.perf_counter()
         self.dataset: Any = None
@@ -90,7 +117,7 @@ class _Session:
         self.init_note = ""                      # how `init_from` went, shown in `Started.note`
         self.labels: insight.AppliedDecisions | None = None   # the user's label decisions, applied
         self.restored_epoch: int | None = None   # the epoch whose weights early stopping restored
-        self._val_features: tuple[Any, np.ndarray] | None = None   # (head, features) when cached
+        self._val_features: tuple[Any, FeatureArray] | None = None  # (head, features) when cached
 
     # --- the whole run -------------------------------------------------------------------
     def run(self, dataset: Any, run_dir: str | Path | None, runs_root: str | Path | None) -> TrainResult:
@@ -126,7 +153,7 @@ class _Session:
         if dataset is None:
             from engine.datasets import load_dataset
 
-            dataset = load_dataset(config.data, seed=config.training.seed)
+            dataset = load_dataset(config.data, seed=config.training.seed, budget=self.budget)
         self.labels = insight.honour_label_decisions(dataset, config)
         dataset = self.labels.dataset
         self.dataset = self.result.dataset = dataset
@@ -167,18 +194,19 @@ class _Session:
         plan, note = self._cache_plan()
         labels_note = self.labels.note if self.labels else ""
         note = "; ".join(n for n in (self.init_note, labels_note, self._validation_note(), note) if n)
-        steps = max(1, math.ceil(len(self.dataset.x_train) / self.config.training.batch_size))
+        steps = max(1, math.ceil(len(self.dataset.y_train) / self.config.training.batch_size))
         total_epochs = sum(s.epochs for s in self._stages())
         if stage.number == 1:
             trainable, frozen = param_counts(self.model)
             self.observer(
-                Started(str(self.result.run_dir), total_epochs, steps, len(self.dataset.x_train), len(self.dataset.x_val),
+                Started(str(self.result.run_dir), total_epochs, steps, len(self.dataset.y_train), len(self.dataset.y_val),
                         device.device_name(), trainable, trainable + frozen, plan is not None, note)
             )
-        model, train_ds, val_ds = self._training_data(plan)
-        if self.cancel.cancelled:  # stopped while extracting features
+        prepared = self._training_data(plan)
+        if prepared is None:  # stopped while decoding images or extracting features
             self.result.cancelled = True
             return
+        model, train_ds, val_ds = prepared
         self.result.feature_cache_used = self.result.feature_cache_used or plan is not None
         model.compile(optimizer=self._optimizer(stage.learning_rate), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"], jit_compile=self.config.training.xla)
@@ -212,58 +240,86 @@ class _Session:
         plan, why = feature_cache.plan(self.model)
         if plan is None:
             return None, f"feature cache not used: {why}"
-        if feature_cache.feature_bytes(plan, len(ds.x_train) + len(ds.x_val)) // 2 > feature_cache.memory_limit_bytes():
-            return None, "feature cache not used: the features would not fit in the memory limit (LAYERLAB_FEATURE_CACHE_MB)"
+        needed = feature_cache.feature_bytes(plan, len(ds.y_train) + len(ds.y_val))
+        if not self.features.can_hold(needed):
+            return None, (f"feature cache not used: the features ({format_bytes(needed)}) would not fit the memory "
+                          f"budget ({format_bytes(self.features.memory_limit_bytes)}) and no disk cache folder is set")
         return plan, f"training on cached features ({why})"
 
-    def _training_data(self, plan: feature_cache.CachePlan | None) -> tuple[Any, Any, Any]:
-        """The model to fit and its data: the head on cached features when there is a plan."""
+    def _training_data(self, plan: feature_cache.CachePlan | None) -> tuple[Any, Any, Any] | None:
+        """The model to fit and its data: the head on cached features when there is a plan.
+        None when stopped while preparing them."""
         t = self.config.training
         ds = self.dataset
         self._val_features = None
         if plan is not None:
             features = self._features(plan)
+            if features is None:
+                return None
             self._val_features = (plan.head, features["validation"])
             train_ds, val_ds = self._feature_datasets(features)
         else:
+            if not self._decode_images():
+                return None
             train_ds = ds.tf_dataset("train", t.batch_size, shuffle=True, seed=t.seed)
             train_ds = augment_dataset(train_ds, self.config.augmentation, t.seed)
             val_ds = ds.tf_dataset("validation", t.batch_size)
         # Keras cannot validate on nothing: no validation data means none is passed (figures null).
-        return (plan.head if plan is not None else self.model), train_ds, (val_ds if len(ds.x_val) else None)
+        return (plan.head if plan is not None else self.model), train_ds, (val_ds if len(ds.y_val) else None)
+
+    def _decode_images(self) -> bool:
+        """A class folder: decode what the disk cache lacks before the first epoch, so every epoch
+        reads the cache and unreadable files are known before training starts. False if stopped."""
+        try:
+            self.dataset.prepare(self.cancel, PreparingReporter(self.observer, "decoding"))
+        except InterruptedError:
+            return False
+        return not self.cancel.cancelled
 
     def _validation_note(self) -> str:
         if self.config.data.validation == "test":
             return "validating on the test split: no untouched test set is left (test figures = validation figures)"
-        if len(self.dataset.x_val):
+        if len(self.dataset.y_val):
             return ""
         stopping = "; early stopping is off" if self.config.training.early_stopping else ""
         return f"no validation data (the dataset is too small to hold some back): validation figures stay empty{stopping}"
 
-    def _features(self, plan: feature_cache.CachePlan) -> dict[str, np.ndarray]:
-        key = feature_cache.cache_key(plan, self.dataset, self.config.training.batch_size)
-        features = feature_cache.STORE.get(key)
-        if features is None:
+    def _features(self, plan: feature_cache.CachePlan) -> FeatureSet | None:
+        """The prefix's features: from the cache, or extracted now (None if stopped meanwhile)."""
+        ds = self.dataset
+        prefix = feature_cache.prefix_digest(plan)
+        samples = len(ds.y_train) + len(ds.y_val)
+        dtype = self.features.dtype_for(feature_cache.feature_bytes(plan, samples))
+        found = self.features.get(feature_cache.feature_key(prefix, ds, dtype))
+        if found is not None:
+            self.observer(Preparing("extracting", samples, samples, 0.0, from_cache=True))
+            return found
+        # On a GPU the images are decoded on the way, while the GPU runs the prefix. On the CPU
+        # both would fight over the same cores (TensorFlow's threads stall whenever a decoding
+        # thread takes their core), so a folder is decoded into its cache first, then read back.
+        if not device.configure_gpus() and not self._decode_images():
+            return None
+        try:
             try:
-                features = feature_cache.extract(plan, self.dataset, self.config.training.batch_size, self.cancel)
-            except InterruptedError:
-                features = {"train": np.zeros((0,) + tuple(plan.prefix.output.shape[1:]), np.float32)}
-                features["validation"] = features["train"]
-                self.result.cancelled = True
-                return features
-            feature_cache.STORE.put(key, features)
-        return features
+                return self._extract(plan, prefix, dtype)
+            except FeatureOverflow:  # values beyond float16: extract again at full precision
+                return self._extract(plan, prefix, np.dtype(np.float32))
+        except InterruptedError:
+            return None
 
-    def _feature_datasets(self, features: dict[str, np.ndarray]) -> tuple[Any, Any]:
+    def _extract(self, plan: feature_cache.CachePlan, prefix: str, dtype: np.dtype) -> FeatureSet:
+        return feature_cache.extract(plan, self.dataset, self.features, prefix, dtype, cancel=self.cancel,
+                                     progress=PreparingReporter(self.observer, "extracting"))
+
+    def _feature_datasets(self, features: FeatureSet) -> tuple[Any, Any]:
         t = self.config.training
         ds = self.dataset
-        y_train = ds.y_train if len(features["train"]) else ds.y_train[:0]
-        y_val = ds.y_val if len(features["validation"]) else ds.y_val[:0]
-        train = tf.data.Dataset.from_tensor_slices((features["train"], y_train))
-        train = train.shuffle(max(1, len(y_train)), seed=t.seed, reshuffle_each_iteration=True)
-        train = train.batch(t.batch_size).prefetch(tf.data.AUTOTUNE)
-        val = tf.data.Dataset.from_tensor_slices((features["validation"], y_val)).batch(t.batch_size).prefetch(tf.data.AUTOTUNE)
-        return train, val
+        for split, labels in (("train", ds.y_train), ("validation", ds.y_val)):
+            if len(features[split]) != len(labels):
+                raise _Failure(f"the cached {split} features ({len(features[split])}) do not match the "
+                               f"{len(labels)} {split} samples; clear the caches and train again", "error")
+        return (feature_rows(features["train"], ds.y_train, t.batch_size, shuffle_seed=t.seed),
+                feature_rows(features["validation"], ds.y_val, t.batch_size))
 
     def _optimizer(self, learning_rate: float) -> Any:
         t = self.config.training
@@ -284,12 +340,16 @@ class _Session:
         from engine.training.testing import final_test_figures
 
         result = self.result
-        probabilities = self._val_probabilities()
-        metrics = final_metrics(probabilities, self.dataset, result.history, self.restored_epoch)
-        test = final_test_figures(self.model, self.dataset, self.config, metrics, cancelled=result.cancelled)
-        metrics, _ = insight.after_training(metrics, model=self.model, dataset=self.dataset, val_probabilities=probabilities,
-                                            run_dir=result.run_dir, applied=self.labels,
-                                            batch_size=self.config.training.batch_size, seed=self.config.training.seed)
+        if result.cancelled and not result.history:  # stopped before training: nothing to evaluate
+            metrics, test = RunMetrics(val_count=len(self.dataset.y_val)), {}
+        else:
+            probabilities = self._val_probabilities()
+            metrics = final_metrics(probabilities, self.dataset, result.history, self.restored_epoch)
+            test = final_test_figures(self.model, self.dataset, self.config, metrics, cancelled=result.cancelled)
+            metrics, _ = insight.after_training(metrics, model=self.model, dataset=self.dataset,
+                                                val_probabilities=probabilities, run_dir=result.run_dir,
+                                                applied=self.labels, batch_size=self.config.training.batch_size,
+                                                seed=self.config.training.seed)
         trainable, frozen = param_counts(self.model)
         runs.save_model(self.model, result.run_dir)
         result.metrics = metrics.model_copy(update={
@@ -303,12 +363,13 @@ class _Session:
 
     def _val_probabilities(self) -> np.ndarray:
         """Validation outputs of the trained model (from cached features when there are some)."""
-        if self._val_features is not None and len(self._val_features[1]) == len(self.dataset.x_val):
+        size = self.config.training.batch_size
+        if self._val_features is not None and len(self._val_features[1]) == len(self.dataset.y_val):
             head, features = self._val_features
-            batches = tf.data.Dataset.from_tensor_slices(features).batch(self.config.training.batch_size)
+            batches = (features.read_range(start, start + size) for start in range(0, len(features), size))
             forward = tf.function(lambda x: head(x, training=False), reduce_retracing=True)
         else:
-            batches = self.dataset.tf_dataset("validation", self.config.training.batch_size).map(lambda x, y: x)
+            batches = self.dataset.tf_dataset("validation", size).map(lambda x, y: x)
             forward = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
         outputs = [np.asarray(forward(batch), np.float64) for batch in batches]
         return np.concatenate(outputs) if outputs else np.zeros((0, self.dataset.num_classes))
@@ -324,6 +385,26 @@ class _Session:
             except OSError:
                 pass
         self.observer(Failed(reason, kind, str(result.run_dir or "")))
+
+
+def feature_rows(features: FeatureArray, labels: np.ndarray, batch_size: int, *, shuffle_seed: int | None = None) -> Any:
+    """(features, labels) batches read by index, from memory or from the cache's file: the same
+    batches either way (the shuffled order is TensorFlow's, as for any in-memory data)."""
+    labels = np.asarray(labels, np.int32)
+    data = tf.data.Dataset.range(len(labels))
+    if shuffle_seed is not None:
+        data = data.shuffle(max(1, len(labels)), seed=shuffle_seed, reshuffle_each_iteration=True)
+
+    def rows(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return features.read(index), labels[index]
+
+    def fetch(index: Any) -> tuple[Any, Any]:
+        x, y = tf.numpy_function(rows, [index], (tf.as_dtype(features.dtype), tf.int32), stateful=False)
+        x.set_shape((None, *features.row_shape))
+        y.set_shape((None,))
+        return x, y
+
+    return data.batch(max(1, int(batch_size))).map(fetch).prefetch(tf.data.AUTOTUNE)
 
 
 def initialise_from(model: Any, source: str) -> str:

@@ -1,0 +1,116 @@
+"""Decoding a folder's images in parallel, in a fixed order, through the decoded-image cache.
+
+One rule turns a file into training pixels, the one folder datasets have always used:
+`engine.images.open_image` (EXIF orientation, modes, animations, bombs; a JPEG drafted at twice
+the target side) then `to_array` at the image's own channel count (aspect kept, padded to a
+square with its border colour). Pillow releases the interpreter's lock while it decodes and
+resizes, so a small pool of threads decodes in parallel while the training thread feeds
+TensorFlow; at most `ahead` images are in flight, so memory stays bounded whatever the folder's
+size.
+"""
+from __future__ import annotations
+
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+from PIL import Image
+
+from engine.datasets.folder_files import ImageFile
+from engine.datasets.image_cache import ImageStore
+from engine.errors import ImageError
+from engine.files import printable_name
+from engine.images import open_image, to_array
+
+MAX_WORKERS = 8
+
+
+def decode_workers() -> int:
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
+def decode_file(path: str, size: int) -> np.ndarray:
+    """The (size, size, 1|3) uint8 pixels of one file; raises `ImageError` with the reason."""
+    image = open_image(path, draft_size=(size * 2, size * 2))
+    return to_array(image, (size, size), 1 if image.mode == "L" else 3)
+
+
+def as_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """A greyscale image repeated to RGB when the dataset is in colour (or, should a file decode
+    to colour in a greyscale dataset, converted the way Pillow makes "L")."""
+    if image.shape[-1] == channels:
+        return image
+    if channels == 3:
+        return np.repeat(image, 3, axis=-1)
+    return np.asarray(Image.fromarray(image, "RGB").convert("L"))[..., None]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One file's outcome: its pixels, or why it has none."""
+
+    position: int                    # where it stands in the order asked for
+    image: np.ndarray | None
+    reason: str = ""
+    decoded: bool = False            # decoded now, rather than read from the cache
+
+
+def load_in_order(files: Sequence[ImageFile], positions: Iterable[int], *, size: int, store: ImageStore | None,
+                  cancel: Any = None, ahead: int = 64, workers: int | None = None,
+                  write: bool = True) -> Iterator[Loaded]:
+    """`files[p]` for each p of `positions`, in that order: from the cache, or decoded by the pool
+    and then stored in the cache (from this thread; `write=False` only reads it). The caller
+    flushes the store when its pass is over.
+
+    Raises `InterruptedError` once `cancel.cancelled` is set: the decodes already running finish,
+    no new one starts. Closing the iterator early stops the pool the same way.
+    """
+    pending: deque[tuple[int, Future]] = deque()
+    order = iter(positions)
+    pool = ThreadPoolExecutor(max_workers=workers or decode_workers(), thread_name_prefix="layerlab-decode")
+    try:
+        _submit(pool, pending, order, files, size, store, max(1, ahead))
+        while pending:
+            if cancel is not None and cancel.cancelled:
+                raise InterruptedError("stopped while decoding images")
+            position, future = pending.popleft()
+            image, reason, decoded = future.result()
+            _submit(pool, pending, order, files, size, store, max(1, ahead))
+            if store is not None and decoded and write:
+                if image is not None:
+                    store.write(files[position].key, image)
+                else:
+                    store.write_failure(files[position].key, reason)
+            yield Loaded(position, image, reason, decoded)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _submit(pool: ThreadPoolExecutor, pending: deque, order: Iterator[int], files: Sequence[ImageFile], size: int,
+            store: ImageStore | None, ahead: int) -> None:
+    """Queue up to `ahead` files: cached ones are read here and now (a positioned read of a few
+    hundred kilobytes costs less than handing it to a thread, and waking threads would steal the
+    cores TensorFlow's own threads are computing on); the others go to the pool to be decoded."""
+    while len(pending) < ahead:
+        position = next(order, None)
+        if position is None:
+            return
+        cached = store.read(files[position].key) if store is not None else None
+        if cached is not None:
+            done: Future = Future()
+            done.set_result((cached, "", False))
+            pending.append((position, done))
+        else:
+            pending.append((position, pool.submit(_decode, files[position], size)))
+
+
+def _decode(file: ImageFile, size: int) -> tuple[np.ndarray | None, str, bool]:
+    try:
+        return decode_file(file.path, size), "", True
+    except ImageError as err:
+        return None, str(err), True
+    except Exception as err:  # a decoder fault on one user's file must not stop the others
+        return None, f"{printable_name(file.path)} could not be decoded ({type(err).__name__}: {err})"[:300], True
