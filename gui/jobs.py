@@ -38,12 +38,12 @@ class DatasetBundle:
     samples: dict[int, Any]
 
 
-def load_dataset(task: Task, data: DataOptions, seed: int, per_class: int) -> DatasetBundle:
+def load_dataset(task: Task, data: DataOptions, seed: int, per_class: int, budget: Any = None) -> DatasetBundle:
     if data.name not in FAST_DATASETS:
         load_engine()
     from engine.datasets import load_dataset as load
 
-    dataset = load(data, seed=seed)
+    dataset = load(data, seed=seed, budget=budget)
     task.check()
     return DatasetBundle(dataset_key(data, seed), dataset, dataset.samples(per_class))
 
@@ -114,12 +114,25 @@ def preview(task: Task, images: Any, labels: list[int], augmentation: Any, copie
 
 
 # --- training -----------------------------------------------------------------------------------------
-def train(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None) -> Any:
+@dataclass(frozen=True)
+class Resources:
+    """What every training of a window shares: one feature cache, within one memory budget."""
+
+    feature_cache: Any          # engine.feature_store.FeatureCache
+    budget: Any                 # engine.memory.MemoryBudget
+
+    @property
+    def train_kwargs(self) -> dict[str, Any]:
+        return {"feature_cache": self.feature_cache, "memory_budget": self.budget}
+
+
+def train(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources) -> Any:
     """One training; every engine event is reported to the UI thread as it happens."""
     load_engine()
     from engine.training import train as run_training
 
-    return run_training(config, task.report, task.cancel_token, dataset=dataset, runs_root=runs_root)
+    return run_training(config, task.report, task.cancel_token, dataset=dataset, runs_root=runs_root,
+                        **resources.train_kwargs)
 
 
 def gpu_memory(task: Task) -> tuple[float | None]:
@@ -276,13 +289,14 @@ def compare_runs(task: Task, paths: list[str]) -> ComparedRuns:
     return ComparedRuns(comparison, tuple(read(path).history for path in paths))
 
 
-def run_grid(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, spec: Any,
-             grid_dir: str | None) -> Any:
+def run_grid(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources,
+             spec: Any, grid_dir: str | None) -> Any:
     """A grid of ordinary runs, one after another; the runs' and the grid's events are reported."""
     load_engine()
     from engine.experiments.grid import run_grid as run
 
-    return run(spec, task.report, task.cancel_token, grid_dir=Path(grid_dir) if grid_dir else None, runs_root=runs_root)
+    return run(spec, task.report, task.cancel_token, grid_dir=Path(grid_dir) if grid_dir else None, runs_root=runs_root,
+               **resources.train_kwargs)
 
 
 # --- insight ------------------------------------------------------------------------------------------
@@ -322,8 +336,8 @@ def explain_sample(task: Task, classifier: Any, image: Any, index: int, true: st
                            explanation.probability, how)
 
 
-def find_label_issues(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, folds: int,
-                      epochs: int) -> Any:
+def find_label_issues(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources,
+                      folds: int, epochs: int) -> Any:
     """Samples whose label is likely wrong, most likely first (None when stopped)."""
     load_engine()
     from engine.insight.label_issues import find_label_issues as find
@@ -381,3 +395,16 @@ def explained_thumbnails(task: Task, classifier: Any, items: list[tuple[Any, Any
             image.thumbnail((side, side))
             picture = np.asarray(image)
         task.report((key, picture))
+
+
+def cache_usage(task: Task) -> list[Any]:
+    from engine.caches import cache_usage as usage
+
+    return usage()
+
+
+def clear_caches(task: Task) -> int:
+    """Bytes freed (the caches only save work: everything is decoded or computed again when needed)."""
+    from engine.caches import clear_caches as clear
+
+    return clear()

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QSplitter,
 
 from engine import __version__
 from gui import theme
+from gui.controllers.caches import CachesController
 from gui.controllers.classify import ClassifyController
 from gui.controllers.data import DataController
 from gui.controllers.engine import EngineController
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
         self.grid = GridController(s, self.training, self.grid_results, self.grid_panel)
         self.map = MapController(s, t, self.map_panel)
         self.labels = LabelsController(s, t, self.training, self.labels_panel)
+        self.caches = CachesController(s, t)
 
     def _connect_intents(self) -> None:
         s = self.session
@@ -201,6 +203,7 @@ class MainWindow(QMainWindow):
             ("Open images…", QKeySequence.StandardKey.Open, self.classify_panel.choose_files),
             ("Paste image", QKeySequence.StandardKey.Paste, self.paste),
             ("Open run folder…", "Ctrl+Shift+O", self._choose_run_folder), None,
+            ("Caches and memory…", None, self.show_caches), None,
             ("Train", None, self.training.start), ("Stop", None, self.training.stop), None,
             ("Quit", QKeySequence.StandardKey.Quit, self.close)))
         add_actions(self.menuBar().addMenu("&Help"), self, (
@@ -208,6 +211,14 @@ class MainWindow(QMainWindow):
             ("About LayerLab", None, lambda: self.session.say(
                 "LayerLab — train image classifiers, freeze layers, watch the curves, drop images to classify. "
                 "Every training is saved as a run.", "info"))))
+
+    def show_caches(self) -> None:
+        from gui.caches_dialog import CachesDialog
+
+        self._caches_dialog = CachesDialog(self.session.preferences, self)
+        self._caches_dialog.clear_requested.connect(self.caches.clear)
+        self.caches.attach(self._caches_dialog)
+        self._caches_dialog.show()
 
     def show_log(self) -> None:
         from gui.log_view import LogDialog

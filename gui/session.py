@@ -100,6 +100,16 @@ class Preferences(BaseModel):
     top_k: int = Field(3, ge=1, le=10, description="classes shown per classified image")
     threshold: float = Field(0.0, ge=0.0, le=1.0, description="below this top probability an answer is 'not sure' (0: off)")
     explain: bool = Field(False, description="draw where the network looked (Grad-CAM or saliency) on classified images")
+    memory_budget_mb: int = Field(0, ge=0, le=1_048_576, description="memory the caches may use, MB (0: a quarter of "
+                                                                   "the machine's memory, at most 4 GiB)")
+
+
+def memory_budget(preferences: Preferences) -> Any:
+    """The engine's `MemoryBudget` for these preferences."""
+    from engine.memory import MemoryBudget
+
+    mb = preferences.memory_budget_mb
+    return MemoryBudget.from_megabytes(mb) if mb else MemoryBudget.default()
 
 
 def _updated(value: M, changes: dict[str, Any]) -> M:

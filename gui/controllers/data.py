@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from gui import jobs
-from gui.session import DataState, Session, touches
+from gui.session import DataState, Session, memory_budget, touches
 from gui.tasks import TaskRunner
 
 SAMPLES_PER_CLASS = 8
@@ -41,7 +41,7 @@ class DataController:
         self._loading_key = key
         self.session.update("data", status="loading", name=config.data.name)
         self._slot.start(jobs.load_dataset, config.data, config.training.seed, SAMPLES_PER_CLASS,
-                         on_result=self._loaded, on_error=self._failed)
+                         memory_budget(self.session.preferences.value), on_result=self._loaded, on_error=self._failed)
 
     @property
     def busy(self) -> bool:

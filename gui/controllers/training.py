@@ -14,9 +14,9 @@ from typing import Any, Callable, Protocol
 
 from psygnal import Signal
 
-from engine.events import BatchEnd, EpochEnd, Failed, Finished, StageChanged, Started
+from engine.events import BatchEnd, EpochEnd, Failed, Finished, Preparing, StageChanged, Started
 from gui import jobs
-from gui.session import EngineState, Session, TrainingState, finite
+from gui.session import EngineState, Session, TrainingState, finite, memory_budget
 from gui.tasks import TaskRunner
 from gui.text import format_seconds, short_name
 
@@ -85,6 +85,8 @@ class TrainingController:
         self._origin: tuple[float, float] | None = None   # (seconds, fraction) when progress began
         self._dataset: Any = None
         self._job = TrainingJob()
+        self._shared: jobs.Resources | None = None
+        self._skipped = 0
         session.events.training.connect(view.show_training)
         session.events.engine.connect(self._on_engine)
         view.show_training(session.training)
@@ -143,16 +145,28 @@ class TrainingController:
         data = self.session.data
         same = data.key == jobs.dataset_key(config.data, config.training.seed)
         self._dataset = data.dataset if same else None
+        self._skipped = len(self._dataset.skipped) if self._dataset is not None else 0
         self._started, self._origin = None, None
         self._set(status="preparing", text=self._job.description, fraction=0.0, eta="", feature_cache=None,
                   cache_note="", stage_note="", run_note="", run_dir="", tooltip="")
-        self._slot.start(self._job.work, config, self._dataset, self.runs_root, *self._job.extra,
+        self._slot.start(self._job.work, config, self._dataset, self.runs_root, self._resources(), *self._job.extra,
                          on_progress=self._on_event, on_result=self._on_result, on_error=self._on_crash)
+
+    def _resources(self) -> jobs.Resources:
+        """One feature cache for every training of the window (features of a frozen base are reused
+        across runs), made again when the memory budget changes."""
+        budget = memory_budget(self.session.preferences.value)
+        if self._shared is None or self._shared.budget != budget:
+            from engine.feature_store import FeatureCache
+
+            self._shared = jobs.Resources(FeatureCache.default(budget), budget)
+        return self._shared
 
     # --- events ---------------------------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
-        handler = {Started: self._on_started, BatchEnd: self._on_batch, EpochEnd: self._on_epoch,
-                   StageChanged: self._on_stage, Finished: self._on_finished, Failed: self._on_failed}.get(type(event))
+        handler = {Started: self._on_started, Preparing: self._on_preparing, BatchEnd: self._on_batch,
+                   EpochEnd: self._on_epoch, StageChanged: self._on_stage, Finished: self._on_finished,
+                   Failed: self._on_failed}.get(type(event))
         if handler is not None:
             handler(event)
         self.event.emit(event)
@@ -177,6 +191,20 @@ class TrainingController:
         if event.device != "CPU":
             self.poll_gpu_memory()
             self.runner.repeat("gpu-memory", GPU_POLL_MS, self.poll_gpu_memory)
+
+    def _on_preparing(self, event: Preparing) -> None:
+        """Decoding a folder into the cache, or running the frozen layers once: files done, rate, time left."""
+        what = "Decoding the images" if event.stage == "decoding" else "Computing the frozen layers' features"
+        if event.from_cache:
+            text, eta = f"{what}: read back from the cache", ""
+        else:
+            rate = f" · {event.rate:,.0f}/s" if finite(event.rate) and event.rate > 0 else ""
+            text = f"{what} {event.done:,}/{event.total:,}{rate}"
+            eta = f"{format_seconds(event.seconds_left)} left" if finite(event.seconds_left) else ""
+        if event.skipped:
+            text += f" · {event.skipped} unreadable"
+        status = "stopping" if self.session.training.status == "stopping" else "extracting"
+        self._set(status=status, fraction=event.fraction, text=self.session.training.run_note + text, eta=eta)
 
     def _on_batch(self, event: BatchEnd) -> None:
         # The batches since the last event, not Keras's running epoch mean (which lags, then drops
@@ -254,6 +282,8 @@ class TrainingController:
         if self.session.training.running:  # the engine reported no Finished/Failed (it always should)
             self._set(status="failed" if result.failed else "finished", text="Training ended")
         dataset = result.dataset if result.dataset is not None else self._dataset
+        if dataset is not None and dataset is self.session.data.dataset and len(dataset.skipped) != self._skipped:
+            self.session.update("data", dataset=dataset)   # files found unreadable while streaming: show them
         self._dataset = None
         if result.failed:
             self.session.update("results", metrics=None, note=f"No results: {result.failed}", dataset=None)

@@ -244,7 +244,7 @@ class RunBar(QWidget):
         """Render the training state: buttons, progress (a busy bar while preparing), time left, cache badge."""
         self.train.setEnabled(not state.running)
         self.stop.setEnabled(state.running and state.status != "stopping")
-        busy = state.status in ("waiting", "preparing", "extracting") or (state.status == "stopping" and not state.fraction)
+        busy = state.status in ("waiting", "preparing") or (state.status in ("extracting", "stopping") and not state.fraction)
         if busy:
             self.progress.setRange(0, 0)
             self._set_eta(state.text)  # a busy bar shows no text in most styles: say it next to it
