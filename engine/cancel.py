@@ -19,3 +19,37 @@ class CancelToken:
     @property
     def cancelled(self) -> bool:
         return self._event.is_set()
+
+
+class PauseToken:
+    """Pause and resume a training from any thread: while paused, the trainer holds after the
+    current batch with everything in memory (model, optimizer, data pipeline).
+
+    The hold still honours the run's `CancelToken`, so Stop works while paused. `wait_while_paused`
+    returns at once on `resume()`; a cancel is seen within `POLL_S` (the two tokens are separate
+    objects, so one of them has to be looked at periodically).
+    """
+
+    POLL_S = 0.05
+
+    def __init__(self) -> None:
+        self._running = threading.Event()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self, cancel: CancelToken | None = None) -> bool:
+        """Block while paused; True when it returns because of a resume (or was not paused),
+        False when `cancel` was set meanwhile."""
+        while not self._running.wait(self.POLL_S):
+            if cancel is not None and cancel.cancelled:
+                return False
+        return not (cancel is not None and cancel.cancelled)

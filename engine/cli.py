@@ -55,6 +55,7 @@ def _choices(dest: str) -> tuple[Any, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     from engine.cli_experiments import add_experiment_commands
+    from engine.cli_keep import add_keep_commands
 
     parser = _Parser(prog="layerlab-cli", description="LayerLab without a window: train, classify, inspect.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -66,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="memory LayerLab's caches may use; beyond it the disk caches take over "
                             "(default: a quarter of the machine's memory, at most 4096)")
     train.add_argument("--out", type=Path, help="run folder to write (default: a new folder under the runs root)")
+    train.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                       help="go on with this run from its last complete epoch, with its own settings "
+                            "(--epochs TOTAL: a new planned total)")
     train.add_argument("--json", action="store_true", help="print one JSON object with the results on stdout")
 
     classify = sub.add_parser("classify", help="classify images with a trained run")
@@ -90,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--clear", action="store_true", help="delete the caches (they only save work)")
     cache.add_argument("--json", action="store_true")
     add_experiment_commands(sub, _add_model_options, _add_training_options)
+    add_keep_commands(sub, _add_model_options, _add_training_options)
     return parser
 
 
@@ -127,6 +132,8 @@ def _probability(text: str) -> float:
 
 
 def _add_training_options(p: argparse.ArgumentParser) -> None:
+    from engine.cli_keep import add_schedule_options
+
     t = p.add_argument_group("training")
     _option(t, "--epochs", "training.epochs", "epochs of the first stage", type=int)
     _option(t, "--batch-size", "training.batch_size", "samples per batch", type=int)
@@ -144,6 +151,7 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
             action="store_const", const=False)
     _option(t, "--mixed-precision", "training.mixed_precision", "mixed_float16 (GPU)", action="store_const", const=True)
     _option(t, "--xla", "training.xla", "compile with XLA", action="store_const", const=True)
+    add_schedule_options(t, _option)
     a = p.add_argument_group("augmentation (training data only)")
     _option(a, "--flip", "augmentation.flip", "random flips", choices=_choices("augmentation.flip"))
     _option(a, "--rotation", "augmentation.rotation", "fraction of a full turn, e.g. 0.05", type=float)
@@ -201,7 +209,9 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 # --- commands ---------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
+    from engine.cli_keep import resume_config
+
+    config = config_from_args(args) if args.resume is None else resume_config(args)
     from engine.cancel import CancelToken
     from engine.datasets import load_dataset
 
@@ -215,7 +225,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     found_before = len(dataset.skipped)
     with StopOnSignals(cancel) as stop:
         result = train(config, _Progress(), cancel, dataset=dataset, run_dir=args.out,
-                       feature_cache=FeatureCache.default(budget), memory_budget=budget)
+                       feature_cache=FeatureCache.default(budget), memory_budget=budget, resume=args.resume is not None)
     _report_skipped(dataset.skipped[found_before:], " while decoding")
     if result.failed:
         _err(f"layerlab-cli: training failed: {result.failed}")
@@ -244,7 +254,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if stop.received is not None:
         epochs = f"{m.epochs_run} epoch{'s' if m.epochs_run != 1 else ''}"
         _err(f"layerlab-cli: stopped by {signal.Signals(stop.received).name} after {epochs}; "
-             f"the model, metrics and history so far are saved in {_printable(result.run_dir)}")
+             f"the model, metrics and history so far are saved in {_printable(result.run_dir)}; "
+             f"go on with: layerlab-cli train --resume {_printable(result.run_dir)}")
         return 128 + stop.received
     return EXIT_OK
 
@@ -312,7 +323,8 @@ def preparing_line(event: Any) -> str:
 
 
 def _print_progress(event: Any) -> None:
-    from engine.events import EpochEnd, StageChanged, Started
+    from engine.cli_keep import resume_line
+    from engine.events import EpochEnd, Resumed, StageChanged, Started
 
     if isinstance(event, Started):
         cache = "on cached features" if event.feature_cache else "end to end"
@@ -325,6 +337,8 @@ def _print_progress(event: Any) -> None:
              f"val_loss {_fmt(event.val_loss)} val_acc {_fmt(event.val_accuracy)} ({event.seconds:.1f}s)")
     elif isinstance(event, StageChanged):
         _err(f"stage {event.stage}: {event.description}")
+    elif isinstance(event, Resumed):
+        _err(resume_line(event))
 
 
 class StopOnSignals:

@@ -19,6 +19,8 @@ Activation = Literal["relu", "leaky_relu", "elu", "tanh", "sigmoid", "swish"]
 ACTIVATIONS: tuple[str, ...] = ("relu", "leaky_relu", "elu", "tanh", "sigmoid", "swish")
 Optimizer = Literal["rmsprop", "adam", "sgd"]
 OPTIMIZERS: tuple[str, ...] = ("rmsprop", "adam", "sgd")
+Schedule = Literal["constant", "step", "cosine", "one_cycle"]
+SCHEDULES: tuple[str, ...] = ("constant", "step", "cosine", "one_cycle")
 
 
 class _Model(BaseModel):
@@ -79,10 +81,23 @@ class TrainingOptions(_Model):
     stage2_epochs: int = Field(0, ge=0)
     stage2_unfreeze_last: int = Field(0, ge=0)
     stage2_lr_factor: float = Field(0.1, gt=0.0, le=1.0)
+    # Learning-rate schedule, per epoch, within each stage (engine.training.schedules).
+    schedule: Schedule = Field("constant", description="constant, step (decay), cosine or one_cycle")
+    warmup_epochs: int = Field(0, ge=0, description="linear warm-up over the first N epochs of each stage")
+    step_every: int = Field(10, ge=1, description="step schedule: multiply the rate by step_factor every N epochs")
+    step_factor: float = Field(0.1, gt=0.0, le=1.0, description="step schedule: the factor")
     # Speed.
     feature_cache: bool = Field(True, description="train only the head on cached features of a frozen, deterministic prefix")
     mixed_precision: bool = False
     xla: bool = False
+    deterministic: bool = Field(False, description="TensorFlow's op determinism: the same seed gives the same history, a little slower")
+
+
+class ParentRun(_Model):
+    """Where a forked run started: the parent run's folder and the epoch (0-based) of its checkpoint."""
+
+    run: str
+    epoch: int = Field(ge=0)
 
 
 class ExperimentConfig(_Model):
@@ -96,6 +111,7 @@ class ExperimentConfig(_Model):
     augmentation: Augmentation = Field(default_factory=Augmentation)
     training: TrainingOptions = Field(default_factory=TrainingOptions)
     init_from: str | None = Field(None, description="start from the weights of this run (folder or .keras), layer by layer where names and shapes match")
+    parent: ParentRun | None = Field(None, description="a fork: the run and epoch whose checkpoint this run started from")
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
@@ -131,6 +147,21 @@ class ExperimentConfig(_Model):
                 target = target[part]
             target[leaf] = value
         return ExperimentConfig.from_dict(data)
+
+
+def planned_epochs(config: ExperimentConfig) -> int:
+    """Every epoch the config plans, all stages."""
+    return config.training.epochs + config.training.stage2_epochs
+
+
+def with_total_epochs(config: ExperimentConfig, total: int) -> ExperimentConfig:
+    """`config` planning `total` epochs in all (resume with a new total, continue): the last
+    stage grows or shrinks (stage 2 when there is one and `total` reaches past stage 1, else
+    stage 1 alone)."""
+    t = config.training
+    if t.stage2_epochs > 0 and total > t.epochs:
+        return config.updated(**{"training.stage2_epochs": total - t.epochs})
+    return config.updated(**{"training.epochs": total, "training.stage2_epochs": 0})
 
 
 def _upgrade(data: dict[str, Any]) -> dict[str, Any]:

@@ -46,3 +46,7 @@ class RunError(LayerLabError):
 
 class TrainingError(LayerLabError):
     """Training could not run (out of memory, diverged, failed)."""
+
+
+class ExportError(LayerLabError):
+    """A model cannot be exported in a format, or its export does not agree with the model."""

@@ -90,6 +90,7 @@ class EpochEnd:
     val_accuracy: float
     seconds: float              # this epoch's duration
     stage: int = 1
+    learning_rate: float | None = None   # the rate in force during this epoch (schedules: see TrainingOptions)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,53 @@ class Failed:
     run_dir: str = ""
 
 
-Event = Union[Started, Preparing, BatchEnd, EpochEnd, StageChanged, Finished, Failed]
+@dataclass(frozen=True)
+class Paused:
+    """The training holds after this batch (`PauseToken.pause()`); everything stays in memory."""
+
+    epoch: int                  # 0-based
+    step: int                   # 0-based batch index of the last batch done
+
+
+@dataclass(frozen=True)
+class Continued:
+    """The training goes on after a pause (`PauseToken.resume()`)."""
+
+    paused_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    """A checkpoint of a finished epoch was written (engine.training.checkpoints)."""
+
+    epoch: int                  # 0-based: the last complete epoch it holds
+    path: str
+    best: bool                  # the best validation loss among the run's checkpoints
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """This training continues from a checkpoint (resume, continue or fork): the curves go on at
+    `from_epoch`; `history` holds the epochs before it (also in the run's history.json)."""
+
+    from_epoch: int             # 0-based: the first epoch this training runs
+    epochs: int                 # total planned epochs, all stages
+    history: tuple = ()         # EpochRecord of epochs 0 .. from_epoch - 1
+    note: str = ""              # e.g. "fresh optimizer state: the trainable layers changed"
+
+
+@dataclass(frozen=True)
+class LrProbe:
+    """One step of the learning-rate finder (engine.training.lr_finder)."""
+
+    step: int                   # 0-based
+    steps: int
+    lr: float
+    loss: float                 # smoothed (what the curve draws)
+
+
+Event = Union[Started, Preparing, BatchEnd, EpochEnd, StageChanged, Finished, Failed, Paused, Continued, CheckpointSaved,
+              Resumed, LrProbe]
 Observer = Callable[[Event], None]
 
 

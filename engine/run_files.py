@@ -48,6 +48,7 @@ class EpochRecord(_RunFile):
     seconds: float = Field(0.0, ge=0.0)
     stage: int = Field(1, ge=0)
     partial: bool = False              # the epoch was cut short by a stop
+    learning_rate: Measure = None      # the rate in force during the epoch (None: files before issue 12)
 
 
 class Misclassified(_RunFile):

@@ -190,6 +190,8 @@ class RunSummary:
     has_model: bool
     problem: str | None = None
     test_accuracy: float | None = None     # None: no test split, or a run from before there was one
+    parent: str | None = None              # a fork: the run folder it started from (config.json's parent.run)
+    parent_epoch: int | None = None        # ... and the epoch (0-based) of that run's checkpoint
 
 
 @dataclass(frozen=True)
@@ -314,6 +316,8 @@ def summarise_run(path: Path) -> RunSummary:
         has_model=(path / MODEL).is_file(),
         problem=problems[0] if problems else None,
         test_accuracy=metrics.test_accuracy if metrics else None,
+        parent=config.parent.run if config and config.parent else None,
+        parent_epoch=config.parent.epoch if config and config.parent else None,
     )
 
 

@@ -48,6 +48,7 @@ def effective_settings(config: ExperimentConfig) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     data = config.to_dict()
     data.pop("schema_version", None)
+    data.pop("parent", None)   # provenance (a fork's parent run), not a setting to compare or vary
     _flatten(data, "", flat)
     rate = flat.pop("arch.dropout_rate")
     flat[DROPOUT] = rate if flat[DROPOUT] else 0.0   # same place in the order: the key already exists

@@ -5,6 +5,7 @@ names unchanged and inference untouched; validation and test data are never augm
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,32 @@ def augment_dataset(ds: Any, aug: Augmentation, seed: int = 0) -> Any:
     if not layers:
         return ds
     pipeline = _Pipeline(layers)
-    return ds.map(lambda x, y: (pipeline(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    augmented = ds.map(lambda x, y: (pipeline(x), y), num_parallel_calls=_parallel_calls())
+    _LAYERS_OF[augmented] = tuple(layers)
+    return augmented
+
+
+def _parallel_calls() -> int | None:
+    """Parallel, unless op determinism is on: then one call at a time, so the random layers' seed
+    states advance batch after batch in order (TensorFlow's own rule does not reach a dataset
+    nested in another's function, as `engine.training.shuffles` nests the training data)."""
+    import tensorflow as tf
+    from tensorflow.python.framework import config as tf_config
+
+    return None if tf_config.is_op_determinism_enabled() else tf.data.AUTOTUNE
+
+
+# The random layers behind each augmented dataset: their seed states go into checkpoints, so a
+# resumed run draws the same transformations it would have drawn.
+_LAYERS_OF: "weakref.WeakKeyDictionary[Any, tuple[Any, ...]]" = weakref.WeakKeyDictionary()
+
+
+def layers_of(ds: Any) -> tuple[Any, ...]:
+    """The augmentation layers `augment_dataset` mapped over `ds` (none for other datasets)."""
+    try:
+        return _LAYERS_OF.get(ds, ())
+    except TypeError:   # not weakly referenceable: not one of ours
+        return ()
 
 
 class _Pipeline:

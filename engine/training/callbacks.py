@@ -16,6 +16,7 @@ import keras
 from engine.cancel import CancelToken
 from engine.events import BatchEnd, EpochEnd, Observer, Preparing
 from engine.run_files import EpochRecord
+from engine.training.schedules import current_learning_rate
 
 BATCH_EVENT_INTERVAL_S = 0.1
 
@@ -113,9 +114,11 @@ class EngineCallback(keras.callbacks.Callback):
         # Without validation data Keras logs no val_* figures: NaN in the event, null in the file.
         figures = {key: float(logs.get(key, math.nan)) for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
         seconds = time.perf_counter() - self._epoch_t0
-        entry = EpochRecord(epoch=epoch, seconds=seconds, stage=self.stage, partial=self.cancel.cancelled, **figures)
+        rate = current_learning_rate(self.model)
+        entry = EpochRecord(epoch=epoch, seconds=seconds, stage=self.stage, partial=self.cancel.cancelled,
+                            learning_rate=rate, **figures)
         self.history.append(entry)
         if self.on_epoch is not None:
             self.on_epoch(entry)
         self.observer(EpochEnd(epoch, self.epochs, figures["loss"], figures["accuracy"], figures["val_loss"],
-                               figures["val_accuracy"], seconds, self.stage))
+                               figures["val_accuracy"], seconds, self.stage, rate))

@@ -10,6 +10,10 @@ Before the epochs, a class folder's images are decoded in parallel into the disk
 with a frozen prefix, they are decoded on the way while the GPU extracts its features), then the
 frozen prefix's features are extracted: `Preparing` events report both, and Stop works there
 too. The caller owns the feature cache and the memory budget.
+Issue 12: finished epochs are checkpointed (engine.training.keeper), a run goes on from a
+checkpoint (`resume`, `start_from`: engine.training.continuation), a `PauseToken` holds it after
+a batch, the learning rate follows the config's schedule, and `training.deterministic` turns on
+TensorFlow's op determinism for the run.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from engine import runs
-from engine.cancel import CancelToken
+from engine.cancel import CancelToken, PauseToken
 from engine.config import ExperimentConfig
 from engine.errors import LayerLabError
 from engine.events import Failed, Finished, Observer, Preparing, StageChanged, Started, ignore
@@ -38,7 +42,13 @@ from engine.run_files import EpochRecord, RunMetrics, history_to_json
 from engine.training import device, feature_cache
 from engine.training.augmentation import augment_dataset
 from engine.training.callbacks import EngineCallback, PreparingReporter
+from engine.training.checkpoints import Checkpoint
+from engine.training.continuation import Keeper, StartPoint, make_keeper, prepare_fit, restore_model, starting_point
+from engine.training.determinism import op_determinism
 from engine.training.graph_memory import forget_custom_gradients
+from engine.training.optimizers import make_optimizer
+from engine.training.pausing import pause_callbacks
+from engine.training.schedules import schedule_callback
 
 # A streamed folder's pipeline has no length Keras can read, so the first epoch of every `fit` ends
 # when the stream does, and Keras says so with this warning each time. That is the design, not a
@@ -59,6 +69,7 @@ class TrainResult:
     spec: PreprocessSpec | None = None
     dataset: Any = None
     feature_cache_used: bool = False
+    checkpoint_seconds: float = 0.0      # spent capturing and writing checkpoints (their cost)
 
 
 @dataclass
@@ -86,6 +97,9 @@ def train(
     runs_root: str | Path | None = None,
     feature_cache: FeatureCache | None = None,
     memory_budget: MemoryBudget | None = None,
+    pause: PauseToken | None = None,
+    resume: bool = False,
+    start_from: Checkpoint | None = None,
 ) -> TrainResult:
     """Train as `config` says; see the module docstring for the guarantees.
 
@@ -93,22 +107,30 @@ def train(
     `memory_budget`). `feature_cache`: where a frozen prefix's features are kept; pass the same
     object to every training to reuse them in memory (default: `FeatureCache.default(memory_budget)`
     for this call, which still finds sets written to the user's cache folder by earlier runs).
+    `resume=True` with `run_dir`: go on with that run from its latest checkpoint (its last
+    complete epoch) up to `config`'s planned epochs. `start_from`: go on from this checkpoint
+    (another run's: a fork; see engine.training.resume). `pause`: hold after a batch while paused.
     """
     budget = memory_budget or MemoryBudget.default()
     session = _Session(config, observer or ignore, cancel or CancelToken(), feature_cache or FeatureCache.default(budget),
-                       budget)
-    with forget_custom_gradients():  # else TensorFlow keeps every training's graph (graph_memory.py)
-        return session.run(dataset, run_dir, runs_root)
+                       budget, pause)
+    # Else TensorFlow keeps every training's graph (graph_memory.py).
+    with forget_custom_gradients(), op_determinism(config.training.deterministic):
+        return session.run(dataset, run_dir, runs_root, resume, start_from)
 
 
 class _Session:
     def __init__(self, config: ExperimentConfig, observer: Observer, cancel: CancelToken, features: FeatureCache,
-                 budget: MemoryBudget) -> None:
+                 budget: MemoryBudget, pause: PauseToken | None = None) -> None:
         self.config = config
         self.observer = observer
         self.cancel = cancel
         self.features = features
         self.budget = budget
+        self.pause = pause
+        self.start: StartPoint | None = None     # the checkpoint this training goes on from
+        self.keeper: Keeper | None = None        # writes this training's checkpoints
+        self._started = False
         self.result = TrainResult(run_dir=None)
         self.t0 = time.perf_counter()
         self.dataset: Any = None
@@ -120,15 +142,18 @@ class _Session:
         self._val_features: tuple[Any, FeatureArray] | None = None  # (head, features) when cached
 
     # --- the whole run -------------------------------------------------------------------
-    def run(self, dataset: Any, run_dir: str | Path | None, runs_root: str | Path | None) -> TrainResult:
+    def run(self, dataset: Any, run_dir: str | Path | None, runs_root: str | Path | None, resume: bool = False,
+            start_from: Checkpoint | None = None) -> TrainResult:
         result = self.result
         policy = keras.mixed_precision.global_policy()  # restored after: training must not change it
         try:
+            self.start = starting_point(run_dir, resume, start_from)
             self._prepare(dataset, run_dir, runs_root)
             for stage in self._stages():
                 if self.cancel.cancelled or result.stopped_early:
                     break
-                self._run_stage(stage)
+                if self.start is None or stage.first_epoch + stage.epochs > self.start.first_epoch:
+                    self._run_stage(stage)
             self._finish()
         except _Failure as failure:
             self._fail(str(failure), failure.kind)
@@ -162,16 +187,20 @@ class _Session:
         keras.mixed_precision.set_global_policy("mixed_float16" if config.training.mixed_precision else "float32")
         with device.strategy().scope():
             model = build_model(config.arch, dataset.input_shape, dataset.num_classes)
-        if config.init_from:
+        if config.init_from and self.start is None:   # a checkpoint brings all the weights
             self.init_note = initialise_from(model, config.init_from)
         apply_freezing(model, config.layer_trainable, config.freeze_all_but)
+        if self.start is not None:
+            restore_model(model, self.start.state)
+            self.result.history = list(self.start.state.history)
         self.model = self.result.model = model
         path = Path(run_dir) if run_dir is not None else runs.new_run_dir(config, Path(runs_root) if runs_root else None)
         path.mkdir(parents=True, exist_ok=True)
         self.result.run_dir = path
+        self.keeper = make_keeper(path, self.observer, self.start)
         runs.atomic_write_json(path / runs.CONFIG, config.to_dict())
         runs.atomic_write_json(path / runs.PREPROCESS, self.spec.to_dict())
-        runs.atomic_write_json(path / runs.HISTORY, [])
+        runs.atomic_write_json(path / runs.HISTORY, history_to_json(self.result.history))
 
     def _stages(self) -> list[_Stage]:
         t = self.config.training
@@ -196,7 +225,8 @@ class _Session:
         note = "; ".join(n for n in (self.init_note, labels_note, self._validation_note(), note) if n)
         steps = max(1, math.ceil(len(self.dataset.y_train) / self.config.training.batch_size))
         total_epochs = sum(s.epochs for s in self._stages())
-        if stage.number == 1:
+        if not self._started:
+            self._started = True
             trainable, frozen = param_counts(self.model)
             self.observer(
                 Started(str(self.result.run_dir), total_epochs, steps, len(self.dataset.y_train), len(self.dataset.y_val),
@@ -210,16 +240,21 @@ class _Session:
         self.result.feature_cache_used = self.result.feature_cache_used or plan is not None
         model.compile(optimizer=self._optimizer(stage.learning_rate), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"], jit_compile=self.config.training.xla)
+        train_ds, first_epoch = prepare_fit(self.start, self.keeper, self.model, model, train_ds, stage.number,
+                                            stage.first_epoch, self.observer, total_epochs)
         callback = EngineCallback(self.observer, self.cancel, steps=steps, epochs=total_epochs, stage=stage.number,
                                   t0=self.t0, on_epoch=self._record_epoch)
-        callbacks: list[Any] = [callback]
+        callbacks: list[Any] = [schedule_callback(stage.first_epoch, stage.epochs, stage.learning_rate, self.config.training),
+                                callback, *pause_callbacks(self.pause, self.cancel, self.observer)]
         stopper = None
         if self.config.training.early_stopping and val_ds is not None:
             stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.config.training.patience,
                                                     restore_best_weights=True)
             callbacks.append(stopper)
         model.fit(train_ds, validation_data=val_ds, epochs=stage.first_epoch + stage.epochs,
-                  initial_epoch=stage.first_epoch, callbacks=callbacks, verbose=0, shuffle=False)
+                  initial_epoch=first_epoch, callbacks=callbacks, verbose=0, shuffle=False)
+        self.keeper.flush()   # the last complete epoch: always at the end, on Stop and before a failure
+        self.result.checkpoint_seconds = self.keeper.spent_s
         if callback.diverged:
             raise _Failure(f"training diverged: {callback.diverged}. Try a lower learning rate or turn batchnorm on.", "nan")
         if self.cancel.cancelled:
@@ -322,16 +357,12 @@ class _Session:
                 feature_rows(features["validation"], ds.y_val, t.batch_size))
 
     def _optimizer(self, learning_rate: float) -> Any:
-        t = self.config.training
-        if t.optimizer == "sgd":
-            return keras.optimizers.SGD(learning_rate, momentum=t.momentum)
-        if t.optimizer == "rmsprop":
-            return keras.optimizers.RMSprop(learning_rate)
-        return keras.optimizers.Adam(learning_rate)
+        return make_optimizer(self.config.training, learning_rate)
 
     def _record_epoch(self, entry: EpochRecord) -> None:
         self.result.history.append(entry)
         runs.atomic_write_json(self.result.run_dir / runs.HISTORY, history_to_json(self.result.history), durable=False)
+        self.keeper.epoch_done(entry, self.result.history)
 
     # --- the end ----------------------------------------------------------------------------
     def _finish(self) -> None:
@@ -356,7 +387,7 @@ class _Session:
             "cancelled": result.cancelled, "stopped_early": result.stopped_early,
             "feature_cache": result.feature_cache_used, "epochs_run": len(result.history), **test,
             "trainable_params": trainable, "total_params": trainable + frozen,
-            "seconds": round(time.perf_counter() - self.t0, 3)})
+            "seconds": round(time.perf_counter() - self.t0 + (self.start.state.elapsed_s if self.start else 0.0), 3)})
         runs.atomic_write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
         runs.atomic_write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
         self.observer(Finished(str(result.run_dir), len(result.history), result.cancelled, result.stopped_early, result.metrics))
@@ -378,6 +409,8 @@ class _Session:
         result = self.result
         result.failed, result.failed_kind = reason, kind
         result.metrics = RunMetrics.failure(reason, kind, len(result.history))
+        if self.keeper is not None:
+            self.keeper.flush_quietly()   # the last complete epoch, to resume from (e.g. at a lower rate)
         if result.run_dir is not None:
             try:
                 runs.atomic_write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))

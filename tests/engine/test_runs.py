@@ -138,7 +138,8 @@ def test_metrics_and_history_keep_their_json_keys() -> None:
                                                                             "epochs_run": 3}
     [entry] = history_to_json([EpochRecord(epoch=0, loss=float("inf"), accuracy=0.5)])
     assert entry == {"epoch": 0, "loss": None, "accuracy": 0.5, "val_loss": None, "val_accuracy": None,
-                     "seconds": 0.0, "stage": 1, "partial": False}
+                     "seconds": 0.0, "stage": 1, "partial": False,
+                     "learning_rate": None}   # issue 12: the rate the epoch ran at (keys are only ever added)
 
 
 def test_newer_keys_are_ignored_and_wrong_types_named(tmp_path: Path) -> None:
