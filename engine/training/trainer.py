@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from engine import runs
 from engine.cancel import CancelToken
+from engine.class_outputs import as_probabilities
 from engine.config import ExperimentConfig
 from engine.errors import LayerLabError
 from engine.events import Failed, Finished, Observer, StageChanged, Started, ignore
@@ -30,6 +31,7 @@ from engine.training import device, feature_cache
 from engine.training.augmentation import augment_dataset
 from engine.training.callbacks import EngineCallback
 from engine.training.graph_memory import forget_custom_gradients
+from engine.training.losses import is_autoencoder, loss_for
 
 
 @dataclass
@@ -72,6 +74,12 @@ def train(
     runs_root: str | Path | None = None,
 ) -> TrainResult:
     """Train as `config` says; see the module docstring for the guarantees."""
+    if is_autoencoder(config):  # issue 13: reconstruction, not classification
+        from engine.training.autoencoder import train_autoencoder
+
+        with forget_custom_gradients():
+            return train_autoencoder(config, observer or ignore, cancel or CancelToken(), dataset=dataset,
+                                     run_dir=run_dir, runs_root=runs_root)
     session = _Session(config, observer or ignore, cancel or CancelToken())
     with forget_custom_gradients():  # else TensorFlow keeps every training's graph (graph_memory.py)
         return session.run(dataset, run_dir, runs_root)
@@ -180,7 +188,7 @@ class _Session:
             self.result.cancelled = True
             return
         self.result.feature_cache_used = self.result.feature_cache_used or plan is not None
-        model.compile(optimizer=self._optimizer(stage.learning_rate), loss="sparse_categorical_crossentropy",
+        model.compile(optimizer=self._optimizer(stage.learning_rate), loss=loss_for(self.config.arch.name),
                       metrics=["accuracy"], jit_compile=self.config.training.xla)
         callback = EngineCallback(self.observer, self.cancel, steps=steps, epochs=total_epochs, stage=stage.number,
                                   t0=self.t0, on_epoch=self._record_epoch)
@@ -311,7 +319,7 @@ class _Session:
             batches = self.dataset.tf_dataset("validation", self.config.training.batch_size).map(lambda x, y: x)
             forward = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
         outputs = [np.asarray(forward(batch), np.float64) for batch in batches]
-        return np.concatenate(outputs) if outputs else np.zeros((0, self.dataset.num_classes))
+        return as_probabilities(self.model, np.concatenate(outputs)) if outputs else np.zeros((0, self.dataset.num_classes))
 
     def _fail(self, reason: str, kind: str) -> None:
         result = self.result
