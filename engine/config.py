@@ -100,7 +100,7 @@ class ExperimentConfig(_Model):
     freeze_all_but: int | None = Field(None, ge=0, description="freeze every trainable layer but the last N")
     augmentation: Augmentation = Field(default_factory=Augmentation)
     training: TrainingOptions = Field(default_factory=TrainingOptions)
-    init_from: str | None = Field(None, description="start from the weights of this run (folder or .keras), layer by layer where names and shapes match")
+    init_from: str | None = Field(None, description="start from the weights of this run (folder or .keras) or of a published .h5 weights file, layer by layer where names and shapes match")
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)

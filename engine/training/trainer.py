@@ -337,12 +337,17 @@ class _Session:
 def initialise_from(model: Any, source: str) -> str:
     """Copy the weights of a saved run's model into `model`, layer by layer (same name and shapes).
 
-    This is how a model trained earlier becomes the frozen base of a new experiment.
+    This is how a model trained earlier becomes the frozen base of a new experiment. An `.h5`
+    file (published weights) is read by engine.architectures.h5_weights.
     """
     from engine.errors import ConfigError
     from engine.runs import MODEL, load_model_file
 
     path = Path(source).expanduser()
+    if path.suffix == ".h5":  # published weights, e.g. VGG16's ImageNet file (issue 13)
+        from engine.architectures.h5_weights import copy_h5_weights
+
+        return copy_h5_weights(model, path)
     trained = load_model_file(path if path.suffix == ".keras" else path / MODEL)
     copied = 0
     for layer in model.layers:
