@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list saved runs (broken ones with their problem)")
     runs.add_argument("--json", action="store_true")
     add_experiment_commands(sub, _add_model_options, _add_training_options)
+    from engine.cli_lessons import add_lesson_commands
+
+    add_lesson_commands(sub)
     return parser
 
 

@@ -48,9 +48,9 @@ class ImagenetClass:
 
 
 # --- the class names -----------------------------------------------------------------------------
-def class_index_offline_message(folder: Path) -> str:
-    return (f"the ImageNet class names are not downloaded and could not be fetched (no network?): put "
-            f"{CLASS_INDEX_FILE} in {folder}/ (from {CLASS_INDEX_URL})")
+def class_index_offline_message(folder: Path, tried: bool = True) -> str:
+    fetched = " and could not be fetched (no network?)" if tried else ""
+    return f"the ImageNet class names are not downloaded{fetched}: put {CLASS_INDEX_FILE} in {folder}/ (from {CLASS_INDEX_URL})"
 
 
 def ensure_class_index() -> Path:
@@ -131,9 +131,10 @@ def input_size(arch: str, image_size: int | None = None) -> int:
     raise ArchitectureError(f"{arch} with its ImageNet head takes {sizes} px images, not {image_size}")
 
 
-def top_weights_offline_message(arch: str, wf: WeightsFile, folder: Path) -> str:
-    return (f"the ImageNet weights of {arch} with its 1000-class head are not downloaded and could not be fetched "
-            f"(no network?): put {wf.file_name} in {folder}/ (from {wf.url})")
+def top_weights_offline_message(arch: str, wf: WeightsFile, folder: Path, tried: bool = True) -> str:
+    fetched = " and could not be fetched (no network?)" if tried else ""
+    return (f"the ImageNet weights of {arch} with its 1000-class head are not downloaded{fetched}: put {wf.file_name} "
+            f"in {folder}/ (from {wf.url})")
 
 
 def ensure_top_weights(arch: str, side: int) -> Path:
@@ -217,7 +218,7 @@ def missing_files(arch: str, image_size: int | None = None) -> list[str]:
     wf = top_weights_file(arch, side)
     missing = []
     if not (folder / wf.file_name).is_file():
-        missing.append(top_weights_offline_message(arch, wf, folder))
+        missing.append(top_weights_offline_message(arch, wf, folder, tried=False))
     if not (folder / CLASS_INDEX_FILE).is_file():
-        missing.append(class_index_offline_message(folder))
+        missing.append(class_index_offline_message(folder, tried=False))
     return missing
