@@ -142,3 +142,7 @@ def test_trains_on_digits_with_the_margin_loss_and_classifies_a_dropped_image(tm
     assert sum(p for _, p in prediction.top) == pytest.approx(1.0)
     np.testing.assert_allclose(prediction.probabilities, normalise_lengths(prediction.lengths[None])[0])
     assert prediction.top[0][0] == classifier.class_names[int(np.argmax(prediction.lengths))]
+    from engine.insight.explain import explain
+
+    explanation = explain(classifier, digit)   # Grad-CAM reads the lengths too, and says the same probability
+    assert explanation.label == prediction.top[0][0] and explanation.probability == pytest.approx(prediction.top[0][1])
