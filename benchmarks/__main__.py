@@ -1,7 +1,7 @@
 """Run every benchmark in turn (`python3 dev.py bench`); copy the figures into docs/benchmarks.md."""
 import sys
 
-from benchmarks import engine_throughput, feature_cache, grid_memory, inference_latency, insight_quality, scale
+from benchmarks import engine_throughput, feature_cache, grid_memory, inference_latency, insight_quality, lesson_models, scale
 
 
 def main() -> int:
@@ -13,6 +13,8 @@ def main() -> int:
     feature_cache.main([])
     print("== insight: planted label errors found, unfamiliar images flagged ==", flush=True)
     insight_quality.main([])
+    print("== issue 13: CapsNet against bn_cnn, denoising autoencoders ==", flush=True)
+    lesson_models.main([])
     print("== memory over a grid of runs ==", flush=True)
     grid_memory.main([])
     print("== scale: a folder of photos against image_dataset_from_directory (N = 300; --n 5000 25000 for the figures) ==",

@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--json", action="store_true")
     add_experiment_commands(sub, _add_model_options, _add_training_options)
     add_keep_commands(sub, _add_model_options, _add_training_options)
+    from engine.cli_lessons import add_lesson_commands
+
+    add_lesson_commands(sub)
     return parser
 
 
@@ -184,6 +187,12 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     _option(m, "--head-units", "arch.head_units", "backbones: units of the head's Dense layer", type=int)
     _option(m, "--no-freeze-base", "arch.freeze_base", "backbones: train the whole base", action="store_const", const=False)
     _option(m, "--fine-tune-last", "arch.fine_tune_last", "backbones: unfreeze the base's last N layers", type=int)
+    m.add_argument("--task", choices=("classification", "autoencoder"),
+                   help="autoencoder: learn to reconstruct the images (default arch conv_autoencoder; default: classification)")
+    _option(m, "--noise", "arch.noise", "autoencoders: std of the Gaussian noise on the inputs (0..1 scale)", type=float)
+    _option(m, "--latent-size", "arch.latent_size", "dense_autoencoder: units of the code layer", type=int)
+    _option(m, "--no-reconstruction", "arch.reconstruction", "capsnet: without the reconstruction decoder",
+            action="store_const", const=False)
     f = p.add_argument_group("freezing")
     f.add_argument("--freeze", nargs="+", default=[], metavar="LAYER", help="freeze these layers")
     f.add_argument("--unfreeze", nargs="+", default=[], metavar="LAYER", help="make these layers trainable")
@@ -200,10 +209,11 @@ def config_from_args(args: argparse.Namespace) -> Any:
     given = {dest: value for dest, value in vars(args).items() if "." in dest and value is not None}
     if "arch.dropout_rate" in given:
         given["arch.dropout"] = True
-    arch_name = given.get("arch.name", ArchOptions.model_fields["name"].default)
+    task = getattr(args, "task", None) or "classification"
+    arch_name = given.setdefault("arch.name", "conv_autoencoder" if task == "autoencoder" else ArchOptions.model_fields["name"].default)
     preset = {f"arch.{key}": value for key, value in get_architecture(arch_name).defaults.items()}
     layer_trainable = {name: False for name in args.freeze} | {name: True for name in args.unfreeze}
-    return ExperimentConfig().updated(**(preset | given), layer_trainable=layer_trainable,
+    return ExperimentConfig().updated(**(preset | given), layer_trainable=layer_trainable, task=task,
                                       freeze_all_but=args.freeze_all_but, init_from=args.init_from)
 
 
@@ -244,8 +254,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         "test_is_validation": m.test_is_validation, "evaluated_weights": m.evaluated_weights,
         "trainable_params": m.trainable_params, "seconds": m.seconds,
     }
+    if config.task == "autoencoder":
+        summary |= {"reconstruction_error": m.reconstruction_error, "noisy_input_error": m.noisy_input_error, "noise": m.noise}
     if args.json:
         _out(json.dumps(summary))
+    elif config.task == "autoencoder":
+        _out(f"reconstruction_error {_fmt(m.reconstruction_error)} (noisy inputs: {_fmt(m.noisy_input_error)}, "
+             f"noise {m.noise:g})  run {_printable(result.run_dir)}")
     else:
         test = f"test_accuracy {_fmt(m.test_accuracy)}{' (= validation)' if m.test_is_validation else ''}  " \
             if m.test_count else ""
@@ -421,12 +436,12 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 def cmd_architectures(args: argparse.Namespace) -> int:
     from engine.architectures import list_architectures
 
-    infos = list_architectures()
+    infos = list_architectures(task=None)
     if args.json:
         _out(json.dumps([{"name": i.name, "description": i.description, "kind": i.kind} for i in infos]))
     else:
         for i in infos:
-            _out(f"{i.name:16} {i.kind:9} {i.description}")
+            _out(f"{i.name:17} {i.kind:11} {i.description}")
     return EXIT_OK
 
 

@@ -52,6 +52,10 @@ class ArchOptions(_Model):
     head_units: int = Field(256, ge=1, le=8192)
     freeze_base: bool = Field(True, description="backbones: freeze the whole convolutional base")
     fine_tune_last: int = Field(0, ge=0, description="backbones: then unfreeze the base's last N layers")
+    # CapsNet and the autoencoders (issue 13; ignored by the other presets).
+    reconstruction: bool = Field(True, description="capsnet: the reconstruction decoder as a regulariser")
+    noise: float = Field(0.0, ge=0.0, le=2.0, description="autoencoders: std of the Gaussian noise added to inputs (0..1 pixel scale); 0: not denoising")
+    latent_size: int = Field(32, ge=1, le=4096, description="dense_autoencoder: units of the code layer")
 
 
 class Augmentation(_Model):
@@ -104,13 +108,14 @@ class ExperimentConfig(_Model):
     """Everything needed to reproduce one training."""
 
     schema_version: int = SCHEMA_VERSION
+    task: Literal["classification", "autoencoder"] = Field("classification", description="autoencoder: learn to reconstruct the images (engine.training.autoencoder)")
     data: DataOptions = Field(default_factory=DataOptions)
     arch: ArchOptions = Field(default_factory=ArchOptions)
     layer_trainable: dict[str, bool] = Field(default_factory=dict, description="per-layer overrides, by layer name")
     freeze_all_but: int | None = Field(None, ge=0, description="freeze every trainable layer but the last N")
     augmentation: Augmentation = Field(default_factory=Augmentation)
     training: TrainingOptions = Field(default_factory=TrainingOptions)
-    init_from: str | None = Field(None, description="start from the weights of this run (folder or .keras), layer by layer where names and shapes match")
+    init_from: str | None = Field(None, description="start from the weights of this run (folder or .keras) or of a published .h5 weights file, layer by layer where names and shapes match")
     parent: ParentRun | None = Field(None, description="a fork: the run and epoch whose checkpoint this run started from")
 
     def to_json(self) -> str:

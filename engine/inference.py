@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from engine.class_outputs import normalise_lengths
 from engine.errors import RunError
 from engine.images import border_colour, open_image, reduce_to_side, to_array
 
@@ -249,6 +250,7 @@ class Prediction:
     ood_score: float | None = None        # distance to the training data; familiar when <= the model's threshold
     verdict: str = ""                     # the top label, NOT_SURE (below the threshold) or UNFAMILIAR
     placement: Placement | None = None    # where `input` lies on the original image
+    lengths: np.ndarray | None = None     # CapsNet: the raw capsule lengths (`probabilities` are them normalised)
 
 
 class Classifier:
@@ -259,6 +261,7 @@ class Classifier:
                  ood: Any = None) -> None:
         import tensorflow as tf
 
+        from engine.class_outputs import output_kind
         from engine.insight.features import feature_model
         from engine.model_files import check_model_matches
 
@@ -267,6 +270,9 @@ class Classifier:
         self.class_names = list(class_names or spec.class_names)
         self.ood = ood                    # engine.insight.ood.OodModel or None
         check_model_matches(model, spec, self.class_names)
+        # CapsNet outputs capsule lengths, not a softmax: they are normalised into probabilities
+        # (engine.class_outputs); `Prediction.lengths` keeps them as the network gave them.
+        self.output_kind = output_kind(model)
         dual = feature_model(model)       # one pass: [penultimate features, probabilities]
         signature = [tf.TensorSpec((None, spec.height, spec.width, spec.channels), tf.float32)]
         self._forward = _frozen_forward(tf.function(lambda x: dual(x, training=False), input_signature=signature))
@@ -286,11 +292,20 @@ class Classifier:
         return cls(model, run.preprocess, ood=ood)
 
     def predict(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(softmax outputs (N, K), penultimate features (N, D)) for a float32 batch of raw pixels."""
+        """(class probabilities (N, K), penultimate features (N, D)) for a float32 batch of raw
+        pixels: the softmax, or CapsNet's capsule lengths normalised to sum to 1."""
+        outputs, features = self._raw(batch)
+        return self._as_probabilities(outputs), features
+
+    def _raw(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the output layer's values (N, K), penultimate features (N, D))."""
         import tensorflow as tf
 
-        features, probabilities = self._forward(tf.constant(batch, tf.float32))
-        return np.asarray(probabilities, dtype=np.float64), np.asarray(features, np.float32).reshape(len(batch), -1)
+        features, outputs = self._forward(tf.constant(batch, tf.float32))
+        return np.asarray(outputs, dtype=np.float64), np.asarray(features, np.float32).reshape(len(batch), -1)
+
+    def _as_probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        return normalise_lengths(outputs) if self.output_kind == "capsule_lengths" else outputs
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """Softmax outputs for a float32 batch (N, H, W, C) of raw pixels."""
@@ -305,15 +320,16 @@ class Classifier:
         UNFAMILIAR when it does not, NOT_SURE when the top probability is below `threshold`,
         else the top label."""
         prepared = prepare(source, self.spec)
-        probabilities, features = self.predict(prepared.array[None])
-        probs = probabilities[0]
+        outputs, features = self._raw(prepared.array[None])
+        probs = self._as_probabilities(outputs)[0]
         top = self.top(probs, top_k)
         familiar = score = None
         if self.ood is not None:
             score = float(self.ood.scores(features)[0])
             familiar = bool(score <= self.ood.threshold)
+        lengths = outputs[0] if self.output_kind == "capsule_lengths" else None
         return Prediction(_describe(source), top, prepared.array, probs, familiar, score,
-                          verdict(top[0], familiar, threshold), prepared.placement)
+                          verdict(top[0], familiar, threshold), prepared.placement, lengths)
 
     def top(self, probs: np.ndarray, k: int) -> list[tuple[str, float]]:
         order = np.argsort(probs)[::-1][: max(1, k)]

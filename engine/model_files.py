@@ -40,7 +40,7 @@ ASSETS = "assets/"
 # come from (Keras itself, and LayerLab's own registered layers).
 CODE_CLASSES = {"Lambda": "a Lambda layer", "TFSMLayer": "a TensorFlow SavedModel layer",
                 "__lambda__": "a Python lambda"}
-TRUSTED_MODULES = ("keras", "engine.architectures.preprocessing")
+TRUSTED_MODULES = ("keras", "engine.architectures.preprocessing", "engine.architectures.capsnet")
 
 _CODE_REFUSAL = "the file holds code ({what}) that LayerLab will not run; it opens only models made of standard layers"
 
@@ -187,6 +187,9 @@ def check_model_matches(model: Any, spec: "PreprocessSpec", class_names: Sequenc
     if len(shape) != 3 or any(have is not None and have != want for have, want in zip(shape, expected)):
         raise RunError(f"{where} takes inputs of shape {_shape(shape)} but preprocess.json prepares "
                        f"{_shape(expected)} images: the two do not belong together")
+    if len(outputs[0].shape) != 2:   # e.g. an autoencoder's image (engine.autoencoder reconstructs with it)
+        raise RunError(f"{where} outputs {_shape(tuple(outputs[0].shape[1:]))} images, not one score per class: "
+                       "it is not a classifier (an autoencoder?)")
     units = outputs[0].shape[-1]
     if class_names and units != len(class_names):
         raise RunError(f"{where} has {units} outputs but {len(class_names)} class names are known for it "

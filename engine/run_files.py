@@ -107,6 +107,12 @@ class RunMetrics(_RunFile):
     test_per_class: list[ClassMetrics] = []
     excluded_samples: int = 0
     relabelled_samples: int = 0
+    # Autoencoders (issue 13): mean squared error on 0..1 pixels over the validation images, of
+    # the reconstructions from the (noisy) inputs, and of those noisy inputs themselves (0 when
+    # not denoising); a denoiser works when the first is below the second. `noise`: the std used.
+    reconstruction_error: Measure = None
+    noisy_input_error: Measure = None
+    noise: float | None = None
 
     @classmethod
     def failure(cls, reason: str, kind: str, epochs_run: int) -> "RunMetrics":

@@ -30,6 +30,8 @@ __all__ = [
 
 _SCRATCH = "engine.architectures.scratch"
 _BACKBONES = "engine.architectures.backbones"
+_CAPSNET = "engine.architectures.capsnet"
+_AUTOENCODERS = "engine.architectures.autoencoders"
 
 declare(ArchInfo("mlp", "Multilayer perceptron: Flatten → Dense 512 → Dense 512 → softmax (the classic MNIST MLP).",
                  "scratch", None, 1), _SCRATCH)
@@ -44,6 +46,10 @@ declare(ArchInfo("cifar_cnn", "The Keras CIFAR-10 example: three blocks of two 3
 declare(ArchInfo("vgg16", "VGG16's 13 convolutions in 5 blocks trained from scratch (dense layers 4096 wide, or 512 under "
                  "64 px). Slow to train; for learning the topology.",
                  "scratch", None, 1), _SCRATCH)
+declare(ArchInfo("capsnet", "CapsNet (Sabour et al. 2017): Conv 256@9×9 → 32×8-D primary capsules → one 16-D capsule per "
+                 "class by 3 iterations of routing-by-agreement, margin loss, reconstruction decoder as a regulariser; "
+                 "outputs capsule lengths. Kernels shrink below 28 px (3×3 on 8×8 digits); 64 px at most.",
+                 "scratch", None, 5, {"reconstruction": True}, loss="margin"), _CAPSNET)
 declare(ArchInfo("vgg16_imagenet", "VGG16 pretrained on ImageNet (Keras applications), with a new classifier head.",
                  "backbone", 224, 32), _BACKBONES)
 declare(ArchInfo("resnet50", "ResNet50 pretrained on ImageNet, with a new classifier head.",
@@ -54,6 +60,12 @@ declare(ArchInfo("inception_v3", "InceptionV3 pretrained on ImageNet (299 px nat
                  "backbone", 299, 75), _BACKBONES)
 declare(ArchInfo("efficientnet_b0", "EfficientNetB0 pretrained on ImageNet, with a new classifier head.",
                  "backbone", 224, 32), _BACKBONES)
+declare(ArchInfo("dense_autoencoder", "Dense autoencoder: Flatten → 256 → latent → 256 → every pixel (sigmoid); "
+                 "denoising with arch.noise > 0. Trains with task autoencoder.",
+                 "autoencoder", None, 1, loss="reconstruction"), _AUTOENCODERS)
+declare(ArchInfo("conv_autoencoder", "Convolutional autoencoder: 2 × (Conv 32 3×3 → MaxPool) → 2 × (Conv 32 → UpSampling) → "
+                 "Conv (sigmoid), the Keras blog's denoiser; denoising with arch.noise > 0. Trains with task autoencoder.",
+                 "autoencoder", None, 4, loss="reconstruction"), _AUTOENCODERS)
 
 
 def custom_objects() -> dict[str, type]:
@@ -62,9 +74,10 @@ def custom_objects() -> dict[str, type]:
     They are registered with Keras when their module is imported; calling this before
     `keras.saving.load_model` makes sure of it in a fresh process.
     """
+    from engine.architectures.capsnet import CUSTOM_OBJECTS as CAPSNET
     from engine.architectures.preprocessing import CUSTOM_OBJECTS
 
-    return dict(CUSTOM_OBJECTS)
+    return dict(CUSTOM_OBJECTS) | dict(CAPSNET)
 
 
 if "keras" in sys.modules:

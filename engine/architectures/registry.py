@@ -18,7 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
     from engine.config import ArchOptions
 
-Kind = Literal["scratch", "backbone"]
+Kind = Literal["scratch", "backbone", "autoencoder"]
+Loss = Literal["crossentropy", "margin", "reconstruction"]
 
 # A dense kernel above this many weights (about 800 MB in float32) is refused before it is
 # allocated: it would exhaust memory and is never what a learner meant.
@@ -30,7 +31,10 @@ class ArchInfo:
     """What a front end shows about an architecture before building it.
 
     `defaults` are option values the preset was designed with (e.g. bn_cnn's batch
-    normalisation); a front end may apply them when the user picks the preset.
+    normalisation); a front end may apply them when the user picks the preset. `loss` is what
+    the model is trained with: "crossentropy" (a softmax classifier), "margin" (CapsNet: its
+    outputs are capsule lengths, see engine.class_outputs) or "reconstruction" (an autoencoder:
+    mean squared error against the clean image, engine.training.autoencoder).
     """
 
     name: str
@@ -39,6 +43,12 @@ class ArchInfo:
     default_image_size: int | None
     min_image_size: int
     defaults: dict[str, Any] = field(default_factory=dict)
+    loss: Loss = "crossentropy"
+
+    @property
+    def task(self) -> str:
+        """"autoencoder" for the autoencoder presets, else "classification"."""
+        return "autoencoder" if self.kind == "autoencoder" else "classification"
 
 
 @dataclass(frozen=True)
@@ -70,10 +80,12 @@ def builder(name: str) -> Callable[[Builder], Builder]:
     return register
 
 
-def list_architectures() -> list[ArchInfo]:
-    """Every architecture, scratch presets first, in declaration order."""
+def list_architectures(task: str | None = "classification") -> list[ArchInfo]:
+    """The architectures for `task` ("classification": scratch presets first, then backbones;
+    "autoencoder"; None: all, autoencoders last), each group in declaration order."""
     infos = [e.info for e in _ENTRIES.values()]
-    return [i for i in infos if i.kind == "scratch"] + [i for i in infos if i.kind == "backbone"]
+    ordered = [i for kind in ("scratch", "backbone", "autoencoder") for i in infos if i.kind == kind]
+    return [i for i in ordered if task is None or i.task == task]
 
 
 def get_architecture(name: str) -> ArchInfo:

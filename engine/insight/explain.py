@@ -91,6 +91,8 @@ def explain(classifier: Any, source_or_array: Any, *, layer: str | None = None,
     `inference.Prepared`, or an array already prepared as the network sees it, (H, W, C) 0..255). Grad-CAM on `layer` (default:
     the last spatial layer) for convolutional models, gradient saliency otherwise; for the
     predicted class unless `class_index` is given. `ConfigError` for a layer that cannot be used."""
+    from engine.class_outputs import as_probabilities
+
     model = classifier.model
     candidates = check_layer(model, layer)
     array, placement = _input(classifier, source_or_array)
@@ -102,6 +104,7 @@ def explain(classifier: Any, source_or_array: Any, *, layer: str | None = None,
         method, used = "saliency", None
     names = classifier.class_names
     label = names[index] if index < len(names) else str(index)
+    probabilities = as_probabilities(model, probabilities[None])[0]   # CapsNet: lengths read as probabilities
     return Explanation(_to_input_size(heat, array.shape[:2]), method, used, label, float(probabilities[index]), index,
                        placement)
 

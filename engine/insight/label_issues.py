@@ -129,8 +129,10 @@ def _fit_and_predict(config: ExperimentConfig, dataset: Any, images: np.ndarray,
     import keras
 
     from engine.architectures import build_model
+    from engine.class_outputs import as_probabilities
     from engine.layers import apply_freezing
     from engine.training import feature_cache
+    from engine.training.losses import loss_for
 
     keras.utils.set_random_seed(config.training.seed)   # every fold starts from the same weights
     model = build_model(config.arch, dataset.input_shape, dataset.num_classes)
@@ -142,11 +144,11 @@ def _fit_and_predict(config: ExperimentConfig, dataset: Any, images: np.ndarray,
             cached["features"] = _predict(plan.prefix, images, cancel)
         model, inputs = plan.head, cached["features"]
     t = config.training
-    model.compile(optimizer=_optimizer(t), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=_optimizer(t), loss=loss_for(config.arch.name), metrics=["accuracy"])
     model.fit(_batches(inputs, labels, train_index, t.batch_size, shuffle=True, seed=t.seed), epochs=t.epochs,
               verbose=0, shuffle=False, callbacks=[_stop_on_cancel(cancel)])
     _check(cancel)
-    return _predict(model, inputs[held_out], cancel).astype(np.float64)
+    return as_probabilities(model, _predict(model, inputs[held_out], cancel))   # CapsNet: lengths → probabilities
 
 
 def _batches(inputs: np.ndarray, labels: np.ndarray, index: np.ndarray, batch_size: int, *, shuffle: bool, seed: int) -> Any:

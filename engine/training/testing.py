@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.class_outputs import as_probabilities
 from engine.config import ExperimentConfig
 from engine.run_files import RunMetrics
 from engine.training.evaluation import figures_of_test_split
@@ -45,4 +46,4 @@ def probabilities(model: Any, batches: Any, num_classes: int) -> np.ndarray:
 
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     outputs = [np.asarray(forward(batch), np.float64) for batch in batches]
-    return np.concatenate(outputs) if outputs else np.zeros((0, num_classes))
+    return as_probabilities(model, np.concatenate(outputs)) if outputs else np.zeros((0, num_classes))

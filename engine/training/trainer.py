@@ -30,6 +30,7 @@ import tensorflow as tf
 
 from engine import runs
 from engine.cancel import CancelToken, PauseToken
+from engine.class_outputs import as_probabilities
 from engine.config import ExperimentConfig
 from engine.errors import LayerLabError
 from engine.events import Failed, Finished, Observer, Preparing, StageChanged, Started, ignore
@@ -46,6 +47,7 @@ from engine.training.checkpoints import Checkpoint
 from engine.training.continuation import Keeper, StartPoint, make_keeper, prepare_fit, restore_model, starting_point
 from engine.training.determinism import op_determinism
 from engine.training.graph_memory import forget_custom_gradients
+from engine.training.losses import is_autoencoder, loss_for
 from engine.training.optimizers import make_optimizer
 from engine.training.pausing import pause_callbacks
 from engine.training.schedules import schedule_callback
@@ -111,6 +113,12 @@ def train(
     complete epoch) up to `config`'s planned epochs. `start_from`: go on from this checkpoint
     (another run's: a fork; see engine.training.resume). `pause`: hold after a batch while paused.
     """
+    if is_autoencoder(config):  # issue 13: reconstruction, not classification
+        from engine.training.autoencoder import train_autoencoder
+
+        with forget_custom_gradients():
+            return train_autoencoder(config, observer or ignore, cancel or CancelToken(), dataset=dataset,
+                                     run_dir=run_dir, runs_root=runs_root)
     budget = memory_budget or MemoryBudget.default()
     session = _Session(config, observer or ignore, cancel or CancelToken(), feature_cache or FeatureCache.default(budget),
                        budget, pause)
@@ -238,7 +246,7 @@ class _Session:
             return
         model, train_ds, val_ds = prepared
         self.result.feature_cache_used = self.result.feature_cache_used or plan is not None
-        model.compile(optimizer=self._optimizer(stage.learning_rate), loss="sparse_categorical_crossentropy",
+        model.compile(optimizer=self._optimizer(stage.learning_rate), loss=loss_for(self.config.arch.name),
                       metrics=["accuracy"], jit_compile=self.config.training.xla)
         train_ds, first_epoch = prepare_fit(self.start, self.keeper, self.model, model, train_ds, stage.number,
                                             stage.first_epoch, self.observer, total_epochs)
@@ -403,7 +411,7 @@ class _Session:
             batches = self.dataset.tf_dataset("validation", size).map(lambda x, y: x)
             forward = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
         outputs = [np.asarray(forward(batch), np.float64) for batch in batches]
-        return np.concatenate(outputs) if outputs else np.zeros((0, self.dataset.num_classes))
+        return as_probabilities(self.model, np.concatenate(outputs)) if outputs else np.zeros((0, self.dataset.num_classes))
 
     def _fail(self, reason: str, kind: str) -> None:
         result = self.result
@@ -443,12 +451,17 @@ def feature_rows(features: FeatureArray, labels: np.ndarray, batch_size: int, *,
 def initialise_from(model: Any, source: str) -> str:
     """Copy the weights of a saved run's model into `model`, layer by layer (same name and shapes).
 
-    This is how a model trained earlier becomes the frozen base of a new experiment.
+    This is how a model trained earlier becomes the frozen base of a new experiment. An `.h5`
+    file (published weights) is read by engine.architectures.h5_weights.
     """
     from engine.errors import ConfigError
     from engine.runs import MODEL, load_model_file
 
     path = Path(source).expanduser()
+    if path.suffix == ".h5":  # published weights, e.g. VGG16's ImageNet file (issue 13)
+        from engine.architectures.h5_weights import copy_h5_weights
+
+        return copy_h5_weights(model, path)
     trained = load_model_file(path if path.suffix == ".keras" else path / MODEL)
     copied = 0
     for layer in model.layers:

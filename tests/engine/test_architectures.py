@@ -37,7 +37,11 @@ def test_import_is_cheap():
 
 def test_list_architectures():
     infos = list_architectures()
-    assert [i.name for i in infos] == SCRATCH + BACKBONES
+    assert [i.name for i in infos] == SCRATCH + ["capsnet"] + BACKBONES
+    assert [i.name for i in list_architectures("autoencoder")] == ["dense_autoencoder", "conv_autoencoder"]
+    assert [i.name for i in list_architectures(None)] == SCRATCH + ["capsnet"] + BACKBONES + ["dense_autoencoder", "conv_autoencoder"]
+    assert get_architecture("capsnet").loss == "margin" and get_architecture("mlp").loss == "crossentropy"
+    assert get_architecture("conv_autoencoder").task == "autoencoder" and get_architecture("capsnet").task == "classification"
     assert all(isinstance(i, ArchInfo) and i.description for i in infos)
     assert {i.kind for i in infos if i.name in SCRATCH} == {"scratch"}
     assert {i.kind for i in infos if i.name in BACKBONES} == {"backbone"}

@@ -33,6 +33,8 @@ def test_cheap_modules_do_not_import_tensorflow() -> None:
     code = (
         "import sys\n"
         "import engine.config, engine.events, engine.cancel, engine.errors, engine.runs, engine.datasets, engine.architectures, engine.images\n"
+        "import engine.lessons, engine.autoencoder, engine.class_outputs\n"
+        "[engine.lessons.lesson_available(lesson) for lesson in engine.lessons.list_lessons()]\n"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)

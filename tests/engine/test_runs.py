@@ -131,7 +131,10 @@ def test_metrics_and_history_keep_their_json_keys() -> None:
                           # added with issue 10 (keys are only ever added)
                           "test_count", "test_loss", "test_accuracy", "test_confusion_matrix", "test_class_counts",
                           "test_class_correct", "test_is_validation", "evaluated_weights", "evaluated_epoch",
-                          "trainable_params", "total_params", "seconds"}
+                          "trainable_params", "total_params", "seconds",
+                          # issue 13: an autoencoder's figures (null for a classifier)
+                          "reconstruction_error", "noisy_input_error", "noise"}
+    assert saved["reconstruction_error"] is None and saved["noise"] is None
     assert saved["val_loss"] is None and set(saved["misclassified"][0]) == {"index", "source", "true", "predicted", "confidence"}
     json.dumps(saved, allow_nan=False)
     assert RunMetrics.failure("out of memory", "oom", 3).to_json_dict() == {"failed": "out of memory", "failed_kind": "oom",

@@ -1,0 +1,294 @@
+"""Running a lesson: the recipe prepared (fallback, epochs, settings), checked before anything
+trains, run through the ordinary engine, and summed up in words beside the published figure.
+
+Kinds: "train" (one run), "two_stage" (one run with staged fine-tuning: the figure is before
+and after), "grid" (`run_grid`: one row per combination), "autoencoder" (one run: the
+reconstruction error against the noisy inputs' own), "imagenet" (no training: photos classified
+by `ImagenetClassifier`, top 5 by name).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from engine.cancel import CancelToken
+from engine.errors import ArchitectureError, ConfigError, DatasetError
+from engine.events import Observer, ignore
+from engine.lessons.availability import fallback_lesson, missing_for
+from engine.lessons.catalogue import Lesson
+
+SAMPLE_PHOTOS = ("china.jpg", "flower.jpg")   # scikit-learn's two sample photographs
+TOP_K = 5
+
+
+@dataclass(frozen=True)
+class LessonRow:
+    """One line of a lesson's result: a grid's combination, a stage, or the one run. `figures`
+    are means over `run_dirs` (None where not measured): train/val/test accuracy, or for an
+    autoencoder reconstruction_error and noisy_input_error."""
+
+    label: str
+    run_dirs: list[str]
+    figures: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class LessonResult:
+    """What a lesson measured. `figure` is one readable line comparable to `lesson.published`
+    (which it reproduces only on the lesson's own data: not when `fallback_used`)."""
+
+    lesson: Lesson
+    run_dirs: list[str]
+    figure: str
+    rows: list[LessonRow] = field(default_factory=list)
+    fallback_used: bool = False
+    note: str = ""                               # e.g. why the published figure does not apply
+    grid_dir: str | None = None
+    predictions: list[dict[str, Any]] = field(default_factory=list)   # imagenet: {"source", "top"|"error"}
+    cancelled: bool = False
+    failed: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """What `layerlab-cli lesson NAME --json` prints."""
+        return {"lesson": self.lesson.name, "title": self.lesson.title, "published": self.lesson.published,
+                "figure": self.figure, "fallback_used": self.fallback_used, "note": self.note,
+                "run_dirs": self.run_dirs, "rows": [dataclasses.asdict(row) for row in self.rows],
+                "grid_dir": self.grid_dir, "predictions": self.predictions, "cancelled": self.cancelled,
+                "failed": self.failed}
+
+
+# --- preparing ---------------------------------------------------------------------------------
+def prepare_lesson(lesson: Lesson, *, epochs: int | None = None, use_fallback: bool = False,
+                   settings: dict[str, Any] | None = None, imagenet_weights: bool = False) -> tuple[Lesson, str]:
+    """The lesson as it will run, and a note (fallback, weights): the fallback first, then the
+    given settings, then `epochs` (each stage's, for a two-stage lesson)."""
+    note = ""
+    if use_fallback:
+        lesson, note = fallback_lesson(lesson)
+    elif not lesson.data_chosen:
+        raise ConfigError(_with_fallback_hint(lesson, "; ".join(missing_for(lesson))))
+    lesson = lesson.with_settings(dict(settings or {}))
+    if epochs is not None:
+        if epochs < 1:
+            raise ConfigError(f"epochs must be at least 1, not {epochs}")
+        changes: dict[str, Any] = {"training.epochs": epochs}
+        if lesson.kind == "two_stage":
+            changes["training.stage2_epochs"] = epochs
+        lesson = lesson.with_config(lesson.base_config.updated(**changes))
+    if imagenet_weights:
+        lesson = _from_imagenet_weights(lesson)
+        note = "; ".join(n for n in (note, "started from the published ImageNet weights") if n)
+    return lesson, note
+
+
+def _from_imagenet_weights(lesson: Lesson) -> Lesson:
+    """VGG16 from scratch, started from VGG16's ImageNet file (copied by layer name)."""
+    from engine.architectures.weights import ensure_imagenet_weights
+
+    if not lesson.offers_imagenet_weights:
+        raise ConfigError(f"lesson {lesson.name} does not start from ImageNet weights (only vgg16_scratch does)")
+    path = ensure_imagenet_weights("vgg16_imagenet", 224)
+    return lesson.with_config(lesson.base_config.updated(init_from=str(path)))
+
+
+def _with_fallback_hint(lesson: Lesson, reason: str) -> str:
+    if not lesson.fallback:
+        return reason
+    return (f"{reason}; or run the lesson on {lesson.fallback} instead (layerlab-cli lesson {lesson.name} --fallback): "
+            "the published figure then does not apply")
+
+
+def _check_inputs(lesson: Lesson) -> Any:
+    """Load the data and make sure of the ImageNet weights before anything trains; the loaders'
+    own offline messages, with the fallback named. Returns the dataset (None for a grid, which
+    loads its own per seed)."""
+    from engine.datasets import load_dataset
+    from engine.lessons.availability import _backbone_side
+
+    config = lesson.base_config
+    try:
+        dataset = load_dataset(config.data, seed=config.training.seed)
+        if config.arch.weights.strip().lower() == "imagenet":
+            from engine.architectures import get_architecture
+            from engine.architectures.weights import ensure_imagenet_weights
+
+            if get_architecture(config.arch.name).kind == "backbone":
+                ensure_imagenet_weights(config.arch.name, _backbone_side(config))
+    except DatasetError as err:
+        raise DatasetError(_with_fallback_hint(lesson, str(err))) from None
+    except ArchitectureError as err:
+        raise ArchitectureError(_with_fallback_hint(lesson, str(err))) from None
+    return None if lesson.grid is not None else dataset
+
+
+# --- running -----------------------------------------------------------------------------------
+def run_lesson(lesson: Lesson, *, epochs: int | None = None, use_fallback: bool = False, observer: Observer | None = None,
+               cancel: CancelToken | None = None, runs_root: str | Path | None = None,
+               settings: dict[str, Any] | None = None, images: Sequence[Any] | None = None,
+               imagenet_weights: bool = False, grid_dir: str | Path | None = None) -> LessonResult:
+    """Run `lesson` (synchronous, any thread; events through `observer`, stopped by `cancel`).
+
+    `use_fallback`: on its fallback data (see `fallback_lesson`). `settings`: dotted settings
+    applied to its config (`{"data.limit": 500}`). `images`: the photos of the "imagenet" kind
+    (default: scikit-learn's two sample photographs). `imagenet_weights`: vgg16_scratch starts
+    from VGG16's ImageNet weights. Raises `LayerLabError` (one line, naming what to download
+    and where, and the fallback) before training anything when the data or weights are missing;
+    a run that fails later is in `LessonResult.failed`."""
+    prepared, note = prepare_lesson(lesson, epochs=epochs, use_fallback=use_fallback, settings=settings,
+                                    imagenet_weights=imagenet_weights)
+    observer, cancel = observer or ignore, cancel or CancelToken()
+    if prepared.kind == "imagenet":
+        result = _run_imagenet(prepared, images)
+    else:
+        dataset = _check_inputs(prepared)
+        if prepared.kind == "grid":
+            result = _run_grid(prepared, observer, cancel, runs_root, grid_dir)
+        else:
+            result = _run_single(prepared, observer, cancel, runs_root, dataset)
+    return dataclasses.replace(result, lesson=lesson, fallback_used=use_fallback, note=note)
+
+
+def _run_single(lesson: Lesson, observer: Observer, cancel: CancelToken, runs_root: Any, dataset: Any) -> LessonResult:
+    from engine.training import train
+
+    result = train(lesson.base_config, observer, cancel, dataset=dataset, runs_root=runs_root)
+    run_dirs = [str(result.run_dir)] if result.run_dir is not None else []
+    if result.failed:
+        return LessonResult(lesson, run_dirs, f"failed: {result.failed}", failed=result.failed, cancelled=result.cancelled)
+    m = result.metrics
+    if lesson.kind == "autoencoder":
+        row = LessonRow("denoising autoencoder", run_dirs, {"reconstruction_error": m.reconstruction_error,
+                                                            "noisy_input_error": m.noisy_input_error})
+        return LessonResult(lesson, run_dirs, autoencoder_figure(m), [row], cancelled=result.cancelled)
+    if lesson.kind == "two_stage":
+        rows = stage_rows(result.history, m, run_dirs)
+        return LessonResult(lesson, run_dirs, two_stage_figure(rows), rows, cancelled=result.cancelled)
+    row = LessonRow(lesson.base_config.arch.name, run_dirs, accuracy_figures(m))
+    epochs = f"{m.epochs_run} epoch{'s' if m.epochs_run != 1 else ''}"
+    return LessonResult(lesson, run_dirs, f"{accuracy_text(row.figures, m.test_is_validation)} after {epochs}", [row],
+                        cancelled=result.cancelled)
+
+
+def _run_grid(lesson: Lesson, observer: Observer, cancel: CancelToken, runs_root: Any, grid_dir: Any) -> LessonResult:
+    from engine.experiments.grid import run_grid, settings_label
+
+    root = Path(runs_root) if runs_root else None
+    grid_dir = Path(grid_dir) if grid_dir else lesson_grid_dir(lesson, root)
+    result = run_grid(lesson.grid, observer, cancel, grid_dir=grid_dir, runs_root=root)
+    rows = [LessonRow(settings_label(row.settings), list(row.run_dirs), _mean_figures(row.run_dirs)) for row in result.rows]
+    run_dirs = [run_dir for row in rows for run_dir in row.run_dirs]
+    validated_on_test = lesson.base_config.data.validation == "test"
+    figure = " | ".join(f"{row.label}: {accuracy_text(row.figures, validated_on_test)}" for row in rows if row.run_dirs)
+    failed = f"{result.failed_runs} run(s) failed" if result.failed_runs and not run_dirs else None
+    return LessonResult(lesson, run_dirs, figure or failed or "no run finished", rows, grid_dir=str(result.grid_dir),
+                        cancelled=result.cancelled, failed=failed)
+
+
+def lesson_grid_dir(lesson: Lesson, runs_root: Path | None) -> Path:
+    """A new grid folder named after the lesson, beside the runs (`<stamp>-<lesson name>`)."""
+    import time
+
+    from engine.experiments.grid import default_grids_root
+
+    root = default_grids_root(runs_root)
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{lesson.name}"
+    for i in range(1000):
+        path = root / (stem if i == 0 else f"{stem}-{i}")
+        if not path.exists():
+            return path
+    raise ConfigError(f"cannot name a new grid folder in {root}")
+
+
+def _run_imagenet(lesson: Lesson, images: Sequence[Any] | None) -> LessonResult:
+    from engine.architectures.imagenet_head import ImagenetClassifier
+    from engine.errors import LayerLabError
+
+    config = lesson.base_config
+    try:
+        classifier = ImagenetClassifier(config.arch.name, config.data.image_size)
+    except ArchitectureError as err:
+        raise ArchitectureError(_with_fallback_hint(lesson, str(err))) from None
+    predictions: list[dict[str, Any]] = []
+    for source in (list(images) if images else sample_photos()):
+        try:
+            prediction = classifier.classify(source, top_k=TOP_K)
+            predictions.append({"source": str(source), "top": [{"label": l, "probability": p} for l, p in prediction.top]})
+        except LayerLabError as err:
+            predictions.append({"source": str(source), "error": str(err)})
+    figure = " | ".join(f"{Path(p['source']).name}: " + (", ".join(f"{t['label']} {100 * t['probability']:.1f} %"
+                                                                     for t in p["top"][:3]) if "top" in p else p["error"])
+                        for p in predictions)
+    return LessonResult(lesson, [], f"{config.arch.name}: {figure}", predictions=predictions)
+
+
+def sample_photos() -> list[Path]:
+    """scikit-learn's sample photographs (a temple in China, a flower), shipped with it."""
+    from importlib.resources import files
+
+    folder = Path(str(files("sklearn.datasets") / "images"))
+    return [folder / name for name in SAMPLE_PHOTOS if (folder / name).is_file()]
+
+
+# --- figures -----------------------------------------------------------------------------------
+def accuracy_figures(m: Any) -> dict[str, float | None]:
+    return {"train_accuracy": m.train_accuracy, "val_accuracy": m.val_accuracy, "test_accuracy": m.test_accuracy}
+
+
+def _mean_figures(run_dirs: Sequence[str]) -> dict[str, float | None]:
+    """Mean train/val/test accuracy over the runs' metrics.json (None where none has it)."""
+    from engine.runs import read_metrics
+
+    metrics = [read_metrics(Path(run_dir)) for run_dir in run_dirs]
+    figures: dict[str, float | None] = {}
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy"):
+        values = [getattr(m, key) for m in metrics if m is not None and getattr(m, key) is not None]
+        figures[key] = sum(values) / len(values) if values else None
+    return figures
+
+
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f} %"
+
+
+def accuracy_text(figures: dict[str, float | None], validated_on_test: bool = False) -> str:
+    """"train 99.87 % · validation 97.72 % · test 97.50 %" (what was measured; the validation
+    figure is left out when it is the test figure)."""
+    parts = []
+    if figures.get("train_accuracy") is not None:
+        parts.append(f"train {percent(figures['train_accuracy'])}")
+    if figures.get("val_accuracy") is not None and not (validated_on_test and figures.get("test_accuracy") is not None):
+        parts.append(f"validation {percent(figures['val_accuracy'])}")
+    if figures.get("test_accuracy") is not None:
+        parts.append(f"test {percent(figures['test_accuracy'])}")
+    return " · ".join(parts) + " accuracy" if parts else "no accuracy measured"
+
+
+def stage_rows(history: Sequence[Any], metrics: Any, run_dirs: list[str]) -> list[LessonRow]:
+    """Before and after fine-tuning: the last epoch of stage 1, and the finished model."""
+    first = [entry for entry in history if entry.stage == 1]
+    rows = []
+    if first:
+        rows.append(LessonRow("new head on the frozen base", run_dirs,
+                              {"train_accuracy": first[-1].accuracy, "val_accuracy": first[-1].val_accuracy,
+                               "test_accuracy": None}))
+    if any(entry.stage == 2 for entry in history):
+        rows.append(LessonRow("after fine-tuning the last block", run_dirs, accuracy_figures(metrics)))
+    return rows
+
+
+def two_stage_figure(rows: list[LessonRow]) -> str:
+    if not rows:
+        return "no epoch finished"
+    values = [percent(row.figures["val_accuracy"]) for row in rows]
+    names = " → ".join(row.label for row in rows)
+    return f"{' → '.join(values)} validation accuracy ({names})"
+
+
+def autoencoder_figure(m: Any) -> str:
+    if m.reconstruction_error is None:
+        return "no validation images to measure the reconstruction on"
+    return (f"reconstruction error {m.reconstruction_error:.4f} against {m.noisy_input_error:.4f} for the noisy inputs "
+            f"themselves (mean squared error on 0..1 pixels, validation images, noise {m.noise:g})")
+
