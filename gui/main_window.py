@@ -10,12 +10,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
 
 from engine import __version__
-from gui import theme
 from gui.controllers.caches import CachesController
 from gui.controllers.classify import ClassifyController
 from gui.controllers.data import DataController
@@ -30,23 +29,12 @@ from gui.controllers.results import ResultsController
 from gui.controllers.runs import RunsController
 from gui.controllers.training import TrainingController
 from gui.dropping import accepts, sources_from_mime
+from gui.layout import build_panels
 from gui.logs import setup_logging
-from gui.panels.augmentation import AugmentationPanel
-from gui.panels.classify import ClassifyPanel
-from gui.panels.compare import ComparisonPanel
-from gui.panels.data import DataPanel
-from gui.panels.errors import ErrorsPanel
-from gui.panels.grid import GridPlanPanel, GridResultsPanel
-from gui.panels.insight_map import MapPanel
-from gui.panels.labels import LabelsPanel
-from gui.panels.model import ModelPanel
-from gui.panels.plots import PlotsPanel
-from gui.panels.runs import RunsPanel
-from gui.panels.training import RunBar, TrainingPanel
+from gui.menus import build_menus
 from gui.session import Session
 from gui.settings import Settings
 from gui.tasks import TaskRunner
-from gui.widgets import EngineStatus, MessageBar, add_actions, scrolling, tab_widget
 
 log = logging.getLogger(__name__)
 
@@ -71,65 +59,17 @@ class MainWindow(QMainWindow):
         config, warning = startup_config(self.settings)
         self.session = Session(config, self.settings.load_preferences())
         self.tasks = TaskRunner(self)
-        self._build_panels(runs_root)
+        build_panels(self, runs_root)
         self._build_controllers(runs_root)
         self._connect_intents()
         self._connect_milestones()
-        self._build_menu()
+        build_menus(self)
         self._restore_window_state()
         if warning:
             self.session.say(warning, "warning", topic="data")
         self.engine.start()
         self.data.start()
         self.runs.refresh()
-
-    # ==== layout =====================================================================================
-    def _build_panels(self, runs_root: Path | None) -> None:
-        self.setWindowTitle("LayerLab")
-        if theme.ICON.is_file():
-            self.setWindowIcon(QIcon(str(theme.ICON)))
-        self.setAcceptDrops(True)
-        self.resize(1560, 940)
-        self.setMinimumSize(1100, 680)
-        config, start_folder = self.session.config, self.settings.last_folder
-        self.data_panel = DataPanel(config, start_folder)
-        self.model_panel = ModelPanel(config)
-        self.augmentation_panel = AugmentationPanel(config)
-        self.training_panel = TrainingPanel(config)
-        self.grid_panel = GridPlanPanel(self.session.grid_plan)
-        self.controls = tab_widget("ControlTabs", 360, (scrolling(self.data_panel), "Data"), (self.model_panel, "Model"),
-                                   (scrolling(self.augmentation_panel), "Augment"), (scrolling(self.training_panel), "Training"),
-                                   (scrolling(self.grid_panel), "Grid"))
-        self.controls.setTabToolTip(2, "Random changes to the training images, with a preview")
-        centre = QWidget()
-        centre.setObjectName("Centre")
-        column = QVBoxLayout(centre)
-        column.setContentsMargins(8, 8, 8, 8)
-        column.setSpacing(8)
-        self.run_bar, self.message_bar, self.plots = RunBar(), MessageBar(), PlotsPanel()
-        self.comparison_panel, self.grid_results = ComparisonPanel(), GridResultsPanel()
-        self.centre_split = QSplitter(Qt.Orientation.Vertical)   # curves above, comparison or grid below
-        for widget in (self.plots, self.comparison_panel, self.grid_results):
-            self.centre_split.addWidget(widget)
-        self.centre_split.setStretchFactor(0, 3)
-        self.centre_split.setStretchFactor(1, 1)
-        for widget, stretch in ((self.run_bar, 0), (self.message_bar, 0), (self.centre_split, 1)):
-            column.addWidget(widget, stretch)
-        self.classify_panel = ClassifyPanel(self.session.preferences, start_folder)
-        self.errors_panel = ErrorsPanel(self.session.preferences)
-        self.runs_panel, self.map_panel, self.labels_panel = RunsPanel(runs_root), MapPanel(), LabelsPanel()
-        self.results = tab_widget("ResultTabs", 380, (self.classify_panel, "Classify"), (self.errors_panel, "Errors"),
-                                  (self.map_panel, "Map"), (self.labels_panel, "Labels"), (self.runs_panel, "Runs"))
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("MainSplitter")
-        for i, (widget, stretch) in enumerate(((self.controls, 0), (centre, 1), (self.results, 0))):
-            self.splitter.addWidget(widget)
-            self.splitter.setStretchFactor(i, stretch)
-        self.splitter.setSizes([480, 680, 400])
-        self.splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(self.splitter)
-        self.engine_status = EngineStatus()
-        self.statusBar().addPermanentWidget(self.engine_status)
 
     def _build_controllers(self, runs_root: Path | None) -> None:
         s, t = self.session, self.tasks
@@ -198,20 +138,6 @@ class MainWindow(QMainWindow):
                       self.grid_panel, self.labels_panel):
             panel.set_locked(training.running)
 
-    def _build_menu(self) -> None:
-        add_actions(self.menuBar().addMenu("&File"), self, (
-            ("Open images…", QKeySequence.StandardKey.Open, self.classify_panel.choose_files),
-            ("Paste image", QKeySequence.StandardKey.Paste, self.paste),
-            ("Open run folder…", "Ctrl+Shift+O", self._choose_run_folder), None,
-            ("Caches and memory…", None, self.show_caches), None,
-            ("Train", None, self.training.start), ("Stop", None, self.training.stop), None,
-            ("Quit", QKeySequence.StandardKey.Quit, self.close)))
-        add_actions(self.menuBar().addMenu("&Help"), self, (
-            ("Show log", None, self.show_log),
-            ("About LayerLab", None, lambda: self.session.say(
-                "LayerLab — train image classifiers, freeze layers, watch the curves, drop images to classify. "
-                "Every training is saved as a run.", "info"))))
-
     def show_caches(self) -> None:
         from gui.caches_dialog import CachesDialog
 
@@ -253,7 +179,7 @@ class MainWindow(QMainWindow):
         """What a drop does (also called by tests with a QMimeData)."""
         self.classify.classify_sources(sources_from_mime(mime))
 
-    def _choose_run_folder(self) -> None:
+    def choose_run_folder(self) -> None:
         from engine.runs import default_runs_root
 
         path = QFileDialog.getExistingDirectory(self, "Open a run folder", str(self.runs.root or default_runs_root()))
