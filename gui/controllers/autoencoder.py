@@ -14,7 +14,7 @@ from gui.controllers.training import TrainingController
 from gui.session import AutoencoderState, Session, touches
 from gui.tasks import TaskRunner
 
-SAMPLES = 6
+SAMPLES = 5
 
 
 class ReconstructionView(Protocol):

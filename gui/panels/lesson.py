@@ -106,7 +106,14 @@ class LessonCard(QFrame):
         self.published_caption.setText("Published" + (" (does not apply here)" if state.fallback_note else ""))
         yours = {"running": "<i>running…</i>", "loading": "<i>loading the network…</i>"}.get(state.status, "")
         if state.figure:
-            yours = f"<b>{html.escape(state.figure)}</b>"
+            parts = state.figure.split(" | ")
+            if len(parts) > 1:   # a grid: one row per combination, its settings then its figures
+                rows = [part.removesuffix(" accuracy").partition(": ") for part in parts]
+                yours = "<table cellspacing='0' cellpadding='0'>" + "".join(
+                    f"<tr><td>{html.escape(label)}&nbsp;&nbsp;</td><td><b>{html.escape(figures)}</b></td></tr>"
+                    for label, _, figures in rows) + "</table>"
+            else:
+                yours = f"<b>{html.escape(state.figure)}</b>"
         self.yours.setText(yours)
         self.yours.setVisible(bool(yours))
         self.yours_caption.setVisible(bool(yours))

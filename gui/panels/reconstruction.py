@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSc
 from gui.session import AutoencoderState
 from gui.widgets import heading, hint, image_tile, panel_layout
 
-SIDE = 72
+SIDE = 56
 ROWS = ("original", "noisy input", "reconstruction")
 
 
@@ -48,9 +48,11 @@ class ReconstructionPanel(QWidget):
             self.grid.addWidget(label, row, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         scroll.setWidget(inner)
         layout.addWidget(scroll, 1)
+        self.setMinimumHeight(3 * (SIDE + 10) + 110)   # the three rows whole, never squeezed by the curves
         self.samples = 0                     # validation columns shown
         self.dropped: dict[int, int] = {}    # ticket → column
         self.results: dict[int, Any] = {}    # ticket → gui.jobs.Reconstructed
+        self.names: dict[int, str] = {}      # ticket → the dropped file's name
         self.hide()
 
     def set_active(self, active: bool) -> None:
@@ -80,6 +82,7 @@ class ReconstructionPanel(QWidget):
     def add_reconstruction(self, ticket: int, name: str) -> None:
         column = 1 + self.samples + len(self.dropped) + (1 if self.samples else 0)   # a gap after the samples
         self.dropped[ticket] = column
+        self.names[ticket] = name
         waiting = QLabel("…")
         waiting.setObjectName("Caption")
         waiting.setToolTip(name)
@@ -102,5 +105,5 @@ class ReconstructionPanel(QWidget):
             return
         tiles = (result.original, result.noisy, result.reconstruction)
         for row, image in enumerate(tiles):
-            caption = f"error {result.error:.4f}" if row == 2 else ""
+            caption = f"error {result.error:.4f}" if row == 2 else self.names.get(ticket, "") if row == 0 else ""
             self.grid.addWidget(image_tile(image, SIDE, caption, tooltip=f"dropped image: {ROWS[row]}"), row, column)

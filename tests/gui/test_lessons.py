@@ -139,7 +139,7 @@ def test_an_autoencoder_trains_shows_its_reconstructions_and_reconstructs_a_drop
     qtbot.waitUntil(lambda: window.session.autoencoder.status == "ready", timeout=60_000)
     view = window.reconstructions
     samples = window.session.autoencoder.samples
-    assert view.isVisibleTo(window) and view.samples == len(samples) == 6
+    assert view.isVisibleTo(window) and view.samples == len(samples) == 5
     assert all(image.shape == (8, 8, 1) and image.dtype.name == "uint8" for row in samples for image in row)
     assert "noisy input (noise σ=0.3)" in view.note.text()
     assert window.session.classifier.classifier is None             # an autoencoder classifies nothing
