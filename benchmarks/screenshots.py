@@ -1,6 +1,7 @@
 """Screenshots of the window's experiment and insight views, for docs/screenshots/ and the README.
 
-    xvfb-run -s "-screen 0 1600x1000x24" python -m benchmarks.screenshots [--scene grid compare explain map labels]
+    xvfb-run -s "-screen 0 1600x1000x24" python -m benchmarks.screenshots [--scene grid compare explain map labels
+                                                                                lessons_menu lesson autoencoder]
 
 Each scene drives the real window the way a user would (real trainings on the embedded digits or
 generated shapes, real files dropped), waits for the work to finish and saves the window (and a
@@ -22,7 +23,7 @@ from benchmarks.screenshot import pause, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
-SCENES = ("grid", "compare", "explain", "map", "labels")
+SCENES = ("grid", "compare", "explain", "map", "labels", "lessons_menu", "lesson", "autoencoder")
 
 
 def _until(app: Any, done: Callable[[], bool], timeout_s: float = 900) -> None:
@@ -173,15 +174,87 @@ def scene_labels(app: Any) -> Any:
     return window
 
 
+def scene_lessons_menu(app: Any) -> Any:
+    """The Lessons menu open, the mouse on a lesson (its note in the status bar)."""
+    window = _window(app, **{"data.name": "digits", "arch.name": "mlp"})
+    bar = window.menuBar()
+    menu = window.lessons_menu
+    menu.popup(bar.mapToGlobal(bar.actionGeometry(menu.menuAction()).bottomLeft()))
+    pause(app, 0.5)
+    action = next(a for a in menu.actions() if a.data() == "overfitting_regularisation")
+    menu.setActiveAction(action)
+    window.statusBar().showMessage(action.statusTip())
+    pause(app, 0.8)
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / "lessons_menu.png"
+    top_left = window.frameGeometry().topLeft()
+    app.primaryScreen().grabWindow(0, top_left.x(), top_left.y(), window.frameGeometry().width(),
+                                   window.frameGeometry().height()).save(str(path))
+    print(f"saved {path}", flush=True)
+    menu.close()
+    return window
+
+
+def scene_lesson(app: Any, window: Any = None) -> Any:
+    """The overfitting lesson, offline: run on digits instead, finished, both figures on the card."""
+    window = window or _window(app, **{"data.name": "digits", "arch.name": "mlp"})
+    window.lessons.choose("overfitting_regularisation")
+    window.lessons.use_fallback()
+    window.session.config.update(**{"training.epochs": 12})
+    window.controls.setCurrentWidget(window.controls.widget(4))
+    finished: list[Any] = []
+    window.lessons.finished.connect(finished.append)
+    window.lessons.run()
+    _until(app, lambda: bool(finished) and not window.training.busy)
+    window.results.setCurrentWidget(window.runs_panel)
+    window.centre_split.setSizes([520, 0, 250, 0])
+    pause(app, 0.8)
+    _save(window, "lesson")
+    return window
+
+
+def scene_autoencoder(app: Any) -> Any:
+    """The denoising autoencoder lesson on digits: loss only, originals · noisy · reconstructions,
+    and two dropped digits reconstructed."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    window = _window(app, **{"data.name": "digits", "arch.name": "mlp"})
+    window.lessons.choose("denoising_autoencoder")
+    window.lessons.use_fallback()
+    window.session.config.update(**{"training.epochs": 15, "training.batch_size": 32, "arch.noise": 0.3})
+    window.controls.setCurrentIndex(1)
+    finished: list[Any] = []
+    window.lessons.finished.connect(finished.append)
+    window.lessons.run()
+    _until(app, lambda: bool(finished) and window.session.autoencoder.status == "ready")
+    folder = Path(tempfile.mkdtemp())
+    digits = load_digits()
+    paths = []
+    for i in (3, 12):
+        path = folder / f"digit_{digits.target[-i]}_{i}.png"
+        Image.fromarray(np.round(digits.images[-i] * 255 / 16).astype(np.uint8), "L").resize((64, 64)).save(path)
+        paths.append(str(path))
+    shown: list[int] = []
+    window.autoencoder.reconstructed.connect(shown.append)
+    window.classify_sources(paths)
+    _until(app, lambda: len(shown) == 2, 120)
+    window.centre_split.setSizes([400, 0, 0, 320])
+    pause(app, 0.8)
+    _save(window, "autoencoder")
+    return window
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scene", nargs="+", choices=SCENES, default=list(SCENES))
     args = parser.parse_args(argv)
     os.environ.setdefault("LAYERLAB_HOME", tempfile.mkdtemp(prefix="layerlab-shots-"))
+    os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="layerlab-shots-keras-"))   # lessons offline: fallbacks
     from gui.app import create_application
 
     app = create_application([])
-    grid_window = explain_window = None
+    grid_window = explain_window = lessons_window = None
     for scene in args.scene:
         if scene == "grid":
             grid_window = scene_grid(app)
@@ -193,7 +266,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             scene_map(app, explain_window or scene_explain(app))
         elif scene == "labels":
             scene_labels(app).close()
-    for window in (grid_window, explain_window):
+        elif scene == "lessons_menu":
+            lessons_window = scene_lessons_menu(app)
+        elif scene == "lesson":
+            scene_lesson(app, lessons_window).close()
+            lessons_window = None
+        elif scene == "autoencoder":
+            scene_autoencoder(app).close()
+    for window in (grid_window, explain_window, lessons_window):
         if window is not None:
             window.close()
     return 0

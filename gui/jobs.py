@@ -408,3 +408,85 @@ def clear_caches(task: Task) -> int:
     from engine.caches import clear_caches as clear
 
     return clear()
+
+
+# --- lessons (issue 13) ---------------------------------------------------------------------------------
+def imagenet_classifier(task: Task, backbone: str) -> Any:
+    """An ImageNet network as published, answering with its 1000 class names (files already in
+    Keras's cache; `ArchitectureError` naming what to put where otherwise)."""
+    load_engine()
+    from engine.architectures.imagenet_head import ImagenetClassifier
+
+    return ImagenetClassifier(backbone)
+
+
+def lesson_figure(task: Task, lesson: Any, result: Any) -> str:
+    """What a lesson's run (a `TrainResult`) or grid (a `GridResult`) measured, in the words of
+    `layerlab-cli lesson`, comparable to `lesson.published`."""
+    from engine.lessons.runner import (
+        _mean_figures, accuracy_figures, accuracy_text, autoencoder_figure, stage_rows, two_stage_figure,
+    )
+
+    validated_on_test = lesson.base_config.data.validation == "test"
+    if hasattr(result, "rows") and hasattr(result, "spec"):       # a grid
+        from engine.experiments.grid import settings_label
+
+        parts = [f"{settings_label(row.settings)}: {accuracy_text(_mean_figures(row.run_dirs), validated_on_test)}"
+                 for row in result.rows if row.run_dirs]
+        return " | ".join(parts) or "no run finished"
+    if getattr(result, "failed", None):
+        return f"failed: {result.failed}"
+    metrics = result.metrics
+    if getattr(metrics, "reconstruction_error", None) is not None or lesson.kind == "autoencoder":
+        return autoencoder_figure(metrics)
+    run_dirs = [str(result.run_dir)] if result.run_dir else []
+    if any(entry.stage == 2 for entry in result.history):
+        return two_stage_figure(stage_rows(result.history, metrics, run_dirs))
+    epochs = f"{metrics.epochs_run} epoch{'s' if metrics.epochs_run != 1 else ''}"
+    return f"{accuracy_text(accuracy_figures(metrics), metrics.test_is_validation)} after {epochs}"
+
+
+# --- autoencoders (issue 13) ----------------------------------------------------------------------------
+def _pixels(image: Any) -> np.ndarray:
+    return np.clip(np.rint(np.asarray(image, np.float32)), 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class AutoencoderView:
+    reconstructor: Any                                   # engine.autoencoder.Reconstructor
+    samples: tuple[tuple[Any, Any, Any], ...]            # (original, noisy, reconstruction) uint8
+
+
+def autoencoder_view(task: Task, model: Any, spec: Any, noise: float, images: Any, seed: int = 0) -> AutoencoderView:
+    """A reconstructor for an autoencoder just trained, and `images` (validation images, 0..255)
+    as originals, noisy inputs (the training's noise) and reconstructions."""
+    load_engine()
+    from engine.autoencoder import Reconstructor
+
+    reconstructor = Reconstructor(model, spec, noise=noise)
+    images = np.asarray(images, np.float32)
+    if not len(images):
+        return AutoencoderView(reconstructor, ())
+    noisy, reconstructed = reconstructor.reconstruct(images, seed=seed)
+    return AutoencoderView(reconstructor, tuple((_pixels(o), _pixels(n), _pixels(r))
+                                                for o, n, r in zip(images, noisy, reconstructed)))
+
+
+@dataclass(frozen=True)
+class Reconstructed:
+    """One dropped image through the autoencoder, or why not."""
+
+    ticket: int
+    original: Any = None          # uint8, the image at the network's input size
+    noisy: Any = None
+    reconstruction: Any = None
+    error: float | None = None    # mean squared error (0..1 pixels) against the original
+    problem: str = ""
+
+
+def reconstruct_image(task: Task, ticket: int, reconstructor: Any, source: Any) -> Reconstructed:
+    try:
+        r = reconstructor.reconstruct_image(source)
+    except LayerLabError as err:
+        return Reconstructed(ticket, problem=str(err))
+    return Reconstructed(ticket, _pixels(r.input), _pixels(r.noisy), _pixels(r.reconstructed), r.error)

@@ -19,8 +19,10 @@ from gui.panels.errors import ErrorsPanel
 from gui.panels.grid import GridPlanPanel, GridResultsPanel
 from gui.panels.insight_map import MapPanel
 from gui.panels.labels import LabelsPanel
+from gui.panels.lesson import LessonCard
 from gui.panels.model import ModelPanel
 from gui.panels.plots import PlotsPanel
+from gui.panels.reconstruction import ReconstructionPanel
 from gui.panels.runs import RunsPanel
 from gui.panels.training import RunBar, TrainingPanel
 from gui.widgets import EngineStatus, MessageBar, scrolling, tab_widget
@@ -51,12 +53,14 @@ def build_panels(window: Any, runs_root: Path | None) -> None:
     column.setSpacing(8)
     window.run_bar, window.message_bar, window.plots = RunBar(), MessageBar(), PlotsPanel()
     window.comparison_panel, window.grid_results = ComparisonPanel(), GridResultsPanel()
-    window.centre_split = QSplitter(Qt.Orientation.Vertical)   # curves above, comparison or grid below
-    for widget in (window.plots, window.comparison_panel, window.grid_results):
+    window.lesson_card, window.reconstructions = LessonCard(), ReconstructionPanel()
+    window.centre_split = QSplitter(Qt.Orientation.Vertical)   # curves above; comparison, grid or autoencoder below
+    for widget in (window.plots, window.comparison_panel, window.grid_results, window.reconstructions):
         window.centre_split.addWidget(widget)
     window.centre_split.setStretchFactor(0, 3)
     window.centre_split.setStretchFactor(1, 1)
-    for widget, stretch in ((window.run_bar, 0), (window.message_bar, 0), (window.centre_split, 1)):
+    for widget, stretch in ((window.run_bar, 0), (window.message_bar, 0), (window.lesson_card, 0),
+                            (window.centre_split, 1)):
         column.addWidget(widget, stretch)
     window.classify_panel = ClassifyPanel(window.session.preferences, start_folder)
     window.errors_panel = ErrorsPanel(window.session.preferences)

@@ -15,6 +15,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
 
 from engine import __version__
+from gui.controllers.autoencoder import AutoencoderController
 from gui.controllers.caches import CachesController
 from gui.controllers.classify import ClassifyController
 from gui.controllers.data import DataController
@@ -23,6 +24,7 @@ from gui.controllers.grid import GridController
 from gui.controllers.insight_map import MapController
 from gui.controllers.inspect import InspectController
 from gui.controllers.labels import LabelsController
+from gui.controllers.lessons import LessonsController
 from gui.controllers.persistence import PersistenceController, startup_config
 from gui.controllers.preview import PreviewController
 from gui.controllers.results import ResultsController
@@ -86,6 +88,8 @@ class MainWindow(QMainWindow):
         self.map = MapController(s, t, self.map_panel)
         self.labels = LabelsController(s, t, self.training, self.labels_panel)
         self.caches = CachesController(s, t)
+        self.lessons = LessonsController(s, t, self.training, self.grid, self.lesson_card)
+        self.autoencoder = AutoencoderController(s, t, self.training, self.reconstructions, self.plots)
 
     def _connect_intents(self) -> None:
         s = self.session
@@ -94,7 +98,7 @@ class MainWindow(QMainWindow):
         self.augmentation_panel.reseed_requested.connect(self.preview.reseed)
         self.errors_panel.thumbnails_wanted.connect(self.results_view.thumbnails_wanted)
         self.errors_panel.title_changed.connect(lambda title: self.results.setTabText(1, title))
-        self.classify_panel.sources_chosen.connect(self.classify.classify_sources)
+        self.classify_panel.sources_chosen.connect(self.classify_sources)
         self.classify_panel.paste_requested.connect(self.paste)
         self.classify_panel.reveal_requested.connect(lambda: self.results.setCurrentWidget(self.classify_panel))
         self.classify_panel.layers_requested.connect(self.classify.show_layers)
@@ -115,6 +119,11 @@ class MainWindow(QMainWindow):
         self.labels_panel.thumbnails_wanted.connect(self.labels.thumbnails_wanted)
         self.data_panel.folder_chosen.connect(self.settings.set_last_folder)
         self.training.finished.connect(lambda result: self.runs.refresh())
+        self.lesson_card.run_requested.connect(self.lessons.run)
+        self.lesson_card.fallback_requested.connect(self.lessons.run_fallback)
+        self.lesson_card.network_chosen.connect(self.lessons.choose_network)
+        self.lesson_card.close_requested.connect(self.lessons.close)
+        self.reconstructions.close_requested.connect(self.reconstructions.hide)
         s.events.training.connect(self._lock_controls)
         s.events.message.connect(self.message_bar.render)
         self.message_bar.dismissed.connect(s.clear_message)
@@ -135,7 +144,7 @@ class MainWindow(QMainWindow):
 
     def _lock_controls(self, training: Any) -> None:
         for panel in (self.data_panel, self.model_panel, self.augmentation_panel, self.training_panel, self.runs_panel,
-                      self.grid_panel, self.labels_panel):
+                      self.grid_panel, self.labels_panel, self.lesson_card):
             panel.set_locked(training.running)
 
     def show_caches(self) -> None:
@@ -158,10 +167,11 @@ class MainWindow(QMainWindow):
         if not sources:
             self.session.say("The clipboard holds no image, image file or folder.", "warning", topic="classify")
             return
-        self.classify.classify_sources(sources)
+        self.classify_sources(sources)
 
     def classify_sources(self, sources: list[Any]) -> None:
-        self.classify.classify_sources(sources)
+        """Dropped, pasted or opened images: reconstructed for an autoencoder, classified otherwise."""
+        (self.autoencoder.reconstruct_sources if self.autoencoder.active else self.classify.classify_sources)(sources)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)
         if accepts(event.mimeData()):
@@ -177,7 +187,7 @@ class MainWindow(QMainWindow):
 
     def handle_drop(self, mime: Any) -> None:
         """What a drop does (also called by tests with a QMimeData)."""
-        self.classify.classify_sources(sources_from_mime(mime))
+        self.classify_sources(sources_from_mime(mime))
 
     def choose_run_folder(self) -> None:
         from engine.runs import default_runs_root

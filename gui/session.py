@@ -234,6 +234,35 @@ class GridState:
 
 
 @dataclass(frozen=True)
+class LessonState:
+    """The lesson chosen from the Lessons menu (engine.lessons): its note, what it lacks offline,
+    and, once run, the learner's figure beside the published one."""
+
+    name: str = ""                   # "": no lesson
+    title: str = ""
+    note: str = ""
+    published: str = ""
+    kind: str = ""                   # train | grid | imagenet | autoencoder | two_stage
+    status: str = "idle"             # idle | unavailable | ready | loading | running | finished | failed
+    missing: str = ""                # what to download and where, when its files are not here
+    fallback: str = ""               # digits | shapes: what it can run on instead ("": nothing)
+    fallback_note: str = ""          # set up on the fallback: why the published figure does not apply
+    figure: str = ""                 # what the learner's run measured
+    network: str = ""                # the ImageNet lesson's network
+
+
+@dataclass(frozen=True)
+class AutoencoderState:
+    """An autoencoder just trained: what reconstructs dropped images, and a few validation images
+    as (original, noisy input, reconstruction), uint8 arrays."""
+
+    status: str = "none"             # none | loading | ready | failed
+    reconstructor: Any = None        # engine.autoencoder.Reconstructor
+    samples: tuple[tuple[Any, Any, Any], ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Message:
     """The banner: one readable line; `topic` lets its workflow clear it once solved."""
 
@@ -252,6 +281,8 @@ class SessionEvents(SignalGroup):
     classifier = Signal(object)
     runs = Signal(object)
     grid = Signal(object)
+    lesson = Signal(object)
+    autoencoder = Signal(object)
     message = Signal(object)
     status = Signal(str, int)        # a transient status-bar line, and how long it stays (ms, 0: until replaced)
 
@@ -259,7 +290,8 @@ class SessionEvents(SignalGroup):
 class Session:
     """Everything one window knows, as data; `events.<part>` announces each new value."""
 
-    PARTS = ("engine", "data", "model", "training", "results", "classifier", "runs", "grid", "message")
+    PARTS = ("engine", "data", "model", "training", "results", "classifier", "runs", "grid", "lesson", "autoencoder",
+             "message")
 
     def __init__(self, config: ExperimentConfig | None = None, preferences: Preferences | None = None) -> None:
         self.config = ConfigStore(config or ExperimentConfig())
@@ -274,6 +306,8 @@ class Session:
         self.classifier = ClassifierState()
         self.runs = RunsState()
         self.grid = GridState()
+        self.lesson = LessonState()
+        self.autoencoder = AutoencoderState()
         self.message = Message()
 
     def update(self, part: str, **changes: Any) -> Any:

@@ -232,7 +232,12 @@ class TrainingController:
         acc = metrics.val_accuracy
         acc_text = f"val accuracy {acc:.1%}" if finite(acc) else "no validation accuracy"
         short_acc = f"val acc {acc:.1%}" if finite(acc) else "no val acc"
-        errors = f" · {metrics.misclassified_count} errors / {metrics.val_count}" if metrics.val_count else ""
+        if finite(getattr(metrics, "reconstruction_error", None)):   # an autoencoder: no accuracy
+            acc_text = (f"reconstruction error {metrics.reconstruction_error:.4f} "
+                        f"(the noisy inputs' own {metrics.noisy_input_error:.4f})")
+            short_acc = f"error {metrics.reconstruction_error:.4f}"
+        errors = f" · {metrics.misclassified_count} errors / {metrics.val_count}" if metrics.val_count \
+            and not finite(getattr(metrics, "reconstruction_error", None)) else ""
         what = "Stopped" if event.cancelled else ("Stopped early (no more improvement)" if event.stopped_early else "Finished")
         short = "Stopped" if event.cancelled else ("Stopped early" if event.stopped_early else "Finished")
         epochs = f"{event.epochs_run} epoch{'s' if event.epochs_run != 1 else ''}"
@@ -292,7 +297,7 @@ class TrainingController:
             note = "Stopped before the planned epochs." if result.cancelled else ""
             self.session.update("results", metrics=result.metrics, class_names=names, note=note, dataset=dataset,
                                 origin="training")
-            if result.model is not None and result.spec is not None:
+            if result.model is not None and result.spec is not None and self.session.config.config.task != "autoencoder":
                 self._make_classifier(result.model, result.spec, list(names), str(result.run_dir))
 
     def _on_crash(self, err: Any) -> None:
@@ -348,8 +353,12 @@ class TrainingController:
 
 
 def epoch_summary(event: EpochEnd) -> str:
-    parts = [f"Epoch {event.epoch + 1}/{event.epochs}", f"loss {event.loss:.4f}", f"accuracy {event.accuracy:.1%}"]
+    parts = [f"Epoch {event.epoch + 1}/{event.epochs}", f"loss {event.loss:.4f}"]
+    if finite(event.accuracy):          # an autoencoder has none: its loss is the reconstruction error
+        parts.append(f"accuracy {event.accuracy:.1%}")
     if finite(event.val_loss):
-        parts += [f"val loss {event.val_loss:.4f}", f"<b>val accuracy {event.val_accuracy:.1%}</b>"]
+        parts.append(f"val loss {event.val_loss:.4f}" if finite(event.val_accuracy) else f"<b>val loss {event.val_loss:.4f}</b>")
+    if finite(event.val_accuracy):
+        parts.append(f"<b>val accuracy {event.val_accuracy:.1%}</b>")
     parts.append(f"{event.seconds:.1f} s")
     return " · ".join(parts)

@@ -145,8 +145,23 @@ class ResultCard(QFrame):
         else:  # "not sure" or "unfamiliar — probably none of these classes": the guess stays visible below
             self.verdict.setText(f"<b>{html.escape(verdict)}</b>")
         self.verdict.show()
+        self._show_capsules(prediction)
         self._show_trust(prediction)
         self.layers.show()
+
+    def _show_capsules(self, prediction: Any) -> None:
+        """CapsNet answers with capsule lengths: say so, with the raw lengths of the classes shown."""
+        lengths = getattr(prediction, "lengths", None)
+        if lengths is None or prediction.probabilities is None:
+            tip = ""
+        else:
+            order = np.argsort(prediction.probabilities)[::-1][:len(prediction.top)]
+            raw = ", ".join(f"{label} {float(lengths[i]):.2f}" for (label, _), i in zip(prediction.top, order))
+            tip = ("CapsNet: each class's capsule length (0..1: how sure the network is that the class is present) "
+                   f"read as a probability. Raw capsule lengths: {raw}")
+        self.bars.setToolTip(tip)
+        self.verdict.setToolTip(tip)
+        self.name.setText(self.name.text().removesuffix(" · capsule lengths") + (" · capsule lengths" if tip else ""))
 
     def _show_trust(self, prediction: Any) -> None:
         if prediction.familiar is None:

@@ -45,6 +45,11 @@ TIPS = {
     "freeze_all_but": "Freeze every layer that has weights except the last N (the classifier end of the network).",
     "freeze_base": "Keep the pretrained backbone as it is and train only the new head.",
     "fine_tune_last": "After freezing the base, let its last N layers learn too (fine-tuning).",
+    "task": "Classification: the network names each image's class. Autoencoder: it learns to give back the image "
+            "itself through a narrow middle (the curves show the reconstruction error; dropped images are "
+            "reconstructed, not classified).",
+    "noise": "Autoencoders: Gaussian noise (std on the 0..1 pixel scale) added to the inputs while the network "
+             "learns to give back the clean image: a denoising autoencoder. 0: it reconstructs the images as they are.",
     "weights": "Where the backbone's starting weights come from. ImageNet: downloaded once into Keras' cache "
                "(~/.keras/models; offline, put the file there). Random (none): no download, learns from scratch. "
                "File: a Keras .h5 weights file of this backbone without its classifier top.",
@@ -65,14 +70,16 @@ class ModelPanel(QWidget):
     # --- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
         layout = panel_layout(self, "Architecture")
+        layout.addLayout(self._build_task())
         self.preset = QComboBox()
         self.preset.setObjectName("PresetCombo")
         previous_kind = None
-        for info in list_architectures():
-            if previous_kind == "scratch" and info.kind == "backbone":
+        for info in list_architectures(None):
+            if previous_kind is not None and info.kind != previous_kind:
                 self.preset.insertSeparator(self.preset.count())
             previous_kind = info.kind
-            self.preset.addItem(info.name + ("  (ImageNet)" if info.kind == "backbone" else ""), info.name)
+            suffix = {"backbone": "  (ImageNet)", "autoencoder": "  (autoencoder)"}.get(info.kind, "")
+            self.preset.addItem(info.name + suffix, info.name)
             self.preset.setItemData(self.preset.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
         layout.addWidget(self.preset)
         self.description = hint("")
@@ -106,6 +113,38 @@ class ModelPanel(QWidget):
         bind = self.binder
         bind.field(self.preset, "arch.name", write=self._choose_preset)
         bind.watch("arch.name", self._show_preset_info)
+
+    def _build_task(self) -> QHBoxLayout:
+        """Classification or autoencoder, and (autoencoder) the noise of a denoiser."""
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Task"))
+        self.task = QComboBox()
+        self.task.addItem("classification", "classification")
+        self.task.addItem("autoencoder", "autoencoder")
+        self.task.setToolTip(TIPS["task"])
+        row.addWidget(self.task, 1)
+        self.noise = QDoubleSpinBox()
+        self.noise.setRange(0.0, 2.0)
+        self.noise.setSingleStep(0.05)
+        self.noise.setDecimals(2)
+        self.noise.setPrefix("noise σ ")
+        self.noise.setToolTip(TIPS["noise"])
+        row.addWidget(self.noise, 1)
+        bind = self.binder
+        bind.field(self.task, "task", write=self._choose_task)
+        bind.field(self.noise, "arch.noise", from_widget=lambda v: round(v, 2))
+        bind.watch("task", lambda task: self.noise.setVisible(task == "autoencoder"))
+        return row
+
+    def _choose_task(self, task: str) -> None:
+        """An autoencoder needs an autoencoder architecture, a classifier any other: switch with the task."""
+        if not task or task == self.store.config.task:
+            return
+        kind = get_architecture(self.store.config.arch.name).kind
+        if (task == "autoencoder") != (kind == "autoencoder"):
+            self._choose_preset("conv_autoencoder" if task == "autoencoder" else "mlp", task)
+        else:
+            self.store.update(task=task)
 
     def _build_options(self) -> QFormLayout:
         options = QFormLayout()
@@ -213,12 +252,15 @@ class ModelPanel(QWidget):
         self.description.setText(info.description if info else "")
         self.backbone.setVisible(bool(info and info.kind == "backbone"))
 
-    def _choose_preset(self, name: str) -> None:
-        """A new preset starts from its designed defaults and forgets per-layer freezing."""
+    def _choose_preset(self, name: str, task: str | None = None) -> None:
+        """A new preset starts from its designed defaults and forgets per-layer freezing; an
+        autoencoder preset sets the task to autoencoder (and another preset back to classification)."""
         if not name or name == self.store.config.arch.name:
             return
-        changes: dict[str, Any] = {"arch.name": name, "layer_trainable": {}, "freeze_all_but": None}
-        changes.update({f"arch.{k}": v for k, v in get_architecture(name).defaults.items()})
+        info = get_architecture(name)
+        changes: dict[str, Any] = {"arch.name": name, "layer_trainable": {}, "freeze_all_but": None,
+                                   "task": task or ("autoencoder" if info.kind == "autoencoder" else "classification")}
+        changes.update({f"arch.{k}": v for k, v in info.defaults.items()})
         self.store.update(**changes)
 
     def _choose_weights(self, choice: str) -> None:

@@ -278,6 +278,14 @@ class PlotsPanel(QWidget):
         for plot in (self.loss, self.accuracy):
             plot.show_runs(coloured)
 
+    def show_accuracy(self, shown: bool, why: str = "") -> None:
+        """Show or hide the accuracy plot (an autoencoder has no accuracy: the loss plot alone
+        shows its reconstruction error, titled so)."""
+        self.accuracy.widget.setVisible(shown)
+        title = "Loss" if shown else "Reconstruction loss (mean squared error)"
+        self.loss.widget.getPlotItem().setTitle(f"<span style='color:{theme.TEXT}; font-size:11pt'>{title}</span>")
+        self.loss.widget.setToolTip("" if shown else f"Accuracy: n/a — {why}")
+
     def set_summary(self, text: str, tooltip: str = "") -> None:
         """The line above the plots: what trains, or the last epoch's figures."""
         self.summary.setText(text)

@@ -1,0 +1,131 @@
+"""The lesson card above the curves: the chosen lesson's note, the published figure, what is
+missing offline (and the fallback), the learner's own figure once run, and its buttons."""
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from gui.session import LessonState
+from gui.widgets import set_state
+
+NETWORKS = (("vgg16_imagenet", "VGG16"), ("resnet50", "ResNet50"), ("mobilenet_v2", "MobileNetV2"),
+            ("inception_v3", "InceptionV3"), ("efficientnet_b0", "EfficientNetB0"))
+
+
+def _label(object_name: str = "", wrap: bool = True) -> QLabel:
+    label = QLabel()
+    if object_name:
+        label.setObjectName(object_name)
+    label.setWordWrap(wrap)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class LessonCard(QFrame):
+    run_requested = Signal()
+    fallback_requested = Signal()
+    network_chosen = Signal(str)
+    close_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("LessonCard")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 8, 10)
+        layout.setSpacing(4)
+        top = QHBoxLayout()
+        self.title = QLabel()
+        self.title.setObjectName("CardTitle")
+        top.addWidget(self.title, 1)
+        self.network = QComboBox()
+        for name, text in NETWORKS:
+            self.network.addItem(text, name)
+        self.network.setToolTip("The ImageNet network to classify with (its published weights and 1000 classes)")
+        self.network.activated.connect(lambda i: self.network_chosen.emit(self.network.itemData(i)))
+        top.addWidget(self.network)
+        self.fallback = QPushButton()
+        self.fallback.setToolTip("Run the same recipe on data that needs no download; the published figure then does "
+                                 "not apply")
+        self.fallback.clicked.connect(self.fallback_requested)
+        top.addWidget(self.fallback)
+        self.run = QPushButton("▶ Run lesson")
+        self.run.setObjectName("PrimaryButton")
+        self.run.clicked.connect(self.run_requested)
+        top.addWidget(self.run)
+        close = QPushButton("✕")
+        close.setObjectName("FlatButton")
+        close.setFixedSize(24, 24)
+        close.setToolTip("Close the lesson (the settings it made stay)")
+        close.clicked.connect(self.close_requested)
+        top.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(top)
+        self.note = _label("LessonNote")
+        layout.addWidget(self.note)
+        self.warning = _label("Warning")
+        layout.addWidget(self.warning)
+        figures = QGridLayout()
+        figures.setHorizontalSpacing(10)
+        figures.setVerticalSpacing(2)
+        figures.setColumnStretch(1, 1)
+        self.published_caption, self.published = QLabel("Published"), _label("LessonFigure")
+        self.yours_caption, self.yours = QLabel("Yours"), _label("LessonFigure")
+        for row, (caption, value) in enumerate(((self.published_caption, self.published), (self.yours_caption, self.yours))):
+            caption.setObjectName("Caption")
+            figures.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignTop)
+            figures.addWidget(value, row, 1)
+        layout.addLayout(figures)
+        self.state = LessonState()
+        self.hide()
+
+    def show_lesson(self, state: LessonState) -> None:
+        self.state = state
+        if not state.name:
+            self.hide()
+            return
+        self.title.setText(f"Lesson · {state.title}")
+        self.note.setText(html.escape(state.note))
+        self.network.setVisible(state.kind == "imagenet")
+        if state.kind == "imagenet":
+            index = self.network.findData(state.network)
+            if index >= 0:
+                self.network.setCurrentIndex(index)
+        warning = ""
+        if state.status == "unavailable":
+            warning = f"⚠ Not available offline: {html.escape(state.missing)}."
+            if state.fallback:
+                warning += f" You can run it on <b>{state.fallback}</b> instead: the published figure then does not apply."
+        elif state.fallback_note:
+            warning = f"⚠ Set up {html.escape(state.fallback_note)}."
+        self.warning.setText(warning)
+        self.warning.setVisible(bool(warning))
+        set_state(self.warning, "warning")
+        self.published.setText(html.escape(state.published))
+        self.published_caption.setText("Published" + (" (does not apply here)" if state.fallback_note else ""))
+        yours = {"running": "<i>running…</i>", "loading": "<i>loading the network…</i>"}.get(state.status, "")
+        if state.figure:
+            parts = state.figure.split(" | ")
+            if len(parts) > 1:   # a grid: one row per combination, its settings then its figures
+                rows = [part.removesuffix(" accuracy").partition(": ") for part in parts]
+                yours = "<table cellspacing='0' cellpadding='0'>" + "".join(
+                    f"<tr><td>{html.escape(label)}&nbsp;&nbsp;</td><td><b>{html.escape(figures)}</b></td></tr>"
+                    for label, _, figures in rows) + "</table>"
+            else:
+                yours = f"<b>{html.escape(state.figure)}</b>"
+        self.yours.setText(yours)
+        self.yours.setVisible(bool(yours))
+        self.yours_caption.setVisible(bool(yours))
+        self.yours_caption.setText("Yours" + (f" (on {state.fallback})" if state.fallback_note else ""))
+        self.fallback.setText(f"Run on {state.fallback} instead")
+        self.fallback.setVisible(state.status == "unavailable" and bool(state.fallback))
+        self.run.setText("▶ Load network" if state.kind == "imagenet" else "▶ Run lesson")
+        self.run.setVisible(state.status != "unavailable")
+        self.run.setEnabled(state.status in ("ready", "finished", "failed"))
+        self.show()
+
+    def set_locked(self, locked: bool) -> None:
+        """While a training runs, a lesson cannot start (nor its network change)."""
+        for widget in (self.run, self.fallback, self.network):
+            widget.setEnabled(not locked and (widget is not self.run or self.state.status in ("ready", "finished", "failed")))
