@@ -65,14 +65,14 @@ def build_panels(window: Any, runs_root: Path | None) -> None:
     window.classify_panel = ClassifyPanel(window.session.preferences, start_folder)
     window.errors_panel = ErrorsPanel(window.session.preferences)
     window.runs_panel, window.map_panel, window.labels_panel = RunsPanel(runs_root), MapPanel(), LabelsPanel()
-    window.results = tab_widget("ResultTabs", 380, (window.classify_panel, "Classify"), (window.errors_panel, "Errors"),
+    window.results = tab_widget("ResultTabs", 440, (window.classify_panel, "Classify"), (window.errors_panel, "Errors"),
                                 (window.map_panel, "Map"), (window.labels_panel, "Labels"), (window.runs_panel, "Runs"))
     window.splitter = QSplitter(Qt.Orientation.Horizontal)
     window.splitter.setObjectName("MainSplitter")
     for i, (widget, stretch) in enumerate(((window.controls, 0), (centre, 1), (window.results, 0))):
         window.splitter.addWidget(widget)
         window.splitter.setStretchFactor(i, stretch)
-    window.splitter.setSizes([480, 680, 400])
+    window.splitter.setSizes([440, 600, 520])
     window.splitter.setChildrenCollapsible(False)
     window.setCentralWidget(window.splitter)
     window.engine_status = EngineStatus()

@@ -202,9 +202,11 @@ class ClassifyPanel(QWidget):
         self.removed = 0                  # older cards dropped to stay within MAX_CARDS
         self.binder = Binder(preferences)
         layout = panel_layout(self)
+        title = QHBoxLayout()       # the heading and Clear, then the controls on their own row
+        title.addWidget(heading("Classify"))
+        title.addStretch(1)
+        layout.addLayout(title)
         top = QHBoxLayout()
-        top.addWidget(heading("Classify"))
-        top.addStretch(1)
         self.top_k = QSpinBox()
         self.top_k.setRange(1, 10)
         self.top_k.setPrefix("top ")
@@ -228,8 +230,10 @@ class ClassifyPanel(QWidget):
         self.clear_button = QPushButton("Clear")
         self.clear_button.setObjectName("FlatButton")
         self.clear_button.clicked.connect(self.clear)
-        for b in (self.open_button, self.paste_button, self.clear_button):
+        top.addStretch(1)
+        for b in (self.open_button, self.paste_button):
             top.addWidget(b)
+        title.addWidget(self.clear_button)
         layout.addLayout(top)
         self.model_label = QLabel("No model yet — train one or open a run.")
         self.model_label.setObjectName("Hint")
