@@ -57,8 +57,7 @@ class LrFinderController:
             self.view.add_probe(event.lr, event.loss)
             if self.session.training.status != "stopping":
                 self.session.update("training", status="running", fraction=(event.step + 1) / max(1, event.steps),
-                                    eta="", text=f"Learning-rate finder: batch {event.step + 1}/{event.steps} · "
-                                                 f"rate {event.lr:.1e}")
+                                    eta="", text=f"LR finder · batch {event.step + 1}/{event.steps} · rate {event.lr:.1e}")
 
     def _found(self, found: jobs.LrFound) -> None:
         sweep = found.sweep
@@ -71,6 +70,7 @@ class LrFinderController:
             text = (f"Suggested: {sweep.suggested_lr:.1e}, a tenth of the rate at the lowest loss (swept to "
                     f"{sweep.lrs[-1]:.1e}, {ended}).")
             self.session.update("training", status="finished", fraction=1.0, eta="",
-                                text=f"Learning-rate finder: suggests {sweep.suggested_lr:.1e}")
+                                text=f"LR finder: {sweep.suggested_lr:.1e}",
+                                tooltip=f"The learning-rate finder suggests {sweep.suggested_lr:.1e} (Training tab)")
             self.view.show_sweep(list(sweep.lrs), list(sweep.losses), sweep.suggested_lr, text)
         self.found.emit(sweep)

@@ -256,13 +256,14 @@ class TrainingController:
 
     def _on_paused(self, event: Paused) -> None:
         if self.session.training.status != "stopping":
-            self._set(status="paused", eta="", text=f"Paused at epoch {event.epoch + 1}, batch {event.step + 1} · "
-                                                     "Resume goes on, Stop saves the run")
+            self._set(status="paused", eta="", text=f"Paused · epoch {event.epoch + 1}, batch {event.step + 1}",
+                      tooltip=f"Paused after batch {event.step + 1} of epoch {event.epoch + 1}, everything in memory: "
+                              "Resume goes on exactly there; Stop saves the run (it can be resumed later)")
 
     def _on_continued(self, event: Continued) -> None:
         self._origin = None
         if self.session.training.status in ("paused", "pausing"):
-            self._set(status="running")
+            self._set(status="running", tooltip="")
 
     def _on_stage(self, event: StageChanged) -> None:
         self.curves.add_stage(event.epoch, event.description)

@@ -37,6 +37,7 @@ class LrFinderPanel(QGroupBox):
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(theme.GRID))
             axis.setTextPen(pg.mkPen(theme.TEXT_DIM))
+        item.getAxis("bottom").enableAutoSIPrefix(False)   # 1e-05 … 1, not "× 0.001"
         item.showGrid(x=True, y=True, alpha=1.0)
         item.setLogMode(x=True, y=False)
         item.setLabel("bottom", "learning rate")

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from gui import theme
 
 REDRAW_MS = 100
+AXIS_WIDTH = 52   # the loss plot's and the rate plot's left axes: their epochs line up
 EMA_EPOCHS = 0.05  # smoothing time constant, in epochs
 
 
@@ -194,8 +195,10 @@ class MetricPlot:
 
 
 class RatePlot:
-    """The learning rate of each epoch, in a short plot under the loss (log y axis, x linked to the
-    loss): shown once the rate changes during a run (a schedule, warm-up, a second stage)."""
+    """The learning rate of each epoch, in a short plot under the loss (x linked to the loss, same
+    axis width so the epochs line up): shown once the rate changes during a run (a schedule,
+    warm-up, a second stage). A linear axis: the schedules are linear or cosine in the rate, and
+    a 118-pixel log axis had no room for its labels."""
 
     HEIGHT = 118
 
@@ -208,10 +211,12 @@ class RatePlot:
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(theme.GRID))
             axis.setTextPen(pg.mkPen(theme.TEXT_DIM))
-        item.getAxis("left").setWidth(48)
+        left = item.getAxis("left")
+        left.setWidth(AXIS_WIDTH)
+        left.enableAutoSIPrefix(False)
+        left.setStyle(maxTickLevel=0)
         item.showGrid(x=True, y=True, alpha=1.0)
-        item.setLogMode(x=False, y=True)
-        item.setLabel("left", "learning rate")
+        item.setTitle(f"<span style='color:{theme.TEXT_DIM}; font-size:9pt'>learning rate per epoch</span>", size="9pt")
         item.setMenuEnabled(False)
         item.hideButtons()
         self.curve = item.plot(pen=_pen(theme.GOOD, 1.5), symbol="o", symbolSize=5, symbolBrush=theme.GOOD,
@@ -250,6 +255,7 @@ class PlotsPanel(QWidget):
         self.accuracy.widget.setXLink(self.loss.widget)
         self.rate = RatePlot()
         self.rate.widget.setXLink(self.loss.widget)
+        self.loss.widget.getPlotItem().getAxis("left").setWidth(AXIS_WIDTH)
         loss_column = QVBoxLayout()
         loss_column.setSpacing(4)
         loss_column.addWidget(self.loss.widget, 1)

@@ -46,7 +46,7 @@ def test_pause_holds_the_training_and_resume_finishes_it(window, qtbot) -> None:
     bar = window.run_bar
     assert any(type(e).__name__ == "Paused" for e in seen)
     assert bar.pause.text().endswith("Resume") and bar.pause.isEnabled() and bar.stop.isEnabled()
-    assert not bar.train.isEnabled() and "Paused at epoch" in bar.progress.format()
+    assert not bar.train.isEnabled() and bar.progress.format().startswith("Paused · epoch")
     assert window.training_panel.lr.isEnabled() is False           # the settings stay locked while paused
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
         bar.pause.click()
@@ -134,7 +134,7 @@ def test_lr_finder_draws_its_curve_and_one_click_sets_the_rate(window, qtbot) ->
     sweep = found.args[0]
     assert sweep is not None and len(panel.lrs) >= 5 and panel.marker.isVisible()
     assert panel.plot.getPlotItem().getAxis("bottom").logMode and panel.use.isEnabled()
-    assert window.session.training.status == "finished" and "suggests" in window.session.training.text
+    assert window.session.training.status == "finished" and "LR finder" in window.session.training.text
     panel.use.click()
     rate = float(f"{sweep.suggested_lr:.2g}")
     assert window.session.config.config.training.learning_rate == rate
