@@ -6,7 +6,7 @@ the curves work as for a new training, and the curves start with the epochs alre
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from gui import jobs
 from gui.controllers.training import TrainingController, TrainingJob
