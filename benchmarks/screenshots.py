@@ -1,7 +1,7 @@
 """Screenshots of the window's experiment and insight views, for docs/screenshots/ and the README.
 
     xvfb-run -s "-screen 0 1600x1000x24" python -m benchmarks.screenshots [--scene grid compare explain map labels
-                                                                                lessons_menu lesson autoencoder]
+                                                                                lessons_menu lesson autoencoder lrfinder keep]
 
 Each scene drives the real window the way a user would (real trainings on the embedded digits or
 generated shapes, real files dropped), waits for the work to finish and saves the window (and a
@@ -23,7 +23,7 @@ from benchmarks.screenshot import pause, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
-SCENES = ("grid", "compare", "explain", "map", "labels", "lessons_menu", "lesson", "autoencoder")
+SCENES = ("grid", "compare", "explain", "map", "labels", "lessons_menu", "lesson", "autoencoder", "lrfinder", "keep")
 
 
 def _until(app: Any, done: Callable[[], bool], timeout_s: float = 900) -> None:
@@ -245,6 +245,65 @@ def scene_autoencoder(app: Any) -> Any:
     return window
 
 
+def scene_lr_finder(app: Any) -> Any:
+    """The learning-rate finder in the Training tab: the sweep, the suggestion marked and used."""
+    window = _window(app, **{"data.name": "digits", "data.limit": None, "arch.name": "mlp", "training.batch_size": 32})
+    window.controls.setCurrentIndex(3)
+    found: list[Any] = []
+    window.lr_finder.found.connect(found.append)
+    window.lr_panel.find.click()
+    _until(app, lambda: bool(found) and not window.training.busy)
+    window.lr_panel.use.click()
+    pause(app, 0.8)
+    _save(window, "lr-finder")
+    return window
+
+
+def scene_keep(app: Any) -> Any:
+    """Pause a one-cycle training, stop it, Resume it from the Runs tab (the curves go on where they
+    were, the rate of each epoch under the loss), then File → Export… as TFLite."""
+    window = _window(app, **{"data.name": "digits", "data.limit": None, "arch.name": "mlp", "training.epochs": 14,
+                             "training.batch_size": 64, "training.schedule": "one_cycle"})
+    window.controls.setCurrentIndex(3)
+    window.results.setCurrentWidget(window.runs_panel)
+
+    def pause_at_epoch_six(event: Any) -> None:
+        if type(event).__name__ == "EpochEnd" and event.epoch == 5 and window.session.training.status == "running":
+            window.training.toggle_pause()
+
+    window.training.event.connect(pause_at_epoch_six)
+    results: list[Any] = []
+    window.training.finished.connect(results.append)
+    window.training.start()
+    _until(app, lambda: window.session.training.status == "paused")
+    window.training.event.disconnect(pause_at_epoch_six)
+    pause(app, 0.8)
+    _save(window, "paused")
+    window.training.stop()
+    _until(app, lambda: bool(results) and not window.training.busy)
+    run_dir = str(results[0].run_dir)
+    _until(app, lambda: run_dir in [str(s.path) for s in window.runs_panel.summaries] and not window.runs._list.busy)
+    window.runs_panel.table.selectRow([str(s.path) for s in window.runs_panel.summaries].index(run_dir))
+    window.runs_panel.resume_button.click()
+    _until(app, lambda: len(results) == 2 and not window.training.busy)
+    _until(app, lambda: window.session.classifier.classifier is not None, 120)
+    pause(app, 0.8)
+    _save(window, "resumed")
+    window.show_export()
+    dialog = window.export_dialog
+    dialog.format.setCurrentIndex(dialog.format.findData("tflite"))
+    dialog.quantize.setCurrentIndex(dialog.quantize.findData("float16"))
+    exported: list[Any] = []
+    window.export.exported.connect(exported.append)
+    dialog.export_button.click()
+    _until(app, lambda: bool(exported))
+    pause(app, 0.5)
+    OUT.mkdir(parents=True, exist_ok=True)
+    dialog.grab().save(str(OUT / "export.png"))
+    print(f"saved {OUT / 'export.png'}", flush=True)
+    return window
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scene", nargs="+", choices=SCENES, default=list(SCENES))
@@ -273,6 +332,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             lessons_window = None
         elif scene == "autoencoder":
             scene_autoencoder(app).close()
+        elif scene == "lrfinder":
+            scene_lr_finder(app).close()
+        elif scene == "keep":
+            scene_keep(app).close()
     for window in (grid_window, explain_window, lessons_window):
         if window is not None:
             window.close()

@@ -126,13 +126,92 @@ class Resources:
         return {"feature_cache": self.feature_cache, "memory_budget": self.budget}
 
 
-def train(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources) -> Any:
-    """One training; every engine event is reported to the UI thread as it happens."""
+def train(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources,
+          pause: Any = None) -> Any:
+    """One training; every engine event is reported to the UI thread as it happens. `pause`: an
+    `engine.cancel.PauseToken` the window holds to pause and resume it."""
     load_engine()
     from engine.training import train as run_training
 
-    return run_training(config, task.report, task.cancel_token, dataset=dataset, runs_root=runs_root,
+    return run_training(config, task.report, task.cancel_token, dataset=dataset, runs_root=runs_root, pause=pause,
                         **resources.train_kwargs)
+
+
+#: Parts of the current config a fork never takes: the checkpoint's model was built for its own data and architecture.
+FORK_KEEPS = ("data", "arch", "parent", "schema_version", "task", "init_from")
+
+
+def fork_changes(run_config: ExperimentConfig, current: ExperimentConfig) -> dict[str, Any]:
+    """The current settings that differ from a run's (dotted keys), but its data and architecture."""
+    ours, theirs = current.model_dump(mode="json"), run_config.model_dump(mode="json")
+    changes: dict[str, Any] = {}
+    for key, value in ours.items():
+        if key in FORK_KEEPS:
+            continue
+        if isinstance(value, dict) and key != "layer_trainable":
+            changes.update({f"{key}.{k}": v for k, v in value.items() if theirs.get(key, {}).get(k) != v})
+        elif theirs.get(key) != value:
+            changes[key] = value
+    return changes
+
+
+def keep_training(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources,
+                  how: str, run_dir: str, amount: int = 0, pause: Any = None) -> Any:
+    """Go on with a saved run (engine.training.resume): `how` "resume" (from its last complete
+    epoch), "continue" (`amount` more epochs, same folder) or "fork" (a new run from the checkpoint
+    of epoch `amount`, 0-based, with the current settings that `fork_changes` finds)."""
+    load_engine()
+    from engine.runs import read_config
+    from engine.training.resume import continue_run, fork_run, resume_run
+
+    run_config = read_config(Path(run_dir))
+    changes = fork_changes(run_config, config) if how == "fork" else {}
+    target = run_config.updated(**changes) if changes else run_config
+    same = dataset is not None and dataset_key(target.data, target.training.seed) == dataset_key(config.data, config.training.seed)
+    common = dict(observer=task.report, cancel=task.cancel_token, pause=pause, dataset=dataset if same else None,
+                  **resources.train_kwargs)
+    if how == "resume":
+        return resume_run(run_dir, **common)
+    if how == "continue":
+        return continue_run(run_dir, amount, **common)
+    return fork_run(run_dir, amount, changes, runs_root=runs_root, **common)
+
+
+def checkpoints(task: Task, run_dir: str) -> tuple[str, list[int]]:
+    """(run_dir, the 0-based epochs whose checkpoints the run keeps: the latest and the best)."""
+    from engine.checkpoint_files import list_checkpoints
+
+    return run_dir, [checkpoint.epoch for checkpoint in list_checkpoints(run_dir)]
+
+
+@dataclass(frozen=True)
+class LrFound:
+    sweep: Any                  # engine.training.lr_finder.LrSweep, None when stopped
+    arch: str
+
+
+def find_lr(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources,
+            steps: int = 100) -> LrFound:
+    """The learning-rate finder on the current config; each `LrProbe` is reported as it comes."""
+    load_engine()
+    from engine.training.lr_finder import find_learning_rate
+
+    try:
+        sweep = find_learning_rate(config, dataset=dataset, steps=steps, observer=task.report, cancel=task.cancel_token)
+    except InterruptedError:
+        sweep = None
+    return LrFound(sweep, config.arch.name)
+
+
+def export(task: Task, run_dir: str, fmt: str, out: str, quantize: str | None, samples: int = 200) -> Any:
+    """A verified export (engine.export.ExportReport); `ExportError` when it fails or disagrees."""
+    from engine.export import check_export as check
+
+    check(run_dir, fmt, out, quantize)   # an extra that is missing says so before TensorFlow loads
+    load_engine()
+    from engine.export import export_run
+
+    return export_run(run_dir, fmt, out, quantize=quantize, samples=samples, cancel=task.cancel_token)
 
 
 def gpu_memory(task: Task) -> tuple[float | None]:

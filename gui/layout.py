@@ -20,6 +20,7 @@ from gui.panels.grid import GridPlanPanel, GridResultsPanel
 from gui.panels.insight_map import MapPanel
 from gui.panels.labels import LabelsPanel
 from gui.panels.lesson import LessonCard
+from gui.panels.lr_finder import LrFinderPanel
 from gui.panels.model import ModelPanel
 from gui.panels.plots import PlotsPanel
 from gui.panels.reconstruction import ReconstructionPanel
@@ -40,7 +41,8 @@ def build_panels(window: Any, runs_root: Path | None) -> None:
     window.data_panel = DataPanel(config, start_folder)
     window.model_panel = ModelPanel(config)
     window.augmentation_panel = AugmentationPanel(config)
-    window.training_panel = TrainingPanel(config)
+    window.lr_panel = LrFinderPanel()
+    window.training_panel = TrainingPanel(config, window.lr_panel)
     window.grid_panel = GridPlanPanel(window.session.grid_plan)
     window.controls = tab_widget("ControlTabs", 360, (scrolling(window.data_panel), "Data"), (window.model_panel, "Model"),
                                  (scrolling(window.augmentation_panel), "Augment"), (scrolling(window.training_panel), "Training"),

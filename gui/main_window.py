@@ -20,11 +20,14 @@ from gui.controllers.caches import CachesController
 from gui.controllers.classify import ClassifyController
 from gui.controllers.data import DataController
 from gui.controllers.engine import EngineController
+from gui.controllers.export import ExportController
 from gui.controllers.grid import GridController
 from gui.controllers.insight_map import MapController
 from gui.controllers.inspect import InspectController
+from gui.controllers.keep import KeepController
 from gui.controllers.labels import LabelsController
 from gui.controllers.lessons import LessonsController
+from gui.controllers.lr_finder import LrFinderController
 from gui.controllers.persistence import PersistenceController, startup_config
 from gui.controllers.preview import PreviewController
 from gui.controllers.results import ResultsController
@@ -90,11 +93,17 @@ class MainWindow(QMainWindow):
         self.caches = CachesController(s, t)
         self.lessons = LessonsController(s, t, self.training, self.grid, self.lesson_card)
         self.autoencoder = AutoencoderController(s, t, self.training, self.reconstructions, self.plots)
+        self.keep = KeepController(s, t, self.training, self.runs_panel)
+        self.lr_finder = LrFinderController(s, self.training, self.lr_panel)
+        self.export = ExportController(s, t)
 
     def _connect_intents(self) -> None:
         s = self.session
         self.run_bar.train_clicked.connect(self.training.start)
         self.run_bar.stop_clicked.connect(self.training.stop)
+        self.run_bar.pause_clicked.connect(self.training.toggle_pause)
+        self.lr_panel.find_requested.connect(self.lr_finder.find)
+        self.lr_panel.use_requested.connect(self.lr_finder.use)
         self.augmentation_panel.reseed_requested.connect(self.preview.reseed)
         self.errors_panel.thumbnails_wanted.connect(self.results_view.thumbnails_wanted)
         self.errors_panel.title_changed.connect(lambda title: self.results.setTabText(1, title))
@@ -106,6 +115,10 @@ class MainWindow(QMainWindow):
         self.runs_panel.settings_requested.connect(self.runs.use_settings)
         self.runs_panel.refresh_requested.connect(self.runs.refresh)
         self.runs_panel.compare_requested.connect(self.runs.compare)
+        self.runs_panel.resume_requested.connect(self.keep.resume)
+        self.runs_panel.continue_requested.connect(self.keep.continue_run)
+        self.runs_panel.fork_wanted.connect(self.keep.fork_wanted)
+        self.runs_panel.fork_requested.connect(self.keep.fork)
         self.comparison_panel.close_requested.connect(self.runs.close_comparison)
         self.grid_panel.run_requested.connect(self.grid.run)
         self.grid_panel.resume_requested.connect(self.grid.resume)
@@ -144,7 +157,7 @@ class MainWindow(QMainWindow):
 
     def _lock_controls(self, training: Any) -> None:
         for panel in (self.data_panel, self.model_panel, self.augmentation_panel, self.training_panel, self.runs_panel,
-                      self.grid_panel, self.labels_panel, self.lesson_card):
+                      self.grid_panel, self.labels_panel, self.lesson_card, self.lr_panel):
             panel.set_locked(training.running)
 
     def show_caches(self) -> None:
@@ -154,6 +167,14 @@ class MainWindow(QMainWindow):
         self._caches_dialog.clear_requested.connect(self.caches.clear)
         self.caches.attach(self._caches_dialog)
         self._caches_dialog.show()
+
+    def show_export(self) -> None:
+        from gui.export_dialog import ExportDialog
+
+        self.export_dialog = ExportDialog(self)
+        self.export_dialog.export_requested.connect(self.export.export)
+        self.export.attach(self.export_dialog)
+        self.export_dialog.show()
 
     def show_log(self) -> None:
         from gui.log_view import LogDialog

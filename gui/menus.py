@@ -14,7 +14,8 @@ def build_menus(window: Any) -> None:
     add_actions(window.menuBar().addMenu("&File"), window, (
         ("Open images…", QKeySequence.StandardKey.Open, window.classify_panel.choose_files),
         ("Paste image", QKeySequence.StandardKey.Paste, window.paste),
-        ("Open run folder…", "Ctrl+Shift+O", window.choose_run_folder), None,
+        ("Open run folder…", "Ctrl+Shift+O", window.choose_run_folder),
+        ("Export…", "Ctrl+E", window.show_export), None,
         ("Caches and memory…", None, window.show_caches), None,
         ("Train", None, window.training.start), ("Stop", None, window.training.stop), None,
         ("Quit", QKeySequence.StandardKey.Quit, window.close)))

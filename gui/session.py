@@ -177,7 +177,8 @@ class ModelState:
 
 @dataclass(frozen=True)
 class TrainingState:
-    status: str = "idle"             # idle | waiting | preparing | extracting | running | stopping | finished | stopped | failed
+    status: str = "idle"             # idle | waiting | preparing | extracting | running | pausing | paused | stopping |
+                                     # finished | stopped | failed
     fraction: float = 0.0            # of all planned epochs
     text: str = "Ready"
     eta: str = ""
@@ -188,10 +189,11 @@ class TrainingState:
     cache_note: str = ""
     run_dir: str = ""
     tooltip: str = ""
+    pausable: bool = False           # this job can hold after a batch (a training; not a grid or a label check)
 
     @property
     def running(self) -> bool:
-        return self.status in ("waiting", "preparing", "extracting", "running", "stopping")
+        return self.status in ("waiting", "preparing", "extracting", "running", "pausing", "paused", "stopping")
 
 
 @dataclass(frozen=True)

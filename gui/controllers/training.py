@@ -14,7 +14,10 @@ from typing import Any, Callable, Protocol
 
 from psygnal import Signal
 
-from engine.events import BatchEnd, EpochEnd, Failed, Finished, Preparing, StageChanged, Started
+from functools import partial
+
+from engine.cancel import PauseToken
+from engine.events import BatchEnd, Continued, EpochEnd, Failed, Finished, Paused, Preparing, Resumed, StageChanged, Started
 from gui import jobs
 from gui.session import EngineState, Session, TrainingState, finite, memory_budget
 from gui.tasks import TaskRunner
@@ -37,8 +40,10 @@ class CurvesView(Protocol):
     def set_summary(self, text: str, tooltip: str = "") -> None: ...
     def set_planned_epochs(self, epochs: int) -> None: ...
     def add_batch(self, epoch: int, step: int, steps: int, loss: float, accuracy: float) -> None: ...
-    def add_epoch(self, epoch: int, loss: float, accuracy: float, val_loss: float, val_accuracy: float) -> None: ...
+    def add_epoch(self, epoch: int, loss: float, accuracy: float, val_loss: float, val_accuracy: float,
+                  learning_rate: float | None = None) -> None: ...
     def add_stage(self, epoch: int, description: str) -> None: ...
+    def add_history(self, history: list[Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class TrainingJob:
     queue: bool = False       # several runs one after another: the window stays busy between them
     fresh_results: bool = True   # a training replaces the curves and the results; a label check does not
     what: str = "Training"       # how messages name the job
+    pausable: bool = False       # `work` takes `pause=` (an engine PauseToken): the run bar offers Pause
+    title: str = ""              # the line above the curves when it starts (default: what trains on what)
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ class TrainingController:
         self._job = TrainingJob()
         self._shared: jobs.Resources | None = None
         self._skipped = 0
+        self._pause: PauseToken | None = None
         session.events.training.connect(view.show_training)
         session.events.engine.connect(self._on_engine)
         view.show_training(session.training)
@@ -105,7 +113,7 @@ class TrainingController:
         """Train the current config (or run `job`: a grid), as soon as the engine is ready."""
         if self.running or self._slot.busy:
             return
-        self._job = job or TrainingJob()
+        self._job = job or TrainingJob(pausable=True)
         self.session.clear_message()
         if self._job.fresh_results:
             self.curves.reset("Preparing…")
@@ -117,6 +125,19 @@ class TrainingController:
             self._set(status="waiting", text="Waiting for the engine to load…")
         else:
             self._launch()
+
+    def toggle_pause(self) -> None:
+        """Pause a running training after its current batch (everything stays in memory), or resume it."""
+        status = self.session.training.status
+        if self._pause is None or not self.session.training.pausable:
+            return
+        if status in ("pausing", "paused"):
+            self._pause.resume()
+            self._origin = None   # the time-left estimate starts again: the pause is no training time
+            self._set(status="running", text=self.session.training.run_note + "Going on…")
+        elif status == "running":
+            self._pause.pause()
+            self._set(status="pausing", text="Pausing after this batch…", eta="")
 
     def stop(self) -> None:
         status = self.session.training.status
@@ -148,8 +169,12 @@ class TrainingController:
         self._skipped = len(self._dataset.skipped) if self._dataset is not None else 0
         self._started, self._origin = None, None
         self._set(status="preparing", text=self._job.description, fraction=0.0, eta="", feature_cache=None,
-                  cache_note="", stage_note="", run_note="", run_dir="", tooltip="")
-        self._slot.start(self._job.work, config, self._dataset, self.runs_root, self._resources(), *self._job.extra,
+                  cache_note="", stage_note="", run_note="", run_dir="", tooltip="", pausable=self._job.pausable)
+        work = self._job.work
+        if self._job.pausable:
+            self._pause = PauseToken()
+            work = partial(work, pause=self._pause)
+        self._slot.start(work, config, self._dataset, self.runs_root, self._resources(), *self._job.extra,
                          on_progress=self._on_event, on_result=self._on_result, on_error=self._on_crash)
 
     def _resources(self) -> jobs.Resources:
@@ -166,7 +191,8 @@ class TrainingController:
     def _on_event(self, event: Any) -> None:
         handler = {Started: self._on_started, Preparing: self._on_preparing, BatchEnd: self._on_batch,
                    EpochEnd: self._on_epoch, StageChanged: self._on_stage, Finished: self._on_finished,
-                   Failed: self._on_failed}.get(type(event))
+                   Failed: self._on_failed, Paused: self._on_paused, Continued: self._on_continued,
+                   Resumed: self._on_resumed}.get(type(event))
         if handler is not None:
             handler(event)
         self.event.emit(event)
@@ -177,9 +203,9 @@ class TrainingController:
         if event.device != self.session.engine.device:
             self.session.update("engine", device=event.device)
         config = self.session.config.config
+        title = self._job.title or f"Training <b>{config.arch.name}</b> on <b>{short_name(config.data.name)}</b>"
         self.curves.set_summary(
-            f"Training <b>{config.arch.name}</b> on <b>{short_name(config.data.name)}</b> · "
-            f"{event.samples_train:,} training / {event.samples_val:,} validation images · "
+            f"{title} · {event.samples_train:,} training / {event.samples_val:,} validation images · "
             f"{event.trainable_params:,} of {event.total_params:,} parameters trainable", event.note)
         self.curves.set_planned_epochs(event.epochs)
         run = self.session.training.run_note
@@ -216,8 +242,28 @@ class TrainingController:
                        f"{self.session.training.stage_note}batch {event.step + 1}/{event.steps}")
 
     def _on_epoch(self, event: EpochEnd) -> None:
-        self.curves.add_epoch(event.epoch, event.loss, event.accuracy, event.val_loss, event.val_accuracy)
+        self.curves.add_epoch(event.epoch, event.loss, event.accuracy, event.val_loss, event.val_accuracy,
+                              event.learning_rate)
         self.curves.set_summary(epoch_summary(event))
+
+    def _on_resumed(self, event: Resumed) -> None:
+        """Going on from a checkpoint: the epochs before it are drawn first, the new ones follow."""
+        self.curves.add_history(list(event.history))
+        note = f" ({event.note})" if event.note else ""
+        self.session.status(f"Going on at epoch {event.from_epoch + 1}/{event.epochs}: the {event.from_epoch} epochs "
+                            f"before are kept{note}", 10000)
+        self._origin = None
+
+    def _on_paused(self, event: Paused) -> None:
+        if self.session.training.status != "stopping":
+            self._set(status="paused", eta="", text=f"Paused · epoch {event.epoch + 1}, batch {event.step + 1}",
+                      tooltip=f"Paused after batch {event.step + 1} of epoch {event.epoch + 1}, everything in memory: "
+                              "Resume goes on exactly there; Stop saves the run (it can be resumed later)")
+
+    def _on_continued(self, event: Continued) -> None:
+        self._origin = None
+        if self.session.training.status in ("paused", "pausing"):
+            self._set(status="running", tooltip="")
 
     def _on_stage(self, event: StageChanged) -> None:
         self.curves.add_stage(event.epoch, event.description)
@@ -269,14 +315,17 @@ class TrainingController:
             t0, f0 = self._origin
             if fraction > f0 and seconds > t0:
                 eta = f"{format_seconds((1 - fraction) * (seconds - t0) / (fraction - f0))} left"
-        status = "stopping" if self.session.training.status == "stopping" else "running"
+        status = self.session.training.status
+        status = status if status in ("stopping", "pausing") else "running"
         run = self.session.training.run_note
-        text = "Stopping after this batch…" if status == "stopping" else f"{run}Epoch {epoch + 1}/{epochs} · {detail}"
+        text = {"stopping": "Stopping after this batch…", "pausing": "Pausing after this batch…"}.get(
+            status, f"{run}Epoch {epoch + 1}/{epochs} · {detail}")
         self._set(status=status, fraction=fraction, text=text, eta=eta)
 
     # --- the end --------------------------------------------------------------------------------------
     def _on_result(self, result: Any) -> None:
         self._end_gpu_polling()
+        self._pause = None
         if self._job.on_result is not None:
             self._job.on_result(result)
         else:
@@ -303,6 +352,7 @@ class TrainingController:
     def _on_crash(self, err: Any) -> None:
         """`train` raised (it should not), or another job refused its input (a label check on too little data)."""
         self._end_gpu_polling()
+        self._pause = None
         details = getattr(err, "details", "")
         what = self._job.what
         if details:

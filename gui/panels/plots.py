@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from gui import theme
 
 REDRAW_MS = 100
+AXIS_WIDTH = 52   # the loss plot's and the rate plot's left axes: their epochs line up
 EMA_EPOCHS = 0.05  # smoothing time constant, in epochs
 
 
@@ -193,6 +194,43 @@ class MetricPlot:
         self.stage_lines.append(line)
 
 
+class RatePlot:
+    """The learning rate of each epoch, in a short plot under the loss (x linked to the loss, same
+    axis width so the epochs line up): shown once the rate changes during a run (a schedule,
+    warm-up, a second stage). A linear axis: the schedules are linear or cosine in the rate, and
+    a 118-pixel log axis had no room for its labels."""
+
+    HEIGHT = 118
+
+    def __init__(self) -> None:
+        self.widget = pg.PlotWidget()
+        self.widget.setObjectName("RatePlot")
+        self.widget.setFixedHeight(self.HEIGHT)
+        item = self.widget.getPlotItem()
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setPen(pg.mkPen(theme.GRID))
+            axis.setTextPen(pg.mkPen(theme.TEXT_DIM))
+        left = item.getAxis("left")
+        left.setWidth(AXIS_WIDTH)
+        left.enableAutoSIPrefix(False)
+        left.setStyle(maxTickLevel=0)
+        item.showGrid(x=True, y=True, alpha=1.0)
+        item.setTitle(f"<span style='color:{theme.TEXT_DIM}; font-size:9pt'>learning rate per epoch</span>", size="9pt")
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        self.curve = item.plot(pen=_pen(theme.GOOD, 1.5), symbol="o", symbolSize=5, symbolBrush=theme.GOOD,
+                               symbolPen=pg.mkPen(theme.GOOD), stepMode=None)
+        self.widget.hide()
+
+    def show_rates(self, x: np.ndarray, rates: np.ndarray) -> None:
+        self.curve.setData(x, rates)
+        varies = len(rates) > 1 and float(np.nanmax(rates)) > float(np.nanmin(rates)) * (1 + 1e-9)
+        self.widget.setVisible(varies)
+        if varies:
+            self.widget.setToolTip(f"Learning rate per epoch: {float(np.nanmin(rates)):.2e} to {float(np.nanmax(rates)):.2e}")
+
+
 class PlotsPanel(QWidget):
     """Receives training events; owns the series; redraws on a timer."""
 
@@ -215,11 +253,18 @@ class PlotsPanel(QWidget):
         self.loss = MetricPlot("Loss", "loss")
         self.accuracy = MetricPlot("Accuracy", "accuracy", percent=True)
         self.accuracy.widget.setXLink(self.loss.widget)
-        row.addWidget(self.loss.widget)
-        row.addWidget(self.accuracy.widget)
+        self.rate = RatePlot()
+        self.rate.widget.setXLink(self.loss.widget)
+        self.loss.widget.getPlotItem().getAxis("left").setWidth(AXIS_WIDTH)
+        loss_column = QVBoxLayout()
+        loss_column.setSpacing(4)
+        loss_column.addWidget(self.loss.widget, 1)
+        loss_column.addWidget(self.rate.widget)
+        row.addLayout(loss_column, 1)
+        row.addWidget(self.accuracy.widget, 1)
         layout.addLayout(row, 1)
         self.series = {name: GrowingSeries() for name in
-                       ("loss_raw", "loss_smooth", "acc_raw", "acc_smooth", "loss_epoch", "acc_epoch", "val_loss", "val_acc")}
+                       ("loss_raw", "loss_smooth", "acc_raw", "acc_smooth", "loss_epoch", "acc_epoch", "val_loss", "val_acc", "rate")}
         self.epochs: list[dict[str, float]] = []
         self._ema = {"loss": _Ema(), "acc": _Ema()}
         self._dirty = False
@@ -254,10 +299,13 @@ class PlotsPanel(QWidget):
             self.series["acc_smooth"].append(x, self._ema["acc"](x, accuracy))
         self._dirty = True
 
-    def add_epoch(self, epoch: int, loss: float, accuracy: float, val_loss: float, val_accuracy: float) -> None:
+    def add_epoch(self, epoch: int, loss: float, accuracy: float, val_loss: float, val_accuracy: float,
+                  learning_rate: float | None = None) -> None:
         x = epoch + 1.0
         self.epochs.append({"epoch": epoch, "loss": loss, "accuracy": accuracy, "val_loss": val_loss, "val_accuracy": val_accuracy})
-        for key, value in (("loss_epoch", loss), ("acc_epoch", accuracy), ("val_loss", val_loss), ("val_acc", val_accuracy)):
+        rate = learning_rate if _finite(learning_rate) and learning_rate > 0 else None
+        for key, value in (("loss_epoch", loss), ("acc_epoch", accuracy), ("val_loss", val_loss), ("val_acc", val_accuracy),
+                           ("rate", rate)):
             if value is not None and math.isfinite(value):
                 self.series[key].append(x, value)
         self._check_overfitting()
@@ -294,12 +342,18 @@ class PlotsPanel(QWidget):
     def load_history(self, history: list[Any], title: str = "") -> None:
         """Show a saved run's per-epoch curves (`engine.runs.EpochRecord`s; runs keep no batch curve)."""
         self.reset(title)
+        self.add_history(history)
+
+    def add_history(self, history: list[Any]) -> None:
+        """Append saved epochs (`EpochRecord`s) to the curves: a run that goes on from a checkpoint
+        draws the epochs before it, and the live ones follow."""
         stage = 1
         for entry in history:
             if entry.stage != stage:
                 stage = entry.stage
                 self.add_stage(entry.epoch, f"stage {stage}")
-            self.add_epoch(entry.epoch, *(_num(v) for v in (entry.loss, entry.accuracy, entry.val_loss, entry.val_accuracy)))
+            self.add_epoch(entry.epoch, *(_num(v) for v in (entry.loss, entry.accuracy, entry.val_loss, entry.val_accuracy)),
+                           learning_rate=getattr(entry, "learning_rate", None))
         self._redraw()
 
     # --- analysis -------------------------------------------------------------------------------
@@ -347,6 +401,10 @@ class PlotsPanel(QWidget):
             if self._drawn.get(id(curve)) != series.version:
                 self._drawn[id(curve)] = series.version
                 curve.setData(series.x, series.y)
+        rate = s["rate"]
+        if self._drawn.get(id(self.rate)) != rate.version:
+            self._drawn[id(self.rate)] = rate.version
+            self.rate.show_rates(rate.x, rate.y)
         if self._drawn.get(id(self.epochs)) != len(self.epochs):  # the best epoch moves only at epoch ends
             self._drawn[id(self.epochs)] = len(self.epochs)
             self._draw_best()

@@ -16,7 +16,7 @@ from gui import theme
 from gui.text import plural, short_name
 from gui.widgets import heading, hint, panel_layout
 
-COLUMNS = ("Created", "Data", "Model", "Ep.", "Val acc", "Test acc")
+COLUMNS = ("Created", "Data", "Model", "Ep.", "Val acc", "Test acc", "From")
 RIGHT_ALIGNED_FROM = 3
 MEASURED_ROWS = 64      # column widths follow the first rows (the newest runs), not all of them
 
@@ -51,7 +51,8 @@ class RunsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return _cell(run, column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return str(run.path) + (f"\n⚠ {run.problem}" if run.problem else "" if run.has_model else "\n(no saved model)")
+            return str(run.path) + (f"\n⚠ {run.problem}" if run.problem else "" if run.has_model else "\n(no saved model)") \
+                + (f"\nForked from {run.parent} at epoch {(run.parent_epoch or 0) + 1}" if run.parent else "")
         if role == Qt.ItemDataRole.TextAlignmentRole and column >= RIGHT_ALIGNED_FROM:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and run.problem:
@@ -68,10 +69,21 @@ def _cell(run: Any, column: int) -> str:
         return run.arch
     if column == 3:
         return str(run.epochs)
+    if column == 6:
+        return f"⑂ {_short_run(run.parent)} · ep {(run.parent_epoch or 0) + 1}" if run.parent else ""
     if run.problem:
         return "broken" if column == 4 else ""
     acc = run.val_accuracy if column == 4 else run.test_accuracy
     return f"{acc:.1%}" if isinstance(acc, (int, float)) else "–"
+
+
+def _short_run(path: str) -> str:
+    """`20261123-101502-digits-mlp` → `11-23 10:15` (the parent's Created cell)."""
+    name = Path(path).name
+    stamp = name[:15]
+    if len(stamp) == 15 and stamp[8] == "-" and stamp.replace("-", "").isdigit():
+        return f"{stamp[4:6]}-{stamp[6:8]} {stamp[9:11]}:{stamp[11:13]}"
+    return name
 
 
 class RunsPanel(QWidget):
@@ -81,6 +93,10 @@ class RunsPanel(QWidget):
     settings_requested = Signal(str)
     compare_requested = Signal(list)     # the paths of the selected runs (two or more)
     refresh_requested = Signal()
+    resume_requested = Signal(str)       # go on from the last complete epoch
+    continue_requested = Signal(str, int)   # path, more epochs
+    fork_wanted = Signal(str)            # which checkpoint? (the controller lists them, then `choose_fork_epoch`)
+    fork_requested = Signal(str, int)    # path, epoch (0-based) of the checkpoint
 
     def __init__(self, root: Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,6 +129,23 @@ class RunsPanel(QWidget):
         for button in (self.open_button, self.settings_button, self.compare_button):
             actions.addWidget(button, 1)
         layout.addLayout(actions)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Go on with a run that stopped (Stop, a crash, a kill) from its last complete "
+                                      "epoch, in the same folder; the curves go on where they were")
+        self.resume_button.clicked.connect(lambda: self._emit_selected(self.resume_requested))
+        self.continue_button = QPushButton("Continue…")
+        self.continue_button.setToolTip("Train a run (finished or not) for more epochs, in the same folder")
+        self.continue_button.clicked.connect(self._ask_continue)
+        self.fork_button = QPushButton("Fork…")
+        self.fork_button.setToolTip("A new run starting from one of this run's checkpoints (the latest or the best) "
+                                    "with the current training, augmentation and freezing settings: 'Use its "
+                                    "settings', change what you want, then Fork")
+        self.fork_button.clicked.connect(lambda: self._emit_selected(self.fork_wanted))
+        keep = QHBoxLayout()
+        for button in (self.resume_button, self.continue_button, self.fork_button):
+            button.setEnabled(False)
+            keep.addWidget(button, 1)
+        layout.addLayout(keep)
         self.note = hint("")
         layout.addWidget(self.note)
         self.model = RunsModel(self)
@@ -136,6 +169,7 @@ class RunsPanel(QWidget):
         layout.addWidget(self.table, 1)
         self.summaries: list[Any] = []
         self.root: Path | None = root
+        self.locked = False
 
     def show_listing(self) -> None:
         self.note.setText("Reading the runs folder…")
@@ -151,8 +185,37 @@ class RunsPanel(QWidget):
                                       else f"{count} · double-click to open"))
 
     def set_locked(self, locked: bool) -> None:
+        self.locked = locked
         self.open_button.setEnabled(not locked)
         self.settings_button.setEnabled(not locked)
+        self._on_selection()
+
+    def choose_fork_epoch(self, path: str, epochs: list[int]) -> None:
+        """Ask which kept checkpoint a fork starts from; emits `fork_requested`."""
+        from PySide6.QtWidgets import QInputDialog
+
+        labels = [f"after epoch {epoch + 1}" for epoch in epochs]
+        label, ok = QInputDialog.getItem(self, "Fork from a checkpoint",
+                                         f"Run {Path(path).name} keeps these checkpoints (the latest and the best).\n"
+                                         "The new run starts from the one you choose, with the current settings:",
+                                         labels, len(labels) - 1, False)
+        if ok and label in labels:
+            self.fork_requested.emit(path, epochs[labels.index(label)])
+
+    def _ask_continue(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        path = self.selected_path()
+        if path is None:
+            return
+        extra, ok = QInputDialog.getInt(self, "Continue training", f"More epochs for run {Path(path).name}:", 5, 1, 100000)
+        if ok:
+            self.continue_requested.emit(path, extra)
+
+    def _emit_selected(self, signal: Any) -> None:
+        path = self.selected_path()
+        if path:
+            signal.emit(path)
 
     def selected_paths(self) -> list[str]:
         rows = sorted(index.row() for index in self.table.selectionModel().selectedRows())
@@ -164,6 +227,8 @@ class RunsPanel(QWidget):
 
     def _on_selection(self) -> None:
         count = len(self.selected_paths())
+        for button in (self.resume_button, self.continue_button, self.fork_button):
+            button.setEnabled(count == 1 and not self.locked)
         self.compare_button.setEnabled(count >= 2)
         self.compare_button.setText(f"Compare {count}" if count >= 2 else "Compare")
 

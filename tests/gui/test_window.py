@@ -18,6 +18,8 @@ def test_gui_modules_do_not_import_tensorflow() -> None:
         "import gui.controllers.training, gui.controllers.classify, gui.controllers.runs, gui.controllers.results\n"
         "import gui.panels.data, gui.panels.model, gui.panels.training, gui.panels.plots\n"
         "import gui.panels.classify, gui.panels.errors, gui.panels.runs\n"
+        "import gui.controllers.keep, gui.controllers.lr_finder, gui.controllers.export, gui.export_dialog\n"
+        "import gui.panels.lr_finder\n"
         "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
         "print(time.perf_counter() - t)\n"
