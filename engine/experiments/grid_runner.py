@@ -147,11 +147,8 @@ def _quiet_retracing_warnings() -> None:
 
 def _release(result: Any) -> None:
     """Let go of a finished run's model and Keras's global state, so runs do not pile up."""
-    import gc
-
-    import keras
+    from engine.cycles import release_keras_state
 
     result.model = None
     result.dataset = None
-    keras.backend.clear_session()
-    gc.collect()
+    release_keras_state()

@@ -49,3 +49,27 @@ def test_cycle_with_a_qobject_dies_on_the_ui_thread_after_a_busy_worker(qtbot: A
     qtbot.waitUntil(lambda: bool(destroyed_in), timeout=5_000)
     assert destroyed_in == [threading.main_thread().name]
     kept.clear()
+
+
+def test_the_engines_collections_from_a_worker_happen_on_the_ui_thread(qtbot: Any) -> None:
+    """The grid releases Keras's state between runs (engine.cycles) in the training thread: the
+    collection it asks for must still run on the UI thread (it once deadlocked the window)."""
+    from engine.cycles import collect_cycles, release_keras_state
+
+    gc_guard.install(create_application([]))
+    destroyed_in: list[str] = []
+    holder = _Holder()
+    holder.qobject.destroyed.connect(lambda *_: destroyed_in.append(threading.current_thread().name),
+                                     Qt.ConnectionType.DirectConnection)
+    del holder
+
+    def release() -> None:   # what grid_runner does after each run
+        release_keras_state()
+        collect_cycles()
+
+    worker = threading.Thread(target=release, name="training-like")
+    worker.start()
+    worker.join()
+    assert destroyed_in == [], "the engine collected in a worker thread"
+    qtbot.waitUntil(lambda: bool(destroyed_in), timeout=5_000)
+    assert destroyed_in == [threading.main_thread().name]
