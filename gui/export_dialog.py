@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.export import MIN_AGREEMENT, MIN_AGREEMENT_INT8
 from engine.export_formats import missing_packages
 from gui.widgets import hint, set_state
 
@@ -30,7 +31,7 @@ FORMATS = (("keras", "Keras (.keras)"), ("savedmodel", "TensorFlow SavedModel"),
 QUANTIZE = ((None, "none (float32)"), ("float16", "float16 weights (half the size)"),
             ("int8", "int8 (a quarter; calibrated on training images)"))
 TIP = ("The exported model is run on up to 200 validation images and compared with the Keras model: the export is "
-       "kept only if their top-1 answers agree (99 %, or 95 % for int8).")
+       f"kept only if their top-1 answers agree ({MIN_AGREEMENT:.0%}, or {MIN_AGREEMENT_INT8:.0%} for int8).")
 
 
 def _size(nbytes: int) -> str:
