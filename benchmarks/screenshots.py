@@ -141,6 +141,7 @@ def scene_map(app: Any, window: Any) -> Any:
     _until(app, lambda: bool(drawn), 300)
     window.classify_sources(_shape_pictures(Path(tempfile.mkdtemp())))
     _until(app, lambda: window.map_panel.star_count() >= 3, 120)
+    window.results.setCurrentWidget(window.map_panel)   # new cards brought the Classify tab forward
     window.map_panel.point_hovered.emit(5)
     pause(app, 0.8)
     _save(window, "map")
