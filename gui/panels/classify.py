@@ -69,10 +69,11 @@ class ResultCard(QFrame):
         right = QVBoxLayout()
         right.setSpacing(4)
         name = "pasted image" if isinstance(source, bytes) else Path(source).name
-        # The verdict is short and always whole; the file name under it is clipped when long (the
-        # full path is in the tooltip) instead of widening the column or hiding the verdict.
+        # The verdict is always whole (wrapped when long); the file name under it is clipped when
+        # long (the full path is in the tooltip) instead of widening the column or hiding the verdict.
         self.verdict = QLabel()
         self.verdict.setObjectName("CardTitle")
+        self.verdict.setWordWrap(True)   # "unfamiliar — probably none of these" must not widen the card
         self.verdict.hide()
         right.addWidget(self.verdict)
         self.name = QLabel(name)

@@ -276,7 +276,7 @@ class RunBar(QWidget):
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
         self.progress.setFormat("Ready")
-        self.progress.setMinimumWidth(200)
+        self.progress.setMinimumWidth(170)   # beside Train, Pause, Stop and two chips in a ~700 px column
         self.eta = QLabel("")
         self.eta.setObjectName("Eta")
         self.eta.hide()  # shown only with something to say: it takes no width otherwise
