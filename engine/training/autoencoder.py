@@ -30,21 +30,16 @@ from engine import runs
 from engine.autoencoder import add_noise
 from engine.cancel import CancelToken
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError, LayerLabError
+from engine.errors import ConfigError
 from engine.events import Failed, Finished, Observer, Started
 from engine.inference import PreprocessSpec
 from engine.run_files import EpochRecord, RunMetrics, history_to_json
 from engine.training import device
 from engine.training.augmentation import augment_dataset
+from engine.training.failures import TrainingFailure, failure_of
 from engine.training.callbacks import EngineCallback
 
 EVALUATION_BATCH = 256
-
-
-class _Failure(Exception):
-    def __init__(self, reason: str, kind: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
 
 
 class ReconstructionCallback(EngineCallback):
@@ -101,15 +96,8 @@ class _Session:
             self._prepare(dataset, run_dir, runs_root)
             self._fit()
             self._finish()
-        except _Failure as failure:
-            self._fail(str(failure), failure.kind)
-        except LayerLabError as err:
-            self._fail(str(err), "data" if "Dataset" in type(err).__name__ else "config")
-        except tf.errors.ResourceExhaustedError:
-            self._fail("out of memory: try a smaller batch size or smaller images", "oom")
-        except Exception as err:  # a fault inside Keras/TF: report it, keep the app alive
-            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-            self._fail(f"{type(err).__name__}: {first}"[:500], "error")
+        except Exception as err:  # a fault inside Keras/TF too: report it, keep the app alive
+            self._fail(*failure_of(err))
         finally:
             keras.mixed_precision.set_global_policy(policy)
         return self.result
@@ -194,7 +182,7 @@ class _Session:
         self.model.fit(self._train_data(), validation_data=validation, epochs=t.epochs, callbacks=callbacks,
                        verbose=0, shuffle=False)
         if callback.diverged:
-            raise _Failure(f"training diverged: {callback.diverged}. Try a lower learning rate.", "nan")
+            raise TrainingFailure(f"training diverged: {callback.diverged}. Try a lower learning rate.", "nan")
         self.result.cancelled = self.cancel.cancelled
         self.result.stopped_early = bool(stopper is not None and stopper.stopped_epoch > 0)
 

@@ -32,7 +32,6 @@ from engine import runs
 from engine.cancel import CancelToken, PauseToken
 from engine.class_outputs import as_probabilities
 from engine.config import ExperimentConfig
-from engine.errors import LayerLabError
 from engine.events import Failed, Finished, Observer, Preparing, StageChanged, Started, ignore
 from engine.feature_store import FeatureArray, FeatureCache, FeatureOverflow, FeatureSet
 from engine.files import format_bytes
@@ -42,6 +41,7 @@ from engine.memory import MemoryBudget
 from engine.run_files import EpochRecord, RunMetrics, history_to_json
 from engine.training import device, feature_cache
 from engine.training.augmentation import augment_dataset
+from engine.training.failures import TrainingFailure, failure_of
 from engine.training.callbacks import EngineCallback, PreparingReporter
 from engine.training.checkpoints import Checkpoint
 from engine.training.continuation import Keeper, StartPoint, make_keeper, prepare_fit, restore_model, starting_point
@@ -81,12 +81,6 @@ class _Stage:
     epochs: int
     learning_rate: float
     unfreeze_last: int = 0
-
-
-class _Failure(Exception):
-    def __init__(self, reason: str, kind: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
 
 
 def train(
@@ -163,15 +157,8 @@ class _Session:
                 if self.start is None or stage.first_epoch + stage.epochs > self.start.first_epoch:
                     self._run_stage(stage)
             self._finish()
-        except _Failure as failure:
-            self._fail(str(failure), failure.kind)
-        except LayerLabError as err:
-            self._fail(str(err), "data" if "Dataset" in type(err).__name__ else "config")
-        except tf.errors.ResourceExhaustedError:
-            self._fail("out of memory: try a smaller batch size or smaller images", "oom")
-        except Exception as err:  # a fault inside Keras/TF: report it, keep the app alive
-            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-            self._fail(f"{type(err).__name__}: {first}"[:500], "error")
+        except Exception as err:  # a fault inside Keras/TF too: report it, keep the app alive
+            self._fail(*failure_of(err))
         finally:
             keras.mixed_precision.set_global_policy(policy)
         return result
@@ -264,7 +251,7 @@ class _Session:
         self.keeper.flush()   # the last complete epoch: always at the end, on Stop and before a failure
         self.result.checkpoint_seconds = self.keeper.spent_s
         if callback.diverged:
-            raise _Failure(f"training diverged: {callback.diverged}. Try a lower learning rate or turn batchnorm on.", "nan")
+            raise TrainingFailure(f"training diverged: {callback.diverged}. Try a lower learning rate or turn batchnorm on.", "nan")
         if self.cancel.cancelled:
             self.result.cancelled = True
         if stopper is not None and stopper.stopped_epoch > 0:
@@ -359,7 +346,7 @@ class _Session:
         ds = self.dataset
         for split, labels in (("train", ds.y_train), ("validation", ds.y_val)):
             if len(features[split]) != len(labels):
-                raise _Failure(f"the cached {split} features ({len(features[split])}) do not match the "
+                raise TrainingFailure(f"the cached {split} features ({len(features[split])}) do not match the "
                                f"{len(labels)} {split} samples; clear the caches and train again", "error")
         return (feature_rows(features["train"], ds.y_train, t.batch_size, shuffle_seed=t.seed),
                 feature_rows(features["validation"], ds.y_val, t.batch_size))
