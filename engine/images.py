@@ -53,9 +53,7 @@ def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         except (ValueError, OSError) as err:
             raise ImageError(f"the image cannot be used ({_first_line(err)})") from None
     name, data = _read(source)
-    kind = next((what for magic, what in _SIGNATURES.items() if data.startswith(magic)), None)
-    if kind:
-        raise ImageError(f"{name} is {kind}, not an image LayerLab can read (it reads {ACCEPTED_TEXT})")
+    _refuse_known_non_images(data, name)
     try:
         image = _open_header(data, name, max_pixels)
         if draft_size and image.format == "JPEG":
@@ -63,16 +61,28 @@ def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         image = _first_frame(image)
         image.load()
         return _normalise(image, name)
-    except ImageError:
-        raise
-    except UnidentifiedImageError:
-        raise ImageError(f"{name} is not an image LayerLab can read (it reads {ACCEPTED_TEXT})") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{name} is too large to decode safely") from None
-    except MemoryError:
-        raise ImageError(f"{name} is too large to decode in the memory available") from None
     except Exception as err:  # any failure of a decoder on a user's file is that file's fault
-        raise ImageError(f"{name} is damaged or truncated ({_first_line(err)})") from None
+        raise _decoder_error(err, name) from None
+
+
+def _refuse_known_non_images(head: bytes, name: str) -> None:
+    """Documents and programs by their first bytes, refused with what they are."""
+    kind = next((what for magic, what in _SIGNATURES.items() if head.startswith(magic)), None)
+    if kind:
+        raise ImageError(f"{name} is {kind}, not an image LayerLab can read (it reads {ACCEPTED_TEXT})")
+
+
+def _decoder_error(err: Exception, name: str) -> ImageError:
+    """What an exception from opening or decoding `name` tells the user."""
+    if isinstance(err, ImageError):
+        return err
+    if isinstance(err, UnidentifiedImageError):
+        return ImageError(f"{name} is not an image LayerLab can read (it reads {ACCEPTED_TEXT})")
+    if isinstance(err, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return ImageError(f"{name} is too large to decode safely")
+    if isinstance(err, MemoryError):
+        return ImageError(f"{name} is too large to decode in the memory available")
+    return ImageError(f"{name} is damaged or truncated ({_first_line(err)})")
 
 
 def _open_header(data: bytes | BinaryIO, name: str, max_pixels: int) -> Image.Image:
@@ -129,21 +139,13 @@ def probe_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Im
     """
     name = printable_name(path)
     with _open_regular(path, name) as stream:
-        kind = next((what for magic, what in _SIGNATURES.items() if stream.read(16).startswith(magic)), None)
-        if kind:
-            raise ImageError(f"{name} is {kind}, not an image LayerLab can read (it reads {ACCEPTED_TEXT})")
+        _refuse_known_non_images(stream.read(16), name)
         stream.seek(0)
         try:
             image = _open_header(stream, name, max_pixels)  # the mode at open is the first frame's
             return ImageProbe(image.width, image.height, image.mode)
-        except ImageError:
-            raise
-        except UnidentifiedImageError:
-            raise ImageError(f"{name} is not an image LayerLab can read (it reads {ACCEPTED_TEXT})") from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageError(f"{name} is too large to decode safely") from None
         except Exception as err:  # a header a decoder cannot parse is the file's fault
-            raise ImageError(f"{name} is damaged or truncated ({_first_line(err)})") from None
+            raise _decoder_error(err, name) from None
 
 
 def _open_regular(path: str | Path, name: str) -> BinaryIO:
