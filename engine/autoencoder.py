@@ -20,6 +20,7 @@ import numpy as np
 
 from engine.errors import ConfigError, RunError
 from engine.inference import ImageSource, Placement, PreprocessSpec, prepare
+from engine.memory import inference_batch
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ class Reconstructor:
         if self._forward is None:
             model = self.model
             self._forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-        chunks = [np.asarray(self._forward(tf.constant(batch[i:i + 256])), np.float32) for i in range(0, len(batch), 256)]
+        step = inference_batch(tuple(batch.shape[1:]))
+        chunks = [np.asarray(self._forward(tf.constant(batch[i:i + step])), np.float32) for i in range(0, len(batch), step)]
         return np.concatenate(chunks) if chunks else np.zeros_like(batch)
 
 

@@ -58,3 +58,21 @@ class MemoryBudget:
 
     def __str__(self) -> str:
         return format_bytes(self.bytes)
+
+
+# Inference passes (frozen-feature extraction, the figures computed after training, reconstructions)
+# feed at most this many input pixels per batch: 32 images at 224×224. Bigger batches of small
+# images run faster; bigger batches of big images only cost memory — a batch of 256 photos at
+# 224 px through MobileNetV2 holds gigabytes of activations — and no speed on a CPU.
+INFERENCE_PIXELS = 32 * 224 * 224
+MAX_INFERENCE_BATCH = 256
+MIN_INFERENCE_BATCH = 8
+
+
+def inference_batch(sample_shape: tuple[int, ...]) -> int:
+    """How many samples of `sample_shape` one inference batch holds: images (H, W, C) by their
+    pixel count; flat feature rows (D,) the most."""
+    spatial = 1
+    for side in tuple(sample_shape)[:-1] if len(sample_shape) >= 3 else ():
+        spatial *= max(1, int(side))
+    return int(max(MIN_INFERENCE_BATCH, min(MAX_INFERENCE_BATCH, INFERENCE_PIXELS // spatial)))

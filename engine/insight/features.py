@@ -36,9 +36,14 @@ def _images(batch: Any) -> Any:
 def features_and_probabilities(model: Any, batches: Iterable[Any], cancel: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """(features (N, D) float32, probabilities (N, K) float64) over `batches` of float32 images
     0..255 (arrays or tensors; `(images, labels)` pairs, as `Dataset.tf_dataset` gives, work too)."""
+    return dual_outputs(feature_model(model), batches, cancel)
+
+
+def dual_outputs(dual: Any, batches: Iterable[Any], cancel: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """`features_and_probabilities` through a model that already gives [features, probabilities]
+    (`feature_model`'s, or a frozen-feature cache plan's `head_features`)."""
     import tensorflow as tf
 
-    dual = feature_model(model)
     forward = tf.function(lambda x: dual(x, training=False), reduce_retracing=True)
     features, probabilities = [], []
     for batch in batches:
@@ -48,8 +53,8 @@ def features_and_probabilities(model: Any, batches: Iterable[Any], cancel: Any =
         features.append(np.asarray(f, np.float32).reshape(len(f), -1))
         probabilities.append(np.asarray(p, np.float64))
     if not features:
-        width = int(np.prod(output_layer(model).input.shape[1:]))
-        return np.zeros((0, width), np.float32), np.zeros((0, int(model.output.shape[-1])), np.float64)
+        width = int(np.prod(dual.outputs[0].shape[1:]))
+        return np.zeros((0, width), np.float32), np.zeros((0, int(dual.outputs[1].shape[-1])), np.float64)
     return np.concatenate(features), np.concatenate(probabilities)
 
 
@@ -58,7 +63,11 @@ def penultimate_features(model: Any, images_batches: Iterable[Any]) -> np.ndarra
     return features_and_probabilities(model, images_batches)[0]
 
 
-def array_batches(images: np.ndarray, batch_size: int = 256) -> Iterable[np.ndarray]:
-    """float32 batches of a uint8 (or float) image array, without converting it all at once."""
+def array_batches(images: np.ndarray, batch_size: int | None = None) -> Iterable[np.ndarray]:
+    """float32 batches of a uint8 (or float) image array, without converting it all at once;
+    by default as many per batch as `engine.memory.inference_batch` allows for their shape."""
+    from engine.memory import inference_batch
+
+    batch_size = batch_size or inference_batch(tuple(images.shape[1:]))
     for start in range(0, len(images), max(1, batch_size)):
         yield np.asarray(images[start:start + batch_size], np.float32)

@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.config import ExperimentConfig
 from engine.errors import ConfigError, DatasetError
+from engine.memory import inference_batch
 from engine.insight.decisions import (
     Key,
     LabelDecisions,
@@ -165,9 +166,10 @@ def _predict(model: Any, inputs: np.ndarray, cancel: Any) -> np.ndarray:
 
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     outputs = []
-    for start in range(0, len(inputs), 256):
+    step = inference_batch(tuple(inputs.shape[1:]))
+    for start in range(0, len(inputs), step):
         _check(cancel)
-        outputs.append(np.asarray(forward(tf.cast(inputs[start:start + 256], tf.float32)), np.float32))
+        outputs.append(np.asarray(forward(tf.cast(inputs[start:start + step], tf.float32)), np.float32))
     return np.concatenate(outputs)
 
 

@@ -93,25 +93,39 @@ def fit_from_features(features: np.ndarray, labels: np.ndarray, validation_featu
     return OodModel(means.astype(np.float32), precision.astype(np.float32), threshold, percentile)
 
 
-def fit_ood(model: Any, dataset: Any, *, batch_size: int = 256, percentile: float = DEFAULT_PERCENTILE,
-            max_samples: int = MAX_FIT_SAMPLES, seed: int = 0, cancel: Any = None) -> OodModel:
+def fit_ood(model: Any, dataset: Any, *, batch_size: int | None = None, percentile: float = DEFAULT_PERCENTILE,
+            max_samples: int = MAX_FIT_SAMPLES, seed: int = 0, cancel: Any = None,
+            cached: tuple[Any, Any] | None = None) -> OodModel:
     """Fit on (at most `max_samples`, stratified) training images and the validation images of
-    `dataset`, through `model`'s penultimate layer. `RunError` when the features are too wide."""
+    `dataset`, through `model`'s penultimate layer. `RunError` when the features are too wide.
+
+    `cached`: (head_features, features) when a frozen base's features of both splits are at hand
+    (the trainer's feature cache; `head_features` from its `CachePlan`: the model's own layers from
+    the cut on, giving [penultimate features, probabilities]). It then runs over those rows
+    instead of the whole model over the images: the same penultimate features, without a second
+    pass of the base (a minute and gigabytes for a folder of photos on a CPU).
+    """
     from engine.datasets.base import stratified_subset
-    from engine.insight.features import array_batches, features_and_probabilities, output_layer
+    from engine.insight.features import array_batches, dual_outputs, feature_model, output_layer
 
     width = int(np.prod(output_layer(model).input.shape[1:]))
     if width > MAX_FEATURES:
         raise RunError(f"no out-of-distribution score: the penultimate layer has {width} features (at most {MAX_FEATURES})")
-    x_train, y_train = dataset.split("train")
-    y_train = np.asarray(y_train)
+    y_train = np.asarray(dataset.y_train)
     keep = stratified_subset(y_train, max_samples, seed)
-    train_images = x_train if len(keep) == len(y_train) else x_train[keep]
-    train_features, _ = features_and_probabilities(model, array_batches(train_images, batch_size), cancel)
-    x_val, _ = dataset.split("validation")
+    val_count = min(len(dataset.y_val), max_samples)
+    if cached is not None:
+        network, rows = cached
+        train_inputs, val_inputs = rows["train"].read(keep), rows["validation"].read_range(0, val_count)
+    else:
+        network = feature_model(model)
+        x_train, _ = dataset.split("train")
+        train_inputs = x_train if len(keep) == len(y_train) else x_train[keep]
+        val_inputs = dataset.split("validation")[0][:val_count]
+    train_features, _ = dual_outputs(network, array_batches(train_inputs, batch_size), cancel)
     val_features = None
-    if len(x_val):
-        val_features, _ = features_and_probabilities(model, array_batches(x_val[:max_samples], batch_size), cancel)
+    if val_count:
+        val_features, _ = dual_outputs(network, array_batches(val_inputs, batch_size), cancel)
     return fit_from_features(train_features, y_train[keep], val_features, percentile)
 
 

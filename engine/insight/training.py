@@ -28,39 +28,40 @@ def honour_label_decisions(dataset: Any, config: ExperimentConfig) -> AppliedDec
 
 
 def after_training(metrics: RunMetrics, *, model: Any, dataset: Any, val_probabilities: np.ndarray,
-                   run_dir: Path, applied: AppliedDecisions | None = None, batch_size: int = 64,
-                   seed: int = 0) -> tuple[RunMetrics, str]:
+                   run_dir: Path, applied: AppliedDecisions | None = None, seed: int = 0,
+                   cached: tuple[Any, Any] | None = None) -> tuple[RunMetrics, str]:
     """`metrics` with the per-class tables, the decision counts and misclassified indices that
     point into the validation split as loaded; the out-of-distribution model is fitted and saved
-    as `ood.npz`. Returns (metrics, a note: empty, or why there is no OOD model). Never raises
-    for the OOD fit: a run without it still classifies, only without a familiarity verdict."""
+    as `ood.npz` (from the frozen base's `cached` features when there are some: see `fit_ood`).
+    Returns (metrics, a note: empty, or why there is no OOD model). Never raises for the OOD
+    fit: a run without it still classifies, only without a familiarity verdict."""
     update: dict[str, Any] = {}
     if metrics.failed is None and len(val_probabilities):
         update["per_class"] = per_class_metrics(dataset.y_val, val_probabilities.argmax(axis=1), dataset.class_names)
     if metrics.failed is None and getattr(dataset, "y_test", None) is not None and len(dataset.y_test):
-        update["test_per_class"] = _test_per_class(model, dataset, batch_size)
+        update["test_per_class"] = _test_per_class(model, dataset)
     if applied is not None and (applied.excluded or applied.relabelled):
         update.update(excluded_samples=applied.excluded, relabelled_samples=applied.relabelled)
         positions = applied.positions.get("validation")
         if positions is not None:
             update["misclassified"] = [m.model_copy(update={"index": int(positions[m.index])}) for m in metrics.misclassified]
-    return metrics.model_copy(update=update), _fit_and_save_ood(model, dataset, run_dir, batch_size, seed)
+    return metrics.model_copy(update=update), _fit_and_save_ood(model, dataset, run_dir, seed, cached)
 
 
-def _test_per_class(model: Any, dataset: Any, batch_size: int) -> list:
+def _test_per_class(model: Any, dataset: Any) -> list:
     from engine.insight.features import array_batches, features_and_probabilities
 
     x_test, y_test = dataset.split("test")
-    _, probabilities = features_and_probabilities(model, array_batches(x_test, max(batch_size, 256)))
+    _, probabilities = features_and_probabilities(model, array_batches(x_test))
     return per_class_metrics(y_test, probabilities.argmax(axis=1), dataset.class_names)
 
 
-def _fit_and_save_ood(model: Any, dataset: Any, run_dir: Path, batch_size: int, seed: int) -> str:
+def _fit_and_save_ood(model: Any, dataset: Any, run_dir: Path, seed: int, cached: tuple[Any, Any] | None) -> str:
     from engine.errors import LayerLabError
     from engine.insight.ood import fit_ood
 
     try:
-        fit_ood(model, dataset, batch_size=max(batch_size, 256), seed=seed).save(run_dir)
+        fit_ood(model, dataset, seed=seed, cached=cached).save(run_dir)
     except LayerLabError as err:
         return str(err)
     except Exception as err:  # a singular covariance, a model without a penultimate layer...

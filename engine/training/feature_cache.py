@@ -19,13 +19,9 @@ from typing import Any, Callable
 import numpy as np
 
 from engine.feature_store import FeatureCache, FeatureSet
+from engine.memory import inference_batch
 
 RANDOM_LAYERS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout"}
-MAX_EXTRACTION_BATCH = 256
-# Inference only, so bigger batches than training's run the frozen part faster, up to this many
-# input pixels per batch (32 images at 224×224): beyond it the activations of a big base cost
-# gigabytes of memory and no more speed on a CPU.
-EXTRACTION_PIXELS = 32 * 224 * 224
 
 Progress = Callable[[int, int, int, int], None]   # (done, total, decoded, skipped)
 
@@ -35,6 +31,9 @@ class CachePlan:
     prefix: Any          # keras.Model: image -> features
     head: Any            # keras.Model: features -> probabilities (layers shared with the model)
     cut_layer: str
+    # keras.Model: features -> [penultimate features, probabilities], what the insight figures
+    # need from the head (a model cut out of another cannot be cut again, so it is made here)
+    head_features: Any = None
 
 
 def _is_frozen_and_deterministic(layer: Any) -> bool:
@@ -47,6 +46,8 @@ def _is_frozen_and_deterministic(layer: Any) -> bool:
 def plan(model: Any) -> tuple[CachePlan | None, str]:
     """The deepest valid cut of `model`, or None and why not."""
     import keras
+
+    from engine.insight.features import output_layer
 
     candidates = []
     for layer in model.layers[:-1]:
@@ -64,7 +65,11 @@ def plan(model: Any) -> tuple[CachePlan | None, str]:
         except ValueError:  # other tensors cross the cut (e.g. a residual branch)
             continue
         prefix = keras.Model(model.input, layer.output, name="frozen_prefix")
-        return CachePlan(prefix, head, layer.name), f"frozen prefix up to '{layer.name}'"
+        penultimate = output_layer(model).input
+        head_features = (keras.Model(head.input, [head.input, head.output], name="head_features")
+                         if penultimate is layer.output   # the cut is the penultimate layer itself
+                         else keras.Model(layer.output, [penultimate, model.output], name="head_features"))
+        return CachePlan(prefix, head, layer.name, head_features), f"frozen prefix up to '{layer.name}'"
     return None, "the frozen layers have no single output to cut at"
 
 
@@ -97,11 +102,6 @@ def feature_bytes(plan_: CachePlan, samples: int) -> int:
     return int(np.prod(row_shape(plan_))) * samples * 4
 
 
-def extraction_batch(input_shape: tuple[int, ...]) -> int:
-    height, width = input_shape[:2]
-    return int(max(8, min(MAX_EXTRACTION_BATCH, EXTRACTION_PIXELS // max(1, height * width))))
-
-
 def extract(plan_: CachePlan, dataset: Any, cache: FeatureCache, prefix: str, dtype: np.dtype, *,
             cancel: Any = None, progress: Progress | None = None) -> FeatureSet:
     """Run the prefix once over the training and validation data, batch by batch, into `cache`.
@@ -119,7 +119,7 @@ def extract(plan_: CachePlan, dataset: Any, cache: FeatureCache, prefix: str, dt
     total, done, decoded, skipped = sum(sizes.values()), 0, 0, 0
     try:
         for split in sizes:
-            for batch in dataset.batches(split, extraction_batch(dataset.input_shape), cancel=cancel):
+            for batch in dataset.batches(split, inference_batch(dataset.input_shape), cancel=cancel):
                 if cancel is not None and cancel.cancelled:
                     raise InterruptedError("cancelled while extracting features")
                 if len(batch.images):

@@ -141,7 +141,8 @@ class _Session:
         self.init_note = ""                      # how `init_from` went, shown in `Started.note`
         self.labels: insight.AppliedDecisions | None = None   # the user's label decisions, applied
         self.restored_epoch: int | None = None   # the epoch whose weights early stopping restored
-        self._val_features: tuple[Any, FeatureArray] | None = None  # (head, features) when cached
+        # (plan, features of both splits) while the head trains on a frozen base's cached features
+        self._cached: tuple[feature_cache.CachePlan, FeatureSet] | None = None
 
     # --- the whole run -------------------------------------------------------------------
     def run(self, dataset: Any, run_dir: str | Path | None, runs_root: str | Path | None, resume: bool = False,
@@ -281,13 +282,13 @@ class _Session:
         None when stopped while preparing them."""
         t = self.config.training
         ds = self.dataset
-        self._val_features = None
+        self._cached = None
         if plan is not None:
             features = self._features(plan)
             if features is None:
                 return None
-            self._val_features = (plan.head, features["validation"])
             train_ds, val_ds = self._feature_datasets(features)
+            self._cached = (plan, features)
         else:
             if not self._decode_images():
                 return None
@@ -374,8 +375,8 @@ class _Session:
             test = final_test_figures(self.model, self.dataset, self.config, metrics, cancelled=result.cancelled)
             metrics, _ = insight.after_training(metrics, model=self.model, dataset=self.dataset,
                                                 val_probabilities=probabilities, run_dir=result.run_dir,
-                                                applied=self.labels, batch_size=self.config.training.batch_size,
-                                                seed=self.config.training.seed)
+                                                applied=self.labels, seed=self.config.training.seed,
+                                                cached=self._cached and (self._cached[0].head_features, self._cached[1]))
         trainable, frozen = param_counts(self.model)
         runs.save_model(self.model, result.run_dir)
         result.metrics = metrics.model_copy(update={
@@ -390,8 +391,8 @@ class _Session:
     def _val_probabilities(self) -> np.ndarray:
         """Validation outputs of the trained model (from cached features when there are some)."""
         size = self.config.training.batch_size
-        if self._val_features is not None and len(self._val_features[1]) == len(self.dataset.y_val):
-            head, features = self._val_features
+        if self._cached is not None:
+            head, features = self._cached[0].head, self._cached[1]["validation"]
             batches = (features.read_range(start, start + size) for start in range(0, len(features), size))
             forward = tf.function(lambda x: head(x, training=False), reduce_retracing=True)
         else:

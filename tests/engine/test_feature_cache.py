@@ -20,7 +20,7 @@ from engine.training import FeatureCache, train  # noqa: E402
 def frozen(**changes) -> ExperimentConfig:
     """An MLP on digits, all frozen but its output layer: its features are cached."""
     base = {"data.limit": 300, "training.epochs": 3, "training.batch_size": 32, "arch.name": "mlp", "arch.dropout": False}
-    return ExperimentConfig().updated(freeze_all_but=1, **(base | changes))
+    return ExperimentConfig().updated(**({"freeze_all_but": 1} | base | changes))
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,48 @@ def test_memory_budget_default_is_a_quarter_of_the_memory_at_most_4_gib() -> Non
     with pytest.raises(ValueError):
         MemoryBudget(-1)
     assert FeatureCache().memory_limit_bytes == MemoryBudget.default().bytes
+
+
+class _NoImages:
+    """A dataset whose images cannot be read: only labels and sizes (what a fit on cached features needs)."""
+
+    def __init__(self, dataset) -> None:
+        self.y_train, self.y_val = dataset.y_train, dataset.y_val
+
+    def split(self, split: str):
+        raise AssertionError(f"the {split} images were read: the cached features should have been used")
+
+
+@pytest.mark.parametrize("trainable", [1, 2], ids=["cut-at-the-penultimate-layer", "cut-below-it"])
+def test_the_unfamiliarity_model_comes_from_the_cached_features(digits, tmp_path: Path, trainable: int) -> None:
+    """After a training on cached features the OOD model is fitted from those rows through the
+    head (no second pass of the frozen base over the images), and it is the model the images
+    would give."""
+    from engine.insight.ood import fit_ood, load_ood
+
+    from engine.training import feature_cache
+
+    cache = FeatureCache(memory_limit_bytes=2**30, disk_dir=None, precision="float32")
+    result, _ = run(frozen(freeze_all_but=trainable), digits, tmp_path / "run", cache)
+    saved = load_ood(tmp_path / "run")
+    assert saved is not None and result.feature_cache_used
+    plan, _ = feature_cache.plan(result.model)
+    features = cache.get(feature_cache.feature_key(feature_cache.prefix_digest(plan), result.dataset, np.dtype(np.float32)))
+    assert features is not None
+    from_rows = fit_ood(result.model, _NoImages(result.dataset), cached=(plan.head_features, features))
+    from_images = fit_ood(result.model, result.dataset)
+    for fitted in (saved, from_rows):
+        np.testing.assert_allclose(fitted.means, from_images.means, rtol=1e-4, atol=1e-4)
+        assert fitted.threshold == pytest.approx(from_images.threshold, rel=1e-3)
+
+
+def test_inference_batches_are_bounded_by_pixels_not_a_fixed_count() -> None:
+    """A batch of 256 photos at 224 px through MobileNetV2 held gigabytes of activations (the
+    first run on a folder of photos peaked at 5.9 GB); batches are bounded by their pixels."""
+    from engine.memory import inference_batch
+
+    assert inference_batch((224, 224, 3)) == 32
+    assert inference_batch((28, 28, 1)) == 256           # small images: big batches, fast
+    assert inference_batch((1280,)) == 256               # feature rows
+    assert inference_batch((7, 7, 1280)) == 256
+    assert inference_batch((1024, 1024, 3)) == 8         # never fewer than 8
