@@ -168,6 +168,8 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     _option(d, "--dataset", "data.name", "digits, shapes, mnist, fashion_mnist, cifar10, cifar100, folder:PATH, npz:PATH")
     _option(d, "--val-split", "data.val_split", "validation fraction", type=float)
     _option(d, "--image-size", "data.image_size", "square image side for shapes/folder data", type=int)
+    _option(d, "--resample", "data.resample", "how folder images are shrunk: bilinear (fast) or lanczos (a little sharper)",
+            choices=_choices("data.resample"))
     _option(d, "--limit", "data.limit", "use at most N training samples", type=int)
     _option(d, "--test-split", "data.test_split", "hold out this stratified fraction as the test set (data without a test split)",
             type=float, metavar="X")

@@ -171,8 +171,9 @@ def usage_note(fmt: str, spec: Any, quantize: str | None = None) -> str:
         "tflite": "ai_edge_litert.interpreter.Interpreter(model_path='model.tflite'): set_tensor, invoke, get_tensor",
         "onnx": "onnxruntime.InferenceSession('model.onnx').run(None, {input_name: x})[0]",
     }[fmt]
-    steps = ["resize the image to fit the square, keeping its aspect, and pad it with its border colour"
-             if spec.pad_to_square else "resize the image"]
+    shrink = {"bilinear": "bilinear", "lanczos": "Lanczos"}[spec.resample]
+    steps = [f"resize the image ({shrink} when shrinking) to fit the square, keeping its aspect, and pad it with "
+             "its border colour" if spec.pad_to_square else f"resize the image ({shrink} when shrinking)"]
     if spec.polarity == "light_on_dark":
         steps.append("light strokes on a dark background (invert dark-on-light drawings); crop to the strokes "
                      "and centre them as preprocess.json describes")

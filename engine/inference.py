@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.class_outputs import normalise_lengths
 from engine.errors import RunError
-from engine.images import border_colour, open_image, reduce_to_side, to_array
+from engine.images import (DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample, border_colour, open_image, reduce_to_side,
+                           to_array)
 
 ImageSource = str | Path | bytes | Image.Image
 
@@ -56,6 +57,9 @@ class PreprocessSpec(BaseModel):
     # The side of the box the strokes' longer side fills, as a fraction of the image side (MNIST:
     # 20/28); measured on the training data. None (runs made before it existed): 1 - 2 * margin.
     stroke_box: float | None = Field(None, gt=0.0, le=1.0)
+    # How images are shrunk to the input (`engine.images.RESAMPLE_RULES`): the rule the training
+    # images were shrunk by. Absent (runs made before it was recorded): "lanczos".
+    resample: Resample = LEGACY_RESAMPLE
 
     @classmethod
     def from_dataset(cls, dataset: Any) -> "PreprocessSpec":
@@ -70,6 +74,7 @@ class PreprocessSpec(BaseModel):
             fit_content=strokes,
             content_margin=_stroke_margin(dataset) if strokes else 0.0,
             stroke_box=_stroke_box(dataset) if strokes else None,
+            resample=getattr(dataset, "resample", DEFAULT_RESAMPLE),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -165,7 +170,8 @@ def prepare(source: ImageSource, spec: PreprocessSpec) -> Prepared:
             box = spec.stroke_box if spec.stroke_box is not None else 1.0 - 2.0 * spec.content_margin
             image, placement = _fit_strokes(image, box, (spec.height, spec.width))
     placement = placement.within(_pad_placement(image.size, (spec.height, spec.width), spec.pad_to_square))
-    array = to_array(image, (spec.height, spec.width), spec.channels, pad_to_square=spec.pad_to_square)
+    array = to_array(image, (spec.height, spec.width), spec.channels, pad_to_square=spec.pad_to_square,
+                     resample=spec.resample)
     return Prepared(array.astype(np.float32), placement, original)
 
 

@@ -34,11 +34,12 @@ class Settings:
         self.store = store or open_settings()
 
     def load_config(self) -> ExperimentConfig:
-        """The last experiment config; the defaults when none is saved or it no longer validates."""
+        """The last experiment config (settings added since take their defaults); the defaults
+        when none is saved or it no longer validates."""
         text = self.store.value("experiment/config", "", type=str)
         if text:
             try:
-                return ExperimentConfig.from_json(text)
+                return ExperimentConfig.from_json(text, as_run=False)
             except ConfigError:
                 pass
         return ExperimentConfig()

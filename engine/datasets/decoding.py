@@ -1,9 +1,9 @@
 """Decoding a folder's images in parallel, in a fixed order, through the decoded-image cache.
 
-One rule turns a file into training pixels, the one folder datasets have always used:
-`engine.images.open_image` (EXIF orientation, modes, animations, bombs; a JPEG drafted at twice
-the target side) then `to_array` at the image's own channel count (aspect kept, padded to a
-square with its border colour). Pillow releases the interpreter's lock while it decodes and
+One rule turns a file into training pixels: `engine.images.open_image` (EXIF orientation, modes,
+animations, bombs; a JPEG decoded at a reduced scale, see `decode_file`) then `to_array` at the
+image's own channel count (aspect kept, padded to a square with its border colour), shrunk by the
+dataset's resample rule (`engine.images.RESAMPLE_RULES`). Pillow releases the interpreter's lock while it decodes and
 resizes, so a small pool of threads decodes in parallel while the training thread feeds
 TensorFlow; at most `ahead` images are in flight, so memory stays bounded whatever the folder's
 size.
@@ -14,7 +14,8 @@ import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from functools import partial
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from PIL import Image
@@ -23,7 +24,7 @@ from engine.datasets.folder_files import ImageFile
 from engine.datasets.image_cache import ImageStore
 from engine.errors import ImageError
 from engine.files import printable_name
-from engine.images import open_image, to_array
+from engine.images import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample, open_image, to_array
 
 MAX_WORKERS = 8
 
@@ -32,10 +33,16 @@ def decode_workers() -> int:
     return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
 
 
-def decode_file(path: str, size: int) -> np.ndarray:
-    """The (size, size, 1|3) uint8 pixels of one file; raises `ImageError` with the reason."""
-    image = open_image(path, draft_size=(size * 2, size * 2))
-    return to_array(image, (size, size), 1 if image.mode == "L" else 3)
+def decode_file(path: str, size: int, resample: Resample = DEFAULT_RESAMPLE) -> np.ndarray:
+    """The (size, size, 1|3) uint8 pixels of one file; raises `ImageError` with the reason.
+
+    A JPEG is decoded at the smallest reduced scale that keeps twice the side it is shrunk to
+    ("bilinear": its fitted size; "lanczos", as runs before the rule was recorded: twice the
+    target on both sides), so a photo under four times the target decodes exactly as a dropped
+    one does at inference (`engine.inference.prepare`), and a big one costs a fraction."""
+    box = (size * 2, size * 2)
+    image = open_image(path, draft_size=box, draft_fit=resample != LEGACY_RESAMPLE)
+    return to_array(image, (size, size), 1 if image.mode == "L" else 3, resample=resample)
 
 
 def as_channels(image: np.ndarray, channels: int) -> np.ndarray:
@@ -60,9 +67,9 @@ class Loaded:
 
 def load_in_order(files: Sequence[ImageFile], positions: Iterable[int], *, size: int, store: ImageStore | None,
                   cancel: Any = None, ahead: int = 64, workers: int | None = None,
-                  write: bool = True) -> Iterator[Loaded]:
-    """`files[p]` for each p of `positions`, in that order: from the cache, or decoded by the pool
-    and then stored in the cache (from this thread; `write=False` only reads it). The caller
+                  write: bool = True, resample: Resample = DEFAULT_RESAMPLE) -> Iterator[Loaded]:
+    """`files[p]` for each p of `positions`, in that order: from the cache (which must be the
+    store of this size and `resample` rule), or decoded by the pool and then stored in the cache (from this thread; `write=False` only reads it). The caller
     flushes the store when its pass is over.
 
     Raises `InterruptedError` once `cancel.cancelled` is set: the decodes already running finish,
@@ -71,14 +78,15 @@ def load_in_order(files: Sequence[ImageFile], positions: Iterable[int], *, size:
     pending: deque[tuple[int, Future]] = deque()
     order = iter(positions)
     pool = ThreadPoolExecutor(max_workers=workers or decode_workers(), thread_name_prefix="layerlab-decode")
+    decode = partial(_decode, size=size, resample=resample)
     try:
-        _submit(pool, pending, order, files, size, store, max(1, ahead))
+        _submit(pool, pending, order, files, decode, store, max(1, ahead))
         while pending:
             if cancel is not None and cancel.cancelled:
                 raise InterruptedError("stopped while decoding images")
             position, future = pending.popleft()
             image, reason, decoded = future.result()
-            _submit(pool, pending, order, files, size, store, max(1, ahead))
+            _submit(pool, pending, order, files, decode, store, max(1, ahead))
             if store is not None and decoded and write:
                 if image is not None:
                     store.write(files[position].key, image)
@@ -89,8 +97,9 @@ def load_in_order(files: Sequence[ImageFile], positions: Iterable[int], *, size:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _submit(pool: ThreadPoolExecutor, pending: deque, order: Iterator[int], files: Sequence[ImageFile], size: int,
-            store: ImageStore | None, ahead: int) -> None:
+def _submit(pool: ThreadPoolExecutor, pending: deque, order: Iterator[int], files: Sequence[ImageFile],
+            decode: Callable[[ImageFile], tuple[np.ndarray | None, str, bool]], store: ImageStore | None,
+            ahead: int) -> None:
     """Queue up to `ahead` files: cached ones are read here and now (a positioned read of a few
     hundred kilobytes costs less than handing it to a thread, and waking threads would steal the
     cores TensorFlow's own threads are computing on); the others go to the pool to be decoded."""
@@ -104,12 +113,12 @@ def _submit(pool: ThreadPoolExecutor, pending: deque, order: Iterator[int], file
             done.set_result((cached, "", False))
             pending.append((position, done))
         else:
-            pending.append((position, pool.submit(_decode, files[position], size)))
+            pending.append((position, pool.submit(decode, files[position])))
 
 
-def _decode(file: ImageFile, size: int) -> tuple[np.ndarray | None, str, bool]:
+def _decode(file: ImageFile, *, size: int, resample: Resample) -> tuple[np.ndarray | None, str, bool]:
     try:
-        return decode_file(file.path, size), "", True
+        return decode_file(file.path, size, resample), "", True
     except ImageError as err:
         return None, str(err), True
     except Exception as err:  # a decoder fault on one user's file must not stop the others

@@ -5,7 +5,8 @@ stratified, seeded fraction; or the classic `PATH/train/<class>/`, `PATH/valid/`
 `PATH/validation/` (and optionally `PATH/test/`). Loading lists the files and checks each one's
 header (or asks the decoded-image cache, which knows the files it has seen): nothing is decoded
 yet. Files that are not readable images are skipped and listed. Each image is later decoded with
-its aspect ratio kept by padding and resized to a square (`engine.datasets.decoding`).
+its aspect ratio kept by padding and shrunk to a square by the `data.resample` rule
+(`engine.datasets.decoding`).
 """
 from __future__ import annotations
 
@@ -36,14 +37,15 @@ def load_folder(path_text: str, options: DataOptions, seed: int, *, image_cache:
         raise DatasetError(f"{root} is a file; choose the folder that holds one sub-folder per class")
     size = options.image_size or DEFAULT_IMAGE_SIZE
     cache = image_cache if image_cache is not None else ImageCache()
-    store = cache.store(size, size) if cache.enabled else None
+    store = cache.store(size, size, options.resample) if cache.enabled else None
     train_root = root / "train"
     val_root = next((root / n for n in VALIDATION_NAMES if (root / n).is_dir()), None)
     if train_root.is_dir() and val_root is not None:
         splits, classes, skipped = _split_layout(root, train_root, val_root, store, options, seed)
     else:
         splits, classes, skipped = _single_root(root, store, options, seed)
-    return FolderDataset(options.name, classes, splits, image_size=size, store=store, skipped=skipped, budget=budget)
+    return FolderDataset(options.name, classes, splits, image_size=size, store=store, skipped=skipped, budget=budget,
+                         resample=options.resample)
 
 
 def _single_root(root: Path, store: ImageStore | None, options: DataOptions, seed: int

@@ -7,8 +7,9 @@ under a folder per image size; the channel count is the file's own (1 for greysc
 colour). Files that fail to decode are remembered as well, with the reason, so the next load
 skips them at once.
 
-Layout: `<cache>/images/v1-<H>x<W>/<id>.u8` holds records of raw uint8 pixels back to back, and
-`<id>.json` lists each record's key, offset and channel count (plus the failures). A shard is
+Layout: `<cache>/images/v1-<H>x<W>-<rule>/<id>.u8` (no `-<rule>` for "lanczos", the rule of
+runs made before it was recorded; see `engine.images.RESAMPLE_RULES`) holds records of raw uint8
+pixels back to back, and `<id>.json` lists each record's key, offset and channel count (plus the failures). A shard is
 written under a temporary name and its JSON renamed into place last, so readers in any process
 only ever see complete shards, and two processes filling the cache at once just write two
 shards. Records are read with positioned reads into the caller's buffer, not through `mmap`: a
@@ -32,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.caches import IMAGES, cache_dir, default_limit_bytes
+from engine.images import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample
 
 FORMAT_VERSION = 1
 SHARD_BYTES = 128 * 2**20       # big enough to keep the file count low, small enough to evict by
@@ -48,7 +50,7 @@ class ImageCache:
     def __init__(self, root: str | Path | None = None, *, limit_bytes: int | None = None) -> None:
         self.root = Path(root) if root is not None else cache_dir(IMAGES)
         self.limit_bytes = default_limit_bytes(IMAGES) if limit_bytes is None else max(0, int(limit_bytes))
-        self._stores: dict[tuple[int, int], ImageStore] = {}
+        self._stores: dict[tuple[int, int, str], ImageStore] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -59,10 +61,11 @@ class ImageCache:
     def enabled(self) -> bool:
         return self.limit_bytes > 0
 
-    def store(self, height: int, width: int) -> "ImageStore":
-        """The store of one image size (one per cache object, so its index is read once)."""
+    def store(self, height: int, width: int, resample: Resample = DEFAULT_RESAMPLE) -> "ImageStore":
+        """The store of one image size and resample rule (one per cache object, so its index is
+        read once)."""
         with self._lock:
-            key = (int(height), int(width))
+            key = (int(height), int(width), resample)
             if key not in self._stores:
                 self._stores[key] = ImageStore(self, *key)
             return self._stores[key]
@@ -107,12 +110,15 @@ class _Writer:
 
 
 class ImageStore:
-    """The cached images of one size. Reads are thread-safe; writes come from one thread."""
+    """The cached images of one size and resample rule. Reads are thread-safe; writes come from
+    one thread."""
 
-    def __init__(self, cache: ImageCache, height: int, width: int) -> None:
+    def __init__(self, cache: ImageCache, height: int, width: int, resample: Resample = DEFAULT_RESAMPLE) -> None:
         self.cache = cache
-        self.height, self.width = height, width
-        self.folder = cache.root / f"v{FORMAT_VERSION}-{height}x{width}"
+        self.height, self.width, self.resample = height, width, resample
+        # Runs made before the rule was recorded used "lanczos": its images keep their folder.
+        rule = "" if resample == LEGACY_RESAMPLE else f"-{resample}"
+        self.folder = cache.root / f"v{FORMAT_VERSION}-{height}x{width}{rule}"
         self._entries: dict[bytes, tuple[_Shard, int, int]] = {}   # key -> (shard, offset, channels)
         self._failures: dict[bytes, str] = {}
         self._writer: _Writer | None = None

@@ -17,16 +17,17 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-from typing import Any, Callable, ClassVar, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from engine.datasets.base import ImageBatch, Polarity, SPLIT_ALIASES
-from engine.datasets.decoding import as_channels, decode_file, load_in_order
+from engine.datasets.decoding import Loaded, as_channels, decode_file, load_in_order
 from engine.datasets.folder_files import ImageFile
 from engine.datasets.image_cache import ImageStore
 from engine.errors import DatasetError, ImageError
 from engine.files import format_bytes
+from engine.images import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample
 from engine.memory import MemoryBudget
 
 Progress = Callable[[int, int, int, int], None]   # (done, total, decoded, skipped)
@@ -40,10 +41,13 @@ class FolderDataset:
 
     def __init__(self, name: str, class_names: Sequence[str], splits: dict[str, list[ImageFile]], *,
                  image_size: int, store: ImageStore | None, skipped: list[tuple[str, str]] | None = None,
-                 budget: MemoryBudget | None = None) -> None:
+                 budget: MemoryBudget | None = None, resample: Resample = DEFAULT_RESAMPLE) -> None:
         self.name = name
         self.class_names = [str(c) for c in class_names]
         self.image_size = int(image_size)
+        self.resample: Resample = resample          # how each file is shrunk (`engine.images`)
+        if store is not None and store.resample != resample:
+            raise ValueError(f"the image store holds {store.resample!r} images, not {resample!r} ones")
         self.store = store if store is not None and store.cache.enabled else None
         self.skipped: list[tuple[str, str]] = list(skipped or [])
         self.budget = budget or MemoryBudget.default()
@@ -58,6 +62,11 @@ class FolderDataset:
         self._labels: dict[str, tuple[list[ImageFile], np.ndarray]] = {}
         if any(not 0 <= f.label < self.num_classes for f in every):
             raise DatasetError(f"{name}: a label is outside 0..{self.num_classes - 1}")
+
+    def load(self, files: Sequence[ImageFile], positions: Iterable[int], **options: Any) -> Iterator[Loaded]:
+        """`engine.datasets.decoding.load_in_order` at this dataset's size and resample rule, through
+        its image cache."""
+        return load_in_order(files, positions, size=self.image_size, resample=self.resample, store=self.store, **options)
 
     # --- what the window and the trainer read -------------------------------------------------
     @property
@@ -107,7 +116,7 @@ class FolderDataset:
     def with_splits(self, splits: dict[str, list[ImageFile]]) -> "FolderDataset":
         """A new dataset over the same files and caches with other splits (test carve, label decisions)."""
         rebuilt = type(self)(self.name, self.class_names, splits, image_size=self.image_size, store=self.store,
-                             skipped=list(self.skipped), budget=self.budget)
+                             skipped=list(self.skipped), budget=self.budget, resample=self.resample)
         rebuilt.polarity = self.polarity
         return rebuilt
 
@@ -127,6 +136,8 @@ class FolderDataset:
         """Changes whenever a file (path, size, times), a label, the split or the image size does."""
         digest = hashlib.blake2b(digest_size=16)
         digest.update(repr((self.image_size, self.channels, self.class_names)).encode())
+        if self.resample != LEGACY_RESAMPLE:   # the features of runs made before the rule stay valid
+            digest.update(self.resample.encode())
         for split in sorted(self._splits):
             files = self._splits[split]
             digest.update(f"{split}:{len(files)}".encode())
@@ -157,8 +168,7 @@ class FolderDataset:
         batch = _BatchBuffer(size, self.input_shape)
         order = [i for i in order if files[i].key not in self._bad]
         try:
-            for loaded in load_in_order(files, order, size=self.image_size, store=self.store, cancel=cancel,
-                                        ahead=LOAD_AHEAD_BATCHES * size):
+            for loaded in self.load(files, order, cancel=cancel, ahead=LOAD_AHEAD_BATCHES * size):
                 if loaded.image is None:
                     self._discard(key, files[loaded.position], loaded.reason)
                     batch.skipped += 1
@@ -225,8 +235,7 @@ class FolderDataset:
         try:
             for split, positions in missing.items():
                 files = self._splits[split]
-                for loaded in load_in_order(files, positions, size=self.image_size, store=store, cancel=cancel,
-                                            ahead=64):
+                for loaded in self.load(files, positions, cancel=cancel, ahead=64):
                     done += 1
                     decoded += loaded.decoded
                     if loaded.image is None:
@@ -253,7 +262,7 @@ class FolderDataset:
         cached = self.store.read(file.key) if self.store is not None else None
         if cached is None:
             try:
-                cached = decode_file(file.path, self.image_size)
+                cached = decode_file(file.path, self.image_size, self.resample)
             except ImageError as err:
                 raise DatasetError(str(err)) from None
         return as_channels(cached, self.channels)
@@ -287,8 +296,7 @@ class FolderDataset:
 
     def _first_readable(self, files: list[ImageFile], positions: list[int], wanted: int) -> np.ndarray:
         images = []
-        for loaded in load_in_order(files, positions[: 4 * max(1, wanted)], size=self.image_size, store=self.store,
-                                    ahead=max(1, wanted), write=False):
+        for loaded in self.load(files, positions[: 4 * max(1, wanted)], ahead=max(1, wanted), write=False):
             if loaded.image is None:
                 self._discard("train", files[loaded.position], loaded.reason)
             elif len(images) < wanted:
@@ -382,8 +390,7 @@ class ImageFiles:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         dataset = self._dataset
-        for loaded in load_in_order(self._files, range(len(self._files)), size=dataset.image_size, store=dataset.store,
-                                    write=False):
+        for loaded in dataset.load(self._files, range(len(self._files)), write=False):
             if loaded.image is None:
                 raise DatasetError(loaded.reason)
             yield as_channels(loaded.image, dataset.channels)

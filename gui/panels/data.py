@@ -82,6 +82,12 @@ class DataPanel(QWidget):
         self.size_spin.setSuffix(" px")
         self.size_spin.setToolTip("Side of the square images for folder and generated data; 'source size' keeps the default")
         form.addRow("Image size", self.size_spin)
+        self.resample_combo = QComboBox()
+        self.resample_combo.addItem("bilinear (fast)", "bilinear")
+        self.resample_combo.addItem("Lanczos (a little sharper)", "lanczos")
+        self.resample_combo.setToolTip("How the photos of a class folder are shrunk to the image size. Bilinear decodes "
+                                       "about 2.5× faster; Lanczos is the rule of runs made before LayerLab recorded it")
+        form.addRow("Shrink photos", self.resample_combo)
         limit_row = QHBoxLayout()
         self.limit_check = QCheckBox("at most")
         self.limit_spin = QSpinBox()
@@ -110,6 +116,8 @@ class DataPanel(QWidget):
         bind = self.binder
         bind.field(self.combo, "data.name", show=self._show_name)
         bind.field(self.size_spin, "data.image_size", to_widget=lambda v: v or 0, from_widget=lambda v: v or None)
+        bind.field(self.resample_combo, "data.resample")
+        bind.enable_when(self.resample_combo, lambda config: config.data.name.startswith("folder:"))
         bind.optional(self.limit_check, self.limit_spin, "data.limit")
         bind.optional(self.test_check, self.test_spin, "data.test_split", to_widget=lambda v: round(v * 100),
                       from_widget=lambda v: v / 100)

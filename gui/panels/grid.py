@@ -49,6 +49,7 @@ FACTORS = (
     ("augmentation", "Augmentation on/off", "off, on"),
     ("freeze_all_but", "Freeze all but the last N", "1, 2, 4"),
     ("data.image_size", "Image size", "32, 64"),
+    ("data.resample", "Shrink photos", "bilinear, lanczos"),
 )
 MAX_FACTORS = 4
 

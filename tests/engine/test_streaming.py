@@ -75,11 +75,13 @@ def arrays_reachable(obj, seen=None) -> list[np.ndarray]:
 
 def reference_dataset(folder: FolderDataset) -> Dataset:
     """The same files and split held in memory, decoded the way folders were before they streamed:
-    `open_image` (JPEG draft at twice the side), `to_array` at each image's own channel count,
-    greyscale repeated to RGB when any image is in colour."""
+    `open_image` (JPEG drafted to keep twice the side), `to_array` at each image's own channel
+    count by the folder's resample rule, greyscale repeated to RGB when any image is in colour."""
+    rule = folder.resample
+
     def decode(path: str) -> np.ndarray:
-        image = open_image(path, draft_size=(SIDE * 2, SIDE * 2))
-        array = to_array(image, (SIDE, SIDE), 1 if image.mode == "L" else 3)
+        image = open_image(path, draft_size=(SIDE * 2, SIDE * 2), draft_fit=rule != "lanczos")
+        array = to_array(image, (SIDE, SIDE), 1 if image.mode == "L" else 3, resample=rule)
         return np.repeat(array, 3, axis=-1) if array.shape[-1] == 1 else array
 
     x_train = np.stack([decode(f.path) for f in folder.files("train")])
@@ -125,7 +127,7 @@ def test_samples_decode_only_the_thumbnails(tmp_path: Path, monkeypatch: pytest.
     ds = load(root)
     calls: list[str] = []
     real = decoding.decode_file
-    monkeypatch.setattr(decoding, "decode_file", lambda path, size: calls.append(path) or real(path, size))
+    monkeypatch.setattr(decoding, "decode_file", lambda path, size, *rule: calls.append(path) or real(path, size, *rule))
     samples = ds.samples(3)
     assert sorted(samples) == [0, 1] and all(len(v) == 3 for v in samples.values())
     assert len(calls) <= 2 * 3 * 2, f"{len(calls)} files decoded for 6 thumbnails"

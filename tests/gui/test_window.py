@@ -50,6 +50,25 @@ def test_settings_persist_between_launches(make_window, qtbot) -> None:
     assert abs(second.model_panel.rate.value() - 0.3) < 1e-9
 
 
+def test_shrink_rule_control_and_settings_saved_by_an_older_layerlab(make_window, tmp_path: Path) -> None:
+    """Remembered choices from before the resample rule was recorded start on today's fast rule
+    (a run's config would keep Lanczos); the control applies to class folders only."""
+    from gui.settings import Settings
+
+    Settings().store.setValue("experiment/config", '{"schema_version": 1, "training": {"epochs": 9}}')
+    window = make_window()
+    config = window.session.config
+    assert config.config.training.epochs == 9 and config.config.data.resample == "bilinear"
+    combo = window.data_panel.resample_combo
+    assert combo.currentData() == "bilinear" and not combo.isEnabled()      # digits: nothing to shrink
+    (tmp_path / "photos" / "a").mkdir(parents=True)
+    config.update(**{"data.name": f"folder:{tmp_path / 'photos'}"})
+    assert combo.isEnabled()
+    combo.setCurrentIndex(combo.findData("lanczos"))
+    combo.activated.emit(combo.currentIndex())          # what a person's pick sends
+    assert config.config.data.resample == "lanczos"
+
+
 def test_invalid_value_is_refused_with_a_message(make_window) -> None:
     window = make_window()
     assert not window.session.config.update(**{"training.batch_size": 0})
