@@ -34,6 +34,7 @@ ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")
 ACCEPTED_TEXT = "PNG, JPEG, GIF, BMP, TIFF, WebP, PPM/PGM"
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".pnm")
 DEFAULT_MAX_PIXELS = 100_000_000
+EXIF_ORIENTATION = 0x0112
 MAX_IMAGE_FILE_BYTES = 256 * 2**20
 
 _SIGNATURES = {b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive", b"\x7fELF": "a program",
@@ -65,7 +66,8 @@ def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     aspect kept, in either orientation (EXIF may turn it)."""
     if isinstance(source, Image.Image):
         try:
-            return _normalise(_first_frame(source), "the image")
+            image = _normalise(_first_frame(source), "the image")
+            return image.copy() if image is source else image   # never the caller's own object
         except (ValueError, OSError) as err:
             raise ImageError(f"the image cannot be used ({_first_line(err)})") from None
     name, data = _read(source)
@@ -79,6 +81,16 @@ def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         return _normalise(image, name)
     except Exception as err:  # any failure of a decoder on a user's file is that file's fault
         raise _decoder_error(err, name) from None
+
+
+def open_for_network(source: ImageSource, side: int, resample: Resample) -> Image.Image:
+    """`open_image` the way a network input of `side` pixels is decoded by the `resample` rule:
+    a JPEG at the smallest reduced scale that still covers its size fitted inside the side
+    ("bilinear": the decoder's scaling is the first whole-factor reduce), or that reaches twice
+    the side on both sides ("lanczos", as runs made before the rule was recorded)."""
+    if resample == LEGACY_RESAMPLE:
+        return open_image(source, draft_size=(side * 2, side * 2))
+    return open_image(source, draft_size=(side, side), draft_fit=True)
 
 
 def _fitted_box(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
@@ -203,9 +215,13 @@ def _first_line(err: BaseException) -> str:
 
 
 def _first_frame(image: Image.Image) -> Image.Image:
+    """The first frame, turned upright by its EXIF orientation (the image itself when upright:
+    `exif_transpose` would copy it)."""
     if getattr(image, "is_animated", False):
         image.seek(0)
     try:
+        if image.getexif().get(EXIF_ORIENTATION, 1) == 1:
+            return image
         return ImageOps.exif_transpose(image) or image
     except Exception:  # a broken EXIF block should not cost the user the image
         return image
@@ -214,7 +230,7 @@ def _first_frame(image: Image.Image) -> Image.Image:
 def _normalise(image: Image.Image, name: str) -> Image.Image:
     mode = image.mode
     if mode in ("L", "RGB"):
-        return image.copy() if image.mode else image
+        return image
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         return _scale_to_8bit(np.asarray(image), mode, name)
     if mode == "1":

@@ -28,8 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.class_outputs import normalise_lengths
 from engine.errors import RunError
-from engine.images import (DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample, border_colour, open_image, reduce_to_side,
-                           to_array)
+from engine.images import (DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample, border_colour, open_for_network, open_image,
+                           reduce_to_side, to_array)
 
 ImageSource = str | Path | bytes | Image.Image
 
@@ -170,9 +170,21 @@ def prepare(source: ImageSource, spec: PreprocessSpec) -> Prepared:
             box = spec.stroke_box if spec.stroke_box is not None else 1.0 - 2.0 * spec.content_margin
             image, placement = _fit_strokes(image, box, (spec.height, spec.width))
     placement = placement.within(_pad_placement(image.size, (spec.height, spec.width), spec.pad_to_square))
+    if _decoded_as_in_training(source, spec):
+        # The file again, decoded as a class folder's training images were (`decode_file`): the
+        # same pixels for the same file, whatever its size (the working image above is for showing).
+        image = open_for_network(source, longest, spec.resample)
     array = to_array(image, (spec.height, spec.width), spec.channels, pad_to_square=spec.pad_to_square,
                      resample=spec.resample)
     return Prepared(array.astype(np.float32), placement, original)
+
+
+def _decoded_as_in_training(source: ImageSource, spec: PreprocessSpec) -> bool:
+    """Whether the network's input is decoded from the file by the training rule: a file (not an
+    image already decoded), a natural picture at a square size, and a rule recorded with the run
+    (runs made before it keep the inference decode they were tested with)."""
+    return (spec.resample != LEGACY_RESAMPLE and spec.polarity != "light_on_dark" and spec.height == spec.width
+            and not isinstance(source, Image.Image))
 
 
 def _pad_placement(size: tuple[int, int], target: tuple[int, int], pad_to_square: bool) -> Placement:

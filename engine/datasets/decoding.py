@@ -3,8 +3,8 @@
 One rule turns a file into training pixels: `engine.images.open_image` (EXIF orientation, modes,
 animations, bombs; a JPEG decoded at a reduced scale, see `decode_file`) then `to_array` at the
 image's own channel count (aspect kept, padded to a square with its border colour), shrunk by the
-dataset's resample rule (`engine.images.RESAMPLE_RULES`). Pillow releases the interpreter's lock while it decodes and
-resizes, so a small pool of threads decodes in parallel while the training thread feeds
+dataset's resample rule (`engine.images.RESAMPLE_RULES`). Pillow releases the interpreter's lock
+while it decodes and resizes, so a small pool of threads decodes in parallel while the training thread feeds
 TensorFlow; at most `ahead` images are in flight, so memory stays bounded whatever the folder's
 size.
 """
@@ -24,7 +24,7 @@ from engine.datasets.folder_files import ImageFile
 from engine.datasets.image_cache import ImageStore
 from engine.errors import ImageError
 from engine.files import printable_name
-from engine.images import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample, open_image, to_array
+from engine.images import DEFAULT_RESAMPLE, Resample, open_for_network, to_array
 
 MAX_WORKERS = 8
 
@@ -35,13 +35,10 @@ def decode_workers() -> int:
 
 def decode_file(path: str, size: int, resample: Resample = DEFAULT_RESAMPLE) -> np.ndarray:
     """The (size, size, 1|3) uint8 pixels of one file; raises `ImageError` with the reason.
-
-    A JPEG is decoded at the smallest reduced scale that keeps twice the side it is shrunk to
-    ("bilinear": its fitted size; "lanczos", as runs before the rule was recorded: twice the
-    target on both sides), so a photo under four times the target decodes exactly as a dropped
-    one does at inference (`engine.inference.prepare`), and a big one costs a fraction."""
-    box = (size * 2, size * 2)
-    image = open_image(path, draft_size=box, draft_fit=resample != LEGACY_RESAMPLE)
+    A JPEG is decoded at a reduced scale (`engine.images.open_for_network`): a big photo costs a
+    fraction of its full decode. Inference decodes a dropped file the same way
+    (`engine.inference.prepare`)."""
+    image = open_for_network(path, size, resample)
     return to_array(image, (size, size), 1 if image.mode == "L" else 3, resample=resample)
 
 
@@ -69,8 +66,9 @@ def load_in_order(files: Sequence[ImageFile], positions: Iterable[int], *, size:
                   cancel: Any = None, ahead: int = 64, workers: int | None = None,
                   write: bool = True, resample: Resample = DEFAULT_RESAMPLE) -> Iterator[Loaded]:
     """`files[p]` for each p of `positions`, in that order: from the cache (which must be the
-    store of this size and `resample` rule), or decoded by the pool and then stored in the cache (from this thread; `write=False` only reads it). The caller
-    flushes the store when its pass is over.
+    store of this size and `resample` rule), or decoded by the pool and then stored in the cache
+    (from this thread; `write=False` only reads it). The caller flushes the store when its pass
+    is over.
 
     Raises `InterruptedError` once `cancel.cancelled` is set: the decodes already running finish,
     no new one starts. Closing the iterator early stops the pool the same way.

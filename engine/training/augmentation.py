@@ -36,8 +36,6 @@ def augmentation_layers(aug: Augmentation, seed: int = 0) -> list[Any]:
 
 def augment_dataset(ds: Any, aug: Augmentation, seed: int = 0) -> Any:
     """Map the augmentation over a batched `(images, labels)` dataset; unchanged when all are off."""
-    import tensorflow as tf
-
     layers = augmentation_layers(aug, seed)
     if not layers:
         return ds

@@ -75,12 +75,15 @@ def arrays_reachable(obj, seen=None) -> list[np.ndarray]:
 
 def reference_dataset(folder: FolderDataset) -> Dataset:
     """The same files and split held in memory, decoded the way folders were before they streamed:
-    `open_image` (JPEG drafted to keep twice the side), `to_array` at each image's own channel
+    `open_image` (a JPEG at the reduced scale of the rule), `to_array` at each image's own channel
     count by the folder's resample rule, greyscale repeated to RGB when any image is in colour."""
     rule = folder.resample
 
     def decode(path: str) -> np.ndarray:
-        image = open_image(path, draft_size=(SIDE * 2, SIDE * 2), draft_fit=rule != "lanczos")
+        if rule == "lanczos":
+            image = open_image(path, draft_size=(SIDE * 2, SIDE * 2))
+        else:
+            image = open_image(path, draft_size=(SIDE, SIDE), draft_fit=True)
         array = to_array(image, (SIDE, SIDE), 1 if image.mode == "L" else 3, resample=rule)
         return np.repeat(array, 3, axis=-1) if array.shape[-1] == 1 else array
 
