@@ -23,7 +23,8 @@ from benchmarks.screenshot import pause, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
-SCENES = ("grid", "compare", "explain", "map", "labels", "lessons_menu", "lesson", "autoencoder", "lrfinder", "keep")
+SCENES = ("grid", "compare", "explain", "map", "labels", "lessons_menu", "lesson", "autoencoder", "lrfinder", "keep",
+          "folder")
 
 
 def _until(app: Any, done: Callable[[], bool], timeout_s: float = 900) -> None:
@@ -305,6 +306,20 @@ def scene_keep(app: Any) -> Any:
     return window
 
 
+def scene_folder(app: Any) -> Any:
+    """A class folder of photos in the Data tab: counts, samples, the image size and how photos
+    are shrunk to it."""
+    from benchmarks.scale import photo_folder
+
+    folder = photo_folder(80, Path(tempfile.mkdtemp(prefix="layerlab-shots-photos-")))
+    window = _window(app, **{"data.name": f"folder:{folder}", "data.image_size": 160, "arch.name": "mobilenet_v2",
+                             "arch.weights": "none"})
+    window.controls.setCurrentIndex(0)
+    pause(app, 2.0)             # the sample thumbnails decode on the io lane
+    _save(window, "data-folder")
+    return window
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scene", nargs="+", choices=SCENES, default=list(SCENES))
@@ -337,6 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             scene_lr_finder(app).close()
         elif scene == "keep":
             scene_keep(app).close()
+        elif scene == "folder":
+            scene_folder(app).close()
     for window in (grid_window, explain_window, lessons_window):
         if window is not None:
             window.close()
