@@ -21,7 +21,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, get_args
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -51,7 +51,7 @@ _WARNINGS_LOCK = threading.Lock()
 # "lanczos": whole factors only down to 3× the target, then Lanczos: a little sharper; every run
 #   made before the rule was recorded (config schema 1, a preprocess.json without "resample").
 Resample = Literal["bilinear", "lanczos"]
-RESAMPLE_RULES: tuple[str, ...] = ("bilinear", "lanczos")
+RESAMPLE_RULES: tuple[str, ...] = get_args(Resample)
 DEFAULT_RESAMPLE: Resample = "bilinear"
 LEGACY_RESAMPLE: Resample = "lanczos"
 

@@ -4,9 +4,9 @@ One rule turns a file into training pixels: `engine.images.open_image` (EXIF ori
 animations, bombs; a JPEG decoded at a reduced scale, see `decode_file`) then `to_array` at the
 image's own channel count (aspect kept, padded to a square with its border colour), shrunk by the
 dataset's resample rule (`engine.images.RESAMPLE_RULES`). Pillow releases the interpreter's lock
-while it decodes and resizes, so a small pool of threads decodes in parallel while the training thread feeds
-TensorFlow; at most `ahead` images are in flight, so memory stays bounded whatever the folder's
-size.
+while it decodes and resizes, so a small pool of threads decodes in parallel while the training
+thread feeds TensorFlow; at most `ahead` images are in flight, so memory stays bounded whatever
+the folder's size.
 """
 from __future__ import annotations
 

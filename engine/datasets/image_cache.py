@@ -9,10 +9,10 @@ skips them at once.
 
 Layout: `<cache>/images/v1-<H>x<W>-<rule>/<id>.u8` (no `-<rule>` for "lanczos", the rule of
 runs made before it was recorded; see `engine.images.RESAMPLE_RULES`) holds records of raw uint8
-pixels back to back, and `<id>.json` lists each record's key, offset and channel count (plus the failures). A shard is
-written under a temporary name and its JSON renamed into place last, so readers in any process
-only ever see complete shards, and two processes filling the cache at once just write two
-shards. Records are read with positioned reads into the caller's buffer, not through `mmap`: a
+pixels back to back, and `<id>.json` lists each record's key, offset and channel count (plus the
+failures). A shard is written under a temporary name and its JSON renamed into place last, so
+readers in any process only ever see complete shards, and two processes filling the cache at once
+just write two shards. Records are read with positioned reads into the caller's buffer, not through `mmap`: a
 memory-mapped file counts every page read in the process's resident memory, which is what this
 cache is meant to keep small.
 

@@ -21,7 +21,6 @@ import numpy as np
 
 from engine.config import ExperimentConfig
 from engine.errors import ConfigError, DatasetError
-from engine.memory import inference_batch
 from engine.insight.decisions import (
     Key,
     LabelDecisions,
@@ -164,12 +163,13 @@ def _batches(inputs: np.ndarray, labels: np.ndarray, index: np.ndarray, batch_si
 def _predict(model: Any, inputs: np.ndarray, cancel: Any) -> np.ndarray:
     import tensorflow as tf
 
+    from engine.insight.features import array_batches
+
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     outputs = []
-    step = inference_batch(tuple(inputs.shape[1:]))
-    for start in range(0, len(inputs), step):
+    for batch in array_batches(inputs):
         _check(cancel)
-        outputs.append(np.asarray(forward(tf.cast(inputs[start:start + step], tf.float32)), np.float32))
+        outputs.append(np.asarray(forward(batch), np.float32))
     return np.concatenate(outputs)
 
 

@@ -376,7 +376,7 @@ class _Session:
             metrics, _ = insight.after_training(metrics, model=self.model, dataset=self.dataset,
                                                 val_probabilities=probabilities, run_dir=result.run_dir,
                                                 applied=self.labels, seed=self.config.training.seed,
-                                                cached=self._cached and (self._cached[0].head_features, self._cached[1]))
+                                                cached=self._head_features())
         trainable, frozen = param_counts(self.model)
         runs.save_model(self.model, result.run_dir)
         result.metrics = metrics.model_copy(update={
@@ -387,6 +387,13 @@ class _Session:
         runs.atomic_write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
         runs.atomic_write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
         self.observer(Finished(str(result.run_dir), len(result.history), result.cancelled, result.stopped_early, result.metrics))
+
+    def _head_features(self) -> tuple[Any, FeatureSet] | None:
+        """(the head giving [penultimate features, probabilities], the cached features it reads)."""
+        if self._cached is None:
+            return None
+        plan, features = self._cached
+        return plan.head_features, features
 
     def _val_probabilities(self) -> np.ndarray:
         """Validation outputs of the trained model (from cached features when there are some)."""
