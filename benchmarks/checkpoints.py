@@ -31,10 +31,10 @@ CASES = {
 
 
 def measure(settings: dict, epochs: int, folder: Path) -> dict:
-    from engine.checkpoint_files import latest_checkpoint, read_checkpoint, write_checkpoint
+    from engine.runs.checkpoints import latest_checkpoint, read_checkpoint, write_checkpoint
     from engine.config import ExperimentConfig
     from engine.datasets import load_dataset
-    from engine.events import CheckpointSaved, EpochEnd, Started
+    from engine.core.events import CheckpointSaved, EpochEnd, Started
     from engine.training import train
 
     config = ExperimentConfig().updated(**(settings | {"training.epochs": epochs, "training.batch_size": 32}))

@@ -45,7 +45,7 @@ def engine_fit_seconds(config, dataset) -> float:
     seconds = {}
 
     def observer(event) -> None:
-        from engine.events import EpochEnd, Started
+        from engine.core.events import EpochEnd, Started
 
         if isinstance(event, Started):
             seconds["start"] = time.perf_counter()

@@ -1,5 +1,5 @@
 """Export agreement: each format (keras, SavedModel, LiteRT float32 / float16 / int8, ONNX) of a
-small CNN and of a backbone, as `engine.export.export_run` verifies it: top-1 agreement with the
+small CNN and of a backbone, as `engine.export.bundle.export_run` verifies it: top-1 agreement with the
 Keras model and the largest probability difference on 200 validation images, the file's size and
 the time the export took (writing and checking).
 
@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--epochs", type=int, default=5)
     args = parser.parse_args(argv)
     from engine.config import ExperimentConfig
-    from engine.errors import ExportError
-    from engine.export import export_run
+    from engine.core.errors import ExportError
+    from engine.export.bundle import export_run
     from engine.training import train
 
     rows = []

@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def timed_train(config, dataset, run_dir: Path):
     """Seconds from `Started` (before any feature extraction) to the end of the last epoch."""
-    from engine.events import EpochEnd, Started
+    from engine.core.events import EpochEnd, Started
     from engine.training import FeatureCache, train
 
     marks: dict[str, float] = {}

@@ -4,7 +4,7 @@ A grid trains its runs one after another in one process (the window's training w
 `layerlab-cli grid`); each run builds a new model, compiles new train/eval functions and loads
 its data. `run_grid` drops each finished run's model and clears the Keras session between runs,
 and `train` makes TensorFlow forget the custom-gradient functions its optimizer registered
-(engine/training/graph_memory.py); the goal is memory after 20 runs within ~10 % of memory after
+(engine/runtime/graphs.py); the goal is memory after 20 runs within ~10 % of memory after
 2. Each variant runs in a fresh process: the grid as LayerLab runs it, and for comparison the same
 grid without clearing the Keras session (`keep_session`), and without the gradient-registry
 cleanup (`keep_gradients`).
@@ -46,10 +46,11 @@ def one_grid(runs: int, epochs: int, limit: int, variant: str) -> dict:
     """Run a grid of `runs` runs in this process; RSS after each finished run."""
     import contextlib
 
-    from engine.cancel import CancelToken
+    from engine.core.cancel import CancelToken
     from engine.config import ExperimentConfig
     from engine.experiments import grid_runner
-    from engine.experiments.grid import GridFinished, GridRunStarted, GridSpec, factor, run_grid
+    from engine.experiments.grid import GridFinished, GridRunStarted, GridSpec, factor
+    from engine.experiments.grid_runner import run_grid
     from engine.training import trainer
 
     if variant == "keep_session":  # drop the run's references, but keep Keras's global state

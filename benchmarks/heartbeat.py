@@ -96,7 +96,7 @@ def _run_until(app: Any, done: Callable[[], bool], timeout_s: float) -> None:
 
 def scenario_training(app: Any, seconds: float) -> dict[str, Any]:
     from benchmarks.screenshot import wait_for
-    from engine.events import BatchEnd
+    from engine.core.events import BatchEnd
 
     window = _window(app, **{"data.name": "digits", "data.limit": None, "arch.name": "bn_cnn",
                              "training.epochs": 1000, "training.batch_size": 32, "training.early_stopping": False})
@@ -141,7 +141,7 @@ def _photo_folder(root: Path, count: int) -> list[str]:
 
 
 def scenario_gallery(app: Any, seconds: float) -> dict[str, Any]:
-    from engine.runs import Misclassified, RunMetrics
+    from engine.core.records import Misclassified, RunMetrics
 
     paths = _photo_folder(Path(tempfile.mkdtemp(prefix="layerlab-gallery-")), GALLERY_ERRORS)
     window = _window(app, **{"data.name": "digits", "data.limit": 300, "arch.name": "mlp"})
@@ -174,8 +174,10 @@ def scenario_gallery(app: Any, seconds: float) -> dict[str, Any]:
 def _fake_runs(root: Path, count: int) -> None:
     """`count` run folders as training writes them (20 epochs, 150 misclassified samples each)."""
     from engine.config import ExperimentConfig
-    from engine.runs import CONFIG, HISTORY, METRICS, PREPROCESS, EpochRecord, Misclassified, RunMetrics, atomic_write_json
-    from engine.run_files import history_to_json
+    from engine.runs.folders import CONFIG, HISTORY, METRICS, PREPROCESS
+    from engine.core.records import EpochRecord, Misclassified, RunMetrics
+    from engine.core.files import atomic_write_json
+    from engine.runs.files import history_to_json
 
     config = ExperimentConfig().to_dict()
     history = history_to_json([EpochRecord(epoch=e, loss=1 / (e + 1), accuracy=0.5, val_loss=1 / (e + 1),
@@ -249,7 +251,7 @@ def report(results: dict[str, dict[str, Any]], seconds: float) -> str:
         "",
         "What keeps it there: every piece of background work goes through one task runner (gui/tasks.py) whose "
         "lanes are plain threads, results delivered as queued signals; the gallery is a `QListView` over a model "
-        "that asks for a thumbnail only when its row is painted, decoded with `engine.images.open_image` on the io "
+        "that asks for a thumbnail only when its row is painted, decoded with `engine.images.decode.open_image` on the io "
         "lane; run folders are read on the io lane and the table is filled once per listing; plot redraws at most "
         "10 per second and only for curves whose data changed, on a fixed x range; `gc.freeze()` once TensorFlow "
         "is loaded, cyclic garbage collection on the UI thread only (gui/gc_guard.py), a 2 ms GIL switch interval.",

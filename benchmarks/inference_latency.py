@@ -35,7 +35,8 @@ def measure(arch: str, shape: tuple[int, int, int], repeats: int) -> dict:
 
     from engine.architectures import build_model
     from engine.config import ArchOptions
-    from engine.inference import Classifier, PreprocessSpec
+    from engine.inference.classifier import Classifier
+    from engine.images.spec import PreprocessSpec
 
     model = build_model(ArchOptions(name=arch, weights="none"), shape, 10)
     spec = PreprocessSpec(shape[0], shape[1], shape[2], class_names=tuple(str(i) for i in range(10)))

@@ -91,7 +91,8 @@ def ood_figures(arch: str, folder: Path, count: int) -> tuple[float, dict[str, t
     from engine.config import ExperimentConfig
     from engine.datasets import load_dataset
     from engine.datasets.base import stratified_indices
-    from engine.inference import Classifier, prepare
+    from engine.inference.classifier import Classifier
+    from engine.images.prepare import prepare
     from engine.insight.ood import fit_ood
     from engine.training import train
 

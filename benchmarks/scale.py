@@ -134,7 +134,7 @@ def child_layerlab(folder: Path, epochs: int, run_dir: Path) -> dict:
         "arch.name": "mobilenet_v2", "arch.weights": "none", "training.epochs": epochs, "training.batch_size": BATCH})
     dataset = load_dataset(config.data, seed=0)
     marks["loaded"] = time.time()
-    from engine.events import BatchEnd, EpochEnd, Preparing, Started
+    from engine.core.events import BatchEnd, EpochEnd, Preparing, Started
     from engine.training import FeatureCache, train
 
     marks["engine_imported"] = time.time()

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engine.errors import ConfigError
-from engine.images import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample
+from engine.core.errors import ConfigError
+from engine.images.decode import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample
 
 SCHEMA_VERSION = 2
 

@@ -60,8 +60,8 @@ def _import_engine() -> str:
     import tensorflow  # noqa: F401  the slow part
 
     import engine.architectures.scratch  # noqa: F401  builders of the presets
-    import engine.inference  # noqa: F401
-    import engine.layers  # noqa: F401
+    import engine.inference.classifier
+    import engine.architectures.layers
     import engine.training
     from engine.architectures import custom_objects
 

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.export import MIN_AGREEMENT, MIN_AGREEMENT_INT8
-from engine.export_formats import missing_packages
+from engine.export.bundle import MIN_AGREEMENT, MIN_AGREEMENT_INT8
+from engine.export.formats import missing_packages
 from gui.widgets import hint, set_state
 
 FORMATS = (("keras", "Keras (.keras)"), ("savedmodel", "TensorFlow SavedModel"), ("tflite", "TensorFlow Lite (.tflite)"),

@@ -16,7 +16,7 @@ of the collector's reach by the engine loader (`gc.freeze()`), which keeps full 
 Explicit collections are the other way in: the engine collects between a grid's runs, and
 `keras.backend.clear_session()` would call `gc.collect()` in the training thread. That deadlocked
 the window (the training thread, holding the interpreter, destroyed a Qt object while the UI
-thread waited for the interpreter inside Qt). So the engine's collector (engine/cycles.py) is
+thread waited for the interpreter inside Qt). So the engine's collector (engine/runtime/collection.py) is
 replaced here: asked from the UI thread it collects at once; from any other thread it only asks
 the UI thread to make a full collection at its next tick.
 """
@@ -29,7 +29,7 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 from pyqtgraph.util.garbage_collector import GarbageCollector
 
-from engine import cycles
+from engine.runtime import collection as cycles
 
 #: How often the UI thread looks at the allocation counts (a generation-0 collection takes well
 #: under a millisecond; the interval only bounds how long cyclic garbage waits).

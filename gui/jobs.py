@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from engine.core.cancel import Cancelled
 from engine.config import ArchOptions, DataOptions, ExperimentConfig
-from engine.errors import LayerLabError
+from engine.core.errors import LayerLabError
 from gui.engine_startup import EngineInfo, load_engine
 from gui.tasks import Task
 
@@ -53,7 +54,7 @@ def load_dataset(task: Task, data: DataOptions, seed: int, per_class: int, budge
 class Inspection:
     """What the layer table shows for one (architecture, dataset) pair and freezing choice."""
 
-    rows: tuple[Any, ...]                 # engine.layers.LayerInfo
+    rows: tuple[Any, ...]                 # engine.architectures.layers.LayerInfo
     trainable: int
     total: int
     layer_trainable: dict[str, bool]      # the overrides that still name a layer of this model
@@ -77,7 +78,7 @@ def inspect_model(task: Task, arch: ArchOptions, input_shape: tuple[int, int, in
     load_engine()
     task.check()
     from engine.architectures import build_model
-    from engine.layers import apply_freezing, layer_table, param_counts
+    from engine.architectures.layers import apply_freezing, layer_table, param_counts
 
     key = f"{arch.model_dump_json()}|{tuple(input_shape)}|{num_classes}"
     cache = _MODEL_CACHE
@@ -118,8 +119,8 @@ def preview(task: Task, images: Any, labels: list[int], augmentation: Any, copie
 class Resources:
     """What every training of a window shares: one feature cache, within one memory budget."""
 
-    feature_cache: Any          # engine.feature_store.FeatureCache
-    budget: Any                 # engine.memory.MemoryBudget
+    feature_cache: Any          # engine.caches.features.FeatureCache
+    budget: Any                 # engine.core.memory.MemoryBudget
 
     @property
     def train_kwargs(self) -> dict[str, Any]:
@@ -129,7 +130,7 @@ class Resources:
 def train(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources,
           pause: Any = None) -> Any:
     """One training; every engine event is reported to the UI thread as it happens. `pause`: an
-    `engine.cancel.PauseToken` the window holds to pause and resume it."""
+    `engine.core.cancel.PauseToken` the window holds to pause and resume it."""
     load_engine()
     from engine.training import train as run_training
 
@@ -161,7 +162,7 @@ def keep_training(task: Task, config: ExperimentConfig, dataset: Any, runs_root:
     epoch), "continue" (`amount` more epochs, same folder) or "fork" (a new run from the checkpoint
     of epoch `amount`, 0-based, with the current settings that `fork_changes` finds)."""
     load_engine()
-    from engine.runs import read_config
+    from engine.runs.folders import read_config
     from engine.training.resume import continue_run, fork_run, resume_run
 
     run_config = read_config(Path(run_dir))
@@ -179,7 +180,7 @@ def keep_training(task: Task, config: ExperimentConfig, dataset: Any, runs_root:
 
 def checkpoints(task: Task, run_dir: str) -> tuple[str, list[int]]:
     """(run_dir, the 0-based epochs whose checkpoints the run keeps: the latest and the best)."""
-    from engine.checkpoint_files import list_checkpoints
+    from engine.runs.checkpoints import list_checkpoints
 
     return run_dir, [checkpoint.epoch for checkpoint in list_checkpoints(run_dir)]
 
@@ -198,18 +199,18 @@ def find_lr(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path 
 
     try:
         sweep = find_learning_rate(config, dataset=dataset, steps=steps, observer=task.report, cancel=task.cancel_token)
-    except InterruptedError:
+    except Cancelled:
         sweep = None
     return LrFound(sweep, config.arch.name)
 
 
 def export(task: Task, run_dir: str, fmt: str, out: str, quantize: str | None, samples: int = 200) -> Any:
-    """A verified export (engine.export.ExportReport); `ExportError` when it fails or disagrees."""
-    from engine.export import check_export as check
+    """A verified export (engine.export.bundle.ExportReport); `ExportError` when it fails or disagrees."""
+    from engine.export.bundle import check_export as check
 
     check(run_dir, fmt, out, quantize)   # an extra that is missing says so before TensorFlow loads
     load_engine()
-    from engine.export import export_run
+    from engine.export.bundle import export_run
 
     return export_run(run_dir, fmt, out, quantize=quantize, samples=samples, cancel=task.cancel_token)
 
@@ -226,7 +227,7 @@ def gpu_memory(task: Task) -> tuple[float | None]:
 def make_classifier(task: Task, model: Any, spec: Any, class_names: list[str], run_dir: str | None = None) -> Any:
     """A classifier for a model just trained, with its run's out-of-distribution model when it has one."""
     load_engine()
-    from engine.inference import Classifier
+    from engine.inference.classifier import Classifier
     from engine.insight.ood import load_ood
 
     return Classifier(model, spec, class_names, ood=load_ood(Path(run_dir)) if run_dir else None)
@@ -237,7 +238,7 @@ class Classified:
     """One classified image, or why it could not be; with where the network looked when asked."""
 
     ticket: int
-    prediction: Any = None     # engine.inference.Prediction
+    prediction: Any = None     # engine.inference.classifier.Prediction
     error: str = ""
     overlay: Any = None        # uint8 RGB: the original with the explanation's heat map
     explained: str = ""        # how: "Grad-CAM on act_4", "saliency"
@@ -257,7 +258,7 @@ def classify(task: Task, ticket: int, classifier: Any, source: Any, top_k: int, 
 
 def explained_overlay(classifier: Any, source: Any) -> tuple[Any, str]:
     """The original image with where the network looked drawn over it, and how it was found."""
-    from engine.inference import prepare
+    from engine.images.prepare import prepare
     from engine.insight.explain import explain, overlay
 
     prepared = prepare(source, classifier.spec)
@@ -294,7 +295,7 @@ def layer_views(task: Task, classifier: Any, source: Any, title: str) -> LayerVi
 def thumbnail(task: Task, source: Any, side: int) -> np.ndarray | None:
     """A user's image (path or bytes) decoded the one way LayerLab decodes images (EXIF
     orientation, modes, decompression bombs), shrunk to fit `side`; None if unreadable."""
-    from engine.images import open_image
+    from engine.images.decode import open_image
 
     try:
         image = open_image(source, draft_size=(side * 2, side * 2))
@@ -313,32 +314,32 @@ def thumbnails(task: Task, items: list[tuple[Any, Any]], side: int) -> None:
 
 # --- runs ---------------------------------------------------------------------------------------------
 def list_runs(task: Task, root: Path | None) -> list[Any]:
-    from engine.runs import list_runs as listing
+    from engine.runs.folders import list_runs as listing
 
     return listing(root)
 
 
 def load_run(task: Task, path: str) -> Any:
-    from engine.runs import load_run as read
+    from engine.runs.folders import load_run as read
 
     return read(path)
 
 
 @dataclass(frozen=True)
 class OpenedRun:
-    run: Any            # engine.runs.Run
-    classifier: Any     # engine.inference.Classifier or None when the run has no usable model
+    run: Any            # engine.runs.folders.Run
+    classifier: Any     # engine.inference.classifier.Classifier or None when the run has no usable model
     problem: str = ""
 
 
 def open_run(task: Task, path: str) -> OpenedRun:
-    from engine.runs import load_run as read
+    from engine.runs.folders import load_run as read
 
     run = read(path)
     if not os.path.lexists(run.model_path):  # anything else there (a folder, a pipe) the engine refuses by name
         return OpenedRun(run, None, "this run has no saved model (it failed or was stopped before saving)")
     load_engine()
-    from engine.inference import Classifier
+    from engine.inference.classifier import Classifier
 
     try:
         return OpenedRun(run, Classifier.from_run(path))
@@ -361,7 +362,7 @@ class ComparedRuns:
 
 def compare_runs(task: Task, paths: list[str]) -> ComparedRuns:
     from engine.experiments.compare import compare_runs as compare
-    from engine.runs import load_run as read
+    from engine.runs.folders import load_run as read
 
     comparison = compare(paths)
     task.check()
@@ -372,7 +373,7 @@ def run_grid(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path
              spec: Any, grid_dir: str | None) -> Any:
     """A grid of ordinary runs, one after another; the runs' and the grid's events are reported."""
     load_engine()
-    from engine.experiments.grid import run_grid as run
+    from engine.experiments.grid_runner import run_grid as run
 
     return run(spec, task.report, task.cancel_token, grid_dir=Path(grid_dir) if grid_dir else None, runs_root=runs_root,
                **resources.train_kwargs)
@@ -424,7 +425,7 @@ def find_label_issues(task: Task, config: ExperimentConfig, dataset: Any, runs_r
     try:
         return find(config, folds=folds, epochs=epochs or None, cancel=task.cancel_token, observer=task.report,
                     dataset=dataset)
-    except InterruptedError:
+    except Cancelled:
         return None
 
 
@@ -477,14 +478,14 @@ def explained_thumbnails(task: Task, classifier: Any, items: list[tuple[Any, Any
 
 
 def cache_usage(task: Task) -> list[Any]:
-    from engine.caches import cache_usage as usage
+    from engine.caches.usage import cache_usage as usage
 
     return usage()
 
 
 def clear_caches(task: Task) -> int:
     """Bytes freed (the caches only save work: everything is decoded or computed again when needed)."""
-    from engine.caches import clear_caches as clear
+    from engine.caches.usage import clear_caches as clear
 
     return clear()
 
@@ -494,7 +495,7 @@ def imagenet_classifier(task: Task, backbone: str) -> Any:
     """An ImageNet network as published, answering with its 1000 class names (files already in
     Keras's cache; `ArchitectureError` naming what to put where otherwise)."""
     load_engine()
-    from engine.architectures.imagenet_head import ImagenetClassifier
+    from engine.inference.imagenet import ImagenetClassifier
 
     return ImagenetClassifier(backbone)
 
@@ -532,7 +533,7 @@ def _pixels(image: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class AutoencoderView:
-    reconstructor: Any                                   # engine.autoencoder.Reconstructor
+    reconstructor: Any                                   # engine.inference.reconstruction.Reconstructor
     samples: tuple[tuple[Any, Any, Any], ...]            # (original, noisy, reconstruction) uint8
 
 
@@ -540,7 +541,7 @@ def autoencoder_view(task: Task, model: Any, spec: Any, noise: float, images: An
     """A reconstructor for an autoencoder just trained, and `images` (validation images, 0..255)
     as originals, noisy inputs (the training's noise) and reconstructions."""
     load_engine()
-    from engine.autoencoder import Reconstructor
+    from engine.inference.reconstruction import Reconstructor
 
     reconstructor = Reconstructor(model, spec, noise=noise)
     images = np.asarray(images, np.float32)

@@ -17,7 +17,7 @@ from psygnal import Signal, SignalGroup
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -106,7 +106,7 @@ class Preferences(BaseModel):
 
 def memory_budget(preferences: Preferences) -> Any:
     """The engine's `MemoryBudget` for these preferences."""
-    from engine.memory import MemoryBudget
+    from engine.core.memory import MemoryBudget
 
     mb = preferences.memory_budget_mb
     return MemoryBudget.from_megabytes(mb) if mb else MemoryBudget.default()
@@ -170,7 +170,7 @@ class DataState:
 class ModelState:
     status: str = "waiting"          # waiting | building | ready | failed
     note: str = ""                   # what it waits for, or the error
-    rows: tuple[Any, ...] = ()       # engine.layers.LayerInfo
+    rows: tuple[Any, ...] = ()       # engine.architectures.layers.LayerInfo
     trainable: int = 0
     total: int = 0
 
@@ -200,7 +200,7 @@ class TrainingState:
 class ResultsState:
     """The final metrics shown in the Errors tab: of the training just done, or of an opened run."""
 
-    metrics: Any = None              # engine.runs.RunMetrics or None
+    metrics: Any = None              # engine.runs.folders.RunMetrics or None
     class_names: tuple[str, ...] = ()
     note: str = ""
     dataset: Any = None              # where validation images come from when the errors have no file
@@ -209,17 +209,17 @@ class ResultsState:
 
 @dataclass(frozen=True)
 class ClassifierState:
-    classifier: Any = None           # engine.inference.Classifier
+    classifier: Any = None           # engine.inference.classifier.Classifier
     description: str = "No model yet — train one or open a run."
     status: str = "none"             # none | loading | ready | failed
 
 
 @dataclass(frozen=True)
 class RunsState:
-    summaries: tuple[Any, ...] = ()  # engine.runs.RunSummary
+    summaries: tuple[Any, ...] = ()  # engine.runs.folders.RunSummary
     status: str = "idle"             # idle | listing | ready | failed
     problem: str = ""
-    opened: Any = None               # engine.runs.Run
+    opened: Any = None               # engine.runs.folders.Run
     compared: Any = None             # gui.jobs.ComparedRuns while runs are compared side by side
 
 
@@ -259,7 +259,7 @@ class AutoencoderState:
     as (original, noisy input, reconstruction), uint8 arrays."""
 
     status: str = "none"             # none | loading | ready | failed
-    reconstructor: Any = None        # engine.autoencoder.Reconstructor
+    reconstructor: Any = None        # engine.inference.reconstruction.Reconstructor
     samples: tuple[tuple[Any, Any, Any], ...] = ()
     note: str = ""
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from pydantic import ValidationError
 
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
 from gui.session import Preferences
 
 ORGANIZATION = "LayerLab"

@@ -28,8 +28,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.cancel import CancelToken
-from engine.errors import LayerLabError
+from engine.core.cancel import CancelToken
+from engine.core.errors import LayerLabError
 
 log = logging.getLogger(__name__)
 

@@ -116,7 +116,7 @@ def seed_npz() -> bytes:
 
 # --- one target each: returns None when the input was used, raises otherwise -------------------------
 def image_target(data: bytes) -> None:
-    from engine.images import open_image, to_array
+    from engine.images.decode import open_image, to_array
 
     to_array(open_image(data), (16, 16), 3)
 
@@ -134,7 +134,7 @@ def npz_target(folder: Path) -> Callable[[bytes], None]:
 
 
 def run_target(run_dir: Path, file: str) -> Callable[[bytes], None]:
-    from engine.runs import list_runs, load_run
+    from engine.runs.folders import list_runs, load_run
 
     original = (run_dir / file).read_bytes()
 
@@ -150,7 +150,7 @@ def run_target(run_dir: Path, file: str) -> Callable[[bytes], None]:
 
 
 def model_target(folder: Path) -> Callable[[bytes], None]:
-    from engine.runs import load_model_file
+    from engine.runs.models import load_model_file
 
     def use(data: bytes) -> None:
         path = folder / "fuzz.keras"
@@ -185,7 +185,7 @@ def with_config(archive_bytes: bytes, config: str) -> bytes:
 
 
 def fuzz(seed: int, per_target: int, models: int) -> dict[str, Any]:
-    from engine.errors import LayerLabError
+    from engine.core.errors import LayerLabError
     from tests.corpus import tiny_model, write_run
 
     rng = np.random.default_rng(seed)
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=int, default=40, help="mutated .keras archives (0: skip, no TensorFlow)")
     args = parser.parse_args(argv)
     if args.models:
-        from engine.quiet import import_tensorflow_quietly
+        from engine.runtime.startup import import_tensorflow_quietly
 
         import_tensorflow_quietly()
     import warnings

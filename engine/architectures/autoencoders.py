@@ -5,7 +5,7 @@ in "reconstruction": the image again, (H, W, C) in 0..1 (sigmoid, float32 under 
 precision). They are trained by engine.training.autoencoder to reproduce the clean image from
 the input, which for a denoising autoencoder (`noise` > 0) carries Gaussian noise added by the
 training data pipeline, never by the model: the saved model is deterministic, and
-engine.autoencoder adds the same noise when it shows what the model does. Only standard Keras
+engine.inference.reconstruction adds the same noise when it shows what the model does. Only standard Keras
 layers: the models load in safe mode with nothing registered.
 
 - `dense_autoencoder`: Flatten → Dense 256 → Dense `latent_size` ("latent") → Dense 256 →

@@ -29,7 +29,7 @@ from engine.architectures.common import activation_layer, check_dense, flat_size
 from engine.architectures.preprocessing import ImagenetPreprocess
 from engine.architectures.registry import builder, get_architecture
 from engine.architectures.weights import resolve_weights
-from engine.errors import ArchitectureError
+from engine.core.errors import ArchitectureError
 
 Shape = tuple[int, int, int]
 

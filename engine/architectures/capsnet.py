@@ -5,7 +5,7 @@ squashed → DigitCaps: one 16-D capsule per class, each primary capsule's predi
 3 iterations of routing-by-agreement → the length of each class capsule ("predictions"). A
 capsule's length is the probability that its class is present: the lengths are independent (they
 do not sum to 1), so the model is trained with the margin loss (`MarginLoss`), not cross-entropy,
-and a front end that wants a distribution normalises them (`engine.class_outputs`).
+and a front end that wants a distribution normalises them (`engine.architectures.outputs`).
 
 Small inputs: the paper's 9×9 kernels need 28 px MNIST. Below that the two kernels shrink to
 about a third of the side (`capsnet_kernel`): 8×8 digits get 3×3 kernels, hence a 6×6 map and
@@ -29,7 +29,7 @@ from keras import ops
 
 from engine.architectures.common import image_input
 from engine.architectures.registry import builder
-from engine.errors import ArchitectureError
+from engine.core.errors import ArchitectureError
 
 Shape = tuple[int, int, int]
 EPSILON = 1e-7

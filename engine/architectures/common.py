@@ -11,7 +11,7 @@ from collections import defaultdict
 import keras
 
 from engine.architectures.registry import MAX_DENSE_WEIGHTS
-from engine.errors import ArchitectureError
+from engine.core.errors import ArchitectureError
 
 
 class Names:

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from engine.architectures.preprocessing import IMAGENET_MEAN_BGR
-from engine.errors import ConfigError
-from engine.files import printable_path
+from engine.core.errors import ConfigError
+from engine.core.files import printable_path
 
 CAFFE_FIRST_LAYER = "block1_conv1"
 

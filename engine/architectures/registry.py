@@ -11,7 +11,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
-from engine.errors import ArchitectureError
+from engine.core.errors import ArchitectureError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import keras
@@ -33,7 +33,7 @@ class ArchInfo:
     `defaults` are option values the preset was designed with (e.g. bn_cnn's batch
     normalisation); a front end may apply them when the user picks the preset. `loss` is what
     the model is trained with: "crossentropy" (a softmax classifier), "margin" (CapsNet: its
-    outputs are capsule lengths, see engine.class_outputs) or "reconstruction" (an autoencoder:
+    outputs are capsule lengths, see engine.architectures.outputs) or "reconstruction" (an autoencoder:
     mean squared error against the clean image, engine.training.autoencoder).
     """
 

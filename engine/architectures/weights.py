@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from engine.errors import ArchitectureError
+from engine.core.errors import ArchitectureError
 
 _GCS = "https://storage.googleapis.com/tensorflow/keras-applications/"
 DOWNLOAD_TIMEOUT_S = 20.0

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from engine.config import DataOptions
 from engine.datasets.base import Dataset, limit_samples
-from engine.errors import DatasetError
+from engine.core.errors import DatasetError
 
 if TYPE_CHECKING:
-    from engine.datasets.image_cache import ImageCache
-    from engine.memory import MemoryBudget
+    from engine.caches.images import ImageCache
+    from engine.core.memory import MemoryBudget
 
 KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
 
@@ -76,4 +76,4 @@ def _finish(dataset: Any, options: DataOptions, seed: int) -> Any:
 
 
 __all__ = ["Dataset", "DatasetInfo", "list_datasets", "load_dataset"]
-# FolderDataset, ImageFiles: engine.datasets.streamed; ImageCache: engine.datasets.image_cache.
+# FolderDataset, ImageFiles: engine.datasets.streamed; ImageCache: engine.caches.images.

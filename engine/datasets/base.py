@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Iterator, Literal, NamedTuple
 
 import numpy as np
 
-from engine.errors import DatasetError
+from engine.core.errors import DatasetError
 
 Polarity = Literal["light_on_dark", "dark_on_light", "natural"]
 Split = Literal["train", "validation", "test"]

@@ -1,9 +1,9 @@
 """Decoding a folder's images in parallel, in a fixed order, through the decoded-image cache.
 
-One rule turns a file into training pixels: `engine.images.open_image` (EXIF orientation, modes,
+One rule turns a file into training pixels: `engine.images.decode.open_image` (EXIF orientation, modes,
 animations, bombs; a JPEG decoded at a reduced scale, see `decode_file`) then `to_array` at the
 image's own channel count (aspect kept, padded to a square with its border colour), shrunk by the
-dataset's resample rule (`engine.images.RESAMPLE_RULES`). Pillow releases the interpreter's lock
+dataset's resample rule (`engine.images.decode.RESAMPLE_RULES`). Pillow releases the interpreter's lock
 while it decodes and resizes, so a small pool of threads decodes in parallel while the training
 thread feeds TensorFlow; at most `ahead` images are in flight, so memory stays bounded whatever
 the folder's size.
@@ -20,11 +20,12 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 from PIL import Image
 
+from engine.core.cancel import Cancelled
 from engine.datasets.folder_files import ImageFile
-from engine.datasets.image_cache import ImageStore
-from engine.errors import ImageError
-from engine.files import printable_name
-from engine.images import DEFAULT_RESAMPLE, Resample, open_for_network, to_array
+from engine.caches.images import ImageStore
+from engine.core.errors import ImageError
+from engine.core.files import printable_name
+from engine.images.decode import DEFAULT_RESAMPLE, Resample, open_for_network, to_array
 
 MAX_WORKERS = 8
 
@@ -35,9 +36,9 @@ def decode_workers() -> int:
 
 def decode_file(path: str, size: int, resample: Resample = DEFAULT_RESAMPLE) -> np.ndarray:
     """The (size, size, 1|3) uint8 pixels of one file; raises `ImageError` with the reason.
-    A JPEG is decoded at a reduced scale (`engine.images.open_for_network`): a big photo costs a
+    A JPEG is decoded at a reduced scale (`engine.images.decode.open_for_network`): a big photo costs a
     fraction of its full decode. Inference decodes a dropped file the same way
-    (`engine.inference.prepare`)."""
+    (`engine.inference.classifier.prepare`)."""
     image = open_for_network(path, size, resample)
     return to_array(image, (size, size), 1 if image.mode == "L" else 3, resample=resample)
 
@@ -70,7 +71,7 @@ def load_in_order(files: Sequence[ImageFile], positions: Iterable[int], *, size:
     (from this thread; `write=False` only reads it). The caller flushes the store when its pass
     is over.
 
-    Raises `InterruptedError` once `cancel.cancelled` is set: the decodes already running finish,
+    Raises `Cancelled` once `cancel.cancelled` is set: the decodes already running finish,
     no new one starts. Closing the iterator early stops the pool the same way.
     """
     pending: deque[tuple[int, Future]] = deque()
@@ -81,7 +82,7 @@ def load_in_order(files: Sequence[ImageFile], positions: Iterable[int], *, size:
         _submit(pool, pending, order, files, decode, store, max(1, ahead))
         while pending:
             if cancel is not None and cancel.cancelled:
-                raise InterruptedError("stopped while decoding images")
+                raise Cancelled("stopped while decoding images")
             position, future = pending.popleft()
             image, reason, decoded = future.result()
             _submit(pool, pending, order, files, decode, store, max(1, ahead))

@@ -2,7 +2,7 @@
 
 A folder dataset holds one `ImageFile` per image (path, label, cache key, channel count), never
 its pixels. Loading it costs a `stat` per file plus, for files the decoded-image cache does not
-know yet, a header check (`engine.images.probe_image`, a fraction of a millisecond): files that
+know yet, a header check (`engine.images.decode.probe_image`, a fraction of a millisecond): files that
 are not images, documents, pipes, bombs and unreadable headers are skipped and listed before
 training, and the channel count is known without decoding anything.
 """
@@ -14,11 +14,11 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.datasets.image_cache import ImageStore
-from engine.errors import DatasetError, ImageError
-from engine.images import IMAGE_EXTENSIONS, probe_image
+from engine.caches.images import ImageStore
+from engine.core.errors import DatasetError, ImageError
+from engine.images.decode import IMAGE_EXTENSIONS, probe_image
 
-# Bumped whenever the decoding rules change (engine.images, engine.datasets.decoding): old cache
+# Bumped whenever the decoding rules change (engine.images.decode, engine.datasets.decoding): old cache
 # entries then no longer match any file.
 DECODE_RULES_VERSION = 1
 

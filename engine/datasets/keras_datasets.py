@@ -19,7 +19,7 @@ import numpy as np
 
 from engine.config import DataOptions
 from engine.datasets.base import Dataset, stratified_split
-from engine.errors import DatasetError
+from engine.core.errors import DatasetError
 
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -148,7 +148,7 @@ def _cifar(name: str) -> tuple[Arrays, list[str]] | None:
 
 def _download(name: str) -> Arrays:
     """Let Keras download (and cache) the dataset; offline, say which file goes where."""
-    from engine.quiet import import_tensorflow_quietly
+    from engine.runtime.startup import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # the first import of Keras may be here: keep its chatter off stderr
     import keras

@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.config import DataOptions
 from engine.datasets.base import Dataset, stratified_indices
-from engine.errors import DatasetError
+from engine.core.errors import DatasetError
 
 # The test carve's seed is offset from the data seed so that it draws differently from the
 # validation split (seed) and from `limit_samples` (seed + 1, seed + 2).

@@ -24,11 +24,11 @@ import numpy as np
 from engine.datasets.base import ImageBatch, Polarity, SPLIT_ALIASES
 from engine.datasets.decoding import Loaded, as_channels, decode_file, load_in_order
 from engine.datasets.folder_files import ImageFile
-from engine.datasets.image_cache import ImageStore
-from engine.errors import DatasetError, ImageError
-from engine.files import format_bytes
-from engine.images import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample
-from engine.memory import MemoryBudget
+from engine.caches.images import ImageStore
+from engine.core.errors import DatasetError, ImageError
+from engine.core.files import format_bytes
+from engine.images.decode import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample
+from engine.core.memory import MemoryBudget
 
 Progress = Callable[[int, int, int, int], None]   # (done, total, decoded, skipped)
 LOAD_AHEAD_BATCHES = 2      # decode up to two batches ahead of the consumer
@@ -45,7 +45,7 @@ class FolderDataset:
         self.name = name
         self.class_names = [str(c) for c in class_names]
         self.image_size = int(image_size)
-        self.resample: Resample = resample          # how each file is shrunk (`engine.images`)
+        self.resample: Resample = resample          # how each file is shrunk (`engine.images.decode`)
         if store is not None and store.resample != resample:
             raise ValueError(f"the image store holds {store.resample!r} images, not {resample!r} ones")
         self.store = store if store is not None and store.cache.enabled else None

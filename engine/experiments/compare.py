@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError, RunError
+from engine.core.errors import ConfigError, RunError
 from engine.experiments.settings import describe, effective_settings, is_neutral_augmentation
-from engine.runs import Run, load_run
+from engine.runs.folders import Run, load_run
 
 LABEL_SEPARATOR = " · "
 

@@ -26,15 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.cancel import CancelToken
+from engine.core.cancel import CancelToken
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError, LayerLabError
-from engine.events import Observer
+from engine.core.errors import ConfigError, LayerLabError
+from engine.core.events import Observer
 from engine.experiments import stats
 from engine.experiments.grid_files import GRID_FILE, FactorRecord, GridRecord, RunRecord, read_grid_record, run_path
 from engine.experiments.settings import apply_settings, coerce_value, describe
-from engine.files import printable_path
-from engine.run_files import RunMetrics
+from engine.core.files import printable_path
+from engine.core.records import RunMetrics
 
 MAX_RUNS = 10_000
 
@@ -200,7 +200,7 @@ def grid_rows(spec: GridSpec, finished: Finished) -> list[GridRow]:
 def finished_runs(record: GridRecord, grid_dir: Path) -> Finished:
     """The finished runs `record` lists whose folder still reads back (the others are left out
     of the rows, and a resume trains them again)."""
-    from engine.runs import read_metrics
+    from engine.runs.folders import read_metrics
 
     finished: Finished = {}
     for run in record.runs:
@@ -224,7 +224,7 @@ def spec_to_record(spec: GridSpec, runs: list[RunRecord] | None = None) -> GridR
 
 def spec_of_record(record: GridRecord, where: str) -> GridSpec:
     """The spec a validated record describes (`RunError` naming `where` for a bad factor)."""
-    from engine.errors import RunError
+    from engine.core.errors import RunError
 
     try:
         factors = tuple(factor(f.key, f.values) for f in record.factors)
@@ -250,7 +250,7 @@ def load_grid(grid_dir: Path) -> tuple[GridSpec, list[GridRow]]:
 
 def default_grids_root(runs_root: Path | None = None) -> Path:
     """Grids live beside the runs: `<runs root>/../grids` (`$LAYERLAB_HOME/grids` by default)."""
-    from engine.runs import default_runs_root
+    from engine.runs.folders import default_runs_root
 
     return Path(runs_root if runs_root is not None else default_runs_root()).parent / "grids"
 
@@ -262,22 +262,6 @@ def list_grids(root: Path | None = None) -> list[Path]:
         return sorted((p for p in root.iterdir() if (p / GRID_FILE).is_file()), reverse=True)
     except OSError:
         return []
-
-
-# --- running -------------------------------------------------------------------------------------
-def run_grid(spec: GridSpec, observer: Observer, cancel: CancelToken, *, grid_dir: Path | None = None,
-             runs_root: Path | None = None, **train_kwargs: Any) -> GridResult:
-    """Train the grid's missing runs one after another (see the module docstring); returns when
-    all are done or `cancel` stopped one (that run is saved as any stopped run; the grid resumes
-    with it). A failed run is recorded and the grid goes on. `train_kwargs` go to every `train`
-    call (not `dataset` or `run_dir`: each run loads its data for its seed, in a new folder).
-    Raises `ConfigError` before training anything for a spec that cannot run, or a `grid_dir`
-    that holds another grid. The work is in engine.experiments.grid_runner."""
-    from engine.experiments.grid_runner import GridRunner, open_grid
-
-    check_spec(spec)
-    grid_dir, record = open_grid(spec, grid_dir, runs_root)
-    return GridRunner(spec, grid_dir, record, observer, cancel, runs_root, train_kwargs).run()
 
 
 def ensure_same_grid(stored: GridSpec, spec: GridSpec, grid_dir: Path) -> None:

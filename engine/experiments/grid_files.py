@@ -15,9 +15,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError, RunError
-from engine.files import printable_path
-from engine.run_files import describe_validation_error, json_kind, read_json
+from engine.core.errors import ConfigError, RunError
+from engine.core.files import printable_path
+from engine.core.errors import describe_validation_error, json_kind
+from engine.runs.files import read_json
 
 GRID_FILE = "grid.json"
 FORMAT = "layerlab-grid"
@@ -79,7 +80,7 @@ def read_grid_record(grid_dir: Path) -> GridRecord:
 
 
 def write_grid_record(grid_dir: Path, record: GridRecord) -> None:
-    from engine.runs import atomic_write_json
+    from engine.core.files import atomic_write_json
 
     atomic_write_json(grid_file(grid_dir), record.model_dump(mode="json"))
 

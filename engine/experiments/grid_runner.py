@@ -1,4 +1,4 @@
-"""How a grid runs: its folder opened (new, or the same grid resumed), then its missing runs
+"""Running a grid (`run_grid`): its folder opened (new, or the same grid resumed), then its missing runs
 trained one after another as ordinary runs, with grid.json rewritten after each and the Keras
 session cleared between them. The spec, rows and events are in engine.experiments.grid.
 """
@@ -8,21 +8,34 @@ import logging
 from pathlib import Path
 from typing import Any, Iterator
 
-from engine.cancel import CancelToken
+from engine.core.cancel import CancelToken
 from engine.config import ExperimentConfig
-from engine.errors import LayerLabError
-from engine.events import Observer
+from engine.core.errors import LayerLabError
+from engine.core.events import Observer
 from engine.experiments.grid import (
-    GridFinished, GridResult, GridRow, GridRowUpdated, GridRunStarted, GridSpec, cell_config, default_grids_root,
+    GridFinished, GridResult, GridRow, GridRowUpdated, GridRunStarted, GridSpec, cell_config, check_spec, default_grids_root,
     ensure_same_grid, finished_runs, grid_cells, grid_rows, spec_of_record, spec_to_record,
 )
 from engine.experiments.grid_files import GRID_FILE, GridRecord, RunRecord, read_grid_record, write_grid_record
-from engine.files import printable_path
+from engine.core.files import printable_path
+
+
+def run_grid(spec: GridSpec, observer: Observer, cancel: CancelToken, *, grid_dir: Path | None = None,
+             runs_root: Path | None = None, **train_kwargs: Any) -> GridResult:
+    """Train the grid's missing runs one after another (see the module docstring); returns when
+    all are done or `cancel` stopped one (that run is saved as any stopped run; the grid resumes
+    with it). A failed run is recorded and the grid goes on. `train_kwargs` go to every `train`
+    call (not `dataset` or `run_dir`: each run loads its data for its seed, in a new folder).
+    Raises `ConfigError` before training anything for a spec that cannot run, or a `grid_dir`
+    that holds another grid."""
+    check_spec(spec)
+    grid_dir, record = open_grid(spec, grid_dir, runs_root)
+    return GridRunner(spec, grid_dir, record, observer, cancel, runs_root, train_kwargs).run()
 
 
 def open_grid(spec: GridSpec, grid_dir: Path | None, runs_root: Path | None) -> tuple[Path, GridRecord]:
     """The grid folder and its record: a new one, or the existing one of the same grid (resume)."""
-    from engine.runs import new_run_dir
+    from engine.runs.folders import new_run_dir
 
     if grid_dir is None:
         grid_dir = new_run_dir(spec.base, default_grids_root(runs_root))
@@ -147,7 +160,7 @@ def _quiet_retracing_warnings() -> None:
 
 def _release(result: Any) -> None:
     """Let go of a finished run's model and Keras's global state, so runs do not pile up."""
-    from engine.cycles import release_keras_state
+    from engine.runtime.collection import release_keras_state
 
     result.model = None
     result.dataset = None

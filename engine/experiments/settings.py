@@ -22,7 +22,7 @@ from typing import Annotated, Any, get_args
 from pydantic import TypeAdapter, ValidationError
 
 from engine.config import ArchOptions, Augmentation, DataOptions, ExperimentConfig, TrainingOptions
-from engine.errors import ArchitectureError, ConfigError
+from engine.core.errors import ArchitectureError, ConfigError
 
 DROPOUT = "arch.dropout"
 AUGMENTATION = "augmentation"

@@ -29,8 +29,8 @@ from typing import Any, Union
 import numpy as np
 
 from engine.config import DataOptions, ExperimentConfig
-from engine.errors import DatasetError
-from engine.files import printable_path
+from engine.core.errors import DatasetError
+from engine.core.files import printable_path
 
 SIDECAR_SUFFIX = ".layerlab-labels.json"
 FOLDER_SIDECAR = ".layerlab-labels.json"
@@ -68,7 +68,7 @@ def _kind_and_path(data: DataOptions) -> tuple[str, Path | None]:
 
 def labels_home() -> Path:
     """`$LAYERLAB_HOME/labels` (beside the runs folder)."""
-    from engine.runs import default_runs_root
+    from engine.runs.folders import default_runs_root
 
     return default_runs_root().parent / "labels"
 
@@ -111,7 +111,7 @@ def load_decisions(data: DataOptions) -> LabelDecisions:
 def _load(path: Path, data: DataOptions) -> tuple[LabelDecisions, dict[str, Any] | None]:
     if not os.path.lexists(path):
         return LabelDecisions(), None
-    from engine.files import read_regular_file
+    from engine.core.files import read_regular_file
 
     raw = read_regular_file(path, max_bytes=MAX_SIDECAR_BYTES, error=DatasetError, what="a label-decisions file")
     name = printable_path(path)
@@ -155,7 +155,7 @@ def _label(entry: dict[str, Any]) -> str:
 def save_decisions(data: DataOptions, decisions: LabelDecisions) -> Path:
     """Write the decisions about `data` atomically into its sidecar (see the module docstring);
     returns the file. Never writes anything else beside the data."""
-    from engine.runs import atomic_write_json
+    from engine.core.files import atomic_write_json
 
     path = sidecar_path(data)
     root = folder_root(data)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
 from engine.insight.features import array_batches, features_and_probabilities, penultimate_features
 
 __all__ = ["Embedding", "METHODS", "embed", "penultimate_features"]

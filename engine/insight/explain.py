@@ -24,8 +24,8 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
-from engine.errors import ConfigError
-from engine.inference import Placement, Prepared, _pad_placement, prepare
+from engine.core.errors import ConfigError
+from engine.images.prepare import Placement, Prepared, pad_placement, prepare
 from engine.insight.features import output_layer
 
 # Layers that only pass pixels on (LayerLab's input block, scaling, dropout): never explained.
@@ -91,7 +91,7 @@ def explain(classifier: Any, source_or_array: Any, *, layer: str | None = None,
     `inference.Prepared`, or an array already prepared as the network sees it, (H, W, C) 0..255). Grad-CAM on `layer` (default:
     the last spatial layer) for convolutional models, gradient saliency otherwise; for the
     predicted class unless `class_index` is given. `ConfigError` for a layer that cannot be used."""
-    from engine.class_outputs import as_probabilities
+    from engine.architectures.outputs import as_probabilities
 
     model = classifier.model
     candidates = check_layer(model, layer)
@@ -210,7 +210,7 @@ def overlay(original_rgb: Any, heatmap: np.ndarray, alpha: float = 0.45, *, plac
     height, width = rgb.shape[:2]
     heat = np.asarray(heatmap, np.float32)
     if placement is None:
-        placement = _pad_placement((width, height), heat.shape, True)
+        placement = pad_placement((width, height), heat.shape, True)
     warped = _warp(heat, placement, (height, width))
     weight = (alpha * np.sqrt(np.clip(warped, 0, 1)))[..., None]
     return np.clip(rgb * (1 - weight) + colour_map(warped).astype(np.float32) * weight, 0, 255).round().astype(np.uint8)

@@ -10,6 +10,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from engine.core.cancel import Cancelled
+
 OUTPUT_LAYER = "predictions"
 
 
@@ -48,7 +50,7 @@ def dual_outputs(dual: Any, batches: Iterable[Any], cancel: Any = None) -> tuple
     features, probabilities = [], []
     for batch in batches:
         if cancel is not None and cancel.cancelled:
-            raise InterruptedError("cancelled")
+            raise Cancelled("cancelled")
         f, p = forward(tf.cast(_images(batch), tf.float32))
         features.append(np.asarray(f, np.float32).reshape(len(f), -1))
         probabilities.append(np.asarray(p, np.float64))
@@ -65,8 +67,8 @@ def penultimate_features(model: Any, images_batches: Iterable[Any]) -> np.ndarra
 
 def array_batches(images: np.ndarray, batch_size: int | None = None) -> Iterable[np.ndarray]:
     """float32 batches of a uint8 (or float) image array, without converting it all at once;
-    by default as many per batch as `engine.memory.inference_batch` allows for their shape."""
-    from engine.memory import inference_batch
+    by default as many per batch as `engine.core.memory.inference_batch` allows for their shape."""
+    from engine.core.memory import inference_batch
 
     batch_size = batch_size or inference_batch(tuple(images.shape[1:]))
     for start in range(0, len(images), max(1, batch_size)):

@@ -19,8 +19,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from engine.core.cancel import Cancelled
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError, DatasetError
+from engine.core.errors import ConfigError, DatasetError
 from engine.insight.decisions import (
     Key,
     LabelDecisions,
@@ -64,7 +65,7 @@ def find_label_issues(config: ExperimentConfig, *, folds: int = 4, epochs: int |
 
     `epochs` per fold defaults to the config's; `dataset` may be given when already loaded (as
     loaded, before any label decision). Raises `ConfigError`/`DatasetError` for what cannot
-    work and `InterruptedError` when `cancel` is set."""
+    work and `Cancelled` when `cancel` is set."""
     if not 2 <= folds <= MAX_FOLDS:
         raise ConfigError(f"folds must be between 2 and {MAX_FOLDS}, not {folds}")
     if dataset is None:
@@ -129,8 +130,8 @@ def _fit_and_predict(config: ExperimentConfig, dataset: Any, images: np.ndarray,
     import keras
 
     from engine.architectures import build_model
-    from engine.class_outputs import as_probabilities
-    from engine.layers import apply_freezing
+    from engine.architectures.outputs import as_probabilities
+    from engine.architectures.layers import apply_freezing
     from engine.training import feature_cache
     from engine.training.losses import loss_for
 
@@ -185,7 +186,7 @@ def _optimizer(t: Any) -> Any:
 
 def _check(cancel: Any) -> None:
     if cancel is not None and cancel.cancelled:
-        raise InterruptedError("the search for label issues was cancelled")
+        raise Cancelled("the search for label issues was cancelled")
 
 
 def _stop_on_cancel(cancel: Any) -> Any:

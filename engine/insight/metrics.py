@@ -6,21 +6,11 @@ the ones anybody can reproduce; classes that never occur or are never predicted 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class ClassMetrics:
-    """One row of the per-class table."""
-
-    name: str
-    precision: float
-    recall: float
-    f1: float
-    support: int          # how many samples truly belong to the class
+from engine.core.records import ClassMetrics
 
 
 def per_class_metrics(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray,

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import RunError
+from engine.core.errors import RunError
 
 OOD_FILE = "ood.npz"
 METHOD = "mahalanobis"
@@ -60,7 +60,7 @@ class OodModel:
 
     def save(self, run_dir: str | Path) -> Path:
         """Write `ood.npz` atomically into `run_dir`."""
-        from engine.runs import atomic_write
+        from engine.core.files import atomic_write
 
         target = Path(run_dir) / OOD_FILE
         arrays = {"means": self.means.astype(np.float32), "precision": self.precision.astype(np.float32),
@@ -134,7 +134,7 @@ def load_ood(run_dir: str | Path) -> OodModel | None:
     it is damaged (not an npz, pickled content, wrong shapes, not finite)."""
     import os
 
-    from engine.files import printable_path, read_regular_file
+    from engine.core.files import printable_path, read_regular_file
 
     path = Path(run_dir) / OOD_FILE
     if not os.path.lexists(path):

@@ -8,8 +8,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
-from engine.errors import LayerLabError, RunError
-from engine.files import printable_path
+from engine.core.errors import LayerLabError, RunError
+from engine.core.files import printable_path
 from engine.insight.metrics import per_class_from_confusion, top_confusions
 
 TOP_CONFUSIONS = 5
@@ -18,7 +18,7 @@ TOP_CONFUSIONS = 5
 def run_report(run_path: str | Path) -> dict[str, Any]:
     """The per-class tables and most confused pairs of a finished run (no TensorFlow). Runs
     saved before per-class figures existed get them from their confusion matrix."""
-    from engine.runs import load_run
+    from engine.runs.folders import load_run
 
     run = load_run(run_path)
     metrics = run.metrics
@@ -68,7 +68,8 @@ def explain_images(model_path: str | Path, images: Sequence[str | Path], out: st
     import numpy as np
     from PIL import Image
 
-    from engine.inference import Classifier, prepare
+    from engine.inference.classifier import Classifier
+    from engine.images.prepare import prepare
     from engine.insight.explain import check_layer, explain, overlay
 
     classifier = Classifier.from_run(model_path)

@@ -17,7 +17,7 @@ from engine.insight.decisions import AppliedDecisions, honour_decisions
 
 __all__ = ["AppliedDecisions", "after_training", "honour_label_decisions"]
 from engine.insight.metrics import per_class_metrics
-from engine.run_files import RunMetrics
+from engine.core.records import RunMetrics
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def _test_per_class(model: Any, dataset: Any) -> list:
 
 
 def _fit_and_save_ood(model: Any, dataset: Any, run_dir: Path, seed: int, cached: tuple[Any, Any] | None) -> str:
-    from engine.errors import LayerLabError
+    from engine.core.errors import LayerLabError
     from engine.insight.ood import fit_ood
 
     try:

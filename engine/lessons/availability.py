@@ -11,7 +11,7 @@ from pathlib import Path
 
 from engine.config import ExperimentConfig
 from engine.datasets import KERAS_DATASETS
-from engine.errors import ArchitectureError, ConfigError
+from engine.core.errors import ArchitectureError, ConfigError
 from engine.lessons.catalogue import Lesson
 
 CIFAR_PLACES = {
@@ -59,7 +59,7 @@ def _backbone_side(config: ExperimentConfig) -> int:
 def imagenet_weights_missing(config: ExperimentConfig) -> list[str]:
     """What a backbone with `weights: imagenet` lacks in Keras's cache (one sentence per file)."""
     from engine.architectures import get_architecture
-    from engine.architectures.imagenet_head import models_cache_dir
+    from engine.inference.imagenet import models_cache_dir
     from engine.architectures.weights import imagenet_file
 
     try:
@@ -78,7 +78,7 @@ def imagenet_weights_missing(config: ExperimentConfig) -> list[str]:
 def missing_for(lesson: Lesson) -> list[str]:
     """Everything the lesson would have to download or be given, one sentence each."""
     if lesson.kind == "imagenet":
-        from engine.architectures.imagenet_head import missing_files
+        from engine.inference.imagenet import missing_files
 
         config = lesson.base_config
         return missing_files(config.arch.name, config.data.image_size)

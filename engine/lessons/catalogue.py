@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
 from engine.experiments.grid import GridSpec, factor
 
 LessonKind = Literal["train", "grid", "imagenet", "autoencoder", "two_stage"]

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from engine.cancel import CancelToken
-from engine.errors import ArchitectureError, ConfigError, DatasetError
-from engine.events import Observer, ignore
+from engine.core.cancel import CancelToken
+from engine.core.errors import ArchitectureError, ConfigError, DatasetError
+from engine.core.events import Observer, ignore
 from engine.lessons.availability import fallback_lesson, missing_for
 from engine.lessons.catalogue import Lesson
 
@@ -172,7 +172,8 @@ def _run_single(lesson: Lesson, observer: Observer, cancel: CancelToken, runs_ro
 
 
 def _run_grid(lesson: Lesson, observer: Observer, cancel: CancelToken, runs_root: Any, grid_dir: Any) -> LessonResult:
-    from engine.experiments.grid import run_grid, settings_label
+    from engine.experiments.grid import settings_label
+    from engine.experiments.grid_runner import run_grid
 
     root = Path(runs_root) if runs_root else None
     grid_dir = Path(grid_dir) if grid_dir else lesson_grid_dir(lesson, root)
@@ -202,8 +203,8 @@ def lesson_grid_dir(lesson: Lesson, runs_root: Path | None) -> Path:
 
 
 def _run_imagenet(lesson: Lesson, images: Sequence[Any] | None) -> LessonResult:
-    from engine.architectures.imagenet_head import ImagenetClassifier
-    from engine.errors import LayerLabError
+    from engine.inference.imagenet import ImagenetClassifier
+    from engine.core.errors import LayerLabError
 
     config = lesson.base_config
     try:
@@ -238,7 +239,7 @@ def accuracy_figures(m: Any) -> dict[str, float | None]:
 
 def _mean_figures(run_dirs: Sequence[str]) -> dict[str, float | None]:
     """Mean train/val/test accuracy over the runs' metrics.json (None where none has it)."""
-    from engine.runs import read_metrics
+    from engine.runs.folders import read_metrics
 
     metrics = [read_metrics(Path(run_dir)) for run_dir in run_dirs]
     figures: dict[str, float | None] = {}

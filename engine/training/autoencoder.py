@@ -26,15 +26,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from engine import runs
-from engine.autoencoder import add_noise
-from engine.cancel import CancelToken
+from engine.runs import folders as runs
+from engine.inference.reconstruction import add_noise
+from engine.core.cancel import CancelToken
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError
-from engine.events import Failed, Finished, Observer, Started
-from engine.inference import PreprocessSpec
-from engine.run_files import EpochRecord, RunMetrics, history_to_json
-from engine.training import device
+from engine.core.errors import ConfigError
+from engine.core.events import Failed, Finished, Observer, Started
+from engine.images.spec import PreprocessSpec
+from engine.core.records import EpochRecord, RunMetrics
+from engine.runs.files import history_to_json
+from engine.runtime import devices as device
 from engine.training.augmentation import augment_dataset
 from engine.training.failures import TrainingFailure, failure_of
 from engine.training.callbacks import EngineCallback
@@ -104,7 +105,7 @@ class _Session:
 
     def _prepare(self, dataset: Any, run_dir: str | Path | None, runs_root: str | Path | None) -> None:
         from engine.architectures import build_model
-        from engine.layers import apply_freezing
+        from engine.architectures.layers import apply_freezing
         from engine.training.trainer import initialise_from
 
         config = self.config
@@ -126,9 +127,9 @@ class _Session:
         path = Path(run_dir) if run_dir is not None else runs.new_run_dir(config, Path(runs_root) if runs_root else None)
         path.mkdir(parents=True, exist_ok=True)
         self.result.run_dir = path
-        runs.atomic_write_json(path / runs.CONFIG, config.to_dict())
-        runs.atomic_write_json(path / runs.PREPROCESS, spec.to_dict())
-        runs.atomic_write_json(path / runs.HISTORY, [])
+        runs.write_json(path / runs.CONFIG, config.to_dict())
+        runs.write_json(path / runs.PREPROCESS, spec.to_dict())
+        runs.write_json(path / runs.HISTORY, [])
         self.noisy_val = add_noise(dataset.x_val, config.arch.noise, config.training.seed + 1)
 
     def _note(self) -> str:
@@ -162,7 +163,7 @@ class _Session:
         return tf.data.Dataset.from_tensor_slices((self.noisy_val, clean)).batch(self.config.training.batch_size)
 
     def _fit(self) -> None:
-        from engine.layers import param_counts
+        from engine.architectures.layers import param_counts
 
         t = self.config.training
         ds = self.dataset
@@ -188,10 +189,10 @@ class _Session:
 
     def _record_epoch(self, entry: EpochRecord) -> None:
         self.result.history.append(entry)
-        runs.atomic_write_json(self.result.run_dir / runs.HISTORY, history_to_json(self.result.history), durable=False)
+        runs.write_json(self.result.run_dir / runs.HISTORY, history_to_json(self.result.history), durable=False)
 
     def _finish(self) -> None:
-        from engine.layers import param_counts
+        from engine.architectures.layers import param_counts
 
         result = self.result
         figures = reconstruction_figures(self.model, self.dataset.x_val, self.noisy_val)
@@ -203,8 +204,8 @@ class _Session:
             train_loss=last.loss if last else None, cancelled=result.cancelled, stopped_early=result.stopped_early,
             epochs_run=len(result.history), trainable_params=trainable, total_params=trainable + frozen,
             seconds=round(time.perf_counter() - self.t0, 3), noise=float(self.config.arch.noise), **figures)
-        runs.atomic_write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
-        runs.atomic_write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
+        runs.write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
+        runs.write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
         self.observer(Finished(str(result.run_dir), len(result.history), result.cancelled, result.stopped_early,
                                result.metrics))
 
@@ -214,8 +215,8 @@ class _Session:
         result.metrics = RunMetrics.failure(reason, kind, len(result.history))
         if result.run_dir is not None:
             try:
-                runs.atomic_write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
-                runs.atomic_write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
+                runs.write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
+                runs.write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
             except OSError:
                 pass
         self.observer(Failed(reason, kind, str(result.run_dir or "")))

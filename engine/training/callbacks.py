@@ -13,9 +13,9 @@ from typing import Callable
 
 import keras
 
-from engine.cancel import CancelToken
-from engine.events import BatchEnd, EpochEnd, Observer, Preparing
-from engine.run_files import EpochRecord
+from engine.core.cancel import CancelToken
+from engine.core.events import BatchEnd, EpochEnd, Observer, Preparing
+from engine.core.records import EpochRecord
 from engine.training.schedules import current_learning_rate
 
 BATCH_EVENT_INTERVAL_S = 0.1

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import RunError
-from engine.events import Observer, Resumed
-from engine.files import printable_path
-from engine.training import checkpoints
+from engine.core.errors import RunError
+from engine.core.events import Observer, Resumed
+from engine.core.files import printable_path
+from engine.runs import checkpoints
 from engine.training.augmentation import layers_of
-from engine.training.checkpoints import Checkpoint
+from engine.runs.checkpoints import Checkpoint
 from engine.training.keeper import Keeper
 from engine.training.shuffles import counted
 from engine.training.train_state import TrainingState, restore_augmentation, restore_model, restore_optimizer

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.run_files import EpochRecord, Misclassified, RunMetrics
+from engine.core.records import EpochRecord, Misclassified, RunMetrics
 
 
 def final_metrics(probabilities: np.ndarray, dataset: Any, history: list[EpochRecord], restored_epoch: int | None) -> RunMetrics:

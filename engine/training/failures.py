@@ -18,7 +18,7 @@ def failure_of(err: BaseException) -> tuple[str, str]:
     """(reason, kind) for anything a training raised; a fault inside Keras/TF keeps its first line."""
     import tensorflow as tf
 
-    from engine.errors import LayerLabError
+    from engine.core.errors import LayerLabError
 
     if isinstance(err, TrainingFailure):
         return str(err), err.kind

@@ -6,7 +6,7 @@ We cut the model at the deepest such tensor that is the only link between the tw
 the prefix once over the data, and train the remaining head on those features. The head shares
 its layers with the full model, so the full model is trained and saved as usual.
 
-Where the features are kept is the caller's `engine.feature_store.FeatureCache`; extraction
+Where the features are kept is the caller's `engine.caches.features.FeatureCache`; extraction
 streams the data batch by batch (a folder is decoded on the way, in parallel), so neither the
 images nor, beyond the memory budget, the features are ever all in memory.
 """
@@ -18,8 +18,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from engine.feature_store import FeatureCache, FeatureSet
-from engine.memory import inference_batch
+from engine.core.cancel import Cancelled
+from engine.caches.features import FeatureCache, FeatureSet
+from engine.core.memory import inference_batch
 
 RANDOM_LAYERS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout"}
 
@@ -108,7 +109,7 @@ def extract(plan_: CachePlan, dataset: Any, cache: FeatureCache, prefix: str, dt
 
     A folder's images are decoded (or read from the image cache) on the way, ahead of the forward
     passes; files found unreadable are dropped from the dataset, so the features stay aligned with
-    its labels. Raises `InterruptedError` when `cancel` is set (nothing is kept),
+    its labels. Raises `Cancelled` when `cancel` is set (nothing is kept),
     `FeatureOverflow` when float16 was asked for and the values do not fit it.
     """
     import tensorflow as tf
@@ -121,7 +122,7 @@ def extract(plan_: CachePlan, dataset: Any, cache: FeatureCache, prefix: str, dt
         for split in sizes:
             for batch in dataset.batches(split, inference_batch(dataset.input_shape), cancel=cancel):
                 if cancel is not None and cancel.cancelled:
-                    raise InterruptedError("cancelled while extracting features")
+                    raise Cancelled("cancelled while extracting features")
                 if len(batch.images):
                     writer.append(split, np.asarray(forward(batch.images)))
                 done, decoded, skipped = done + len(batch.images) + batch.skipped, decoded + batch.decoded, skipped + batch.skipped

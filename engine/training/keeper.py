@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from engine.events import CheckpointSaved, Observer
-from engine.run_files import EpochRecord
-from engine.training import checkpoints
+from engine.core.events import CheckpointSaved, Observer
+from engine.core.records import EpochRecord
+from engine.runs import checkpoints
 from engine.training.train_state import TrainingState, capture
 
 BUDGET = 0.03

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
 
 
 def loss_for(arch_name: str) -> Any:
@@ -29,7 +29,7 @@ def is_autoencoder(config: Any) -> bool:
     """Whether `train` hands `config` to engine.training.autoencoder: the task says so, or the
     architecture is an autoencoder (which then refuses a classification task, clearly)."""
     from engine.architectures import get_architecture
-    from engine.errors import ArchitectureError
+    from engine.core.errors import ArchitectureError
 
     if config.task == "autoencoder":
         return True

@@ -19,10 +19,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from engine.cancel import CancelToken
+from engine.core.cancel import Cancelled, CancelToken
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError
-from engine.events import LrProbe, Observer, ignore
+from engine.core.errors import ConfigError
+from engine.core.events import LrProbe, Observer, ignore
 
 SMOOTHING = 0.98
 EXPLODES_AT = 4.0
@@ -41,10 +41,10 @@ class LrSweep:
 def find_learning_rate(config: ExperimentConfig, *, dataset: Any = None, start: float = 1e-7, end: float = 10.0,
                        steps: int = 100, observer: Observer | None = None, cancel: CancelToken | None = None) -> LrSweep:
     """Sweep the rate from `start` to `end` over `steps` batches; see the module docstring.
-    `ConfigError` for a bad range; `InterruptedError` when cancelled."""
+    `ConfigError` for a bad range; `Cancelled` when cancelled."""
     import keras
 
-    from engine.training.graph_memory import forget_custom_gradients
+    from engine.runtime.graphs import forget_custom_gradients
 
     if not (0 < start < end) or steps < 5:
         raise ConfigError("the learning-rate sweep needs 0 < start < end and at least 5 steps")
@@ -63,8 +63,8 @@ def _prepare(config: ExperimentConfig, dataset: Any) -> tuple[Any, Any]:
     import keras
 
     from engine.architectures import build_model
-    from engine.layers import apply_freezing
-    from engine.training import device
+    from engine.architectures.layers import apply_freezing
+    from engine.runtime import devices as device
     from engine.training.augmentation import augment_dataset
     from engine.training.optimizers import make_optimizer
     from engine.training.trainer import initialise_from
@@ -96,7 +96,7 @@ def _sweep(model: Any, batches: Any, start: float, end: float, steps: int, obser
     exploded = False
     for step, (x, y) in enumerate(batches.take(steps)):
         if cancel.cancelled:
-            raise InterruptedError("the learning-rate sweep was stopped")
+            raise Cancelled("the learning-rate sweep was stopped")
         lr = start * (end / start) ** (step / (steps - 1))
         model.optimizer.learning_rate = lr
         loss = float(model.train_on_batch(x, y))

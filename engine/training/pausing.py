@@ -13,8 +13,8 @@ from typing import Any
 
 import keras
 
-from engine.cancel import CancelToken, PauseToken
-from engine.events import Continued, Observer, Paused
+from engine.core.cancel import CancelToken, PauseToken
+from engine.core.events import Continued, Observer, Paused
 
 
 class PauseCallback(keras.callbacks.Callback):

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import planned_epochs, with_total_epochs
-from engine.errors import ConfigError, RunError
-from engine.files import printable_path
-from engine.training.checkpoints import Checkpoint, checkpoint_at, latest_checkpoint
+from engine.core.errors import ConfigError, RunError
+from engine.core.files import printable_path
+from engine.runs.checkpoints import Checkpoint, checkpoint_at, latest_checkpoint
 
 
 def resume_run(run_dir: str | Path, *, epochs: int | None = None, observer: Any = None, cancel: Any = None,
@@ -24,7 +24,7 @@ def resume_run(run_dir: str | Path, *, epochs: int | None = None, observer: Any 
     """Go on with the run in `run_dir` from its latest checkpoint (its last complete epoch) up to
     its planned epochs, or to `epochs` in all when given (the new planned total, saved in its
     config.json). `train_kwargs` go to `train` (e.g. `dataset`)."""
-    from engine.runs import read_config
+    from engine.runs.folders import read_config
     from engine.training.trainer import train
 
     run_dir = Path(run_dir).expanduser()
@@ -44,7 +44,7 @@ def continue_run(run_dir: str | Path, extra_epochs: int, **same: Any) -> Any:
     latest checkpoint. The schedule, if any, is spread over the new total."""
     if extra_epochs < 1:
         raise ConfigError("continue a run for at least one more epoch")
-    from engine.runs import read_config
+    from engine.runs.folders import read_config
 
     run_dir = Path(run_dir).expanduser()
     read_config(run_dir)   # a folder that is not a run says so first
@@ -59,7 +59,7 @@ def fork_run(run_dir: str | Path, epoch: int, changes: dict[str, Any], *, observ
     config.json names its parent (`parent: {"run", "epoch"}`); its history starts with the
     parent's epochs up to `epoch`. Unless `changes` sets `training.epochs`, the fork plans the
     parent's total. New folder: under `runs_root`, by default beside the parent."""
-    from engine.runs import new_run_dir, read_config
+    from engine.runs.folders import new_run_dir, read_config
     from engine.training.trainer import train
 
     run_dir = Path(run_dir).expanduser()

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.class_outputs import as_probabilities
+from engine.architectures.outputs import as_probabilities
 from engine.config import ExperimentConfig
-from engine.run_files import RunMetrics
+from engine.core.records import RunMetrics
 from engine.training.evaluation import figures_of_test_split
 
 

@@ -15,8 +15,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from engine.checkpoint_files import TrainingState
-from engine.errors import ConfigError
+from engine.runs.checkpoints import TrainingState
+from engine.core.errors import ConfigError
 
 __all__ = ["TrainingState", "capture", "restore_model", "restore_augmentation", "restore_optimizer"]
 

@@ -1,6 +1,6 @@
 """`train(config, observer, cancel)`: one synchronous training, safe to run in any thread.
 
-It reports plain events (engine.events), stops within one batch when the cancel token is set,
+It reports plain events (engine.core.events), stops within one batch when the cancel token is set,
 never raises for a training fault (out of memory, divergence, an exception inside Keras: all
 become a `Failed` event and a result with `failed` set), and always leaves a consistent run
 folder behind: config and preprocessing at the start, history after every epoch, the model and
@@ -28,25 +28,27 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from engine import runs
-from engine.cancel import CancelToken, PauseToken
-from engine.class_outputs import as_probabilities
+from engine.runs import folders as runs
+from engine.core.cancel import Cancelled, CancelToken, PauseToken
+from engine.architectures.outputs import as_probabilities
 from engine.config import ExperimentConfig
-from engine.events import Failed, Finished, Observer, Preparing, StageChanged, Started, ignore
-from engine.feature_store import FeatureArray, FeatureCache, FeatureOverflow, FeatureSet
-from engine.files import format_bytes
-from engine.inference import PreprocessSpec
+from engine.core.events import Failed, Finished, Observer, Preparing, StageChanged, Started, ignore
+from engine.caches.features import FeatureArray, FeatureCache, FeatureOverflow, FeatureSet
+from engine.core.files import format_bytes
+from engine.images.spec import PreprocessSpec
 from engine.insight import training as insight
-from engine.memory import MemoryBudget
-from engine.run_files import EpochRecord, RunMetrics, history_to_json
-from engine.training import device, feature_cache
+from engine.core.memory import MemoryBudget
+from engine.core.records import EpochRecord, RunMetrics
+from engine.runs.files import history_to_json
+from engine.runtime import devices as device
+from engine.training import feature_cache
 from engine.training.augmentation import augment_dataset
 from engine.training.failures import TrainingFailure, failure_of
 from engine.training.callbacks import EngineCallback, PreparingReporter
-from engine.training.checkpoints import Checkpoint
+from engine.runs.checkpoints import Checkpoint
 from engine.training.continuation import Keeper, StartPoint, make_keeper, prepare_fit, restore_model, starting_point
-from engine.training.determinism import op_determinism
-from engine.training.graph_memory import forget_custom_gradients
+from engine.runtime.determinism import op_determinism
+from engine.runtime.graphs import forget_custom_gradients
 from engine.training.losses import is_autoencoder, loss_for
 from engine.training.optimizers import make_optimizer
 from engine.training.pausing import pause_callbacks
@@ -166,7 +168,7 @@ class _Session:
 
     def _prepare(self, dataset: Any, run_dir: str | Path | None, runs_root: str | Path | None) -> None:
         from engine.architectures import build_model
-        from engine.layers import apply_freezing
+        from engine.architectures.layers import apply_freezing
 
         config = self.config
         keras.utils.set_random_seed(config.training.seed)
@@ -194,9 +196,9 @@ class _Session:
         path.mkdir(parents=True, exist_ok=True)
         self.result.run_dir = path
         self.keeper = make_keeper(path, self.observer, self.start)
-        runs.atomic_write_json(path / runs.CONFIG, config.to_dict())
-        runs.atomic_write_json(path / runs.PREPROCESS, self.spec.to_dict())
-        runs.atomic_write_json(path / runs.HISTORY, history_to_json(self.result.history))
+        runs.write_json(path / runs.CONFIG, config.to_dict())
+        runs.write_json(path / runs.PREPROCESS, self.spec.to_dict())
+        runs.write_json(path / runs.HISTORY, history_to_json(self.result.history))
 
     def _stages(self) -> list[_Stage]:
         t = self.config.training
@@ -207,7 +209,7 @@ class _Session:
 
     # --- one stage -------------------------------------------------------------------------
     def _run_stage(self, stage: _Stage) -> None:
-        from engine.layers import param_counts
+        from engine.architectures.layers import param_counts
 
         if stage.number > 1:
             unfreeze_last(self.model, stage.unfreeze_last)
@@ -303,7 +305,7 @@ class _Session:
         reads the cache and unreadable files are known before training starts. False if stopped."""
         try:
             self.dataset.prepare(self.cancel, PreparingReporter(self.observer, "decoding"))
-        except InterruptedError:
+        except Cancelled:
             return False
         return not self.cancel.cancelled
 
@@ -335,7 +337,7 @@ class _Session:
                 return self._extract(plan, prefix, dtype)
             except FeatureOverflow:  # values beyond float16: extract again at full precision
                 return self._extract(plan, prefix, np.dtype(np.float32))
-        except InterruptedError:
+        except Cancelled:
             return None
 
     def _extract(self, plan: feature_cache.CachePlan, prefix: str, dtype: np.dtype) -> FeatureSet:
@@ -357,12 +359,12 @@ class _Session:
 
     def _record_epoch(self, entry: EpochRecord) -> None:
         self.result.history.append(entry)
-        runs.atomic_write_json(self.result.run_dir / runs.HISTORY, history_to_json(self.result.history), durable=False)
+        runs.write_json(self.result.run_dir / runs.HISTORY, history_to_json(self.result.history), durable=False)
         self.keeper.epoch_done(entry, self.result.history)
 
     # --- the end ----------------------------------------------------------------------------
     def _finish(self) -> None:
-        from engine.layers import param_counts
+        from engine.architectures.layers import param_counts
         from engine.training.evaluation import final_metrics
         from engine.training.testing import final_test_figures
 
@@ -384,8 +386,8 @@ class _Session:
             "feature_cache": result.feature_cache_used, "epochs_run": len(result.history), **test,
             "trainable_params": trainable, "total_params": trainable + frozen,
             "seconds": round(time.perf_counter() - self.t0 + (self.start.state.elapsed_s if self.start else 0.0), 3)})
-        runs.atomic_write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
-        runs.atomic_write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
+        runs.write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
+        runs.write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
         self.observer(Finished(str(result.run_dir), len(result.history), result.cancelled, result.stopped_early, result.metrics))
 
     def _head_features(self) -> tuple[Any, FeatureSet] | None:
@@ -416,8 +418,8 @@ class _Session:
             self.keeper.flush_quietly()   # the last complete epoch, to resume from (e.g. at a lower rate)
         if result.run_dir is not None:
             try:
-                runs.atomic_write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
-                runs.atomic_write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
+                runs.write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
+                runs.write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
             except OSError:
                 pass
         self.observer(Failed(reason, kind, str(result.run_dir or "")))
@@ -449,8 +451,9 @@ def initialise_from(model: Any, source: str) -> str:
     This is how a model trained earlier becomes the frozen base of a new experiment. An `.h5`
     file (published weights) is read by engine.architectures.h5_weights.
     """
-    from engine.errors import ConfigError
-    from engine.runs import MODEL, load_model_file
+    from engine.core.errors import ConfigError
+    from engine.runs.folders import MODEL
+    from engine.runs.models import load_model_file
 
     path = Path(source).expanduser()
     if path.suffix == ".h5":  # published weights, e.g. VGG16's ImageNet file (issue 13)

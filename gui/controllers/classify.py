@@ -33,7 +33,7 @@ class ClassifyView(Protocol):
 
 class ClassifyController:
     classified = Signal(int)              # the ticket of an image classified (or refused)
-    answered = Signal(int, object)        # (ticket, engine.inference.Prediction) of an image classified
+    answered = Signal(int, object)        # (ticket, engine.inference.classifier.Prediction) of an image classified
 
     def __init__(self, session: Session, runner: TaskRunner, view: ClassifyView,
                  remember_folder: Callable[[str], None] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Export a run's model (File → Export…): verified by engine.export on the engine lane (TensorFlow
+"""Export a run's model (File → Export…): verified by engine.export.bundle on the engine lane (TensorFlow
 work never races), reported in the dialog and the banner; an `ExportError` (a disagreeing export,
 a format the model cannot take, the optional extra missing) is one readable line."""
 from __future__ import annotations
@@ -22,7 +22,7 @@ class ExportView(Protocol):
 
 
 class ExportController:
-    exported = Signal(object)     # engine.export.ExportReport, or the error
+    exported = Signal(object)     # engine.export.bundle.ExportReport, or the error
 
     def __init__(self, session: Session, runner: TaskRunner) -> None:
         self.session = session

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from engine.errors import LayerLabError
+from engine.core.errors import LayerLabError
 from gui import jobs
 from gui.controllers.training import TrainingController, TrainingJob
 from gui.session import GridState, Session

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from engine.errors import LayerLabError
+from engine.core.errors import LayerLabError
 from engine.lessons import fallback_lesson, get_lesson, lesson_available, list_lessons
 from gui import jobs
 from gui.controllers.grid import GridController
@@ -130,7 +130,7 @@ class LessonsController:
 
     @staticmethod
     def _network_available(network: str) -> tuple[bool, str]:
-        from engine.architectures.imagenet_head import missing_files
+        from engine.inference.imagenet import missing_files
 
         missing = missing_files(network)
         return not missing, "; ".join(missing)

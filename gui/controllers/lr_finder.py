@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from engine.events import LrProbe
+from engine.core.events import LrProbe
 from gui import jobs
 from gui.controllers.training import TrainingController, TrainingJob
 from gui.session import Session

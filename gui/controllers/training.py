@@ -16,8 +16,8 @@ from psygnal import Signal
 
 from functools import partial
 
-from engine.cancel import PauseToken
-from engine.events import BatchEnd, Continued, EpochEnd, Failed, Finished, Paused, Preparing, Resumed, StageChanged, Started
+from engine.core.cancel import PauseToken
+from engine.core.events import BatchEnd, Continued, EpochEnd, Failed, Finished, Paused, Preparing, Resumed, StageChanged, Started
 from gui import jobs
 from gui.session import EngineState, Session, TrainingState, finite, memory_budget
 from gui.tasks import TaskRunner
@@ -182,7 +182,7 @@ class TrainingController:
         across runs), made again when the memory budget changes."""
         budget = memory_budget(self.session.preferences.value)
         if self._shared is None or self._shared.budget != budget:
-            from engine.feature_store import FeatureCache
+            from engine.caches.features import FeatureCache
 
             self._shared = jobs.Resources(FeatureCache.default(budget), budget)
         return self._shared

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from engine.architectures import get_architecture, list_architectures
 from engine.config import ACTIVATIONS
-from engine.errors import ArchitectureError
+from engine.core.errors import ArchitectureError
 from gui import theme
 from gui.binding import Binder
 from gui.panels.layer_table import NAME_ROLE, LayerTree, block_of

@@ -340,7 +340,7 @@ class PlotsPanel(QWidget):
         self.summary.setToolTip(tooltip)
 
     def load_history(self, history: list[Any], title: str = "") -> None:
-        """Show a saved run's per-epoch curves (`engine.runs.EpochRecord`s; runs keep no batch curve)."""
+        """Show a saved run's per-epoch curves (`engine.runs.folders.EpochRecord`s; runs keep no batch curve)."""
         self.reset(title)
         self.add_history(history)
 

@@ -22,7 +22,7 @@ MEASURED_ROWS = 64      # column widths follow the first rows (the newest runs),
 
 
 class RunsModel(QAbstractTableModel):
-    """One row per run summary (engine.runs.RunSummary); a broken run shows its reason."""
+    """One row per run summary (engine.runs.folders.RunSummary); a broken run shows its reason."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -245,7 +245,7 @@ class RunsPanel(QWidget):
     def _show_folder(self) -> None:
         path = self.selected_path()
         if path is None:
-            from engine.runs import default_runs_root
+            from engine.runs.folders import default_runs_root
 
             path = str(self.root or default_runs_root())
         QDesktopServices.openUrl(QUrl.fromLocalFile(path))

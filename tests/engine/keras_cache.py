@@ -49,7 +49,7 @@ def fake_mobilenet_v2(models: Path, *, include_top: bool, side: int = 224) -> Pa
     """MobileNetV2's published weights file (no hash is checked for it), random weights."""
     import keras
 
-    from engine.architectures.imagenet_head import top_weights_file
+    from engine.inference.imagenet import top_weights_file
     from engine.architectures.weights import imagenet_file
 
     keras.utils.set_random_seed(1)

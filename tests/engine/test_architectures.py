@@ -10,7 +10,7 @@ import pytest
 
 from engine.architectures import ArchInfo, build_model, get_architecture, list_architectures
 from engine.config import ACTIVATIONS, ArchOptions
-from engine.errors import ArchitectureError
+from engine.core.errors import ArchitectureError
 
 keras = pytest.importorskip("keras")
 

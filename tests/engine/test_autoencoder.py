@@ -1,6 +1,6 @@
 """Autoencoders (issue 13): both presets reproduce their input's shape from standard layers, the
 autoencoder task trains through `train` with the usual events and run folder, a denoiser beats
-its noisy inputs, and engine.autoencoder reconstructs arrays and dropped images."""
+its noisy inputs, and engine.inference.reconstruction reconstructs arrays and dropped images."""
 from __future__ import annotations
 
 import json
@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.autoencoder import Reconstructor, add_noise, reconstruct
+from engine.inference.reconstruction import Reconstructor, add_noise, reconstruct
 from engine.config import ArchOptions, ExperimentConfig
-from engine.errors import RunError
-from engine.events import BatchEnd, EpochEnd, Failed, Finished, Started
+from engine.core.errors import RunError
+from engine.core.events import BatchEnd, EpochEnd, Failed, Finished, Started
 
 keras = pytest.importorskip("keras")
 from engine.architectures import build_model  # noqa: E402
 from engine.datasets import load_dataset  # noqa: E402
-from engine.model_files import check_keras_archive, load_model_file  # noqa: E402
+from engine.runs.models import check_keras_archive, load_model_file
 from engine.training import train  # noqa: E402
 
 AUTOENCODERS = ["dense_autoencoder", "conv_autoencoder"]
@@ -81,7 +81,7 @@ def test_training_reports_reconstruction_loss_and_writes_a_run(digits, tmp_path:
     assert metrics["noisy_input_error"] > 0
     assert json.loads((tmp_path / "run" / "config.json").read_text())["task"] == "autoencoder"
     with pytest.raises(RunError, match="not a classifier"):
-        from engine.inference import Classifier
+        from engine.inference.classifier import Classifier
 
         Classifier.from_run(tmp_path / "run")
 
@@ -91,7 +91,7 @@ def test_a_denoiser_beats_its_noisy_inputs(digits, tmp_path: Path) -> None:
     assert result.failed is None, result.failed
     m = result.metrics
     assert m.reconstruction_error < 0.7 * m.noisy_input_error, (m.reconstruction_error, m.noisy_input_error)
-    # engine.autoencoder reproduces the figure from the run folder, and reconstructs a dropped image
+    # engine.inference.reconstruction reproduces the figure from the run folder, and reconstructs a dropped image
     reconstructor = Reconstructor.from_run(tmp_path / "run")
     assert reconstructor.noise == 0.5
     clean = result.dataset.x_val.astype(np.float32)

@@ -11,12 +11,12 @@ import pytest
 
 from engine.architectures import build_model
 from engine.config import ArchOptions
-from engine.errors import ArchitectureError
+from engine.core.errors import ArchitectureError
 
 keras = pytest.importorskip("keras")
 from engine.architectures import backbones, weights  # noqa: E402
 from engine.architectures.preprocessing import ImagenetPreprocess  # noqa: E402
-from engine.layers import apply_freezing, layer_table, param_counts  # noqa: E402
+from engine.architectures.layers import apply_freezing, layer_table, param_counts
 
 BACKBONES = ["vgg16_imagenet", "resnet50", "mobilenet_v2", "inception_v3", "efficientnet_b0"]
 FIRST_BASE_LAYER = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.cancel import CancelToken
-from engine.events import BatchEnd
+from engine.core.cancel import CancelToken
+from engine.core.events import BatchEnd
 
 keras = pytest.importorskip("keras")
 from engine.training import callbacks  # noqa: E402

@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.class_outputs import normalise_lengths, output_kind
+from engine.architectures.outputs import normalise_lengths, output_kind
 from engine.config import ArchOptions, ExperimentConfig
-from engine.errors import ArchitectureError
+from engine.core.errors import ArchitectureError
 
 keras = pytest.importorskip("keras")
 from engine.architectures import build_model, custom_objects  # noqa: E402
 from engine.architectures.capsnet import (  # noqa: E402
     CapsuleLength, ClassCapsules, MarginLoss, capsnet_kernel, squash,
 )
-from engine.model_files import check_keras_archive, load_model_file  # noqa: E402
+from engine.runs.models import check_keras_archive, load_model_file
 
 
 def pixels(shape, n=4, seed=0) -> np.ndarray:
@@ -122,7 +122,7 @@ def test_saves_and_loads_in_safe_mode(tmp_path: Path) -> None:
 
 def test_trains_on_digits_with_the_margin_loss_and_classifies_a_dropped_image(tmp_path: Path) -> None:
     pytest.importorskip("tensorflow")
-    from engine.inference import Classifier
+    from engine.inference.classifier import Classifier
     from engine.training import train
 
     config = ExperimentConfig().updated(**{"arch.name": "capsnet", "data.limit": 400, "training.epochs": 2,

@@ -8,17 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.cancel import CancelToken
-from engine.checkpoint_files import list_checkpoints, read_checkpoint
+from engine.core.cancel import CancelToken
+from engine.runs.checkpoints import list_checkpoints, read_checkpoint
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError, RunError
-from engine.events import BatchEnd, CheckpointSaved, EpochEnd, Resumed, Started
-from engine.runs import load_run, summarise_run
+from engine.core.errors import ConfigError, RunError
+from engine.core.events import BatchEnd, CheckpointSaved, EpochEnd, Resumed, Started
+from engine.runs.folders import load_run, summarise_run
 
 pytest.importorskip("tensorflow")
 from engine.datasets import load_dataset  # noqa: E402
 from engine.training import continue_run, fork_run, resume_run, train  # noqa: E402
-from engine.training.checkpoints import latest_checkpoint  # noqa: E402
+from engine.runs.checkpoints import latest_checkpoint
 
 
 def tiny(**changes) -> ExperimentConfig:

@@ -140,7 +140,8 @@ def test_options_choices_and_defaults_come_from_the_config() -> None:
     import argparse
     from typing import get_args
 
-    from engine.cli import build_parser, config_from_args
+    from engine.cli.main import build_parser
+    from engine.cli.options import config_from_args
     from engine.config import ACTIVATIONS, OPTIMIZERS, Augmentation, ExperimentConfig
 
     parse = build_parser().parse_args
@@ -164,12 +165,12 @@ def test_options_choices_and_defaults_come_from_the_config() -> None:
 
 
 def test_unexpected_failures_are_one_line_too(capsys, monkeypatch, tmp_path: Path) -> None:
-    import engine.cli as cli
+    import engine.cli.inventory as inventory
 
     def broken(args):
         raise KeyError("a bug")
 
-    monkeypatch.setitem(cli.COMMANDS, "datasets", broken)
-    code = cli.main(["datasets"])
+    monkeypatch.setattr(inventory, "cmd_datasets", broken)
+    code = main(["datasets"])
     _, err = capsys.readouterr()
     assert code == 1 and err.count("\n") == 1 and "internal error: KeyError" in err and "Traceback" not in err

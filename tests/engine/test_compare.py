@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import ExperimentConfig
-from engine.errors import RunError
+from engine.core.errors import RunError
 from engine.experiments.compare import compare_runs, config_differences, label_run
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from engine.config import SCHEMA_VERSION, ExperimentConfig
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
 
 
 def test_round_trip_through_json() -> None:

@@ -12,9 +12,10 @@ from typing import Any, Callable
 import pytest
 
 from engine.config import DataOptions
-from engine.errors import LayerLabError
-from engine.images import open_image, to_array
-from engine.inference import PreprocessSpec, preprocess
+from engine.core.errors import LayerLabError
+from engine.images.decode import open_image, to_array
+from engine.images.spec import PreprocessSpec
+from engine.images.prepare import preprocess
 from tests.corpus import (
     BROKEN_IN_LISTING,
     OK,
@@ -145,7 +146,7 @@ def test_degenerate_data_trains_or_is_refused(corpus: Path) -> None:
 
     pytest.importorskip("tensorflow")
     from engine.config import ExperimentConfig
-    from engine.runs import load_run
+    from engine.runs.folders import load_run
     from engine.training import train
 
     tiny, gaps = degenerate_data(corpus / "degenerate")
@@ -175,7 +176,7 @@ def runs_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Ca
 def test_run_folders_open_or_say_which_file_is_wrong(runs_corpus: tuple[Path, list[Case]], tmp_path: Path) -> None:
     """Family 4 and model loading: every broken run is a clear RunError (never a TensorFlow
     traceback, never Keras's safe-mode advice); healthy ones classify."""
-    from engine.inference import Classifier
+    from engine.inference.classifier import Classifier
 
     _, cases = runs_corpus
     image = tmp_path / "seven.png"
@@ -193,7 +194,7 @@ def test_run_folders_open_or_say_which_file_is_wrong(runs_corpus: tuple[Path, li
 
 
 def test_broken_runs_are_listed_with_their_problem_and_hide_nothing(runs_corpus: tuple[Path, list[Case]]) -> None:
-    from engine.runs import list_runs
+    from engine.runs.folders import list_runs
 
     root, cases = runs_corpus
     summaries = {summary.path.name: summary for summary in list_runs(root)}
@@ -208,7 +209,7 @@ def test_broken_runs_are_listed_with_their_problem_and_hide_nothing(runs_corpus:
 
 
 def test_stale_temporaries_are_removed_and_fresh_ones_kept(runs_corpus: tuple[Path, list[Case]]) -> None:
-    from engine.runs import list_runs, load_run
+    from engine.runs.folders import list_runs, load_run
 
     root, _ = runs_corpus
     list_runs(root)

@@ -11,11 +11,11 @@ import pytest
 from engine.config import DataOptions
 from engine.datasets import Dataset, DatasetInfo, list_datasets, load_dataset
 from engine.datasets.base import guess_polarity, limit_samples, stratified_indices, stratified_subset
-from engine.errors import DatasetError
+from engine.core.errors import DatasetError
 
 
 def test_importing_the_registry_does_not_load_tensorflow() -> None:
-    code = ("import sys, engine.datasets, engine.images; from engine.datasets import list_datasets; list_datasets();"
+    code = ("import sys, engine.datasets, engine.images.decode; from engine.datasets import list_datasets; list_datasets();"
             "bad = [m for m in ('tensorflow', 'keras', 'sklearn', 'PySide6') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -15,7 +15,7 @@ from PIL import Image
 from engine.config import DataOptions
 from engine.datasets import load_dataset
 from engine.datasets.keras_datasets import CIFAR100_CLASSES
-from engine.errors import DatasetError
+from engine.core.errors import DatasetError
 
 # ---------------------------------------------------------------- Keras datasets
 

@@ -32,8 +32,8 @@ def test_cheap_modules_do_not_import_tensorflow() -> None:
     """The window imports these at start-up; TensorFlow must load in the background instead."""
     code = (
         "import sys\n"
-        "import engine.config, engine.events, engine.cancel, engine.errors, engine.runs, engine.datasets, engine.architectures, engine.images\n"
-        "import engine.lessons, engine.autoencoder, engine.class_outputs\n"
+        "import engine.config, engine.core.events, engine.core.cancel, engine.core.errors, engine.runs.folders, engine.datasets, engine.architectures, engine.images.decode\n"
+        "import engine.lessons, engine.inference.reconstruction, engine.architectures.outputs\n"
         "[engine.lessons.lesson_available(lesson) for lesson in engine.lessons.list_lessons()]\n"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
     )

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from engine.config import ExperimentConfig
-from engine.errors import ExportError
-from engine.export import check_export, export_run
+from engine.core.errors import ExportError
+from engine.export.bundle import check_export, export_run
 
 pytest.importorskip("tensorflow")
 from engine.datasets import load_dataset  # noqa: E402
-from engine.runs import load_run  # noqa: E402
+from engine.runs.folders import load_run
 from engine.training import train  # noqa: E402
 
 
@@ -36,9 +36,9 @@ def reference(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def runtime_outputs(fmt: str, path: Path, x: np.ndarray) -> np.ndarray:
-    """The export run by its own runtime, independently of engine.export."""
+    """The export run by its own runtime, independently of engine.export.bundle."""
     if fmt == "keras":
-        from engine.runs import load_model_file
+        from engine.runs.models import load_model_file
 
         return np.asarray(load_model_file(path)(x))
     if fmt == "savedmodel":
@@ -106,7 +106,7 @@ def test_requests_that_cannot_work_are_refused_before_anything_loads(run_dir, tm
 
 
 def test_a_missing_converter_names_the_extra(run_dir, tmp_path: Path, monkeypatch) -> None:
-    from engine import export_formats
+    from engine.export import formats as export_formats
 
     monkeypatch.setitem(export_formats.NEEDS, "onnx", (("layerlab_not_installed", "tf2onnx"),))
     with pytest.raises(ExportError, match=r"needs tf2onnx, from the 'export' extra: pip install 'layerlab\[export\]'"):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from engine.config import ExperimentConfig
-from engine.events import Preparing, Started
-from engine.memory import MemoryBudget, machine_memory_bytes
+from engine.core.events import Preparing, Started
+from engine.core.memory import MemoryBudget, machine_memory_bytes
 
 pytest.importorskip("tensorflow")
 from engine.datasets import load_dataset  # noqa: E402
@@ -135,7 +135,7 @@ def test_the_unfamiliarity_model_comes_from_the_cached_features(digits, tmp_path
 def test_inference_batches_are_bounded_by_pixels_not_a_fixed_count() -> None:
     """A batch of 256 photos at 224 px through MobileNetV2 held gigabytes of activations (the
     first run on a folder of photos peaked at 5.9 GB); batches are bounded by their pixels."""
-    from engine.memory import inference_batch
+    from engine.core.memory import inference_batch
 
     assert inference_batch((224, 224, 3)) == 32
     assert inference_batch((28, 28, 1)) == 256           # small images: big batches, fast

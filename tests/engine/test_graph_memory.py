@@ -1,5 +1,5 @@
 """A finished training leaves no graph behind in TensorFlow's global gradient registry
-(engine/training/graph_memory.py): the window and grids train again and again in one process."""
+(engine/runtime/graphs.py): the window and grids train again and again in one process."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +10,7 @@ from engine.config import ExperimentConfig
 
 pytest.importorskip("tensorflow")
 from engine.training import train  # noqa: E402
-from engine.training.graph_memory import CUSTOM_GRADIENT_PREFIX, _gradient_registry, forget_custom_gradients  # noqa: E402
+from engine.runtime.graphs import CUSTOM_GRADIENT_PREFIX, _gradient_registry, forget_custom_gradients
 
 
 def custom_gradients() -> set[str]:

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from engine.cancel import CancelToken
+from engine.core.cancel import CancelToken
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError, RunError
-from engine.events import EpochEnd, Failed
+from engine.core.errors import ConfigError, RunError
+from engine.core.events import EpochEnd, Failed
 from engine.experiments import stats
 from engine.experiments.grid import (
     Factor, GridFinished, GridRowUpdated, GridRunStarted, GridSpec, best_row, cell_config, check_spec, factor,
-    grid_cells, grid_rows, load_grid, parse_vary, run_grid,
+    grid_cells, grid_rows, load_grid, parse_vary,
 )
+from engine.experiments.grid_runner import run_grid
 from engine.experiments.settings import DEFAULT_AUGMENTATION
-from engine.run_files import RunMetrics
+from engine.core.records import RunMetrics
 
 
 @pytest.mark.parametrize("text, key, values", [

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.config import ArchOptions, ExperimentConfig
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
 
 keras = pytest.importorskip("keras")
 import h5py  # noqa: E402
@@ -84,7 +84,7 @@ def test_layers_match_by_name_and_shape_and_keras3_files_are_refused(tmp_path: P
 
 
 def test_init_from_an_h5_file_in_a_training(tmp_path: Path) -> None:
-    from engine.events import Started
+    from engine.core.events import Started
     from engine.training import train
 
     source = build_model(ArchOptions(name="bn_cnn", batchnorm=True), (8, 8, 1), 10)

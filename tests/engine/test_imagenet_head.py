@@ -12,13 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.errors import ArchitectureError
+from engine.core.errors import ArchitectureError
 
 keras = pytest.importorskip("keras")
-from engine.architectures import imagenet_head  # noqa: E402
-from engine.architectures.imagenet_head import (  # noqa: E402
-    CLASS_INDEX_FILE, ImagenetClassifier, imagenet_class_names, input_size, missing_files, top_weights_file,
-)
+from engine.inference import imagenet as imagenet_head
+from engine.inference.imagenet import CLASS_INDEX_FILE, ImagenetClassifier, imagenet_class_names, input_size, missing_files, top_weights_file
 
 
 @pytest.fixture

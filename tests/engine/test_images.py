@@ -1,4 +1,4 @@
-"""engine.images: every odd file a user may drop is decoded to 8-bit L/RGB, or refused with a reason."""
+"""engine.images.decode: every odd file a user may drop is decoded to 8-bit L/RGB, or refused with a reason."""
 from __future__ import annotations
 
 import io
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.errors import ImageError
-from engine.images import IMAGE_EXTENSIONS, open_image, to_array
+from engine.core.errors import ImageError
+from engine.images.decode import IMAGE_EXTENSIONS, open_image, to_array
 
 
 def save(image: Image.Image, path: Path, **kwargs) -> Path:

@@ -9,8 +9,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from engine.config import ExperimentConfig
-from engine.errors import ImageError, RunError
-from engine.inference import Classifier, PreprocessSpec, preprocess
+from engine.core.errors import ImageError, RunError
+from engine.inference.classifier import Classifier
+from engine.images.spec import PreprocessSpec
+from engine.images.prepare import preprocess
 
 pytest.importorskip("tensorflow")
 from engine.datasets import load_dataset  # noqa: E402

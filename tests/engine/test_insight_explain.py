@@ -9,11 +9,13 @@ import pytest
 from PIL import Image
 
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
 from tests.engine.insight_data import SIDE, save_grey, square_npz, square_scene
 
 pytest.importorskip("tensorflow")
-from engine.inference import Classifier, Placement, PreprocessSpec  # noqa: E402
+from engine.inference.classifier import Classifier
+from engine.images.prepare import Placement
+from engine.images.spec import PreprocessSpec
 from engine.insight.explain import (  # noqa: E402
     conv_layers,
     explain,
@@ -88,13 +90,13 @@ def test_overlay_is_the_original_size_and_tints_where_the_evidence_is(square_fin
 
 
 def test_placement_of_padding_is_exact() -> None:
-    from engine.inference import _pad_placement
+    from engine.images.prepare import pad_placement
 
-    placement = _pad_placement((40, 32), (32, 32), True)    # 40×32 → 32×26 (rounded), 3 px bands above and below
+    placement = pad_placement((40, 32), (32, 32), True)    # 40×32 → 32×26 (rounded), 3 px bands above and below
     assert placement.left == 0.0 and placement.width == 1.0
     assert placement.to_original(0.5, 0.5) == pytest.approx((0.5, 0.5), abs=0.02)
     assert placement.to_original(0.0, 0.0)[0] < 0 < placement.to_original(1.0, 1.0)[0] - 1.0
-    assert _pad_placement((32, 32), (32, 32), True) == Placement()
+    assert pad_placement((32, 32), (32, 32), True) == Placement()
 
 
 def test_saliency_for_a_model_without_convolutions(tmp_path: Path) -> None:

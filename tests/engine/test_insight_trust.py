@@ -13,11 +13,11 @@ from PIL import Image
 
 from engine.cli import main
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError, RunError
+from engine.core.errors import ConfigError, RunError
 from engine.insight.metrics import per_class_from_confusion, per_class_metrics, top_confusions
 
 pytest.importorskip("tensorflow")
-from engine.inference import NOT_SURE, UNFAMILIAR, Classifier  # noqa: E402
+from engine.inference.classifier import NOT_SURE, UNFAMILIAR, Classifier
 from engine.insight.ood import OOD_FILE, load_ood  # noqa: E402
 from engine.training import train  # noqa: E402
 from tests.engine.test_inference import paper_copy  # noqa: E402

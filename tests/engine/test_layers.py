@@ -10,10 +10,10 @@ import pytest
 
 from engine.architectures import build_model, block_of
 from engine.config import ArchOptions
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
 
 keras = pytest.importorskip("keras")
-from engine.layers import LayerInfo, apply_freezing, layer_table, param_counts  # noqa: E402
+from engine.architectures.layers import LayerInfo, apply_freezing, layer_table, param_counts
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.errors import ConfigError
+from engine.core.errors import ConfigError
 from engine.lessons import fallback_lesson, get_lesson, lesson_available, list_lessons
 from tests.engine import keras_cache
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError
-from engine.events import LrProbe
+from engine.core.errors import ConfigError
+from engine.core.events import LrProbe
 
 pytest.importorskip("tensorflow")
 from engine.datasets import load_dataset  # noqa: E402

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from engine.config import ArchOptions
-from engine.errors import RunError
-from engine.model_files import TRUSTED_MODULES, check_keras_archive, check_model_matches, load_model_file
+from engine.core.errors import RunError
+from engine.runs.models import TRUSTED_MODULES, check_keras_archive, check_model_matches, load_model_file
 
 keras = pytest.importorskip("keras")
 from engine.architectures import build_model, custom_objects  # noqa: E402
-from engine.inference import PreprocessSpec  # noqa: E402
+from engine.images.spec import PreprocessSpec
 
 
 @pytest.mark.parametrize("options, shape", [

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.cancel import CancelToken, PauseToken
+from engine.core.cancel import CancelToken, PauseToken
 from engine.config import ExperimentConfig
-from engine.events import BatchEnd, Continued, Finished, Paused
+from engine.core.events import BatchEnd, Continued, Finished, Paused
 
 pytest.importorskip("tensorflow")
 from engine.datasets import load_dataset  # noqa: E402

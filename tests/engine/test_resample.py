@@ -13,9 +13,10 @@ from PIL import Image, ImageFilter
 from engine.config import SCHEMA_VERSION, DataOptions, ExperimentConfig
 from engine.datasets.decoding import decode_file
 from engine.datasets.folder import load_folder
-from engine.datasets.image_cache import ImageCache
-from engine.images import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, open_for_network, open_image, to_array
-from engine.inference import PreprocessSpec, preprocess
+from engine.caches.images import ImageCache
+from engine.images.decode import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, open_for_network, open_image, to_array
+from engine.images.spec import PreprocessSpec
+from engine.images.prepare import preprocess
 
 
 def photo(path: Path, size: tuple[int, int], seed: int = 0) -> Path:

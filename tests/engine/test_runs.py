@@ -5,36 +5,36 @@ from pathlib import Path
 
 import pytest
 
-from engine import runs
+from engine.runs import folders as runs
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError, RunError
+from engine.core.errors import ConfigError, RunError
 
 
 def test_atomic_write_json_replaces_whole_file_and_leaves_no_temp(tmp_path: Path) -> None:
     target = tmp_path / "history.json"
-    runs.atomic_write_json(target, [{"epoch": 0}])
-    runs.atomic_write_json(target, [{"epoch": 0}, {"epoch": 1}])
+    runs.write_json(target, [{"epoch": 0}])
+    runs.write_json(target, [{"epoch": 0}, {"epoch": 1}])
     assert json.loads(target.read_text()) == [{"epoch": 0}, {"epoch": 1}]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.json"]
 
 
 def test_failed_write_keeps_previous_file(tmp_path: Path) -> None:
     target = tmp_path / "metrics.json"
-    runs.atomic_write_json(target, {"val_accuracy": 0.9})
+    runs.write_json(target, {"val_accuracy": 0.9})
 
     def broken(tmp: Path) -> None:
         tmp.write_text("{half")
         raise OSError("disk full")
 
     with pytest.raises(OSError):
-        runs.atomic_write(target, broken)
+        runs.write_file(target, broken)
     assert json.loads(target.read_text()) == {"val_accuracy": 0.9}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
 
 
 def test_nan_is_refused_rather_than_written_as_invalid_json(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
-        runs.atomic_write_json(tmp_path / "x.json", {"loss": float("nan")})
+        runs.write_json(tmp_path / "x.json", {"loss": float("nan")})
 
 
 def test_new_run_dirs_are_unique_and_named_after_the_experiment(tmp_path: Path) -> None:
@@ -53,9 +53,9 @@ def test_runs_root_follows_layerlab_home(tmp_path: Path, monkeypatch: pytest.Mon
 def test_load_run_and_list_runs(tmp_path: Path) -> None:
     config = ExperimentConfig()
     path = runs.new_run_dir(config, tmp_path)
-    runs.atomic_write_json(path / runs.CONFIG, config.to_dict())
-    runs.atomic_write_json(path / runs.HISTORY, [{"epoch": 0, "loss": 1.0}])
-    runs.atomic_write_json(path / runs.METRICS, {"val_accuracy": 0.5})
+    runs.write_json(path / runs.CONFIG, config.to_dict())
+    runs.write_json(path / runs.HISTORY, [{"epoch": 0, "loss": 1.0}])
+    runs.write_json(path / runs.METRICS, {"val_accuracy": 0.5})
     (tmp_path / "not-a-run").mkdir()
     run = runs.load_run(path)
     assert run.config == config and run.history[0].loss == 1.0
@@ -88,10 +88,10 @@ def test_run_files_get_the_permissions_of_the_umask(tmp_path: Path) -> None:
     """mkstemp makes private (0600) files; a run shared with another user must be readable."""
     previous = os.umask(0o027)
     try:
-        runs.atomic_write_json(tmp_path / "metrics.json", {"val_accuracy": 0.5})
+        runs.write_json(tmp_path / "metrics.json", {"val_accuracy": 0.5})
         assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == 0o640
         os.umask(0o002)
-        runs.atomic_write(tmp_path / "model.keras", lambda tmp: tmp.write_bytes(b"x"))
+        runs.write_file(tmp_path / "model.keras", lambda tmp: tmp.write_bytes(b"x"))
         assert (tmp_path / "model.keras").stat().st_mode & 0o777 == 0o664
     finally:
         os.umask(previous)
@@ -112,13 +112,14 @@ def test_writing_a_run_file_removes_stale_temporaries_only(tmp_path: Path) -> No
     for path in stale + [other, target]:
         os.utime(path, (old, old))
     os.utime(link, (old, old), follow_symlinks=False)
-    runs.atomic_write_json(tmp_path / "history.json", [])
+    runs.write_json(tmp_path / "history.json", [])
     remaining = sorted(p.name for p in tmp_path.iterdir())
     assert remaining == sorted(["history.json", fresh.name, other.name, target.name, link.name])
 
 
 def test_metrics_and_history_keep_their_json_keys() -> None:
-    from engine.run_files import EpochRecord, Misclassified, RunMetrics, history_to_json
+    from engine.core.records import EpochRecord, Misclassified, RunMetrics
+    from engine.runs.files import history_to_json
 
     metrics = RunMetrics(val_count=2, val_loss=float("nan"), val_accuracy=0.5, epochs_run=1,
                          misclassified=[Misclassified(index=1, true="a", predicted="b", confidence=0.7)])
@@ -147,18 +148,18 @@ def test_metrics_and_history_keep_their_json_keys() -> None:
 
 def test_newer_keys_are_ignored_and_wrong_types_named(tmp_path: Path) -> None:
     config = ExperimentConfig()
-    runs.atomic_write_json(tmp_path / runs.CONFIG, config.to_dict())
-    runs.atomic_write_json(tmp_path / runs.METRICS, {"val_accuracy": 0.5, "calibration": {"ece": 0.1}})
-    runs.atomic_write_json(tmp_path / runs.HISTORY, [{"epoch": 0, "loss": 1.0, "lr": 0.001}])
+    runs.write_json(tmp_path / runs.CONFIG, config.to_dict())
+    runs.write_json(tmp_path / runs.METRICS, {"val_accuracy": 0.5, "calibration": {"ece": 0.1}})
+    runs.write_json(tmp_path / runs.HISTORY, [{"epoch": 0, "loss": 1.0, "lr": 0.001}])
     run = runs.load_run(tmp_path)
     assert run.metrics.val_accuracy == 0.5 and run.history[0].loss == 1.0 and run.preprocess is None
-    runs.atomic_write_json(tmp_path / runs.HISTORY, [{"epoch": "first"}])
+    runs.write_json(tmp_path / runs.HISTORY, [{"epoch": "first"}])
     with pytest.raises(RunError, match=r"history\.json: entry 0: epoch"):
         runs.load_run(tmp_path)
 
 
 def test_preprocess_spec_is_validated() -> None:
-    from engine.inference import PreprocessSpec
+    from engine.images.spec import PreprocessSpec
 
     spec = PreprocessSpec(height=8, width=8, channels=1, class_names=("a", "b"))
     assert PreprocessSpec.from_dict(spec.to_dict() | {"added_later": 1}) == spec

@@ -12,7 +12,7 @@ from engine.training.schedules import learning_rate_at
 
 pytest.importorskip("tensorflow")
 from engine.datasets import load_dataset  # noqa: E402
-from engine.events import EpochEnd  # noqa: E402
+from engine.core.events import EpochEnd
 from engine.training import train  # noqa: E402
 
 

@@ -56,7 +56,7 @@ def test_a_signal_stops_training_and_keeps_the_run(tmp_path: Path, signum: signa
     assert seen[-1].startswith(f"layerlab-cli: stopped by {signum.name} after ") and str(run) in seen[-1], stderr
     assert b"val_accuracy" in out
 
-    from engine.runs import load_run
+    from engine.runs.folders import load_run
 
     saved = load_run(run)
     model = saved.load_model()  # Keras safe mode, checked against preprocess.json

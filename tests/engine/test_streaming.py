@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from engine.cancel import CancelToken
+from engine.core.cancel import CancelToken
 from engine.config import DataOptions, ExperimentConfig
 from engine.datasets import Dataset, load_dataset
-from engine.datasets.image_cache import ImageCache
+from engine.caches.images import ImageCache
 from engine.datasets.streamed import FolderDataset, ImageFiles
-from engine.errors import DatasetError
-from engine.images import open_image, to_array
-from engine.memory import MemoryBudget
+from engine.core.errors import DatasetError
+from engine.images.decode import open_image, to_array
+from engine.core.memory import MemoryBudget
 
 SIDE = 24
 
@@ -192,7 +192,7 @@ def test_the_disk_cache_is_reused_and_a_changed_file_is_decoded_again(tmp_path: 
     paths = [f.path for f in changed.files("train")]
     np.testing.assert_array_equal(changed.x_train[paths.index(str(touched))], pixels[str(touched)])
     assert not np.array_equal(changed.x_train[paths.index(str(replaced))], pixels[str(replaced)])
-    from engine.caches import cache_usage
+    from engine.caches.usage import cache_usage
 
     images = next(u for u in cache_usage() if u.kind == "images")
     assert images.entries == n + 2 and images.bytes > 0
@@ -243,8 +243,8 @@ def test_unreadable_files_found_late_are_skipped_listed_and_remembered(tmp_path:
 
 @pytest.mark.parametrize("frozen", [False, True], ids=["decoding", "extracting"])
 def test_stop_while_preparing_stops_promptly_and_leaves_a_consistent_run(tmp_path: Path, frozen: bool) -> None:
-    from engine.caches import cache_usage
-    from engine.events import Finished, Preparing
+    from engine.caches.usage import cache_usage
+    from engine.core.events import Finished, Preparing
     from engine.training import FeatureCache, train
 
     root = tmp_path / "many"
@@ -286,7 +286,7 @@ def test_stop_while_preparing_stops_promptly_and_leaves_a_consistent_run(tmp_pat
 def test_the_header_tells_the_channels_decoding_gives(tmp_path: Path, mode: str) -> None:
     """Folder datasets learn each file's channel count from its header; it must be what
     `open_image` then produces, for every mode Pillow may hand over."""
-    from engine.images import probe_image
+    from engine.images.decode import probe_image
 
     suffix = {"CMYK": ".jpg", "YCbCr": ".jpg", "F": ".tif", "I": ".tif"}.get(mode, ".png")
     image = Image.new("RGB", (20, 12), (200, 120, 40)).convert(mode)

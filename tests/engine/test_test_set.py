@@ -12,10 +12,10 @@ from PIL import Image
 
 from engine.config import DataOptions, ExperimentConfig
 from engine.datasets import load_dataset
-from engine.errors import DatasetError
-from engine.events import Started
-from engine.run_files import parse_metrics
-from engine.runs import load_run, summarise_run
+from engine.core.errors import DatasetError
+from engine.core.events import Started
+from engine.runs.files import parse_metrics
+from engine.runs.folders import load_run, summarise_run
 
 pytest.importorskip("tensorflow")
 from engine.training import train  # noqa: E402

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.cancel import CancelToken
+from engine.core.cancel import CancelToken
 from engine.config import ExperimentConfig
-from engine.events import BatchEnd, EpochEnd, Failed, Finished, StageChanged, Started
-from engine.runs import load_model_file, load_run
+from engine.core.events import BatchEnd, EpochEnd, Failed, Finished, StageChanged, Started
+from engine.runs.models import load_model_file
+from engine.runs.folders import load_run
 
 pytest.importorskip("tensorflow")
 from engine.datasets import load_dataset  # noqa: E402
@@ -150,7 +151,7 @@ def test_unknown_layer_name_in_freezing_is_a_config_failure(digits, tmp_path: Pa
 
 def test_frozen_layers_do_not_change(digits, tmp_path: Path) -> None:
     from engine.architectures import build_model
-    from engine.layers import layer_table
+    from engine.architectures.layers import layer_table
 
     names = [row.name for row in layer_table(build_model(tiny().arch, digits.input_shape, digits.num_classes)) if row.has_weights]
     first = names[0]

@@ -87,7 +87,7 @@ def test_training_waits_for_the_engine_then_trains_and_leaves_a_classifier(runne
 
 def test_stop_mid_training_keeps_the_run_and_says_stopped(runner, qtbot, tmp_path: Path) -> None:
     require_engine()
-    from engine.events import EpochEnd
+    from engine.core.events import EpochEnd
     from gui.controllers.training import TrainingController
 
     session = _training_session(**{"training.epochs": 500})
@@ -130,7 +130,7 @@ def _png(path: Path, value: int = 255) -> Path:
 
 def test_classify_waits_for_a_model_then_answers_each_image(runner, qtbot, trained_run: Path, tmp_path: Path) -> None:
     require_engine()
-    from engine.inference import Classifier
+    from engine.inference.classifier import Classifier
     from gui.controllers.classify import ClassifyController
     from gui.session import Session
 
@@ -172,7 +172,7 @@ def test_classify_waits_for_a_model_then_answers_each_image(runner, qtbot, train
 def test_a_failed_model_never_answers(runner, qtbot, trained_run: Path, tmp_path: Path) -> None:
     """Images sent to a model that is then replaced by 'no model' wait for the next one."""
     require_engine()
-    from engine.inference import Classifier
+    from engine.inference.classifier import Classifier
     from gui.controllers.classify import ClassifyController
     from gui.session import Session
 

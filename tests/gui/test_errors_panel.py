@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 
 def _metrics(**changes: Any) -> Any:
-    from engine.runs import Misclassified, RunMetrics
+    from engine.core.records import Misclassified, RunMetrics
 
     matrix = [[5, 2, 0], [1, 7, 3], [0, 0, 9]]
     names = ["cat", "dog", "bird"]
@@ -64,7 +64,7 @@ def test_confusion_matrix_cells_and_click_filters_gallery(qtbot) -> None:
 
 
 def test_many_classes_are_a_heat_map_that_fits(qtbot) -> None:
-    from engine.runs import RunMetrics
+    from engine.core.records import RunMetrics
 
     panel = _panel(qtbot)
     n = 40
@@ -80,7 +80,7 @@ def test_many_classes_are_a_heat_map_that_fits(qtbot) -> None:
 def test_ten_thousand_errors_make_no_widgets_and_decode_only_what_is_shown(qtbot) -> None:
     from PySide6.QtWidgets import QWidget
 
-    from engine.runs import Misclassified, RunMetrics
+    from engine.core.records import Misclassified, RunMetrics
 
     panel = _panel(qtbot)
     wrong = [Misclassified(index=i, source=f"/photos/{i}.jpg", true="cat", predicted="dog", confidence=0.7)

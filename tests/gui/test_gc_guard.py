@@ -52,9 +52,9 @@ def test_cycle_with_a_qobject_dies_on_the_ui_thread_after_a_busy_worker(qtbot: A
 
 
 def test_the_engines_collections_from_a_worker_happen_on_the_ui_thread(qtbot: Any) -> None:
-    """The grid releases Keras's state between runs (engine.cycles) in the training thread: the
+    """The grid releases Keras's state between runs (engine.runtime.collection) in the training thread: the
     collection it asks for must still run on the UI thread (it once deadlocked the window)."""
-    from engine.cycles import collect_cycles, release_keras_state
+    from engine.runtime.collection import collect_cycles, release_keras_state
 
     gc_guard.install(create_application([]))
     destroyed_in: list[str] = []

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import DatasetError
+from engine.core.errors import DatasetError
 
 
 @pytest.fixture

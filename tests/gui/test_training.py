@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.events import BatchEnd, EpochEnd, Started
+from engine.core.events import BatchEnd, EpochEnd, Started
 
 from tests.gui.conftest import TRAIN_TIMEOUT_MS, require_engine
 
