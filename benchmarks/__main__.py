@@ -1,7 +1,15 @@
 """Run every benchmark in turn (`python3 dev.py bench`); copy the figures into docs/benchmarks.md."""
 import sys
 
-from benchmarks import engine_throughput, feature_cache, grid_memory, inference_latency, insight_quality, lesson_models, scale
+from benchmarks import (
+    engine_throughput,
+    feature_cache,
+    grid_memory,
+    inference_latency,
+    insight_quality,
+    lesson_models,
+    scale,
+)
 
 
 def main() -> int:
@@ -13,7 +21,7 @@ def main() -> int:
     feature_cache.main([])
     print("== insight: planted label errors found, unfamiliar images flagged ==", flush=True)
     insight_quality.main([])
-    print("== issue 13: CapsNet against bn_cnn, denoising autoencoders ==", flush=True)
+    print("== CapsNet against bn_cnn, denoising autoencoders ==", flush=True)
     lesson_models.main([])
     print("== memory over a grid of runs ==", flush=True)
     grid_memory.main([])

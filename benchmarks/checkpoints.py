@@ -31,11 +31,11 @@ CASES = {
 
 
 def measure(settings: dict, epochs: int, folder: Path) -> dict:
-    from engine.runs.checkpoints import latest_checkpoint, read_checkpoint, write_checkpoint
     from engine.config import ExperimentConfig
-    from engine.datasets import load_dataset
     from engine.core.events import CheckpointSaved, EpochEnd, Started
-    from engine.training import train
+    from engine.datasets import load_dataset
+    from engine.runs.checkpoints import latest_checkpoint, read_checkpoint, write_checkpoint
+    from engine.training.trainer import train
 
     config = ExperimentConfig().updated(**(settings | {"training.epochs": epochs, "training.batch_size": 32}))
     dataset = load_dataset(config.data, seed=0)
@@ -66,7 +66,7 @@ def determinism_cost(pairs: int, folder: Path) -> list[dict]:
     """Seconds of the same training with and without op determinism, alternated, per case."""
     from engine.config import ExperimentConfig
     from engine.datasets import load_dataset
-    from engine.training import train
+    from engine.training.trainer import train
 
     cases = {
         "shapes 32 px / cifar_cnn, 3000 images, 2 epochs": {"data.name": "shapes", "arch.name": "cifar_cnn"},
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-determinism", action="store_true", help="skip the determinism cost")
     parser.add_argument("--pairs", type=int, default=3, help="determinism: alternating pairs (default: 3)")
     args = parser.parse_args(argv)
-    from engine.training import device_name
+    from engine.runtime.devices import device_name
 
     rows = {}
     print(f"device: {device_name()}", flush=True)

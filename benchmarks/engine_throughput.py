@@ -40,7 +40,7 @@ def plain_fit_seconds(config, dataset) -> float:
 
 
 def engine_fit_seconds(config, dataset) -> float:
-    from engine.training import train
+    from engine.training.trainer import train
 
     seconds = {}
 
@@ -61,7 +61,7 @@ def engine_fit_seconds(config, dataset) -> float:
 def measure(dataset_name: str, arch: str, epochs: int, pairs: int, batch_size: int, limit: int | None) -> dict:
     from engine.config import ExperimentConfig
     from engine.datasets import load_dataset
-    from engine.training import device_name
+    from engine.runtime.devices import device_name
 
     config = ExperimentConfig().updated(**{
         "data.name": dataset_name, "data.limit": limit, "arch.name": arch, "training.epochs": epochs,

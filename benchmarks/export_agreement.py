@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     from engine.config import ExperimentConfig
     from engine.core.errors import ExportError
     from engine.export.bundle import export_run
-    from engine.training import train
+    from engine.training.trainer import train
 
     rows = []
     print(f"{'model':44} {'format':18} {'agreement':>9} {'max |Δp|':>9} {'size':>9} {'seconds':>7}", flush=True)

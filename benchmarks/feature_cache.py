@@ -21,8 +21,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def timed_train(config, dataset, run_dir: Path):
     """Seconds from `Started` (before any feature extraction) to the end of the last epoch."""
+    from engine.caches.features import FeatureCache
     from engine.core.events import EpochEnd, Started
-    from engine.training import FeatureCache, train
+    from engine.training.trainer import train
 
     marks: dict[str, float] = {}
 
@@ -48,8 +49,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parser.parse_args(argv)
 
     from engine.config import ExperimentConfig
-    from engine.datasets import load_dataset
-    from engine.training import device_name, train
+    from engine.training.trainer import train
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 def compare(label: str, config, folder: Path) -> dict:
     from engine.datasets import load_dataset
-    from engine.training import device_name
+    from engine.runtime.devices import device_name
 
     dataset = load_dataset(config.data, seed=0)
     timed_train(config.updated(**{"training.epochs": 1}), dataset, folder / "warm")

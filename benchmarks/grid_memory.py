@@ -46,8 +46,8 @@ def one_grid(runs: int, epochs: int, limit: int, variant: str) -> dict:
     """Run a grid of `runs` runs in this process; RSS after each finished run."""
     import contextlib
 
-    from engine.core.cancel import CancelToken
     from engine.config import ExperimentConfig
+    from engine.core.cancel import CancelToken
     from engine.experiments import grid_runner
     from engine.experiments.grid import GridFinished, GridRunStarted, GridSpec, factor
     from engine.experiments.grid_runner import run_grid

@@ -20,8 +20,9 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -36,7 +37,7 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
         return float("nan")
-    index = min(len(ordered) - 1, max(0, int(round(q / 100 * (len(ordered) - 1)))))
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
 
 
@@ -174,10 +175,10 @@ def scenario_gallery(app: Any, seconds: float) -> dict[str, Any]:
 def _fake_runs(root: Path, count: int) -> None:
     """`count` run folders as training writes them (20 epochs, 150 misclassified samples each)."""
     from engine.config import ExperimentConfig
-    from engine.runs.folders import CONFIG, HISTORY, METRICS, PREPROCESS
-    from engine.core.records import EpochRecord, Misclassified, RunMetrics
     from engine.core.files import atomic_write_json
+    from engine.core.records import EpochRecord, Misclassified, RunMetrics
     from engine.runs.files import history_to_json
+    from engine.runs.folders import CONFIG, HISTORY, METRICS, PREPROCESS
 
     config = ExperimentConfig().to_dict()
     history = history_to_json([EpochRecord(epoch=e, loss=1 / (e + 1), accuracy=0.5, val_loss=1 / (e + 1),

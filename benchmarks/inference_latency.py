@@ -35,8 +35,8 @@ def measure(arch: str, shape: tuple[int, int, int], repeats: int) -> dict:
 
     from engine.architectures import build_model
     from engine.config import ArchOptions
-    from engine.inference.classifier import Classifier
     from engine.images.spec import PreprocessSpec
+    from engine.inference.classifier import Classifier
 
     model = build_model(ArchOptions(name=arch, weights="none"), shape, 10)
     spec = PreprocessSpec(shape[0], shape[1], shape[2], class_names=tuple(str(i) for i in range(10)))
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args(argv)
-    from engine.training import device_name
+    from engine.runtime.devices import device_name
 
     results = []
     for arch, shape in (("cifar_cnn", (32, 32, 3)), ("mobilenet_v2", (224, 224, 3))):

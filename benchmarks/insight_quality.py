@@ -1,4 +1,4 @@
-"""How well the insight tools work on real images (issue 11's closing figures).
+"""How well the insight tools work on real images (the insight section of docs/benchmarks.md).
 
 1. Label errors: scikit-learn's digits (1 797 real scans) with N labels flipped on purpose; the
    share of the flips among the top-ranked suspects (top N and top 2N), by
@@ -91,10 +91,10 @@ def ood_figures(arch: str, folder: Path, count: int) -> tuple[float, dict[str, t
     from engine.config import ExperimentConfig
     from engine.datasets import load_dataset
     from engine.datasets.base import stratified_indices
-    from engine.inference.classifier import Classifier
     from engine.images.prepare import prepare
-    from engine.insight.ood import fit_ood
-    from engine.training import train
+    from engine.inference.classifier import Classifier
+    from engine.inference.ood import fit_ood
+    from engine.training.trainer import train
 
     x, y = digits()
     train_index, test_index = stratified_indices(y, 0.2, seed=0)
@@ -104,7 +104,7 @@ def ood_figures(arch: str, folder: Path, count: int) -> tuple[float, dict[str, t
                                            "training.batch_size": 32})
     if arch == "bn_cnn":
         config = config.updated(**{"arch.batchnorm": True})
-    result = train(config, run_dir=folder / f"run-{arch}")
+    train(config, run_dir=folder / f"run-{arch}")
     classifier = Classifier.from_run(folder / f"run-{arch}")
     dataset = load_dataset(config.data, seed=0)
     stricter = fit_ood(classifier.model, dataset, percentile=95.0)

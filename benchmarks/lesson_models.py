@@ -1,4 +1,4 @@
-"""Issue 13's closing figures for the models it adds, on scikit-learn's digits (1 797 real 8×8 scans).
+"""Figures of CapsNet and the autoencoders, on scikit-learn's digits (1 797 real 8×8 scans).
 
 1. CapsNet against bn_cnn: each trained 10 epochs through `engine.training.train` (Adam 0.001,
    batch 64, the default 20 % validation split), per seed; validation accuracy, seconds,
@@ -21,7 +21,7 @@ from pathlib import Path
 
 def classifiers(seeds: int, epochs: int, root: Path) -> None:
     from engine.config import ExperimentConfig
-    from engine.training import train
+    from engine.training.trainer import train
 
     print(f"digits, {epochs} epochs, Adam 0.001, batch 64, 20 % validation")
     print("| model | seed | val accuracy | train accuracy | seconds | trainable parameters |")
@@ -45,7 +45,7 @@ def classifiers(seeds: int, epochs: int, root: Path) -> None:
 
 def denoisers(epochs: int, root: Path) -> None:
     from engine.config import ExperimentConfig
-    from engine.training import train
+    from engine.training.trainer import train
 
     print(f"\ndigits, {epochs} epochs, Adam 0.001, batch 64; errors on the 360 validation images")
     print("| autoencoder | noise σ | reconstruction error (noisy in) | noisy inputs' own error | ratio | seconds |")

@@ -117,8 +117,9 @@ def child_plain(folder: Path, epochs: int) -> dict:
 def _import_loaders() -> None:
     """The modules a folder load needs (scikit-learn's splitter, Pillow): a window has them loaded
     already; their import time is Python's, not the data's, so no "loaded" mark counts it."""
-    import engine.datasets.folder  # noqa: F401
     import sklearn.model_selection  # noqa: F401
+
+    import engine.datasets.folder  # noqa: F401
 
 
 def child_layerlab(folder: Path, epochs: int, run_dir: Path) -> dict:
@@ -134,8 +135,9 @@ def child_layerlab(folder: Path, epochs: int, run_dir: Path) -> dict:
         "arch.name": "mobilenet_v2", "arch.weights": "none", "training.epochs": epochs, "training.batch_size": BATCH})
     dataset = load_dataset(config.data, seed=0)
     marks["loaded"] = time.time()
+    from engine.caches.features import FeatureCache
     from engine.core.events import BatchEnd, EpochEnd, Preparing, Started
-    from engine.training import FeatureCache, train
+    from engine.training.trainer import train
 
     marks["engine_imported"] = time.time()
     epoch_ends: list[float] = []

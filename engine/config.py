@@ -54,7 +54,7 @@ class ArchOptions(_Model):
     head_units: int = Field(256, ge=1, le=8192)
     freeze_base: bool = Field(True, description="backbones: freeze the whole convolutional base")
     fine_tune_last: int = Field(0, ge=0, description="backbones: then unfreeze the base's last N layers")
-    # CapsNet and the autoencoders (issue 13; ignored by the other presets).
+    # CapsNet and the autoencoders (ignored by the other presets).
     reconstruction: bool = Field(True, description="capsnet: the reconstruction decoder as a regulariser")
     noise: float = Field(0.0, ge=0.0, le=2.0, description="autoencoders: std of the Gaussian noise added to inputs (0..1 pixel scale); 0: not denoising")
     latent_size: int = Field(32, ge=1, le=4096, description="dense_autoencoder: units of the code layer")
@@ -127,7 +127,7 @@ class ExperimentConfig(_Model):
         return self.model_dump(mode="json")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, as_run: bool = True) -> "ExperimentConfig":
+    def from_dict(cls, data: dict[str, Any], *, as_run: bool = True) -> ExperimentConfig:
         """Validate `data`, upgraded from an older schema. `as_run`: a run's config, where a field
         added since takes the value that run had (it reproduces the run); False: a person's
         remembered choices (the window's last settings), where it takes today's default."""
@@ -138,7 +138,7 @@ class ExperimentConfig(_Model):
             raise ConfigError(_describe(err)) from None
 
     @classmethod
-    def from_json(cls, text: str, *, as_run: bool = True) -> "ExperimentConfig":
+    def from_json(cls, text: str, *, as_run: bool = True) -> ExperimentConfig:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
@@ -147,7 +147,7 @@ class ExperimentConfig(_Model):
             raise ConfigError("config must be a JSON object")
         return cls.from_dict(data, as_run=as_run)
 
-    def updated(self, **changes: Any) -> "ExperimentConfig":
+    def updated(self, **changes: Any) -> ExperimentConfig:
         """A copy with top-level or dotted (`"training.epochs"`) fields replaced, validated."""
         data = self.to_dict()
         for key, value in changes.items():

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the terminal
 
-from PySide6.QtGui import QFont, QIcon  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtGui import QFont, QIcon
+from PySide6.QtWidgets import QApplication
 
-from gui import gc_guard, theme  # noqa: E402
-
+from gui import gc_guard, theme
 
 # While a training thread runs Keras' Python loop, the UI thread waits for the GIL at each of
 # its many Python calls; a shorter switch interval (default 5 ms) bounds each wait.

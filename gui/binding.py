@@ -8,8 +8,9 @@ lock while a training runs. Panels therefore keep no `_sync` methods and no copi
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import (

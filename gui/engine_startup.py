@@ -59,14 +59,15 @@ def engine_loaded() -> bool:
 def _import_engine() -> str:
     import tensorflow  # noqa: F401  the slow part
 
-    import engine.architectures.scratch  # noqa: F401  builders of the presets
-    import engine.inference.classifier
     import engine.architectures.layers
-    import engine.training
+    import engine.architectures.scratch
+    import engine.inference.classifier
+    import engine.training.trainer  # noqa: F401
     from engine.architectures import custom_objects
+    from engine.runtime.devices import device_name
 
     custom_objects()
-    device = engine.training.device_name()
+    device = device_name()
     # TensorFlow and Keras leave ~10⁶ long-lived Python objects; moving them out of the
     # collector's reach keeps full collections (which pause every thread, the UI's too) from
     # taking 100+ ms in the middle of a training.

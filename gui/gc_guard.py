@@ -25,9 +25,9 @@ from __future__ import annotations
 import gc
 import threading
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
-from pyqtgraph.util.garbage_collector import GarbageCollector
 
 from engine.runtime import collection as cycles
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.core.cancel import Cancelled
 from engine.config import ArchOptions, DataOptions, ExperimentConfig
+from engine.core.cancel import Cancelled
 from engine.core.errors import LayerLabError
 from gui.engine_startup import EngineInfo, load_engine
 from gui.tasks import Task
@@ -132,7 +132,7 @@ def train(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | 
     """One training; every engine event is reported to the UI thread as it happens. `pause`: an
     `engine.core.cancel.PauseToken` the window holds to pause and resume it."""
     load_engine()
-    from engine.training import train as run_training
+    from engine.training.trainer import train as run_training
 
     return run_training(config, task.report, task.cancel_token, dataset=dataset, runs_root=runs_root, pause=pause,
                         **resources.train_kwargs)
@@ -218,7 +218,7 @@ def export(task: Task, run_dir: str, fmt: str, out: str, quantize: str | None, s
 def gpu_memory(task: Task) -> tuple[float | None]:
     """(MiB TensorFlow holds on the first GPU now,), (None,) on the CPU."""
     load_engine()
-    from engine.training import gpu_memory_mb
+    from engine.runtime.devices import gpu_memory_mb
 
     return (gpu_memory_mb(),)
 
@@ -228,7 +228,7 @@ def make_classifier(task: Task, model: Any, spec: Any, class_names: list[str], r
     """A classifier for a model just trained, with its run's out-of-distribution model when it has one."""
     load_engine()
     from engine.inference.classifier import Classifier
-    from engine.insight.ood import load_ood
+    from engine.inference.ood import load_ood
 
     return Classifier(model, spec, class_names, ood=load_ood(Path(run_dir)) if run_dir else None)
 
@@ -441,7 +441,7 @@ class LabelDecisionSaved:
 
 def decide_label(task: Task, data: DataOptions, seed: int, key: Any, action: str, label: str) -> LabelDecisionSaved:
     """Record one decision beside the dataset (never touching the user's files)."""
-    from engine.insight.decisions import load_decisions, save_decisions
+    from engine.datasets.decisions import load_decisions, save_decisions
 
     decisions = load_decisions(data)
     decisions.seed = seed
@@ -490,7 +490,7 @@ def clear_caches(task: Task) -> int:
     return clear()
 
 
-# --- lessons (issue 13) ---------------------------------------------------------------------------------
+# --- lessons ------------------------------------------------------------------------------------------
 def imagenet_classifier(task: Task, backbone: str) -> Any:
     """An ImageNet network as published, answering with its 1000 class names (files already in
     Keras's cache; `ArchitectureError` naming what to put where otherwise)."""
@@ -504,7 +504,12 @@ def lesson_figure(task: Task, lesson: Any, result: Any) -> str:
     """What a lesson's run (a `TrainResult`) or grid (a `GridResult`) measured, in the words of
     `layerlab-cli lesson`, comparable to `lesson.published`."""
     from engine.lessons.runner import (
-        _mean_figures, accuracy_figures, accuracy_text, autoencoder_figure, stage_rows, two_stage_figure,
+        _mean_figures,
+        accuracy_figures,
+        accuracy_text,
+        autoencoder_figure,
+        stage_rows,
+        two_stage_figure,
     )
 
     validated_on_test = lesson.base_config.data.validation == "test"
@@ -526,7 +531,7 @@ def lesson_figure(task: Task, lesson: Any, result: Any) -> str:
     return f"{accuracy_text(accuracy_figures(metrics), metrics.test_is_validation)} after {epochs}"
 
 
-# --- autoencoders (issue 13) ----------------------------------------------------------------------------
+# --- autoencoders -------------------------------------------------------------------------------------
 def _pixels(image: Any) -> np.ndarray:
     return np.clip(np.rint(np.asarray(image, np.float32)), 0, 255).astype(np.uint8)
 

@@ -194,15 +194,15 @@ class MainWindow(QMainWindow):
         """Dropped, pasted or opened images: reconstructed for an autoencoder, classified otherwise."""
         (self.autoencoder.reconstruct_sources if self.autoencoder.active else self.classify.classify_sources)(sources)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if accepts(event.mimeData()):
             event.acceptProposedAction()
 
-    def dragMoveEvent(self, event: Any) -> None:  # noqa: N802
+    def dragMoveEvent(self, event: Any) -> None:
         if accepts(event.mimeData()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:
         self.handle_drop(event.mimeData())
         event.acceptProposedAction()
 
@@ -225,7 +225,7 @@ class MainWindow(QMainWindow):
                 restore(value)
         self.controls.setCurrentIndex(int(self.settings.store.value("window/controls_tab", 0) or 0))
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         """Stop a training cleanly (the engine saves the run so far), then let the workers go."""
         if self.session.training.running:
             self.statusBar().showMessage("Stopping the training and saving the run…")

@@ -8,9 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
-
 from pydantic import ValidationError
+from PySide6.QtCore import QByteArray, QSettings
 
 from engine.config import ExperimentConfig
 from engine.core.errors import ConfigError

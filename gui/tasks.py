@@ -23,8 +23,9 @@ import logging
 import queue
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -42,7 +43,7 @@ LANES = {"startup": 1, "engine": 1, "io": 2, "training": 1, "monitor": 1}
 class Task:
     """The handle the work receives: cancellation, progress reports and partial results."""
 
-    def __init__(self, runner: "TaskRunner", slot: "TaskSlot", on_progress: Callback) -> None:
+    def __init__(self, runner: TaskRunner, slot: TaskSlot, on_progress: Callback) -> None:
         self._runner = runner
         self._slot = slot
         self._on_progress = on_progress
@@ -90,7 +91,7 @@ class _Job:
 class _Lane:
     """Daemon threads taking jobs from one queue, in order."""
 
-    def __init__(self, name: str, threads: int, runner: "TaskRunner") -> None:
+    def __init__(self, name: str, threads: int, runner: TaskRunner) -> None:
         self.name = name
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._runner = runner
@@ -143,7 +144,7 @@ class TaskSlot:
     side (images to classify, thumbnails to decode) and `cancel` drops them all.
     """
 
-    def __init__(self, runner: "TaskRunner", name: str, lane: str, newest_only: bool) -> None:
+    def __init__(self, runner: TaskRunner, name: str, lane: str, newest_only: bool) -> None:
         self.runner = runner
         self.name = name
         self.lane = lane

@@ -14,7 +14,7 @@ def short_name(name: str) -> str:
 
 def format_seconds(seconds: float) -> str:
     """"1:05" or "2:03:04"."""
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

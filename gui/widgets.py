@@ -78,7 +78,7 @@ class MessageBar(QFrame):
         self.hide()
         self.dismissed.emit()
 
-    def render(self, message: "Message") -> None:
+    def render(self, message: Message) -> None:
         """Show the session's banner message (hidden when it has no text)."""
         if message.text:
             self.show_message(message.text, message.level, message.details)
@@ -102,7 +102,7 @@ class EngineStatus(QWidget):
         layout.addWidget(self.device)
         layout.addWidget(self.engine)
 
-    def show_engine(self, state: "EngineState") -> None:
+    def show_engine(self, state: EngineState) -> None:
         if state.status == "ready":
             self.engine.setText("● Engine ready")
             took = f" in {state.seconds:.1f} s" if state.seconds else ""
@@ -132,7 +132,7 @@ class ProbabilityBars(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(200, max(1, len(self.top)) * 22)
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         width = self.width()

@@ -5,7 +5,7 @@ hand to LayerLab and what must come out: `OK` (it is used normally) or a fragmen
 one-line refusal must contain (compared case-insensitively). The engine tests, the CLI tests and
 the window's tests all draw on it, so a case once handled stays handled everywhere.
 
-Families (issue 8): `image_files` (corrupt, misnamed, odd modes, formats outside the allow-list,
+Families: `image_files` (corrupt, misnamed, odd modes, formats outside the allow-list,
 huge headers, extreme aspect ratios, NaN floats), `special_files` (pipes, devices, links,
 folders, non-UTF-8 names, oversized files), `npz_files` (pickles, shapes, NaN, label gaps,
 a header declaring 93 GiB, a zip bomb, a single .npy), `run_folders` (broken JSON files,
@@ -23,8 +23,9 @@ import struct
 import time
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from PIL import Image

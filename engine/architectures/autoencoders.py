@@ -1,4 +1,4 @@
-"""Autoencoders for image datasets: a dense and a convolutional one (issue 13).
+"""Autoencoders for image datasets: a dense and a convolutional one.
 
 Both take float32 pixels 0..255 like every LayerLab model ("image" → "rescale" 1/255) and end
 in "reconstruction": the image again, (H, W, C) in 0..1 (sigmoid, float32 under mixed

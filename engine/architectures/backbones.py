@@ -16,7 +16,6 @@ inference mode in Keras 3, as fine-tuning needs.
 from __future__ import annotations
 
 import functools
-
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -65,7 +64,6 @@ def _stable_names(arch: str, layers: list[keras.layers.Layer]) -> None:
     """
     taken = {layer.name for layer in layers}
     counts: dict[str, int] = defaultdict(int)
-    block = "stem"
     pending: list[keras.layers.Layer] = []
 
     def flush(block_name: str) -> None:
@@ -138,7 +136,7 @@ def build_backbone(
         base = application(include_top=False, weights=weights_arg, input_tensor=x, **dict(spec.kwargs))
     except ArchitectureError:
         raise
-    except Exception as err:  # noqa: BLE001 - a bad weights file surfaces as many error types
+    except Exception as err:
         text = " ".join(str(err).split())
         source = "ImageNet weights" if weights_arg == "imagenet" else f"weights {weights_arg}" if weights_arg else "random weights"
         raise ArchitectureError(f"cannot build {arch} with {source}: {text}") from None

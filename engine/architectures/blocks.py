@@ -6,7 +6,7 @@ rules follow the layer names Keras gives each application.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 # Layers LayerLab adds in front of a backbone (resizing, grey→RGB, its preprocessing).
 INPUT_LAYERS = frozenset({"image", "rescale", "resize", "to_rgb", "preprocess"})

@@ -21,11 +21,19 @@ import numpy as np
 OutputKind = Literal["softmax", "capsule_lengths"]
 LENGTH_LAYER = "CapsuleLength"
 
+OUTPUT_LAYER = "predictions"
+
+
+def output_layer(model: Any) -> Any:
+    """The softmax layer ("predictions"), or the last layer of a model built elsewhere."""
+    try:
+        return model.get_layer(OUTPUT_LAYER)
+    except ValueError:
+        return model.layers[-1]
+
 
 def output_kind(model: Any) -> OutputKind:
     """"capsule_lengths" when the model's output layer is CapsNet's `CapsuleLength`."""
-    from engine.insight.features import output_layer
-
     return "capsule_lengths" if type(output_layer(model)).__name__ == LENGTH_LAYER else "softmax"
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from engine.core.errors import ArchitectureError
 
@@ -111,7 +112,7 @@ def _validate_input(name: str, input_shape: tuple[int, int, int], num_classes: i
     return h, w, c
 
 
-def build_model(arch: "ArchOptions", input_shape: tuple[int, int, int], num_classes: int) -> "keras.Model":
+def build_model(arch: ArchOptions, input_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
     """Build the architecture named by `arch.name` for `input_shape` images and `num_classes`.
 
     The model takes float32 pixels in 0..255 and outputs float32 softmax probabilities.

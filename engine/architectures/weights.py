@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from engine.core.errors import ArchitectureError
 
@@ -107,7 +107,7 @@ def ensure_imagenet_weights(arch: str, side: int) -> Path:
     try:
         with download_timeout():
             path = keras.utils.get_file(wf.file_name, wf.url, cache_subdir="models", file_hash=wf.file_hash)
-    except Exception:  # noqa: BLE001 - any download failure means the same to the user
+    except Exception:
         raise ArchitectureError(offline_message(arch, wf, folder)) from None
     return Path(path)
 

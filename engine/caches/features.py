@@ -144,7 +144,7 @@ class FeatureCache:
         self._memory: FeatureSet | None = None
 
     @classmethod
-    def default(cls, budget: MemoryBudget | None = None) -> "FeatureCache":
+    def default(cls, budget: MemoryBudget | None = None) -> FeatureCache:
         """In memory within the budget (default: `MemoryBudget.default()`), on disk in the user's cache folder."""
         return cls((budget or MemoryBudget.default()).bytes, cache_dir(FEATURES))
 
@@ -173,7 +173,7 @@ class FeatureCache:
         self._memory = None
 
     # --- writing -------------------------------------------------------------------------------
-    def writer(self, sizes: dict[str, int], row_shape: tuple[int, ...], dtype: np.dtype) -> "FeatureWriter":
+    def writer(self, sizes: dict[str, int], row_shape: tuple[int, ...], dtype: np.dtype) -> FeatureWriter:
         """Where extraction puts its batches: memory if the set fits, the folder if there is one."""
         row_bytes = int(np.prod(row_shape, dtype=np.int64)) * np.dtype(dtype).itemsize
         nbytes = sum(sizes.values()) * row_bytes

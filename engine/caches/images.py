@@ -54,14 +54,14 @@ class ImageCache:
         self._lock = threading.Lock()
 
     @classmethod
-    def disabled(cls) -> "ImageCache":
+    def disabled(cls) -> ImageCache:
         return cls(Path(os.devnull), limit_bytes=0)
 
     @property
     def enabled(self) -> bool:
         return self.limit_bytes > 0
 
-    def store(self, height: int, width: int, resample: Resample = DEFAULT_RESAMPLE) -> "ImageStore":
+    def store(self, height: int, width: int, resample: Resample = DEFAULT_RESAMPLE) -> ImageStore:
         """The store of one image size and resample rule (one per cache object, so its index is
         read once)."""
         with self._lock:

@@ -63,7 +63,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     for path in args.images:
         try:
             prediction = classifier.classify(path, top_k=args.top, threshold=args.threshold)
-            results.append({"path": str(path), "top": [{"label": l, "probability": p} for l, p in prediction.top],
+            results.append({"path": str(path), "top": [{"label": label, "probability": p} for label, p in prediction.top],
                             "familiar": prediction.familiar, "ood_score": prediction.ood_score,
                             "verdict": prediction.verdict})
         except LayerLabError as error:

@@ -13,7 +13,7 @@ from typing import Any
 from engine.architectures import list_architectures
 from engine.caches.folders import cache_root
 from engine.caches.usage import cache_usage, clear_caches
-from engine.cli.common import EXIT_OK, one_line, out, printable, fmt, start_tensorflow
+from engine.cli.common import EXIT_OK, fmt, one_line, out, printable, start_tensorflow
 from engine.cli.options import add_model_options, config_from_args
 from engine.core.files import format_bytes
 from engine.datasets import list_datasets, load_dataset

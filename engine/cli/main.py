@@ -12,7 +12,7 @@ import argparse
 import contextlib
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from engine.cli import experiments, export, insight, inventory, lessons, train
 from engine.cli.common import EXIT_FAILED, EXIT_USAGE, RESULTS, err, one_line

@@ -69,7 +69,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     dataset = load_dataset(config.data, seed=config.training.seed, budget=budget)  # before TensorFlow: bad data fails fast
     report_skipped(dataset.skipped, "")
     start_tensorflow()
-    from engine.training import train  # TensorFlow: only once the cheap checks have passed
+    from engine.training.trainer import train
 
     cancel = CancelToken()
     found_before = len(dataset.skipped)

@@ -7,8 +7,9 @@ re-emits them as queued Qt signals. None of them holds a tensor or a reference t
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Union
+from typing import Literal
 
 from engine.core.records import RunMetrics
 
@@ -165,8 +166,8 @@ class LrProbe:
     loss: float                 # smoothed (what the curve draws)
 
 
-Event = Union[Started, Preparing, BatchEnd, EpochEnd, StageChanged, Finished, Failed, Paused, Continued, CheckpointSaved,
-              Resumed, LrProbe]
+Event = (Started | Preparing | BatchEnd | EpochEnd | StageChanged | Finished | Failed | Paused | Continued
+         | CheckpointSaved | Resumed | LrProbe)
 Observer = Callable[[Event], None]
 
 

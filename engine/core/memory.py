@@ -46,11 +46,11 @@ class MemoryBudget:
             raise ValueError(f"a memory budget cannot be negative ({self.bytes})")
 
     @classmethod
-    def default(cls) -> "MemoryBudget":
+    def default(cls) -> MemoryBudget:
         return cls(min(DEFAULT_CAP_BYTES, machine_memory_bytes() // DEFAULT_SHARE))
 
     @classmethod
-    def from_megabytes(cls, megabytes: float) -> "MemoryBudget":
+    def from_megabytes(cls, megabytes: float) -> MemoryBudget:
         return cls(int(float(megabytes) * 2**20))
 
     def fits(self, nbytes: int) -> bool:

@@ -54,7 +54,7 @@ class EpochRecord(_RunFile):
     seconds: float = Field(0.0, ge=0.0)
     stage: int = Field(1, ge=0)
     partial: bool = False              # the epoch was cut short by a stop
-    learning_rate: Measure = None      # the rate in force during the epoch (None: files before issue 12)
+    learning_rate: Measure = None      # the rate in force during the epoch (None: files written before it was recorded)
 
 
 class Misclassified(_RunFile):
@@ -91,7 +91,7 @@ class RunMetrics(_RunFile):
     stopped_early: bool = False
     feature_cache: bool = False
     epochs_run: int = 0
-    # Test split (added with issue 10).
+    # The test split (absent from files written before test sets existed: the defaults).
     test_count: int = 0
     test_loss: Measure = None
     test_accuracy: Measure = None
@@ -107,13 +107,13 @@ class RunMetrics(_RunFile):
     seconds: float | None = Field(None, ge=0.0)    # wall time of the whole run: loading, training, evaluation
     failed: str | None = None
     failed_kind: str | None = None
-    # Insight (issue 11): the per-class table of the validation (and test) data, and how many
+    # Insight: the per-class table of the validation (and test) data, and how many
     # samples the user's label decisions excluded or relabelled for this training.
     per_class: list[ClassMetrics] = []
     test_per_class: list[ClassMetrics] = []
     excluded_samples: int = 0
     relabelled_samples: int = 0
-    # Autoencoders (issue 13): mean squared error on 0..1 pixels over the validation images, of
+    # Autoencoders: mean squared error on 0..1 pixels over the validation images, of
     # the reconstructions from the (noisy) inputs, and of those noisy inputs themselves (0 when
     # not denoising); a denoiser works when the first is below the second. `noise`: the std used.
     reconstruction_error: Measure = None
@@ -121,7 +121,7 @@ class RunMetrics(_RunFile):
     noise: float | None = None
 
     @classmethod
-    def failure(cls, reason: str, kind: str, epochs_run: int) -> "RunMetrics":
+    def failure(cls, reason: str, kind: str, epochs_run: int) -> RunMetrics:
         return cls(failed=reason, failed_kind=kind, epochs_run=epochs_run)
 
     def to_json_dict(self) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.config import DataOptions
-from engine.datasets.base import Dataset, limit_samples
 from engine.core.errors import DatasetError
+from engine.datasets.base import Dataset, limit_samples
 
 if TYPE_CHECKING:
     from engine.caches.images import ImageCache

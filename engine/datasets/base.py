@@ -6,8 +6,9 @@ at import time (the window imports the registry before TF has loaded).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 
@@ -223,7 +224,7 @@ def stratified_indices(y: np.ndarray, fraction: float, seed: int) -> tuple[np.nd
     for label in np.unique(y):
         members = rng.permutation(np.flatnonzero(y == label))
         n = len(members)
-        k = int(round(n * fraction))
+        k = round(n * fraction)
         k = min(max(k, 1), n - 1) if n >= 2 else 0
         val.append(members[:k])
         train.append(members[k:])
@@ -261,10 +262,10 @@ def limit_samples(dataset: Any, limit: int | None, seed: int) -> Any:
         return dataset
     factor = limit / n_train
     dataset.select("train", stratified_subset(dataset.y_train, limit, seed))
-    size = max(dataset.num_classes, int(round(len(dataset.y_val) * factor)))
+    size = max(dataset.num_classes, round(len(dataset.y_val) * factor))
     dataset.select("validation", stratified_subset(dataset.y_val, size, seed + 1))
     if dataset.y_test is not None:
-        size = max(dataset.num_classes, int(round(len(dataset.y_test) * factor)))
+        size = max(dataset.num_classes, round(len(dataset.y_test) * factor))
         dataset.select("test", stratified_subset(dataset.y_test, size, seed + 2))
     return dataset
 

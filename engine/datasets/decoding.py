@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from engine.core.cancel import Cancelled
-from engine.datasets.folder_files import ImageFile
 from engine.caches.images import ImageStore
+from engine.core.cancel import Cancelled
 from engine.core.errors import ImageError
 from engine.core.files import printable_name
+from engine.datasets.folder_files import ImageFile
 from engine.images.decode import DEFAULT_RESAMPLE, Resample, open_for_network, to_array
 
 MAX_WORKERS = 8

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.config import DataOptions
-from engine.datasets.base import stratified_indices, stratified_subset
-from engine.datasets.folder_files import ImageFile, check_files, list_class_files
 from engine.caches.images import ImageCache, ImageStore
-from engine.datasets.streamed import FolderDataset
+from engine.config import DataOptions
 from engine.core.errors import DatasetError
 from engine.core.memory import MemoryBudget
+from engine.datasets.base import stratified_indices, stratified_subset
+from engine.datasets.folder_files import ImageFile, check_files, list_class_files
+from engine.datasets.streamed import FolderDataset
 
 DEFAULT_IMAGE_SIZE = 64
 VALIDATION_NAMES = ("valid", "validation", "val")

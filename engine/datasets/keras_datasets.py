@@ -12,14 +12,15 @@ import os
 import pickle
 import socket
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from engine.config import DataOptions
-from engine.datasets.base import Dataset, stratified_split
 from engine.core.errors import DatasetError
+from engine.datasets.base import Dataset, stratified_split
 
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -88,8 +89,8 @@ def _mnist_like(name: str) -> Arrays | None:
 class _ArraysOnly(pickle.Unpickler):
     """Unpickles CIFAR's batches (dicts of NumPy arrays and lists) and refuses everything else."""
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+    ALLOWED = frozenset({("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")})
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in self.ALLOWED:

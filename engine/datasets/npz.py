@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.config import DataOptions
-from engine.datasets.base import Dataset, as_uint8_images, guess_polarity, stratified_split
 from engine.core.errors import DatasetError
 from engine.core.files import check_regular_file, format_bytes, printable_name
+from engine.datasets.base import Dataset, as_uint8_images, guess_polarity, stratified_split
 
 ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test", "x", "y", "class_names")
 MAX_CLASSES = 10_000

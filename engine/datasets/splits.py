@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from engine.config import DataOptions
-from engine.datasets.base import Dataset, stratified_indices
 from engine.core.errors import DatasetError
+from engine.datasets.base import Dataset, stratified_indices
 
 # The test carve's seed is offset from the data seed so that it draws differently from the
 # validation split (seed) and from `limit_samples` (seed + 1, seed + 2).

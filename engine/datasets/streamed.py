@@ -17,18 +17,19 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-from typing import Any, Callable, ClassVar, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.datasets.base import ImageBatch, Polarity, SPLIT_ALIASES
-from engine.datasets.decoding import Loaded, as_channels, decode_file, load_in_order
-from engine.datasets.folder_files import ImageFile
 from engine.caches.images import ImageStore
 from engine.core.errors import DatasetError, ImageError
 from engine.core.files import format_bytes
-from engine.images.decode import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample
 from engine.core.memory import MemoryBudget
+from engine.datasets.base import SPLIT_ALIASES, ImageBatch, Polarity
+from engine.datasets.decoding import Loaded, as_channels, decode_file, load_in_order
+from engine.datasets.folder_files import ImageFile
+from engine.images.decode import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample
 
 Progress = Callable[[int, int, int, int], None]   # (done, total, decoded, skipped)
 LOAD_AHEAD_BATCHES = 2      # decode up to two batches ahead of the consumer
@@ -86,15 +87,15 @@ class FolderDataset:
         return self._splits[self._key(split)]
 
     @property
-    def x_train(self) -> "ImageFiles":
+    def x_train(self) -> ImageFiles:
         return ImageFiles(self, self._splits["train"])
 
     @property
-    def x_val(self) -> "ImageFiles":
+    def x_val(self) -> ImageFiles:
         return ImageFiles(self, self._splits["validation"])
 
     @property
-    def x_test(self) -> "ImageFiles | None":
+    def x_test(self) -> ImageFiles | None:
         return ImageFiles(self, self._splits["test"]) if "test" in self._splits else None
 
     @property
@@ -113,7 +114,7 @@ class FolderDataset:
     def val_sources(self) -> list[str]:
         return [f.path for f in self._splits["validation"]]
 
-    def with_splits(self, splits: dict[str, list[ImageFile]]) -> "FolderDataset":
+    def with_splits(self, splits: dict[str, list[ImageFile]]) -> FolderDataset:
         """A new dataset over the same files and caches with other splits (test carve, label decisions)."""
         rebuilt = type(self)(self.name, self.class_names, splits, image_size=self.image_size, store=self.store,
                              skipped=list(self.skipped), budget=self.budget, resample=self.resample)
@@ -128,7 +129,7 @@ class FolderDataset:
     def test_sources(self) -> list[str] | None:
         return [f.path for f in self._splits["test"]] if "test" in self._splits else None
 
-    def split(self, split: str) -> tuple["ImageFiles", np.ndarray]:
+    def split(self, split: str) -> tuple[ImageFiles, np.ndarray]:
         key = self._key(split)
         return ImageFiles(self, self._splits[key]), self._labels_of(key)
 

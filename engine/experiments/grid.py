@@ -26,15 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.core.cancel import CancelToken
 from engine.config import ExperimentConfig
 from engine.core.errors import ConfigError, LayerLabError
-from engine.core.events import Observer
+from engine.core.files import printable_path
+from engine.core.records import RunMetrics
 from engine.experiments import stats
 from engine.experiments.grid_files import GRID_FILE, FactorRecord, GridRecord, RunRecord, read_grid_record, run_path
 from engine.experiments.settings import apply_settings, coerce_value, describe
-from engine.core.files import printable_path
-from engine.core.records import RunMetrics
 
 MAX_RUNS = 10_000
 

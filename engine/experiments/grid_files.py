@@ -15,9 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.config import ExperimentConfig
-from engine.core.errors import ConfigError, RunError
+from engine.core.errors import ConfigError, RunError, describe_validation_error, json_kind
 from engine.core.files import printable_path
-from engine.core.errors import describe_validation_error, json_kind
 from engine.runs.files import read_json
 
 GRID_FILE = "grid.json"
@@ -52,7 +51,7 @@ class GridRecord(_GridModel):
     repeats: int = Field(1, ge=1)
     runs: list[RunRecord] = []
 
-    def with_run(self, run: RunRecord) -> "GridRecord":
+    def with_run(self, run: RunRecord) -> GridRecord:
         return self.model_copy(update={"runs": [*self.runs, run]})
 
 

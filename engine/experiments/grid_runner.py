@@ -5,19 +5,33 @@ session cleared between them. The spec, rows and events are in engine.experiment
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from engine.core.cancel import CancelToken
 from engine.config import ExperimentConfig
+from engine.core.cancel import CancelToken
 from engine.core.errors import LayerLabError
 from engine.core.events import Observer
+from engine.core.files import printable_path
 from engine.experiments.grid import (
-    GridFinished, GridResult, GridRow, GridRowUpdated, GridRunStarted, GridSpec, cell_config, check_spec, default_grids_root,
-    ensure_same_grid, finished_runs, grid_cells, grid_rows, spec_of_record, spec_to_record,
+    GridFinished,
+    GridResult,
+    GridRow,
+    GridRowUpdated,
+    GridRunStarted,
+    GridSpec,
+    cell_config,
+    check_spec,
+    default_grids_root,
+    ensure_same_grid,
+    finished_runs,
+    grid_cells,
+    grid_rows,
+    spec_of_record,
+    spec_to_record,
 )
 from engine.experiments.grid_files import GRID_FILE, GridRecord, RunRecord, read_grid_record, write_grid_record
-from engine.core.files import printable_path
 
 
 def run_grid(spec: GridSpec, observer: Observer, cancel: CancelToken, *, grid_dir: Path | None = None,
@@ -89,7 +103,7 @@ class GridRunner:
 
     def _run_one(self, index: int, cell: int, repeat: int) -> bool:
         """Train one run and record it; True when it was stopped."""
-        from engine.training import train
+        from engine.training.trainer import train
 
         settings = self.cells[cell]
         config = cell_config(self.spec, settings, repeat)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import statistics
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 SIGNIFICANCE_LEVEL = 0.05
 

@@ -28,9 +28,8 @@ import numpy as np
 
 from engine.core.cancel import Cancelled
 from engine.core.errors import ExportError, LayerLabError
+from engine.core.files import current_umask, printable_path
 from engine.export.formats import EXTRA_HINT, MODEL_NAMES, missing_packages, size_of, write
-from engine.core.files import printable_path
-from engine.core.files import current_umask
 
 FORMATS: tuple[str, ...] = ("keras", "savedmodel", "tflite", "onnx")
 QUANTIZATIONS: tuple[str, ...] = ("float16", "int8")

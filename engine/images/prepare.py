@@ -45,7 +45,7 @@ class Placement:
         """A point given as fractions of the network input → fractions of the original image."""
         return self.top + y * self.height, self.left + x * self.width
 
-    def within(self, inner: "Placement") -> "Placement":
+    def within(self, inner: Placement) -> Placement:
         """`inner` is given in fractions of the image this placement is relative to: compose."""
         return Placement(self.top + inner.top * self.height, self.left + inner.left * self.width,
                          inner.height * self.height, inner.width * self.width)

@@ -39,7 +39,7 @@ class PreprocessSpec(BaseModel):
     resample: Resample = LEGACY_RESAMPLE
 
     @classmethod
-    def from_dataset(cls, dataset: Any) -> "PreprocessSpec":
+    def from_dataset(cls, dataset: Any) -> PreprocessSpec:
         height, width, channels = dataset.input_shape
         strokes = dataset.polarity == "light_on_dark"
         return cls(
@@ -58,7 +58,7 @@ class PreprocessSpec(BaseModel):
         return self.model_dump(mode="json")
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "preprocess.json") -> "PreprocessSpec":
+    def from_dict(cls, data: Any, where: str = "preprocess.json") -> PreprocessSpec:
         """Validate a spec read back from `where`; missing or ill-typed fields are a `RunError`."""
         if not isinstance(data, dict):
             raise RunError(f"{where} must hold a JSON object, not {json_kind(data)}")

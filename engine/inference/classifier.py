@@ -4,14 +4,15 @@ Every image goes through the run's own preprocessing (`engine.images.prepare` wi
 `PreprocessSpec`). Single images go through a compiled `tf.function` around the model's call, not
 `model.predict`, which builds a dataset and an iterator per call and is far slower for one image.
 The same pass gives the penultimate features, which the run's out-of-distribution model
-(`ood.npz`, see `engine.insight.ood`) scores: a prediction says whether the image looks like the
+(`ood.npz`, see `engine.inference.ood`) scores: a prediction says whether the image looks like the
 training data.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,6 @@ from engine.architectures.outputs import normalise_lengths
 from engine.core.errors import RunError
 from engine.images.prepare import ImageSource, Placement, prepare
 from engine.images.spec import PreprocessSpec
-
 
 NOT_SURE = "not sure"
 UNFAMILIAR = "unfamiliar — probably none of these classes"
@@ -47,13 +47,13 @@ class Classifier:
         import tensorflow as tf
 
         from engine.architectures.outputs import output_kind
-        from engine.insight.features import feature_model
+        from engine.inference.features import feature_model
         from engine.runs.models import check_model_matches
 
         self.model = model
         self.spec = spec
         self.class_names = list(class_names or spec.class_names)
-        self.ood = ood                    # engine.insight.ood.OodModel or None
+        self.ood = ood                    # engine.inference.ood.OodModel or None
         check_model_matches(model, spec, self.class_names)
         # CapsNet outputs capsule lengths, not a softmax: they are normalised into probabilities
         # (engine.architectures.outputs); `Prediction.lengths` keeps them as the network gave them.
@@ -63,11 +63,11 @@ class Classifier:
         self._forward = _frozen_forward(tf.function(lambda x: dual(x, training=False), input_signature=signature))
 
     @classmethod
-    def from_run(cls, path: str | Path) -> "Classifier":
+    def from_run(cls, path: str | Path) -> Classifier:
         """A run folder or a `.keras` file that sits in one (checked, then loaded in safe mode),
         with the run's out-of-distribution model when it has one."""
         from engine.core.files import printable_path
-        from engine.insight.ood import load_ood
+        from engine.inference.ood import load_ood
         from engine.runs.models import check_model_matches, load_model_file
 
         run, model_path = resolve_run(path)
@@ -139,8 +139,8 @@ def resolve_run(path: str | Path) -> tuple[Any, Path]:
     validated and the model archive checked (`engine.runs.models.check_keras_archive`), all
     without TensorFlow, so a front end can refuse a broken run before starting it."""
     from engine.core.files import printable_path
-    from engine.runs.models import check_keras_archive
     from engine.runs.folders import MODEL, load_run
+    from engine.runs.models import check_keras_archive
 
     path = Path(path).expanduser()
     run_dir = path.parent if path.suffix == ".keras" else path

@@ -1,4 +1,4 @@
-"""The ImageNet networks as they are: their own 1 000-class heads and the class names (issue 13).
+"""The ImageNet networks as they are: their own 1 000-class heads and the class names.
 
 LayerLab's backbone presets replace each network's head with a new one; the first transfer
 lesson uses it as it was published instead: VGG16, ResNet50, MobileNetV2, InceptionV3 or
@@ -65,7 +65,7 @@ def ensure_class_index() -> Path:
     try:
         with download_timeout():
             path = keras.utils.get_file(CLASS_INDEX_FILE, CLASS_INDEX_URL, cache_subdir="models", file_hash=CLASS_INDEX_HASH)
-    except Exception:  # noqa: BLE001 - any download failure means the same to the user
+    except Exception:
         raise ArchitectureError(class_index_offline_message(folder)) from None
     return Path(path)
 
@@ -150,7 +150,7 @@ def ensure_top_weights(arch: str, side: int) -> Path:
     try:
         with download_timeout():
             path = keras.utils.get_file(wf.file_name, wf.url, cache_subdir="models", file_hash=wf.file_hash)
-    except Exception:  # noqa: BLE001
+    except Exception:
         raise ArchitectureError(top_weights_offline_message(arch, wf, folder)) from None
     return Path(path)
 
@@ -172,7 +172,7 @@ def build_imagenet_model(arch: str, side: int, weights: str | Path | None) -> An
     try:
         base = application(include_top=True, weights=str(weights) if weights else None, input_tensor=x,
                            classes=IMAGENET_CLASSES, **dict(spec.kwargs))
-    except Exception as err:  # noqa: BLE001 - a wrong file surfaces as many error types
+    except Exception as err:
         text = " ".join(str(err).split())[:300]
         raise ArchitectureError(f"cannot load {arch} with its ImageNet head from {weights}: {text}") from None
     return keras.Model(inputs, base.output, name=f"{arch}_imagenet")

@@ -1,4 +1,4 @@
-"""What a trained autoencoder does to images: noisy inputs and their reconstructions (issue 13).
+"""What a trained autoencoder does to images: noisy inputs and their reconstructions.
 
 The window shows originals, noisy inputs and reconstructions side by side, and reconstructs a
 dropped image; the CLI and tests do the same through here. An autoencoder run is an ordinary
@@ -12,16 +12,17 @@ Cheap to import: TensorFlow is imported when a model is loaded or run.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from engine.core.errors import ConfigError, RunError
+from engine.core.memory import inference_batch
 from engine.images.prepare import ImageSource, Placement, prepare
 from engine.images.spec import PreprocessSpec
-from engine.core.memory import inference_batch
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Reconstructor:
         self._forward: Any = None
 
     @classmethod
-    def from_run(cls, path: str | Path) -> "Reconstructor":
+    def from_run(cls, path: str | Path) -> Reconstructor:
         """An autoencoder run folder (or its model.keras), loaded in safe mode; `RunError` for
         a run of another task."""
         from engine.inference.classifier import resolve_run

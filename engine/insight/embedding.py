@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from engine.core.errors import ConfigError
-from engine.insight.features import array_batches, features_and_probabilities, penultimate_features
+from engine.inference.features import array_batches, features_and_probabilities, penultimate_features
 
-__all__ = ["Embedding", "METHODS", "embed", "penultimate_features"]
+__all__ = ["METHODS", "Embedding", "embed", "penultimate_features"]
 
 METHODS = ("pca", "umap", "tsne")
 MAX_POINTS = 5000          # a stratified sample beyond this: a plot of more points shows no more

@@ -18,15 +18,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from engine.architectures.outputs import output_layer
 from engine.core.errors import ConfigError
 from engine.images.prepare import Placement, Prepared, pad_placement, prepare
-from engine.insight.features import output_layer
 
 # Layers that only pass pixels on (LayerLab's input block, scaling, dropout): never explained.
 INPUT_BLOCK = frozenset({"image", "rescale", "resize", "to_rgb", "preprocess"})

@@ -8,21 +8,22 @@ samples whose given label disagrees with what the out-of-sample model is confide
 (`cleanlab.filter.find_label_issues`, pruning by the estimated noise rates), ranked by the
 self-confidence of their given label: most likely wrong first.
 
-The user's verdicts are kept with `engine.insight.decisions` (re-exported here); samples already
+The user's verdicts are kept with `engine.datasets.decisions` (re-exported here); samples already
 decided are left out of the list.
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from engine.core.cancel import Cancelled
 from engine.config import ExperimentConfig
+from engine.core.cancel import Cancelled
 from engine.core.errors import ConfigError, DatasetError
-from engine.insight.decisions import (
+from engine.datasets.decisions import (
     Key,
     LabelDecisions,
     load_decisions,
@@ -90,7 +91,7 @@ class _Pool:
     sources: list[str | None]
 
     @classmethod
-    def of(cls, dataset: Any) -> "_Pool":
+    def of(cls, dataset: Any) -> _Pool:
         images, labels, where, sources = [], [], [], []
         for split in present_splits(dataset):
             x, y = dataset.split(split)
@@ -130,8 +131,8 @@ def _fit_and_predict(config: ExperimentConfig, dataset: Any, images: np.ndarray,
     import keras
 
     from engine.architectures import build_model
-    from engine.architectures.outputs import as_probabilities
     from engine.architectures.layers import apply_freezing
+    from engine.architectures.outputs import as_probabilities
     from engine.training import feature_cache
     from engine.training.losses import loss_for
 
@@ -164,7 +165,7 @@ def _batches(inputs: np.ndarray, labels: np.ndarray, index: np.ndarray, batch_si
 def _predict(model: Any, inputs: np.ndarray, cancel: Any) -> np.ndarray:
     import tensorflow as tf
 
-    from engine.insight.features import array_batches
+    from engine.inference.features import array_batches
 
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     outputs = []
@@ -222,7 +223,7 @@ def rank_label_issues(labels: np.ndarray, probabilities: np.ndarray, class_names
 
 def _undecided(issues: list[LabelIssue], config: ExperimentConfig) -> list[LabelIssue]:
     """Leave out the samples the user already excluded or relabelled."""
-    from engine.insight.decisions import folder_root, normal_key
+    from engine.datasets.decisions import folder_root, normal_key
 
     decisions = load_decisions(config.data)
     if not len(decisions):

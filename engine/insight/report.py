@@ -4,13 +4,14 @@ The CLI only formats; these functions are what a script would call.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from engine.core.errors import LayerLabError, RunError
 from engine.core.files import printable_path
-from engine.insight.metrics import per_class_from_confusion, top_confusions
+from engine.training.metrics import per_class_from_confusion, top_confusions
 
 TOP_CONFUSIONS = 5
 
@@ -68,8 +69,8 @@ def explain_images(model_path: str | Path, images: Sequence[str | Path], out: st
     import numpy as np
     from PIL import Image
 
-    from engine.inference.classifier import Classifier
     from engine.images.prepare import prepare
+    from engine.inference.classifier import Classifier
     from engine.insight.explain import check_layer, explain, overlay
 
     classifier = Classifier.from_run(model_path)

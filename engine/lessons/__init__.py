@@ -1,4 +1,4 @@
-"""The classic lessons as one-click recipes (issue 13).
+"""The classic lessons as one-click recipes.
 
 Each `Lesson` sets up a dataset, an architecture and its options (a single run, a grid of runs
 where the lesson is a comparison, an autoencoder, a two-stage fine-tuning, or the ImageNet

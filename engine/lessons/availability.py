@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.config import ExperimentConfig
-from engine.datasets import KERAS_DATASETS
 from engine.core.errors import ArchitectureError, ConfigError
+from engine.datasets import KERAS_DATASETS
 from engine.lessons.catalogue import Lesson
 
 CIFAR_PLACES = {
@@ -59,8 +59,8 @@ def _backbone_side(config: ExperimentConfig) -> int:
 def imagenet_weights_missing(config: ExperimentConfig) -> list[str]:
     """What a backbone with `weights: imagenet` lacks in Keras's cache (one sentence per file)."""
     from engine.architectures import get_architecture
-    from engine.inference.imagenet import models_cache_dir
     from engine.architectures.weights import imagenet_file
+    from engine.inference.imagenet import models_cache_dir
 
     try:
         info = get_architecture(config.arch.name)
@@ -103,7 +103,7 @@ def fallback_lesson(lesson: Lesson) -> tuple[Lesson, str]:
     """The lesson on its fallback data (and random weights where the ImageNet ones are missing),
     with a note saying so; `ConfigError` for a lesson that has no fallback."""
     if not lesson.fallback:
-        ok, why = lesson_available(lesson)
+        _ok, why = lesson_available(lesson)
         raise ConfigError(f"lesson {lesson.name} cannot run without its files: {why or lesson.dataset_needed}")
     settings = {"data.name": lesson.fallback, "data.validation": "split", **lesson.fallback_settings}
     was = "your photos" if not lesson.data_chosen else lesson.base_config.data.name

@@ -50,20 +50,20 @@ class Lesson:
             raise ConfigError(f"lesson {self.name} has neither a config nor a grid")
         return config
 
-    def with_config(self, config: ExperimentConfig) -> "Lesson":
+    def with_config(self, config: ExperimentConfig) -> Lesson:
         """The same lesson on another base config (a grid keeps its factors)."""
         if self.grid is not None:
             return dataclasses.replace(self, grid=dataclasses.replace(self.grid, base=config))
         return dataclasses.replace(self, config=config)
 
-    def with_settings(self, settings: dict[str, Any]) -> "Lesson":
+    def with_settings(self, settings: dict[str, Any]) -> Lesson:
         """The lesson with settings applied to its config (dotted keys as a grid's: `data.limit`,
         `arch.name`, `training.epochs`, ...; values already of the setting's type)."""
         from engine.experiments.settings import apply_settings
 
         return self.with_config(apply_settings(self.base_config, settings)) if settings else self
 
-    def with_data(self, name: str) -> "Lesson":
+    def with_data(self, name: str) -> Lesson:
         """The lesson on the data `name` ("folder:PATH", "npz:PATH", a dataset name)."""
         lesson = self.with_config(self.base_config.updated(**{"data.name": name}))
         return dataclasses.replace(lesson, data_chosen=True)

@@ -9,9 +9,10 @@ by `ImagenetClassifier`, top 5 by name).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from engine.core.cancel import CancelToken
 from engine.core.errors import ArchitectureError, ConfigError, DatasetError
@@ -151,7 +152,7 @@ def run_lesson(lesson: Lesson, *, epochs: int | None = None, use_fallback: bool 
 
 
 def _run_single(lesson: Lesson, observer: Observer, cancel: CancelToken, runs_root: Any, dataset: Any) -> LessonResult:
-    from engine.training import train
+    from engine.training.trainer import train
 
     result = train(lesson.base_config, observer, cancel, dataset=dataset, runs_root=runs_root)
     run_dirs = [str(result.run_dir)] if result.run_dir is not None else []
@@ -203,8 +204,8 @@ def lesson_grid_dir(lesson: Lesson, runs_root: Path | None) -> Path:
 
 
 def _run_imagenet(lesson: Lesson, images: Sequence[Any] | None) -> LessonResult:
-    from engine.inference.imagenet import ImagenetClassifier
     from engine.core.errors import LayerLabError
+    from engine.inference.imagenet import ImagenetClassifier
 
     config = lesson.base_config
     try:
@@ -215,7 +216,7 @@ def _run_imagenet(lesson: Lesson, images: Sequence[Any] | None) -> LessonResult:
     for source in (list(images) if images else sample_photos()):
         try:
             prediction = classifier.classify(source, top_k=TOP_K)
-            predictions.append({"source": str(source), "top": [{"label": l, "probability": p} for l, p in prediction.top]})
+            predictions.append({"source": str(source), "top": [{"label": label, "probability": p} for label, p in prediction.top]})
         except LayerLabError as err:
             predictions.append({"source": str(source), "error": str(err)})
     figure = " | ".join(f"{Path(p['source']).name}: " + (", ".join(f"{t['label']} {100 * t['probability']:.1f} %"

@@ -17,24 +17,43 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from engine.config import ExperimentConfig
-from engine.core.errors import ConfigError, LayerLabError, RunError
+from engine.core.errors import ConfigError, LayerLabError, RunError, json_kind
 from engine.core.files import atomic_write, atomic_write_json, printable_path
-from engine.images.spec import PreprocessSpec
-from engine.runs.models import check_keras_archive, check_model_matches, load_model_file
 from engine.core.records import EpochRecord, Misclassified, RunMetrics
-from engine.core.errors import json_kind
+from engine.images.spec import PreprocessSpec
 from engine.runs.files import history_to_json, parse_history, parse_metrics, read_json
+from engine.runs.models import check_keras_archive, check_model_matches, load_model_file
 
 __all__ = [
-    "CONFIG", "HISTORY", "METRICS", "PREPROCESS", "MODEL", "EpochRecord", "Misclassified", "RunMetrics",
-    "Run", "RunSummary", "write_file", "write_json", "check_keras_archive", "check_model_matches",
-    "clean_stale_temporaries", "default_runs_root", "history_to_json", "list_runs", "load_model_file",
-    "load_run", "new_run_dir", "save_model", "summarise_run",
+    "CONFIG",
+    "HISTORY",
+    "METRICS",
+    "MODEL",
+    "PREPROCESS",
+    "EpochRecord",
+    "Misclassified",
+    "Run",
+    "RunMetrics",
+    "RunSummary",
+    "check_keras_archive",
+    "check_model_matches",
+    "clean_stale_temporaries",
+    "default_runs_root",
+    "history_to_json",
+    "list_runs",
+    "load_model_file",
+    "load_run",
+    "new_run_dir",
+    "save_model",
+    "summarise_run",
+    "write_file",
+    "write_json",
 ]
 
 CONFIG = "config.json"
@@ -42,7 +61,7 @@ HISTORY = "history.json"
 METRICS = "metrics.json"
 PREPROCESS = "preprocess.json"
 MODEL = "model.keras"
-OOD = "ood.npz"          # engine.insight.ood: the out-of-distribution model fitted after training
+OOD = "ood.npz"          # engine.inference.ood: the out-of-distribution model fitted after training
 RUN_FILES = (CONFIG, HISTORY, METRICS, PREPROCESS, MODEL, OOD)
 
 # A temporary of `engine.core.files.atomic_write` untouched this long belongs to a process that died (a model is

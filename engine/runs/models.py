@@ -16,8 +16,9 @@ import threading
 import warnings
 import zipfile
 import zlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from engine.core.errors import RunError
 from engine.core.files import check_regular_file, format_bytes, printable_name, printable_path
@@ -170,7 +171,7 @@ def load_model_file(path: str | Path) -> Any:
 _LOADING = threading.Lock()
 
 
-def check_model_matches(model: Any, spec: "PreprocessSpec", class_names: Sequence[str], where: str = "the model") -> None:
+def check_model_matches(model: Any, spec: PreprocessSpec, class_names: Sequence[str], where: str = "the model") -> None:
     """`RunError` unless `model` takes the images `spec` prepares and has one output per class name.
 
     A `model.keras` copied from another run, or a hand-edited `preprocess.json`, would otherwise

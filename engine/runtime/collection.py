@@ -16,7 +16,7 @@ and `collect_cycles()`.
 from __future__ import annotations
 
 import gc
-from typing import Callable
+from collections.abc import Callable
 
 _collector: Callable[[], object] = gc.collect
 

@@ -9,7 +9,7 @@ speed is measured in docs/benchmarks.md.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 
 @contextlib.contextmanager

@@ -17,7 +17,8 @@ does nothing (and the leak is back), it never fails a training.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
 

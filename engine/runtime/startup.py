@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 
 @contextlib.contextmanager
@@ -39,7 +39,7 @@ def import_tensorflow_quietly() -> None:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with stderr_silenced():
-        import tensorflow
         import keras  # noqa: F401
+        import tensorflow
 
         tensorflow.config.list_physical_devices()

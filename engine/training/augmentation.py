@@ -57,7 +57,7 @@ def _parallel_calls() -> int | None:
 
 # The random layers behind each augmented dataset: their seed states go into checkpoints, so a
 # resumed run draws the same transformations it would have drawn.
-_LAYERS_OF: "weakref.WeakKeyDictionary[Any, tuple[Any, ...]]" = weakref.WeakKeyDictionary()
+_LAYERS_OF: weakref.WeakKeyDictionary[Any, tuple[Any, ...]] = weakref.WeakKeyDictionary()
 
 
 def layers_of(ds: Any) -> tuple[Any, ...]:

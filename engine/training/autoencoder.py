@@ -26,19 +26,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from engine.runs import folders as runs
-from engine.inference.reconstruction import add_noise
-from engine.core.cancel import CancelToken
 from engine.config import ExperimentConfig
+from engine.core.cancel import CancelToken
 from engine.core.errors import ConfigError
 from engine.core.events import Failed, Finished, Observer, Started
-from engine.images.spec import PreprocessSpec
 from engine.core.records import EpochRecord, RunMetrics
+from engine.images.spec import PreprocessSpec
+from engine.inference.reconstruction import add_noise
+from engine.runs import folders as runs
 from engine.runs.files import history_to_json
 from engine.runtime import devices as device
 from engine.training.augmentation import augment_dataset
-from engine.training.failures import TrainingFailure, failure_of
 from engine.training.callbacks import EngineCallback
+from engine.training.failures import TrainingFailure, failure_of
 
 EVALUATION_BATCH = 256
 

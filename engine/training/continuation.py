@@ -15,13 +15,13 @@ from engine.core.errors import RunError
 from engine.core.events import Observer, Resumed
 from engine.core.files import printable_path
 from engine.runs import checkpoints
-from engine.training.augmentation import layers_of
 from engine.runs.checkpoints import Checkpoint
+from engine.training.augmentation import layers_of
 from engine.training.keeper import Keeper
 from engine.training.shuffles import counted
 from engine.training.train_state import TrainingState, restore_augmentation, restore_model, restore_optimizer
 
-__all__ = ["StartPoint", "starting_point", "restore_model", "make_keeper", "prepare_fit", "Keeper"]
+__all__ = ["Keeper", "StartPoint", "make_keeper", "prepare_fit", "restore_model", "starting_point"]
 
 
 @dataclass

@@ -17,7 +17,7 @@ def final_metrics(probabilities: np.ndarray, dataset: Any, history: list[EpochRe
     y = np.asarray(dataset.y_val, np.int64)
     source = _epoch_of_weights(history, restored_epoch)
     figures: dict[str, Any] = {
-        "val_count": int(len(y)),
+        "val_count": len(y),
         "train_loss": source.loss if source else None,
         "train_accuracy": source.accuracy if source else None,
         "evaluated_weights": "best" if restored_epoch is not None else "last",
@@ -55,7 +55,7 @@ def figures_of_test_split(probabilities: np.ndarray, labels: np.ndarray, num_cla
     predicted = probabilities.argmax(axis=1)
     matrix = confusion(labels, predicted, num_classes)
     return {
-        "test_count": int(len(labels)), "test_loss": mean_loss(probabilities, labels),
+        "test_count": len(labels), "test_loss": mean_loss(probabilities, labels),
         "test_accuracy": float((predicted == labels).mean()), "test_confusion_matrix": matrix,
         "test_class_counts": [int(sum(row)) for row in matrix],
         "test_class_correct": [int(row[i]) for i, row in enumerate(matrix)],

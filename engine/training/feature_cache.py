@@ -13,13 +13,14 @@ images nor, beyond the memory budget, the features are ever all in memory.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from engine.core.cancel import Cancelled
 from engine.caches.features import FeatureCache, FeatureSet
+from engine.core.cancel import Cancelled
 from engine.core.memory import inference_batch
 
 RANDOM_LAYERS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout"}
@@ -48,7 +49,7 @@ def plan(model: Any) -> tuple[CachePlan | None, str]:
     """The deepest valid cut of `model`, or None and why not."""
     import keras
 
-    from engine.insight.features import output_layer
+    from engine.architectures.outputs import output_layer
 
     candidates = []
     for layer in model.layers[:-1]:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from engine.core.events import CheckpointSaved, Observer
 from engine.core.records import EpochRecord

@@ -19,8 +19,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from engine.core.cancel import Cancelled, CancelToken
 from engine.config import ExperimentConfig
+from engine.core.cancel import Cancelled, CancelToken
 from engine.core.errors import ConfigError
 from engine.core.events import LrProbe, Observer, ignore
 

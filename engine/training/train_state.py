@@ -11,14 +11,15 @@ comes from the config and its schedule.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
-from engine.runs.checkpoints import TrainingState
 from engine.core.errors import ConfigError
+from engine.runs.checkpoints import TrainingState
 
-__all__ = ["TrainingState", "capture", "restore_model", "restore_augmentation", "restore_optimizer"]
+__all__ = ["TrainingState", "capture", "restore_augmentation", "restore_model", "restore_optimizer"]
 
 
 def capture(model: Any, fitted: Any, augmentation: Iterable[Any] = ()) -> tuple[str, list[dict[str, Any]], list[np.ndarray]]:

@@ -10,7 +10,7 @@ Before the epochs, a class folder's images are decoded in parallel into the disk
 with a frozen prefix, they are decoded on the way while the GPU extracts its features), then the
 frozen prefix's features are extracted: `Preparing` events report both, and Stop works there
 too. The caller owns the feature cache and the memory budget.
-Issue 12: finished epochs are checkpointed (engine.training.keeper), a run goes on from a
+Finished epochs are checkpointed (engine.training.keeper), a run goes on from a
 checkpoint (`resume`, `start_from`: engine.training.continuation), a `PauseToken` holds it after
 a batch, the learning rate follows the config's schedule, and `training.deterministic` turns on
 TensorFlow's op determinism for the run.
@@ -28,27 +28,26 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from engine.runs import folders as runs
-from engine.core.cancel import Cancelled, CancelToken, PauseToken
 from engine.architectures.outputs import as_probabilities
-from engine.config import ExperimentConfig
-from engine.core.events import Failed, Finished, Observer, Preparing, StageChanged, Started, ignore
 from engine.caches.features import FeatureArray, FeatureCache, FeatureOverflow, FeatureSet
+from engine.config import ExperimentConfig
+from engine.core.cancel import Cancelled, CancelToken, PauseToken
+from engine.core.events import Failed, Finished, Observer, Preparing, StageChanged, Started, ignore
 from engine.core.files import format_bytes
-from engine.images.spec import PreprocessSpec
-from engine.insight import training as insight
 from engine.core.memory import MemoryBudget
 from engine.core.records import EpochRecord, RunMetrics
+from engine.images.spec import PreprocessSpec
+from engine.runs import folders as runs
+from engine.runs.checkpoints import Checkpoint
 from engine.runs.files import history_to_json
 from engine.runtime import devices as device
-from engine.training import feature_cache
-from engine.training.augmentation import augment_dataset
-from engine.training.failures import TrainingFailure, failure_of
-from engine.training.callbacks import EngineCallback, PreparingReporter
-from engine.runs.checkpoints import Checkpoint
-from engine.training.continuation import Keeper, StartPoint, make_keeper, prepare_fit, restore_model, starting_point
 from engine.runtime.determinism import op_determinism
 from engine.runtime.graphs import forget_custom_gradients
+from engine.training import feature_cache, insight
+from engine.training.augmentation import augment_dataset
+from engine.training.callbacks import EngineCallback, PreparingReporter
+from engine.training.continuation import Keeper, StartPoint, make_keeper, prepare_fit, restore_model, starting_point
+from engine.training.failures import TrainingFailure, failure_of
 from engine.training.losses import is_autoencoder, loss_for
 from engine.training.optimizers import make_optimizer
 from engine.training.pausing import pause_callbacks
@@ -109,7 +108,7 @@ def train(
     complete epoch) up to `config`'s planned epochs. `start_from`: go on from this checkpoint
     (another run's: a fork; see engine.training.resume). `pause`: hold after a batch while paused.
     """
-    if is_autoencoder(config):  # issue 13: reconstruction, not classification
+    if is_autoencoder(config):  # reconstruction, not classification
         from engine.training.autoencoder import train_autoencoder
 
         with forget_custom_gradients():
@@ -456,7 +455,7 @@ def initialise_from(model: Any, source: str) -> str:
     from engine.runs.models import load_model_file
 
     path = Path(source).expanduser()
-    if path.suffix == ".h5":  # published weights, e.g. VGG16's ImageNet file (issue 13)
+    if path.suffix == ".h5":  # published weights, e.g. VGG16's ImageNet file
         from engine.architectures.h5_weights import copy_h5_weights
 
         return copy_h5_weights(model, path)

@@ -5,8 +5,9 @@ way LayerLab decodes images, EXIF included), and it is classified as soon as a m
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from psygnal import Signal
 

@@ -8,16 +8,27 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from psygnal import Signal
 
-from functools import partial
-
 from engine.core.cancel import PauseToken
-from engine.core.events import BatchEnd, Continued, EpochEnd, Failed, Finished, Paused, Preparing, Resumed, StageChanged, Started
+from engine.core.events import (
+    BatchEnd,
+    Continued,
+    EpochEnd,
+    Failed,
+    Finished,
+    Paused,
+    Preparing,
+    Resumed,
+    StageChanged,
+    Started,
+)
 from gui import jobs
 from gui.session import EngineState, Session, TrainingState, finite, memory_budget
 from gui.tasks import TaskRunner

@@ -7,8 +7,8 @@ Clicking an off-diagonal cell emits `cell_clicked(true_index, predicted_index)`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
@@ -96,7 +96,7 @@ class ConfusionMatrixView(QWidget):
     def _fit_height(self) -> None:
         self.setFixedHeight(self._geometry(max(self.width(), 1)).height if self.matrix else 0)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.matrix:
             height = self._geometry(self.width()).height
@@ -130,13 +130,13 @@ class ConfusionMatrixView(QWidget):
             return True
         return super().event(event)
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def mouseMoveEvent(self, event) -> None:
         cell = self.cell_at(event.position())
         clickable = cell is not None and cell[0] != cell[1] and self.matrix[cell[0]][cell[1]] > 0
         self.setCursor(Qt.CursorShape.PointingHandCursor if clickable else Qt.CursorShape.ArrowCursor)
         super().mouseMoveEvent(event)
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def mousePressEvent(self, event) -> None:
         cell = self.cell_at(event.position())
         if event.button() == Qt.MouseButton.LeftButton and cell is not None and cell[0] != cell[1] \
                 and self.matrix[cell[0]][cell[1]] > 0:
@@ -145,7 +145,7 @@ class ConfusionMatrixView(QWidget):
         super().mousePressEvent(event)
 
     # painting -----------------------------------------------------------------------------
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def paintEvent(self, event) -> None:
         if not self.matrix:
             return
         n = len(self.matrix)

@@ -1,8 +1,9 @@
 """Data panel: pick a dataset (built-in, Keras, class folder, npz) and see what is in it."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
@@ -21,8 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from gui.binding import Binder
-from gui.session import ConfigStore
 from gui.imaging import array_to_pixmap, mosaic
+from gui.session import ConfigStore
 from gui.text import short_name
 from gui.widgets import heading, hint, panel_layout, set_state
 

@@ -22,6 +22,7 @@ from gui.panels.thumbnails import ThumbnailListModel, gallery_view
 from gui.session import EventedStore
 from gui.widgets import heading, hint, panel_layout
 
+
 def _stat(title: str) -> tuple[QFrame, QLabel]:
     frame = QFrame()
     frame.setObjectName("StatTile")
@@ -107,7 +108,7 @@ class ErrorsPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(heading("Where it goes wrong"))
         top.addStretch(1)
-        self.show_all = QLabel('<a href="#all" style="color: %s; text-decoration: none;">show all errors</a>' % theme.ACCENT)
+        self.show_all = QLabel(f'<a href="#all" style="color: {theme.ACCENT}; text-decoration: none;">show all errors</a>')
         self.show_all.setObjectName("Caption")
         self.show_all.linkActivated.connect(lambda _link: self.set_filter(None))
         self.show_all.hide()
@@ -242,6 +243,6 @@ def per_class_rows(metrics: Any, class_names: list[str]) -> list[Any]:
     """The run's per-class table; worked out from the confusion matrix for runs saved before it existed."""
     if metrics.per_class:
         return list(metrics.per_class)
-    from engine.insight.metrics import per_class_from_confusion
+    from engine.training.metrics import per_class_from_confusion
 
     return per_class_from_confusion(metrics.confusion_matrix, class_names)

@@ -58,7 +58,7 @@ class LayerTreeModel(QStandardItemModel):
         self._names: list[str] = []
 
     # --- user edits -------------------------------------------------------------------------------
-    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         """A view's edit of a check box becomes a request; the rows themselves change only from
         `set_rows` (the config is the truth)."""
         if role == Qt.ItemDataRole.CheckStateRole and index.column() == 0:
@@ -200,7 +200,7 @@ class LayerFilter(QSortFilterProxyModel):
         self.text = text.strip().lower()
         self.invalidateRowsFilter()
 
-    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
         if not self.text:
             return True
         model = self.sourceModel()

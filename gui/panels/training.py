@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -74,16 +75,16 @@ class LogSpinBox(QDoubleSpinBox):
         self.setDecimals(8)
         self.setRange(1e-7, 10.0)
 
-    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt name)
+    def textFromValue(self, value: float) -> str:
         return f"{value:g}"
 
-    def valueFromText(self, text: str) -> float:  # noqa: N802
+    def valueFromText(self, text: str) -> float:
         try:
             return float(text)
         except ValueError:
             return self.value()
 
-    def validate(self, text: str, pos: int):  # noqa: D401
+    def validate(self, text: str, pos: int):
         from PySide6.QtGui import QValidator
 
         try:
@@ -92,7 +93,7 @@ class LogSpinBox(QDoubleSpinBox):
         except ValueError:
             return QValidator.State.Intermediate, text, pos
 
-    def stepBy(self, steps: int) -> None:  # noqa: N802
+    def stepBy(self, steps: int) -> None:
         value = self.value()
         exponent = math.floor(math.log10(value))
         ladder = [m * 10.0**e for e in range(exponent - 2, exponent + 3) for m in (1, 2, 5)]

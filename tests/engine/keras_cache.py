@@ -49,8 +49,8 @@ def fake_mobilenet_v2(models: Path, *, include_top: bool, side: int = 224) -> Pa
     """MobileNetV2's published weights file (no hash is checked for it), random weights."""
     import keras
 
-    from engine.inference.imagenet import top_weights_file
     from engine.architectures.weights import imagenet_file
+    from engine.inference.imagenet import top_weights_file
 
     keras.utils.set_random_seed(1)
     model = keras.applications.MobileNetV2(include_top=include_top, weights=None, input_shape=(side, side, 3))

@@ -135,7 +135,7 @@ def test_vgg16_layout():
     assert len(convs) == 13
     assert [c.filters for c in convs] == [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
     assert convs[0].name == "block1_conv1" and convs[-1].name == "block5_conv3"
-    assert [f"block{b}_pool" in [l.name for l in model.layers] for b in range(1, 6)] == [True] * 5
+    assert [f"block{b}_pool" in [layer.name for layer in model.layers] for b in range(1, 6)] == [True] * 5
     assert model.get_layer("fc1").units == 512 and model.get_layer("fc2").units == 512
     digits = build_model(ArchOptions(name="vgg16"), (8, 8, 1), 10)
     assert count(digits, "MaxPooling2D") == 3  # 8 → 4 → 2 → 1, blocks 4 and 5 keep 1×1

@@ -1,4 +1,4 @@
-"""Autoencoders (issue 13): both presets reproduce their input's shape from standard layers, the
+"""Autoencoders: both presets reproduce their input's shape from standard layers, the
 autoencoder task trains through `train` with the usual events and run folder, a denoiser beats
 its noisy inputs, and engine.inference.reconstruction reconstructs arrays and dropped images."""
 from __future__ import annotations
@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.inference.reconstruction import Reconstructor, add_noise, reconstruct
 from engine.config import ArchOptions, ExperimentConfig
 from engine.core.errors import RunError
 from engine.core.events import BatchEnd, EpochEnd, Failed, Finished, Started
+from engine.inference.reconstruction import Reconstructor, add_noise, reconstruct
 
 keras = pytest.importorskip("keras")
-from engine.architectures import build_model  # noqa: E402
-from engine.datasets import load_dataset  # noqa: E402
+from engine.architectures import build_model
+from engine.datasets import load_dataset
 from engine.runs.models import check_keras_archive, load_model_file
-from engine.training import train  # noqa: E402
+from engine.training.trainer import train
 
 AUTOENCODERS = ["dense_autoencoder", "conv_autoencoder"]
 

@@ -14,9 +14,9 @@ from engine.config import ArchOptions
 from engine.core.errors import ArchitectureError
 
 keras = pytest.importorskip("keras")
-from engine.architectures import backbones, weights  # noqa: E402
-from engine.architectures.preprocessing import ImagenetPreprocess  # noqa: E402
+from engine.architectures import backbones, weights
 from engine.architectures.layers import apply_freezing, layer_table, param_counts
+from engine.architectures.preprocessing import ImagenetPreprocess
 
 BACKBONES = ["vgg16_imagenet", "resnet50", "mobilenet_v2", "inception_v3", "efficientnet_b0"]
 FIRST_BASE_LAYER = {

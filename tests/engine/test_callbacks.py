@@ -8,7 +8,7 @@ from engine.core.cancel import CancelToken
 from engine.core.events import BatchEnd
 
 keras = pytest.importorskip("keras")
-from engine.training import callbacks  # noqa: E402
+from engine.training import callbacks
 
 
 def test_recent_loss_is_the_loss_of_the_batches_since_the_last_event(monkeypatch: pytest.MonkeyPatch) -> None:

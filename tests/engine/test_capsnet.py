@@ -1,4 +1,4 @@
-"""CapsNet (issue 13): the layers do what the paper says, the preset adapts to small images, the
+"""CapsNet: the layers do what the paper says, the preset adapts to small images, the
 margin loss trains it, it saves and loads in safe mode, and it classifies dropped images with
 its capsule lengths read as probabilities."""
 from __future__ import annotations
@@ -14,9 +14,13 @@ from engine.config import ArchOptions, ExperimentConfig
 from engine.core.errors import ArchitectureError
 
 keras = pytest.importorskip("keras")
-from engine.architectures import build_model, custom_objects  # noqa: E402
-from engine.architectures.capsnet import (  # noqa: E402
-    CapsuleLength, ClassCapsules, MarginLoss, capsnet_kernel, squash,
+from engine.architectures import build_model, custom_objects
+from engine.architectures.capsnet import (
+    CapsuleLength,
+    ClassCapsules,
+    MarginLoss,
+    capsnet_kernel,
+    squash,
 )
 from engine.runs.models import check_keras_archive, load_model_file
 
@@ -123,7 +127,7 @@ def test_saves_and_loads_in_safe_mode(tmp_path: Path) -> None:
 def test_trains_on_digits_with_the_margin_loss_and_classifies_a_dropped_image(tmp_path: Path) -> None:
     pytest.importorskip("tensorflow")
     from engine.inference.classifier import Classifier
-    from engine.training import train
+    from engine.training.trainer import train
 
     config = ExperimentConfig().updated(**{"arch.name": "capsnet", "data.limit": 400, "training.epochs": 2,
                                            "training.batch_size": 32})

@@ -1,4 +1,4 @@
-"""Checkpoints, resume, continue and fork (issue 12), with real tiny trainings on digits."""
+"""Checkpoints, resume, continue and fork, with real tiny trainings on digits."""
 from __future__ import annotations
 
 import json
@@ -8,17 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.core.cancel import CancelToken
-from engine.runs.checkpoints import list_checkpoints, read_checkpoint
 from engine.config import ExperimentConfig
+from engine.core.cancel import CancelToken
 from engine.core.errors import ConfigError, RunError
 from engine.core.events import BatchEnd, CheckpointSaved, EpochEnd, Resumed, Started
+from engine.runs.checkpoints import list_checkpoints, read_checkpoint
 from engine.runs.folders import load_run, summarise_run
 
 pytest.importorskip("tensorflow")
-from engine.datasets import load_dataset  # noqa: E402
-from engine.training import continue_run, fork_run, resume_run, train  # noqa: E402
+from engine.datasets import load_dataset
 from engine.runs.checkpoints import latest_checkpoint
+from engine.training.resume import continue_run, fork_run, resume_run
+from engine.training.trainer import train
 
 
 def tiny(**changes) -> ExperimentConfig:

@@ -107,7 +107,7 @@ def test_user_mistakes_exit_non_zero_with_one_line(capsys, args: list[str], frag
     if args[0] == "train":
         args = args + ["--out", str(tmp_path / "r")]
     code = main(args)
-    out, err = capsys.readouterr()
+    _out, err = capsys.readouterr()
     assert code != 0
     lines = [line for line in err.splitlines() if line.strip() and not line.startswith(("training on", "run folder"))]
     assert len(lines) == 1 and fragment in lines[0], err

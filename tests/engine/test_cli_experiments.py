@@ -1,4 +1,4 @@
-"""Issue 10 on the command line: `layerlab-cli compare` and `layerlab-cli grid` (JSON contracts,
+"""Experiments on the command line: `layerlab-cli compare` and `layerlab-cli grid` (JSON contracts,
 tables, one-line refusals, and a grid stopped by SIGINT that resumes from its folder)."""
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ GRID = ["grid", "--dataset", "digits", "--arch", "mlp", "--limit", "100", "--bat
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory) -> list[Path]:
     pytest.importorskip("tensorflow")
-    from engine.training import train
+    from engine.training.trainer import train
 
     root = tmp_path_factory.mktemp("compare")
     base = {"data.limit": 100, "training.epochs": 2, "training.batch_size": 32}

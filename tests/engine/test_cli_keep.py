@@ -1,4 +1,4 @@
-"""layerlab-cli of issue 12: `train --resume`, `export` and `lr-find`, their JSON and refusals."""
+"""layerlab-cli's `train --resume`, `export` and `lr-find`, their JSON and refusals."""
 from __future__ import annotations
 
 import json

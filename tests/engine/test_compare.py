@@ -1,4 +1,4 @@
-"""Issue 10, runs side by side: the settings that differ, short labels, and real run folders
+"""Runs side by side: the settings that differ, short labels, and real run folders
 (`layerlab-cli compare`: tests/engine/test_cli_experiments.py)."""
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_labels_name_each_run_by_what_differs() -> None:
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory) -> list[Path]:
     pytest.importorskip("tensorflow")
-    from engine.training import train
+    from engine.training.trainer import train
 
     root = tmp_path_factory.mktemp("compare")
     base = {"data.limit": 100, "training.epochs": 2, "training.batch_size": 32}

@@ -1,4 +1,4 @@
-"""Issue 8, through `layerlab-cli` as a user runs it: real processes under a memory limit and a
+"""Hostile input through `layerlab-cli` as a user runs it: real processes under a memory limit and a
 timeout. A refusal is a non-zero exit and exactly one line on stderr (TensorFlow's start-up
 noise counts as a failure), never a traceback. Cases are batched (one `classify` takes many
 images) and those refused before TensorFlow starts cost a fraction of a second each."""
@@ -12,7 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.corpus import OK, Case, digit_image, image_files, limit_memory, matches, npz_files, run_folders, special_files
+from tests.corpus import (
+    OK,
+    Case,
+    digit_image,
+    image_files,
+    limit_memory,
+    matches,
+    npz_files,
+    run_folders,
+    special_files,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 180

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from engine.config import DataOptions
+from engine.core.errors import DatasetError
 from engine.datasets import Dataset, DatasetInfo, list_datasets, load_dataset
 from engine.datasets.base import guess_polarity, limit_samples, stratified_indices, stratified_subset
-from engine.core.errors import DatasetError
 
 
 def test_importing_the_registry_does_not_load_tensorflow() -> None:

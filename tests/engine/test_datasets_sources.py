@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 from engine.config import DataOptions
+from engine.core.errors import DatasetError
 from engine.datasets import load_dataset
 from engine.datasets.keras_datasets import CIFAR100_CLASSES
-from engine.core.errors import DatasetError
 
 # ---------------------------------------------------------------- Keras datasets
 

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from engine.datasets.base import Dataset
-from engine.images.spec import PreprocessSpec
 from engine.images.prepare import prepare
+from engine.images.spec import PreprocessSpec
 
 MNIST_LIKE = PreprocessSpec(height=28, width=28, channels=1, polarity="light_on_dark", fit_content=True,
                             content_margin=0.1, stroke_box=20 / 28, class_names=tuple("0123456789"))

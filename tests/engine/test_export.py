@@ -1,4 +1,4 @@
-"""Export (issue 12): each format round-trips a real tiny model, checked here again with the
+"""Export: each format round-trips a real tiny model, checked here again with the
 format's own runtime; refusals are one sentence; a disagreeing export leaves nothing behind."""
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from engine.core.errors import ExportError
 from engine.export.bundle import check_export, export_run
 
 pytest.importorskip("tensorflow")
-from engine.datasets import load_dataset  # noqa: E402
+from engine.datasets import load_dataset
 from engine.runs.folders import load_run
-from engine.training import train  # noqa: E402
+from engine.training.trainer import train
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,9 @@ from engine.core.events import Preparing, Started
 from engine.core.memory import MemoryBudget, machine_memory_bytes
 
 pytest.importorskip("tensorflow")
-from engine.datasets import load_dataset  # noqa: E402
-from engine.training import FeatureCache, train  # noqa: E402
+from engine.caches.features import FeatureCache
+from engine.datasets import load_dataset
+from engine.training.trainer import train
 
 
 def frozen(**changes) -> ExperimentConfig:
@@ -59,7 +60,7 @@ def test_a_later_run_reads_the_features_back(digits, tmp_path: Path) -> None:
     preparing = [e for e in events if isinstance(e, Preparing)]
     assert len(preparing) == 1 and preparing[0].from_cache
     assert again.metrics.val_accuracy == first.metrics.val_accuracy
-    other, events = run(frozen(**{"training.seed": 1}), load_dataset(frozen().data, seed=1), tmp_path / "other",
+    _other, events = run(frozen(**{"training.seed": 1}), load_dataset(frozen().data, seed=1), tmp_path / "other",
                         FeatureCache(disk_dir=tmp_path / "features"))
     assert not any(isinstance(e, Preparing) and e.from_cache for e in events)   # another split: extracted anew
 
@@ -114,8 +115,7 @@ def test_the_unfamiliarity_model_comes_from_the_cached_features(digits, tmp_path
     """After a training on cached features the OOD model is fitted from those rows through the
     head (no second pass of the frozen base over the images), and it is the model the images
     would give."""
-    from engine.insight.ood import fit_ood, load_ood
-
+    from engine.inference.ood import fit_ood, load_ood
     from engine.training import feature_cache
 
     cache = FeatureCache(memory_limit_bytes=2**30, disk_dir=None, precision="float32")

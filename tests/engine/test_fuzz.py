@@ -1,4 +1,4 @@
-"""Issue 8: a seeded fuzz run (tests/fuzz.py) of mutated PNG, JPEG, GIF, .npz, run JSON files and
+"""A seeded fuzz run (tests/fuzz.py) of mutated PNG, JPEG, GIF, .npz, run JSON files and
 .keras archives, in a subprocess under a memory limit and a timeout: only LayerLab's own errors,
 one line each, no crash, no NumPy warning, nothing slow."""
 from __future__ import annotations

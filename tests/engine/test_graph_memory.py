@@ -9,8 +9,8 @@ import pytest
 from engine.config import ExperimentConfig
 
 pytest.importorskip("tensorflow")
-from engine.training import train  # noqa: E402
 from engine.runtime.graphs import CUSTOM_GRADIENT_PREFIX, _gradient_registry, forget_custom_gradients
+from engine.training.trainer import train
 
 
 def custom_gradients() -> set[str]:

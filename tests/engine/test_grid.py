@@ -1,4 +1,4 @@
-"""Issue 10, ablation grids: factors from text, cells and their configs, rows with mean ± std and
+"""Ablation grids: factors from text, cells and their configs, rows with mean ± std and
 Welch's significance mark, and real grids of tiny runs that stop and resume."""
 from __future__ import annotations
 
@@ -7,18 +7,29 @@ from pathlib import Path
 
 import pytest
 
-from engine.core.cancel import CancelToken
 from engine.config import ExperimentConfig
+from engine.core.cancel import CancelToken
 from engine.core.errors import ConfigError, RunError
 from engine.core.events import EpochEnd, Failed
+from engine.core.records import RunMetrics
 from engine.experiments import stats
 from engine.experiments.grid import (
-    Factor, GridFinished, GridRowUpdated, GridRunStarted, GridSpec, best_row, cell_config, check_spec, factor,
-    grid_cells, grid_rows, load_grid, parse_vary,
+    Factor,
+    GridFinished,
+    GridRowUpdated,
+    GridRunStarted,
+    GridSpec,
+    best_row,
+    cell_config,
+    check_spec,
+    factor,
+    grid_cells,
+    grid_rows,
+    load_grid,
+    parse_vary,
 )
 from engine.experiments.grid_runner import run_grid
 from engine.experiments.settings import DEFAULT_AUGMENTATION
-from engine.core.records import RunMetrics
 
 
 @pytest.mark.parametrize("text, key, values", [
@@ -181,7 +192,7 @@ def test_a_stopped_grid_keeps_its_runs_and_resumes_where_it_stopped(tmp_path: Pa
     resumed = run_grid(spec, again, again.cancel, grid_dir=grid_dir, runs_root=runs_root)
     assert not resumed.cancelled and resumed.failed_runs == 0
     assert [(e.index, e.cell, e.repeat) for e in again.of(GridRunStarted)] == [(1, 1, 0), (2, 0, 1), (3, 1, 1)]
-    assert [e.settings for e in again.of(GridRunStarted)][0] == {"arch.dropout": 0.5}
+    assert next(e.settings for e in again.of(GridRunStarted)) == {"arch.dropout": 0.5}
     rows = resumed.rows
     assert [len(row.run_dirs) for row in rows] == [2, 2] and rows[0].run_dirs[0] == kept[0]
     for row in rows:

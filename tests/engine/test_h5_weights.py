@@ -1,4 +1,4 @@
-"""Published .h5 weights into LayerLab models by layer name and shape (issue 13's VGG16 lesson):
+"""Published .h5 weights into LayerLab models by layer name and shape (the VGG16 lesson):
 both HDF5 layouts, VGG16's caffe input scaling folded into the scratch preset's first
 convolution, and a clear refusal when nothing matches."""
 from __future__ import annotations
@@ -12,11 +12,11 @@ from engine.config import ArchOptions, ExperimentConfig
 from engine.core.errors import ConfigError
 
 keras = pytest.importorskip("keras")
-import h5py  # noqa: E402
-from keras.src.legacy.saving import legacy_h5_format  # noqa: E402
+import h5py
+from keras.src.legacy.saving import legacy_h5_format
 
-from engine.architectures import build_model  # noqa: E402
-from engine.architectures.h5_weights import copy_h5_weights, fold_caffe_preprocessing, read_h5_weights  # noqa: E402
+from engine.architectures import build_model
+from engine.architectures.h5_weights import copy_h5_weights, fold_caffe_preprocessing, read_h5_weights
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_layers_match_by_name_and_shape_and_keras3_files_are_refused(tmp_path: P
 
 def test_init_from_an_h5_file_in_a_training(tmp_path: Path) -> None:
     from engine.core.events import Started
-    from engine.training import train
+    from engine.training.trainer import train
 
     source = build_model(ArchOptions(name="bn_cnn", batchnorm=True), (8, 8, 1), 10)
     path = save_legacy(source, tmp_path / "published.h5")

@@ -1,4 +1,4 @@
-"""The ImageNet networks with their own heads (issue 13): class names from Keras's index file and
+"""The ImageNet networks with their own heads: class names from Keras's index file and
 with-top weights read from a temporary Keras cache (written here, never downloaded), a photo
 classified through LayerLab's preprocessing with top-5 names, and offline messages that say
 what to put where."""
@@ -16,7 +16,14 @@ from engine.core.errors import ArchitectureError
 
 keras = pytest.importorskip("keras")
 from engine.inference import imagenet as imagenet_head
-from engine.inference.imagenet import CLASS_INDEX_FILE, ImagenetClassifier, imagenet_class_names, input_size, missing_files, top_weights_file
+from engine.inference.imagenet import (
+    CLASS_INDEX_FILE,
+    ImagenetClassifier,
+    imagenet_class_names,
+    input_size,
+    missing_files,
+    top_weights_file,
+)
 
 
 @pytest.fixture

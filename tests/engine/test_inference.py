@@ -10,13 +10,13 @@ from PIL import Image, ImageDraw
 
 from engine.config import ExperimentConfig
 from engine.core.errors import ImageError, RunError
-from engine.inference.classifier import Classifier
-from engine.images.spec import PreprocessSpec
 from engine.images.prepare import preprocess
+from engine.images.spec import PreprocessSpec
+from engine.inference.classifier import Classifier
 
 pytest.importorskip("tensorflow")
-from engine.datasets import load_dataset  # noqa: E402
-from engine.training import train  # noqa: E402
+from engine.datasets import load_dataset
+from engine.training.trainer import train
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def paper_copy(digit: np.ndarray, path: Path) -> Path:
 
 
 def test_classify_a_file_bytes_and_pil_image(tmp_path: Path, trained) -> None:
-    result, dataset, run_dir = trained
+    _result, dataset, run_dir = trained
     classifier = Classifier.from_run(run_dir)
     path = paper_copy(dataset.x_val[0], tmp_path / "digit.png")
     by_path = classifier.classify(path, top_k=3)
@@ -82,7 +82,7 @@ def test_classify_a_file_bytes_and_pil_image(tmp_path: Path, trained) -> None:
 
 
 def test_photographed_digits_get_the_same_answer_as_the_originals(tmp_path: Path, trained) -> None:
-    result, dataset, run_dir = trained
+    _result, dataset, run_dir = trained
     classifier = Classifier.from_run(run_dir)
     direct = classifier.probabilities(dataset.x_val[:30].astype(np.float32)).argmax(axis=1)
     same = sum(
@@ -93,7 +93,7 @@ def test_photographed_digits_get_the_same_answer_as_the_originals(tmp_path: Path
 
 
 def test_validation_digits_are_classified_like_in_training(trained) -> None:
-    result, dataset, run_dir = trained
+    _result, dataset, run_dir = trained
     classifier = Classifier.from_run(run_dir / "model.keras")
     correct = 0
     for image, label in zip(dataset.x_val[:40], dataset.y_val[:40]):

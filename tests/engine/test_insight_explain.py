@@ -13,17 +13,17 @@ from engine.core.errors import ConfigError
 from tests.engine.insight_data import SIDE, save_grey, square_npz, square_scene
 
 pytest.importorskip("tensorflow")
-from engine.inference.classifier import Classifier
 from engine.images.prepare import Placement
 from engine.images.spec import PreprocessSpec
-from engine.insight.explain import (  # noqa: E402
+from engine.inference.classifier import Classifier
+from engine.insight.explain import (
     conv_layers,
     explain,
     feature_maps,
     first_layer_filters,
     overlay,
 )
-from engine.training import train  # noqa: E402
+from engine.training.trainer import train
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,13 @@ from PIL import Image
 from engine.cli import main
 from engine.config import ExperimentConfig
 from engine.core.errors import DatasetError
-from engine.insight.decisions import LabelDecisions, honour_decisions, load_decisions, save_decisions, sidecar_path
+from engine.datasets.decisions import LabelDecisions, honour_decisions, load_decisions, save_decisions, sidecar_path
 
 pytest.importorskip("tensorflow")
-from engine.datasets import load_dataset  # noqa: E402
 from engine.core.events import Started
-from engine.insight.label_issues import LabelIssue, find_label_issues, rank_label_issues  # noqa: E402
-from engine.training import train  # noqa: E402
+from engine.datasets import load_dataset
+from engine.insight.label_issues import LabelIssue, find_label_issues, rank_label_issues
+from engine.training.trainer import train
 
 FLIPS = 30
 

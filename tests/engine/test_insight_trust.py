@@ -14,13 +14,13 @@ from PIL import Image
 from engine.cli import main
 from engine.config import ExperimentConfig
 from engine.core.errors import ConfigError, RunError
-from engine.insight.metrics import per_class_from_confusion, per_class_metrics, top_confusions
+from engine.training.metrics import per_class_from_confusion, per_class_metrics, top_confusions
 
 pytest.importorskip("tensorflow")
 from engine.inference.classifier import NOT_SURE, UNFAMILIAR, Classifier
-from engine.insight.ood import OOD_FILE, load_ood  # noqa: E402
-from engine.training import train  # noqa: E402
-from tests.engine.test_inference import paper_copy  # noqa: E402
+from engine.inference.ood import OOD_FILE, load_ood
+from engine.training.trainer import train
+from tests.engine.test_inference import paper_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ def test_top_confusions_are_the_largest_off_diagonal_cells() -> None:
 def test_metrics_json_holds_the_final_models_per_class_figures(digits_run) -> None:
     from sklearn.metrics import precision_recall_fscore_support
 
-    result, dataset, run_dir, classifier = digits_run
+    _result, dataset, run_dir, classifier = digits_run
     saved = json.loads((run_dir / "metrics.json").read_text())
     predicted = classifier.probabilities(dataset.x_val.astype(np.float32)).argmax(axis=1)
     p, r, f, s = precision_recall_fscore_support(dataset.y_val, predicted, labels=list(range(10)), zero_division=0)
@@ -180,7 +180,7 @@ def test_umap_without_its_package_says_how_to_install_it(digits_run) -> None:
 
 # --- the CLI ------------------------------------------------------------------------------------------------
 def test_cli_report_json_and_text(digits_run, capsys) -> None:
-    _, dataset, run_dir, _ = digits_run
+    _, _dataset, run_dir, _ = digits_run
     assert main(["report", str(run_dir), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert {"per_class", "test_per_class", "top_confusions", "val_accuracy"} <= set(report)

@@ -1,4 +1,4 @@
-"""Issue 12: a real `layerlab-cli train` killed with SIGKILL in the middle of an epoch resumes
+"""A real `layerlab-cli train` killed with SIGKILL in the middle of an epoch resumes
 with `layerlab-cli train --resume` to its planned epochs, with a continuous history, and ends
 where the uninterrupted run ends (within noise; on one CPU, exactly)."""
 from __future__ import annotations

@@ -8,7 +8,7 @@ from contextlib import redirect_stdout
 import numpy as np
 import pytest
 
-from engine.architectures import build_model, block_of
+from engine.architectures import block_of, build_model
 from engine.config import ArchOptions
 from engine.core.errors import ConfigError
 
@@ -57,8 +57,9 @@ def test_freeze_by_name(model):
     apply_freezing(model, {"conv_1": False, "bn_1": False}, None)
     assert not model.get_layer("conv_1").trainable and not model.get_layer("bn_1").trainable
     assert model.get_layer("conv_2").trainable
-    trainable, frozen = param_counts(model)
-    assert frozen == (3 * 3 * 32) + 4 * 32 + sum(2 * l.weights[0].shape[0] for l in model.layers if l.name.startswith("bn_") and l.name != "bn_1")
+    _trainable, frozen = param_counts(model)
+    assert frozen == (3 * 3 * 32) + 4 * 32 + sum(2 * layer.weights[0].shape[0] for layer in model.layers
+                          if layer.name.startswith("bn_") and layer.name != "bn_1")
 
 
 def test_freeze_all_but(model):

@@ -1,4 +1,4 @@
-"""The classic lessons (issue 13): the recipes, what they need offline, their fallbacks, and every
+"""The classic lessons: the recipes, what they need offline, their fallbacks, and every
 lesson run from `layerlab-cli lesson` on tiny data: the Keras dataset and weights loaders read
 files written into a temporary cache (never downloaded), one epoch, small images."""
 from __future__ import annotations

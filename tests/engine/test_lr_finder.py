@@ -1,4 +1,4 @@
-"""The learning-rate finder (issue 12) on the real digits data: a sweep on a copy, and a suggestion
+"""The learning-rate finder on the real digits data: a sweep on a copy, and a suggestion
 that trains at least as well as the default rate."""
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from engine.core.errors import ConfigError
 from engine.core.events import LrProbe
 
 pytest.importorskip("tensorflow")
-from engine.datasets import load_dataset  # noqa: E402
-from engine.training import train  # noqa: E402
-from engine.training.lr_finder import find_learning_rate  # noqa: E402
+from engine.datasets import load_dataset
+from engine.training.lr_finder import find_learning_rate
+from engine.training.trainer import train
 
 
 def digits_mlp(**changes) -> ExperimentConfig:

@@ -11,7 +11,7 @@ from engine.core.errors import RunError
 from engine.runs.models import TRUSTED_MODULES, check_keras_archive, check_model_matches, load_model_file
 
 keras = pytest.importorskip("keras")
-from engine.architectures import build_model, custom_objects  # noqa: E402
+from engine.architectures import build_model, custom_objects
 from engine.images.spec import PreprocessSpec
 
 

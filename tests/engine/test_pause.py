@@ -1,4 +1,4 @@
-"""Pause and resume a real training from another thread (issue 12): it holds after the current
+"""Pause and resume a real training from another thread: it holds after the current
 batch with everything in memory, goes on where it was, and Stop still works while paused.
 The tests wait on events, never on sleeps."""
 from __future__ import annotations
@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.core.cancel import CancelToken, PauseToken
 from engine.config import ExperimentConfig
+from engine.core.cancel import CancelToken, PauseToken
 from engine.core.events import BatchEnd, Continued, Finished, Paused
 
 pytest.importorskip("tensorflow")
-from engine.datasets import load_dataset  # noqa: E402
-from engine.training import train  # noqa: E402
+from engine.datasets import load_dataset
+from engine.training.trainer import train
 
 WAIT_S = 120
 

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
+from engine.caches.images import ImageCache
 from engine.config import SCHEMA_VERSION, DataOptions, ExperimentConfig
 from engine.datasets.decoding import decode_file
 from engine.datasets.folder import load_folder
-from engine.caches.images import ImageCache
 from engine.images.decode import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, open_for_network, open_image, to_array
-from engine.images.spec import PreprocessSpec
 from engine.images.prepare import preprocess
+from engine.images.spec import PreprocessSpec
 
 
 def photo(path: Path, size: tuple[int, int], seed: int = 0) -> Path:
@@ -116,7 +116,7 @@ def test_each_rule_has_its_own_image_cache_and_feature_key(tmp_path: Path) -> No
 def test_a_trained_runs_preprocess_file_records_the_rule(tmp_path: Path) -> None:
     pytest.importorskip("tensorflow")
     from engine.datasets import load_dataset
-    from engine.training import train
+    from engine.training.trainer import train
 
     for i in range(24):
         photo(tmp_path / "photos" / ("a" if i % 2 else "b") / f"{i}.jpg", (120, 90), i)

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.runs import folders as runs
 from engine.config import ExperimentConfig
 from engine.core.errors import ConfigError, RunError
+from engine.runs import folders as runs
 
 
 def test_atomic_write_json_replaces_whole_file_and_leaves_no_temp(tmp_path: Path) -> None:
@@ -127,13 +127,13 @@ def test_metrics_and_history_keep_their_json_keys() -> None:
     assert set(saved) == {"val_count", "val_loss", "val_accuracy", "train_loss", "train_accuracy", "misclassified",
                           "misclassified_count", "confusion_matrix", "cancelled", "stopped_early", "feature_cache",
                           "epochs_run",
-                          # issue 11: per-class tables and the counts of the user's label decisions
+                          # per-class tables and the counts of the user's label decisions
                           "per_class", "test_per_class", "excluded_samples", "relabelled_samples",
-                          # added with issue 10 (keys are only ever added)
+                          # (keys are only ever added)
                           "test_count", "test_loss", "test_accuracy", "test_confusion_matrix", "test_class_counts",
                           "test_class_correct", "test_is_validation", "evaluated_weights", "evaluated_epoch",
                           "trainable_params", "total_params", "seconds",
-                          # issue 13: an autoencoder's figures (null for a classifier)
+                          # an autoencoder's figures (null for a classifier)
                           "reconstruction_error", "noisy_input_error", "noise"}
     assert saved["reconstruction_error"] is None and saved["noise"] is None
     assert saved["val_loss"] is None and set(saved["misclassified"][0]) == {"index", "source", "true", "predicted", "confidence"}
@@ -143,7 +143,7 @@ def test_metrics_and_history_keep_their_json_keys() -> None:
     [entry] = history_to_json([EpochRecord(epoch=0, loss=float("inf"), accuracy=0.5)])
     assert entry == {"epoch": 0, "loss": None, "accuracy": 0.5, "val_loss": None, "val_accuracy": None,
                      "seconds": 0.0, "stage": 1, "partial": False,
-                     "learning_rate": None}   # issue 12: the rate the epoch ran at (keys are only ever added)
+                     "learning_rate": None}   # the rate the epoch ran at (keys are only ever added)
 
 
 def test_newer_keys_are_ignored_and_wrong_types_named(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Learning-rate schedules (issue 12): the documented per-epoch rates, and a real training that
+"""Learning-rate schedules: the documented per-epoch rates, and a real training that
 runs at them and records them in its history; and the deterministic switch."""
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from engine.config import ExperimentConfig, TrainingOptions
 from engine.training.schedules import learning_rate_at
 
 pytest.importorskip("tensorflow")
-from engine.datasets import load_dataset  # noqa: E402
+import itertools
+
 from engine.core.events import EpochEnd
-from engine.training import train  # noqa: E402
+from engine.datasets import load_dataset
+from engine.training.trainer import train
 
 
 def rates(epochs: int, base: float = 0.1, **options) -> list[float]:
@@ -31,7 +33,7 @@ def test_each_schedule_gives_the_documented_rates() -> None:
         [0.1 / 3, 0.2 / 3, 0.1, 0.1 * (1 + math.cos(math.pi / 3)) / 2, 0.1 * (1 + math.cos(2 * math.pi / 3)) / 2])
     cycle = rates(10, schedule="one_cycle")
     assert cycle[0] == pytest.approx(0.1 / 25) and max(cycle) == pytest.approx(0.1) and cycle.index(max(cycle)) == 3
-    assert all(a < b for a, b in zip(cycle[:3], cycle[1:4])) and all(a > b for a, b in zip(cycle[3:], cycle[4:]))
+    assert all(a < b for a, b in itertools.pairwise(cycle)) and all(a > b for a, b in itertools.pairwise(cycle))
     assert cycle[-1] < 0.1 / 10
     assert rates(1, schedule="cosine", warmup_epochs=3) == [0.1], "a one-epoch stage cannot warm up"
 

@@ -1,4 +1,4 @@
-"""Issue 8, family 6: Ctrl+C (SIGINT) or SIGTERM in a real `layerlab-cli train` stops it like the
+"""Ctrl+C (SIGINT) or SIGTERM in a real `layerlab-cli train` stops it like the
 window's Stop button: the model, metrics and history so far are saved, then the process exits
 with 128 + the signal's number and one line saying so."""
 from __future__ import annotations

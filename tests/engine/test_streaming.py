@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from engine.core.cancel import CancelToken
-from engine.config import DataOptions, ExperimentConfig
-from engine.datasets import Dataset, load_dataset
 from engine.caches.images import ImageCache
-from engine.datasets.streamed import FolderDataset, ImageFiles
+from engine.config import DataOptions, ExperimentConfig
+from engine.core.cancel import CancelToken
 from engine.core.errors import DatasetError
-from engine.images.decode import open_image, to_array
 from engine.core.memory import MemoryBudget
+from engine.datasets import Dataset, load_dataset
+from engine.datasets.streamed import FolderDataset, ImageFiles
+from engine.images.decode import open_image, to_array
 
 SIDE = 24
 
@@ -125,7 +125,7 @@ def test_a_folder_dataset_holds_files_not_pixels(tmp_path: Path) -> None:
     assert peak < n * one_image / 4, f"loading allocated {peak} bytes: pixels were decoded"
     assert isinstance(ds.x_train, ImageFiles) and ds.x_train.shape == (ds.counts()["train"], 64, 64, 3)
     ds.samples(2)
-    for images, labels in ds.tf_dataset("train", 8, shuffle=True, seed=0):
+    for images, _labels in ds.tf_dataset("train", 8, shuffle=True, seed=0):
         assert images.shape[1:] == (64, 64, 3)
     biggest = max((a.nbytes for a in arrays_reachable(ds)), default=0)
     assert biggest < 2 * one_image, f"the dataset holds a {biggest}-byte array"
@@ -155,7 +155,8 @@ def test_samples_decode_only_the_thumbnails(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_streamed_inputs_are_the_in_memory_pixels_and_train_identically(tmp_path: Path) -> None:
-    from engine.training import FeatureCache, train
+    from engine.caches.features import FeatureCache
+    from engine.training.trainer import train
 
     folder = load(make_folder(tmp_path / "pets"))
     memory = reference_dataset(folder)
@@ -213,7 +214,8 @@ def test_unreadable_files_found_late_are_skipped_listed_and_remembered(tmp_path:
     """Found while decoding before the epochs (end to end), or while the frozen prefix's features
     are extracted from images decoded on the way (no image cache): either way the file leaves its
     split, joins `skipped`, and labels, sources and features stay aligned."""
-    from engine.training import FeatureCache, train
+    from engine.caches.features import FeatureCache
+    from engine.training.trainer import train
 
     root = make_folder(tmp_path / "pets", per_class=10)
     whole = (root / "red" / "red_03.jpg").read_bytes()
@@ -243,9 +245,10 @@ def test_unreadable_files_found_late_are_skipped_listed_and_remembered(tmp_path:
 
 @pytest.mark.parametrize("frozen", [False, True], ids=["decoding", "extracting"])
 def test_stop_while_preparing_stops_promptly_and_leaves_a_consistent_run(tmp_path: Path, frozen: bool) -> None:
+    from engine.caches.features import FeatureCache
     from engine.caches.usage import cache_usage
     from engine.core.events import Finished, Preparing
-    from engine.training import FeatureCache, train
+    from engine.training.trainer import train
 
     root = tmp_path / "many"
     for label, colour in (("a", (200, 0, 0)), ("b", (0, 0, 200))):

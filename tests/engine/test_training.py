@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.core.cancel import CancelToken
 from engine.config import ExperimentConfig
+from engine.core.cancel import CancelToken
 from engine.core.events import BatchEnd, EpochEnd, Failed, Finished, StageChanged, Started
-from engine.runs.models import load_model_file
 from engine.runs.folders import load_run
+from engine.runs.models import load_model_file
 
 pytest.importorskip("tensorflow")
-from engine.datasets import load_dataset  # noqa: E402
-from engine.training import train  # noqa: E402
+from engine.datasets import load_dataset
+from engine.training.trainer import train
 
 
 def tiny(**changes) -> ExperimentConfig:

@@ -6,12 +6,13 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # before anything imports Qt
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pathlib import Path  # noqa: E402
-from typing import Any, Iterator  # noqa: E402
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+import pytest
+from PIL import Image
 
 ENGINE_TIMEOUT_MS = 120_000
 TRAIN_TIMEOUT_MS = 120_000
@@ -50,19 +51,9 @@ def make_window(qtbot: Any, layerlab_home: Path) -> Iterator[Any]:
         assert not window.training.busy
 
 
-def require_engine() -> None:
-    """Skip (not fail) while the engine's data modules are still missing from this checkout."""
-    try:
-        from engine.datasets import load_dataset  # noqa: F401
-        from engine.images.decode import open_image
-    except ImportError as err:
-        pytest.skip(f"engine not complete yet: {err}")
-
-
 @pytest.fixture
 def window(make_window: Any, qtbot: Any) -> Any:
     """A window on digits + mlp with a small, fast training setup, engine loaded, table shown."""
-    require_engine()
     w = make_window(**{"data.name": "digits", "data.limit": 300, "arch.name": "mlp", "training.epochs": 2,
                        "training.batch_size": 32})
     wait_ready(qtbot, w)
@@ -94,9 +85,8 @@ def digit_png(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real run folder trained by the engine on a little digits data (once per session)."""
-    require_engine()
     from engine.config import ExperimentConfig
-    from engine.training import train
+    from engine.training.trainer import train
 
     config = ExperimentConfig().updated(**{"data.name": "digits", "data.limit": 200, "training.epochs": 1})
     result = train(config, runs_root=tmp_path_factory.mktemp("session_runs"))

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
 from engine.config import ExperimentConfig
-from gui.session import ConfigStore, Preferences, EventedStore, Session
+from gui.session import ConfigStore, EventedStore, Preferences, Session
 
 
 @pytest.fixture

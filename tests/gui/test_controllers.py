@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from engine.config import ExperimentConfig
-from tests.gui.conftest import TRAIN_TIMEOUT_MS, require_engine
+from tests.gui.conftest import TRAIN_TIMEOUT_MS
 
 
 class FakeView:
@@ -57,7 +57,6 @@ def _training_session(**changes: Any) -> Any:
 
 
 def test_training_waits_for_the_engine_then_trains_and_leaves_a_classifier(runner, qtbot, tmp_path: Path) -> None:
-    require_engine()
     from gui.controllers.training import TrainingController
 
     session = _training_session()
@@ -86,7 +85,6 @@ def test_training_waits_for_the_engine_then_trains_and_leaves_a_classifier(runne
 
 
 def test_stop_mid_training_keeps_the_run_and_says_stopped(runner, qtbot, tmp_path: Path) -> None:
-    require_engine()
     from engine.core.events import EpochEnd
     from gui.controllers.training import TrainingController
 
@@ -129,7 +127,6 @@ def _png(path: Path, value: int = 255) -> Path:
 
 
 def test_classify_waits_for_a_model_then_answers_each_image(runner, qtbot, trained_run: Path, tmp_path: Path) -> None:
-    require_engine()
     from engine.inference.classifier import Classifier
     from gui.controllers.classify import ClassifyController
     from gui.session import Session
@@ -171,7 +168,6 @@ def test_classify_waits_for_a_model_then_answers_each_image(runner, qtbot, train
 
 def test_a_failed_model_never_answers(runner, qtbot, trained_run: Path, tmp_path: Path) -> None:
     """Images sent to a model that is then replaced by 'no model' wait for the next one."""
-    require_engine()
     from engine.inference.classifier import Classifier
     from gui.controllers.classify import ClassifyController
     from gui.session import Session

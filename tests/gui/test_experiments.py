@@ -8,7 +8,6 @@ import pytest
 from PySide6.QtCore import Qt
 
 from engine.config import ExperimentConfig
-from tests.gui.conftest import require_engine
 
 GRID_TIMEOUT_MS = 240_000
 
@@ -16,8 +15,7 @@ GRID_TIMEOUT_MS = 240_000
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two real runs that differ in dropout only."""
-    require_engine()
-    from engine.training import train
+    from engine.training.trainer import train
 
     root = tmp_path_factory.mktemp("compare_runs")
     base = ExperimentConfig().updated(**{"data.name": "digits", "data.limit": 200, "training.epochs": 2})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+
 from PySide6.QtCore import QMimeData, QUrl
 
 from engine.config import ExperimentConfig
@@ -96,7 +97,7 @@ def test_hostile_drops_each_get_a_message_and_nothing_blocks(window, qtbot, trai
     cards = [window.classify_panel.cards[t] for t in sorted(tickets)]
     errors = [card.error for card in cards]
     assert all(errors[:3]) and errors[4] and not errors[5]
-    assert "pipe" in errors[0].lower() and "regular file" in errors[1] or "device" in errors[1].lower()
+    assert ("pipe" in errors[0].lower() and "regular file" in errors[1]) or "device" in errors[1].lower()
     assert "PNG, JPEG" in errors[4]                                  # says what it accepts
     assert cards[3].prediction is not None                             # an odd name is still an image
     assert all("Traceback" not in e for e in errors)

@@ -1,4 +1,4 @@
-"""Issue 12 in the window: pause and resume, resume a stopped run, continue and fork a run, export,
+"""Keeping what you train, in the window: pause and resume, resume a stopped run, continue and fork a run, export,
 the learning-rate finder, schedules. Real tiny trainings on digits; waits on signals, never sleeps."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The classic lessons in the window (issue 13): the Lessons menu, a lesson's recipe set up, the
+"""The classic lessons in the window: the Lessons menu, a lesson's recipe set up, the
 fallback to digits when its data is not downloaded, a comparison lesson run as a grid with the
 learner's figure beside the published one, the autoencoder view, and a CapsNet classifying a
 dropped image. Real tiny trainings on digits; Keras's cache is a temporary folder (never a

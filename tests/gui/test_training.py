@@ -5,8 +5,7 @@ import json
 from pathlib import Path
 
 from engine.core.events import BatchEnd, EpochEnd, Started
-
-from tests.gui.conftest import TRAIN_TIMEOUT_MS, require_engine
+from tests.gui.conftest import TRAIN_TIMEOUT_MS
 
 
 def test_tiny_training_populates_curves_metrics_and_runs(window, qtbot) -> None:
@@ -79,7 +78,6 @@ def test_bad_dataset_is_a_message_and_app_keeps_working(window, qtbot, tmp_path)
 
 
 def test_train_clicked_before_engine_ready_waits_then_starts(make_window, qtbot) -> None:
-    require_engine()
     window = make_window(**{"data.limit": 200, "training.epochs": 1})
     window.training.start()  # maybe before TensorFlow is loaded: it must wait visibly, then start
     assert window.session.training.running

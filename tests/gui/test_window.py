@@ -36,7 +36,6 @@ def test_window_builds(make_window, qtbot) -> None:
     assert window.results.tabText(0) == "Classify"
     assert window.acceptDrops()
     assert window.run_bar.train.isEnabled() and not window.run_bar.stop.isEnabled()
-    qtbot.waitSignal  # the fixture closes the window cleanly even while the engine still loads
 
 
 def test_settings_persist_between_launches(make_window, qtbot) -> None:

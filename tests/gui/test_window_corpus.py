@@ -1,4 +1,4 @@
-"""Issue 8 through the window: every bad file dropped, dataset opened or run opened ends in normal
+"""Hostile input through the window: every bad file dropped, dataset opened or run opened ends in normal
 use or in one clear line, the window survives them all and closes at once. The window runs in
 its own process under an address-space limit (tests/gui/window_corpus.py)."""
 from __future__ import annotations

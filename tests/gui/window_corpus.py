@@ -13,8 +13,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tests.corpus import OK, Case, class_folders, degenerate_data, image_files, npz_files, run_folders, special_files
 

@@ -1,4 +1,5 @@
-"""The penultimate layer: the features a LayerLab model's softmax reads (TensorFlow).
+"""The penultimate layer: the features a LayerLab model's softmax reads (TensorFlow inside the
+functions that run a model).
 
 Every LayerLab model ends in a Dense softmax named "predictions"; its input is the representation
 the embedding view projects and the out-of-distribution score measures. One forward pass gives
@@ -6,21 +7,13 @@ both that and the probabilities, so nothing is computed twice.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
+from engine.architectures.outputs import output_layer
 from engine.core.cancel import Cancelled
-
-OUTPUT_LAYER = "predictions"
-
-
-def output_layer(model: Any) -> Any:
-    """The softmax layer ("predictions"), or the last layer of a model built elsewhere."""
-    try:
-        return model.get_layer(OUTPUT_LAYER)
-    except ValueError:
-        return model.layers[-1]
 
 
 def feature_model(model: Any) -> Any:

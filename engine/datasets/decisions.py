@@ -24,7 +24,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +39,7 @@ FORMAT_VERSION = 1
 MAX_SIDECAR_BYTES = 64 * 2**20
 SPLITS = ("train", "validation", "test")
 
-Key = Union[str, tuple[str, int]]   # a file path (folder data) or (split, index)
+Key = str | tuple[str, int]   # a file path (folder data) or (split, index)
 
 
 @dataclass

@@ -1,8 +1,8 @@
-"""What training asks of insight: the user's label decisions before, insight figures after.
+"""What a training adds to its figures at the end: the per-class tables, the misclassified
+samples named in the data as loaded, and the out-of-distribution model saved with the run.
 
 The trainer calls `honour_label_decisions` once the data is loaded and `after_training` once the
-final metrics are known; everything else about issue 11's training side lives here, so the
-trainer (shared with other work) changes in a few lines.
+final metrics are known.
 """
 from __future__ import annotations
 
@@ -13,17 +13,17 @@ from typing import Any
 import numpy as np
 
 from engine.config import ExperimentConfig
-from engine.insight.decisions import AppliedDecisions, honour_decisions
+from engine.datasets.decisions import AppliedDecisions, honour_decisions
 
 __all__ = ["AppliedDecisions", "after_training", "honour_label_decisions"]
-from engine.insight.metrics import per_class_metrics
 from engine.core.records import RunMetrics
+from engine.training.metrics import per_class_metrics
 
 log = logging.getLogger(__name__)
 
 
 def honour_label_decisions(dataset: Any, config: ExperimentConfig) -> AppliedDecisions:
-    """The dataset to train on: the saved label decisions applied (see `engine.insight.decisions`)."""
+    """The dataset to train on: the saved label decisions applied (see `engine.datasets.decisions`)."""
     return honour_decisions(dataset, config)
 
 
@@ -49,7 +49,7 @@ def after_training(metrics: RunMetrics, *, model: Any, dataset: Any, val_probabi
 
 
 def _test_per_class(model: Any, dataset: Any) -> list:
-    from engine.insight.features import array_batches, features_and_probabilities
+    from engine.inference.features import array_batches, features_and_probabilities
 
     x_test, y_test = dataset.split("test")
     _, probabilities = features_and_probabilities(model, array_batches(x_test))
@@ -58,7 +58,7 @@ def _test_per_class(model: Any, dataset: Any) -> list:
 
 def _fit_and_save_ood(model: Any, dataset: Any, run_dir: Path, seed: int, cached: tuple[Any, Any] | None) -> str:
     from engine.core.errors import LayerLabError
-    from engine.insight.ood import fit_ood
+    from engine.inference.ood import fit_ood
 
     try:
         fit_ood(model, dataset, seed=seed, cached=cached).save(run_dir)

@@ -105,8 +105,9 @@ def fit_ood(model: Any, dataset: Any, *, batch_size: int | None = None, percenti
     instead of the whole model over the images: the same penultimate features, without a second
     pass of the base (a minute and gigabytes for a folder of photos on a CPU).
     """
+    from engine.architectures.outputs import output_layer
     from engine.datasets.base import stratified_subset
-    from engine.insight.features import array_batches, dual_outputs, feature_model, output_layer
+    from engine.inference.features import array_batches, dual_outputs, feature_model
 
     width = int(np.prod(output_layer(model).input.shape[1:]))
     if width > MAX_FEATURES:

@@ -6,7 +6,7 @@ the ones anybody can reproduce; classes that never occur or are never predicted 
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
