@@ -5,6 +5,7 @@ Why a script rather than a Makefile: it needs nothing but the Python that runs i
 same on Linux, macOS and Windows, and (re)creates the project's virtual environment in `.venv`
 whenever `pyproject.toml` changed since the last install, so a fresh clone needs no manual step.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -76,7 +77,9 @@ def ensure_qt_libraries() -> None:
         return
     prefix: list[str] | None = []
     if os.geteuid() != 0:
-        sudo_works = shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0
+        sudo_works = (
+            shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0
+        )
         prefix = ["sudo", "-n"] if sudo_works else None
     if prefix is not None and shutil.which("apt-get"):
         print(f"LayerLab: installing Qt's system libraries: {' '.join(packages)}", flush=True)
@@ -84,8 +87,11 @@ def ensure_qt_libraries() -> None:
         subprocess.run([*prefix, "apt-get", "update", "-qq"], env=env, check=False)
         if subprocess.run([*prefix, "apt-get", "install", "-y", "-qq", *packages], env=env).returncode == 0:
             return
-    print("LayerLab: the window needs system libraries that are missing: "
-          f"{' '.join(packages)}\n  install them with:  sudo apt-get install {' '.join(packages)}", file=sys.stderr)
+    print(
+        "LayerLab: the window needs system libraries that are missing: "
+        f"{' '.join(packages)}\n  install them with:  sudo apt-get install {' '.join(packages)}",
+        file=sys.stderr,
+    )
 
 
 def main(argv: list[str]) -> int:

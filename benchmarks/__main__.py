@@ -1,4 +1,5 @@
 """Run every benchmark in turn (`python3 dev.py bench`); copy the figures into docs/benchmarks.md."""
+
 import sys
 
 from benchmarks import (
@@ -25,8 +26,10 @@ def main() -> int:
     lesson_models.main([])
     print("== memory over a grid of runs ==", flush=True)
     grid_memory.main([])
-    print("== scale: a folder of photos against image_dataset_from_directory (N = 300; --n 5000 25000 for the figures) ==",
-          flush=True)
+    print(
+        "== scale: a folder of photos against image_dataset_from_directory (N = 300; --n 5000 25000 for the figures) ==",
+        flush=True,
+    )
     scale.main([])
     try:
         from benchmarks import heartbeat

@@ -10,6 +10,7 @@ switch (TensorFlow's op determinism), as the time ratio of alternating runs with
 
     python -m benchmarks.checkpoints [--long] [--no-determinism]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,10 +24,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 CASES = {
     # name: (settings, short epochs, long epochs)
     "digits / mlp (epochs ≈ 0.1 s)": ({"data.name": "digits", "arch.name": "mlp"}, 30, 60),
-    "shapes 32 px / cifar_cnn, 3000 images": ({"data.name": "shapes", "arch.name": "cifar_cnn", "arch.dropout": False}, 6, 12),
+    "shapes 32 px / cifar_cnn, 3000 images": (
+        {"data.name": "shapes", "arch.name": "cifar_cnn", "arch.dropout": False},
+        6,
+        12,
+    ),
     "shapes 64 px / MobileNetV2 (weights none, all trainable), 600 images": (
-        {"data.name": "shapes", "data.image_size": 64, "data.limit": 600, "arch.name": "mobilenet_v2",
-         "arch.weights": "none", "arch.freeze_base": False, "arch.head_units": 128}, 3, 6),
+        {
+            "data.name": "shapes",
+            "data.image_size": 64,
+            "data.limit": 600,
+            "arch.name": "mobilenet_v2",
+            "arch.weights": "none",
+            "arch.freeze_base": False,
+            "arch.head_units": 128,
+        },
+        3,
+        6,
+    ),
 }
 
 
@@ -57,9 +72,16 @@ def measure(settings: dict, epochs: int, folder: Path) -> dict:
     t0 = time.perf_counter()
     write_checkpoint(folder / "again", state)
     one_write = time.perf_counter() - t0
-    return {"epochs": epochs, "training_s": training, "checkpoint_s": result.checkpoint_seconds,
-            "share": result.checkpoint_seconds / training, "writes": marks["written"], "one_write_s": one_write,
-            "size_mb": kept.path.stat().st_size / 2**20, "epoch_s": training / epochs}
+    return {
+        "epochs": epochs,
+        "training_s": training,
+        "checkpoint_s": result.checkpoint_seconds,
+        "share": result.checkpoint_seconds / training,
+        "writes": marks["written"],
+        "one_write_s": one_write,
+        "size_mb": kept.path.stat().st_size / 2**20,
+        "epoch_s": training / epochs,
+    }
 
 
 def determinism_cost(pairs: int, folder: Path) -> list[dict]:
@@ -70,8 +92,12 @@ def determinism_cost(pairs: int, folder: Path) -> list[dict]:
 
     cases = {
         "shapes 32 px / cifar_cnn, 3000 images, 2 epochs": {"data.name": "shapes", "arch.name": "cifar_cnn"},
-        "same + augmentation (rotation 0.1, zoom 0.1)": {"data.name": "shapes", "arch.name": "cifar_cnn",
-                                                        "augmentation.rotation": 0.1, "augmentation.zoom": 0.1},
+        "same + augmentation (rotation 0.1, zoom 0.1)": {
+            "data.name": "shapes",
+            "arch.name": "cifar_cnn",
+            "augmentation.rotation": 0.1,
+            "augmentation.zoom": 0.1,
+        },
     }
     rows = []
     for label, settings in cases.items():
@@ -82,14 +108,23 @@ def determinism_cost(pairs: int, folder: Path) -> list[dict]:
         for pair in range(pairs):
             for name, deterministic in (("plain", False), ("deterministic", True)):
                 t0 = time.perf_counter()
-                result = train(config.updated(**{"training.deterministic": deterministic}), dataset=dataset,
-                               run_dir=folder / f"{name}{pair}")
+                result = train(
+                    config.updated(**{"training.deterministic": deterministic}),
+                    dataset=dataset,
+                    run_dir=folder / f"{name}{pair}",
+                )
                 assert result.failed is None, result.failed
                 times[name].append(time.perf_counter() - t0)
             ratios.append(times["deterministic"][-1] / times["plain"][-1])
-        rows.append({"case": label, "plain_s": sorted(times["plain"])[pairs // 2],
-                     "deterministic_s": sorted(times["deterministic"])[pairs // 2],
-                     "ratio": sorted(ratios)[pairs // 2], "ratios": ratios})
+        rows.append(
+            {
+                "case": label,
+                "plain_s": sorted(times["plain"])[pairs // 2],
+                "deterministic_s": sorted(times["deterministic"])[pairs // 2],
+                "ratio": sorted(ratios)[pairs // 2],
+                "ratios": ratios,
+            }
+        )
     return rows
 
 
@@ -103,21 +138,30 @@ def main(argv: list[str] | None = None) -> dict:
 
     rows = {}
     print(f"device: {device_name()}", flush=True)
-    print(f"{'case':72} {'epochs':>6} {'s/epoch':>8} {'training':>9} {'checkpoints':>11} {'share':>6} "
-          f"{'writes':>6} {'one write':>9} {'size':>8}", flush=True)
+    print(
+        f"{'case':72} {'epochs':>6} {'s/epoch':>8} {'training':>9} {'checkpoints':>11} {'share':>6} "
+        f"{'writes':>6} {'one write':>9} {'size':>8}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for i, (label, (settings, short, long)) in enumerate(CASES.items()):
             row = measure(settings, long if args.long else short, Path(tmp) / f"c{i}")
             rows[label] = row
-            print(f"{label:72} {row['epochs']:>6} {row['epoch_s']:>7.2f}s {row['training_s']:>8.1f}s "
-                  f"{row['checkpoint_s']:>10.3f}s {row['share']:>6.1%} {row['writes']:>6} "
-                  f"{row['one_write_s'] * 1000:>7.0f}ms {row['size_mb']:>6.1f}MB", flush=True)
+            print(
+                f"{label:72} {row['epochs']:>6} {row['epoch_s']:>7.2f}s {row['training_s']:>8.1f}s "
+                f"{row['checkpoint_s']:>10.3f}s {row['share']:>6.1%} {row['writes']:>6} "
+                f"{row['one_write_s'] * 1000:>7.0f}ms {row['size_mb']:>6.1f}MB",
+                flush=True,
+            )
         if not args.no_determinism:
             print("determinism (TensorFlow's op determinism) cost, median of alternating pairs:", flush=True)
             for row in determinism_cost(args.pairs, Path(tmp) / "det"):
                 rows[row["case"]] = row
-                print(f"  {row['case']:52} plain {row['plain_s']:.1f}s  deterministic {row['deterministic_s']:.1f}s  "
-                      f"ratio {row['ratio']:.3f}  ({', '.join(f'{r:.3f}' for r in row['ratios'])})", flush=True)
+                print(
+                    f"  {row['case']:52} plain {row['plain_s']:.1f}s  deterministic {row['deterministic_s']:.1f}s  "
+                    f"ratio {row['ratio']:.3f}  ({', '.join(f'{r:.3f}' for r in row['ratios'])})",
+                    flush=True,
+                )
     return rows
 
 

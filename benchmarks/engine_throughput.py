@@ -9,6 +9,7 @@ plain_time / our_time (≥ 1 means we are faster; the goal is ≥ 0.97).
 
     python -m benchmarks.engine_throughput [--dataset shapes] [--arch cifar_cnn] [--epochs 8] [--pairs 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,13 +30,23 @@ def plain_fit_seconds(config, dataset) -> float:
 
     keras.utils.set_random_seed(config.training.seed)
     model = build_model(config.arch, dataset.input_shape, dataset.num_classes)
-    model.compile(optimizer=keras.optimizers.Adam(config.training.learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.training.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     x, y = dataset.x_train.astype(np.float32), dataset.y_train
     xv, yv = dataset.x_val.astype(np.float32), dataset.y_val
     start = time.perf_counter()
-    model.fit(x, y, batch_size=config.training.batch_size, epochs=config.training.epochs,
-              validation_data=(xv, yv), verbose=0, shuffle=True)
+    model.fit(
+        x,
+        y,
+        batch_size=config.training.batch_size,
+        epochs=config.training.epochs,
+        validation_data=(xv, yv),
+        verbose=0,
+        shuffle=True,
+    )
     return time.perf_counter() - start
 
 
@@ -63,12 +74,18 @@ def measure(dataset_name: str, arch: str, epochs: int, pairs: int, batch_size: i
     from engine.datasets import load_dataset
     from engine.runtime.devices import device_name
 
-    config = ExperimentConfig().updated(**{
-        "data.name": dataset_name, "data.limit": limit, "arch.name": arch, "training.epochs": epochs,
-        "training.batch_size": batch_size, "training.feature_cache": False,
-    })
+    config = ExperimentConfig().updated(
+        **{
+            "data.name": dataset_name,
+            "data.limit": limit,
+            "arch.name": arch,
+            "training.epochs": epochs,
+            "training.batch_size": batch_size,
+            "training.feature_cache": False,
+        }
+    )
     dataset = load_dataset(config.data, seed=0)
-    plain_fit_seconds(config, dataset)   # warm-up: first-use costs of TF are paid once, by nobody
+    plain_fit_seconds(config, dataset)  # warm-up: first-use costs of TF are paid once, by nobody
     ratios, plains, ours = [], [], []
     for _ in range(pairs):
         p = plain_fit_seconds(config, dataset)
@@ -77,10 +94,16 @@ def measure(dataset_name: str, arch: str, epochs: int, pairs: int, batch_size: i
         ours.append(o)
         ratios.append(p / o)
     return {
-        "dataset": dataset_name, "arch": arch, "epochs": epochs, "batch_size": batch_size,
-        "samples": len(dataset.x_train), "device": device_name(),
-        "plain_s": statistics.median(plains), "ours_s": statistics.median(ours),
-        "ratio": statistics.median(ratios), "ratios": ratios,
+        "dataset": dataset_name,
+        "arch": arch,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "samples": len(dataset.x_train),
+        "device": device_name(),
+        "plain_s": statistics.median(plains),
+        "ours_s": statistics.median(ours),
+        "ratio": statistics.median(ratios),
+        "ratios": ratios,
     }
 
 
@@ -97,8 +120,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
         dataset_name, arch = case.split(":")
         r = measure(dataset_name, arch, args.epochs, args.pairs, args.batch_size, args.limit)
         results.append(r)
-        print(f"{r['dataset']}/{r['arch']} on {r['device']}: plain {r['plain_s']:.2f}s, LayerLab {r['ours_s']:.2f}s, "
-              f"throughput ratio (ours/plain) {r['ratio']:.3f}  [pairs: {', '.join(f'{x:.3f}' for x in r['ratios'])}]", flush=True)
+        print(
+            f"{r['dataset']}/{r['arch']} on {r['device']}: plain {r['plain_s']:.2f}s, LayerLab {r['ours_s']:.2f}s, "
+            f"throughput ratio (ours/plain) {r['ratio']:.3f}  [pairs: {', '.join(f'{x:.3f}' for x in r['ratios'])}]",
+            flush=True,
+        )
     return results
 
 

@@ -11,6 +11,7 @@ any export. The whole network is exported and compared. The small CNN is `cifar_
 
     python -m benchmarks.export_agreement [--epochs 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,13 +27,25 @@ MODELS = {
     # No ImageNet weights can be downloaded here: the whole backbone is trained on shapes, so that
     # its answers mean something (a random frozen base gives near-uniform outputs that any export
     # "agrees" with).
-    "VGG16 backbone (trained end to end, shapes 32 px)": {"data.name": "shapes", "data.image_size": 32,
-                                                           "data.limit": 1500, "arch.name": "vgg16_imagenet",
-                                                           "arch.weights": "none", "arch.freeze_base": False,
-                                                           "arch.head_units": 128, "training.learning_rate": 1e-4},
+    "VGG16 backbone (trained end to end, shapes 32 px)": {
+        "data.name": "shapes",
+        "data.image_size": 32,
+        "data.limit": 1500,
+        "arch.name": "vgg16_imagenet",
+        "arch.weights": "none",
+        "arch.freeze_base": False,
+        "arch.head_units": 128,
+        "training.learning_rate": 1e-4,
+    },
 }
-FORMATS = [("keras", None), ("savedmodel", None), ("tflite", None), ("tflite", "float16"), ("tflite", "int8"),
-           ("onnx", None)]
+FORMATS = [
+    ("keras", None),
+    ("savedmodel", None),
+    ("tflite", None),
+    ("tflite", "float16"),
+    ("tflite", "int8"),
+    ("onnx", None),
+]
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -62,12 +75,21 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     rows.append({"model": label, "format": name, "refused": str(err)})
                     print(f"{label:44} {name:18} refused: {err}", flush=True)
                     continue
-                row = {"model": label, "format": name, "agreement": report.agreement,
-                       "max_abs_diff": report.max_abs_diff, "size_bytes": report.size_bytes,
-                       "seconds": time.perf_counter() - t0, "note": report.note}
+                row = {
+                    "model": label,
+                    "format": name,
+                    "agreement": report.agreement,
+                    "max_abs_diff": report.max_abs_diff,
+                    "size_bytes": report.size_bytes,
+                    "seconds": time.perf_counter() - t0,
+                    "note": report.note,
+                }
                 rows.append(row)
-                print(f"{label:44} {name:18} {report.agreement:>9.1%} {report.max_abs_diff:>9.1e} "
-                      f"{report.size_bytes / 2**20:>7.2f}MB {row['seconds']:>6.1f}s", flush=True)
+                print(
+                    f"{label:44} {name:18} {report.agreement:>9.1%} {report.max_abs_diff:>9.1e} "
+                    f"{report.size_bytes / 2**20:>7.2f}MB {row['seconds']:>6.1f}s",
+                    flush=True,
+                )
     return rows
 
 

@@ -8,6 +8,7 @@ measured from the `Started` event to the last epoch's end, extraction included; 
 
     python -m benchmarks.feature_cache [--epochs 5] [--image-size 96] [--limit 600]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,21 +55,39 @@ def main(argv: list[str] | None = None) -> list[dict]:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         # 1. A frozen ImageNet-style backbone (random init: speed only, its features are weak).
-        config = ExperimentConfig().updated(**{
-            "data.name": args.dataset, "data.image_size": args.image_size, "data.limit": args.limit,
-            "arch.name": args.arch, "arch.weights": "none", "arch.dropout": False, "arch.head_units": 128,
-            "training.epochs": args.epochs, "training.batch_size": 32,
-        })
+        config = ExperimentConfig().updated(
+            **{
+                "data.name": args.dataset,
+                "data.image_size": args.image_size,
+                "data.limit": args.limit,
+                "arch.name": args.arch,
+                "arch.weights": "none",
+                "arch.dropout": False,
+                "arch.head_units": 128,
+                "training.epochs": args.epochs,
+                "training.batch_size": 32,
+            }
+        )
         results.append(compare(f"{args.arch} (random init) frozen base, {args.image_size}px", config, Path(tmp) / "a"))
         # 2. A CNN trained earlier on the data, then frozen but for its last two layers: the
         #    classic "precomputed features" lesson, where accuracy is meaningful.
-        pre = ExperimentConfig().updated(**{"data.name": args.dataset, "arch.name": "cifar_cnn", "arch.dropout": False,
-                                            "training.epochs": 8, "training.batch_size": 32})
+        pre = ExperimentConfig().updated(
+            **{
+                "data.name": args.dataset,
+                "arch.name": "cifar_cnn",
+                "arch.dropout": False,
+                "training.epochs": 8,
+                "training.batch_size": 32,
+            }
+        )
         pretrained = train(pre, run_dir=Path(tmp) / "pretrained")
         assert pretrained.failed is None, pretrained.failed
-        head = pre.updated(**{"freeze_all_but": 2, "init_from": str(Path(tmp) / "pretrained"),
-                              "training.epochs": args.epochs})
-        results.append(compare("cifar_cnn pretrained on the data, frozen but the last 2 layers, 32px", head, Path(tmp) / "b"))
+        head = pre.updated(
+            **{"freeze_all_but": 2, "init_from": str(Path(tmp) / "pretrained"), "training.epochs": args.epochs}
+        )
+        results.append(
+            compare("cifar_cnn pretrained on the data, frozen but the last 2 layers, 32px", head, Path(tmp) / "b")
+        )
     return results
 
 
@@ -84,12 +103,22 @@ def compare(label: str, config, folder: Path) -> dict:
     epochs = config.training.epochs
     speedup = plain_s / cached_s
     diff = 100 * (cached.metrics.val_accuracy - plain.metrics.val_accuracy)
-    print(f"{label}: {epochs} epochs, {len(dataset.x_train)} images on {device_name()}: cached {cached_s:.1f}s vs "
-          f"end-to-end {plain_s:.1f}s → speed-up {speedup:.2f}× (goal ≥ {0.7 * epochs:.1f}×); val acc "
-          f"{cached.metrics.val_accuracy:.4f} vs {plain.metrics.val_accuracy:.4f} ({diff:+.2f} points)", flush=True)
-    return {"label": label, "epochs": epochs, "cached_s": cached_s, "end_to_end_s": plain_s, "speedup": speedup,
-            "val_acc_cached": cached.metrics.val_accuracy, "val_acc_end_to_end": plain.metrics.val_accuracy,
-            "accuracy_diff_points": diff}
+    print(
+        f"{label}: {epochs} epochs, {len(dataset.x_train)} images on {device_name()}: cached {cached_s:.1f}s vs "
+        f"end-to-end {plain_s:.1f}s → speed-up {speedup:.2f}× (goal ≥ {0.7 * epochs:.1f}×); val acc "
+        f"{cached.metrics.val_accuracy:.4f} vs {plain.metrics.val_accuracy:.4f} ({diff:+.2f} points)",
+        flush=True,
+    )
+    return {
+        "label": label,
+        "epochs": epochs,
+        "cached_s": cached_s,
+        "end_to_end_s": plain_s,
+        "speedup": speedup,
+        "val_acc_cached": cached.metrics.val_accuracy,
+        "val_acc_end_to_end": plain.metrics.val_accuracy,
+        "accuracy_diff_points": diff,
+    }
 
 
 if __name__ == "__main__":

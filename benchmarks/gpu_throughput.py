@@ -9,6 +9,7 @@ warm-up epoch, median of the timed epochs.
 
     KERAS_BACKEND=jax python -m benchmarks.gpu_throughput [--samples 8192] [--epochs 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,9 @@ class _EpochTimer:
         return Timer()
 
 
-def run_case(arch: str, shape: tuple[int, int, int], samples: int, batch: int, epochs: int, mixed: bool, xla: bool) -> float:
+def run_case(
+    arch: str, shape: tuple[int, int, int], samples: int, batch: int, epochs: int, mixed: bool, xla: bool
+) -> float:
     import keras
     import numpy as np
 
@@ -48,7 +51,9 @@ def run_case(arch: str, shape: tuple[int, int, int], samples: int, batch: int, e
 
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
     keras.utils.set_random_seed(0)
-    options = ArchOptions(name=arch, weights="none", freeze_base=True, fine_tune_last=10 if arch == "mobilenet_v2" else 0)
+    options = ArchOptions(
+        name=arch, weights="none", freeze_base=True, fine_tune_last=10 if arch == "mobilenet_v2" else 0
+    )
     model = build_model(options, shape, 10)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=xla)
     rng = np.random.default_rng(0)
@@ -64,7 +69,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=8192)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--eager-samples", type=int, default=1024, help="fewer samples when XLA is off on JAX (eager is slow)")
+    parser.add_argument(
+        "--eager-samples", type=int, default=1024, help="fewer samples when XLA is off on JAX (eager is slow)"
+    )
     parser.add_argument("--cases", default="cifar_cnn:32:128,mobilenet_v2:128:64", help="arch:image_side:batch,...")
     parser.add_argument("--xla-only", action="store_true", help="skip the runs without XLA")
     args = parser.parse_args(argv)
@@ -75,11 +82,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
         arch, side, batch = case.split(":")
         shape, batch = (int(side), int(side), 3), int(batch)
         for mixed in (False, True):
-            for xla in ((True,) if args.xla_only else (False, True)):
+            for xla in (True,) if args.xla_only else (False, True):
                 samples = args.samples if (xla or keras.backend.backend() != "jax") else args.eager_samples
                 ips = run_case(arch, shape, samples, batch, args.epochs, mixed, xla)
-                row = {"backend": keras.backend.backend(), "arch": arch, "shape": shape, "batch": batch,
-                       "mixed_precision": mixed, "xla": xla, "images_per_s": ips}
+                row = {
+                    "backend": keras.backend.backend(),
+                    "arch": arch,
+                    "shape": shape,
+                    "batch": batch,
+                    "mixed_precision": mixed,
+                    "xla": xla,
+                    "images_per_s": ips,
+                }
                 results.append(row)
                 print(json.dumps(row), flush=True)
     return results

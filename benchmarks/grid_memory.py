@@ -11,6 +11,7 @@ cleanup (`keep_gradients`).
 
     python -m benchmarks.grid_memory [--runs 20] [--epochs 2] [--limit 400] [--variant NAME]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,24 +55,27 @@ def one_grid(runs: int, epochs: int, limit: int, variant: str) -> dict:
     from engine.training import trainer
 
     if variant == "keep_session":  # drop the run's references, but keep Keras's global state
+
         def release(result) -> None:
             result.model = None
             result.dataset = None
+
         grid_runner._release = release
     elif variant == "keep_gradients":
         trainer.forget_custom_gradients = contextlib.nullcontext
 
     rates = [round(0.001 * (1 + i), 4) for i in range(runs // 2)]
     spec = GridSpec(
-        ExperimentConfig().updated(**{"arch.name": "mlp", "data.limit": limit, "training.epochs": epochs,
-                                      "training.batch_size": 32}),
+        ExperimentConfig().updated(
+            **{"arch.name": "mlp", "data.limit": limit, "training.epochs": epochs, "training.batch_size": 32}
+        ),
         (factor("training.learning_rate", rates), factor("arch.batchnorm", [True, False])),
     )
     after: list[float] = []
 
     def observer(event) -> None:
         if isinstance(event, (GridRunStarted, GridFinished)) and (isinstance(event, GridFinished) or event.index > 0):
-            after.append(rss_mib())   # the previous run is finished and released
+            after.append(rss_mib())  # the previous run is finished and released
 
     with tempfile.TemporaryDirectory() as tmp:
         result = run_grid(spec, observer, CancelToken(), grid_dir=Path(tmp) / "grid", runs_root=Path(tmp) / "runs")
@@ -80,8 +84,20 @@ def one_grid(runs: int, epochs: int, limit: int, variant: str) -> dict:
 
 
 def measure_in_subprocess(runs: int, epochs: int, limit: int, variant: str) -> dict:
-    args = [sys.executable, "-m", "benchmarks.grid_memory", "--child", "--runs", str(runs), "--epochs", str(epochs),
-            "--limit", str(limit), "--variant", variant]
+    args = [
+        sys.executable,
+        "-m",
+        "benchmarks.grid_memory",
+        "--child",
+        "--runs",
+        str(runs),
+        "--epochs",
+        str(epochs),
+        "--limit",
+        str(limit),
+        "--variant",
+        variant,
+    ]
     out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -91,8 +107,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--limit", type=int, default=400)
-    parser.add_argument("--variant", choices=list(VARIANTS), action="append",
-                        help="measure only these (default: all, each in a fresh process)")
+    parser.add_argument(
+        "--variant",
+        choices=list(VARIANTS),
+        action="append",
+        help="measure only these (default: all, each in a fresh process)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -105,8 +125,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
         two, last = after[1], after[-1]
         data.update(after_2_mib=two, after_last_mib=last, growth=round(last / two - 1, 4))
         results.append(data)
-        print(f"{VARIANTS[variant]}: after 2 runs {two:.0f} MiB, after {len(after)} runs {last:.0f} MiB "
-              f"({data['growth']:+.1%}); per run: {', '.join(f'{v:.0f}' for v in after)}", flush=True)
+        print(
+            f"{VARIANTS[variant]}: after 2 runs {two:.0f} MiB, after {len(after)} runs {last:.0f} MiB "
+            f"({data['growth']:+.1%}); per run: {', '.join(f'{v:.0f}' for v in after)}",
+            flush=True,
+        )
     return results
 
 

@@ -11,6 +11,7 @@ Every event, redraw and Python call that holds the UI thread (or the GIL) shows 
 Goal in every scenario: p99 ≤ 50 ms and max ≤ 150 ms. One line per scenario, then the figures go
 into docs/benchmarks.md, "## GUI responsiveness".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,8 +71,12 @@ class Heartbeat:
         self.measuring = False
         self.timer.stop()
         values = self.lateness
-        return {"ticks": len(values), "p50": percentile(values, 50), "p99": percentile(values, 99),
-                "max": max(values) if values else float("nan")}
+        return {
+            "ticks": len(values),
+            "p50": percentile(values, 50),
+            "p99": percentile(values, 99),
+            "max": max(values) if values else float("nan"),
+        }
 
 
 def _window(app: Any, **config: Any) -> Any:
@@ -99,15 +104,24 @@ def scenario_training(app: Any, seconds: float) -> dict[str, Any]:
     from benchmarks.screenshot import wait_for
     from engine.core.events import BatchEnd
 
-    window = _window(app, **{"data.name": "digits", "data.limit": None, "arch.name": "bn_cnn",
-                             "training.epochs": 1000, "training.batch_size": 32, "training.early_stopping": False})
+    window = _window(
+        app,
+        **{
+            "data.name": "digits",
+            "data.limit": None,
+            "arch.name": "bn_cnn",
+            "training.epochs": 1000,
+            "training.batch_size": 32,
+            "training.early_stopping": False,
+        },
+    )
     beat = Heartbeat()
     counts = {"batches": 0}
 
     def on_event(event: object) -> None:
         if isinstance(event, BatchEnd):
             counts["batches"] += 1
-            if not beat.measuring and counts["batches"] == 1:   # measure once batches flow
+            if not beat.measuring and counts["batches"] == 1:  # measure once batches flow
                 beat.start()
                 counts["redraws0"] = window.plots.redraws
 
@@ -147,15 +161,31 @@ def scenario_gallery(app: Any, seconds: float) -> dict[str, Any]:
     paths = _photo_folder(Path(tempfile.mkdtemp(prefix="layerlab-gallery-")), GALLERY_ERRORS)
     window = _window(app, **{"data.name": "digits", "data.limit": 300, "arch.name": "mlp"})
     window.results.setCurrentWidget(window.errors_panel)
-    wrong = [Misclassified(index=i, source=p, true="cat" if i % 2 else "dog", predicted="dog" if i % 2 else "cat",
-                           confidence=0.5 + (i % 50) / 100) for i, p in enumerate(paths)]
-    metrics = RunMetrics(val_count=4000, val_accuracy=0.5, val_loss=0.7, train_accuracy=0.9, train_loss=0.2,
-                         misclassified=wrong, misclassified_count=len(wrong),
-                         confusion_matrix=[[1000, 1000], [1000, 1000]])
+    wrong = [
+        Misclassified(
+            index=i,
+            source=p,
+            true="cat" if i % 2 else "dog",
+            predicted="dog" if i % 2 else "cat",
+            confidence=0.5 + (i % 50) / 100,
+        )
+        for i, p in enumerate(paths)
+    ]
+    metrics = RunMetrics(
+        val_count=4000,
+        val_accuracy=0.5,
+        val_loss=0.7,
+        train_accuracy=0.9,
+        train_loss=0.2,
+        misclassified=wrong,
+        misclassified_count=len(wrong),
+        confusion_matrix=[[1000, 1000], [1000, 1000]],
+    )
     beat = Heartbeat()
     beat.start()
-    window.session.update("results", metrics=metrics, class_names=("cats", "dogs"), note="", dataset=None,
-                          origin="training")
+    window.session.update(
+        "results", metrics=metrics, class_names=("cats", "dogs"), note="", dataset=None, origin="training"
+    )
     bar = window.errors_panel.gallery.verticalScrollBar()
     model = window.errors_panel.gallery_model
     t0 = time.monotonic()
@@ -181,12 +211,29 @@ def _fake_runs(root: Path, count: int) -> None:
     from engine.runs.folders import CONFIG, HISTORY, METRICS, PREPROCESS
 
     config = ExperimentConfig().to_dict()
-    history = history_to_json([EpochRecord(epoch=e, loss=1 / (e + 1), accuracy=0.5, val_loss=1 / (e + 1),
-                                           val_accuracy=0.5, seconds=1.0) for e in range(20)])
+    history = history_to_json(
+        [
+            EpochRecord(epoch=e, loss=1 / (e + 1), accuracy=0.5, val_loss=1 / (e + 1), val_accuracy=0.5, seconds=1.0)
+            for e in range(20)
+        ]
+    )
     wrong = [Misclassified(index=i, true="3", predicted="8", confidence=0.6) for i in range(150)]
-    metrics = RunMetrics(val_count=360, val_accuracy=0.6, val_loss=0.9, misclassified=wrong, misclassified_count=150,
-                         confusion_matrix=[[30] * 10] * 10, epochs_run=20).to_json_dict()
-    spec = {"height": 8, "width": 8, "channels": 1, "polarity": "light_on_dark", "class_names": [str(d) for d in range(10)]}
+    metrics = RunMetrics(
+        val_count=360,
+        val_accuracy=0.6,
+        val_loss=0.9,
+        misclassified=wrong,
+        misclassified_count=150,
+        confusion_matrix=[[30] * 10] * 10,
+        epochs_run=20,
+    ).to_json_dict()
+    spec = {
+        "height": 8,
+        "width": 8,
+        "channels": 1,
+        "polarity": "light_on_dark",
+        "class_names": [str(d) for d in range(10)],
+    }
     for i in range(count):
         run = root / f"20261124-{i:06d}-digits-mlp"
         run.mkdir(parents=True)
@@ -235,29 +282,34 @@ def met(r: dict[str, Any]) -> bool:
 
 def report(results: dict[str, dict[str, Any]], seconds: float) -> str:
     cpu = f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}"
-    rows = [f"| {name} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {r['max']:.1f} ms | {'met' if met(r) else 'missed'} | "
-            f"{r['ticks']} ticks; {r['detail']} |" for name, r in results.items()]
-    return "\n".join([
-        SECTION,
-        "",
-        f"`python -m benchmarks.heartbeat` — the real window (offscreen, {cpu}, 1-minute load average "
-        f"{os.getloadavg()[0]:.1f} at the end, other work included); a 10 ms UI-thread QTimer measures how late it "
-        f"fires for {seconds:.0f} s of each scenario: a CPU training of `bn_cnn` on digits (batch 32); the Errors tab "
-        f"filling with {GALLERY_ERRORS:,} misclassified JPEG photos (about 500×375) while the gallery is scrolled from top "
-        f"to bottom; the Runs tab listing {RUNS} saved runs again and again. Goal: p99 ≤ 50 ms and max ≤ 150 ms.",
-        "",
-        "| scenario | p50 | p99 | max | goal | what happened |",
-        "|---|---|---|---|---|---|",
-        *rows,
-        "",
-        "What keeps it there: every piece of background work goes through one task runner (gui/tasks.py) whose "
-        "lanes are plain threads, results delivered as queued signals; the gallery is a `QListView` over a model "
-        "that asks for a thumbnail only when its row is painted, decoded with `engine.images.decode.open_image` on the io "
-        "lane; run folders are read on the io lane and the table is filled once per listing; plot redraws at most "
-        "10 per second and only for curves whose data changed, on a fixed x range; `gc.freeze()` once TensorFlow "
-        "is loaded, cyclic garbage collection on the UI thread only (gui/gc_guard.py), a 2 ms GIL switch interval.",
-        "",
-    ])
+    rows = [
+        f"| {name} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {r['max']:.1f} ms | {'met' if met(r) else 'missed'} | "
+        f"{r['ticks']} ticks; {r['detail']} |"
+        for name, r in results.items()
+    ]
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            f"`python -m benchmarks.heartbeat` — the real window (offscreen, {cpu}, 1-minute load average "
+            f"{os.getloadavg()[0]:.1f} at the end, other work included); a 10 ms UI-thread QTimer measures how late it "
+            f"fires for {seconds:.0f} s of each scenario: a CPU training of `bn_cnn` on digits (batch 32); the Errors tab "
+            f"filling with {GALLERY_ERRORS:,} misclassified JPEG photos (about 500×375) while the gallery is scrolled from top "
+            f"to bottom; the Runs tab listing {RUNS} saved runs again and again. Goal: p99 ≤ 50 ms and max ≤ 150 ms.",
+            "",
+            "| scenario | p50 | p99 | max | goal | what happened |",
+            "|---|---|---|---|---|---|",
+            *rows,
+            "",
+            "What keeps it there: every piece of background work goes through one task runner (gui/tasks.py) whose "
+            "lanes are plain threads, results delivered as queued signals; the gallery is a `QListView` over a model "
+            "that asks for a thumbnail only when its row is painted, decoded with `engine.images.decode.open_image` on the io "
+            "lane; run folders are read on the io lane and the table is filled once per listing; plot redraws at most "
+            "10 per second and only for curves whose data changed, on a fixed x range; `gc.freeze()` once TensorFlow "
+            "is loaded, cyclic garbage collection on the UI thread only (gui/gc_guard.py), a 2 ms GIL switch interval.",
+            "",
+        ]
+    )
 
 
 def write_section(text: str, path: Path = DOC) -> None:

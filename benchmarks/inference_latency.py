@@ -8,6 +8,7 @@ the median latency of each and the ratio predict/ours (goal ≥ 10×), plus the 
 
     python -m benchmarks.inference_latency [--repeats 50]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,14 @@ def measure(arch: str, shape: tuple[int, int, int], repeats: int) -> dict:
         end_to_end = _median_ms(lambda: classifier.classify(png), repeats)
     np.testing.assert_allclose(classifier.probabilities(x), model.predict(x, verbose=0), atol=1e-4)
     ours_ms, plain_ms = statistics.median(ours), statistics.median(plain)
-    return {"arch": arch, "shape": shape, "ours_ms": ours_ms, "predict_ms": plain_ms,
-            "ratio": plain_ms / ours_ms, "classify_file_ms": end_to_end}
+    return {
+        "arch": arch,
+        "shape": shape,
+        "ours_ms": ours_ms,
+        "predict_ms": plain_ms,
+        "ratio": plain_ms / ours_ms,
+        "classify_file_ms": end_to_end,
+    }
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -70,9 +77,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for arch, shape in (("cifar_cnn", (32, 32, 3)), ("mobilenet_v2", (224, 224, 3))):
         r = measure(arch, shape, args.repeats)
         results.append(r)
-        print(f"{arch} {shape[0]}×{shape[1]} on {device_name()}: ours {r['ours_ms']:.2f} ms, model.predict "
-              f"{r['predict_ms']:.2f} ms → {r['ratio']:.1f}× faster; classify(file) end to end {r['classify_file_ms']:.2f} ms",
-              flush=True)
+        print(
+            f"{arch} {shape[0]}×{shape[1]} on {device_name()}: ours {r['ours_ms']:.2f} ms, model.predict "
+            f"{r['predict_ms']:.2f} ms → {r['ratio']:.1f}× faster; classify(file) end to end {r['classify_file_ms']:.2f} ms",
+            flush=True,
+        )
     return results
 
 

@@ -11,6 +11,7 @@
 
     python -m benchmarks.insight_quality [--seeds 3] [--archs mlp,bn_cnn]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,9 @@ def label_flips(flips: int, seed: int, folder: Path) -> tuple[int, int, int, flo
     path = folder / f"noisy-{flips}-{seed}.npz"
     np.savez(path, x=x, y=y)
     marked = {x[i].tobytes() for i in flipped}
-    config = ExperimentConfig().updated(**{"data.name": f"npz:{path}", "training.batch_size": 32,
-                                           "training.seed": seed})
+    config = ExperimentConfig().updated(
+        **{"data.name": f"npz:{path}", "training.batch_size": 32, "training.seed": seed}
+    )
     started = time.perf_counter()
     issues = find_label_issues(config, folds=4, epochs=10)
     seconds = time.perf_counter() - started
@@ -62,8 +64,13 @@ def ood_sets(folder: Path, count: int, test_digits: np.ndarray) -> dict[str, lis
     from tests.engine.test_inference import paper_copy
 
     rng = np.random.default_rng(0)
-    sets: dict[str, list[Path]] = {"digits (test split)": [], "photographed digits": [], "photo crops": [],
-                                   "generated shapes": [], "uniform noise": []}
+    sets: dict[str, list[Path]] = {
+        "digits (test split)": [],
+        "photographed digits": [],
+        "photo crops": [],
+        "generated shapes": [],
+        "uniform noise": [],
+    }
     for i, digit in enumerate(test_digits[:count]):
         path = folder / f"digit{i}.png"
         Image.fromarray(digit, "L").save(path)
@@ -75,7 +82,7 @@ def ood_sets(folder: Path, count: int, test_digits: np.ndarray) -> dict[str, lis
         photo = photos[i % 2]
         side = int(rng.integers(100, 420))
         y0, x0 = int(rng.integers(0, photo.shape[0] - side)), int(rng.integers(0, photo.shape[1] - side))
-        sets["photo crops"].append(_save(photo[y0:y0 + side, x0:x0 + side], folder / f"photo{i}.png"))
+        sets["photo crops"].append(_save(photo[y0 : y0 + side, x0 : x0 + side], folder / f"photo{i}.png"))
         sets["generated shapes"].append(_save(shapes[i], folder / f"shape{i}.png"))
         sets["uniform noise"].append(_save(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8), folder / f"noise{i}.png"))
     return sets
@@ -100,19 +107,25 @@ def ood_figures(arch: str, folder: Path, count: int) -> tuple[float, dict[str, t
     train_index, test_index = stratified_indices(y, 0.2, seed=0)
     path = folder / "digits-with-test.npz"
     np.savez(path, x_train=x[train_index], y_train=y[train_index], x_test=x[test_index], y_test=y[test_index])
-    config = ExperimentConfig().updated(**{"data.name": f"npz:{path}", "arch.name": arch, "training.epochs": 20,
-                                           "training.batch_size": 32})
+    config = ExperimentConfig().updated(
+        **{"data.name": f"npz:{path}", "arch.name": arch, "training.epochs": 20, "training.batch_size": 32}
+    )
     if arch == "bn_cnn":
         config = config.updated(**{"arch.batchnorm": True})
     train(config, run_dir=folder / f"run-{arch}")
     classifier = Classifier.from_run(folder / f"run-{arch}")
     dataset = load_dataset(config.data, seed=0)
     stricter = fit_ood(classifier.model, dataset, percentile=95.0)
-    accuracy = float((classifier.probabilities(dataset.x_test.astype(np.float32)).argmax(axis=1) == dataset.y_test).mean())
+    accuracy = float(
+        (classifier.probabilities(dataset.x_test.astype(np.float32)).argmax(axis=1) == dataset.y_test).mean()
+    )
     shares = {}
     for name, files in ood_sets(folder, count, dataset.x_test[..., 0]).items():
         features = classifier.features(np.stack([prepare(f, classifier.spec).array for f in files]))
-        shares[name] = (float((~classifier.ood.familiar(features)).mean()), float((~stricter.familiar(features)).mean()))
+        shares[name] = (
+            float((~classifier.ood.familiar(features)).mean()),
+            float((~stricter.familiar(features)).mean()),
+        )
     return accuracy, shares
 
 
@@ -130,8 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         for flips in (30, 90):
             for seed in range(args.seeds if flips == 30 else 1):
                 top, top2, flagged, seconds = label_flips(flips, seed, folder)
-                print(f"| {flips} | {seed} | {top}/{flips} ({top / flips:.0%}) | {top2}/{flips} ({top2 / flips:.0%}) "
-                      f"| {flagged} | {seconds:.0f} |", flush=True)
+                print(
+                    f"| {flips} | {seed} | {top}/{flips} ({top / flips:.0%}) | {top2}/{flips} ({top2 / flips:.0%}) "
+                    f"| {flagged} | {seconds:.0f} |",
+                    flush=True,
+                )
         for arch in args.archs.split(","):
             accuracy, shares = ood_figures(arch, folder, args.count)
             print(f"\n{arch}: test accuracy {accuracy:.3f}; share called unfamiliar (99th / 95th percentile threshold)")

@@ -10,6 +10,7 @@
 
     python -m benchmarks.lesson_models [--seeds 3] [--epochs 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,12 +32,15 @@ def classifiers(seeds: int, epochs: int, root: Path) -> None:
         for seed in range(seeds):
             changes = {"arch.name": arch, "training.epochs": epochs, "training.seed": seed}
             if arch == "bn_cnn":
-                changes["arch.batchnorm"] = True   # the preset's own default, as the window and CLI apply it
+                changes["arch.batchnorm"] = True  # the preset's own default, as the window and CLI apply it
             result = train(ExperimentConfig().updated(**changes), runs_root=root)
             m = result.metrics
             summary.setdefault(arch, []).append(m.val_accuracy)
-            print(f"| {arch} | {seed} | {m.val_accuracy:.4f} | {m.train_accuracy:.4f} | {m.seconds:.1f} | "
-                  f"{m.trainable_params:,} |", flush=True)
+            print(
+                f"| {arch} | {seed} | {m.val_accuracy:.4f} | {m.train_accuracy:.4f} | {m.seconds:.1f} | "
+                f"{m.trainable_params:,} |",
+                flush=True,
+            )
             result.model = None
     for arch, values in summary.items():
         spread = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
@@ -54,8 +58,11 @@ def denoisers(epochs: int, root: Path) -> None:
         for noise in (0.3, 0.5):
             changes = {"task": "autoencoder", "arch.name": arch, "arch.noise": noise, "training.epochs": epochs}
             m = train(ExperimentConfig().updated(**changes), runs_root=root).metrics
-            print(f"| {arch} | {noise} | {m.reconstruction_error:.4f} | {m.noisy_input_error:.4f} | "
-                  f"{m.reconstruction_error / m.noisy_input_error:.2f} | {m.seconds:.1f} |", flush=True)
+            print(
+                f"| {arch} | {noise} | {m.reconstruction_error:.4f} | {m.noisy_input_error:.4f} | "
+                f"{m.reconstruction_error / m.noisy_input_error:.2f} | {m.seconds:.1f} |",
+                flush=True,
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

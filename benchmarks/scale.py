@@ -23,6 +23,7 @@ goal compares it with the first run's decode time. Both leave out Python's modul
     python -m benchmarks.scale                    # N = 300: a quick look
     python -m benchmarks.scale --n 5000 25000     # the figures in docs/benchmarks.md
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,13 +94,13 @@ def child_plain(folder: Path, epochs: int) -> dict:
     marks: dict = {"imported": time.time()}
     keras.utils.set_random_seed(0)
     train, val = keras.utils.image_dataset_from_directory(
-        folder, validation_split=VAL_SPLIT, subset="both", seed=0, image_size=(IMAGE_SIZE, IMAGE_SIZE),
-        batch_size=BATCH)
+        folder, validation_split=VAL_SPLIT, subset="both", seed=0, image_size=(IMAGE_SIZE, IMAGE_SIZE), batch_size=BATCH
+    )
     train, val = train.prefetch(tf.data.AUTOTUNE), val.prefetch(tf.data.AUTOTUNE)
     base = keras.applications.MobileNetV2(input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3), include_top=False, weights=None)
     base.trainable = False
     inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3))
-    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)      # MobileNetV2's preprocess_input
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)  # MobileNetV2's preprocess_input
     x = base(x, training=False)
     x = keras.layers.GlobalAveragePooling2D()(x)
     x = keras.layers.Dense(256, activation="relu")(x)
@@ -109,8 +110,13 @@ def child_plain(folder: Path, epochs: int) -> dict:
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     marks["built"] = time.time()
     epoch_ends: list[float] = []
-    history = model.fit(train, validation_data=val, epochs=epochs, verbose=0,
-                        callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: epoch_ends.append(time.time()))])
+    history = model.fit(
+        train,
+        validation_data=val,
+        epochs=epochs,
+        verbose=0,
+        callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: epoch_ends.append(time.time()))],
+    )
     return {"marks": marks, "epoch_ends": epoch_ends, "val_accuracy": history.history["val_accuracy"][-1]}
 
 
@@ -130,9 +136,17 @@ def child_layerlab(folder: Path, epochs: int, run_dir: Path) -> dict:
     _import_loaders()
     marks: dict = {"imported": time.time()}
 
-    config = ExperimentConfig().updated(**{
-        "data.name": f"folder:{folder}", "data.image_size": IMAGE_SIZE, "data.val_split": VAL_SPLIT,
-        "arch.name": "mobilenet_v2", "arch.weights": "none", "training.epochs": epochs, "training.batch_size": BATCH})
+    config = ExperimentConfig().updated(
+        **{
+            "data.name": f"folder:{folder}",
+            "data.image_size": IMAGE_SIZE,
+            "data.val_split": VAL_SPLIT,
+            "arch.name": "mobilenet_v2",
+            "arch.weights": "none",
+            "training.epochs": epochs,
+            "training.batch_size": BATCH,
+        }
+    )
     dataset = load_dataset(config.data, seed=0)
     marks["loaded"] = time.time()
     from engine.caches.features import FeatureCache
@@ -149,8 +163,14 @@ def child_layerlab(folder: Path, epochs: int, run_dir: Path) -> dict:
             marks.setdefault("started", now)
         elif isinstance(event, Preparing):
             stage = stages.setdefault(event.stage, {"first": now})
-            stage.update(last=now, done=event.done, total=event.total, decoded=event.decoded,
-                         seconds=event.seconds, from_cache=event.from_cache)
+            stage.update(
+                last=now,
+                done=event.done,
+                total=event.total,
+                decoded=event.decoded,
+                seconds=event.seconds,
+                from_cache=event.from_cache,
+            )
         elif isinstance(event, BatchEnd):
             marks.setdefault("first_batch", now)
         elif isinstance(event, EpochEnd):
@@ -158,8 +178,14 @@ def child_layerlab(folder: Path, epochs: int, run_dir: Path) -> dict:
 
     result = train(config, observer, dataset=dataset, run_dir=run_dir, feature_cache=FeatureCache.default())
     assert result.failed is None, result.failed
-    return {"marks": marks, "epoch_ends": epoch_ends, "stages": stages, "val_accuracy": result.metrics.val_accuracy,
-            "feature_cache": result.feature_cache_used, "skipped": len(dataset.skipped)}
+    return {
+        "marks": marks,
+        "epoch_ends": epoch_ends,
+        "stages": stages,
+        "val_accuracy": result.metrics.val_accuracy,
+        "feature_cache": result.feature_cache_used,
+        "skipped": len(dataset.skipped),
+    }
 
 
 def child_decode(folder: Path) -> dict:
@@ -180,8 +206,19 @@ def child_decode(folder: Path) -> dict:
 
 def run_child(kind: str, folder: Path, epochs: int, work: Path, log) -> dict:
     """One case in its own process: its report, its wall time and its peak resident memory."""
-    command = [sys.executable, "-m", "benchmarks.scale", "--child", kind, "--folder", str(folder),
-               "--epochs", str(epochs), "--work", str(work)]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.scale",
+        "--child",
+        kind,
+        "--folder",
+        str(folder),
+        "--epochs",
+        str(epochs),
+        "--work",
+        str(work),
+    ]
     env = dict(os.environ, LAYERLAB_HOME=str(work / "home"), TF_CPP_MIN_LOG_LEVEL="2")
     started = time.time()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
@@ -191,8 +228,14 @@ def run_child(kind: str, folder: Path, epochs: int, work: Path, log) -> dict:
     if process.returncode != 0:
         raise RuntimeError(f"{kind} failed ({process.returncode}); see {log.name}")
     report = json.loads(output.strip().splitlines()[-1])
-    report.update(kind=kind, epochs=epochs, started=started, wall_s=time.time() - started,
-                  peak_rss_gb=usage.ru_maxrss * 1024 / 1e9, load_after=os.getloadavg()[1])
+    report.update(
+        kind=kind,
+        epochs=epochs,
+        started=started,
+        wall_s=time.time() - started,
+        peak_rss_gb=usage.ru_maxrss * 1024 / 1e9,
+        load_after=os.getloadavg()[1],
+    )
     return report
 
 
@@ -205,6 +248,7 @@ def measure(n: int, epochs: int, work: Path, pairs: int, plain_epochs: bool = Tr
     folder = photo_folder(n, work)
     runs: dict[str, dict] = {}
     with open(work / f"log-{n}.txt", "a") as log:
+
         def case(name: str, kind: str, epochs_: int, cold: bool) -> None:
             if cold:
                 clear_caches(work)
@@ -244,23 +288,29 @@ def figures(n: int, epochs: int, runs: dict, pairs: int) -> dict:
     decode = runs["decode"]["marks"]
     second = runs["layerlab_second"]
     stages = second["stages"].get("extracting", {})
-    data_s = (second["marks"]["loaded"] - second["marks"]["imported"]) + (stages.get("last", second["marks"]["started"])
-                                                                          - second["marks"]["started"])
+    data_s = (second["marks"]["loaded"] - second["marks"]["imported"]) + (
+        stages.get("last", second["marks"]["started"]) - second["marks"]["started"]
+    )
     out = {
-        "load_s": decode["loaded"] - decode["imported"],      # listing, stat and header check of every file
+        "load_s": decode["loaded"] - decode["imported"],  # listing, stat and header check of every file
         "decode_s": decode["decoded"] - decode["loaded"],
         "decode_rate": runs["decode"]["images"] / max(1e-9, decode["decoded"] - decode["loaded"]),
         "read_back_s": decode["read_back"] - decode["decoded"],
-        "plain_1_s": to_epoch(runs["plain_1"], 1), "layerlab_1_s": to_epoch(runs["layerlab_1"], 1),
-        "plain_e_s": plain_epochs_s(runs, epochs), "plain_e_measured": f"plain_{epochs}" in runs,
+        "plain_1_s": to_epoch(runs["plain_1"], 1),
+        "layerlab_1_s": to_epoch(runs["layerlab_1"], 1),
+        "plain_e_s": plain_epochs_s(runs, epochs),
+        "plain_e_measured": f"plain_{epochs}" in runs,
         "layerlab_e_s": to_epoch(runs[f"layerlab_{epochs}"], epochs),
-        "second_data_s": data_s, "second_first_batch_s": second["marks"]["first_batch"] - second["started"],
+        "second_data_s": data_s,
+        "second_first_batch_s": second["marks"]["first_batch"] - second["started"],
         "second_e_s": to_epoch(second, epochs),
         "peak_rss_gb": {name: run["peak_rss_gb"] for name, run in runs.items()},
         "load_average": {name: run["load_after"] for name, run in runs.items()},
     }
     suffixes = [""] + [f"_{pair + 1}" for pair in range(1, pairs)]
-    out["first_epoch_pairs"] = [(to_epoch(runs[f"plain_1{x}"], 1), to_epoch(runs[f"layerlab_1{x}"], 1)) for x in suffixes]
+    out["first_epoch_pairs"] = [
+        (to_epoch(runs[f"plain_1{x}"], 1), to_epoch(runs[f"layerlab_1{x}"], 1)) for x in suffixes
+    ]
     out["first_epoch_ratio"] = statistics.median(plain / ours for plain, ours in out["first_epoch_pairs"])
     stages = runs["layerlab_1"]["stages"]
     out["layerlab_1_stages"] = {stage: info["seconds"] for stage, info in stages.items()}
@@ -272,8 +322,10 @@ def figures(n: int, epochs: int, runs: dict, pairs: int) -> dict:
 def summary_line(run: dict) -> str:
     ends = run.get("epoch_ends") or []
     epochs = f", last epoch ended at {ends[-1] - run['started']:.1f} s" if ends else ""
-    return (f"{run['kind']}: {run['wall_s']:.1f} s in all{epochs}, peak RSS {run['peak_rss_gb']:.2f} GB "
-            f"(5-minute load average after it: {run['load_after']:.1f})")
+    return (
+        f"{run['kind']}: {run['wall_s']:.1f} s in all{epochs}, peak RSS {run['peak_rss_gb']:.2f} GB "
+        f"(5-minute load average after it: {run['load_after']:.1f})"
+    )
 
 
 def report(result: dict) -> str:
@@ -312,17 +364,24 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--n", type=int, nargs="+", default=[300], help="folder sizes (the figures: 5000 25000)")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--pairs", type=int, default=1, help="alternating plain/LayerLab 1-epoch runs")
-    parser.add_argument("--no-plain-epochs", action="store_true",
-                        help="skip the plain script's E-epoch run (hours at N = 25 000 here): estimate it from its first epoch")
+    parser.add_argument(
+        "--no-plain-epochs",
+        action="store_true",
+        help="skip the plain script's E-epoch run (hours at N = 25 000 here): estimate it from its first epoch",
+    )
     parser.add_argument("--work", type=Path, default=WORK, help="photos, caches, runs and logs (under /tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the photos and caches for the next invocation")
     parser.add_argument("--child", choices=("plain", "layerlab", "decode"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child = {"plain": lambda: child_plain(args.folder, args.epochs),
-                 "layerlab": lambda: child_layerlab(args.folder, args.epochs, args.work / "home" / "runs" / f"run-{time.time_ns()}"),
-                 "decode": lambda: child_decode(args.folder)}[args.child]
+        child = {
+            "plain": lambda: child_plain(args.folder, args.epochs),
+            "layerlab": lambda: child_layerlab(
+                args.folder, args.epochs, args.work / "home" / "runs" / f"run-{time.time_ns()}"
+            ),
+            "decode": lambda: child_decode(args.folder),
+        }[args.child]
         print(json.dumps(child()), flush=True)
         return []
     args.work.mkdir(parents=True, exist_ok=True)
@@ -333,7 +392,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             result = measure(n, args.epochs, args.work, max(1, args.pairs), not args.no_plain_epochs)
             results.append(result)
             print(report(result), flush=True)
-            saved = args.work.parent / f"{args.work.name}-results-{n}.json"   # outlives the cleaning below
+            saved = args.work.parent / f"{args.work.name}-results-{n}.json"  # outlives the cleaning below
             saved.write_text(json.dumps(result, indent=1))
             print(f"(all figures: {saved})", flush=True)
     finally:
@@ -351,7 +410,7 @@ def clean(work: Path, sizes: list[int]) -> None:
     try:
         work.rmdir()
     except OSError:
-        pass   # photos of other sizes kept with --keep
+        pass  # photos of other sizes kept with --keep
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ dropped digit classified.
 
 Runs go to a temporary LAYERLAB_HOME unless one is set, so the user's runs list stays clean.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots" / "main-window.png")
-    parser.add_argument("--image", type=Path, nargs="*", default=[ROOT / "assets" / "samples" / "digit_4.png", ROOT / "assets" / "samples" / "digit_7.png",
-                                                                  ROOT / "assets" / "samples" / "digit_3.png"])
+    parser.add_argument(
+        "--image",
+        type=Path,
+        nargs="*",
+        default=[
+            ROOT / "assets" / "samples" / "digit_4.png",
+            ROOT / "assets" / "samples" / "digit_7.png",
+            ROOT / "assets" / "samples" / "digit_3.png",
+        ],
+    )
     parser.add_argument("--tabs", type=Path, help="also save every tab of both columns into this folder (review)")
     args = parser.parse_args(argv)
     os.environ.setdefault("LAYERLAB_HOME", tempfile.mkdtemp(prefix="layerlab-shot-"))
@@ -59,9 +68,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gui.main_window import MainWindow
 
     window = MainWindow()
-    window.session.config.replace(window.session.config.config.updated(**{
-        "data.name": "digits", "data.limit": None, "arch.name": "mlp", "arch.dropout": True,
-        "training.epochs": args.epochs, "training.batch_size": 32, "training.early_stopping": False}))
+    window.session.config.replace(
+        window.session.config.config.updated(
+            **{
+                "data.name": "digits",
+                "data.limit": None,
+                "arch.name": "mlp",
+                "arch.dropout": True,
+                "training.epochs": args.epochs,
+                "training.batch_size": 32,
+                "training.early_stopping": False,
+            }
+        )
+    )
     window.resize(1560, 940)
     window.show()
     wait_for(app, window.engine_ready, 120, lambda: window.session.engine.ready)

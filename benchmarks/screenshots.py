@@ -7,6 +7,7 @@ Each scene drives the real window the way a user would (real trainings on the em
 generated shapes, real files dropped), waits for the work to finish and saves the window (and a
 dialog where the scene opens one). Runs go to a temporary LAYERLAB_HOME.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,19 @@ from benchmarks.screenshot import pause, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
-SCENES = ("grid", "compare", "explain", "map", "labels", "lessons_menu", "lesson", "autoencoder", "lrfinder", "keep",
-          "folder")
+SCENES = (
+    "grid",
+    "compare",
+    "explain",
+    "map",
+    "labels",
+    "lessons_menu",
+    "lesson",
+    "autoencoder",
+    "lrfinder",
+    "keep",
+    "folder",
+)
 
 
 def _until(app: Any, done: Callable[[], bool], timeout_s: float = 900) -> None:
@@ -66,11 +78,22 @@ def _train(app: Any, window: Any) -> Any:
 
 def scene_grid(app: Any) -> Any:
     """The overfitting lesson as a grid: dropout × batchnorm, two seeds each, on digits."""
-    window = _window(app, **{"data.name": "digits", "data.limit": None, "arch.name": "mlp", "training.epochs": 12,
-                             "training.batch_size": 64, "data.test_split": 0.2})
+    window = _window(
+        app,
+        **{
+            "data.name": "digits",
+            "data.limit": None,
+            "arch.name": "mlp",
+            "training.epochs": 12,
+            "training.batch_size": 64,
+            "data.test_split": 0.2,
+        },
+    )
     window.controls.setCurrentWidget(window.controls.widget(4))
-    window.session.grid_plan.update(factors=[{"key": "arch.dropout", "values": "off, on"},
-                                             {"key": "arch.batchnorm", "values": "off, on"}], repeats=2)
+    window.session.grid_plan.update(
+        factors=[{"key": "arch.dropout", "values": "off, on"}, {"key": "arch.batchnorm", "values": "off, on"}],
+        repeats=2,
+    )
     window.grid.run()
     _until(app, lambda: window.session.grid.status == "finished" and not window.training.busy)
     window.results.setCurrentWidget(window.runs_panel)
@@ -85,8 +108,10 @@ def scene_compare(app: Any, window: Any) -> Any:
     window.grid.close()
     _until(app, lambda: window.runs_panel.model.rowCount() >= 4, 60)
     selection = window.runs_panel.table.selectionModel()
-    for row in (0, 3):   # in a grid run repeat by repeat, these differ
-        selection.select(window.runs_panel.model.index(row, 0), selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
+    for row in (0, 3):  # in a grid run repeat by repeat, these differ
+        selection.select(
+            window.runs_panel.model.index(row, 0), selection.SelectionFlag.Select | selection.SelectionFlag.Rows
+        )
     window.runs_panel.compare_button.click()
     _until(app, lambda: window.session.runs.compared is not None, 60)
     window.centre_split.setSizes([600, 240])
@@ -112,8 +137,17 @@ def _shape_pictures(folder: Path) -> list[str]:
 
 def scene_explain(app: Any) -> Any:
     """A CNN trained on shapes explains dropped pictures; its layers for one of them."""
-    window = _window(app, **{"data.name": "shapes", "data.limit": 1500, "arch.name": "cifar_cnn",
-                             "arch.dropout": False, "training.epochs": 8, "training.batch_size": 64})
+    window = _window(
+        app,
+        **{
+            "data.name": "shapes",
+            "data.limit": 1500,
+            "arch.name": "cifar_cnn",
+            "arch.dropout": False,
+            "training.epochs": 8,
+            "training.batch_size": 64,
+        },
+    )
     _train(app, window)
     window.session.preferences.update(explain=True)
     tickets: list[int] = []
@@ -143,7 +177,7 @@ def scene_map(app: Any, window: Any) -> Any:
     _until(app, lambda: bool(drawn), 300)
     window.classify_sources(_shape_pictures(Path(tempfile.mkdtemp())))
     _until(app, lambda: window.map_panel.star_count() >= 3, 120)
-    window.results.setCurrentWidget(window.map_panel)   # new cards brought the Classify tab forward
+    window.results.setCurrentWidget(window.map_panel)  # new cards brought the Classify tab forward
     window.map_panel.point_hovered.emit(5)
     pause(app, 0.8)
     _save(window, "map")
@@ -191,8 +225,9 @@ def scene_lessons_menu(app: Any) -> Any:
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / "lessons_menu.png"
     top_left = window.frameGeometry().topLeft()
-    app.primaryScreen().grabWindow(0, top_left.x(), top_left.y(), window.frameGeometry().width(),
-                                   window.frameGeometry().height()).save(str(path))
+    app.primaryScreen().grabWindow(
+        0, top_left.x(), top_left.y(), window.frameGeometry().width(), window.frameGeometry().height()
+    ).save(str(path))
     print(f"saved {path}", flush=True)
     menu.close()
     return window
@@ -265,8 +300,17 @@ def scene_lr_finder(app: Any) -> Any:
 def scene_keep(app: Any) -> Any:
     """Pause a one-cycle training, stop it, Resume it from the Runs tab (the curves go on where they
     were, the rate of each epoch under the loss), then File → Export… as TFLite."""
-    window = _window(app, **{"data.name": "digits", "data.limit": None, "arch.name": "mlp", "training.epochs": 14,
-                             "training.batch_size": 64, "training.schedule": "one_cycle"})
+    window = _window(
+        app,
+        **{
+            "data.name": "digits",
+            "data.limit": None,
+            "arch.name": "mlp",
+            "training.epochs": 14,
+            "training.batch_size": 64,
+            "training.schedule": "one_cycle",
+        },
+    )
     window.controls.setCurrentIndex(3)
     window.results.setCurrentWidget(window.runs_panel)
 
@@ -313,10 +357,17 @@ def scene_folder(app: Any) -> Any:
     from benchmarks.scale import photo_folder
 
     folder = photo_folder(80, Path(tempfile.mkdtemp(prefix="layerlab-shots-photos-")))
-    window = _window(app, **{"data.name": f"folder:{folder}", "data.image_size": 160, "arch.name": "mobilenet_v2",
-                             "arch.weights": "none"})
+    window = _window(
+        app,
+        **{
+            "data.name": f"folder:{folder}",
+            "data.image_size": 160,
+            "arch.name": "mobilenet_v2",
+            "arch.weights": "none",
+        },
+    )
     window.controls.setCurrentIndex(0)
-    pause(app, 2.0)             # the sample thumbnails decode on the io lane
+    pause(app, 2.0)  # the sample thumbnails decode on the io lane
     _save(window, "data-folder")
     return window
 
@@ -326,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scene", nargs="+", choices=SCENES, default=list(SCENES))
     args = parser.parse_args(argv)
     os.environ.setdefault("LAYERLAB_HOME", tempfile.mkdtemp(prefix="layerlab-shots-"))
-    os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="layerlab-shots-keras-"))   # lessons offline: fallbacks
+    os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="layerlab-shots-keras-"))  # lessons offline: fallbacks
     from gui.app import create_application
 
     app = create_application([])

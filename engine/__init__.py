@@ -7,6 +7,7 @@ config and events at once and start TensorFlow in the background.
 Modules log under `engine.*`; as a library the engine sets no handler of its own (the window
 writes a log file; the CLI keeps stderr to one line per problem).
 """
+
 import logging
 
 logging.getLogger("engine").addHandler(logging.NullHandler())

@@ -4,6 +4,7 @@ The window writes user intent into it, the CLI builds it from flags, training re
 each run saves it as `config.json`. `SCHEMA_VERSION` is bumped when a field changes meaning;
 `ExperimentConfig.from_json` upgrades older files.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,13 +32,35 @@ class _Model(BaseModel):
 class DataOptions(_Model):
     """Which data, and how it is split and sized."""
 
-    name: str = Field("digits", description="digits, shapes, mnist, fashion_mnist, cifar10, cifar100, folder:PATH or npz:PATH")
-    val_split: float = Field(0.2, gt=0.0, lt=0.9, description="validation fraction when the source has no validation split")
-    image_size: int | None = Field(None, ge=8, le=1024, description="side of the square images for shapes/folder data; None: the source's or architecture's default")
-    limit: int | None = Field(None, ge=10, description="keep at most this many training samples (quick experiments, tests)")
-    test_split: float | None = Field(None, gt=0.0, lt=0.9, description="hold out this stratified fraction as a test set (data without a test split); None: the source's test split, if any")
-    validation: Literal["split", "test"] = Field("split", description="split: validate on a fraction of the training data; test: validate on the test split (then no untouched test set is left)")
-    resample: Resample = Field(DEFAULT_RESAMPLE, description="how folder images are shrunk to image_size: bilinear (whole-factor reduce, then bilinear: ~2.5x faster to decode) or lanczos (a little sharper; configs of schema 1)")
+    name: str = Field(
+        "digits", description="digits, shapes, mnist, fashion_mnist, cifar10, cifar100, folder:PATH or npz:PATH"
+    )
+    val_split: float = Field(
+        0.2, gt=0.0, lt=0.9, description="validation fraction when the source has no validation split"
+    )
+    image_size: int | None = Field(
+        None,
+        ge=8,
+        le=1024,
+        description="side of the square images for shapes/folder data; None: the source's or architecture's default",
+    )
+    limit: int | None = Field(
+        None, ge=10, description="keep at most this many training samples (quick experiments, tests)"
+    )
+    test_split: float | None = Field(
+        None,
+        gt=0.0,
+        lt=0.9,
+        description="hold out this stratified fraction as a test set (data without a test split); None: the source's test split, if any",
+    )
+    validation: Literal["split", "test"] = Field(
+        "split",
+        description="split: validate on a fraction of the training data; test: validate on the test split (then no untouched test set is left)",
+    )
+    resample: Resample = Field(
+        DEFAULT_RESAMPLE,
+        description="how folder images are shrunk to image_size: bilinear (whole-factor reduce, then bilinear: ~2.5x faster to decode) or lanczos (a little sharper; configs of schema 1)",
+    )
 
 
 class ArchOptions(_Model):
@@ -56,7 +79,12 @@ class ArchOptions(_Model):
     fine_tune_last: int = Field(0, ge=0, description="backbones: then unfreeze the base's last N layers")
     # CapsNet and the autoencoders (ignored by the other presets).
     reconstruction: bool = Field(True, description="capsnet: the reconstruction decoder as a regulariser")
-    noise: float = Field(0.0, ge=0.0, le=2.0, description="autoencoders: std of the Gaussian noise added to inputs (0..1 pixel scale); 0: not denoising")
+    noise: float = Field(
+        0.0,
+        ge=0.0,
+        le=2.0,
+        description="autoencoders: std of the Gaussian noise added to inputs (0..1 pixel scale); 0: not denoising",
+    )
     latent_size: int = Field(32, ge=1, le=4096, description="dense_autoencoder: units of the code layer")
 
 
@@ -93,10 +121,14 @@ class TrainingOptions(_Model):
     step_every: int = Field(10, ge=1, description="step schedule: multiply the rate by step_factor every N epochs")
     step_factor: float = Field(0.1, gt=0.0, le=1.0, description="step schedule: the factor")
     # Speed.
-    feature_cache: bool = Field(True, description="train only the head on cached features of a frozen, deterministic prefix")
+    feature_cache: bool = Field(
+        True, description="train only the head on cached features of a frozen, deterministic prefix"
+    )
     mixed_precision: bool = False
     xla: bool = False
-    deterministic: bool = Field(False, description="TensorFlow's op determinism: the same seed gives the same history, a little slower")
+    deterministic: bool = Field(
+        False, description="TensorFlow's op determinism: the same seed gives the same history, a little slower"
+    )
 
 
 class ParentRun(_Model):
@@ -110,15 +142,22 @@ class ExperimentConfig(_Model):
     """Everything needed to reproduce one training."""
 
     schema_version: int = SCHEMA_VERSION
-    task: Literal["classification", "autoencoder"] = Field("classification", description="autoencoder: learn to reconstruct the images (engine.training.autoencoder)")
+    task: Literal["classification", "autoencoder"] = Field(
+        "classification", description="autoencoder: learn to reconstruct the images (engine.training.autoencoder)"
+    )
     data: DataOptions = Field(default_factory=DataOptions)
     arch: ArchOptions = Field(default_factory=ArchOptions)
     layer_trainable: dict[str, bool] = Field(default_factory=dict, description="per-layer overrides, by layer name")
     freeze_all_but: int | None = Field(None, ge=0, description="freeze every trainable layer but the last N")
     augmentation: Augmentation = Field(default_factory=Augmentation)
     training: TrainingOptions = Field(default_factory=TrainingOptions)
-    init_from: str | None = Field(None, description="start from the weights of this run (folder or .keras) or of a published .h5 weights file, layer by layer where names and shapes match")
-    parent: ParentRun | None = Field(None, description="a fork: the run and epoch whose checkpoint this run started from")
+    init_from: str | None = Field(
+        None,
+        description="start from the weights of this run (folder or .keras) or of a published .h5 weights file, layer by layer where names and shapes match",
+    )
+    parent: ParentRun | None = Field(
+        None, description="a fork: the run and epoch whose checkpoint this run started from"
+    )
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
@@ -178,7 +217,9 @@ def _upgrade(data: dict[str, Any], as_run: bool = True) -> dict[str, Any]:
     """Bring a config written by an older LayerLab up to `SCHEMA_VERSION` (see `from_dict`)."""
     version = data.get("schema_version", 1)
     if not isinstance(version, int) or version > SCHEMA_VERSION:
-        raise ConfigError(f"config schema version {version!r} is newer than this LayerLab understands ({SCHEMA_VERSION})")
+        raise ConfigError(
+            f"config schema version {version!r} is newer than this LayerLab understands ({SCHEMA_VERSION})"
+        )
     if version < 2 and as_run and isinstance(data.get("data", {}), dict):
         # Schema 2 recorded the resample rule; every earlier run shrank its folder images with Lanczos.
         data["data"] = {"resample": LEGACY_RESAMPLE, **data.get("data", {})}

@@ -3,6 +3,7 @@
 The window appears before TensorFlow is loaded: `main()` builds the Qt application and the window,
 whose engine controller imports TensorFlow in a background task (gui/engine_startup.py).
 """
+
 from __future__ import annotations
 
 import os

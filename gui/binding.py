@@ -6,6 +6,7 @@ binder writes the user's edits into the store and redraws the widget whenever it
 reasons a widget is disabled: a rule on the stored value ("momentum: SGD only") and the panel's
 lock while a training runs. Panels therefore keep no `_sync` methods and no copies of values.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -36,7 +37,7 @@ def _same(value: Any) -> Any:
 class _Binding:
     widget: QWidget
     key: str
-    show: Callable[[Any], None]          # stored value → widget
+    show: Callable[[Any], None]  # stored value → widget
     keys: tuple[str, ...]
 
 
@@ -53,8 +54,16 @@ class Binder:
         store.changed.connect(self._on_changed)
 
     # --- declarations -----------------------------------------------------------------------------
-    def field(self, widget: QWidget, key: str, *, to_widget: Convert = _same, from_widget: Convert = _same,
-              write: Callable[[Any], None] | None = None, show: Callable[[Any], None] | None = None) -> QWidget:
+    def field(
+        self,
+        widget: QWidget,
+        key: str,
+        *,
+        to_widget: Convert = _same,
+        from_widget: Convert = _same,
+        write: Callable[[Any], None] | None = None,
+        show: Callable[[Any], None] | None = None,
+    ) -> QWidget:
         """Bind `widget` to `key`: check boxes, spin boxes, combo boxes (item data, else text), line edits.
 
         `to_widget`/`from_widget` convert between stored and shown values (e.g. a fraction shown
@@ -75,8 +84,16 @@ class Binder:
         self._watchers.append((key, react))
         react(self.store.get(key))
 
-    def optional(self, check: QAbstractButton, value_widget: QWidget, key: str, *, off: Any = None,
-                 to_widget: Convert = _same, from_widget: Convert = _same) -> None:
+    def optional(
+        self,
+        check: QAbstractButton,
+        value_widget: QWidget,
+        key: str,
+        *,
+        off: Any = None,
+        to_widget: Convert = _same,
+        from_widget: Convert = _same,
+    ) -> None:
         """A check box that turns a value on (the spin box's value) or off (`off`, e.g. None or 0).
 
         Unticked, the spin box keeps its last value, ready for the next tick, and is disabled.
@@ -153,6 +170,7 @@ def _accessors(widget: QWidget) -> tuple[Callable[[], Any], Callable[[Any], None
         widget.setKeyboardTracking(False)
         return widget.value, widget.setValue, widget.valueChanged
     if isinstance(widget, QComboBox):
+
         def read() -> Any:
             data = widget.currentData()
             return widget.currentText() if data is None else data

@@ -1,4 +1,5 @@
 """File → Caches and memory…: how much the disk caches hold, clearing them, and the memory budget."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,8 +22,10 @@ from gui.binding import Binder
 from gui.session import EventedStore
 from gui.widgets import heading, hint
 
-BUDGET_TIP = ("How much memory LayerLab's in-memory caches (decoded images, features of frozen layers) may take; "
-              "beyond it they go to the disk caches. Automatic: a quarter of this machine's memory, at most 4 GiB.")
+BUDGET_TIP = (
+    "How much memory LayerLab's in-memory caches (decoded images, features of frozen layers) may take; "
+    "beyond it they go to the disk caches. Automatic: a quarter of this machine's memory, at most 4 GiB."
+)
 
 
 def _size(nbytes: int) -> str:
@@ -54,8 +57,12 @@ class CachesDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(hint(BUDGET_TIP))
         layout.addWidget(heading("Disk caches"))
-        layout.addWidget(hint("Decoded images of class folders and the features of frozen layers are kept on disk, so a "
-                              "second epoch or a second run does not compute them again. Clearing only costs time."))
+        layout.addWidget(
+            hint(
+                "Decoded images of class folders and the features of frozen layers are kept on disk, so a "
+                "second epoch or a second run does not compute them again. Clearing only costs time."
+            )
+        )
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["Cache", "Size", "Entries", "Limit"])
         self.table.verticalHeader().hide()
@@ -77,7 +84,12 @@ class CachesDialog(QDialog):
         self.table.setRowCount(len(usage))
         names = {"images": "decoded images", "features": "frozen-layer features"}
         for row, entry in enumerate(usage):
-            cells = (names.get(entry.kind, entry.kind), _size(entry.bytes), f"{entry.entries:,}", _size(entry.limit_bytes))
+            cells = (
+                names.get(entry.kind, entry.kind),
+                _size(entry.bytes),
+                f"{entry.entries:,}",
+                _size(entry.limit_bytes),
+            )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(str(entry.path))

@@ -6,6 +6,7 @@ task, because a folder may be huge (`/usr`) or slow (a network share). Files tha
 are passed on as they are, so the engine can say why one is not an image instead of the window
 silently ignoring it.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,12 +34,13 @@ class Expanded:
     """What a drop or paste expands to, and what the user must be told about it."""
 
     sources: list[str | bytes] = field(default_factory=list)
-    truncated: bool = False                                  # more images than `limit`: the rest left out
-    empty_folders: list[str] = field(default_factory=list)   # folders without a single image
+    truncated: bool = False  # more images than `limit`: the rest left out
+    empty_folders: list[str] = field(default_factory=list)  # folders without a single image
 
 
-def expand_sources(raw: list[str | bytes], limit: int = MAX_FILES,
-                   cancelled: Callable[[], bool] = lambda: False) -> Expanded:
+def expand_sources(
+    raw: list[str | bytes], limit: int = MAX_FILES, cancelled: Callable[[], bool] = lambda: False
+) -> Expanded:
     """Files and bytes as given; folders replaced by their image files (recursively, sorted), at most `limit`."""
     extensions = image_extensions()
     out = Expanded()

@@ -6,6 +6,7 @@ calls `load_engine()` first: the first caller imports, the others wait on the sa
 also keeps two threads from importing TensorFlow at once (a half-initialised module otherwise).
 Qt-free: the state is plain data a controller copies into the session.
 """
+
 from __future__ import annotations
 
 import gc
@@ -23,8 +24,8 @@ class EngineUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class EngineInfo:
-    device: str          # "CPU" or the GPU's name
-    seconds: float       # how long loading took
+    device: str  # "CPU" or the GPU's name
+    seconds: float  # how long loading took
 
 
 _lock = threading.Lock()

@@ -1,6 +1,7 @@
 """File → Export…: a run's model as keras, SavedModel, TensorFlow Lite (optionally quantized) or ONNX,
 written and verified in the background (the export controller's view). Reports the agreement with
 the Keras model, the largest probability difference and the size; says plainly when it fails."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,12 +27,21 @@ from engine.export.bundle import MIN_AGREEMENT, MIN_AGREEMENT_INT8
 from engine.export.formats import missing_packages
 from gui.widgets import hint, set_state
 
-FORMATS = (("keras", "Keras (.keras)"), ("savedmodel", "TensorFlow SavedModel"), ("tflite", "TensorFlow Lite (.tflite)"),
-           ("onnx", "ONNX (.onnx)"))
-QUANTIZE = ((None, "none (float32)"), ("float16", "float16 weights (half the size)"),
-            ("int8", "int8 (a quarter; calibrated on training images)"))
-TIP = ("The exported model is run on up to 200 validation images and compared with the Keras model: the export is "
-       f"kept only if their top-1 answers agree ({MIN_AGREEMENT:.0%}, or {MIN_AGREEMENT_INT8:.0%} for int8).")
+FORMATS = (
+    ("keras", "Keras (.keras)"),
+    ("savedmodel", "TensorFlow SavedModel"),
+    ("tflite", "TensorFlow Lite (.tflite)"),
+    ("onnx", "ONNX (.onnx)"),
+)
+QUANTIZE = (
+    (None, "none (float32)"),
+    ("float16", "float16 weights (half the size)"),
+    ("int8", "int8 (a quarter; calibrated on training images)"),
+)
+TIP = (
+    "The exported model is run on up to 200 validation images and compared with the Keras model: the export is "
+    f"kept only if their top-1 answers agree ({MIN_AGREEMENT:.0%}, or {MIN_AGREEMENT_INT8:.0%} for int8)."
+)
 
 
 def _size(nbytes: int) -> str:
@@ -42,7 +52,7 @@ def _size(nbytes: int) -> str:
 
 
 class ExportDialog(QDialog):
-    export_requested = Signal(str, str, object, str)    # run folder, format, quantize (None, float16, int8), out folder
+    export_requested = Signal(str, str, object, str)  # run folder, format, quantize (None, float16, int8), out folder
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,7 +130,9 @@ class ExportDialog(QDialog):
         self.result.setText(
             f"✓ Exported ({report.format}{quantized}): {report.path}\n"
             f"Agreement with the Keras model: {report.agreement:.1%} of {report.samples} images · largest probability "
-            f"difference {report.max_abs_diff:.2e} · {_size(report.size_bytes)}" + (f"\nNote: {report.note}" if report.note else ""))
+            f"difference {report.max_abs_diff:.2e} · {_size(report.size_bytes)}"
+            + (f"\nNote: {report.note}" if report.note else "")
+        )
         self._suggest_out()
 
     def show_failed(self, text: str) -> None:
@@ -141,7 +153,9 @@ class ExportDialog(QDialog):
         run = self.run.currentData()
         if not run:
             return
-        stem = f"export-{self.format.currentData()}" + (f"-{self.quantize.currentData()}" if self.quantize.currentData() else "")
+        stem = f"export-{self.format.currentData()}" + (
+            f"-{self.quantize.currentData()}" if self.quantize.currentData() else ""
+        )
         candidate = Path(run) / stem
         number = 2
         while candidate.exists():

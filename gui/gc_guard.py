@@ -20,6 +20,7 @@ thread waited for the interpreter inside Qt). So the engine's collector (engine/
 replaced here: asked from the UI thread it collects at once; from any other thread it only asks
 the UI thread to make a full collection at its next tick.
 """
+
 from __future__ import annotations
 
 import gc
@@ -36,7 +37,7 @@ from engine.runtime import collection as cycles
 CHECK_INTERVAL_S = 0.25
 
 _collector: GarbageCollector | None = None
-_full_requested = threading.Event()     # set by other threads: collect everything at the next tick
+_full_requested = threading.Event()  # set by other threads: collect everything at the next tick
 _ui_thread: threading.Thread | None = None
 
 

@@ -1,4 +1,5 @@
 """NumPy image arrays ↔ Qt images, and thumbnail mosaics (no TensorFlow)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,5 +46,5 @@ def mosaic(images: np.ndarray, columns: int, gap: int = 2, fill: int = 40) -> np
     out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap, c), fill, np.uint8)
     for i, image in enumerate(images):
         r, col = divmod(i, columns)
-        out[r * (h + gap): r * (h + gap) + h, col * (w + gap): col * (w + gap) + w] = to_uint8(image).reshape(h, w, c)
+        out[r * (h + gap) : r * (h + gap) + h, col * (w + gap) : col * (w + gap) + w] = to_uint8(image).reshape(h, w, c)
     return out

@@ -3,6 +3,7 @@
 These are the only places in `gui` that call TensorFlow-bound engine code, and they import it
 inside the function, in the worker thread, after `load_engine()`. Results are plain data.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,10 +55,10 @@ def load_dataset(task: Task, data: DataOptions, seed: int, per_class: int, budge
 class Inspection:
     """What the layer table shows for one (architecture, dataset) pair and freezing choice."""
 
-    rows: tuple[Any, ...]                 # engine.architectures.layers.LayerInfo
+    rows: tuple[Any, ...]  # engine.architectures.layers.LayerInfo
     trainable: int
     total: int
-    layer_trainable: dict[str, bool]      # the overrides that still name a layer of this model
+    layer_trainable: dict[str, bool]  # the overrides that still name a layer of this model
 
 
 @dataclass
@@ -69,11 +70,17 @@ class _ModelCache:
     initial: dict[str, bool] = field(default_factory=dict)
 
 
-_MODEL_CACHE = _ModelCache()   # touched by the engine lane only (one thread)
+_MODEL_CACHE = _ModelCache()  # touched by the engine lane only (one thread)
 
 
-def inspect_model(task: Task, arch: ArchOptions, input_shape: tuple[int, int, int], num_classes: int,
-                  layer_trainable: dict[str, bool], freeze_all_but: int | None) -> Inspection:
+def inspect_model(
+    task: Task,
+    arch: ArchOptions,
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+    layer_trainable: dict[str, bool],
+    freeze_all_but: int | None,
+) -> Inspection:
     """Build (or reuse) the model and apply the freezing choices, as training would."""
     load_engine()
     task.check()
@@ -101,8 +108,8 @@ def inspect_model(task: Task, arch: ArchOptions, input_shape: tuple[int, int, in
 class Preview:
     """Augmented copies of a few training images, for the preview grid."""
 
-    originals: Any          # uint8 (N, H, W, C)
-    copies: Any             # uint8 (N, K, H, W, C)
+    originals: Any  # uint8 (N, H, W, C)
+    copies: Any  # uint8 (N, K, H, W, C)
     labels: tuple[int, ...]
 
 
@@ -119,23 +126,31 @@ def preview(task: Task, images: Any, labels: list[int], augmentation: Any, copie
 class Resources:
     """What every training of a window shares: one feature cache, within one memory budget."""
 
-    feature_cache: Any          # engine.caches.features.FeatureCache
-    budget: Any                 # engine.core.memory.MemoryBudget
+    feature_cache: Any  # engine.caches.features.FeatureCache
+    budget: Any  # engine.core.memory.MemoryBudget
 
     @property
     def train_kwargs(self) -> dict[str, Any]:
         return {"feature_cache": self.feature_cache, "memory_budget": self.budget}
 
 
-def train(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources,
-          pause: Any = None) -> Any:
+def train(
+    task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources, pause: Any = None
+) -> Any:
     """One training; every engine event is reported to the UI thread as it happens. `pause`: an
     `engine.core.cancel.PauseToken` the window holds to pause and resume it."""
     load_engine()
     from engine.training.trainer import train as run_training
 
-    return run_training(config, task.report, task.cancel_token, dataset=dataset, runs_root=runs_root, pause=pause,
-                        **resources.train_kwargs)
+    return run_training(
+        config,
+        task.report,
+        task.cancel_token,
+        dataset=dataset,
+        runs_root=runs_root,
+        pause=pause,
+        **resources.train_kwargs,
+    )
 
 
 #: Parts of the current config a fork never takes: the checkpoint's model was built for its own data and architecture.
@@ -156,8 +171,17 @@ def fork_changes(run_config: ExperimentConfig, current: ExperimentConfig) -> dic
     return changes
 
 
-def keep_training(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources,
-                  how: str, run_dir: str, amount: int = 0, pause: Any = None) -> Any:
+def keep_training(
+    task: Task,
+    config: ExperimentConfig,
+    dataset: Any,
+    runs_root: Path | None,
+    resources: Resources,
+    how: str,
+    run_dir: str,
+    amount: int = 0,
+    pause: Any = None,
+) -> Any:
     """Go on with a saved run (engine.training.resume): `how` "resume" (from its last complete
     epoch), "continue" (`amount` more epochs, same folder) or "fork" (a new run from the checkpoint
     of epoch `amount`, 0-based, with the current settings that `fork_changes` finds)."""
@@ -168,9 +192,16 @@ def keep_training(task: Task, config: ExperimentConfig, dataset: Any, runs_root:
     run_config = read_config(Path(run_dir))
     changes = fork_changes(run_config, config) if how == "fork" else {}
     target = run_config.updated(**changes) if changes else run_config
-    same = dataset is not None and dataset_key(target.data, target.training.seed) == dataset_key(config.data, config.training.seed)
-    common = dict(observer=task.report, cancel=task.cancel_token, pause=pause, dataset=dataset if same else None,
-                  **resources.train_kwargs)
+    same = dataset is not None and dataset_key(target.data, target.training.seed) == dataset_key(
+        config.data, config.training.seed
+    )
+    common = dict(
+        observer=task.report,
+        cancel=task.cancel_token,
+        pause=pause,
+        dataset=dataset if same else None,
+        **resources.train_kwargs,
+    )
     if how == "resume":
         return resume_run(run_dir, **common)
     if how == "continue":
@@ -187,12 +218,13 @@ def checkpoints(task: Task, run_dir: str) -> tuple[str, list[int]]:
 
 @dataclass(frozen=True)
 class LrFound:
-    sweep: Any                  # engine.training.lr_finder.LrSweep, None when stopped
+    sweep: Any  # engine.training.lr_finder.LrSweep, None when stopped
     arch: str
 
 
-def find_lr(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources,
-            steps: int = 100) -> LrFound:
+def find_lr(
+    task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources, steps: int = 100
+) -> LrFound:
     """The learning-rate finder on the current config; each `LrProbe` is reported as it comes."""
     load_engine()
     from engine.training.lr_finder import find_learning_rate
@@ -208,7 +240,7 @@ def export(task: Task, run_dir: str, fmt: str, out: str, quantize: str | None, s
     """A verified export (engine.export.bundle.ExportReport); `ExportError` when it fails or disagrees."""
     from engine.export.bundle import check_export as check
 
-    check(run_dir, fmt, out, quantize)   # an extra that is missing says so before TensorFlow loads
+    check(run_dir, fmt, out, quantize)  # an extra that is missing says so before TensorFlow loads
     load_engine()
     from engine.export.bundle import export_run
 
@@ -238,14 +270,15 @@ class Classified:
     """One classified image, or why it could not be; with where the network looked when asked."""
 
     ticket: int
-    prediction: Any = None     # engine.inference.classifier.Prediction
+    prediction: Any = None  # engine.inference.classifier.Prediction
     error: str = ""
-    overlay: Any = None        # uint8 RGB: the original with the explanation's heat map
-    explained: str = ""        # how: "Grad-CAM on act_4", "saliency"
+    overlay: Any = None  # uint8 RGB: the original with the explanation's heat map
+    explained: str = ""  # how: "Grad-CAM on act_4", "saliency"
 
 
-def classify(task: Task, ticket: int, classifier: Any, source: Any, top_k: int, threshold: float = 0.0,
-             explain: bool = False) -> Classified:
+def classify(
+    task: Task, ticket: int, classifier: Any, source: Any, top_k: int, threshold: float = 0.0, explain: bool = False
+) -> Classified:
     try:
         prediction = classifier.classify(source, top_k=top_k, threshold=threshold or None)
     except LayerLabError as err:
@@ -263,7 +296,11 @@ def explained_overlay(classifier: Any, source: Any) -> tuple[Any, str]:
 
     prepared = prepare(source, classifier.spec)
     explanation = explain(classifier, prepared)
-    how = f"Grad-CAM on {explanation.layer}" if explanation.method == "gradcam" else "saliency (gradient of the class score)"
+    how = (
+        f"Grad-CAM on {explanation.layer}"
+        if explanation.method == "gradcam"
+        else "saliency (gradient of the class score)"
+    )
     return overlay(prepared.original, explanation.heatmap, placement=explanation.placement), how
 
 
@@ -281,8 +318,8 @@ class LayerViews:
     """What each convolution of the network makes of one image, and its first layer's filters."""
 
     title: str
-    maps: tuple[tuple[str, Any], ...]     # (layer, uint8 grid)
-    filters: Any                          # uint8 grid or None
+    maps: tuple[tuple[str, Any], ...]  # (layer, uint8 grid)
+    filters: Any  # uint8 grid or None
 
 
 def layer_views(task: Task, classifier: Any, source: Any, title: str) -> LayerViews:
@@ -327,8 +364,8 @@ def load_run(task: Task, path: str) -> Any:
 
 @dataclass(frozen=True)
 class OpenedRun:
-    run: Any            # engine.runs.folders.Run
-    classifier: Any     # engine.inference.classifier.Classifier or None when the run has no usable model
+    run: Any  # engine.runs.folders.Run
+    classifier: Any  # engine.inference.classifier.Classifier or None when the run has no usable model
     problem: str = ""
 
 
@@ -356,8 +393,8 @@ def expand_sources(task: Task, raw: list[Any], limit: int) -> Any:
 
 @dataclass(frozen=True)
 class ComparedRuns:
-    comparison: Any                   # engine.experiments.compare.Comparison
-    histories: tuple[Any, ...]        # each run's list[EpochRecord], in the same order
+    comparison: Any  # engine.experiments.compare.Comparison
+    histories: tuple[Any, ...]  # each run's list[EpochRecord], in the same order
 
 
 def compare_runs(task: Task, paths: list[str]) -> ComparedRuns:
@@ -369,14 +406,27 @@ def compare_runs(task: Task, paths: list[str]) -> ComparedRuns:
     return ComparedRuns(comparison, tuple(read(path).history for path in paths))
 
 
-def run_grid(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources,
-             spec: Any, grid_dir: str | None) -> Any:
+def run_grid(
+    task: Task,
+    config: ExperimentConfig,
+    dataset: Any,
+    runs_root: Path | None,
+    resources: Resources,
+    spec: Any,
+    grid_dir: str | None,
+) -> Any:
     """A grid of ordinary runs, one after another; the runs' and the grid's events are reported."""
     load_engine()
     from engine.experiments.grid_runner import run_grid as run
 
-    return run(spec, task.report, task.cancel_token, grid_dir=Path(grid_dir) if grid_dir else None, runs_root=runs_root,
-               **resources.train_kwargs)
+    return run(
+        spec,
+        task.report,
+        task.cancel_token,
+        grid_dir=Path(grid_dir) if grid_dir else None,
+        runs_root=runs_root,
+        **resources.train_kwargs,
+    )
 
 
 # --- insight ------------------------------------------------------------------------------------------
@@ -399,8 +449,8 @@ class ExplainedSample:
     """One validation image with the model's answer and where it looked."""
 
     index: int
-    image: Any                   # uint8, as stored
-    overlay: Any                 # uint8 RGB
+    image: Any  # uint8, as stored
+    overlay: Any  # uint8 RGB
     true: str
     predicted: str
     probability: float
@@ -412,19 +462,28 @@ def explain_sample(task: Task, classifier: Any, image: Any, index: int, true: st
 
     explanation = explain(classifier, np.asarray(image, np.float32))
     how = f"Grad-CAM on {explanation.layer}" if explanation.method == "gradcam" else "saliency"
-    return ExplainedSample(index, image, overlay(image, explanation.heatmap), true, explanation.label,
-                           explanation.probability, how)
+    return ExplainedSample(
+        index, image, overlay(image, explanation.heatmap), true, explanation.label, explanation.probability, how
+    )
 
 
-def find_label_issues(task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources,
-                      folds: int, epochs: int) -> Any:
+def find_label_issues(
+    task: Task,
+    config: ExperimentConfig,
+    dataset: Any,
+    runs_root: Path | None,
+    resources: Resources,
+    folds: int,
+    epochs: int,
+) -> Any:
     """Samples whose label is likely wrong, most likely first (None when stopped)."""
     load_engine()
     from engine.insight.label_issues import find_label_issues as find
 
     try:
-        return find(config, folds=folds, epochs=epochs or None, cancel=task.cancel_token, observer=task.report,
-                    dataset=dataset)
+        return find(
+            config, folds=folds, epochs=epochs or None, cancel=task.cancel_token, observer=task.report, dataset=dataset
+        )
     except Cancelled:
         return None
 
@@ -432,7 +491,7 @@ def find_label_issues(task: Task, config: ExperimentConfig, dataset: Any, runs_r
 @dataclass(frozen=True)
 class LabelDecisionSaved:
     key: Any
-    action: str                 # exclude | relabel | keep
+    action: str  # exclude | relabel | keep
     label: str
     excluded: int
     relabelled: int
@@ -513,11 +572,14 @@ def lesson_figure(task: Task, lesson: Any, result: Any) -> str:
     )
 
     validated_on_test = lesson.base_config.data.validation == "test"
-    if hasattr(result, "rows") and hasattr(result, "spec"):       # a grid
+    if hasattr(result, "rows") and hasattr(result, "spec"):  # a grid
         from engine.experiments.grid import settings_label
 
-        parts = [f"{settings_label(row.settings)}: {accuracy_text(_mean_figures(row.run_dirs), validated_on_test)}"
-                 for row in result.rows if row.run_dirs]
+        parts = [
+            f"{settings_label(row.settings)}: {accuracy_text(_mean_figures(row.run_dirs), validated_on_test)}"
+            for row in result.rows
+            if row.run_dirs
+        ]
         return " | ".join(parts) or "no run finished"
     if getattr(result, "failed", None):
         return f"failed: {result.failed}"
@@ -538,8 +600,8 @@ def _pixels(image: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class AutoencoderView:
-    reconstructor: Any                                   # engine.inference.reconstruction.Reconstructor
-    samples: tuple[tuple[Any, Any, Any], ...]            # (original, noisy, reconstruction) uint8
+    reconstructor: Any  # engine.inference.reconstruction.Reconstructor
+    samples: tuple[tuple[Any, Any, Any], ...]  # (original, noisy, reconstruction) uint8
 
 
 def autoencoder_view(task: Task, model: Any, spec: Any, noise: float, images: Any, seed: int = 0) -> AutoencoderView:
@@ -553,8 +615,9 @@ def autoencoder_view(task: Task, model: Any, spec: Any, noise: float, images: An
     if not len(images):
         return AutoencoderView(reconstructor, ())
     noisy, reconstructed = reconstructor.reconstruct(images, seed=seed)
-    return AutoencoderView(reconstructor, tuple((_pixels(o), _pixels(n), _pixels(r))
-                                                for o, n, r in zip(images, noisy, reconstructed)))
+    return AutoencoderView(
+        reconstructor, tuple((_pixels(o), _pixels(n), _pixels(r)) for o, n, r in zip(images, noisy, reconstructed))
+    )
 
 
 @dataclass(frozen=True)
@@ -562,10 +625,10 @@ class Reconstructed:
     """One dropped image through the autoencoder, or why not."""
 
     ticket: int
-    original: Any = None          # uint8, the image at the network's input size
+    original: Any = None  # uint8, the image at the network's input size
     noisy: Any = None
     reconstruction: Any = None
-    error: float | None = None    # mean squared error (0..1 pixels) against the original
+    error: float | None = None  # mean squared error (0..1 pixels) against the original
     problem: str = ""
 
 

@@ -1,6 +1,7 @@
 """The window's layout: controls on the left, the run bar, messages and curves in the centre, results
 on the right. Builds the panels and puts them on the window as attributes; connects nothing (the
 window connects panels to controllers)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,9 +45,15 @@ def build_panels(window: Any, runs_root: Path | None) -> None:
     window.lr_panel = LrFinderPanel()
     window.training_panel = TrainingPanel(config, window.lr_panel)
     window.grid_panel = GridPlanPanel(window.session.grid_plan)
-    window.controls = tab_widget("ControlTabs", 360, (scrolling(window.data_panel), "Data"), (window.model_panel, "Model"),
-                                 (scrolling(window.augmentation_panel), "Augment"), (scrolling(window.training_panel), "Training"),
-                                 (scrolling(window.grid_panel), "Grid"))
+    window.controls = tab_widget(
+        "ControlTabs",
+        360,
+        (scrolling(window.data_panel), "Data"),
+        (window.model_panel, "Model"),
+        (scrolling(window.augmentation_panel), "Augment"),
+        (scrolling(window.training_panel), "Training"),
+        (scrolling(window.grid_panel), "Grid"),
+    )
     window.controls.setTabToolTip(2, "Random changes to the training images, with a preview")
     centre = QWidget()
     centre.setObjectName("Centre")
@@ -56,19 +63,30 @@ def build_panels(window: Any, runs_root: Path | None) -> None:
     window.run_bar, window.message_bar, window.plots = RunBar(), MessageBar(), PlotsPanel()
     window.comparison_panel, window.grid_results = ComparisonPanel(), GridResultsPanel()
     window.lesson_card, window.reconstructions = LessonCard(), ReconstructionPanel()
-    window.centre_split = QSplitter(Qt.Orientation.Vertical)   # curves above; comparison, grid or autoencoder below
+    window.centre_split = QSplitter(Qt.Orientation.Vertical)  # curves above; comparison, grid or autoencoder below
     for widget in (window.plots, window.comparison_panel, window.grid_results, window.reconstructions):
         window.centre_split.addWidget(widget)
     window.centre_split.setStretchFactor(0, 3)
     window.centre_split.setStretchFactor(1, 1)
-    for widget, stretch in ((window.run_bar, 0), (window.message_bar, 0), (window.lesson_card, 0),
-                            (window.centre_split, 1)):
+    for widget, stretch in (
+        (window.run_bar, 0),
+        (window.message_bar, 0),
+        (window.lesson_card, 0),
+        (window.centre_split, 1),
+    ):
         column.addWidget(widget, stretch)
     window.classify_panel = ClassifyPanel(window.session.preferences, start_folder)
     window.errors_panel = ErrorsPanel(window.session.preferences)
     window.runs_panel, window.map_panel, window.labels_panel = RunsPanel(runs_root), MapPanel(), LabelsPanel()
-    window.results = tab_widget("ResultTabs", 440, (window.classify_panel, "Classify"), (window.errors_panel, "Errors"),
-                                (window.map_panel, "Map"), (window.labels_panel, "Labels"), (window.runs_panel, "Runs"))
+    window.results = tab_widget(
+        "ResultTabs",
+        440,
+        (window.classify_panel, "Classify"),
+        (window.errors_panel, "Errors"),
+        (window.map_panel, "Map"),
+        (window.labels_panel, "Labels"),
+        (window.runs_panel, "Runs"),
+    )
     window.splitter = QSplitter(Qt.Orientation.Horizontal)
     window.splitter.setObjectName("MainSplitter")
     for i, (widget, stretch) in enumerate(((window.controls, 0), (centre, 1), (window.results, 0))):

@@ -1,4 +1,5 @@
 """Help → Show log: the end of LayerLab's log file, with a way to its folder."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ The window logs to a rotating file in the platform's user log folder (or `$LAYER
 when that is set: tests, portable installs). Engine modules log under `engine.*`, the window
 under `gui.*`. Help → Show log shows the file. Tracebacks go here; banners stay one line.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,9 @@ def setup_logging(level: int = logging.INFO) -> Path:
         return path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
-                                                                        encoding="utf-8", delay=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
+        )
     except OSError:  # a read-only home: keep running without a log file
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter(FORMAT))

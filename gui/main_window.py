@@ -4,6 +4,7 @@ State lives in the Qt-free `Session` (gui/session.py); each workflow's controlle
 (gui/controllers) changes it from background tasks (gui/tasks.py) and renders it into its
 panel; panels send intent through signals connected here. See docs/architecture.md.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,12 +50,12 @@ class MainWindow(QMainWindow):
     engine_ready = Signal(str)
     dataset_loaded = Signal()
     inspection_shown = Signal()
-    training_finished = Signal(object)     # TrainResult or TrainingCrash
+    training_finished = Signal(object)  # TrainResult or TrainingCrash
     classifier_ready = Signal()
-    classified = Signal(int)               # ticket of a classified (or refused) image
+    classified = Signal(int)  # ticket of a classified (or refused) image
     run_opened = Signal(str)
     preview_shown = Signal()
-    gpu_memory_polled = Signal(object)     # (MiB,) or (None,) on the CPU
+    gpu_memory_polled = Signal(object)  # (MiB,) or (None,) on the CPU
 
     def __init__(self, settings: Settings | None = None, runs_root: Path | None = None) -> None:
         super().__init__()
@@ -156,8 +157,17 @@ class MainWindow(QMainWindow):
         self.preview.shown.connect(self.preview_shown.emit)
 
     def _lock_controls(self, training: Any) -> None:
-        for panel in (self.data_panel, self.model_panel, self.augmentation_panel, self.training_panel, self.runs_panel,
-                      self.grid_panel, self.labels_panel, self.lesson_card, self.lr_panel):
+        for panel in (
+            self.data_panel,
+            self.model_panel,
+            self.augmentation_panel,
+            self.training_panel,
+            self.runs_panel,
+            self.grid_panel,
+            self.labels_panel,
+            self.lesson_card,
+            self.lr_panel,
+        ):
             panel.set_locked(training.running)
 
     def show_caches(self) -> None:
@@ -219,7 +229,10 @@ class MainWindow(QMainWindow):
 
     # ==== settings and closing =========================================================================
     def _restore_window_state(self) -> None:
-        for key, restore in (("window/geometry", self.restoreGeometry), ("window/splitter", self.splitter.restoreState)):
+        for key, restore in (
+            ("window/geometry", self.restoreGeometry),
+            ("window/splitter", self.splitter.restoreState),
+        ):
             value = self.settings.bytes_value(key)
             if value is not None:
                 restore(value)
@@ -232,8 +245,11 @@ class MainWindow(QMainWindow):
         self.plots.timer.stop()
         self.tasks.shutdown(wait_lanes=("training", "engine"))
         self.persistence.save()
-        for key, value in (("window/geometry", self.saveGeometry()), ("window/splitter", self.splitter.saveState()),
-                           ("window/controls_tab", self.controls.currentIndex())):
+        for key, value in (
+            ("window/geometry", self.saveGeometry()),
+            ("window/splitter", self.splitter.saveState()),
+            ("window/controls_tab", self.controls.currentIndex()),
+        ):
             self.settings.set_value(key, value)
         self.settings.sync()
         self.session.close()

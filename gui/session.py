@@ -7,6 +7,7 @@ always renders a consistent slice, and a test can drive a controller with no Qt 
 
 Changes happen on the UI thread only (the task runner delivers results there).
 """
+
 from __future__ import annotations
 
 import math
@@ -88,8 +89,12 @@ class GridPlan(BaseModel):
     """The grid set up in the Grid tab (factors × levels × repeats); validated by the engine at start."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
-    factors: list[FactorText] = Field(default_factory=lambda: [FactorText(key="arch.dropout", values="off, on"),
-                                                               FactorText(key="arch.batchnorm", values="off, on")])
+    factors: list[FactorText] = Field(
+        default_factory=lambda: [
+            FactorText(key="arch.dropout", values="off, on"),
+            FactorText(key="arch.batchnorm", values="off, on"),
+        ]
+    )
     repeats: int = Field(2, ge=1, le=20, description="runs per combination, with different seeds")
 
 
@@ -98,10 +103,18 @@ class Preferences(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
     top_k: int = Field(3, ge=1, le=10, description="classes shown per classified image")
-    threshold: float = Field(0.0, ge=0.0, le=1.0, description="below this top probability an answer is 'not sure' (0: off)")
-    explain: bool = Field(False, description="draw where the network looked (Grad-CAM or saliency) on classified images")
-    memory_budget_mb: int = Field(0, ge=0, le=1_048_576, description="memory the caches may use, MB (0: a quarter of "
-                                                                   "the machine's memory, at most 4 GiB)")
+    threshold: float = Field(
+        0.0, ge=0.0, le=1.0, description="below this top probability an answer is 'not sure' (0: off)"
+    )
+    explain: bool = Field(
+        False, description="draw where the network looked (Grad-CAM or saliency) on classified images"
+    )
+    memory_budget_mb: int = Field(
+        0,
+        ge=0,
+        le=1_048_576,
+        description="memory the caches may use, MB (0: a quarter of the machine's memory, at most 4 GiB)",
+    )
 
 
 def memory_budget(preferences: Preferences) -> Any:
@@ -145,7 +158,7 @@ def touches(keys: set[str], *prefixes: str) -> bool:
 # --- run-time state: one immutable value per workflow ------------------------------------------------
 @dataclass(frozen=True)
 class EngineState:
-    status: str = "loading"          # loading | ready | failed
+    status: str = "loading"  # loading | ready | failed
     device: str = ""
     seconds: float | None = None
     error: str = ""
@@ -158,38 +171,38 @@ class EngineState:
 
 @dataclass(frozen=True)
 class DataState:
-    status: str = "empty"            # empty | loading | ready | failed
-    name: str = ""                   # the dataset's config name (digits, folder:PATH...)
-    key: str | None = None           # identifies the exact dataset loaded (source, split, size, seed)
-    dataset: Any = None              # engine.datasets.Dataset
+    status: str = "empty"  # empty | loading | ready | failed
+    name: str = ""  # the dataset's config name (digits, folder:PATH...)
+    key: str | None = None  # identifies the exact dataset loaded (source, split, size, seed)
+    dataset: Any = None  # engine.datasets.Dataset
     samples: dict[int, Any] = field(default_factory=dict)
     error: str = ""
 
 
 @dataclass(frozen=True)
 class ModelState:
-    status: str = "waiting"          # waiting | building | ready | failed
-    note: str = ""                   # what it waits for, or the error
-    rows: tuple[Any, ...] = ()       # engine.architectures.layers.LayerInfo
+    status: str = "waiting"  # waiting | building | ready | failed
+    note: str = ""  # what it waits for, or the error
+    rows: tuple[Any, ...] = ()  # engine.architectures.layers.LayerInfo
     trainable: int = 0
     total: int = 0
 
 
 @dataclass(frozen=True)
 class TrainingState:
-    status: str = "idle"             # idle | waiting | preparing | extracting | running | pausing | paused | stopping |
-                                     # finished | stopped | failed
-    fraction: float = 0.0            # of all planned epochs
+    status: str = "idle"  # idle | waiting | preparing | extracting | running | pausing | paused | stopping |
+    # finished | stopped | failed
+    fraction: float = 0.0  # of all planned epochs
     text: str = "Ready"
     eta: str = ""
-    epochs: int = 0                  # planned, all stages
+    epochs: int = 0  # planned, all stages
     stage_note: str = ""
-    run_note: str = ""               # "run 3/8 · " while a grid trains its runs one after another
+    run_note: str = ""  # "run 3/8 · " while a grid trains its runs one after another
     feature_cache: bool | None = None
     cache_note: str = ""
     run_dir: str = ""
     tooltip: str = ""
-    pausable: bool = False           # this job can hold after a batch (a training; not a grid or a label check)
+    pausable: bool = False  # this job can hold after a batch (a training; not a grid or a label check)
 
     @property
     def running(self) -> bool:
@@ -200,39 +213,39 @@ class TrainingState:
 class ResultsState:
     """The final metrics shown in the Errors tab: of the training just done, or of an opened run."""
 
-    metrics: Any = None              # engine.runs.folders.RunMetrics or None
+    metrics: Any = None  # engine.runs.folders.RunMetrics or None
     class_names: tuple[str, ...] = ()
     note: str = ""
-    dataset: Any = None              # where validation images come from when the errors have no file
-    origin: str = ""                 # "training" | "run"
+    dataset: Any = None  # where validation images come from when the errors have no file
+    origin: str = ""  # "training" | "run"
 
 
 @dataclass(frozen=True)
 class ClassifierState:
-    classifier: Any = None           # engine.inference.classifier.Classifier
+    classifier: Any = None  # engine.inference.classifier.Classifier
     description: str = "No model yet — train one or open a run."
-    status: str = "none"             # none | loading | ready | failed
+    status: str = "none"  # none | loading | ready | failed
 
 
 @dataclass(frozen=True)
 class RunsState:
     summaries: tuple[Any, ...] = ()  # engine.runs.folders.RunSummary
-    status: str = "idle"             # idle | listing | ready | failed
+    status: str = "idle"  # idle | listing | ready | failed
     problem: str = ""
-    opened: Any = None               # engine.runs.folders.Run
-    compared: Any = None             # gui.jobs.ComparedRuns while runs are compared side by side
+    opened: Any = None  # engine.runs.folders.Run
+    compared: Any = None  # gui.jobs.ComparedRuns while runs are compared side by side
 
 
 @dataclass(frozen=True)
 class GridState:
     """A grid of runs: which run is training, and one row per combination (mean ± std over repeats)."""
 
-    status: str = "idle"             # idle | running | stopped | finished | failed
+    status: str = "idle"  # idle | running | stopped | finished | failed
     grid_dir: str = ""
-    total: int = 0                   # planned runs (combinations × repeats)
-    current: int = -1                # index of the run training now
-    settings: dict[str, Any] = field(default_factory=dict)   # of the run training now
-    rows: tuple[Any, ...] = ()       # engine.experiments.grid.GridRow
+    total: int = 0  # planned runs (combinations × repeats)
+    current: int = -1  # index of the run training now
+    settings: dict[str, Any] = field(default_factory=dict)  # of the run training now
+    rows: tuple[Any, ...] = ()  # engine.experiments.grid.GridRow
 
 
 @dataclass(frozen=True)
@@ -240,17 +253,17 @@ class LessonState:
     """The lesson chosen from the Lessons menu (engine.lessons): its note, what it lacks offline,
     and, once run, the learner's figure beside the published one."""
 
-    name: str = ""                   # "": no lesson
+    name: str = ""  # "": no lesson
     title: str = ""
     note: str = ""
     published: str = ""
-    kind: str = ""                   # train | grid | imagenet | autoencoder | two_stage
-    status: str = "idle"             # idle | unavailable | ready | loading | running | finished | failed
-    missing: str = ""                # what to download and where, when its files are not here
-    fallback: str = ""               # digits | shapes: what it can run on instead ("": nothing)
-    fallback_note: str = ""          # set up on the fallback: why the published figure does not apply
-    figure: str = ""                 # what the learner's run measured
-    network: str = ""                # the ImageNet lesson's network
+    kind: str = ""  # train | grid | imagenet | autoencoder | two_stage
+    status: str = "idle"  # idle | unavailable | ready | loading | running | finished | failed
+    missing: str = ""  # what to download and where, when its files are not here
+    fallback: str = ""  # digits | shapes: what it can run on instead ("": nothing)
+    fallback_note: str = ""  # set up on the fallback: why the published figure does not apply
+    figure: str = ""  # what the learner's run measured
+    network: str = ""  # the ImageNet lesson's network
 
 
 @dataclass(frozen=True)
@@ -258,8 +271,8 @@ class AutoencoderState:
     """An autoencoder just trained: what reconstructs dropped images, and a few validation images
     as (original, noisy input, reconstruction), uint8 arrays."""
 
-    status: str = "none"             # none | loading | ready | failed
-    reconstructor: Any = None        # engine.inference.reconstruction.Reconstructor
+    status: str = "none"  # none | loading | ready | failed
+    reconstructor: Any = None  # engine.inference.reconstruction.Reconstructor
     samples: tuple[tuple[Any, Any, Any], ...] = ()
     note: str = ""
 
@@ -269,7 +282,7 @@ class Message:
     """The banner: one readable line; `topic` lets its workflow clear it once solved."""
 
     text: str = ""
-    level: str = "info"              # info | success | warning | error
+    level: str = "info"  # info | success | warning | error
     details: str = ""
     topic: str = ""
 
@@ -286,14 +299,25 @@ class SessionEvents(SignalGroup):
     lesson = Signal(object)
     autoencoder = Signal(object)
     message = Signal(object)
-    status = Signal(str, int)        # a transient status-bar line, and how long it stays (ms, 0: until replaced)
+    status = Signal(str, int)  # a transient status-bar line, and how long it stays (ms, 0: until replaced)
 
 
 class Session:
     """Everything one window knows, as data; `events.<part>` announces each new value."""
 
-    PARTS = ("engine", "data", "model", "training", "results", "classifier", "runs", "grid", "lesson", "autoencoder",
-             "message")
+    PARTS = (
+        "engine",
+        "data",
+        "model",
+        "training",
+        "results",
+        "classifier",
+        "runs",
+        "grid",
+        "lesson",
+        "autoencoder",
+        "message",
+    )
 
     def __init__(self, config: ExperimentConfig | None = None, preferences: Preferences | None = None) -> None:
         self.config = ConfigStore(config or ExperimentConfig())

@@ -3,6 +3,7 @@
 Stored with QSettings. When `LAYERLAB_HOME` is set (tests, portable installs) everything lives in
 `$LAYERLAB_HOME/settings.ini` next to the runs, so a test never touches the user's settings.
 """
+
 from __future__ import annotations
 
 import os

@@ -17,6 +17,7 @@ Work runs on *lanes*: named groups of daemon threads that take tasks in order.
 Daemon threads mean quitting never hangs on a worker stuck in a read; the training lane is the
 only one the window waits for at close (the engine saves the run within one batch of a Stop).
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,8 @@ class Task:
         self._runner = runner
         self._slot = slot
         self._on_progress = on_progress
-        self.cancel_token = CancelToken()   # pass it to engine calls that take one (train, extract)
-        self.abandoned = False              # superseded or cancelled: nothing more is delivered
+        self.cancel_token = CancelToken()  # pass it to engine calls that take one (train, extract)
+        self.abandoned = False  # superseded or cancelled: nothing more is delivered
 
     @property
     def cancelled(self) -> bool:
@@ -95,8 +96,9 @@ class _Lane:
         self.name = name
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._runner = runner
-        self._threads = [threading.Thread(target=self._loop, name=f"layerlab-{name}-{i}", daemon=True)
-                         for i in range(threads)]
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"layerlab-{name}-{i}", daemon=True) for i in range(threads)
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -151,8 +153,14 @@ class TaskSlot:
         self.newest_only = newest_only
         self._live: list[Task] = []
 
-    def start(self, fn: Callable[..., Any], *args: Any, on_result: Callback = None, on_error: Callback = None,
-              on_progress: Callback = None) -> Task:
+    def start(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_result: Callback = None,
+        on_error: Callback = None,
+        on_progress: Callback = None,
+    ) -> Task:
         """Run `fn(task, *args)` on this slot's lane; callbacks run on the UI thread."""
         if self.newest_only:
             self.cancel()
@@ -193,7 +201,7 @@ class TaskRunner(QObject):
         self._lanes = {name: _Lane(name, n, self) for name, n in (lanes or LANES).items()}
         self._slots: dict[str, TaskSlot] = {}
         self._closed = False
-        self._timers: dict[str, QTimer] = {}     # debounce timers
+        self._timers: dict[str, QTimer] = {}  # debounce timers
         self._debounced: dict[str, Callable[[], None]] = {}
         self._repeats: dict[str, QTimer] = {}
         self._deliver.connect(self._on_deliver)

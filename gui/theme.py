@@ -3,6 +3,7 @@
 Keeping the colours here (not scattered through widgets) is what makes the plots look like part
 of the same application as the controls.
 """
+
 from __future__ import annotations
 
 import sys
@@ -15,12 +16,12 @@ BORDER = "#323743"
 TEXT = "#dfe3ea"
 TEXT_DIM = "#8d95a5"
 ACCENT = "#4f8cff"
-TRAIN = "#4f8cff"        # training curves
-VAL = "#ff9f43"          # validation curves
+TRAIN = "#4f8cff"  # training curves
+VAL = "#ff9f43"  # validation curves
 GOOD = "#3ecf8e"
 WARN = "#f5b942"
 BAD = "#ff5c5c"
-GRID = "#2a2f39"          # plot grid lines and axes (opaque: cheap to draw)
+GRID = "#2a2f39"  # plot grid lines and axes (opaque: cheap to draw)
 #: One colour per run when runs are compared (distinct on the dark background, colour-blind safe first).
 RUN_COLORS = ("#4f8cff", "#ff9f43", "#3ecf8e", "#e05cff", "#f5e642", "#ff5c8a", "#5ce1e6", "#b0b8c8")
 

@@ -1,4 +1,5 @@
 """Small reusable widgets: the inline message bar, probability bars, headings, image tiles."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -145,7 +146,9 @@ class ProbabilityBars(QWidget):
             color = QColor(theme.ACCENT if i == 0 else theme.TEXT_DIM)
             painter.setPen(QColor(theme.TEXT if i == 0 else theme.TEXT_DIM))
             text = metrics.elidedText(str(label), Qt.TextElideMode.ElideRight, label_w - 6)
-            painter.drawText(QRectF(0, y, label_w - 6, 20), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text)
+            painter.drawText(
+                QRectF(0, y, label_w - 6, 20), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text
+            )
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(theme.SURFACE_ALT))
             painter.drawRoundedRect(QRectF(label_w, y + 4, bar_w, 12), 4, 4)

@@ -12,6 +12,7 @@ a header declaring 93 GiB, a zip bomb, a single .npy), `run_folders` (broken JSO
 mismatched models, foreign model files, code in models, path traversal, stale temporaries;
 needs Keras) and `degenerate_data` (datasets too small to validate on).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,8 +36,8 @@ OK = "ok"
 
 class Case(NamedTuple):
     path: Path
-    expect: str           # OK, or a fragment the refusal must contain (case-insensitive)
-    label: str = ""       # a short name for test ids; the file name when empty
+    expect: str  # OK, or a fragment the refusal must contain (case-insensitive)
+    label: str = ""  # a short name for test ids; the file name when empty
 
     @property
     def id(self) -> str:
@@ -91,8 +92,11 @@ def digit_image(size: int = 64) -> Image.Image:
     from PIL import ImageDraw
 
     image = Image.new("L", (size, size), 255)
-    ImageDraw.Draw(image).line([(size // 6, size // 6), (size - size // 6, size // 6), (size // 2, size - size // 10)],
-                               fill=0, width=max(2, size // 9))
+    ImageDraw.Draw(image).line(
+        [(size // 6, size // 6), (size - size // 6, size // 6), (size // 2, size - size // 10)],
+        fill=0,
+        width=max(2, size // 9),
+    )
     return image
 
 
@@ -103,8 +107,12 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header declares width×height pixels, with one tiny compressed row of data."""
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
-            + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + _png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def npy_header(shape: tuple[int, ...], descr: str) -> bytes:
@@ -145,8 +153,29 @@ def write_deflated_zip(path: Path, members: list[tuple[str, bytes, int]]) -> Pat
             encoded = name.encode("utf-8")
             local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(data), size, len(encoded), 0)
             out.write(local + encoded + data)
-            central.append(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc, len(data), size,
-                                       len(encoded), 0, 0, 0, 0, 0, offset) + encoded)
+            central.append(
+                struct.pack(
+                    "<4s6H3L5H2L",
+                    b"PK\x01\x02",
+                    20,
+                    20,
+                    0,
+                    8,
+                    0,
+                    0,
+                    crc,
+                    len(data),
+                    size,
+                    len(encoded),
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    offset,
+                )
+                + encoded
+            )
             offset += len(local) + len(encoded) + len(data)
         directory = b"".join(central)
         out.write(directory)
@@ -179,7 +208,7 @@ def image_files(folder: Path) -> list[Case]:
     noise = Image.fromarray(rng.integers(0, 256, (48, 40, 3), dtype=np.uint8))
     add("photo.png", noise, OK)
     add("digit.png", digit_image(), OK)
-    add("png_named.jpg", png_bytes(noise), OK)                          # misnamed, still a PNG
+    add("png_named.jpg", png_bytes(noise), OK)  # misnamed, still a PNG
     add("deep16.png", Image.fromarray(np.full((20, 30), 40000, np.uint16)), OK)
     add("cmyk.jpg", Image.new("CMYK", (30, 20), (0, 200, 200, 0)), OK)
     frames = [Image.new("RGB", (16, 16), (255, 255, 255)), Image.new("RGB", (16, 16), (0, 0, 0))]
@@ -192,7 +221,7 @@ def image_files(folder: Path) -> list[Case]:
     add("photo.bmp", noise, OK)
     add("photo.tif", noise, OK)
     add("float_ok.tif", Image.fromarray(np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8), "F"), OK)
-    add("tall_1x100000.png", Image.new("L", (1, 100_000), 128), OK)          # family 1: padded, never a huge canvas
+    add("tall_1x100000.png", Image.new("L", (1, 100_000), 128), OK)  # family 1: padded, never a huge canvas
     add("wide_60000x1.png", Image.new("RGB", (60_000, 1), (200, 10, 10)), OK)
     full = png_bytes(noise)
     add("truncated.png", full[: len(full) // 2], "damaged or truncated")
@@ -202,7 +231,7 @@ def image_files(folder: Path) -> list[Case]:
     add("document.png", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "PDF")
     add("drawing.eps", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nnewpath 0 0 moveto showpage\n", "EPS")
     add("binary.eps", b"\xc5\xd0\xd3\xc6" + bytes(60), "EPS")
-    add("icon.ico", noise.resize((32, 32)), "PNG, JPEG")                      # Pillow reads ICO; LayerLab does not
+    add("icon.ico", noise.resize((32, 32)), "PNG, JPEG")  # Pillow reads ICO; LayerLab does not
     add("targa.tga", noise, "PNG, JPEG")
     add("huge_header.png", png_header_only(100_000, 100_000), "too large")
     add("nan.tif", Image.fromarray(np.full((16, 16), np.nan, np.float32), "F"), "NaN")
@@ -243,10 +272,10 @@ def special_files(folder: Path) -> list[Case]:
     cases.append(Case(latin1, OK, "non_utf8_ok"))
     latin1_bad = Path(os.fsdecode(os.path.join(os.fsencode(folder), b"r\xe9sum\xe9.png")))
     latin1_bad.write_bytes(b"not an image at all")
-    cases.append(Case(latin1_bad, "sum", "non_utf8_refused"))                  # the name still prints (as r�sum�.png)
+    cases.append(Case(latin1_bad, "sum", "non_utf8_refused"))  # the name still prints (as r�sum�.png)
     big = folder / "sparse_big.png"
     with open(big, "wb") as f:
-        f.truncate(300 * 2**20)                                             # sparse: no disk space used
+        f.truncate(300 * 2**20)  # sparse: no disk space used
     cases.append(Case(big, "too big"))
     if os.geteuid() != 0:  # root reads anything: the case only means something for a user
         locked = folder / "locked.png"
@@ -275,7 +304,7 @@ def class_folders(folder: Path) -> list[Case]:
     os.mkfifo(mixed / "dark" / "pipe.png")
     (mixed / "dark" / "dangling.png").symlink_to(mixed / "nowhere.png")
     (mixed / "light" / "notes.jpg").write_text("not an image")
-    (mixed / "light" / "loop").symlink_to(mixed / "light")                 # a folder loop: never followed
+    (mixed / "light" / "loop").symlink_to(mixed / "light")  # a folder loop: never followed
     odd = Path(os.fsdecode(os.path.join(os.fsencode(mixed / "light"), b"caf\xe9.png")))
     Image.new("RGB", (10, 10), (220, 220, 220)).save(odd)
     one = folder / "one_class"
@@ -285,8 +314,12 @@ def class_folders(folder: Path) -> list[Case]:
     for label in ("a", "b"):
         (unreadable / label).mkdir(parents=True)
         (unreadable / label / "x.png").write_bytes(b"junk")
-    return [Case(mixed, OK, "folder_mixed"), Case(one, "at least two", "folder_one_class"),
-            Case(unreadable, "readable", "folder_nothing_readable"), Case(folder / "absent", "not found", "folder_absent")]
+    return [
+        Case(mixed, OK, "folder_mixed"),
+        Case(one, "at least two", "folder_one_class"),
+        Case(unreadable, "readable", "folder_nothing_readable"),
+        Case(folder / "absent", "not found", "folder_absent"),
+    ]
 
 
 SKIPPED_IN_CLASS_FOLDER = {"pipe.png": "named pipe", "dangling.png": "does not exist", "notes.jpg": "not an image"}
@@ -306,7 +339,10 @@ def npz_files(folder: Path) -> list[Case]:
     y = np.arange(20) % 2
     cases = [
         Case(_savez(folder / "good.npz", x=x, y=y), OK),
-        Case(_savez(folder / "pickled.npz", x_train=np.array([{"a": 1}, None], dtype=object), y_train=np.array([0, 1])), "pickled"),
+        Case(
+            _savez(folder / "pickled.npz", x_train=np.array([{"a": 1}, None], dtype=object), y_train=np.array([0, 1])),
+            "pickled",
+        ),
         Case(_savez(folder / "wrong_shape.npz", x=np.zeros((4, 8)), y=np.array([0, 1, 0, 1])), "shaped"),
         Case(_savez(folder / "nan.npz", x=np.full((4, 8, 8), np.nan), y=np.array([0, 1, 0, 1])), "NaN"),
         Case(_savez(folder / "one_class.npz", x=x, y=np.zeros(20, int)), "only one class"),
@@ -318,20 +354,32 @@ def npz_files(folder: Path) -> list[Case]:
         Case(_savez(folder / "other_names.npz", images=x, labels=y), "it has: images, labels"),
         Case(_savez(folder / "unused_member_ok.npz", x=x, y=y, notes=np.zeros(3)), OK),
     ]
-    huge = write_npz_members(folder / "header_93GiB.npz", {
-        "x_train.npy": npy_header((25_000, 1000, 1000, 1), "<f4") + bytes(64),
-        "y_train.npy": npy_bytes(np.array([0, 1]))})
+    huge = write_npz_members(
+        folder / "header_93GiB.npz",
+        {
+            "x_train.npy": npy_header((25_000, 1000, 1000, 1), "<f4") + bytes(64),
+            "y_train.npy": npy_bytes(np.array([0, 1])),
+        },
+    )
     cases.append(Case(huge, "would need 93.1 GiB"))
-    lying = write_npz_members(folder / "short_data.npz", {
-        "x.npy": npy_header((100, 8, 8), "<f8") + bytes(10), "y.npy": npy_bytes(np.arange(100) % 2)})
+    lying = write_npz_members(
+        folder / "short_data.npz",
+        {"x.npy": npy_header((100, 8, 8), "<f8") + bytes(10), "y.npy": npy_bytes(np.arange(100) % 2)},
+    )
     cases.append(Case(lying, "damaged"))
-    bomb = write_deflated_zip(folder / "zip_bomb.npz", [
-        ("x_train.npy", npy_header((3 * 1024, 1024, 1024), "|u1"), 3 * 2**30),
-        ("y_train.npy", npy_bytes(np.arange(3 * 1024) % 2), 0)])
+    bomb = write_deflated_zip(
+        folder / "zip_bomb.npz",
+        [
+            ("x_train.npy", npy_header((3 * 1024, 1024, 1024), "|u1"), 3 * 2**30),
+            ("y_train.npy", npy_bytes(np.arange(3 * 1024) % 2), 0),
+        ],
+    )
     cases.append(Case(bomb, "zip bomb"))
-    unused_bomb = write_deflated_zip(folder / "unused_bomb_ok.npz", [
-        ("x.npy", npy_bytes(x), 0), ("y.npy", npy_bytes(y), 0), ("junk.npy", npy_header((2**30,), "|u1"), 2**30)])
-    cases.append(Case(unused_bomb, OK))                                     # never read: never inflated
+    unused_bomb = write_deflated_zip(
+        folder / "unused_bomb_ok.npz",
+        [("x.npy", npy_bytes(x), 0), ("y.npy", npy_bytes(y), 0), ("junk.npy", npy_header((2**30,), "|u1"), 2**30)],
+    )
+    cases.append(Case(unused_bomb, OK))  # never read: never inflated
     single = folder / "single.npy"
     np.save(single, np.zeros(3))
     cases.append(Case(single, "single .npy"))
@@ -354,7 +402,7 @@ def degenerate_data(folder: Path) -> list[Case]:
     x = np.zeros((2, 8, 8), np.uint8)
     x[1] = 255
     return [
-        Case(_savez(folder / "two_samples.npz", x=x, y=np.array([0, 1])), OK),            # nothing left to validate on
+        Case(_savez(folder / "two_samples.npz", x=x, y=np.array([0, 1])), OK),  # nothing left to validate on
         Case(_savez(folder / "gaps.npz", x=np.zeros((4, 8, 8), np.uint8), y=np.array([0, 1, 2, 5000])), "5000"),
     ]
 
@@ -380,11 +428,33 @@ def write_run(folder: Path, model: Any = None, spec: dict[str, Any] | None = Non
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(ExperimentConfig().to_json())
-    spec = spec or {"height": 8, "width": 8, "channels": 1, "polarity": "light_on_dark", "pad_to_square": True,
-                    "class_names": CLASSES, "fit_content": True, "content_margin": 0.1}
+    spec = spec or {
+        "height": 8,
+        "width": 8,
+        "channels": 1,
+        "polarity": "light_on_dark",
+        "pad_to_square": True,
+        "class_names": CLASSES,
+        "fit_content": True,
+        "content_margin": 0.1,
+    }
     (folder / "preprocess.json").write_text(json.dumps(spec))
-    (folder / "history.json").write_text(json.dumps([{"epoch": 0, "loss": 1.0, "accuracy": 0.5, "val_loss": 1.1,
-                                                      "val_accuracy": 0.4, "seconds": 0.1, "stage": 1, "partial": False}]))
+    (folder / "history.json").write_text(
+        json.dumps(
+            [
+                {
+                    "epoch": 0,
+                    "loss": 1.0,
+                    "accuracy": 0.5,
+                    "val_loss": 1.1,
+                    "val_accuracy": 0.4,
+                    "seconds": 0.1,
+                    "stage": 1,
+                    "partial": False,
+                }
+            ]
+        )
+    )
     (folder / "metrics.json").write_text(json.dumps({"val_count": 10, "val_accuracy": 0.4, "val_loss": 1.1}))
     (model if model is not None else tiny_model()).save(folder / "model.keras")
     return folder
@@ -420,12 +490,20 @@ def run_folders(folder: Path) -> list[Case]:
     variant("history_broken", "history.json", history_dot_json="{broken")
     variant("history_nan_ok", OK, history_dot_json='[{"epoch": 0, "loss": NaN, "val_loss": Infinity}]')
     variant("preprocess_partial", "preprocess.json", preprocess_dot_json='{"height": 8}')
-    variant("preprocess_wrong_type", "preprocess.json", preprocess_dot_json='{"height": "tall", "width": 8, "channels": 1}')
-    variant("random_bytes_model", "not a Keras model file", model_dot_keras=bytes(np.random.default_rng(1).integers(0, 256, 3000, dtype=np.uint8)))
+    variant(
+        "preprocess_wrong_type", "preprocess.json", preprocess_dot_json='{"height": "tall", "width": 8, "channels": 1}'
+    )
+    variant(
+        "random_bytes_model",
+        "not a Keras model file",
+        model_dot_keras=bytes(np.random.default_rng(1).integers(0, 256, 3000, dtype=np.uint8)),
+    )
     no_preprocess = write_run(folder / "no_preprocess")
     (no_preprocess / "preprocess.json").unlink()
     cases.append(Case(no_preprocess, "no preprocess.json", "run_no_preprocess"))
-    mismatch = write_run(folder / "spec_mismatch", spec={"height": 28, "width": 28, "channels": 1, "class_names": CLASSES})
+    mismatch = write_run(
+        folder / "spec_mismatch", spec={"height": 28, "width": 28, "channels": 1, "class_names": CLASSES}
+    )
     cases.append(Case(mismatch, "do not belong together", "run_spec_mismatch"))
     other = write_run(folder / "model_of_another_run", model=tiny_model(classes=3))
     cases.append(Case(other, "another run", "run_model_of_another_run"))
@@ -440,16 +518,25 @@ def run_folders(folder: Path) -> list[Case]:
     (saved_model / "model.keras").mkdir()
     (saved_model / "model.keras" / "saved_model.pb").write_bytes(b"\x08\x01")
     cases.append(Case(saved_model, "folder", "run_savedmodel_dir"))
-    for name, member in (("traversal", "../../evil.txt"), ("absolute_member", "/tmp/evil.txt"),
-                         ("extra_member", "evil.py")):
+    for name, member in (
+        ("traversal", "../../evil.txt"),
+        ("absolute_member", "/tmp/evil.txt"),
+        ("extra_member", "evil.py"),
+    ):
         path = write_run(folder / name)
         _with_member(path / "model.keras", member, b"print('hello')")
         cases.append(Case(path, "unsafe path" if name != "extra_member" else "unexpected file", f"run_{name}"))
     bomb = write_run(folder / "model_zip_bomb")
     with zipfile.ZipFile(bomb / "model.keras") as archive:
         config, metadata = archive.read("config.json"), archive.read("metadata.json")
-    write_deflated_zip(bomb / "model.keras", [("metadata.json", metadata, 0), ("config.json", config, 0),
-                                             ("model.weights.h5", b"\x89HDF\r\n\x1a\n", 256 * 2**20)])
+    write_deflated_zip(
+        bomb / "model.keras",
+        [
+            ("metadata.json", metadata, 0),
+            ("config.json", config, 0),
+            ("model.weights.h5", b"\x89HDF\r\n\x1a\n", 256 * 2**20),
+        ],
+    )
     cases.append(Case(bomb, "zip bomb", "run_model_zip_bomb"))
     stale = write_run(folder / "stale_temporaries")
     old = time.time() - 3600
@@ -466,12 +553,21 @@ def run_folders(folder: Path) -> list[Case]:
 # What `list_runs` must flag (a problem naming the file) among `run_folders`'s runs; the others
 # (model problems are found when the model is opened) are listed as healthy.
 BROKEN_IN_LISTING = {
-    "config_null": "config.json", "config_list": "config.json", "config_string": "config.json",
-    "config_bad_json": "config.json", "metrics_list": "metrics.json", "history_broken": "history.json",
-    "preprocess_partial": "preprocess.json", "preprocess_wrong_type": "preprocess.json",
+    "config_null": "config.json",
+    "config_list": "config.json",
+    "config_string": "config.json",
+    "config_bad_json": "config.json",
+    "metrics_list": "metrics.json",
+    "history_broken": "history.json",
+    "preprocess_partial": "preprocess.json",
+    "preprocess_wrong_type": "preprocess.json",
 }
 
 
 def all_families_without_keras(folder: Path) -> dict[str, list[Case]]:
-    return {"images": image_files(folder / "images"), "special": special_files(folder / "special"),
-            "npz": npz_files(folder / "npz"), "degenerate": degenerate_data(folder / "degenerate")}
+    return {
+        "images": image_files(folder / "images"),
+        "special": special_files(folder / "special"),
+        "npz": npz_files(folder / "npz"),
+        "degenerate": degenerate_data(folder / "degenerate"),
+    }

@@ -9,6 +9,7 @@ Targets: `open_image` + `to_array` on PNG, JPEG and GIF; the `.npz` loader; `loa
 `list_runs` on run folders whose JSON files are mutated; `load_model_file` on mutated `.keras`
 archives (bytes of the archive, or the JSON of its config).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,20 @@ import numpy as np
 from PIL import Image
 
 INTERESTING_INTS = (0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF, 0x10000, 0x1000000)
-INTERESTING_JSON: tuple[Any, ...] = (None, [], {}, "", "x" * 300, -1, 0, 1e308, 2**70, True, [[[[[[1]]]]]], float("nan"))
+INTERESTING_JSON: tuple[Any, ...] = (
+    None,
+    [],
+    {},
+    "",
+    "x" * 300,
+    -1,
+    0,
+    1e308,
+    2**70,
+    True,
+    [[[[[[1]]]]]],
+    float("nan"),
+)
 
 
 def mutate_bytes(data: bytes, rng: np.random.Generator) -> bytes:
@@ -45,13 +59,13 @@ def mutate_bytes(data: bytes, rng: np.random.Generator) -> bytes:
         elif op == 1:
             value = INTERESTING_INTS[int(rng.integers(0, len(INTERESTING_INTS)))]
             order = "big" if rng.integers(0, 2) else "little"
-            out[at:at + 4] = value.to_bytes(4, order)
+            out[at : at + 4] = value.to_bytes(4, order)
         elif op == 2:
-            del out[at:at + int(rng.integers(1, 64))]
+            del out[at : at + int(rng.integers(1, 64))]
         elif op == 3:
             out[at:at] = bytes(rng.integers(0, 256, int(rng.integers(1, 32)), dtype=np.uint8))
         elif op == 4:
-            out[at:at] = out[at:at + int(rng.integers(1, 256))]
+            out[at:at] = out[at : at + int(rng.integers(1, 256))]
         else:
             del out[at:]
     return bytes(out)
@@ -99,7 +113,11 @@ def seed_images() -> dict[str, bytes]:
     pixels[:, :10] = 40
     image = Image.fromarray(pixels)
     files = {}
-    for fmt, kwargs in (("PNG", {}), ("JPEG", {"quality": 80}), ("GIF", {"save_all": True, "append_images": [image.rotate(90)]})):
+    for fmt, kwargs in (
+        ("PNG", {}),
+        ("JPEG", {"quality": 80}),
+        ("GIF", {"save_all": True, "append_images": [image.rotate(90)]}),
+    ):
         buffer = io.BytesIO()
         image.save(buffer, fmt, **kwargs)
         files[fmt.lower()] = buffer.getvalue()
@@ -110,8 +128,14 @@ def seed_npz() -> bytes:
     x = np.zeros((12, 6, 6), np.uint8)
     x[::2, 1:4, 1:4] = 200
     buffer = io.BytesIO()
-    np.savez(buffer, x_train=x, y_train=np.arange(12) % 3, x_test=x[:3], y_test=np.arange(3),
-             class_names=np.array(["a", "b", "c"]))
+    np.savez(
+        buffer,
+        x_train=x,
+        y_train=np.arange(12) % 3,
+        x_test=x[:3],
+        y_test=np.arange(3),
+        class_names=np.array(["a", "b", "c"]),
+    )
     return buffer.getvalue()
 
 
@@ -198,19 +222,28 @@ def fuzz(seed: int, per_target: int, models: int) -> dict[str, Any]:
             jobs += [(name, image_target, lambda data=data: mutate_bytes(data, rng))] * per_target
         npz = seed_npz()
         jobs += [("npz/bytes", npz_target(folder), lambda: mutate_bytes(npz, rng))] * (per_target // 2)
-        jobs += [("npz/member", npz_target(folder), lambda: with_member_mutated(npz, rng))] * (per_target - per_target // 2)
+        jobs += [("npz/member", npz_target(folder), lambda: with_member_mutated(npz, rng))] * (
+            per_target - per_target // 2
+        )
         run_dir = write_run(folder / "runs" / "run")
         for file in ("config.json", "history.json", "metrics.json", "preprocess.json"):
             text = (run_dir / file).read_text()
-            jobs += [(f"run/{file}", run_target(run_dir, file),
-                      lambda text=text: mutate_json(text, rng).encode("utf-8", "surrogatepass"))] * (per_target // 4)
+            jobs += [
+                (
+                    f"run/{file}",
+                    run_target(run_dir, file),
+                    lambda text=text: mutate_json(text, rng).encode("utf-8", "surrogatepass"),
+                )
+            ] * (per_target // 4)
         if models:
             model_path = folder / "base.keras"
             tiny_model(input_shape=(4, 4, 1), classes=2).save(model_path)
             archive = model_path.read_bytes()
             config = zipfile.ZipFile(model_path).read("config.json").decode()
             jobs += [("model/bytes", model_target(folder), lambda: mutate_bytes(archive, rng))] * (models // 2)
-            jobs += [("model/config", model_target(folder), lambda: with_config(archive, mutate_json(config, rng)))] * (models - models // 2)
+            jobs += [("model/config", model_target(folder), lambda: with_config(archive, mutate_json(config, rng)))] * (
+                models - models // 2
+            )
         for target, use, make in jobs:
             data = make()
             summary["cases"][target] = summary["cases"].get(target, 0) + 1

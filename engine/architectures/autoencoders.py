@@ -15,6 +15,7 @@ layers: the models load in safe mode with nothing registered.
   UpSampling 2×2) → Conv C 3×3 (sigmoid), cropped back to H×W when a side is not a multiple of
   4. `latent_size` does not apply (its code is the pooled map).
 """
+
 from __future__ import annotations
 
 import keras
@@ -39,8 +40,9 @@ def _dense(x, units: int, name: str, activation: str):
 
 
 @builder("dense_autoencoder")
-def build_dense_autoencoder(input_shape: Shape, num_classes: int, *, latent_size: int = 32,
-                            activation: str = "relu") -> keras.Model:
+def build_dense_autoencoder(
+    input_shape: Shape, num_classes: int, *, latent_size: int = 32, activation: str = "relu"
+) -> keras.Model:
     """Flatten → 256 → latent → 256 → pixels. `num_classes` is ignored (no classes here)."""
     h, w, c = input_shape
     pixels = h * w * c
@@ -70,8 +72,9 @@ def build_conv_autoencoder(input_shape: Shape, num_classes: int, *, activation: 
         x = keras.layers.UpSampling2D(2, name=f"decoder_up_{i}")(x)
     extra_h, extra_w = int(x.shape[1]) - h, int(x.shape[2]) - w
     cropped = extra_h or extra_w
-    x = keras.layers.Conv2D(c, 3, padding="same", activation="sigmoid", dtype="float32",
-                            name="decoder_pixels" if cropped else OUTPUT)(x)
+    x = keras.layers.Conv2D(
+        c, 3, padding="same", activation="sigmoid", dtype="float32", name="decoder_pixels" if cropped else OUTPUT
+    )(x)
     if cropped:
         crop = ((extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2))
         x = keras.layers.Cropping2D(crop, dtype="float32", name=OUTPUT)(x)

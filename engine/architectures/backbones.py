@@ -13,6 +13,7 @@ Freezing at build time: `freeze_base` freezes every base layer; `fine_tune_last=
 the base's last N layers with weights trainable again. A frozen BatchNormalization runs in
 inference mode in Keras 3, as fine-tuning needs.
 """
+
 from __future__ import annotations
 
 import functools
@@ -138,10 +139,17 @@ def build_backbone(
         raise
     except Exception as err:
         text = " ".join(str(err).split())
-        source = "ImageNet weights" if weights_arg == "imagenet" else f"weights {weights_arg}" if weights_arg else "random weights"
+        source = (
+            "ImageNet weights"
+            if weights_arg == "imagenet"
+            else f"weights {weights_arg}"
+            if weights_arg
+            else "random weights"
+        )
         raise ArchitectureError(f"cannot build {arch} with {source}: {text}") from None
     base_layers = [
-        layer for layer in base.layers
+        layer
+        for layer in base.layers
         if layer.name not in INPUT_LAYERS and not isinstance(layer, keras.layers.InputLayer)
     ]
     _stable_names(arch, base_layers)
@@ -173,10 +181,7 @@ def base_layer_names(model: keras.Model) -> list[str]:
     """The names of a backbone model's base layers (everything but input and head)."""
     from engine.architectures.blocks import block_of
 
-    return [
-        layer.name for layer in model.layers
-        if block_of(layer.name, model.name) not in ("input", "head")
-    ]
+    return [layer.name for layer in model.layers if block_of(layer.name, model.name) not in ("input", "head")]
 
 
 def _register(arch: str) -> None:

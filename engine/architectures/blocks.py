@@ -3,6 +3,7 @@
 The layer table groups layers by block so a user can freeze "conv4" of ResNet50 at once; the
 rules follow the layer names Keras gives each application.
 """
+
 from __future__ import annotations
 
 import re

@@ -22,6 +22,7 @@ lengths, and the saved model has one input and one output like every LayerLab cl
 
 Every custom layer is registered (`layerlab>...`), so saved models load in Keras safe mode.
 """
+
 from __future__ import annotations
 
 import keras
@@ -38,8 +39,8 @@ PRIMARY_CHANNELS = 32
 PRIMARY_DIM = 8
 CLASS_DIM = 16
 CONV_FILTERS = 256
-RECONSTRUCTION_WEIGHT = 0.0005     # the paper scales the summed squared error down by this
-MAX_ROUTING_WEIGHTS = 40_000_000    # DigitCaps' transformation matrices: ~160 MB in float32
+RECONSTRUCTION_WEIGHT = 0.0005  # the paper scales the summed squared error down by this
+MAX_ROUTING_WEIGHTS = 40_000_000  # DigitCaps' transformation matrices: ~160 MB in float32
 
 
 def squash(vectors, axis: int = -1):
@@ -84,14 +85,18 @@ class ClassCapsules(keras.layers.Layer):
         # Scaled so a class capsule starts with a length near 0.5 whatever the number of inputs:
         # the squash is quadratic for short vectors, and a fixed small scale (0.01) leaves the
         # capsules of small images (128 inputs for 8×8 digits) too short to ever learn.
-        stddev = self.num_capsules / (3.0 * in_caps ** 0.5)
-        self.W = self.add_weight(name="W", shape=(in_caps, self.num_capsules, self.dim_capsule, in_dim),
-                                 initializer=keras.initializers.RandomNormal(stddev=stddev), trainable=True)
+        stddev = self.num_capsules / (3.0 * in_caps**0.5)
+        self.W = self.add_weight(
+            name="W",
+            shape=(in_caps, self.num_capsules, self.dim_capsule, in_dim),
+            initializer=keras.initializers.RandomNormal(stddev=stddev),
+            trainable=True,
+        )
 
     def call(self, inputs):
-        predictions = ops.einsum("ijed,bid->bije", ops.cast(self.W, inputs.dtype), inputs)   # û: (b, in, out, dim)
+        predictions = ops.einsum("ijed,bid->bije", ops.cast(self.W, inputs.dtype), inputs)  # û: (b, in, out, dim)
         frozen = ops.stop_gradient(predictions)
-        logits = ops.zeros_like(predictions[..., 0])                                          # b: (b, in, out)
+        logits = ops.zeros_like(predictions[..., 0])  # b: (b, in, out)
         outputs = None
         for iteration in range(self.routings):
             coupling = ops.softmax(logits, axis=2)
@@ -106,8 +111,12 @@ class ClassCapsules(keras.layers.Layer):
         return (input_shape[0], self.num_capsules, self.dim_capsule)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "num_capsules": self.num_capsules, "dim_capsule": self.dim_capsule,
-                "routings": self.routings}
+        return {
+            **super().get_config(),
+            "num_capsules": self.num_capsules,
+            "dim_capsule": self.dim_capsule,
+            "routings": self.routings,
+        }
 
 
 @keras.saving.register_keras_serializable(package="layerlab")
@@ -148,7 +157,9 @@ class CapsuleReconstruction(keras.layers.Layer):
     def reconstruct(self, capsules):
         """The decoder's image (batch, pixels) in 0..1 from the longest capsule alone."""
         lengths = ops.sqrt(ops.sum(ops.square(capsules), axis=-1) + EPSILON)
-        mask = ops.stop_gradient(ops.one_hot(ops.argmax(lengths, axis=-1), ops.shape(capsules)[1], dtype=capsules.dtype))
+        mask = ops.stop_gradient(
+            ops.one_hot(ops.argmax(lengths, axis=-1), ops.shape(capsules)[1], dtype=capsules.dtype)
+        )
         masked = ops.reshape(capsules * mask[..., None], (ops.shape(capsules)[0], -1))
         return self.pixels(self.hidden_2(self.hidden_1(masked)))
 
@@ -174,8 +185,9 @@ class MarginLoss(keras.losses.Loss):
     The present class is pushed above 0.9, every other below 0.1 (several classes may be
     present at once, which cross-entropy over a softmax cannot express)."""
 
-    def __init__(self, m_plus: float = 0.9, m_minus: float = 0.1, down_weight: float = 0.5, name: str = "margin_loss",
-                 **kwargs) -> None:
+    def __init__(
+        self, m_plus: float = 0.9, m_minus: float = 0.1, down_weight: float = 0.5, name: str = "margin_loss", **kwargs
+    ) -> None:
         super().__init__(name=name, **kwargs)
         self.m_plus, self.m_minus, self.down_weight = float(m_plus), float(m_minus), float(down_weight)
 
@@ -227,14 +239,19 @@ def build_capsnet(
     weights = primary * num_classes * CLASS_DIM * PRIMARY_DIM
     if weights > MAX_ROUTING_WEIGHTS:
         h, w, _ = input_shape
-        raise ArchitectureError(f"capsnet on {h}×{w} images would route {primary:,} primary capsules through "
-                                f"{weights / 1e6:.0f} million weights; use images of 64 px or less")
+        raise ArchitectureError(
+            f"capsnet on {h}×{w} images would route {primary:,} primary capsules through "
+            f"{weights / 1e6:.0f} million weights; use images of 64 px or less"
+        )
     inputs = image_input(input_shape)
     scaled = keras.layers.Rescaling(1.0 / 255, name="rescale")(inputs)
     # He initialisation keeps the primary capsules' vectors near unit length before the squash.
-    x = keras.layers.Conv2D(CONV_FILTERS, kernel, activation=activation, kernel_initializer="he_normal", name="conv_1")(scaled)
-    x = keras.layers.Conv2D(PRIMARY_CHANNELS * PRIMARY_DIM, kernel, strides=2, kernel_initializer="he_normal",
-                            name="primary_conv")(x)
+    x = keras.layers.Conv2D(CONV_FILTERS, kernel, activation=activation, kernel_initializer="he_normal", name="conv_1")(
+        scaled
+    )
+    x = keras.layers.Conv2D(
+        PRIMARY_CHANNELS * PRIMARY_DIM, kernel, strides=2, kernel_initializer="he_normal", name="primary_conv"
+    )(x)
     x = keras.layers.Reshape((primary, PRIMARY_DIM), name="primary_capsules")(x)
     x = Squash(name="primary_squash")(x)
     capsules = ClassCapsules(num_classes, CLASS_DIM, ROUTINGS, name="class_capsules")(x)

@@ -4,6 +4,7 @@ Layer names are explicit and numbered per kind ("conv_1", "bn_1", "act_1") rathe
 Keras, whose automatic names depend on what was built before in the same session; users freeze
 layers by name and configs store those names, so they must not drift.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict

@@ -20,6 +20,7 @@ layer computes what the original computed on caffe inputs (exactly, except along
 border, where "same" padding pads zeros in a different space). For grey inputs the three colour
 kernels are summed, as if the grey image were repeated to RGB.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,8 +46,10 @@ def read_h5_weights(path: str | Path) -> dict[str, list[np.ndarray]]:
             if "layer_names" in root.attrs:
                 return _legacy_layout(root)
             if "layers" in root:
-                raise ConfigError(f"{printable_path(path)} is a Keras 3 weights file, which records layers by position, "
-                                  "not by name: start from the run folder or its .keras file instead")
+                raise ConfigError(
+                    f"{printable_path(path)} is a Keras 3 weights file, which records layers by position, "
+                    "not by name: start from the run folder or its .keras file instead"
+                )
     except OSError as err:
         raise ConfigError(f"{printable_path(path)} is not a readable HDF5 weights file ({err})") from None
     raise ConfigError(f"{printable_path(path)} holds no Keras layer weights")
@@ -95,8 +98,13 @@ def copy_h5_weights(model: Any, path: str | Path) -> str:
         mine = layer.get_weights()
         if not arrays or not mine:
             continue
-        if layer.name == CAFFE_FIRST_LAYER and len(arrays) == 2 and _feeds_from_rescale(model, layer) \
-                and arrays[0].ndim == 4 and arrays[0].shape[2] == 3:
+        if (
+            layer.name == CAFFE_FIRST_LAYER
+            and len(arrays) == 2
+            and _feeds_from_rescale(model, layer)
+            and arrays[0].ndim == 4
+            and arrays[0].shape[2] == 3
+        ):
             arrays = list(fold_caffe_preprocessing(arrays[0], arrays[1], int(mine[0].shape[2])))
             folded = True
         if len(arrays) == len(mine) and all(a.shape == b.shape for a, b in zip(arrays, mine)):

@@ -4,6 +4,7 @@ Freezing sets `layer.trainable`; like everything about trainability in Keras it 
 the next `model.compile()`. A frozen BatchNormalization layer also runs in inference mode (its
 moving statistics stay put), which is what fine-tuning needs.
 """
+
 from __future__ import annotations
 
 import math

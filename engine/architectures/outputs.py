@@ -12,6 +12,7 @@ CapsNet sure of a "7" (length 0.76, the others about 0.08) so reads about 80 %, 
 the lengths by their sum would say 52 %. The raw lengths stay available for a front end that
 shows them as the paper does. Cheap: no TensorFlow import, the model is only inspected.
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -33,7 +34,7 @@ def output_layer(model: Any) -> Any:
 
 
 def output_kind(model: Any) -> OutputKind:
-    """"capsule_lengths" when the model's output layer is CapsNet's `CapsuleLength`."""
+    """ "capsule_lengths" when the model's output layer is CapsNet's `CapsuleLength`."""
     return "capsule_lengths" if type(output_layer(model)).__name__ == LENGTH_LAYER else "softmax"
 
 

@@ -4,6 +4,7 @@ Keras applications expect their own input scaling, usually applied outside the m
 puts it inside, so a saved model takes plain 0..255 pixels. A Lambda layer would do the same but
 cannot be loaded in Keras' safe mode, hence this small registered layer.
 """
+
 from __future__ import annotations
 
 import keras

@@ -4,6 +4,7 @@ The window lists architectures before TensorFlow has started, so this module imp
 TensorFlow nor Keras. Each entry names the module holding its builder; the module is imported on
 the first `build_model`, and its builders register themselves with the `builder` decorator.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -48,7 +49,7 @@ class ArchInfo:
 
     @property
     def task(self) -> str:
-        """"autoencoder" for the autoencoder presets, else "classification"."""
+        """ "autoencoder" for the autoencoder presets, else "classification"."""
         return "autoencoder" if self.kind == "autoencoder" else "classification"
 
 

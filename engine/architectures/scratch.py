@@ -6,6 +6,7 @@ pixels itself (`Rescaling(1/255)`, layer "rescale") and ends in a float32 softma
 ("predictions"). Hidden layers are Conv/Dense (no activation) → [BatchNorm] → Activation, so the
 batch-norm toggle slots in before the nonlinearity.
 """
+
 from __future__ import annotations
 
 import keras

@@ -6,6 +6,7 @@ download fails after a long wait or with an opaque error; LayerLab looks in the 
 tries the download only when the file is absent, bounds it with a socket timeout, and otherwise
 says exactly which file to put where.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,8 +52,9 @@ def imagenet_file(arch: str, side: int) -> WeightsFile:
         return WeightsFile(name, f"{_GCS}inception_v3/{name}", "bcbd6486424b2319ff4ef7d526e38f63")
     if arch == "efficientnet_b0":
         name = "efficientnetb0_notop.h5"
-        return WeightsFile(name, f"https://storage.googleapis.com/keras-applications/{name}",
-                           "50bc09e76180e00e4465e1a485ddc09d")
+        return WeightsFile(
+            name, f"https://storage.googleapis.com/keras-applications/{name}", "50bc09e76180e00e4465e1a485ddc09d"
+        )
     raise ArchitectureError(f"{arch} has no ImageNet weights")
 
 

@@ -11,6 +11,7 @@ kept, so a set in memory and the same set on disk train identically.
 
 Cheap to import (NumPy only): the window can make one at start-up and keep it for the session.
 """
+
 from __future__ import annotations
 
 import json
@@ -134,12 +135,23 @@ class FeatureCache:
     Thread-safe enough for its use: one training at a time reads and writes it.
     """
 
-    def __init__(self, memory_limit_bytes: int | None = None, disk_dir: str | Path | None = None, *,
-                 disk_limit_bytes: int | None = None, precision: Precision = "auto") -> None:
-        self.memory_limit_bytes = MemoryBudget.default().bytes if memory_limit_bytes is None else max(0, int(memory_limit_bytes))
+    def __init__(
+        self,
+        memory_limit_bytes: int | None = None,
+        disk_dir: str | Path | None = None,
+        *,
+        disk_limit_bytes: int | None = None,
+        precision: Precision = "auto",
+    ) -> None:
+        self.memory_limit_bytes = (
+            MemoryBudget.default().bytes if memory_limit_bytes is None else max(0, int(memory_limit_bytes))
+        )
         self.disk_dir = Path(disk_dir) if disk_dir is not None else None
-        self.disk_limit_bytes = (default_limit_bytes(FEATURES) if disk_limit_bytes is None else int(disk_limit_bytes)) \
-            if self.disk_dir is not None else 0
+        self.disk_limit_bytes = (
+            (default_limit_bytes(FEATURES) if disk_limit_bytes is None else int(disk_limit_bytes))
+            if self.disk_dir is not None
+            else 0
+        )
         self.precision: Precision = precision
         self._memory: FeatureSet | None = None
 
@@ -182,9 +194,15 @@ class FeatureCache:
         if not memory and not disk:
             raise ValueError("these features fit neither the memory budget nor a disk cache")
         if memory:
-            self._memory = None       # free the previous set before filling the next
-        return FeatureWriter(self, sizes, tuple(row_shape), np.dtype(dtype), memory=memory,
-                             folder=self._temporary_folder() if disk else None)
+            self._memory = None  # free the previous set before filling the next
+        return FeatureWriter(
+            self,
+            sizes,
+            tuple(row_shape),
+            np.dtype(dtype),
+            memory=memory,
+            folder=self._temporary_folder() if disk else None,
+        )
 
     def _temporary_folder(self) -> Path:
         assert self.disk_dir is not None
@@ -192,8 +210,15 @@ class FeatureCache:
         folder.mkdir(parents=True)
         return folder
 
-    def _finished(self, key: str, arrays: dict[str, np.ndarray] | None, folder: Path | None,
-                  sizes: dict[str, int], row_shape: tuple[int, ...], dtype: np.dtype) -> FeatureSet:
+    def _finished(
+        self,
+        key: str,
+        arrays: dict[str, np.ndarray] | None,
+        folder: Path | None,
+        sizes: dict[str, int],
+        row_shape: tuple[int, ...],
+        dtype: np.dtype,
+    ) -> FeatureSet:
         on_disk = None
         if folder is not None:
             on_disk = self._publish(key, folder, sizes, row_shape, dtype)
@@ -204,8 +229,9 @@ class FeatureCache:
         assert on_disk is not None
         return on_disk
 
-    def _publish(self, key: str, folder: Path, sizes: dict[str, int], row_shape: tuple[int, ...],
-                 dtype: np.dtype) -> FeatureSet | None:
+    def _publish(
+        self, key: str, folder: Path, sizes: dict[str, int], row_shape: tuple[int, ...], dtype: np.dtype
+    ) -> FeatureSet | None:
         """Name the written folder after its key (atomically), then keep the folder under its limit."""
         assert self.disk_dir is not None
         meta = {"version": FORMAT_VERSION, "dtype": dtype.str, "row_shape": list(row_shape), "rows": sizes}
@@ -213,7 +239,7 @@ class FeatureCache:
         target = self.disk_dir / key
         try:
             os.rename(folder, target)
-        except OSError:               # another run wrote the same set first: keep theirs
+        except OSError:  # another run wrote the same set first: keep theirs
             shutil.rmtree(folder, ignore_errors=True)
         _evict(self.disk_dir, self.disk_limit_bytes, keep=target)
         return self._open_on_disk(key)
@@ -225,8 +251,10 @@ class FeatureCache:
         try:
             meta = json.loads((folder / _META).read_text())
             dtype, row_shape = np.dtype(meta["dtype"]), tuple(int(d) for d in meta["row_shape"])
-            arrays = {split: FeatureArray(int(meta["rows"][split]), row_shape, dtype, path=folder / f"{split}.bin")
-                      for split in SPLITS}
+            arrays = {
+                split: FeatureArray(int(meta["rows"][split]), row_shape, dtype, path=folder / f"{split}.bin")
+                for split in SPLITS
+            }
             if any(a.path.stat().st_size < a.nbytes for a in arrays.values()):
                 return None
             os.utime(folder / _META)  # recently used: evicted last
@@ -238,14 +266,25 @@ class FeatureCache:
 class FeatureWriter:
     """Receives extracted features batch by batch, into memory and/or a temporary folder."""
 
-    def __init__(self, cache: FeatureCache, sizes: dict[str, int], row_shape: tuple[int, ...], dtype: np.dtype, *,
-                 memory: bool, folder: Path | None) -> None:
+    def __init__(
+        self,
+        cache: FeatureCache,
+        sizes: dict[str, int],
+        row_shape: tuple[int, ...],
+        dtype: np.dtype,
+        *,
+        memory: bool,
+        folder: Path | None,
+    ) -> None:
         self.cache, self.sizes, self.row_shape, self.dtype = cache, dict(sizes), row_shape, dtype
         self.arrays = {s: np.empty((n, *row_shape), dtype) for s, n in sizes.items()} if memory else None
         self.folder = folder
         self.written = {s: 0 for s in sizes}
-        self._fds = {s: os.open(folder / f"{s}.bin", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                     for s in sizes} if folder is not None else {}
+        self._fds = (
+            {s: os.open(folder / f"{s}.bin", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644) for s in sizes}
+            if folder is not None
+            else {}
+        )
 
     def append(self, split: str, features: np.ndarray) -> None:
         rows = np.asarray(features).astype(self.dtype, copy=False)
@@ -253,11 +292,11 @@ class FeatureWriter:
             raise FeatureOverflow("features beyond float16's range")
         start = self.written[split]
         if self.arrays is not None:
-            self.arrays[split][start:start + len(rows)] = rows
+            self.arrays[split][start : start + len(rows)] = rows
         if split in self._fds:
             data = memoryview(np.ascontiguousarray(rows)).cast("B")
             while len(data):
-                data = data[os.write(self._fds[split], data):]
+                data = data[os.write(self._fds[split], data) :]
         self.written[split] = start + len(rows)
 
     def finish(self, key: str) -> FeatureSet:
@@ -303,7 +342,7 @@ def _evict(folder: Path, limit: int, keep: Path) -> None:
     for entry in folder.iterdir():
         if entry.name.startswith(".") or not entry.is_dir():
             if entry.name.startswith(".tmp-") and time.time() - entry.stat().st_mtime > 3600:
-                shutil.rmtree(entry, ignore_errors=True)   # left by a process that died
+                shutil.rmtree(entry, ignore_errors=True)  # left by a process that died
             continue
         try:
             used = (entry / _META).stat().st_mtime

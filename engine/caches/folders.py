@@ -6,6 +6,7 @@ cache folder, e.g. ~/.cache/layerlab): `images/`, decoded and resized images of 
 (`engine.training.feature_cache`). Both can be deleted at any time: they only save work.
 How full they are, and clearing them, is `engine.caches.usage`.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,7 @@ IMAGES = "images"
 FEATURES = "features"
 KINDS = (IMAGES, FEATURES)
 DEFAULT_LIMITS = {IMAGES: 16 * 2**30, FEATURES: 8 * 2**30}
-FREE_SPACE_SHARE = 2      # a cache never grows past half of the disk's free space
+FREE_SPACE_SHARE = 2  # a cache never grows past half of the disk's free space
 
 
 def cache_root() -> Path:

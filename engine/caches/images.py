@@ -20,6 +20,7 @@ The cache never grows past its limit: the least recently used shards (of any ima
 deleted first, never one this process is reading; when nothing more can go, new images are just
 not stored (they are decoded again next time).
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,8 @@ from engine.caches.folders import IMAGES, cache_dir, default_limit_bytes
 from engine.images.decode import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample
 
 FORMAT_VERSION = 1
-SHARD_BYTES = 128 * 2**20       # big enough to keep the file count low, small enough to evict by
-STALE_TEMPORARY_S = 3600        # a temporary shard untouched this long belongs to a dead process
+SHARD_BYTES = 128 * 2**20  # big enough to keep the file count low, small enough to evict by
+STALE_TEMPORARY_S = 3600  # a temporary shard untouched this long belongs to a dead process
 
 
 class ImageCache:
@@ -78,7 +79,7 @@ class _Shard:
     name: str
     path: Path
     fd: int | None = None
-    used: bool = False                # read or written by this process: never evicted by it
+    used: bool = False  # read or written by this process: never evicted by it
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def descriptor(self) -> int | None:
@@ -86,7 +87,7 @@ class _Shard:
             if self.fd is None:
                 try:
                     self.fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-                except OSError:       # evicted by another process: a miss
+                except OSError:  # evicted by another process: a miss
                     return None
             return self.fd
 
@@ -119,10 +120,10 @@ class ImageStore:
         # Runs made before the rule was recorded used "lanczos": its images keep their folder.
         rule = "" if resample == LEGACY_RESAMPLE else f"-{resample}"
         self.folder = cache.root / f"v{FORMAT_VERSION}-{height}x{width}{rule}"
-        self._entries: dict[bytes, tuple[_Shard, int, int]] = {}   # key -> (shard, offset, channels)
+        self._entries: dict[bytes, tuple[_Shard, int, int]] = {}  # key -> (shard, offset, channels)
         self._failures: dict[bytes, str] = {}
         self._writer: _Writer | None = None
-        self._full = False                # no room left (or the disk refused): stop storing
+        self._full = False  # no room left (or the disk refused): stop storing
         self._bytes_used = 0
         self._write_lock = threading.Lock()
         if cache.enabled:
@@ -161,14 +162,14 @@ class ImageStore:
             if key in self._entries:
                 return False
             if self._full or not self._make_room(image.nbytes):
-                self._full = True     # until the end of this pass: the next one tries again
+                self._full = True  # until the end of this pass: the next one tries again
                 return False
             writer = self._writer or self._open_writer()
             if writer is None:
                 return False
             try:
                 _write_all(writer.fd, memoryview(image).cast("B"))
-            except OSError:           # disk full, folder removed...: stop caching, keep training
+            except OSError:  # disk full, folder removed...: stop caching, keep training
                 self._full = True
                 return False
             self._entries[key] = (writer.shard, writer.size, int(image.shape[-1]))
@@ -205,8 +206,13 @@ class ImageStore:
         if writer is None:
             return
         os.close(writer.fd)
-        listing = {"version": FORMAT_VERSION, "height": self.height, "width": self.width,
-                   "entries": writer.entries, "failures": writer.failures}
+        listing = {
+            "version": FORMAT_VERSION,
+            "height": self.height,
+            "width": self.width,
+            "entries": writer.entries,
+            "failures": writer.failures,
+        }
         final = self.folder / f"{writer.shard.name}.u8"
         try:
             writer.temporary_json.write_text(json.dumps(listing))
@@ -234,7 +240,7 @@ class ImageStore:
             return False
         if self._bytes_used + nbytes <= self.cache.limit_bytes:
             return True
-        filling = self._writer.size if self._writer is not None else 0   # not listed yet: not evictable
+        filling = self._writer.size if self._writer is not None else 0  # not listed yet: not evictable
         self._bytes_used = _evict(self.cache.root, self.cache.limit_bytes - nbytes - filling, self._in_use()) + filling
         return self._bytes_used + nbytes <= self.cache.limit_bytes
 
@@ -268,7 +274,7 @@ def _read_at(shard: _Shard, fd: int, offset: int, out: np.ndarray) -> bool:
     view = memoryview(out).cast("B")
     if hasattr(os, "preadv"):
         return os.preadv(fd, [view], offset) == len(view)
-    with shard.lock:                  # no positioned reads on this platform: seek and read
+    with shard.lock:  # no positioned reads on this platform: seek and read
         os.lseek(fd, offset, os.SEEK_SET)
         return os.readv(fd, [view]) == len(view)
 
@@ -313,7 +319,7 @@ def _evict(root: Path, target: int, keep: set[Path]) -> int:
             break
         if listing in keep:
             continue
-        for path in (listing, listing.with_suffix(".u8")):   # the listing first: never a listing without pixels
+        for path in (listing, listing.with_suffix(".u8")):  # the listing first: never a listing without pixels
             try:
                 path.unlink()
             except FileNotFoundError:

@@ -1,6 +1,7 @@
 """How full LayerLab's disk caches are, and clearing them (`layerlab-cli cache`, the window's
 caches dialog). Cheap (no TensorFlow), so `layerlab-cli cache` answers at once.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -24,8 +25,10 @@ class CacheUsage:
 
 def cache_usage() -> list[CacheUsage]:
     """Usage of every cache kind (a missing folder is an empty cache)."""
-    return [CacheUsage(kind, cache_dir(kind), folder_bytes(cache_dir(kind)), _entries(kind),
-                       default_limit_bytes(kind)) for kind in KINDS]
+    return [
+        CacheUsage(kind, cache_dir(kind), folder_bytes(cache_dir(kind)), _entries(kind), default_limit_bytes(kind))
+        for kind in KINDS
+    ]
 
 
 def clear_caches(kinds: tuple[str, ...] = KINDS) -> int:

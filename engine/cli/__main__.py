@@ -1,4 +1,5 @@
 """`python -m engine.cli`: the same as `layerlab-cli`."""
+
 import sys
 
 from engine.cli.main import main

@@ -5,6 +5,7 @@ Results go to the stdout the command was started with (`out`); messages, progres
 line a mistake gets go to stderr (`err`). With `--json`, stdout is kept for the one JSON document
 (`main` redirects everything else that prints there, Keras's download progress included).
 """
+
 from __future__ import annotations
 
 import math

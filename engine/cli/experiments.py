@@ -7,6 +7,7 @@ progress on stderr and the table (or one JSON object) on stdout. SIGINT/SIGTERM 
 `train`: the current run is saved, the grid folder keeps the finished runs, and
 `layerlab-cli grid --grid-dir DIR` resumes it; the exit code is 128 + the signal's number.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,11 +49,22 @@ def add_commands(sub: Any) -> None:
     add_model_options(grid)
     add_training_options(grid)
     g = grid.add_argument_group("grid")
-    g.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2",
-                   help="a setting and its values, e.g. arch.dropout=0,0.5 or arch.batchnorm=on,off (repeatable)")
-    g.add_argument("--repeats", type=int, default=1, metavar="N", help="runs per combination, seeds seed..seed+N-1 (default: 1)")
-    g.add_argument("--grid-dir", type=Path, metavar="DIR",
-                   help="the grid's folder (default: a new one beside the runs); an existing grid there resumes")
+    g.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="a setting and its values, e.g. arch.dropout=0,0.5 or arch.batchnorm=on,off (repeatable)",
+    )
+    g.add_argument(
+        "--repeats", type=int, default=1, metavar="N", help="runs per combination, seeds seed..seed+N-1 (default: 1)"
+    )
+    g.add_argument(
+        "--grid-dir",
+        type=Path,
+        metavar="DIR",
+        help="the grid's folder (default: a new one beside the runs); an existing grid there resumes",
+    )
     grid.add_argument("--json", action="store_true", help="print one JSON object with the rows on stdout")
     grid.set_defaults(handler=cmd_grid)
 
@@ -66,13 +78,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
         out(json.dumps({"runs": [asdict(row) for row in comparison.runs], "differences": comparison.differences}))
         return EXIT_OK
     width = max(len(row.label) for row in comparison.runs)
-    out(f"{'#':>2}  {'run':{width}}  {'val_acc':>7}  {'val_loss':>8}  {'test_acc':>8}  {'test_loss':>9}  "
-         f"{'epochs':>6}  {'seconds':>7}  {'trainable':>11}")
+    out(
+        f"{'#':>2}  {'run':{width}}  {'val_acc':>7}  {'val_loss':>8}  {'test_acc':>8}  {'test_loss':>9}  "
+        f"{'epochs':>6}  {'seconds':>7}  {'trainable':>11}"
+    )
     for i, row in enumerate(comparison.runs, 1):
         params = f"{row.trainable_params:,}" if row.trainable_params is not None else "n/a"
         seconds = f"{row.seconds:.1f}" if row.seconds is not None else "n/a"
-        out(f"{i:>2}  {row.label:{width}}  {fmt(row.val_accuracy):>7}  {fmt(row.val_loss):>8}  "
-             f"{fmt(row.test_accuracy):>8}  {fmt(row.test_loss):>9}  {row.epochs_run:>6}  {seconds:>7}  {params:>11}")
+        out(
+            f"{i:>2}  {row.label:{width}}  {fmt(row.val_accuracy):>7}  {fmt(row.val_loss):>8}  "
+            f"{fmt(row.test_accuracy):>8}  {fmt(row.test_loss):>9}  {row.epochs_run:>6}  {seconds:>7}  {params:>11}"
+        )
     out("settings that differ:" if comparison.differences else "the runs' settings are the same")
     for key, values in comparison.differences.items():
         out(f"  {key}: {' | '.join(json.dumps(v) for v in values)}")
@@ -95,8 +111,10 @@ def cmd_grid(args: argparse.Namespace) -> int:
     else:
         _print_table(result.rows, result.grid_dir)
     if stop.received is not None:
-        err(f"layerlab-cli: grid stopped by {stop.signal_name()} after {progress.finished} run(s); "
-             f"the finished runs are kept: resume with layerlab-cli grid --grid-dir {printable(result.grid_dir)}")
+        err(
+            f"layerlab-cli: grid stopped by {stop.signal_name()} after {progress.finished} run(s); "
+            f"the finished runs are kept: resume with layerlab-cli grid --grid-dir {printable(result.grid_dir)}"
+        )
         return stop.exit_code()
     if result.failed_runs:
         err(f"layerlab-cli: {result.failed_runs} run(s) of the grid failed; the table leaves them out")
@@ -110,8 +128,10 @@ def _grid_spec(args: argparse.Namespace) -> GridSpec:
     resuming = args.grid_dir is not None and grid_file(args.grid_dir).exists()
     if resuming and not factors:
         if given_options(args):
-            raise ConfigError("to resume a grid give --grid-dir alone (its settings are in grid.json), "
-                              "or every option it was started with")
+            raise ConfigError(
+                "to resume a grid give --grid-dir alone (its settings are in grid.json), "
+                "or every option it was started with"
+            )
         return load_grid(args.grid_dir)[0]
     if not factors:
         raise ConfigError("a grid needs at least one --vary KEY=V1,V2 (e.g. --vary arch.dropout=0,0.5)")
@@ -143,11 +163,15 @@ def _print_table(rows: list[GridRow], grid_dir: Path) -> None:
     best = best_row(rows)
     labels = [settings_label(row.settings) for row in rows]
     width = max([len("settings"), *map(len, labels)])
-    out(f"{'settings':{width}}  {'runs':>4}  {'val_acc (mean ± std)':>20}  {'test_acc (mean ± std)':>21}  {'s/run':>6}  mark")
+    out(
+        f"{'settings':{width}}  {'runs':>4}  {'val_acc (mean ± std)':>20}  {'test_acc (mean ± std)':>21}  {'s/run':>6}  mark"
+    )
     for i, (row, label) in enumerate(zip(rows, labels)):
         mark = "best" if i == best else {True: "worse (p<0.05)", False: "", None: ""}[row.significantly_worse_than_best]
-        out(f"{label:{width}}  {len(row.run_dirs):>4}  {_mean_std(row.val_accuracy_mean, row.val_accuracy_std):>20}  "
-             f"{_mean_std(row.test_accuracy_mean, row.test_accuracy_std):>21}  {fmt_seconds(row.seconds_mean):>6}  {mark}")
+        out(
+            f"{label:{width}}  {len(row.run_dirs):>4}  {_mean_std(row.val_accuracy_mean, row.val_accuracy_std):>20}  "
+            f"{_mean_std(row.test_accuracy_mean, row.test_accuracy_std):>21}  {fmt_seconds(row.seconds_mean):>6}  {mark}"
+        )
     out(f"grid folder: {printable(grid_dir)}")
 
 

@@ -5,6 +5,7 @@ Writes a verified export (engine.export.bundle) and prints `{"path", "format", "
 checked first (a mistake is one line on stderr, exit 2); an export that does not agree with its
 model exits 1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,13 +33,14 @@ def add_commands(sub: Any) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     if args.samples < 1:
         raise ConfigError(f"--samples must be at least 1, not {args.samples}")
-    check_export(args.run, args.format, args.out, args.quantize)   # before TensorFlow starts
+    check_export(args.run, args.format, args.out, args.quantize)  # before TensorFlow starts
     start_tensorflow()
     cancel = CancelToken()
     with StopOnSignals(cancel) as stop:
         try:
-            report = export_run(args.run, args.format, args.out, quantize=args.quantize, samples=args.samples,
-                                cancel=cancel)
+            report = export_run(
+                args.run, args.format, args.out, quantize=args.quantize, samples=args.samples, cancel=cancel
+            )
         except Cancelled:
             err("layerlab-cli: export stopped; nothing was written")
             return stop.exit_code()
@@ -46,12 +48,23 @@ def cmd_export(args: argparse.Namespace) -> int:
             err(f"layerlab-cli: export failed: {error}")
             return EXIT_FAILED
     if args.json:
-        out(json.dumps({"path": report.path, "format": report.format, "agreement": report.agreement,
-                        "max_abs_diff": report.max_abs_diff, "size_bytes": report.size_bytes}))
+        out(
+            json.dumps(
+                {
+                    "path": report.path,
+                    "format": report.format,
+                    "agreement": report.agreement,
+                    "max_abs_diff": report.max_abs_diff,
+                    "size_bytes": report.size_bytes,
+                }
+            )
+        )
     else:
         quantized = f" ({report.quantize})" if report.quantize else ""
-        out(f"{report.format}{quantized}: {printable(report.path)}  {report.size_bytes:,} bytes  agreement "
-            f"{report.agreement:.1%} on {report.samples} images  max |Δp| {report.max_abs_diff:.2e}")
+        out(
+            f"{report.format}{quantized}: {printable(report.path)}  {report.size_bytes:,} bytes  agreement "
+            f"{report.agreement:.1%} on {report.samples} images  max |Δp| {report.max_abs_diff:.2e}"
+        )
     if report.note:
         err(f"note: {report.note}")
     return EXIT_OK

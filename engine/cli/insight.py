@@ -3,6 +3,7 @@
 A run folder and its model archive are checked before TensorFlow starts; an image that cannot be
 used is one error entry among the results, and the command fails only when none could be.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,12 @@ def add_commands(sub: Any) -> None:
     classify.add_argument("model", type=Path, help="run folder or its model.keras")
     classify.add_argument("images", type=Path, nargs="+")
     classify.add_argument("--top", type=int, default=3)
-    classify.add_argument("--threshold", type=probability, metavar="P",
-                          help="answers whose top probability is below P are reported as \"not sure\"")
+    classify.add_argument(
+        "--threshold",
+        type=probability,
+        metavar="P",
+        help='answers whose top probability is below P are reported as "not sure"',
+    )
     classify.add_argument("--json", action="store_true")
     classify.set_defaults(handler=cmd_classify)
 
@@ -63,9 +68,15 @@ def cmd_classify(args: argparse.Namespace) -> int:
     for path in args.images:
         try:
             prediction = classifier.classify(path, top_k=args.top, threshold=args.threshold)
-            results.append({"path": str(path), "top": [{"label": label, "probability": p} for label, p in prediction.top],
-                            "familiar": prediction.familiar, "ood_score": prediction.ood_score,
-                            "verdict": prediction.verdict})
+            results.append(
+                {
+                    "path": str(path),
+                    "top": [{"label": label, "probability": p} for label, p in prediction.top],
+                    "familiar": prediction.familiar,
+                    "ood_score": prediction.ood_score,
+                    "verdict": prediction.verdict,
+                }
+            )
         except LayerLabError as error:
             results.append({"path": str(path), "error": one_line(str(error))})
     if args.json:
@@ -101,8 +112,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
             if "error" in entry:
                 out(f"{printable(entry['path'])}: error: {entry['error']}")
             else:
-                out(f"{printable(entry['path'])}: {entry['label']} {entry['probability']:.1%}, evidence peaks at "
-                    f"y {entry['peak'][0]:.2f} x {entry['peak'][1]:.2f} → {printable(entry['overlay'])}")
+                out(
+                    f"{printable(entry['path'])}: {entry['label']} {entry['probability']:.1%}, evidence peaks at "
+                    f"y {entry['peak'][0]:.2f} x {entry['peak'][1]:.2f} → {printable(entry['overlay'])}"
+                )
     failures = sum("error" in entry for entry in results)
     if failures:
         err(f"layerlab-cli: {failures} of {len(results)} images could not be explained")
@@ -113,6 +126,7 @@ def cmd_label_issues(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     dataset = load_dataset(config.data, seed=config.training.seed)  # before TensorFlow: bad data fails fast
     start_tensorflow()
+
     def progress(event: Any) -> None:
         err(f"fold {event.fold}/{event.folds} done ({event.seconds:.1f}s)")
 

@@ -3,6 +3,7 @@
 All but `summary` read files and registries only (no TensorFlow); `summary` builds the model to
 count its parameters.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,11 @@ def add_commands(sub: Any) -> None:
 def cmd_datasets(args: argparse.Namespace) -> int:
     infos = list_datasets()
     if args.json:
-        out(json.dumps([{"name": i.name, "description": i.description, "needs_download": i.needs_download}
-                        for i in infos]))
+        out(
+            json.dumps(
+                [{"name": i.name, "description": i.description, "needs_download": i.needs_download} for i in infos]
+            )
+        )
     else:
         for i in infos:
             out(f"{i.name:16} {i.description}{'  (download)' if i.needs_download else ''}")
@@ -74,8 +78,11 @@ def cmd_summary(args: argparse.Namespace) -> int:
     table = layer_table(model)
     trainable, frozen = param_counts(model)
     if args.json:
-        out(json.dumps({"layers": [vars(row) for row in table], "trainable_params": trainable,
-                        "non_trainable_params": frozen}))
+        out(
+            json.dumps(
+                {"layers": [vars(row) for row in table], "trainable_params": trainable, "non_trainable_params": frozen}
+            )
+        )
         return EXIT_OK
     out(f"{'layer':28} {'kind':22} {'output':16} {'params':>11}  trainable")
     for row in table:
@@ -88,9 +95,19 @@ def cmd_cache(args: argparse.Namespace) -> int:
     freed = clear_caches() if args.clear else None
     usage = cache_usage()
     if args.json:
-        document: dict[str, Any] = {"root": str(cache_root()), "caches": [
-            {"kind": u.kind, "path": str(u.path), "bytes": u.bytes, "entries": u.entries, "limit_bytes": u.limit_bytes}
-            for u in usage]}
+        document: dict[str, Any] = {
+            "root": str(cache_root()),
+            "caches": [
+                {
+                    "kind": u.kind,
+                    "path": str(u.path),
+                    "bytes": u.bytes,
+                    "entries": u.entries,
+                    "limit_bytes": u.limit_bytes,
+                }
+                for u in usage
+            ],
+        }
         if freed is not None:
             document["freed_bytes"] = freed
         out(json.dumps(document))
@@ -99,8 +116,10 @@ def cmd_cache(args: argparse.Namespace) -> int:
         out(f"cleared the caches: {format_bytes(freed)} freed")
     for u in usage:
         unit = "images" if u.kind == "images" else "feature sets"
-        out(f"{u.kind:9} {format_bytes(u.bytes):>10} of {format_bytes(u.limit_bytes):>10}  {u.entries:,} {unit}  "
-            f"{printable(u.path)}")
+        out(
+            f"{u.kind:9} {format_bytes(u.bytes):>10} of {format_bytes(u.limit_bytes):>10}  {u.entries:,} {unit}  "
+            f"{printable(u.path)}"
+        )
     return EXIT_OK
 
 
@@ -114,6 +133,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
             out(f"{s.created:16}  BROKEN  {printable(s.path)}: {one_line(s.problem)}")
         else:
             test = f"test_acc {fmt(s.test_accuracy)}  " if s.test_accuracy is not None else ""
-            out(f"{s.created}  {printable(s.dataset):14} {s.arch:14} epochs {s.epochs:3}  "
-                f"val_acc {fmt(s.val_accuracy)}  {test}{printable(s.path)}")
+            out(
+                f"{s.created}  {printable(s.dataset):14} {s.arch:14} epochs {s.epochs:3}  "
+                f"val_acc {fmt(s.val_accuracy)}  {test}{printable(s.path)}"
+            )
     return EXIT_OK

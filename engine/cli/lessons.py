@@ -8,6 +8,7 @@ Offline without the lesson's data it stops with the loader's message (what to do
 and names `--fallback`, which runs it on the embedded digits or generated shapes instead.
 SIGINT/SIGTERM stop it like `train` (the run so far is saved; exit 128 + the signal's number).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,18 +33,42 @@ def add_commands(sub: Any) -> None:
     lesson = sub.add_parser("lesson", help="run a classic lesson (see `layerlab-cli lessons`)")
     lesson.add_argument("name", help="the lesson, e.g. mlp_mnist")
     lesson.add_argument("--epochs", type=int, metavar="N", help="epochs of each run (each stage's, for fine-tuning)")
-    lesson.add_argument("--fallback", action="store_true",
-                        help="run on the embedded digits or generated shapes (the published figure then does not apply)")
+    lesson.add_argument(
+        "--fallback",
+        action="store_true",
+        help="run on the embedded digits or generated shapes (the published figure then does not apply)",
+    )
     lesson.add_argument("--dataset", metavar="NAME", help="the lesson's data, e.g. folder:PATH for the photo lessons")
-    lesson.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
-                        help="change one setting of the recipe, e.g. data.limit=500 (keys as for grid --vary; repeatable)")
-    lesson.add_argument("--backbone", metavar="NAME", help="imagenet_models: vgg16_imagenet, resnet50, mobilenet_v2 "
-                        "(default), inception_v3 or efficientnet_b0")
-    lesson.add_argument("--image", action="append", default=[], type=Path, metavar="PATH", dest="images",
-                        help="imagenet_models: a photo to classify (repeatable; default: scikit-learn's two sample photos)")
-    lesson.add_argument("--imagenet-weights", action="store_true",
-                        help="vgg16_scratch: start from VGG16's published ImageNet weights (copied by layer name)")
-    lesson.add_argument("--grid-dir", type=Path, metavar="DIR", help="comparisons: the grid's folder (an existing one resumes)")
+    lesson.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="settings",
+        help="change one setting of the recipe, e.g. data.limit=500 (keys as for grid --vary; repeatable)",
+    )
+    lesson.add_argument(
+        "--backbone",
+        metavar="NAME",
+        help="imagenet_models: vgg16_imagenet, resnet50, mobilenet_v2 (default), inception_v3 or efficientnet_b0",
+    )
+    lesson.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        dest="images",
+        help="imagenet_models: a photo to classify (repeatable; default: scikit-learn's two sample photos)",
+    )
+    lesson.add_argument(
+        "--imagenet-weights",
+        action="store_true",
+        help="vgg16_scratch: start from VGG16's published ImageNet weights (copied by layer name)",
+    )
+    lesson.add_argument(
+        "--grid-dir", type=Path, metavar="DIR", help="comparisons: the grid's folder (an existing one resumes)"
+    )
     lesson.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
     lesson.set_defaults(handler=cmd_lesson)
 
@@ -52,15 +77,28 @@ def cmd_lessons(args: argparse.Namespace) -> int:
     entries = []
     for lesson in list_lessons():
         available, missing = lesson_available(lesson)
-        entries.append({"name": lesson.name, "title": lesson.title, "kind": lesson.kind, "note": lesson.note,
-                        "published": lesson.published, "dataset_needed": lesson.dataset_needed,
-                        "fallback": lesson.fallback, "available": available, "missing": missing or None})
+        entries.append(
+            {
+                "name": lesson.name,
+                "title": lesson.title,
+                "kind": lesson.kind,
+                "note": lesson.note,
+                "published": lesson.published,
+                "dataset_needed": lesson.dataset_needed,
+                "fallback": lesson.fallback,
+                "available": available,
+                "missing": missing or None,
+            }
+        )
     if args.json:
         out(json.dumps(entries))
         return EXIT_OK
     for e in entries:
-        state = "ready" if e["available"] else f"needs {e['dataset_needed']}" + \
-            (f" (or --fallback: {e['fallback']})" if e["fallback"] else "")
+        state = (
+            "ready"
+            if e["available"]
+            else f"needs {e['dataset_needed']}" + (f" (or --fallback: {e['fallback']})" if e["fallback"] else "")
+        )
         out(f"{e['name']:27} {e['title']}")
         out(f"{'':27} published: {e['published']}")
         out(f"{'':27} {state}")
@@ -89,14 +127,21 @@ def cmd_lesson(args: argparse.Namespace) -> int:
     if args.images and lesson.kind != "imagenet":
         raise ConfigError("--image is for the imagenet_models lesson")
     options = {"epochs": args.epochs, "use_fallback": args.fallback, "settings": settings}
-    prepare_lesson(lesson, **options)   # a bad option or missing photos: refused before TensorFlow starts
+    prepare_lesson(lesson, **options)  # a bad option or missing photos: refused before TensorFlow starts
     start_tensorflow()
     err(f"lesson {lesson.name}: {lesson.title}")
     cancel = CancelToken()
-    progress = GridProgress(repeats=1)   # a run's epochs; a comparison's runs one by one
+    progress = GridProgress(repeats=1)  # a run's epochs; a comparison's runs one by one
     with StopOnSignals(cancel) as stop:
-        result = run_lesson(lesson, **options, observer=progress, cancel=cancel, images=args.images or None,
-                            imagenet_weights=args.imagenet_weights, grid_dir=args.grid_dir)
+        result = run_lesson(
+            lesson,
+            **options,
+            observer=progress,
+            cancel=cancel,
+            images=args.images or None,
+            imagenet_weights=args.imagenet_weights,
+            grid_dir=args.grid_dir,
+        )
     if args.json:
         out(json.dumps(result.to_json()))
     else:

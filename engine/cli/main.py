@@ -6,6 +6,7 @@ with a one-line reason on stderr and a non-zero exit; never a traceback. TensorF
 refused in a fraction of a second. Each command group lives in its own module and registers its
 commands here (`add_commands`), each parser naming its handler.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -5,6 +5,7 @@ the architectures' own defaults (`ArchInfo.defaults`), so the CLI cannot drift f
 window offers. A flag writes one config field (its `dest` is the field's dotted name) and stays
 `None` unless given, so "given by the user" can always be told from "the default".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,25 +68,48 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     option(t, "--optimizer", "training.optimizer", "optimizer", choices=OPTIMIZERS)
     option(t, "--momentum", "training.momentum", "sgd momentum", type=float)
     option(t, "--seed", "training.seed", "seed of the split, the weights and the shuffling", type=int)
-    option(t, "--early-stopping", "training.early_stopping", "stop when validation loss stops improving",
-           action="store_const", const=True)
+    option(
+        t,
+        "--early-stopping",
+        "training.early_stopping",
+        "stop when validation loss stops improving",
+        action="store_const",
+        const=True,
+    )
     option(t, "--patience", "training.patience", "early stopping: epochs without improvement", type=int)
     option(t, "--stage2-epochs", "training.stage2_epochs", "staged fine-tuning: epochs after unfreezing", type=int)
-    option(t, "--stage2-unfreeze", "training.stage2_unfreeze_last",
-           "staged fine-tuning: unfreeze the last N frozen layers", type=int)
-    option(t, "--stage2-lr-factor", "training.stage2_lr_factor", "staged fine-tuning: learning-rate multiplier",
-           type=float)
-    option(t, "--no-feature-cache", "training.feature_cache", "never train on cached features of a frozen prefix",
-           action="store_const", const=False)
+    option(
+        t,
+        "--stage2-unfreeze",
+        "training.stage2_unfreeze_last",
+        "staged fine-tuning: unfreeze the last N frozen layers",
+        type=int,
+    )
+    option(
+        t, "--stage2-lr-factor", "training.stage2_lr_factor", "staged fine-tuning: learning-rate multiplier", type=float
+    )
+    option(
+        t,
+        "--no-feature-cache",
+        "training.feature_cache",
+        "never train on cached features of a frozen prefix",
+        action="store_const",
+        const=False,
+    )
     option(t, "--mixed-precision", "training.mixed_precision", "mixed_float16 (GPU)", action="store_const", const=True)
     option(t, "--xla", "training.xla", "compile with XLA", action="store_const", const=True)
     option(t, "--schedule", "training.schedule", "learning-rate schedule, per epoch", choices=SCHEDULES)
     option(t, "--warmup-epochs", "training.warmup_epochs", "linear warm-up over the first N epochs", type=int)
     option(t, "--step-every", "training.step_every", "step schedule: decay every N epochs", type=int)
     option(t, "--step-factor", "training.step_factor", "step schedule: multiply the rate by this", type=float)
-    option(t, "--deterministic", "training.deterministic",
-           "TensorFlow's op determinism: the same seed gives the same history (slower)", action="store_const",
-           const=True)
+    option(
+        t,
+        "--deterministic",
+        "training.deterministic",
+        "TensorFlow's op determinism: the same seed gives the same history (slower)",
+        action="store_const",
+        const=True,
+    )
     a = p.add_argument_group("augmentation (training data only)")
     option(a, "--flip", "augmentation.flip", "random flips", choices=choices("augmentation.flip"))
     option(a, "--rotation", "augmentation.rotation", "fraction of a full turn, e.g. 0.05", type=float)
@@ -96,16 +120,34 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
 
 def add_data_options(p: argparse.ArgumentParser) -> None:
     d = p.add_argument_group("data")
-    option(d, "--dataset", "data.name", "digits, shapes, mnist, fashion_mnist, cifar10, cifar100, folder:PATH, npz:PATH")
+    option(
+        d, "--dataset", "data.name", "digits, shapes, mnist, fashion_mnist, cifar10, cifar100, folder:PATH, npz:PATH"
+    )
     option(d, "--val-split", "data.val_split", "validation fraction", type=float)
     option(d, "--image-size", "data.image_size", "square image side for shapes/folder data", type=int)
-    option(d, "--resample", "data.resample",
-           "how folder images are shrunk: bilinear (fast) or lanczos (a little sharper)", choices=choices("data.resample"))
+    option(
+        d,
+        "--resample",
+        "data.resample",
+        "how folder images are shrunk: bilinear (fast) or lanczos (a little sharper)",
+        choices=choices("data.resample"),
+    )
     option(d, "--limit", "data.limit", "use at most N training samples", type=int)
-    option(d, "--test-split", "data.test_split",
-           "hold out this stratified fraction as the test set (data without a test split)", type=float, metavar="X")
-    option(d, "--validation", "data.validation", "validate on a split of the training data, or on the test split",
-           choices=choices("data.validation"))
+    option(
+        d,
+        "--test-split",
+        "data.test_split",
+        "hold out this stratified fraction as the test set (data without a test split)",
+        type=float,
+        metavar="X",
+    )
+    option(
+        d,
+        "--validation",
+        "data.validation",
+        "validate on a split of the training data, or on the test split",
+        choices=choices("data.validation"),
+    )
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
@@ -124,23 +166,32 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     option(m, "--weights", "arch.weights", "backbones: imagenet, none or a weights file")
     option(m, "--pooling", "arch.pooling", "backbones: head pooling", choices=choices("arch.pooling"))
     option(m, "--head-units", "arch.head_units", "backbones: units of the head's Dense layer", type=int)
-    option(m, "--no-freeze-base", "arch.freeze_base", "backbones: train the whole base", action="store_const",
-           const=False)
+    option(
+        m, "--no-freeze-base", "arch.freeze_base", "backbones: train the whole base", action="store_const", const=False
+    )
     option(m, "--fine-tune-last", "arch.fine_tune_last", "backbones: unfreeze the base's last N layers", type=int)
-    m.add_argument("--task", choices=("classification", "autoencoder"),
-                   help="autoencoder: learn to reconstruct the images (default arch conv_autoencoder; "
-                        "default: classification)")
-    option(m, "--noise", "arch.noise", "autoencoders: std of the Gaussian noise on the inputs (0..1 scale)",
-           type=float)
+    m.add_argument(
+        "--task",
+        choices=("classification", "autoencoder"),
+        help="autoencoder: learn to reconstruct the images (default arch conv_autoencoder; default: classification)",
+    )
+    option(m, "--noise", "arch.noise", "autoencoders: std of the Gaussian noise on the inputs (0..1 scale)", type=float)
     option(m, "--latent-size", "arch.latent_size", "dense_autoencoder: units of the code layer", type=int)
-    option(m, "--no-reconstruction", "arch.reconstruction", "capsnet: without the reconstruction decoder",
-           action="store_const", const=False)
+    option(
+        m,
+        "--no-reconstruction",
+        "arch.reconstruction",
+        "capsnet: without the reconstruction decoder",
+        action="store_const",
+        const=False,
+    )
     f = p.add_argument_group("freezing")
     f.add_argument("--freeze", nargs="+", default=[], metavar="LAYER", help="freeze these layers")
     f.add_argument("--unfreeze", nargs="+", default=[], metavar="LAYER", help="make these layers trainable")
     f.add_argument("--freeze-all-but", type=int, metavar="N", help="freeze every layer but the last N with weights")
-    f.add_argument("--init-from", metavar="RUN",
-                   help="start from the weights of a saved run (layers with the same names)")
+    f.add_argument(
+        "--init-from", metavar="RUN", help="start from the weights of a saved run (layers with the same names)"
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
@@ -154,12 +205,20 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     arch_name = given.setdefault("arch.name", default_arch)
     preset = {f"arch.{key}": value for key, value in get_architecture(arch_name).defaults.items()}
     layer_trainable = {name: False for name in args.freeze} | {name: True for name in args.unfreeze}
-    return ExperimentConfig().updated(**(preset | given), layer_trainable=layer_trainable, task=task,
-                                      freeze_all_but=args.freeze_all_but, init_from=args.init_from)
+    return ExperimentConfig().updated(
+        **(preset | given),
+        layer_trainable=layer_trainable,
+        task=task,
+        freeze_all_but=args.freeze_all_but,
+        init_from=args.init_from,
+    )
 
 
 def given_options(args: argparse.Namespace) -> list[str]:
     """The config fields and freezing options the user gave (not left at their defaults)."""
     given = [dest for dest, value in vars(args).items() if "." in dest and value is not None]
-    return given + [name for name in ("freeze", "unfreeze") if getattr(args, name)] + \
-        [name for name in ("freeze_all_but", "init_from") if getattr(args, name) is not None]
+    return (
+        given
+        + [name for name in ("freeze", "unfreeze") if getattr(args, name)]
+        + [name for name in ("freeze_all_but", "init_from") if getattr(args, name) is not None]
+    )

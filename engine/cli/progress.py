@@ -1,4 +1,5 @@
 """Progress on stderr: a training's events, a grid's runs, the preparation of a class folder."""
+
 from __future__ import annotations
 
 import math
@@ -32,7 +33,7 @@ class TrainingProgress:
 
 
 def preparing_line(event: Preparing) -> str:
-    """"decoding images: 1,200/5,000 (310/s, 12 s left)" and the like."""
+    """ "decoding images: 1,200/5,000 (310/s, 12 s left)" and the like."""
     what = "decoding images" if event.stage == "decoding" else "extracting features"
     if event.from_cache:
         return f"{what}: all {event.total:,} read from the cache"
@@ -53,13 +54,17 @@ def print_progress(event: Event) -> None:
     """One line per start, epoch, stage and resume of a training."""
     if isinstance(event, Started):
         cache = "on cached features" if event.feature_cache else "end to end"
-        err(f"training on {event.device}, {event.samples_train} train / {event.samples_val} validation samples, "
+        err(
+            f"training on {event.device}, {event.samples_train} train / {event.samples_val} validation samples, "
             f"{event.trainable_params:,} of {event.total_params:,} parameters trainable, {cache}"
-            + (f" ({event.note})" if event.note and not event.feature_cache else ""))
+            + (f" ({event.note})" if event.note and not event.feature_cache else "")
+        )
         err(f"run folder: {printable(event.run_dir)}")
     elif isinstance(event, EpochEnd):
-        err(f"epoch {event.epoch + 1}/{event.epochs}: loss {fmt(event.loss)} acc {fmt(event.accuracy)} "
-            f"val_loss {fmt(event.val_loss)} val_acc {fmt(event.val_accuracy)} ({event.seconds:.1f}s)")
+        err(
+            f"epoch {event.epoch + 1}/{event.epochs}: loss {fmt(event.loss)} acc {fmt(event.accuracy)} "
+            f"val_loss {fmt(event.val_loss)} val_acc {fmt(event.val_accuracy)} ({event.seconds:.1f}s)"
+        )
     elif isinstance(event, StageChanged):
         err(f"stage {event.stage}: {event.description}")
     elif isinstance(event, Resumed):
@@ -69,7 +74,9 @@ def print_progress(event: Event) -> None:
 def resume_line(event: Resumed) -> str:
     done = event.from_epoch
     note = f" ({event.note})" if event.note else ""
-    return f"resuming at epoch {done + 1}/{event.epochs}: the {done} epoch{'s' if done != 1 else ''} before are kept{note}"
+    return (
+        f"resuming at epoch {done + 1}/{event.epochs}: the {done} epoch{'s' if done != 1 else ''} before are kept{note}"
+    )
 
 
 class GridProgress:
@@ -81,13 +88,17 @@ class GridProgress:
 
     def __call__(self, event: object) -> None:
         if isinstance(event, GridRunStarted):
-            err(f"grid run {event.index + 1}/{event.total}: {settings_label(event.settings)}, "
-                f"repeat {event.repeat + 1}/{self.repeats}")
+            err(
+                f"grid run {event.index + 1}/{event.total}: {settings_label(event.settings)}, "
+                f"repeat {event.repeat + 1}/{self.repeats}"
+            )
         elif isinstance(event, Finished):
             self.finished += not event.cancelled
             m = event.metrics
-            err(f"  val_acc {fmt(m.val_accuracy)}  test_acc {fmt(m.test_accuracy)}  "
-                f"({fmt_seconds(m.seconds)}){'  stopped' if event.cancelled else ''}")
+            err(
+                f"  val_acc {fmt(m.val_accuracy)}  test_acc {fmt(m.test_accuracy)}  "
+                f"({fmt_seconds(m.seconds)}){'  stopped' if event.cancelled else ''}"
+            )
         elif isinstance(event, Failed):
             err(f"  run failed: {event.reason}")
         else:

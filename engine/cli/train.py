@@ -8,6 +8,7 @@ run from its last complete epoch (its latest checkpoint) with the run's own sett
 sets a new planned total (a finished run continues). `lr-find` sweeps the learning rate
 (engine.training.lr_finder) and prints `{"suggested_lr", "lrs", "losses"}`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,13 +43,21 @@ def add_commands(sub: Any) -> None:
     train = sub.add_parser("train", help="train a model and save a run folder")
     add_model_options(train)
     add_training_options(train)
-    train.add_argument("--memory-budget", type=float, metavar="MB",
-                       help="memory LayerLab's caches may use; beyond it the disk caches take over "
-                            "(default: a quarter of the machine's memory, at most 4096)")
+    train.add_argument(
+        "--memory-budget",
+        type=float,
+        metavar="MB",
+        help="memory LayerLab's caches may use; beyond it the disk caches take over "
+        "(default: a quarter of the machine's memory, at most 4096)",
+    )
     train.add_argument("--out", type=Path, help="run folder to write (default: a new folder under the runs root)")
-    train.add_argument("--resume", type=Path, metavar="RUN_DIR",
-                       help="go on with this run from its last complete epoch, with its own settings "
-                            "(--epochs TOTAL: a new planned total)")
+    train.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="go on with this run from its last complete epoch, with its own settings "
+        "(--epochs TOTAL: a new planned total)",
+    )
     train.add_argument("--json", action="store_true", help="print one JSON object with the results on stdout")
     train.set_defaults(handler=cmd_train)
 
@@ -66,7 +75,9 @@ def add_commands(sub: Any) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args) if args.resume is None else resume_config(args)
     budget = memory_budget(args.memory_budget)
-    dataset = load_dataset(config.data, seed=config.training.seed, budget=budget)  # before TensorFlow: bad data fails fast
+    dataset = load_dataset(
+        config.data, seed=config.training.seed, budget=budget
+    )  # before TensorFlow: bad data fails fast
     report_skipped(dataset.skipped, "")
     start_tensorflow()
     from engine.training.trainer import train
@@ -74,8 +85,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     cancel = CancelToken()
     found_before = len(dataset.skipped)
     with StopOnSignals(cancel) as stop:
-        result = train(config, TrainingProgress(), cancel, dataset=dataset, run_dir=args.out,
-                       feature_cache=FeatureCache.default(budget), memory_budget=budget, resume=args.resume is not None)
+        result = train(
+            config,
+            TrainingProgress(),
+            cancel,
+            dataset=dataset,
+            run_dir=args.out,
+            feature_cache=FeatureCache.default(budget),
+            memory_budget=budget,
+            resume=args.resume is not None,
+        )
     report_skipped(dataset.skipped[found_before:], " while decoding")
     if result.failed:
         err(f"layerlab-cli: training failed: {result.failed}")
@@ -84,34 +103,56 @@ def cmd_train(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     m = result.metrics
     summary = {
-        "val_accuracy": m.val_accuracy, "val_loss": m.val_loss,
-        "train_accuracy": m.train_accuracy, "train_loss": m.train_loss,
-        "epochs_run": m.epochs_run, "misclassified": m.misclassified_count,
-        "val_count": m.val_count, "stopped_early": result.stopped_early, "cancelled": result.cancelled,
-        "feature_cache": result.feature_cache_used, "run_dir": str(result.run_dir),
+        "val_accuracy": m.val_accuracy,
+        "val_loss": m.val_loss,
+        "train_accuracy": m.train_accuracy,
+        "train_loss": m.train_loss,
+        "epochs_run": m.epochs_run,
+        "misclassified": m.misclassified_count,
+        "val_count": m.val_count,
+        "stopped_early": result.stopped_early,
+        "cancelled": result.cancelled,
+        "feature_cache": result.feature_cache_used,
+        "run_dir": str(result.run_dir),
         "skipped_files": [{"path": path, "reason": reason} for path, reason in dataset.skipped],
-        "test_accuracy": m.test_accuracy, "test_loss": m.test_loss, "test_count": m.test_count,
-        "test_is_validation": m.test_is_validation, "evaluated_weights": m.evaluated_weights,
-        "trainable_params": m.trainable_params, "seconds": m.seconds,
+        "test_accuracy": m.test_accuracy,
+        "test_loss": m.test_loss,
+        "test_count": m.test_count,
+        "test_is_validation": m.test_is_validation,
+        "evaluated_weights": m.evaluated_weights,
+        "trainable_params": m.trainable_params,
+        "seconds": m.seconds,
     }
     if config.task == "autoencoder":
-        summary |= {"reconstruction_error": m.reconstruction_error, "noisy_input_error": m.noisy_input_error,
-                    "noise": m.noise}
+        summary |= {
+            "reconstruction_error": m.reconstruction_error,
+            "noisy_input_error": m.noisy_input_error,
+            "noise": m.noise,
+        }
     if args.json:
         out(json.dumps(summary))
     elif config.task == "autoencoder":
-        out(f"reconstruction_error {fmt(m.reconstruction_error)} (noisy inputs: {fmt(m.noisy_input_error)}, "
-            f"noise {m.noise:g})  run {printable(result.run_dir)}")
+        out(
+            f"reconstruction_error {fmt(m.reconstruction_error)} (noisy inputs: {fmt(m.noisy_input_error)}, "
+            f"noise {m.noise:g})  run {printable(result.run_dir)}"
+        )
     else:
-        test = f"test_accuracy {fmt(m.test_accuracy)}{' (= validation)' if m.test_is_validation else ''}  " \
-            if m.test_count else ""
-        out(f"val_accuracy {fmt(m.val_accuracy)}  val_loss {fmt(m.val_loss)}  {test}"
-            f"misclassified {m.misclassified_count}/{m.val_count}  run {printable(result.run_dir)}")
+        test = (
+            f"test_accuracy {fmt(m.test_accuracy)}{' (= validation)' if m.test_is_validation else ''}  "
+            if m.test_count
+            else ""
+        )
+        out(
+            f"val_accuracy {fmt(m.val_accuracy)}  val_loss {fmt(m.val_loss)}  {test}"
+            f"misclassified {m.misclassified_count}/{m.val_count}  run {printable(result.run_dir)}"
+        )
     if stop.received is not None:
         epochs = f"{m.epochs_run} epoch{'s' if m.epochs_run != 1 else ''}"
-        err(f"layerlab-cli: stopped by {stop.signal_name()} after {epochs}; "
+        err(
+            f"layerlab-cli: stopped by {stop.signal_name()} after {epochs}; "
             f"the model, metrics and history so far are saved in {printable(result.run_dir)}; "
-            f"go on with: layerlab-cli train --resume {printable(result.run_dir)}")
+            f"go on with: layerlab-cli train --resume {printable(result.run_dir)}"
+        )
         return stop.exit_code()
     return EXIT_OK
 
@@ -122,20 +163,26 @@ def resume_config(args: argparse.Namespace) -> ExperimentConfig:
     has every planned epoch, before TensorFlow starts."""
     others = [name for name in given_options(args) if name != "training.epochs"]
     if others or args.out is not None:
-        raise ConfigError("--resume goes on with the run's own settings (its config.json); only --epochs TOTAL "
-                          f"may be given with it, not {others[0] if others else '--out'}")
+        raise ConfigError(
+            "--resume goes on with the run's own settings (its config.json); only --epochs TOTAL "
+            f"may be given with it, not {others[0] if others else '--out'}"
+        )
     run = load_run(args.resume)
     latest = latest_checkpoint(run.path)
     if latest is None:
-        raise ConfigError(f"{printable(run.path)} has no checkpoint to resume from: it stopped before its first "
-                          "epoch ended, or was trained before LayerLab kept checkpoints")
+        raise ConfigError(
+            f"{printable(run.path)} has no checkpoint to resume from: it stopped before its first "
+            "epoch ended, or was trained before LayerLab kept checkpoints"
+        )
     config = run.config
     total = getattr(args, "training.epochs")
     if total is not None:
         config = with_total_epochs(config, total)
     if planned_epochs(config) <= latest.epoch + 1:
-        raise ConfigError(f"{printable(run.path)} already has {latest.epoch + 1} complete epochs of the "
-                          f"{planned_epochs(config)} planned; give --epochs TOTAL with a larger total to continue it")
+        raise ConfigError(
+            f"{printable(run.path)} already has {latest.epoch + 1} complete epochs of the "
+            f"{planned_epochs(config)} planned; give --epochs TOTAL with a larger total to continue it"
+        )
     args.out = run.path
     return config
 
@@ -144,17 +191,20 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if not (0 < args.start < args.end) or args.steps < 5:
         raise ConfigError("lr-find needs 0 < --start < --end and --steps of at least 5")
-    dataset = load_dataset(config.data, seed=config.training.seed)   # before TensorFlow: bad data fails fast
+    dataset = load_dataset(config.data, seed=config.training.seed)  # before TensorFlow: bad data fails fast
     start_tensorflow()
     from engine.training.lr_finder import find_learning_rate  # TensorFlow: only once the cheap checks have passed
 
-    err(f"sweeping the learning rate of {config.arch.name} on {dataset.name} from {args.start:g} to {args.end:g} "
-        f"over {args.steps} batches of {config.training.batch_size}")
+    err(
+        f"sweeping the learning rate of {config.arch.name} on {dataset.name} from {args.start:g} to {args.end:g} "
+        f"over {args.steps} batches of {config.training.batch_size}"
+    )
     cancel = CancelToken()
     with StopOnSignals(cancel) as stop:
         try:
-            sweep = find_learning_rate(config, dataset=dataset, start=args.start, end=args.end, steps=args.steps,
-                                       cancel=cancel)
+            sweep = find_learning_rate(
+                config, dataset=dataset, start=args.start, end=args.end, steps=args.steps, cancel=cancel
+            )
         except Cancelled:
             err("layerlab-cli: lr-find stopped")
             return stop.exit_code()
@@ -165,6 +215,8 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     for lr, loss in list(zip(sweep.lrs, sweep.losses))[:: max(1, len(sweep.lrs) // 20)]:
         out(f"{lr:>10.2e}  {fmt(loss)}")
     ended = "the loss exploded there" if sweep.stopped_early else "the end of the sweep"
-    out(f"suggested learning rate: {sweep.suggested_lr:.2e} (a tenth of the rate at the lowest loss; swept to "
-        f"{sweep.lrs[-1]:.2e}, {ended})")
+    out(
+        f"suggested learning rate: {sweep.suggested_lr:.2e} (a tenth of the rate at the lowest loss; swept to "
+        f"{sweep.lrs[-1]:.2e}, {ended})"
+    )
     return EXIT_OK

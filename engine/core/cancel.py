@@ -4,6 +4,7 @@ one exception (`Cancelled`) that work raises when it stops because it was asked 
 `Cancelled` is LayerLab's own: not `InterruptedError`, which is the operating system's EINTR
 error and an `OSError`, so an `except OSError` around file work would swallow a Stop.
 """
+
 from __future__ import annotations
 
 import threading

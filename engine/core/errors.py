@@ -1,4 +1,5 @@
 """User-facing errors: each carries a message a person can act on (no traceback needed)."""
+
 from __future__ import annotations
 
 import re
@@ -9,6 +10,7 @@ if TYPE_CHECKING:
 
 # Lone surrogates that are not Python's escapes of undecodable bytes (U+DC80..U+DCFF).
 _OTHER_SURROGATES = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
 
 class LayerLabError(Exception):
     """Base class: `str(err)` is a complete, one-line explanation for the user.
@@ -65,7 +67,7 @@ def describe_validation_error(err: ValidationError) -> str:
 
 
 def json_kind(value: Any) -> str:
-    """"null", "a list", "a string"...: what a JSON value is, for messages."""
+    """ "null", "a list", "a string"...: what a JSON value is, for messages."""
     if value is None:
         return "null"
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), "a number")

@@ -4,6 +4,7 @@ The trainer calls `observer(event)` from the thread it runs in; the CLI prints t
 re-emits them as queued Qt signals. None of them holds a tensor or a reference to the model;
 `Finished.metrics` is a frozen `RunMetrics` that nobody changes after it is emitted.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,15 +18,15 @@ from engine.core.records import RunMetrics
 @dataclass(frozen=True)
 class Started:
     run_dir: str
-    epochs: int                 # total, all stages
+    epochs: int  # total, all stages
     steps_per_epoch: int
     samples_train: int
     samples_val: int
-    device: str                 # "CPU" or the GPU's name
+    device: str  # "CPU" or the GPU's name
     trainable_params: int
     total_params: int
-    feature_cache: bool         # training the head on cached features of a frozen prefix
-    note: str = ""              # e.g. why the feature cache was not used
+    feature_cache: bool  # training the head on cached features of a frozen prefix
+    note: str = ""  # e.g. why the feature cache was not used
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,12 @@ class Preparing:
     """
 
     stage: Literal["decoding", "extracting"]
-    done: int                   # images handled so far (including skipped ones)
+    done: int  # images handled so far (including skipped ones)
     total: int
-    seconds: float              # since this stage began
-    decoded: int = 0            # of `done`, how many were decoded now (not read from a cache)
+    seconds: float  # since this stage began
+    decoded: int = 0  # of `done`, how many were decoded now (not read from a cache)
     skipped: int = 0
-    from_cache: bool = False    # the whole stage was answered by a cache (nothing computed)
+    from_cache: bool = False  # the whole stage was answered by a cache (nothing computed)
 
     @property
     def rate(self) -> float:
@@ -71,27 +72,27 @@ class BatchEnd:
     the previous `BatchEnd` of the epoch: what a per-batch curve should draw.
     """
 
-    epoch: int                  # 0-based
-    step: int                   # 0-based batch index in the epoch
+    epoch: int  # 0-based
+    step: int  # 0-based batch index in the epoch
     steps: int
     loss: float
     accuracy: float
-    seconds: float              # since training started
+    seconds: float  # since training started
     recent_loss: float = float("nan")
     recent_accuracy: float = float("nan")
 
 
 @dataclass(frozen=True)
 class EpochEnd:
-    epoch: int                  # 0-based
+    epoch: int  # 0-based
     epochs: int
     loss: float
     accuracy: float
     val_loss: float
     val_accuracy: float
-    seconds: float              # this epoch's duration
+    seconds: float  # this epoch's duration
     stage: int = 1
-    learning_rate: float | None = None   # the rate in force during this epoch (schedules: see TrainingOptions)
+    learning_rate: float | None = None  # the rate in force during this epoch (schedules: see TrainingOptions)
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class StageChanged:
     """Staged fine-tuning moved on: the plots mark where."""
 
     stage: int
-    epoch: int                  # first epoch of the new stage (0-based, counted over all stages)
+    epoch: int  # first epoch of the new stage (0-based, counted over all stages)
     learning_rate: float
     trainable_params: int
     description: str
@@ -116,8 +117,8 @@ class Finished:
 
 @dataclass(frozen=True)
 class Failed:
-    reason: str                 # one readable line
-    kind: str = "error"         # "nan", "oom", "data", "config", "error"
+    reason: str  # one readable line
+    kind: str = "error"  # "nan", "oom", "data", "config", "error"
     run_dir: str = ""
 
 
@@ -125,8 +126,8 @@ class Failed:
 class Paused:
     """The training holds after this batch (`PauseToken.pause()`); everything stays in memory."""
 
-    epoch: int                  # 0-based
-    step: int                   # 0-based batch index of the last batch done
+    epoch: int  # 0-based
+    step: int  # 0-based batch index of the last batch done
 
 
 @dataclass(frozen=True)
@@ -140,9 +141,9 @@ class Continued:
 class CheckpointSaved:
     """A checkpoint of a finished epoch was written (engine.training.checkpoints)."""
 
-    epoch: int                  # 0-based: the last complete epoch it holds
+    epoch: int  # 0-based: the last complete epoch it holds
     path: str
-    best: bool                  # the best validation loss among the run's checkpoints
+    best: bool  # the best validation loss among the run's checkpoints
 
 
 @dataclass(frozen=True)
@@ -150,24 +151,36 @@ class Resumed:
     """This training continues from a checkpoint (resume, continue or fork): the curves go on at
     `from_epoch`; `history` holds the epochs before it (also in the run's history.json)."""
 
-    from_epoch: int             # 0-based: the first epoch this training runs
-    epochs: int                 # total planned epochs, all stages
-    history: tuple = ()         # EpochRecord of epochs 0 .. from_epoch - 1
-    note: str = ""              # e.g. "fresh optimizer state: the trainable layers changed"
+    from_epoch: int  # 0-based: the first epoch this training runs
+    epochs: int  # total planned epochs, all stages
+    history: tuple = ()  # EpochRecord of epochs 0 .. from_epoch - 1
+    note: str = ""  # e.g. "fresh optimizer state: the trainable layers changed"
 
 
 @dataclass(frozen=True)
 class LrProbe:
     """One step of the learning-rate finder (engine.training.lr_finder)."""
 
-    step: int                   # 0-based
+    step: int  # 0-based
     steps: int
     lr: float
-    loss: float                 # smoothed (what the curve draws)
+    loss: float  # smoothed (what the curve draws)
 
 
-Event = (Started | Preparing | BatchEnd | EpochEnd | StageChanged | Finished | Failed | Paused | Continued
-         | CheckpointSaved | Resumed | LrProbe)
+Event = (
+    Started
+    | Preparing
+    | BatchEnd
+    | EpochEnd
+    | StageChanged
+    | Finished
+    | Failed
+    | Paused
+    | Continued
+    | CheckpointSaved
+    | Resumed
+    | LrProbe
+)
 Observer = Callable[[Event], None]
 
 

@@ -12,6 +12,7 @@ goes through `atomic_write`: a hidden temporary in the same folder, renamed onto
 crash or a kill leaves the old file or the new one, never half of one; the file gets the
 permissions the user's umask gives any new file (`mkstemp` alone would make it private).
 """
+
 from __future__ import annotations
 
 import errno
@@ -60,8 +61,9 @@ def format_bytes(count: int) -> str:
     raise AssertionError("unreachable")
 
 
-def check_regular_file(path: str | Path, *, max_bytes: int, error: type[LayerLabError] = ImageError,
-                       what: str = "a file") -> os.stat_result:
+def check_regular_file(
+    path: str | Path, *, max_bytes: int, error: type[LayerLabError] = ImageError, what: str = "a file"
+) -> os.stat_result:
     """Refuse, with one clear sentence in an `error`, anything but a readable regular file of at
     most `max_bytes`; return its `stat` (after following links). `what` names what the file
     should be, with its article ("an image"), for the messages.
@@ -95,15 +97,18 @@ def check_regular_file(path: str | Path, *, max_bytes: int, error: type[LayerLab
     if info.st_size == 0:
         raise error(f"{name} is an empty file")
     if info.st_size > max_bytes:
-        raise error(f"{name} is too big ({format_bytes(info.st_size)}; LayerLab's limit for {what} "
-                    f"is {format_bytes(max_bytes)})")
+        raise error(
+            f"{name} is too big ({format_bytes(info.st_size)}; LayerLab's limit for {what} "
+            f"is {format_bytes(max_bytes)})"
+        )
     if not os.access(path, os.R_OK):
         raise error(f"cannot read {name}: permission denied")
     return info
 
 
-def read_regular_file(path: str | Path, *, max_bytes: int, error: type[LayerLabError] = ImageError,
-                      what: str = "a file") -> bytes:
+def read_regular_file(
+    path: str | Path, *, max_bytes: int, error: type[LayerLabError] = ImageError, what: str = "a file"
+) -> bytes:
     """The bytes of a regular file of at most `max_bytes`, after `check_regular_file`.
 
     Opened with O_NONBLOCK and checked again on the open descriptor, so a file swapped for a pipe

@@ -6,6 +6,7 @@ features in memory only while they fit, and a streamed folder refuses to be turn
 array beyond it. The default is a quarter of the machine's memory, at most 4 GiB: enough for the
 features of a few hundred thousand images, while TensorFlow, the model and the window keep the rest.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 
 from engine.core.files import format_bytes
 
-DEFAULT_SHARE = 4                    # a quarter of the machine's memory...
-DEFAULT_CAP_BYTES = 4 * 2**30        # ...but at most 4 GiB
-FALLBACK_MACHINE_BYTES = 8 * 2**30   # when the platform cannot say how much memory it has
+DEFAULT_SHARE = 4  # a quarter of the machine's memory...
+DEFAULT_CAP_BYTES = 4 * 2**30  # ...but at most 4 GiB
+FALLBACK_MACHINE_BYTES = 8 * 2**30  # when the platform cannot say how much memory it has
 
 
 def machine_memory_bytes() -> int:

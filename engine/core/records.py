@@ -6,6 +6,7 @@ They are the typed contents of `history.json` and `metrics.json` (read and writt
 finite or `None` (JSON `null`, never `NaN`, which is not JSON); unknown keys written by newer
 versions are ignored. Immutable once made, so they are safe to hand to another thread.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,7 @@ class ClassMetrics:
     precision: float
     recall: float
     f1: float
-    support: int          # how many samples truly belong to the class
-
+    support: int  # how many samples truly belong to the class
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -46,25 +46,25 @@ class _RunFile(BaseModel):
 class EpochRecord(_RunFile):
     """One entry of `history.json`: the figures Keras logged at the end of an epoch."""
 
-    epoch: int = Field(ge=0)           # 0-based, counted over all stages
-    loss: Measure = None               # None where not finite / not measured
+    epoch: int = Field(ge=0)  # 0-based, counted over all stages
+    loss: Measure = None  # None where not finite / not measured
     accuracy: Measure = None
-    val_loss: Measure = None           # None when there is no validation data
+    val_loss: Measure = None  # None when there is no validation data
     val_accuracy: Measure = None
     seconds: float = Field(0.0, ge=0.0)
     stage: int = Field(1, ge=0)
-    partial: bool = False              # the epoch was cut short by a stop
-    learning_rate: Measure = None      # the rate in force during the epoch (None: files written before it was recorded)
+    partial: bool = False  # the epoch was cut short by a stop
+    learning_rate: Measure = None  # the rate in force during the epoch (None: files written before it was recorded)
 
 
 class Misclassified(_RunFile):
     """A validation sample the final model gets wrong."""
 
-    index: int = Field(ge=0)           # position in the validation split
-    source: str | None = None          # the file it came from, for file-based data
+    index: int = Field(ge=0)  # position in the validation split
+    source: str | None = None  # the file it came from, for file-based data
     true: str
     predicted: str
-    confidence: float                  # the model's probability for `predicted`
+    confidence: float  # the model's probability for `predicted`
 
 
 class RunMetrics(_RunFile):
@@ -86,7 +86,7 @@ class RunMetrics(_RunFile):
     train_accuracy: Measure = None
     misclassified: list[Misclassified] = []
     misclassified_count: int = 0
-    confusion_matrix: list[list[int]] = []   # rows: true class, columns: predicted
+    confusion_matrix: list[list[int]] = []  # rows: true class, columns: predicted
     cancelled: bool = False
     stopped_early: bool = False
     feature_cache: bool = False
@@ -95,16 +95,16 @@ class RunMetrics(_RunFile):
     test_count: int = 0
     test_loss: Measure = None
     test_accuracy: Measure = None
-    test_confusion_matrix: list[list[int]] = []    # rows: true class, columns: predicted
-    test_class_counts: list[int] = []              # test samples per class (class order of preprocess.json)
-    test_class_correct: list[int] = []             # of those, classified correctly
+    test_confusion_matrix: list[list[int]] = []  # rows: true class, columns: predicted
+    test_class_counts: list[int] = []  # test samples per class (class order of preprocess.json)
+    test_class_correct: list[int] = []  # of those, classified correctly
     test_is_validation: bool = False
     evaluated_weights: Literal["last", "best"] = "last"
     evaluated_epoch: int | None = None
     # What a comparison of runs shows (None in files written before they were recorded).
     trainable_params: int | None = None
     total_params: int | None = None
-    seconds: float | None = Field(None, ge=0.0)    # wall time of the whole run: loading, training, evaluation
+    seconds: float | None = Field(None, ge=0.0)  # wall time of the whole run: loading, training, evaluation
     failed: str | None = None
     failed_kind: str | None = None
     # Insight: the per-class table of the validation (and test) data, and how many

@@ -1,4 +1,5 @@
 """Datasets: a cheap registry here; each source module loads what it needs when used."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,7 +25,11 @@ class DatasetInfo:
 
 _INFOS = (
     DatasetInfo("digits", "8×8 handwritten digits bundled with scikit-learn (1 797 images, 10 classes)", False),
-    DatasetInfo("shapes", "generated colour shapes: circle, square, triangle, star, cross (32×32, 3 750 images; a CNN beats a dense network)", False),
+    DatasetInfo(
+        "shapes",
+        "generated colour shapes: circle, square, triangle, star, cross (32×32, 3 750 images; a CNN beats a dense network)",
+        False,
+    ),
     DatasetInfo("mnist", "28×28 handwritten digits (70 000 images, 10 classes)", True),
     DatasetInfo("fashion_mnist", "28×28 clothing pictures (70 000 images, 10 classes)", True),
     DatasetInfo("cifar10", "32×32 colour photos of 10 kinds of object (60 000 images)", True),
@@ -38,8 +43,9 @@ def list_datasets() -> list[DatasetInfo]:
     return list(_INFOS)
 
 
-def load_dataset(options: DataOptions, *, seed: int = 0, image_cache: ImageCache | None = None,
-                 budget: MemoryBudget | None = None) -> Any:
+def load_dataset(
+    options: DataOptions, *, seed: int = 0, image_cache: ImageCache | None = None, budget: MemoryBudget | None = None
+) -> Any:
     """Load the dataset `options.name` names; raise `DatasetError` with a reason if it cannot be.
 
     Built-in, Keras and `.npz` data load into memory as a `Dataset`; a class folder loads as a

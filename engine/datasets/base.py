@@ -4,6 +4,7 @@ Images stay `uint8` NumPy arrays (N, H, W, C) until `tf_dataset` hands them to T
 dataset is cheap to hold, hash and show as thumbnails, and this module never imports TensorFlow
 at import time (the window imports the registry before TF has loaded).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -16,18 +17,24 @@ from engine.core.errors import DatasetError
 
 Polarity = Literal["light_on_dark", "dark_on_light", "natural"]
 Split = Literal["train", "validation", "test"]
-SPLIT_ALIASES = {"train": "train", "validation": "validation", "val": "validation", "valid": "validation", "test": "test"}
+SPLIT_ALIASES = {
+    "train": "train",
+    "validation": "validation",
+    "val": "validation",
+    "valid": "validation",
+    "test": "test",
+}
 _SPLIT_ALIASES = SPLIT_ALIASES
 
 
 class ImageBatch(NamedTuple):
     """One batch of a pass over a split, as both kinds of dataset give it (`batches()`)."""
 
-    images: np.ndarray          # uint8 (n, H, W, C)
-    labels: np.ndarray          # int32 (n,)
-    positions: np.ndarray       # int64 (n,): each image's index in the split when the pass began
-    decoded: int = 0            # how many of them were decoded for this batch (not read back)
-    skipped: int = 0            # unreadable files met (and dropped) while filling it
+    images: np.ndarray  # uint8 (n, H, W, C)
+    labels: np.ndarray  # int32 (n,)
+    positions: np.ndarray  # int64 (n,): each image's index in the split when the pass began
+    decoded: int = 0  # how many of them were decoded for this batch (not read back)
+    skipped: int = 0  # unreadable files met (and dropped) while filling it
 
 
 @dataclass
@@ -70,12 +77,16 @@ class Dataset:
             if len(x) != len(y):
                 raise DatasetError(f"{self.name}: {split} has {len(x)} images but {len(y)} labels")
             if len(y) and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
-                raise DatasetError(f"{self.name}: {split} labels run from {int(y.min())} to {int(y.max())}, "
-                                   f"but there are {self.num_classes} class names (labels must be 0..{self.num_classes - 1})")
+                raise DatasetError(
+                    f"{self.name}: {split} labels run from {int(y.min())} to {int(y.max())}, "
+                    f"but there are {self.num_classes} class names (labels must be 0..{self.num_classes - 1})"
+                )
         if self.val_sources is not None and len(self.val_sources) != len(self.x_val):
             raise DatasetError(f"{self.name}: {len(self.val_sources)} validation sources for {len(self.x_val)} images")
         if self.train_sources is not None and len(self.train_sources) != len(self.x_train):
-            raise DatasetError(f"{self.name}: {len(self.train_sources)} training sources for {len(self.x_train)} images")
+            raise DatasetError(
+                f"{self.name}: {len(self.train_sources)} training sources for {len(self.x_train)} images"
+            )
         if self.x_test is None:
             self.test_sources = None
         elif self.test_sources is not None and len(self.test_sources) != len(self.x_test):
@@ -91,8 +102,11 @@ class Dataset:
         return len(self.class_names)
 
     def counts(self) -> dict[str, int]:
-        return {"train": len(self.x_train), "validation": len(self.x_val),
-                "test": 0 if self.x_test is None else len(self.x_test)}
+        return {
+            "train": len(self.x_train),
+            "validation": len(self.x_val),
+            "test": 0 if self.x_test is None else len(self.x_test),
+        }
 
     def _arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         arrays = {"train": (self.x_train, self.y_train), "validation": (self.x_val, self.y_val)}
@@ -125,23 +139,27 @@ class Dataset:
         data = data.batch(max(1, int(batch_size)))
         if not shuffle:
             data = data.cache()
-        data = data.map(lambda images, labels: (tf.cast(images, tf.float32), labels),
-                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        data = data.map(
+            lambda images, labels: (tf.cast(images, tf.float32), labels),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
         return data.prefetch(tf.data.AUTOTUNE)
 
-    def batches(self, split: str, batch_size: int, *, shuffle: bool = False, seed: Any = 0,
-                cancel: Any = None) -> Iterator[ImageBatch]:
+    def batches(
+        self, split: str, batch_size: int, *, shuffle: bool = False, seed: Any = 0, cancel: Any = None
+    ) -> Iterator[ImageBatch]:
         """(uint8 images, labels, positions) batches of a split, in order or shuffled by `seed`:
         the same passes a streamed folder gives, here as slices of the arrays."""
         x, y = self.split(split)
         order = np.random.default_rng(seed).permutation(len(x)) if shuffle else np.arange(len(x))
         size = max(1, int(batch_size))
         for start in range(0, len(x), size):
-            index = order[start:start + size]
+            index = order[start : start + size]
             if shuffle:
                 yield ImageBatch(x[index], y[index], index.astype(np.int64))
-            else:   # slices, not copies
-                yield ImageBatch(x[start:start + size], y[start:start + size], index.astype(np.int64))
+            else:  # slices, not copies
+                yield ImageBatch(x[start : start + size], y[start : start + size], index.astype(np.int64))
 
     def prepare(self, cancel: Any = None, on_progress: Any = None) -> bool:
         """Nothing to decode: the images are in memory (see `FolderDataset.prepare`)."""
@@ -290,8 +308,9 @@ def guess_polarity(x: np.ndarray) -> Polarity:
     return "natural"
 
 
-def stratified_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int, sources: list[str] | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str] | None, list[str] | None]:
+def stratified_split(
+    x: np.ndarray, y: np.ndarray, fraction: float, seed: int, sources: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str] | None, list[str] | None]:
     """(x_train, y_train, x_val, y_val, train_sources, val_sources): `stratified_indices` applied."""
     train, val = stratified_indices(y, fraction, seed)
     x, y = np.asarray(x), np.asarray(y)
@@ -336,15 +355,31 @@ def as_uint8_images(x: np.ndarray, key: str = "x") -> np.ndarray:
     return values.astype(np.uint8)
 
 
-def split_into_dataset(name: str, class_names: list[str], x: np.ndarray, y: np.ndarray, *, val_split: float,
-                       seed: int, x_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
-                       sources: list[str] | None = None, polarity: Polarity | None = None,
-                       skipped: list[tuple[str, str]] | None = None) -> Dataset:
+def split_into_dataset(
+    name: str,
+    class_names: list[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    val_split: float,
+    seed: int,
+    x_test: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+    sources: list[str] | None = None,
+    polarity: Polarity | None = None,
+    skipped: list[tuple[str, str]] | None = None,
+) -> Dataset:
     """A `Dataset` from one labelled pool, with a seeded stratified validation split taken out of it."""
     train, val = stratified_indices(y, val_split, seed)
     return Dataset(
-        name=name, class_names=list(class_names),
-        x_train=x[train], y_train=y[train], x_val=x[val], y_val=y[val], x_test=x_test, y_test=y_test,
+        name=name,
+        class_names=list(class_names),
+        x_train=x[train],
+        y_train=y[train],
+        x_val=x[val],
+        y_val=y[val],
+        x_test=x_test,
+        y_test=y_test,
         val_sources=None if sources is None else [sources[i] for i in val],
         skipped=list(skipped or []),
         polarity=polarity or guess_polarity(x),

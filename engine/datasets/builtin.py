@@ -1,4 +1,5 @@
 """Datasets that need no download: scikit-learn's digits and generated coloured shapes."""
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,8 @@ SHAPES_DEFAULT_SIZE = 32
 # shapes are large enough to tell apart at 32 px, and differ from the background in brightness
 # (not only in hue), but colours, place, size and angle all vary.
 NOISE_STD = 8.0
-RADIUS = (0.25, 0.42)        # fraction of the image side
-MIN_LUMA_CONTRAST = 60.0     # 0..255 difference in brightness between shape and background
+RADIUS = (0.25, 0.42)  # fraction of the image side
+MIN_LUMA_CONTRAST = 60.0  # 0..255 difference in brightness between shape and background
 
 
 def load_digits(options: DataOptions, seed: int) -> Dataset:
@@ -81,11 +82,26 @@ def _outline(shape: str, cx: float, cy: float, r: float, angle: float) -> list[t
         radii, count = [r, 0.42 * r] * 5, 10
     else:  # cross: a plus sign with arms a third of its width
         t = r / 3
-        points = [(t, r), (t, t), (r, t), (r, -t), (t, -t), (t, -r), (-t, -r), (-t, -t), (-r, -t), (-r, t), (-t, t), (-t, r)]
+        points = [
+            (t, r),
+            (t, t),
+            (r, t),
+            (r, -t),
+            (t, -t),
+            (t, -r),
+            (-t, -r),
+            (-t, -t),
+            (-r, -t),
+            (-r, t),
+            (-t, t),
+            (-t, r),
+        ]
         c, s = math.cos(angle), math.sin(angle)
         return [(cx + px * c - py * s, cy + px * s + py * c) for px, py in points]
-    return [(cx + rad * math.cos(angle + 2 * math.pi * k / count), cy + rad * math.sin(angle + 2 * math.pi * k / count))
-            for k, rad in enumerate(radii)]
+    return [
+        (cx + rad * math.cos(angle + 2 * math.pi * k / count), cy + rad * math.sin(angle + 2 * math.pi * k / count))
+        for k, rad in enumerate(radii)
+    ]
 
 
 def _contrasting(background: np.ndarray, rng: np.random.Generator) -> np.ndarray:

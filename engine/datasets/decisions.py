@@ -16,6 +16,7 @@ Samples of folder data are keyed by file, which is stable. Other samples are key
 records that split (validation fraction, sample limit, seed) and training applies those keys
 only under the same split, saying so otherwise.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,7 +40,7 @@ FORMAT_VERSION = 1
 MAX_SIDECAR_BYTES = 64 * 2**20
 SPLITS = ("train", "validation", "test")
 
-Key = str | tuple[str, int]   # a file path (folder data) or (split, index)
+Key = str | tuple[str, int]  # a file path (folder data) or (split, index)
 
 
 @dataclass
@@ -118,7 +119,9 @@ def _load(path: Path, data: DataOptions) -> tuple[LabelDecisions, dict[str, Any]
     try:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise DatasetError(f"{name} is not valid JSON: fix or delete it (it holds LayerLab's label decisions)") from None
+        raise DatasetError(
+            f"{name} is not valid JSON: fix or delete it (it holds LayerLab's label decisions)"
+        ) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise DatasetError(f"{name} is not a LayerLab label-decisions file")
     root = folder_root(data)
@@ -160,16 +163,22 @@ def save_decisions(data: DataOptions, decisions: LabelDecisions) -> Path:
     path = sidecar_path(data)
     root = folder_root(data)
     document = {
-        "format": FORMAT, "version": FORMAT_VERSION, "dataset": data.name,
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "dataset": data.name,
         "split": _split_signature(data, decisions.seed),
         "exclude": [_key_to_json(key, root) for key in sorted(decisions.exclude, key=_order)],
-        "relabel": [_key_to_json(key, root) | {"label": label} for key, label in sorted(decisions.relabel.items(),
-                                                                                         key=lambda kv: _order(kv[0]))],
+        "relabel": [
+            _key_to_json(key, root) | {"label": label}
+            for key, label in sorted(decisions.relabel.items(), key=lambda kv: _order(kv[0]))
+        ],
     }
     try:
         atomic_write_json(path, document)
     except OSError as err:
-        raise DatasetError(f"cannot write the label decisions to {printable_path(path)}: {err.strerror or err}") from None
+        raise DatasetError(
+            f"cannot write the label decisions to {printable_path(path)}: {err.strerror or err}"
+        ) from None
     return path
 
 
@@ -206,10 +215,13 @@ class AppliedDecisions:
 
 def split_sources(dataset: Any, split: str) -> list[str] | None:
     """The file of each sample of `split`, for file-based data; None otherwise."""
-    if getattr(dataset, "streams", False):   # a streamed folder dataset: its files know their paths
+    if getattr(dataset, "streams", False):  # a streamed folder dataset: its files know their paths
         return [str(f.path) for f in dataset.files(split)]
-    return {"train": getattr(dataset, "train_sources", None), "validation": getattr(dataset, "val_sources", None),
-            "test": getattr(dataset, "test_sources", None)}.get(split)
+    return {
+        "train": getattr(dataset, "train_sources", None),
+        "validation": getattr(dataset, "val_sources", None),
+        "test": getattr(dataset, "test_sources", None),
+    }.get(split)
 
 
 def present_splits(dataset: Any) -> list[str]:
@@ -257,10 +269,19 @@ def _keys(dataset: Any, split: str, count: int, root: Path | None, by_index_ok: 
     return [(split, i) for i in range(count)] if by_index_ok else []
 
 
-def _note(path: Path, excluded: int, relabelled: int, unknown: list[str], by_index_ok: bool,
-          decisions: LabelDecisions, split: dict[str, Any] | None) -> str:
-    parts = [f"label decisions ({printable_path(path.name)}): {excluded} sample{'s' if excluded != 1 else ''} excluded, "
-             f"{relabelled} relabelled"]
+def _note(
+    path: Path,
+    excluded: int,
+    relabelled: int,
+    unknown: list[str],
+    by_index_ok: bool,
+    decisions: LabelDecisions,
+    split: dict[str, Any] | None,
+) -> str:
+    parts = [
+        f"label decisions ({printable_path(path.name)}): {excluded} sample{'s' if excluded != 1 else ''} excluded, "
+        f"{relabelled} relabelled"
+    ]
     if unknown:
         parts.append(f"relabels to unknown classes ignored: {', '.join(unknown[:5])}")
     if not by_index_ok and any(not isinstance(k, str) for k in (*decisions.exclude, *decisions.relabel)):
@@ -273,8 +294,11 @@ def _rebuilt(dataset: Any, changes: dict[str, tuple[np.ndarray, np.ndarray]]) ->
     if getattr(dataset, "streams", False):
         return _rebuilt_streamed(dataset, changes)
     fields: dict[str, Any] = {}
-    names = {"train": ("x_train", "y_train", "train_sources"), "validation": ("x_val", "y_val", "val_sources"),
-             "test": ("x_test", "y_test", "test_sources")}
+    names = {
+        "train": ("x_train", "y_train", "train_sources"),
+        "validation": ("x_val", "y_val", "val_sources"),
+        "test": ("x_test", "y_test", "test_sources"),
+    }
     for split, (kept, labels) in changes.items():
         x_name, y_name, sources_name = names[split]
         fields[x_name] = getattr(dataset, x_name)[kept]
@@ -287,7 +311,7 @@ def _rebuilt(dataset: Any, changes: dict[str, tuple[np.ndarray, np.ndarray]]) ->
 
 def _rebuilt_streamed(dataset: Any, changes: dict[str, tuple[np.ndarray, np.ndarray]]) -> Any:
     """The same for a streamed folder dataset: its files, relabelled and filtered, in a new one."""
-    splits = {split: list(dataset.files(split)) for split in present_splits(dataset)}   # unchanged splits stay
+    splits = {split: list(dataset.files(split)) for split in present_splits(dataset)}  # unchanged splits stay
     for split, (kept, labels) in changes.items():
         files = dataset.files(split)
         splits[split] = [replace(files[i], label=int(labels[i])) for i in kept.tolist()]

@@ -8,6 +8,7 @@ while it decodes and resizes, so a small pool of threads decodes in parallel whi
 thread feeds TensorFlow; at most `ahead` images are in flight, so memory stays bounded whatever
 the folder's size.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,15 +59,24 @@ def as_channels(image: np.ndarray, channels: int) -> np.ndarray:
 class Loaded:
     """One file's outcome: its pixels, or why it has none."""
 
-    position: int                    # where it stands in the order asked for
+    position: int  # where it stands in the order asked for
     image: np.ndarray | None
     reason: str = ""
-    decoded: bool = False            # decoded now, rather than read from the cache
+    decoded: bool = False  # decoded now, rather than read from the cache
 
 
-def load_in_order(files: Sequence[ImageFile], positions: Iterable[int], *, size: int, store: ImageStore | None,
-                  cancel: Any = None, ahead: int = 64, workers: int | None = None,
-                  write: bool = True, resample: Resample = DEFAULT_RESAMPLE) -> Iterator[Loaded]:
+def load_in_order(
+    files: Sequence[ImageFile],
+    positions: Iterable[int],
+    *,
+    size: int,
+    store: ImageStore | None,
+    cancel: Any = None,
+    ahead: int = 64,
+    workers: int | None = None,
+    write: bool = True,
+    resample: Resample = DEFAULT_RESAMPLE,
+) -> Iterator[Loaded]:
     """`files[p]` for each p of `positions`, in that order: from the cache (which must be the
     store of this size and `resample` rule), or decoded by the pool and then stored in the cache
     (from this thread; `write=False` only reads it). The caller flushes the store when its pass
@@ -97,9 +107,15 @@ def load_in_order(files: Sequence[ImageFile], positions: Iterable[int], *, size:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _submit(pool: ThreadPoolExecutor, pending: deque, order: Iterator[int], files: Sequence[ImageFile],
-            decode: Callable[[ImageFile], tuple[np.ndarray | None, str, bool]], store: ImageStore | None,
-            ahead: int) -> None:
+def _submit(
+    pool: ThreadPoolExecutor,
+    pending: deque,
+    order: Iterator[int],
+    files: Sequence[ImageFile],
+    decode: Callable[[ImageFile], tuple[np.ndarray | None, str, bool]],
+    store: ImageStore | None,
+    ahead: int,
+) -> None:
     """Queue up to `ahead` files: cached ones are read here and now (a positioned read of a few
     hundred kilobytes costs less than handing it to a thread, and waking threads would steal the
     cores TensorFlow's own threads are computing on); the others go to the pool to be decoded."""

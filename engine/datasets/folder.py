@@ -8,6 +8,7 @@ yet. Files that are not readable images are skipped and listed. Each image is la
 its aspect ratio kept by padding and shrunk to a square by the `data.resample` rule
 (`engine.datasets.decoding`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,8 +29,14 @@ VALIDATION_NAMES = ("valid", "validation", "val")
 Skipped = list[tuple[str, str]]
 
 
-def load_folder(path_text: str, options: DataOptions, seed: int, *, image_cache: ImageCache | None = None,
-                budget: MemoryBudget | None = None) -> FolderDataset:
+def load_folder(
+    path_text: str,
+    options: DataOptions,
+    seed: int,
+    *,
+    image_cache: ImageCache | None = None,
+    budget: MemoryBudget | None = None,
+) -> FolderDataset:
     root = Path(path_text).expanduser()
     if not root.exists():
         raise DatasetError(f"folder not found: {root}")
@@ -44,12 +51,21 @@ def load_folder(path_text: str, options: DataOptions, seed: int, *, image_cache:
         splits, classes, skipped = _split_layout(root, train_root, val_root, store, options, seed)
     else:
         splits, classes, skipped = _single_root(root, store, options, seed)
-    return FolderDataset(options.name, classes, splits, image_size=size, store=store, skipped=skipped, budget=budget,
-                         resample=options.resample)
+    return FolderDataset(
+        options.name,
+        classes,
+        splits,
+        image_size=size,
+        store=store,
+        skipped=skipped,
+        budget=budget,
+        resample=options.resample,
+    )
 
 
-def _single_root(root: Path, store: ImageStore | None, options: DataOptions, seed: int
-                 ) -> tuple[dict[str, list[ImageFile]], list[str], Skipped]:
+def _single_root(
+    root: Path, store: ImageStore | None, options: DataOptions, seed: int
+) -> tuple[dict[str, list[ImageFile]], list[str], Skipped]:
     # train/ alone or with test/ (no validation folder): split train/. Only when every sub-folder is
     # a split name, since "train" may also be a class (vehicles: bus, car, train).
     folders = {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")}
@@ -68,8 +84,9 @@ def _single_root(root: Path, store: ImageStore | None, options: DataOptions, see
     return splits, classes, skipped
 
 
-def _split_layout(root: Path, train_root: Path, val_root: Path, store: ImageStore | None, options: DataOptions,
-                  seed: int) -> tuple[dict[str, list[ImageFile]], list[str], Skipped]:
+def _split_layout(
+    root: Path, train_root: Path, val_root: Path, store: ImageStore | None, options: DataOptions, seed: int
+) -> tuple[dict[str, list[ImageFile]], list[str], Skipped]:
     paths, labels, classes = list_class_files(train_root)
     n_files = len(paths)
     paths, labels = _prelimit(paths, labels, options.limit, seed)
@@ -95,8 +112,9 @@ def _prelimit(paths: list[Path], labels: list[int], limit: float | None, seed: i
     return [paths[i] for i in keep], [labels[i] for i in keep]
 
 
-def _split_files(split_root: Path, classes: list[str], store: ImageStore | None, limit: int | None, n_train: int,
-                 seed: int) -> tuple[list[ImageFile], Skipped]:
+def _split_files(
+    split_root: Path, classes: list[str], store: ImageStore | None, limit: int | None, n_train: int, seed: int
+) -> tuple[list[ImageFile], Skipped]:
     """The readable files of a val/test folder, labelled by the train classes; and the skipped ones."""
     paths, labels, found = list_class_files(split_root, require_classes=False)
     unknown = sorted(set(found[i] for i in set(labels)) - set(classes))

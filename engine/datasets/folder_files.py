@@ -6,6 +6,7 @@ know yet, a header check (`engine.images.decode.probe_image`, a fraction of a mi
 are not images, documents, pipes, bombs and unreadable headers are skipped and listed before
 training, and the channel count is known without decoding anything.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,14 +56,22 @@ def file_key(path: str, info: os.stat_result) -> bytes:
     """Identifies a file's content for the cache: its absolute path, size, modification and change
     times and inode. Touching, rewriting or replacing the file changes it."""
     digest = hashlib.blake2b(digest_size=16)
-    identity = (DECODE_RULES_VERSION, os.path.abspath(path), info.st_size, info.st_mtime_ns, info.st_ctime_ns,
-                info.st_ino, info.st_dev)
+    identity = (
+        DECODE_RULES_VERSION,
+        os.path.abspath(path),
+        info.st_size,
+        info.st_mtime_ns,
+        info.st_ctime_ns,
+        info.st_ino,
+        info.st_dev,
+    )
     digest.update(repr(identity).encode("utf-8", "surrogateescape"))
     return digest.digest()
 
 
-def check_files(paths: list[Path], labels: list[int], store: ImageStore | None
-                ) -> tuple[list[ImageFile], list[tuple[str, str]]]:
+def check_files(
+    paths: list[Path], labels: list[int], store: ImageStore | None
+) -> tuple[list[ImageFile], list[tuple[str, str]]]:
     """The readable images among `paths` (with their keys and channel counts) and the rest, each
     with its reason. The cache answers for files it has seen; the others get a header check."""
     files: list[ImageFile] = []
@@ -84,7 +93,7 @@ def _identify(path: str, store: ImageStore | None) -> tuple[bytes, int]:
     except OSError:
         info = None
     if info is None or not stat.S_ISREG(info.st_mode):
-        probe_image(path)             # raises the reason (dangling link, pipe, ...)
+        probe_image(path)  # raises the reason (dangling link, pipe, ...)
         raise ImageError(f"{path} is not a regular file")
     key = file_key(path, info)
     if store is not None:

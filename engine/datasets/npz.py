@@ -7,6 +7,7 @@ from the zip directory and from its own `.npy` header, read with `numpy.lib.form
 member's stream: compression ratio, object dtypes (pickles), and shape × item size against a
 memory budget (`memory_budget_bytes`). Refusals name the array and the file.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,7 +33,16 @@ MAX_NPZ_FILE_BYTES = 1 << 40
 BOMB_FLOOR_BYTES = 64 * 2**20
 MAX_RATIO = 200
 MIN_BUDGET_BYTES = 256 * 2**20
-_READ_ERRORS = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, struct.error, NotImplementedError, RuntimeError)
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 def memory_budget_bytes() -> int:
@@ -61,7 +71,11 @@ def memory_budget_bytes() -> int:
 
 
 def _budget_text(budget: int) -> str:
-    source = "LAYERLAB_MAX_ARRAY_MB" if os.environ.get("LAYERLAB_MAX_ARRAY_MB") else "a quarter of the memory; set LAYERLAB_MAX_ARRAY_MB to change it"
+    source = (
+        "LAYERLAB_MAX_ARRAY_MB"
+        if os.environ.get("LAYERLAB_MAX_ARRAY_MB")
+        else "a quarter of the memory; set LAYERLAB_MAX_ARRAY_MB to change it"
+    )
     return f"LayerLab's limit is {format_bytes(budget)} ({source})"
 
 
@@ -100,7 +114,9 @@ def load_npz(path_text: str, options: DataOptions, seed: int) -> Dataset:
     if x_test is not None and x_test.shape[1:] != x_train.shape[1:]:
         raise DatasetError(f"{name}: x_test images are {x_test.shape[1:]}, x_train images {x_train.shape[1:]}")
     x_tr, y_tr, x_val, y_val, _, _ = stratified_split(x_train, y_train, options.val_split, seed)
-    return Dataset(options.name, class_names, x_tr, y_tr, x_val, y_val, x_test, y_test, polarity=guess_polarity(x_train))
+    return Dataset(
+        options.name, class_names, x_tr, y_tr, x_val, y_val, x_test, y_test, polarity=guess_polarity(x_train)
+    )
 
 
 def read_npz_arrays(path: Path, budget: int | None = None) -> dict[str, np.ndarray]:
@@ -115,8 +131,11 @@ def read_npz_arrays(path: Path, budget: int | None = None) -> dict[str, np.ndarr
         raise DatasetError(f"{name} is not a NumPy .npz file (save one with numpy.savez)")
     try:
         with zipfile.ZipFile(path) as archive:
-            members = {info.filename[:-4]: info for info in archive.infolist()
-                       if info.filename.endswith(".npy") and info.filename[:-4] in ARRAY_KEYS}
+            members = {
+                info.filename[:-4]: info
+                for info in archive.infolist()
+                if info.filename.endswith(".npy") and info.filename[:-4] in ARRAY_KEYS
+            }
             headers = [_check_member(archive, info, key, name) for key, info in members.items()]
             _check_budget(headers, name, memory_budget_bytes() if budget is None else budget)
             return {header.key: _read_array(archive, members[header.key], header, name) for header in headers}
@@ -140,8 +159,10 @@ def member_names(path: Path) -> list[str]:
 def _check_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, name: str) -> ArrayHeader:
     """Check a member's packing and its `.npy` header (never its data)."""
     if info.file_size > BOMB_FLOOR_BYTES and info.file_size > MAX_RATIO * max(1, info.compress_size):
-        raise DatasetError(f"{key} in {name} would inflate from {format_bytes(info.compress_size)} to "
-                           f"{format_bytes(info.file_size)} (a zip bomb?); LayerLab refuses it")
+        raise DatasetError(
+            f"{key} in {name} would inflate from {format_bytes(info.compress_size)} to "
+            f"{format_bytes(info.file_size)} (a zip bomb?); LayerLab refuses it"
+        )
     with archive.open(info) as stream:
         try:
             version = np.lib.format.read_magic(stream)
@@ -166,8 +187,10 @@ def _check_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, nam
 def _check_budget(headers: list[ArrayHeader], name: str, budget: int) -> None:
     for header in headers:
         if header.nbytes > budget:
-            raise DatasetError(f"{header.key} in {name} would need {format_bytes(header.nbytes)} "
-                               f"({'×'.join(map(str, header.shape))} {header.dtype}); {_budget_text(budget)}")
+            raise DatasetError(
+                f"{header.key} in {name} would need {format_bytes(header.nbytes)} "
+                f"({'×'.join(map(str, header.shape))} {header.dtype}); {_budget_text(budget)}"
+            )
     total = sum(header.nbytes for header in headers)
     if total > budget:
         raise DatasetError(f"the arrays in {name} would need {format_bytes(total)} in all; {_budget_text(budget)}")
@@ -176,8 +199,10 @@ def _check_budget(headers: list[ArrayHeader], name: str, budget: int) -> None:
 def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, header: ArrayHeader, name: str) -> np.ndarray:
     """Read a member whose header passed the checks; its data must be all there."""
     if header.nbytes > info.file_size:
-        raise DatasetError(f"{header.key} in {name} declares {format_bytes(header.nbytes)} of data but holds "
-                           f"{format_bytes(info.file_size)}: the file is damaged")
+        raise DatasetError(
+            f"{header.key} in {name} declares {format_bytes(header.nbytes)} of data but holds "
+            f"{format_bytes(info.file_size)}: the file is damaged"
+        )
     with archive.open(info) as stream:
         try:
             return np.lib.format.read_array(stream, allow_pickle=False)
@@ -199,8 +224,11 @@ def _checked_pair(arrays: dict[str, np.ndarray], x_key: str, y_key: str) -> tupl
     if y.ndim == 2 and y.shape[1] > 1:
         y = y.argmax(axis=1)  # one-hot
     y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
-    if y.ndim != 1 or not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.bool_)
-                           or (np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all() and np.all(np.mod(y, 1) == 0))):
+    if y.ndim != 1 or not (
+        np.issubdtype(y.dtype, np.integer)
+        or np.issubdtype(y.dtype, np.bool_)
+        or (np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all() and np.all(np.mod(y, 1) == 0))
+    ):
         raise DatasetError(f"{y_key} must be integer class labels of shape (N,), got {y.dtype} {y.shape}")
     if len(y) != len(x):
         raise DatasetError(f"{x_key} has {len(x)} images but {y_key} has {len(y)} labels")
@@ -231,11 +259,15 @@ def _class_names(arrays: dict[str, np.ndarray], labels: list[np.ndarray], name: 
             raise DatasetError(f"{name}: only {len(names)} class_names but labels go up to {top}")
         return names
     if top + 1 > MAX_CLASSES:
-        raise DatasetError(f"{name}: labels go up to {top}; classes must be numbered 0..K-1 "
-                           f"(LayerLab handles at most {MAX_CLASSES:,} classes); labels found: {_listing(found)}")
+        raise DatasetError(
+            f"{name}: labels go up to {top}; classes must be numbered 0..K-1 "
+            f"(LayerLab handles at most {MAX_CLASSES:,} classes); labels found: {_listing(found)}"
+        )
     if len(found) != top + 1:
-        raise DatasetError(f"{name}: labels must be numbered 0..K-1 without gaps, but the {len(found)} labels found are "
-                           f"{_listing(found)}; add a class_names array if some classes really have no samples")
+        raise DatasetError(
+            f"{name}: labels must be numbered 0..K-1 without gaps, but the {len(found)} labels found are "
+            f"{_listing(found)}; add a class_names array if some classes really have no samples"
+        )
     return [str(i) for i in range(top + 1)]
 
 

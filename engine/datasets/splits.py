@@ -11,6 +11,7 @@ set; the run's metrics then say so (`RunMetrics.test_is_validation`).
 Both work on the in-memory `Dataset` and, over its file lists, on a streamed folder; they return a
 new dataset and never change their argument.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -41,25 +42,34 @@ def apply_split_options(dataset: Any, options: DataOptions, seed: int) -> Any:
 def carve_streamed_test_split(dataset: Any, fraction: float, seed: int) -> Any:
     """`carve_test_split` for a streamed folder: the same stratified draw, over its files."""
     if dataset.y_test is not None:
-        raise DatasetError(f"{dataset.name} already has a test split ({len(dataset.y_test)} images); "
-                           "a test split is only held out of data without one")
+        raise DatasetError(
+            f"{dataset.name} already has a test split ({len(dataset.y_test)} images); "
+            "a test split is only held out of data without one"
+        )
     train, val = dataset.files("train"), dataset.files("validation")
     kept, held = stratified_indices(np.concatenate([dataset.y_train, dataset.y_val]), fraction, seed + TEST_SEED_OFFSET)
     if len(held) == 0:
         raise DatasetError(f"{dataset.name} is too small to hold out a test split of {fraction:g}")
     every = train + val
-    return dataset.with_splits({"train": [every[i] for i in kept if i < len(train)],
-                                "validation": [every[i] for i in np.sort(kept) if i >= len(train)],
-                                "test": [every[i] for i in held]})
+    return dataset.with_splits(
+        {
+            "train": [every[i] for i in kept if i < len(train)],
+            "validation": [every[i] for i in np.sort(kept) if i >= len(train)],
+            "test": [every[i] for i in held],
+        }
+    )
 
 
 def validate_streamed_on_test(dataset: Any) -> Any:
     """`validate_on_test` for a streamed folder."""
     if dataset.y_test is None or len(dataset.y_test) == 0:
-        raise DatasetError(f"{dataset.name} has no test split to validate on: hold one out with a test split "
-                           "(--test-split), or validate on a split of the training data (--validation split)")
-    return dataset.with_splits({"train": dataset.files("train") + dataset.files("validation"),
-                                "validation": dataset.files("test")})
+        raise DatasetError(
+            f"{dataset.name} has no test split to validate on: hold one out with a test split "
+            "(--test-split), or validate on a split of the training data (--validation split)"
+        )
+    return dataset.with_splits(
+        {"train": dataset.files("train") + dataset.files("validation"), "validation": dataset.files("test")}
+    )
 
 
 def carve_test_split(dataset: Dataset, fraction: float, seed: int) -> Dataset:
@@ -72,23 +82,28 @@ def carve_test_split(dataset: Dataset, fraction: float, seed: int) -> Dataset:
     set is the one to use.
     """
     if dataset.x_test is not None:
-        raise DatasetError(f"{dataset.name} already has a test split ({len(dataset.x_test)} images); "
-                           "a test split is only held out of data without one")
+        raise DatasetError(
+            f"{dataset.name} already has a test split ({len(dataset.x_test)} images); "
+            "a test split is only held out of data without one"
+        )
     n_train = len(dataset.y_train)
     kept, held = stratified_indices(np.concatenate([dataset.y_train, dataset.y_val]), fraction, seed + TEST_SEED_OFFSET)
     if len(held) == 0:
         raise DatasetError(f"{dataset.name} is too small to hold out a test split of {fraction:g}")
     keep_train, keep_val = kept[kept < n_train], np.sort(kept[kept >= n_train]) - n_train
-    held_train, held_val = held[held < n_train], held[held >= n_train] - n_train   # index each part: no copy of all
+    held_train, held_val = held[held < n_train], held[held >= n_train] - n_train  # index each part: no copy of all
     x_test = np.concatenate([dataset.x_train[held_train], dataset.x_val[held_val]])
     y_test = np.concatenate([dataset.y_train[held_train], dataset.y_val[held_val]])
     sources = dataset.val_sources
     return replace(
         dataset,
-        x_train=dataset.x_train[keep_train], y_train=dataset.y_train[keep_train],
-        x_val=dataset.x_val[keep_val], y_val=dataset.y_val[keep_val],
+        x_train=dataset.x_train[keep_train],
+        y_train=dataset.y_train[keep_train],
+        x_val=dataset.x_val[keep_val],
+        y_val=dataset.y_val[keep_val],
         val_sources=None if sources is None else [sources[i] for i in keep_val],
-        x_test=x_test, y_test=y_test,
+        x_test=x_test,
+        y_test=y_test,
     )
 
 
@@ -99,12 +114,17 @@ def validate_on_test(dataset: Dataset) -> Dataset:
     The result has no test split left: the test figures of such a run are its validation figures.
     """
     if dataset.x_test is None or dataset.y_test is None or len(dataset.x_test) == 0:
-        raise DatasetError(f"{dataset.name} has no test split to validate on: hold one out with a test split "
-                           "(--test-split), or validate on a split of the training data (--validation split)")
+        raise DatasetError(
+            f"{dataset.name} has no test split to validate on: hold one out with a test split "
+            "(--test-split), or validate on a split of the training data (--validation split)"
+        )
     return replace(
         dataset,
         x_train=np.concatenate([dataset.x_train, dataset.x_val]),
         y_train=np.concatenate([dataset.y_train, dataset.y_val]),
-        x_val=dataset.x_test, y_val=dataset.y_test, val_sources=None,
-        x_test=None, y_test=None,
+        x_val=dataset.x_test,
+        y_val=dataset.y_test,
+        val_sources=None,
+        x_test=None,
+        y_test=None,
     )

@@ -12,6 +12,7 @@ A file whose header looked fine may still fail to decode (data damaged further i
 that meets it drops it from its split and adds it to `skipped`; split sizes, labels and
 validation sources shrink with it, and a cached failure skips it at the next load.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,8 @@ from engine.datasets.decoding import Loaded, as_channels, decode_file, load_in_o
 from engine.datasets.folder_files import ImageFile
 from engine.images.decode import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample
 
-Progress = Callable[[int, int, int, int], None]   # (done, total, decoded, skipped)
-LOAD_AHEAD_BATCHES = 2      # decode up to two batches ahead of the consumer
+Progress = Callable[[int, int, int, int], None]  # (done, total, decoded, skipped)
+LOAD_AHEAD_BATCHES = 2  # decode up to two batches ahead of the consumer
 
 
 class FolderDataset:
@@ -40,13 +41,22 @@ class FolderDataset:
 
     streams: ClassVar[bool] = True
 
-    def __init__(self, name: str, class_names: Sequence[str], splits: dict[str, list[ImageFile]], *,
-                 image_size: int, store: ImageStore | None, skipped: list[tuple[str, str]] | None = None,
-                 budget: MemoryBudget | None = None, resample: Resample = DEFAULT_RESAMPLE) -> None:
+    def __init__(
+        self,
+        name: str,
+        class_names: Sequence[str],
+        splits: dict[str, list[ImageFile]],
+        *,
+        image_size: int,
+        store: ImageStore | None,
+        skipped: list[tuple[str, str]] | None = None,
+        budget: MemoryBudget | None = None,
+        resample: Resample = DEFAULT_RESAMPLE,
+    ) -> None:
         self.name = name
         self.class_names = [str(c) for c in class_names]
         self.image_size = int(image_size)
-        self.resample: Resample = resample          # how each file is shrunk (`engine.images.decode`)
+        self.resample: Resample = resample  # how each file is shrunk (`engine.images.decode`)
         if store is not None and store.resample != resample:
             raise ValueError(f"the image store holds {store.resample!r} images, not {resample!r} ones")
         self.store = store if store is not None and store.cache.enabled else None
@@ -59,7 +69,7 @@ class FolderDataset:
         every = [f for files in self._splits.values() for f in files]
         self.channels = 3 if any(f.channels == 3 for f in every) else 1
         self._lock = threading.Lock()
-        self._bad: set[bytes] = set()   # keys of files found unreadable while streaming
+        self._bad: set[bytes] = set()  # keys of files found unreadable while streaming
         self._labels: dict[str, tuple[list[ImageFile], np.ndarray]] = {}
         if any(not 0 <= f.label < self.num_classes for f in every):
             raise DatasetError(f"{name}: a label is outside 0..{self.num_classes - 1}")
@@ -67,7 +77,9 @@ class FolderDataset:
     def load(self, files: Sequence[ImageFile], positions: Iterable[int], **options: Any) -> Iterator[Loaded]:
         """`engine.datasets.decoding.load_in_order` at this dataset's size and resample rule, through
         its image cache."""
-        return load_in_order(files, positions, size=self.image_size, resample=self.resample, store=self.store, **options)
+        return load_in_order(
+            files, positions, size=self.image_size, resample=self.resample, store=self.store, **options
+        )
 
     # --- what the window and the trainer read -------------------------------------------------
     @property
@@ -79,8 +91,11 @@ class FolderDataset:
         return len(self.class_names)
 
     def counts(self) -> dict[str, int]:
-        return {"train": len(self._splits["train"]), "validation": len(self._splits["validation"]),
-                "test": len(self._splits.get("test", []))}
+        return {
+            "train": len(self._splits["train"]),
+            "validation": len(self._splits["validation"]),
+            "test": len(self._splits.get("test", [])),
+        }
 
     def files(self, split: str) -> list[ImageFile]:
         """The files of a split, in order (a snapshot: a later discard makes a new list)."""
@@ -116,8 +131,16 @@ class FolderDataset:
 
     def with_splits(self, splits: dict[str, list[ImageFile]]) -> FolderDataset:
         """A new dataset over the same files and caches with other splits (test carve, label decisions)."""
-        rebuilt = type(self)(self.name, self.class_names, splits, image_size=self.image_size, store=self.store,
-                             skipped=list(self.skipped), budget=self.budget, resample=self.resample)
+        rebuilt = type(self)(
+            self.name,
+            self.class_names,
+            splits,
+            image_size=self.image_size,
+            store=self.store,
+            skipped=list(self.skipped),
+            budget=self.budget,
+            resample=self.resample,
+        )
         rebuilt.polarity = self.polarity
         return rebuilt
 
@@ -137,7 +160,7 @@ class FolderDataset:
         """Changes whenever a file (path, size, times), a label, the split or the image size does."""
         digest = hashlib.blake2b(digest_size=16)
         digest.update(repr((self.image_size, self.channels, self.class_names)).encode())
-        if self.resample != LEGACY_RESAMPLE:   # the features of runs made before the rule stay valid
+        if self.resample != LEGACY_RESAMPLE:  # the features of runs made before the rule stay valid
             digest.update(self.resample.encode())
         for split in sorted(self._splits):
             files = self._splits[split]
@@ -148,8 +171,9 @@ class FolderDataset:
         return digest.hexdigest()
 
     # --- pixels ---------------------------------------------------------------------------------
-    def batches(self, split: str, batch_size: int, *, shuffle: bool = False, seed: Any = 0,
-                cancel: Any = None) -> Iterator[ImageBatch]:
+    def batches(
+        self, split: str, batch_size: int, *, shuffle: bool = False, seed: Any = 0, cancel: Any = None
+    ) -> Iterator[ImageBatch]:
         """(uint8 images, int32 labels, positions) batches of a split, decoded in parallel (or read
         from the cache) and stored in the cache as they go; shuffled by `seed` if asked.
 
@@ -161,8 +185,9 @@ class FolderDataset:
         order = np.random.default_rng(seed).permutation(len(files)) if shuffle else range(len(files))
         return self._stream(key, files, order, batch_size, cancel)
 
-    def _stream(self, key: str, files: list[ImageFile], order: Any, batch_size: int, cancel: Any = None
-                ) -> Iterator[ImageBatch]:
+    def _stream(
+        self, key: str, files: list[ImageFile], order: Any, batch_size: int, cancel: Any = None
+    ) -> Iterator[ImageBatch]:
         """Batches of `files` (a snapshot of split `key`) in `order`; files found unreadable since
         the snapshot was taken are passed over."""
         size = max(1, int(batch_size))
@@ -174,8 +199,12 @@ class FolderDataset:
                     self._discard(key, files[loaded.position], loaded.reason)
                     batch.skipped += 1
                     continue
-                batch.add(as_channels(loaded.image, self.channels), files[loaded.position].label, loaded.position,
-                          loaded.decoded)
+                batch.add(
+                    as_channels(loaded.image, self.channels),
+                    files[loaded.position].label,
+                    loaded.position,
+                    loaded.decoded,
+                )
                 if batch.full:
                     yield batch.take()
             if batch.count or batch.skipped:
@@ -205,16 +234,17 @@ class FolderDataset:
         orders = tf.data.Dataset.range(len(files))
         if shuffle:
             orders = orders.shuffle(max(1, len(files)), seed=seed, reshuffle_each_iteration=True)
-        orders = orders.batch(max(1, len(files)))   # one element per pass: that epoch's order
+        orders = orders.batch(max(1, len(files)))  # one element per pass: that epoch's order
         signature = (tf.TensorSpec((None, height, width, channels), tf.uint8), tf.TensorSpec((None,), tf.int32))
-        data = orders.flat_map(lambda order: tf.data.Dataset.from_generator(generate, args=(order,),
-                                                                            output_signature=signature))
+        data = orders.flat_map(
+            lambda order: tf.data.Dataset.from_generator(generate, args=(order,), output_signature=signature)
+        )
         if self._all_cached(files):
             # Every image is in the cache, so no file can drop out: tell Keras how many batches
             # a pass has, and it iterates exactly as it does an in-memory dataset.
             data = data.apply(tf.data.experimental.assert_cardinality(math.ceil(len(files) / max(1, int(batch_size)))))
         data = data.map(lambda images, labels: (tf.cast(images, tf.float32), labels))
-        return data.prefetch(2)   # a couple of batches: each may be megabytes
+        return data.prefetch(2)  # a couple of batches: each may be megabytes
 
     def prepare(self, cancel: Any = None, on_progress: Progress | None = None) -> bool:
         """Decode into the disk cache every training and validation image it lacks, in parallel,
@@ -223,13 +253,17 @@ class FolderDataset:
         store = self.store
         if store is None:
             return False
-        missing = {split: [i for i, f in enumerate(self._splits[split]) if store.channels(f.key) is None]
-                   for split in ("train", "validation")}
+        missing = {
+            split: [i for i, f in enumerate(self._splits[split]) if store.channels(f.key) is None]
+            for split in ("train", "validation")
+        }
         total = sum(len(positions) for positions in missing.values())
         if not total:
             return True
         pixels = self.image_size * self.image_size
-        needed = sum(pixels * self._splits[split][i].channels for split, positions in missing.items() for i in positions)
+        needed = sum(
+            pixels * self._splits[split][i].channels for split, positions in missing.items() for i in positions
+        )
         if not store.room_for(needed):
             return False
         done = decoded = skipped = 0
@@ -254,7 +288,7 @@ class FolderDataset:
         files = self._splits["train"]
         by_class: dict[int, list[int]] = {label: [] for label in range(self.num_classes)}
         for position, f in enumerate(files):
-            if len(by_class[f.label]) < 4 * max(1, per_class):   # spares for unreadable files
+            if len(by_class[f.label]) < 4 * max(1, per_class):  # spares for unreadable files
                 by_class[f.label].append(position)
         return {label: self._first_readable(files, positions, per_class) for label, positions in by_class.items()}
 
@@ -398,8 +432,10 @@ class ImageFiles:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if not self._dataset.budget.fits(self.nbytes):
-            raise DatasetError(f"{len(self)} images of {self._dataset.name} would take {format_bytes(self.nbytes)}, "
-                               f"more than the memory budget ({self._dataset.budget}); read them in batches")
+            raise DatasetError(
+                f"{len(self)} images of {self._dataset.name} would take {format_bytes(self.nbytes)}, "
+                f"more than the memory budget ({self._dataset.budget}); read them in batches"
+            )
         out = np.empty(self.shape, np.uint8)
         for i, image in enumerate(self):
             out[i] = image

@@ -5,6 +5,7 @@ first thing to show: `config_differences` keeps only the settings whose values d
 of `engine.experiments.settings`, the same a grid varies), and `label_run` names each run by
 them ("dropout 0.5 · bn off"), for legends and table rows. Cheap: reads run files only.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,7 @@ class RunRow:
 @dataclass(frozen=True)
 class Comparison:
     runs: list[RunRow]
-    differences: dict[str, list[Any]]   # dotted setting -> its value in each run, in the runs' order
+    differences: dict[str, list[Any]]  # dotted setting -> its value in each run, in the runs' order
 
 
 def config_differences(configs: list[ExperimentConfig]) -> dict[str, list[Any]]:
@@ -90,10 +91,28 @@ def _load(path: str | Path) -> Run:
 def _row(run: Run, label: str) -> RunRow:
     m = run.metrics
     if m is None or m.failed is not None:
-        return RunRow(str(run.path), label, None, None, None, None,
-                      m.epochs_run if m is not None else len(run.history), None, None)
-    return RunRow(str(run.path), label, m.val_accuracy, m.val_loss, m.test_accuracy, m.test_loss, m.epochs_run,
-                  m.seconds, m.trainable_params)
+        return RunRow(
+            str(run.path),
+            label,
+            None,
+            None,
+            None,
+            None,
+            m.epochs_run if m is not None else len(run.history),
+            None,
+            None,
+        )
+    return RunRow(
+        str(run.path),
+        label,
+        m.val_accuracy,
+        m.val_loss,
+        m.test_accuracy,
+        m.test_loss,
+        m.epochs_run,
+        m.seconds,
+        m.trainable_params,
+    )
 
 
 def _unique(labels: list[str]) -> list[str]:

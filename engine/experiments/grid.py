@@ -17,6 +17,7 @@ row (Welch's t-test, p < 0.05, engine.experiments.stats). The best row is the on
 mean test accuracy, or validation accuracy when the grid has no test figures (no test split, or
 not in every row).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -42,7 +43,7 @@ MAX_RUNS = 10_000
 class Factor:
     """One setting and the values it takes (coerced to the setting's type)."""
 
-    key: str                    # a key of compare's differences, e.g. "arch.dropout"
+    key: str  # a key of compare's differences, e.g. "arch.dropout"
     values: tuple[Any, ...]
 
 
@@ -110,7 +111,7 @@ def cell_config(spec: GridSpec, settings: dict[str, Any], repeat: int = 0) -> Ex
 
 
 def settings_label(settings: dict[str, Any]) -> str:
-    """"dropout 0 · bn on": a cell in a few words ("base" for a grid without factors)."""
+    """ "dropout 0 · bn on": a cell in a few words ("base" for a grid without factors)."""
     return " · ".join(describe(key, value) for key, value in settings.items()) or "base"
 
 
@@ -133,7 +134,7 @@ class GridResult:
     spec: GridSpec
     rows: list[GridRow]
     cancelled: bool
-    failed_runs: int            # runs of this call that failed (the grid went on without them)
+    failed_runs: int  # runs of this call that failed (the grid went on without them)
 
 
 # Events the grid emits through the same observer as its runs' own events.
@@ -141,7 +142,7 @@ class GridResult:
 class GridRunStarted:
     """One ordinary run of the grid is about to start (its `Started` follows)."""
 
-    index: int                  # 0-based among all cells × repeats, in the grid's order
+    index: int  # 0-based among all cells × repeats, in the grid's order
     total: int
     cell: int
     repeat: int
@@ -172,7 +173,7 @@ def best_row(rows: list[GridRow]) -> int | None:
     return -max(ranked)[1] if ranked else None
 
 
-Finished = dict[tuple[int, int], tuple[str, RunMetrics]]   # (cell, repeat) -> (run folder, its metrics)
+Finished = dict[tuple[int, int], tuple[str, RunMetrics]]  # (cell, repeat) -> (run folder, its metrics)
 
 
 def grid_rows(spec: GridSpec, finished: Finished) -> list[GridRow]:
@@ -190,8 +191,16 @@ def grid_rows(spec: GridSpec, finished: Finished) -> list[GridRow]:
     rows = []
     for settings, runs, v, t, mark in zip(cells, per_cell, val, test, marks):
         seconds = [m.seconds for _, m in runs if m.seconds is not None]
-        rows.append(GridRow(settings, [run_dir for run_dir, _ in runs], *stats.mean_std(v), *stats.mean_std(t),
-                            stats.mean_std(seconds)[0], mark))
+        rows.append(
+            GridRow(
+                settings,
+                [run_dir for run_dir, _ in runs],
+                *stats.mean_std(v),
+                *stats.mean_std(t),
+                stats.mean_std(seconds)[0],
+                mark,
+            )
+        )
     return rows
 
 
@@ -216,8 +225,12 @@ def finished_runs(record: GridRecord, grid_dir: Path) -> Finished:
 
 # --- reading and writing -------------------------------------------------------------------------
 def spec_to_record(spec: GridSpec, runs: list[RunRecord] | None = None) -> GridRecord:
-    return GridRecord(base=spec.base.to_dict(), repeats=spec.repeats, runs=runs or [],
-                      factors=[FactorRecord(key=f.key, values=list(f.values)) for f in spec.factors])
+    return GridRecord(
+        base=spec.base.to_dict(),
+        repeats=spec.repeats,
+        runs=runs or [],
+        factors=[FactorRecord(key=f.key, values=list(f.values)) for f in spec.factors],
+    )
 
 
 def spec_of_record(record: GridRecord, where: str) -> GridSpec:
@@ -233,8 +246,10 @@ def spec_of_record(record: GridRecord, where: str) -> GridSpec:
     cells = len(grid_cells(spec))
     for run in record.runs:
         if run.cell >= cells or run.repeat >= spec.repeats:
-            raise RunError(f"{where}: run {run.run_dir} is listed for cell {run.cell}, repeat {run.repeat}, "
-                           f"but the grid has {cells} cells and {spec.repeats} repeats")
+            raise RunError(
+                f"{where}: run {run.run_dir} is listed for cell {run.cell}, repeat {run.repeat}, "
+                f"but the grid has {cells} cells and {spec.repeats} repeats"
+            )
     return spec
 
 
@@ -275,5 +290,7 @@ def ensure_same_grid(stored: GridSpec, spec: GridSpec, grid_dir: Path) -> None:
         what = f"repeats ({stored.repeats}, not {spec.repeats})"
     else:
         what = "settings: " + (", ".join(config_differences([stored.base, spec.base])) or "per-layer choices")
-    raise ConfigError(f"{printable_path(grid_dir)} holds another grid (different {what}); "
-                      "resume it with the same options, or choose a new grid folder")
+    raise ConfigError(
+        f"{printable_path(grid_dir)} holds another grid (different {what}); "
+        "resume it with the same options, or choose a new grid folder"
+    )

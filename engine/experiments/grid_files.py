@@ -6,6 +6,7 @@ ordinary run folder). It is rewritten atomically after every run, so a stopped o
 always knows which runs it has, and resumes with the rest. Read back, it is validated like every
 run file: anything that does not fit is a `RunError` naming the file.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,9 +39,9 @@ class RunRecord(_GridModel):
 
     cell: int = Field(ge=0)
     repeat: int = Field(ge=0)
-    run_dir: str | None            # None: it failed before it had a folder (e.g. its data would not load)
+    run_dir: str | None  # None: it failed before it had a folder (e.g. its data would not load)
     status: RunStatus
-    reason: str | None = None      # why it failed
+    reason: str | None = None  # why it failed
 
 
 class GridRecord(_GridModel):

@@ -2,6 +2,7 @@
 trained one after another as ordinary runs, with grid.json rewritten after each and the Keras
 session cleared between them. The spec, rows and events are in engine.experiments.grid.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,15 @@ from engine.experiments.grid import (
 from engine.experiments.grid_files import GRID_FILE, GridRecord, RunRecord, read_grid_record, write_grid_record
 
 
-def run_grid(spec: GridSpec, observer: Observer, cancel: CancelToken, *, grid_dir: Path | None = None,
-             runs_root: Path | None = None, **train_kwargs: Any) -> GridResult:
+def run_grid(
+    spec: GridSpec,
+    observer: Observer,
+    cancel: CancelToken,
+    *,
+    grid_dir: Path | None = None,
+    runs_root: Path | None = None,
+    **train_kwargs: Any,
+) -> GridResult:
     """Train the grid's missing runs one after another (see the module docstring); returns when
     all are done or `cancel` stopped one (that run is saved as any stopped run; the grid resumes
     with it). A failed run is recorded and the grid goes on. `train_kwargs` go to every `train`
@@ -67,8 +75,16 @@ def open_grid(spec: GridSpec, grid_dir: Path | None, runs_root: Path | None) -> 
 class GridRunner:
     """One call of `run_grid`: the runs it trains, the rows it publishes."""
 
-    def __init__(self, spec: GridSpec, grid_dir: Path, record: GridRecord, observer: Observer, cancel: CancelToken,
-                 runs_root: Path | None, train_kwargs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        spec: GridSpec,
+        grid_dir: Path,
+        record: GridRecord,
+        observer: Observer,
+        cancel: CancelToken,
+        runs_root: Path | None,
+        train_kwargs: dict[str, Any],
+    ) -> None:
         self.spec, self.grid_dir, self.record = spec, grid_dir, record
         self.observer, self.cancel = observer, cancel
         self.runs_root, self.train_kwargs = runs_root, train_kwargs
@@ -108,13 +124,20 @@ class GridRunner:
         settings = self.cells[cell]
         config = cell_config(self.spec, settings, repeat)
         self.observer(GridRunStarted(index, len(self.cells) * self.spec.repeats, cell, repeat, dict(settings)))
-        result = train(config, self.observer, self.cancel, dataset=self.datasets.get(config),
-                       runs_root=self.runs_root, **self.train_kwargs)
+        result = train(
+            config,
+            self.observer,
+            self.cancel,
+            dataset=self.datasets.get(config),
+            runs_root=self.runs_root,
+            **self.train_kwargs,
+        )
         status = "cancelled" if result.cancelled else "failed" if result.failed else "done"
         self.failed += status == "failed"
         run_dir = str(result.run_dir) if result.run_dir is not None else None
-        self.record = self.record.with_run(RunRecord(cell=cell, repeat=repeat, run_dir=run_dir, status=status,
-                                                     reason=result.failed))
+        self.record = self.record.with_run(
+            RunRecord(cell=cell, repeat=repeat, run_dir=run_dir, status=status, reason=result.failed)
+        )
         write_grid_record(self.grid_dir, self.record)
         if status == "done" and run_dir is not None:
             self.finished[(cell, repeat)] = (run_dir, result.metrics)

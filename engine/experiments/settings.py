@@ -12,6 +12,7 @@ two changes that make them read as a lesson does:
 
 Cheap: nothing here imports TensorFlow.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,12 +33,25 @@ _NOT_VARIED = ("schema_version", "layer_trainable")
 
 # Short names for labels ("dropout 0.5 · bn off"); "" shows the value alone ("mlp", "adam").
 SHORT_NAMES = {
-    "data.name": "", "arch.name": "", "arch.activation": "", "training.optimizer": "",
-    "arch.dropout": "dropout", "arch.batchnorm": "bn", "training.learning_rate": "lr",
-    "training.batch_size": "batch", "training.seed": "seed", "training.epochs": "epochs",
-    "data.image_size": "size", "data.val_split": "val split", "data.test_split": "test split",
-    "data.validation": "validate on", "freeze_all_but": "train last", "augmentation": "aug",
-    "arch.head_units": "head", "arch.freeze_base": "frozen base", "arch.fine_tune_last": "fine-tune last",
+    "data.name": "",
+    "arch.name": "",
+    "arch.activation": "",
+    "training.optimizer": "",
+    "arch.dropout": "dropout",
+    "arch.batchnorm": "bn",
+    "training.learning_rate": "lr",
+    "training.batch_size": "batch",
+    "training.seed": "seed",
+    "training.epochs": "epochs",
+    "data.image_size": "size",
+    "data.val_split": "val split",
+    "data.test_split": "test split",
+    "data.validation": "validate on",
+    "freeze_all_but": "train last",
+    "augmentation": "aug",
+    "arch.head_units": "head",
+    "arch.freeze_base": "frozen base",
+    "arch.fine_tune_last": "fine-tune last",
 }
 
 
@@ -48,10 +62,10 @@ def effective_settings(config: ExperimentConfig) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     data = config.to_dict()
     data.pop("schema_version", None)
-    data.pop("parent", None)   # provenance (a fork's parent run), not a setting to compare or vary
+    data.pop("parent", None)  # provenance (a fork's parent run), not a setting to compare or vary
     _flatten(data, "", flat)
     rate = flat.pop("arch.dropout_rate")
-    flat[DROPOUT] = rate if flat[DROPOUT] else 0.0   # same place in the order: the key already exists
+    flat[DROPOUT] = rate if flat[DROPOUT] else 0.0  # same place in the order: the key already exists
     return flat
 
 
@@ -87,7 +101,7 @@ def coerce_value(key: str, value: Any) -> Any:
     except ValidationError as err:
         raise ConfigError(f"{key}={_text(value)}: {err.errors()[0]['msg']}") from None
     try:
-        apply_settings(ExperimentConfig(), {key: coerced})   # the config's own checks (names, combinations)
+        apply_settings(ExperimentConfig(), {key: coerced})  # the config's own checks (names, combinations)
     except ConfigError as err:
         raise ConfigError(f"{key}={_text(value)}: {err}") from None
     return coerced
@@ -103,7 +117,11 @@ def _dropout_value(value: Any) -> float | bool:
 
 def _field_value(key: str, value: Any) -> Any:
     field = _field_of(key)
-    if isinstance(value, str) and value.strip().lower() in ("none", "null") and type(None) in get_args(field.annotation):
+    if (
+        isinstance(value, str)
+        and value.strip().lower() in ("none", "null")
+        and type(None) in get_args(field.annotation)
+    ):
         return None
     annotation = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
     return TypeAdapter(annotation).validate_python(value.strip() if isinstance(value, str) else value)
@@ -131,7 +149,9 @@ def apply_settings(base: ExperimentConfig, settings: dict[str, Any]) -> Experime
         if key == DROPOUT:
             changes.update(_dropout_changes(value))
         elif key == AUGMENTATION:
-            augmentation = (base.augmentation if base.augmentation.enabled else DEFAULT_AUGMENTATION) if value else Augmentation()
+            augmentation = (
+                (base.augmentation if base.augmentation.enabled else DEFAULT_AUGMENTATION) if value else Augmentation()
+            )
             changes[AUGMENTATION] = augmentation.model_dump()
         elif key != "arch.name":
             changes[key] = value

@@ -5,6 +5,7 @@ one setting; a row is "significantly worse than the best" only when Welch's t-te
 variances, two-sided) gives p < 0.05 against the best row. With fewer than two repeats on either
 side there is no spread to test against: the answer is None, never a guess.
 """
+
 from __future__ import annotations
 
 import math
@@ -40,8 +41,10 @@ def worse_than_best(samples: Sequence[Sequence[float]]) -> list[bool | None]:
         elif i == best:
             marks.append(False)
         else:
-            marks.append(welch_p(values, samples[best]) < SIGNIFICANCE_LEVEL
-                         and statistics.fmean(values) < statistics.fmean(samples[best]))
+            marks.append(
+                welch_p(values, samples[best]) < SIGNIFICANCE_LEVEL
+                and statistics.fmean(values) < statistics.fmean(samples[best])
+            )
     return marks
 
 

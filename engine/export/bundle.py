@@ -14,6 +14,7 @@ The folder is built under a hidden temporary name beside `out` and renamed when 
 `export` extra (tf2onnx, onnx, onnxruntime, ai-edge-litert): a missing one is an `ExportError`
 naming the extra. Cheap to import; TensorFlow is imported when a model is exported.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,13 +41,13 @@ GENERATED_SEED = 12
 
 @dataclass(frozen=True)
 class ExportReport:
-    path: str                   # the model file (the SavedModel's folder) inside `out`
+    path: str  # the model file (the SavedModel's folder) inside `out`
     format: str
-    agreement: float            # share of the compared images whose top-1 class is the Keras model's
-    max_abs_diff: float         # largest difference of any class probability
-    size_bytes: int             # of the model file (or SavedModel folder)
-    note: str = ""              # e.g. that generated inputs were used, or which interpreter checked it
-    samples: int = 0            # images compared
+    agreement: float  # share of the compared images whose top-1 class is the Keras model's
+    max_abs_diff: float  # largest difference of any class probability
+    size_bytes: int  # of the model file (or SavedModel folder)
+    note: str = ""  # e.g. that generated inputs were used, or which interpreter checked it
+    samples: int = 0  # images compared
     quantize: str | None = None
 
 
@@ -68,8 +69,15 @@ def check_export(run_dir: str | Path, fmt: str, out: str | Path, quantize: str |
         raise ExportError(f"{printable_path(target)} already exists; export into a new (or empty) folder")
 
 
-def export_run(run_dir: str | Path, fmt: str, out: str | Path, *, quantize: str | None = None, samples: int = 200,
-               cancel: Any = None) -> ExportReport:
+def export_run(
+    run_dir: str | Path,
+    fmt: str,
+    out: str | Path,
+    *,
+    quantize: str | None = None,
+    samples: int = 200,
+    cancel: Any = None,
+) -> ExportReport:
     """Write and verify an export of the run's model; see the module docstring."""
     from engine.runs.folders import load_run
 
@@ -86,19 +94,35 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path, *, quantize: str 
         _write_companions(run, fmt, staging, quantize)
         _check_cancel(cancel)
         if target.exists():
-            target.rmdir()   # empty (checked above)
-        os.chmod(staging, 0o777 & ~current_umask())   # mkdtemp's folder is private; the export is not
+            target.rmdir()  # empty (checked above)
+        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp's folder is private; the export is not
         staging.rename(target)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     notes = "; ".join(n for n in (note, report.note) if n)
-    return ExportReport(str(target / MODEL_NAMES[fmt]), fmt, report.agreement, report.max_abs_diff,
-                        report.size_bytes, notes, len(images), quantize)
+    return ExportReport(
+        str(target / MODEL_NAMES[fmt]),
+        fmt,
+        report.agreement,
+        report.max_abs_diff,
+        report.size_bytes,
+        notes,
+        len(images),
+        quantize,
+    )
 
 
-def _write_and_verify(run: Any, model: Any, fmt: str, folder: Path, quantize: str | None, images: np.ndarray,
-                      calibration: np.ndarray, cancel: Any) -> ExportReport:
+def _write_and_verify(
+    run: Any,
+    model: Any,
+    fmt: str,
+    folder: Path,
+    quantize: str | None,
+    images: np.ndarray,
+    calibration: np.ndarray,
+    cancel: Any,
+) -> ExportReport:
     # The reference, computed first: the exporters also need a model that has been called once.
     expected = np.asarray(model.predict(images, batch_size=32, verbose=0), np.float64)
     try:
@@ -111,15 +135,18 @@ def _write_and_verify(run: Any, model: Any, fmt: str, folder: Path, quantize: st
     try:
         got = written.run(images)
     except Exception as err:
-        raise ExportError(f"the {_name(fmt, quantize)} export was written but its runtime cannot run it: "
-                          f"{_first_line(err)}") from None
+        raise ExportError(
+            f"the {_name(fmt, quantize)} export was written but its runtime cannot run it: {_first_line(err)}"
+        ) from None
     agreement = float((got.argmax(axis=1) == expected.argmax(axis=1)).mean())
     max_diff = float(np.abs(got - expected).max())
     needed = MIN_AGREEMENT_INT8 if quantize == "int8" else MIN_AGREEMENT
     if agreement < needed:
-        raise ExportError(f"the {_name(fmt, quantize)} export agrees with the model on only {agreement:.1%} of "
-                          f"{len(images)} images (it must on {needed:.0%}; largest probability difference "
-                          f"{max_diff:.3f}); nothing was written")
+        raise ExportError(
+            f"the {_name(fmt, quantize)} export agrees with the model on only {agreement:.1%} of "
+            f"{len(images)} images (it must on {needed:.0%}; largest probability difference "
+            f"{max_diff:.3f}); nothing was written"
+        )
     return ExportReport(str(written.path), fmt, agreement, max_diff, size_of(written.path), written.note)
 
 
@@ -140,8 +167,14 @@ def comparison_images(run: Any, samples: int) -> tuple[np.ndarray, np.ndarray, s
         why = str(err)
     rng = np.random.default_rng(GENERATED_SEED)
     generated = rng.uniform(0, 255, (max(1, samples), spec.height, spec.width, spec.channels)).astype(np.float32)
-    return generated, generated, (f"the run's data could not be used ({why}): compared on {len(generated)} "
-                                  "generated images of the right shape instead")
+    return (
+        generated,
+        generated,
+        (
+            f"the run's data could not be used ({why}): compared on {len(generated)} "
+            "generated images of the right shape instead"
+        ),
+    )
 
 
 def _first_images(dataset: Any, split: str, count: int) -> np.ndarray:
@@ -172,19 +205,27 @@ def usage_note(fmt: str, spec: Any, quantize: str | None = None) -> str:
         "onnx": "onnxruntime.InferenceSession('model.onnx').run(None, {input_name: x})[0]",
     }[fmt]
     shrink = {"bilinear": "bilinear", "lanczos": "Lanczos"}[spec.resample]
-    steps = [f"resize the image ({shrink} when shrinking) to fit the square, keeping its aspect, and pad it with "
-             "its border colour" if spec.pad_to_square else f"resize the image ({shrink} when shrinking)"]
+    steps = [
+        f"resize the image ({shrink} when shrinking) to fit the square, keeping its aspect, and pad it with "
+        "its border colour"
+        if spec.pad_to_square
+        else f"resize the image ({shrink} when shrinking)"
+    ]
     if spec.polarity == "light_on_dark":
-        steps.append("light strokes on a dark background (invert dark-on-light drawings); crop to the strokes "
-                     "and centre them as preprocess.json describes")
+        steps.append(
+            "light strokes on a dark background (invert dark-on-light drawings); crop to the strokes "
+            "and centre them as preprocess.json describes"
+        )
     quantized = f" ({quantize} quantized)" if quantize else ""
-    return (f"LayerLab export: {MODEL_NAMES[fmt]}{quantized}\n\n"
-            f"Input: float32 pixels 0..255, shape (N, {spec.height}, {spec.width}, {spec.channels}) ({shape}, "
-            f"{'greyscale' if spec.channels == 1 else 'RGB'}); the model scales them itself.\n"
-            f"Before that: {'; '.join(steps)}.\n"
-            "Output: one probability per class, in the order of labels.txt (softmax).\n"
-            f"Load and run: {how}\n"
-            "preprocess.json is LayerLab's preprocessing spec for this model (engine.inference.classifier.PreprocessSpec).\n")
+    return (
+        f"LayerLab export: {MODEL_NAMES[fmt]}{quantized}\n\n"
+        f"Input: float32 pixels 0..255, shape (N, {spec.height}, {spec.width}, {spec.channels}) ({shape}, "
+        f"{'greyscale' if spec.channels == 1 else 'RGB'}); the model scales them itself.\n"
+        f"Before that: {'; '.join(steps)}.\n"
+        "Output: one probability per class, in the order of labels.txt (softmax).\n"
+        f"Load and run: {how}\n"
+        "preprocess.json is LayerLab's preprocessing spec for this model (engine.inference.classifier.PreprocessSpec).\n"
+    )
 
 
 def _name(fmt: str, quantize: str | None) -> str:

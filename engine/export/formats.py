@@ -6,6 +6,7 @@ TensorFlow's SavedModel loader, the LiteRT interpreter, onnxruntime.
 Cheap to import: each function imports what it needs. `missing_packages(fmt)` says, without
 importing anything, which optional packages (the `export` extra) a format still needs.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -28,8 +29,8 @@ Runner = Callable[[np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class Written:
-    path: Path                  # the model file (or folder, for a SavedModel)
-    run: Runner                 # its own runtime: float32 pixels (N, H, W, C) -> probabilities (N, K)
+    path: Path  # the model file (or folder, for a SavedModel)
+    run: Runner  # its own runtime: float32 pixels (N, H, W, C) -> probabilities (N, K)
     note: str = ""
 
 
@@ -52,7 +53,7 @@ def write(fmt: str, model: Any, folder: Path, *, quantize: str | None, calibrati
         graph.export(str(path), format="litert", verbose=False, **_quantization(quantize, calibration))
         run, note = _litert_runner(path)
         return Written(path, run, note)
-    with warnings.catch_warnings():   # tf2onnx's NumPy 2 shims warn about np.object and the like
+    with warnings.catch_warnings():  # tf2onnx's NumPy 2 shims warn about np.object and the like
         warnings.simplefilter("ignore", FutureWarning)
         graph.export(str(path), format="onnx", verbose=False)
     return Written(path, _onnx_runner(path))
@@ -69,20 +70,20 @@ def inference_graph(model: Any) -> Any:
     """
     import keras
 
-    image = model.inputs[0]   # one input, not a list: the exported signature takes a plain tensor
+    image = model.inputs[0]  # one input, not a list: the exported signature takes a plain tensor
     graph = keras.Model(image, model(image, training=False), name=f"{model.name}_inference")
-    graph(np.zeros((1, *image.shape[1:]), np.float32))   # the ONNX exporter wants a model that ran once
+    graph(np.zeros((1, *image.shape[1:]), np.float32))  # the ONNX exporter wants a model that ran once
     return graph
 
 
 def _in_batches(x: np.ndarray, forward: Runner) -> np.ndarray:
-    return np.concatenate([np.asarray(forward(x[i:i + BATCH]), np.float64) for i in range(0, len(x), BATCH)])
+    return np.concatenate([np.asarray(forward(x[i : i + BATCH]), np.float64) for i in range(0, len(x), BATCH)])
 
 
 def _keras_runner(path: Path) -> Runner:
     from engine.runs.models import load_model_file
 
-    loaded = load_model_file(path)   # what any user of the file gets: safe mode, checked archive
+    loaded = load_model_file(path)  # what any user of the file gets: safe mode, checked archive
     return lambda x: _in_batches(x, lambda batch: loaded(batch, training=False))
 
 
@@ -101,12 +102,16 @@ def _quantization(quantize: str | None, calibration: np.ndarray) -> dict[str, An
     if quantize == "float16":
         return {"optimizations": [tf.lite.Optimize.DEFAULT], "target_spec": {"supported_types": [tf.float16]}}
     if quantize == "int8":
+
         def representative() -> Any:
             for image in calibration:
                 yield [image[None].astype(np.float32)]
 
-        return {"optimizations": [tf.lite.Optimize.DEFAULT], "representative_dataset": representative,
-                "target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]}}
+        return {
+            "optimizations": [tf.lite.Optimize.DEFAULT],
+            "representative_dataset": representative,
+            "target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]},
+        }
     return {}
 
 

@@ -11,6 +11,7 @@ Every allocation a file's header decides is bounded before it happens: the pixel
 header (`max_pixels`), and `to_array` resizes before it pads, so its canvas is never bigger than
 the target, whatever the aspect ratio (a 1×100 000 image does not become 100 000×100 000).
 """
+
 from __future__ import annotations
 
 import io
@@ -37,9 +38,14 @@ DEFAULT_MAX_PIXELS = 100_000_000
 EXIF_ORIENTATION = 0x0112
 MAX_IMAGE_FILE_BYTES = 256 * 2**20
 
-_SIGNATURES = {b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive", b"\x7fELF": "a program",
-               b"%!PS": "a PostScript (EPS) document", b"\xc5\xd0\xd3\xc6": "a PostScript (EPS) document",
-               b"\x89HDF": "an HDF5 file"}
+_SIGNATURES = {
+    b"%PDF": "a PDF document",
+    b"PK\x03\x04": "a ZIP archive",
+    b"\x7fELF": "a program",
+    b"%!PS": "a PostScript (EPS) document",
+    b"\xc5\xd0\xd3\xc6": "a PostScript (EPS) document",
+    b"\x89HDF": "an HDF5 file",
+}
 
 ImageSource = str | Path | bytes | Image.Image
 _WARNINGS_LOCK = threading.Lock()
@@ -56,8 +62,13 @@ DEFAULT_RESAMPLE: Resample = "bilinear"
 LEGACY_RESAMPLE: Resample = "lanczos"
 
 
-def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
-               draft_size: tuple[int, int] | None = None, draft_fit: bool = False) -> Image.Image:
+def open_image(
+    source: ImageSource,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    draft_size: tuple[int, int] | None = None,
+    draft_fit: bool = False,
+) -> Image.Image:
     """Decode `source` to an 8-bit "L" or "RGB" image; raise `ImageError` with a reason otherwise.
 
     `draft_size` lets a JPEG be decoded at a reduced scale (1/2, 1/4, 1/8), which is much
@@ -67,7 +78,7 @@ def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     if isinstance(source, Image.Image):
         try:
             image = _normalise(_first_frame(source), "the image")
-            return image.copy() if image is source else image   # never the caller's own object
+            return image.copy() if image is source else image  # never the caller's own object
         except (ValueError, OSError) as err:
             raise ImageError(f"the image cannot be used ({_first_line(err)})") from None
     name, data = _read(source)
@@ -75,7 +86,9 @@ def open_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     try:
         image = _open_header(data, name, max_pixels)
         if draft_size and image.format == "JPEG":
-            image.draft("RGB" if image.mode != "L" else "L", _fitted_box(image.size, draft_size) if draft_fit else draft_size)
+            image.draft(
+                "RGB" if image.mode != "L" else "L", _fitted_box(image.size, draft_size) if draft_fit else draft_size
+            )
         image = _first_frame(image)
         image.load()
         return _normalise(image, name)
@@ -148,6 +161,8 @@ def check_image_path(path: str | Path) -> None:
     other reader (a thumbnail loader, say), so a named pipe cannot block it and /dev/zero cannot
     drown it. `open_image` does this itself."""
     check_regular_file(path, max_bytes=MAX_IMAGE_FILE_BYTES, error=ImageError, what="an image")
+
+
 # The modes `_normalise` turns into "L" (one channel); it turns every other mode into "RGB".
 GREY_MODES = frozenset({"L", "1", "LA", "La", "I", "F", "I;16", "I;16B", "I;16L", "I;16N"})
 
@@ -257,8 +272,10 @@ def _scale_to_8bit(values: np.ndarray, mode: str, name: str) -> Image.Image:
     """
     values = values.astype(np.float64)
     if mode == "F" and not np.isfinite(values).all():
-        raise ImageError(f"{name} has NaN or infinite pixel values (a float image with missing data), "
-                         "which LayerLab cannot show to a network")
+        raise ImageError(
+            f"{name} has NaN or infinite pixel values (a float image with missing data), "
+            "which LayerLab cannot show to a network"
+        )
     low, high = float(values.min(initial=0)), float(values.max(initial=0))
     if mode.startswith("I;16") or (mode == "I" and low >= 0 and high <= 65535):
         low, high = 0.0, 65535.0
@@ -276,15 +293,22 @@ def border_colour(image: Image.Image) -> int | tuple[int, ...]:
     """The median colour of the image's outermost pixels (read from four one-pixel strips, so a
     huge image is never copied whole)."""
     width, height = image.size
-    strips = [image.crop(box) for box in ((0, 0, width, 1), (0, height - 1, width, height),
-                                          (0, 0, 1, height), (width - 1, 0, width, height))]
+    strips = [
+        image.crop(box)
+        for box in ((0, 0, width, 1), (0, height - 1, width, height), (0, 0, 1, height), (width - 1, 0, width, height))
+    ]
     pixels = np.concatenate([np.asarray(strip).reshape(-1, len(image.getbands())) for strip in strips])
     colour = np.median(pixels, axis=0)
     return int(colour[0]) if len(colour) == 1 else tuple(int(c) for c in colour)
 
 
-def to_array(image: Image.Image, size: tuple[int, int], channels: int, pad_to_square: bool = True,
-             resample: Resample = LEGACY_RESAMPLE) -> np.ndarray:
+def to_array(
+    image: Image.Image,
+    size: tuple[int, int],
+    channels: int,
+    pad_to_square: bool = True,
+    resample: Resample = LEGACY_RESAMPLE,
+) -> np.ndarray:
     """Resize to `size` (height, width) with `channels` 1 or 3 by the `resample` rule: uint8
     array (H, W, C).
 

@@ -6,6 +6,7 @@ MNIST; each dataset's own share of its side, `PreprocessSpec.stroke_box`), and c
 centre of mass. `prepare` also says where the network's input lies on the original image
 (`Placement`), so explanations can be drawn back onto it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ class Placement:
     height: float = 1.0
     width: float = 1.0
 
-    def __post_init__(self) -> None:   # plain floats (NumPy scalars would leak into JSON and reprs)
+    def __post_init__(self) -> None:  # plain floats (NumPy scalars would leak into JSON and reprs)
         for name in ("top", "left", "height", "width"):
             object.__setattr__(self, name, float(getattr(self, name)))
 
@@ -47,15 +48,19 @@ class Placement:
 
     def within(self, inner: Placement) -> Placement:
         """`inner` is given in fractions of the image this placement is relative to: compose."""
-        return Placement(self.top + inner.top * self.height, self.left + inner.left * self.width,
-                         inner.height * self.height, inner.width * self.width)
+        return Placement(
+            self.top + inner.top * self.height,
+            self.left + inner.left * self.width,
+            inner.height * self.height,
+            inner.width * self.width,
+        )
 
 
 @dataclass(frozen=True)
 class Prepared:
-    array: np.ndarray                     # float32 (H, W, C) 0..255: what the network sees
-    placement: Placement                  # where that lies on the original image
-    original: Image.Image                 # the decoded image, "L" or "RGB" (reduced when huge)
+    array: np.ndarray  # float32 (H, W, C) 0..255: what the network sees
+    placement: Placement  # where that lies on the original image
+    original: Image.Image  # the decoded image, "L" or "RGB" (reduced when huge)
 
 
 def preprocess(source: ImageSource, spec: PreprocessSpec) -> np.ndarray:
@@ -81,8 +86,9 @@ def prepare(source: ImageSource, spec: PreprocessSpec) -> Prepared:
         # The file again, decoded as a class folder's training images were (`decode_file`): the
         # same pixels for the same file, whatever its size (the working image above is for showing).
         image = open_for_network(source, longest, spec.resample)
-    array = to_array(image, (spec.height, spec.width), spec.channels, pad_to_square=spec.pad_to_square,
-                     resample=spec.resample)
+    array = to_array(
+        image, (spec.height, spec.width), spec.channels, pad_to_square=spec.pad_to_square, resample=spec.resample
+    )
     return Prepared(array.astype(np.float32), placement, original)
 
 
@@ -90,8 +96,12 @@ def _decoded_as_in_training(source: ImageSource, spec: PreprocessSpec) -> bool:
     """Whether the network's input is decoded from the file by the training rule: a file (not an
     image already decoded), a natural picture at a square size, and a rule recorded with the run
     (runs made before it keep the inference decode they were tested with)."""
-    return (spec.resample != LEGACY_RESAMPLE and spec.polarity != "light_on_dark" and spec.height == spec.width
-            and not isinstance(source, Image.Image))
+    return (
+        spec.resample != LEGACY_RESAMPLE
+        and spec.polarity != "light_on_dark"
+        and spec.height == spec.width
+        and not isinstance(source, Image.Image)
+    )
 
 
 def pad_placement(size: tuple[int, int], target: tuple[int, int], pad_to_square: bool) -> Placement:
@@ -132,21 +142,26 @@ def _fit_strokes(image: Image.Image, box: float, target: tuple[int, int]) -> tup
         return image, Placement()  # a blank image: nothing to centre
     ink = gray > low + 0.35 * (high - low)
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    crop = np.clip((gray[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1] - low) / (high - low) * 255.0, 0, 255)
+    crop = np.clip((gray[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] - low) / (high - low) * 255.0, 0, 255)
     canvas_h, canvas_w = target[0] * STROKE_OVERSAMPLING, target[1] * STROKE_OVERSAMPLING
     scale = min(box * canvas_h / crop.shape[0], box * canvas_w / crop.shape[1])
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     strokes = np.asarray(Image.fromarray(crop.astype(np.uint8), "L").resize(size, Image.Resampling.LANCZOS), np.float32)
     top, left = _centre_of_mass_offset(strokes, canvas_h, canvas_w)
     canvas = np.zeros((canvas_h, canvas_w), np.float32)
-    canvas[top: top + strokes.shape[0], left: left + strokes.shape[1]] = strokes
-    small = np.asarray(Image.fromarray(canvas.astype(np.uint8), "L").resize((target[1], target[0]), Image.Resampling.BOX),
-                       np.float32)
+    canvas[top : top + strokes.shape[0], left : left + strokes.shape[1]] = strokes
+    small = np.asarray(
+        Image.fromarray(canvas.astype(np.uint8), "L").resize((target[1], target[0]), Image.Resampling.BOX), np.float32
+    )
     # Thin strokes lose brightness when averaged down; training digits reach full white.
     small = Image.fromarray(np.clip(small * (255.0 / max(1.0, small.max())), 0, 255).round().astype(np.uint8), "L")
     # canvas pixel c ↔ image pixel rows[0] + (c - top) / scale (and the same across)
-    placement = Placement((rows[0] - top / scale) / gray.shape[0], (cols[0] - left / scale) / gray.shape[1],
-                          canvas_h / scale / gray.shape[0], canvas_w / scale / gray.shape[1])
+    placement = Placement(
+        (rows[0] - top / scale) / gray.shape[0],
+        (cols[0] - left / scale) / gray.shape[1],
+        canvas_h / scale / gray.shape[0],
+        canvas_w / scale / gray.shape[1],
+    )
     return (small if image.mode == "L" else small.convert(image.mode)), placement
 
 

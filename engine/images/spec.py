@@ -5,6 +5,7 @@ as `preprocess.json`, and followed by training, evaluation, the CLI and every dr
 (`engine.images.prepare`). Numeric scaling lives inside the model itself (its first layers), so
 the spec only has to produce raw pixels 0..255 of the right size, channel count and polarity.
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -26,10 +27,12 @@ class PreprocessSpec(BaseModel):
     height: int = Field(ge=1, le=MAX_SIDE)
     width: int = Field(ge=1, le=MAX_SIDE)
     channels: Literal[1, 3]
-    polarity: Literal["light_on_dark", "dark_on_light", "natural"] = "natural"  # light_on_dark: strokes brighter than background
+    polarity: Literal["light_on_dark", "dark_on_light", "natural"] = (
+        "natural"  # light_on_dark: strokes brighter than background
+    )
     pad_to_square: bool = True
     class_names: tuple[str, ...] = ()
-    fit_content: bool = False             # crop to the strokes, as digit datasets are centred
+    fit_content: bool = False  # crop to the strokes, as digit datasets are centred
     content_margin: float = Field(0.1, ge=0.0, lt=0.5)  # margin around the strokes, fraction of the side
     # The side of the box the strokes' longer side fills, as a fraction of the image side (MNIST:
     # 20/28); measured on the training data. None (runs made before it existed): 1 - 2 * margin.

@@ -7,6 +7,7 @@ The same pass gives the penultimate features, which the run's out-of-distributio
 (`ood.npz`, see `engine.inference.ood`) scores: a prediction says whether the image looks like the
 training data.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -29,21 +30,22 @@ UNFAMILIAR = "unfamiliar — probably none of these classes"
 class Prediction:
     source: str
     top: list[tuple[str, float]]
-    input: np.ndarray                     # float32 (H, W, C) 0..255: what the network saw
+    input: np.ndarray  # float32 (H, W, C) 0..255: what the network saw
     probabilities: np.ndarray | None = None
-    familiar: bool | None = None          # looks like the training data (None: the run has no OOD model)
-    ood_score: float | None = None        # distance to the training data; familiar when <= the model's threshold
-    verdict: str = ""                     # the top label, NOT_SURE (below the threshold) or UNFAMILIAR
-    placement: Placement | None = None    # where `input` lies on the original image
-    lengths: np.ndarray | None = None     # CapsNet: the raw capsule lengths (`probabilities` are them normalised)
+    familiar: bool | None = None  # looks like the training data (None: the run has no OOD model)
+    ood_score: float | None = None  # distance to the training data; familiar when <= the model's threshold
+    verdict: str = ""  # the top label, NOT_SURE (below the threshold) or UNFAMILIAR
+    placement: Placement | None = None  # where `input` lies on the original image
+    lengths: np.ndarray | None = None  # CapsNet: the raw capsule lengths (`probabilities` are them normalised)
 
 
 class Classifier:
     """A model plus the preprocessing it was trained with (and, for runs that have one, the
     out-of-distribution model that says whether an image looks like the training data)."""
 
-    def __init__(self, model: Any, spec: PreprocessSpec, class_names: Sequence[str] | None = None,
-                 ood: Any = None) -> None:
+    def __init__(
+        self, model: Any, spec: PreprocessSpec, class_names: Sequence[str] | None = None, ood: Any = None
+    ) -> None:
         import tensorflow as tf
 
         from engine.architectures.outputs import output_kind
@@ -53,12 +55,12 @@ class Classifier:
         self.model = model
         self.spec = spec
         self.class_names = list(class_names or spec.class_names)
-        self.ood = ood                    # engine.inference.ood.OodModel or None
+        self.ood = ood  # engine.inference.ood.OodModel or None
         check_model_matches(model, spec, self.class_names)
         # CapsNet outputs capsule lengths, not a softmax: they are normalised into probabilities
         # (engine.architectures.outputs); `Prediction.lengths` keeps them as the network gave them.
         self.output_kind = output_kind(model)
-        dual = feature_model(model)       # one pass: [penultimate features, probabilities]
+        dual = feature_model(model)  # one pass: [penultimate features, probabilities]
         signature = [tf.TensorSpec((None, spec.height, spec.width, spec.channels), tf.float32)]
         self._forward = _frozen_forward(tf.function(lambda x: dual(x, training=False), input_signature=signature))
 
@@ -113,8 +115,17 @@ class Classifier:
             score = float(self.ood.scores(features)[0])
             familiar = bool(score <= self.ood.threshold)
         lengths = outputs[0] if self.output_kind == "capsule_lengths" else None
-        return Prediction(_describe(source), top, prepared.array, probs, familiar, score,
-                          verdict(top[0], familiar, threshold), prepared.placement, lengths)
+        return Prediction(
+            _describe(source),
+            top,
+            prepared.array,
+            probs,
+            familiar,
+            score,
+            verdict(top[0], familiar, threshold),
+            prepared.placement,
+            lengths,
+        )
 
     def top(self, probs: np.ndarray, k: int) -> list[tuple[str, float]]:
         order = np.argsort(probs)[::-1][: max(1, k)]

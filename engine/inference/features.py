@@ -5,6 +5,7 @@ Every LayerLab model ends in a Dense softmax named "predictions"; its input is t
 the embedding view projects and the out-of-distribution score measures. One forward pass gives
 both that and the probabilities, so nothing is computed twice.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -65,4 +66,4 @@ def array_batches(images: np.ndarray, batch_size: int | None = None) -> Iterable
 
     batch_size = batch_size or inference_batch(tuple(images.shape[1:]))
     for start in range(0, len(images), max(1, batch_size)):
-        yield np.asarray(images[start:start + batch_size], np.float32)
+        yield np.asarray(images[start : start + batch_size], np.float32)

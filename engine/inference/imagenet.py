@@ -17,6 +17,7 @@ EfficientNetB0 with its ImageNet top, answering with the 1 000 ImageNet classes 
   (`ImagenetPreprocess`), so `classify(photo, top_k=5)` gives the top-5 names and probabilities
   exactly as for a trained run.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,7 @@ from engine.inference.classifier import Classifier
 
 CLASS_INDEX_FILE = "imagenet_class_index.json"
 CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json"
-CLASS_INDEX_HASH = "c2c37ea517e94d9795004a39431a14cb"   # as in keras/src/applications/imagenet_utils.py
+CLASS_INDEX_HASH = "c2c37ea517e94d9795004a39431a14cb"  # as in keras/src/applications/imagenet_utils.py
 IMAGENET_CLASSES = 1000
 MAX_INDEX_BYTES = 1 * 2**20
 
@@ -43,8 +44,8 @@ MOBILENET_SIZES = (96, 128, 160, 192, 224)
 @dataclass(frozen=True)
 class ImagenetClass:
     index: int
-    wnid: str          # WordNet id, e.g. "n02123045"
-    name: str          # as Keras names it, e.g. "tabby"
+    wnid: str  # WordNet id, e.g. "n02123045"
+    name: str  # as Keras names it, e.g. "tabby"
 
 
 # --- the class names -----------------------------------------------------------------------------
@@ -64,7 +65,9 @@ def ensure_class_index() -> Path:
 
     try:
         with download_timeout():
-            path = keras.utils.get_file(CLASS_INDEX_FILE, CLASS_INDEX_URL, cache_subdir="models", file_hash=CLASS_INDEX_HASH)
+            path = keras.utils.get_file(
+                CLASS_INDEX_FILE, CLASS_INDEX_URL, cache_subdir="models", file_hash=CLASS_INDEX_HASH
+            )
     except Exception:
         raise ArchitectureError(class_index_offline_message(folder)) from None
     return Path(path)
@@ -114,7 +117,9 @@ def top_weights_file(arch: str, side: int) -> WeightsFile:
         return WeightsFile(name, f"{_GCS}inception_v3/{name}", "9a0d58056eeedaa3f26cb7ebd46da564")
     if arch == "efficientnet_b0":
         name = "efficientnetb0.h5"
-        return WeightsFile(name, f"https://storage.googleapis.com/keras-applications/{name}", "902e53a9f72be733fc0bcb005b3ebbac")
+        return WeightsFile(
+            name, f"https://storage.googleapis.com/keras-applications/{name}", "902e53a9f72be733fc0bcb005b3ebbac"
+        )
     raise ArchitectureError(f"{arch} is not an ImageNet network (choose one of: {', '.join(BACKBONES)})")
 
 
@@ -133,8 +138,10 @@ def input_size(arch: str, image_size: int | None = None) -> int:
 
 def top_weights_offline_message(arch: str, wf: WeightsFile, folder: Path, tried: bool = True) -> str:
     fetched = " and could not be fetched (no network?)" if tried else ""
-    return (f"the ImageNet weights of {arch} with its 1000-class head are not downloaded{fetched}: put {wf.file_name} "
-            f"in {folder}/ (from {wf.url})")
+    return (
+        f"the ImageNet weights of {arch} with its 1000-class head are not downloaded{fetched}: put {wf.file_name} "
+        f"in {folder}/ (from {wf.url})"
+    )
 
 
 def ensure_top_weights(arch: str, side: int) -> Path:
@@ -170,8 +177,13 @@ def build_imagenet_model(arch: str, side: int, weights: str | Path | None) -> An
     x = inputs if spec.preprocess == "none" else ImagenetPreprocess(spec.preprocess, name="preprocess")(inputs)
     application = getattr(keras.applications, spec.application)
     try:
-        base = application(include_top=True, weights=str(weights) if weights else None, input_tensor=x,
-                           classes=IMAGENET_CLASSES, **dict(spec.kwargs))
+        base = application(
+            include_top=True,
+            weights=str(weights) if weights else None,
+            input_tensor=x,
+            classes=IMAGENET_CLASSES,
+            **dict(spec.kwargs),
+        )
     except Exception as err:
         text = " ".join(str(err).split())[:300]
         raise ArchitectureError(f"cannot load {arch} with its ImageNet head from {weights}: {text}") from None

@@ -12,6 +12,7 @@ Saved in the run folder as `ood.npz` (`numpy.savez`, plain arrays: read back wit
 `allow_pickle=False` and checked, never unpickled). Runs trained before this existed have no
 such file: `load_ood` returns None and classification says nothing about familiarity.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,8 +29,8 @@ OOD_FILE = "ood.npz"
 METHOD = "mahalanobis"
 FORMAT_VERSION = 1
 DEFAULT_PERCENTILE = 99.0
-MAX_FIT_SAMPLES = 2000          # enough for the means and a shrunk covariance; one inference pass, bounded
-MAX_FEATURES = 4096             # a precision matrix of 4096² float32 is 64 MiB: beyond, no OOD score
+MAX_FIT_SAMPLES = 2000  # enough for the means and a shrunk covariance; one inference pass, bounded
+MAX_FEATURES = 4096  # a precision matrix of 4096² float32 is 64 MiB: beyond, no OOD score
 MAX_FILE_BYTES = 256 * 2**20
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,14 @@ class OodModel:
         from engine.core.files import atomic_write
 
         target = Path(run_dir) / OOD_FILE
-        arrays = {"means": self.means.astype(np.float32), "precision": self.precision.astype(np.float32),
-                  "threshold": np.float64(self.threshold), "percentile": np.float64(self.percentile),
-                  "method": np.str_(self.method), "version": np.int64(FORMAT_VERSION)}
+        arrays = {
+            "means": self.means.astype(np.float32),
+            "precision": self.precision.astype(np.float32),
+            "threshold": np.float64(self.threshold),
+            "percentile": np.float64(self.percentile),
+            "method": np.str_(self.method),
+            "version": np.int64(FORMAT_VERSION),
+        }
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as f:
@@ -75,8 +81,12 @@ class OodModel:
         return target
 
 
-def fit_from_features(features: np.ndarray, labels: np.ndarray, validation_features: np.ndarray | None = None,
-                      percentile: float = DEFAULT_PERCENTILE) -> OodModel:
+def fit_from_features(
+    features: np.ndarray,
+    labels: np.ndarray,
+    validation_features: np.ndarray | None = None,
+    percentile: float = DEFAULT_PERCENTILE,
+) -> OodModel:
     """Fit the class means and the shared covariance on training features; the threshold is the
     `percentile` of the validation scores (of the training scores when there is no validation)."""
     from sklearn.covariance import LedoitWolf
@@ -93,9 +103,17 @@ def fit_from_features(features: np.ndarray, labels: np.ndarray, validation_featu
     return OodModel(means.astype(np.float32), precision.astype(np.float32), threshold, percentile)
 
 
-def fit_ood(model: Any, dataset: Any, *, batch_size: int | None = None, percentile: float = DEFAULT_PERCENTILE,
-            max_samples: int = MAX_FIT_SAMPLES, seed: int = 0, cancel: Any = None,
-            cached: tuple[Any, Any] | None = None) -> OodModel:
+def fit_ood(
+    model: Any,
+    dataset: Any,
+    *,
+    batch_size: int | None = None,
+    percentile: float = DEFAULT_PERCENTILE,
+    max_samples: int = MAX_FIT_SAMPLES,
+    seed: int = 0,
+    cancel: Any = None,
+    cached: tuple[Any, Any] | None = None,
+) -> OodModel:
     """Fit on (at most `max_samples`, stratified) training images and the validation images of
     `dataset`, through `model`'s penultimate layer. `RunError` when the features are too wide.
 
@@ -111,7 +129,9 @@ def fit_ood(model: Any, dataset: Any, *, batch_size: int | None = None, percenti
 
     width = int(np.prod(output_layer(model).input.shape[1:]))
     if width > MAX_FEATURES:
-        raise RunError(f"no out-of-distribution score: the penultimate layer has {width} features (at most {MAX_FEATURES})")
+        raise RunError(
+            f"no out-of-distribution score: the penultimate layer has {width} features (at most {MAX_FEATURES})"
+        )
     y_train = np.asarray(dataset.y_train)
     keep = stratified_subset(y_train, max_samples, seed)
     val_count = min(len(dataset.y_val), max_samples)
@@ -148,15 +168,25 @@ def load_ood(run_dir: str | Path) -> OodModel | None:
     except KeyError as err:
         raise RunError(f"{name} lacks the array {err}") from None
     except Exception as err:  # not a zip, a pickle, a damaged member
-        raise RunError(f"{name} is damaged ({str(err).splitlines()[0][:120] if str(err) else type(err).__name__})") from None
+        raise RunError(
+            f"{name} is damaged ({str(err).splitlines()[0][:120] if str(err) else type(err).__name__})"
+        ) from None
     return _checked(arrays, name)
 
 
 def _checked(arrays: dict[str, np.ndarray], name: str) -> OodModel:
     means, precision = arrays["means"], arrays["precision"]
-    ok = (means.ndim == 2 and precision.ndim == 2 and precision.shape == (means.shape[1],) * 2
-          and means.dtype.kind == "f" and precision.dtype.kind == "f" and arrays["threshold"].shape == ()
-          and np.isfinite(means).all() and np.isfinite(precision).all() and np.isfinite(arrays["threshold"]))
+    ok = (
+        means.ndim == 2
+        and precision.ndim == 2
+        and precision.shape == (means.shape[1],) * 2
+        and means.dtype.kind == "f"
+        and precision.dtype.kind == "f"
+        and arrays["threshold"].shape == ()
+        and np.isfinite(means).all()
+        and np.isfinite(precision).all()
+        and np.isfinite(arrays["threshold"])
+    )
     if not ok:
         raise RunError(f"{name} does not hold a valid out-of-distribution model (shapes or values)")
     return OodModel(means, precision, float(arrays["threshold"]), float(arrays["percentile"]), str(arrays["method"]))

@@ -10,6 +10,7 @@ classifier; a dropped image is prepared with the run's own preprocessing (`engin
 
 Cheap to import: TensorFlow is imported when a model is loaded or run.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -30,11 +31,11 @@ class Reconstruction:
     """One image through the autoencoder, each array float32 (H, W, C) in 0..255."""
 
     source: str
-    input: np.ndarray             # the image as the network's input size (before noise)
-    noisy: np.ndarray             # what the network saw (== input when noise is 0)
-    reconstructed: np.ndarray     # what it made of it
-    error: float                  # mean squared error (0..1 scale) of the reconstruction against `input`
-    noisy_error: float            # the same for `noisy`
+    input: np.ndarray  # the image as the network's input size (before noise)
+    noisy: np.ndarray  # what the network saw (== input when noise is 0)
+    reconstructed: np.ndarray  # what it made of it
+    error: float  # mean squared error (0..1 scale) of the reconstruction against `input`
+    noisy_error: float  # the same for `noisy`
     placement: Placement | None = None
 
 
@@ -56,7 +57,7 @@ class Reconstructor:
         check_autoencoder_model(model, spec)
         self.model = model
         self.spec = spec
-        self.noise = float(noise)       # the strength it was trained with: the default for `reconstruct`
+        self.noise = float(noise)  # the strength it was trained with: the default for `reconstruct`
         self._forward: Any = None
 
     @classmethod
@@ -71,7 +72,9 @@ class Reconstructor:
             raise RunError(f"{run.path.name} is a {run.config.task} run, not an autoencoder: classify with it instead")
         return cls(load_model_file(model_path), run.preprocess, noise=run.config.arch.noise)
 
-    def reconstruct(self, images: np.ndarray, noise: float | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def reconstruct(
+        self, images: np.ndarray, noise: float | None = None, seed: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(noisy inputs, reconstructions), float32 (N, H, W, C) in 0..255, for images 0..255 of
         the model's input shape; `noise` defaults to the strength the model was trained with."""
         images = _batch(images, self.spec)
@@ -84,9 +87,15 @@ class Reconstructor:
         prepared = prepare(source, self.spec)
         noisy, reconstructed = self.reconstruct(prepared.array[None], noise, seed)
         clean = prepared.array / 255.0
-        return Reconstruction(_describe(source), prepared.array, noisy[0], reconstructed[0],
-                              float(np.mean((reconstructed[0] / 255.0 - clean) ** 2)),
-                              float(np.mean((noisy[0] / 255.0 - clean) ** 2)), prepared.placement)
+        return Reconstruction(
+            _describe(source),
+            prepared.array,
+            noisy[0],
+            reconstructed[0],
+            float(np.mean((reconstructed[0] / 255.0 - clean) ** 2)),
+            float(np.mean((noisy[0] / 255.0 - clean) ** 2)),
+            prepared.placement,
+        )
 
     def _outputs(self, batch: np.ndarray) -> np.ndarray:
         import tensorflow as tf
@@ -95,12 +104,20 @@ class Reconstructor:
             model = self.model
             self._forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
         step = inference_batch(tuple(batch.shape[1:]))
-        chunks = [np.asarray(self._forward(tf.constant(batch[i:i + step])), np.float32) for i in range(0, len(batch), step)]
+        chunks = [
+            np.asarray(self._forward(tf.constant(batch[i : i + step])), np.float32) for i in range(0, len(batch), step)
+        ]
         return np.concatenate(chunks) if chunks else np.zeros_like(batch)
 
 
-def reconstruct(run_or_model: Any, images: np.ndarray | Sequence[ImageSource], noise: float | None = None, *,
-                spec: PreprocessSpec | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def reconstruct(
+    run_or_model: Any,
+    images: np.ndarray | Sequence[ImageSource],
+    noise: float | None = None,
+    *,
+    spec: PreprocessSpec | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """(noisy inputs, reconstructions), float32 (N, H, W, C) 0..255. `run_or_model`: a run folder,
     its model.keras, a Keras model (then `spec` says the input size; by default its input shape)
     or a `Reconstructor`. `images`: an array 0..255 of the input shape, or image sources prepared
@@ -108,8 +125,13 @@ def reconstruct(run_or_model: Any, images: np.ndarray | Sequence[ImageSource], n
     a bare model)."""
     reconstructor = _reconstructor(run_or_model, spec)
     if not isinstance(images, np.ndarray):
-        images = np.stack([prepare(source, reconstructor.spec).array for source in images]) if len(images) else \
-            np.zeros((0, reconstructor.spec.height, reconstructor.spec.width, reconstructor.spec.channels), np.float32)
+        images = (
+            np.stack([prepare(source, reconstructor.spec).array for source in images])
+            if len(images)
+            else np.zeros(
+                (0, reconstructor.spec.height, reconstructor.spec.width, reconstructor.spec.channels), np.float32
+            )
+        )
     return reconstructor.reconstruct(images, noise, seed)
 
 
@@ -131,21 +153,29 @@ def check_autoencoder_model(model: Any, spec: PreprocessSpec) -> None:
     except (AttributeError, ValueError):
         raise RunError("the model has no defined inputs: not an autoencoder LayerLab can use") from None
     expected = (spec.height, spec.width, spec.channels)
-    if len(inputs) != 1 or len(outputs) != 1 or tuple(inputs[0].shape[1:]) != expected \
-            or tuple(outputs[0].shape[1:]) != expected:
+    if (
+        len(inputs) != 1
+        or len(outputs) != 1
+        or tuple(inputs[0].shape[1:]) != expected
+        or tuple(outputs[0].shape[1:]) != expected
+    ):
         shape = "×".join(str(d) for d in outputs[0].shape[1:]) if outputs else "nothing"
-        raise RunError(f"the model maps its input to {shape}, not to a {'×'.join(map(str, expected))} image: "
-                       "not an autoencoder of these images")
+        raise RunError(
+            f"the model maps its input to {shape}, not to a {'×'.join(map(str, expected))} image: "
+            "not an autoencoder of these images"
+        )
 
 
 def _batch(images: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     images = np.asarray(images, np.float32)
-    if images.ndim == 3:   # one image (H, W, C), or grey images without their channel axis (N, H, W)
+    if images.ndim == 3:  # one image (H, W, C), or grey images without their channel axis (N, H, W)
         images = images[None] if images.shape == (spec.height, spec.width, spec.channels) else images[..., None]
     expected = (spec.height, spec.width, spec.channels)
     if images.ndim != 4 or images.shape[1:] != expected:
-        raise ConfigError(f"images for this autoencoder must be N×{'×'.join(map(str, expected))}, "
-                          f"not {'×'.join(map(str, images.shape))}")
+        raise ConfigError(
+            f"images for this autoencoder must be N×{'×'.join(map(str, expected))}, "
+            f"not {'×'.join(map(str, images.shape))}"
+        )
     return images
 
 

@@ -15,6 +15,7 @@
 - `feature_maps`: what each convolution (after its batch norm and activation) responds to, as a
   grid of its most active channels; `first_layer_filters`: the first convolution's kernels.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,12 +32,25 @@ from engine.images.prepare import Placement, Prepared, pad_placement, prepare
 
 # Layers that only pass pixels on (LayerLab's input block, scaling, dropout): never explained.
 INPUT_BLOCK = frozenset({"image", "rescale", "resize", "to_rgb", "preprocess"})
-PASS_THROUGH = frozenset({"InputLayer", "Rescaling", "Resizing", "Normalization", "ImagenetPreprocess", "ZeroPadding2D", "Dropout",
-                          "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout"})
+PASS_THROUGH = frozenset(
+    {
+        "InputLayer",
+        "Rescaling",
+        "Resizing",
+        "Normalization",
+        "ImagenetPreprocess",
+        "ZeroPadding2D",
+        "Dropout",
+        "SpatialDropout2D",
+        "GaussianNoise",
+        "GaussianDropout",
+        "AlphaDropout",
+    }
+)
 CONVOLUTIONS = frozenset({"Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"})
 # What may follow a convolution within one "unit" whose output feature maps show.
 UNIT_FOLLOWERS = frozenset({"BatchNormalization", "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU"})
-MIN_TILE = 32          # feature-map and filter tiles are enlarged (nearest) to at least this side
+MIN_TILE = 32  # feature-map and filter tiles are enlarged (nearest) to at least this side
 
 
 @dataclass(frozen=True)
@@ -44,12 +58,12 @@ class Explanation:
     """A heatmap of the evidence for `label`, float32 (H, W) in 0..1 at the network input size."""
 
     heatmap: np.ndarray
-    method: str                            # "gradcam" | "saliency"
-    layer: str | None                      # the layer Grad-CAM read; None for saliency
+    method: str  # "gradcam" | "saliency"
+    layer: str | None  # the layer Grad-CAM read; None for saliency
     label: str
     probability: float
     class_index: int
-    placement: Placement = field(default_factory=Placement)   # where the input lies on the original
+    placement: Placement = field(default_factory=Placement)  # where the input lies on the original
 
     def input_peak(self) -> tuple[float, float]:
         """(y, x) of the heatmap's maximum, as fractions 0..1 of the network input."""
@@ -86,8 +100,9 @@ def _output_shape(layer: Any) -> tuple | None:
 
 
 # --- explanations -----------------------------------------------------------------------------------
-def explain(classifier: Any, source_or_array: Any, *, layer: str | None = None,
-            class_index: int | None = None) -> Explanation:
+def explain(
+    classifier: Any, source_or_array: Any, *, layer: str | None = None, class_index: int | None = None
+) -> Explanation:
     """Explain `classifier`'s answer for an image (a path, bytes, a PIL image, an
     `inference.Prepared`, or an array already prepared as the network sees it, (H, W, C) 0..255). Grad-CAM on `layer` (default:
     the last spatial layer) for convolutional models, gradient saliency otherwise; for the
@@ -105,9 +120,10 @@ def explain(classifier: Any, source_or_array: Any, *, layer: str | None = None,
         method, used = "saliency", None
     names = classifier.class_names
     label = names[index] if index < len(names) else str(index)
-    probabilities = as_probabilities(model, probabilities[None])[0]   # CapsNet: lengths read as probabilities
-    return Explanation(_to_input_size(heat, array.shape[:2]), method, used, label, float(probabilities[index]), index,
-                       placement)
+    probabilities = as_probabilities(model, probabilities[None])[0]  # CapsNet: lengths read as probabilities
+    return Explanation(
+        _to_input_size(heat, array.shape[:2]), method, used, label, float(probabilities[index]), index, placement
+    )
 
 
 def check_layer(model: Any, layer: str | None) -> list[str]:
@@ -115,8 +131,10 @@ def check_layer(model: Any, layer: str | None) -> list[str]:
     candidates = conv_layers(model)
     if layer is not None and layer not in candidates:
         known = ", ".join(candidates[:12]) + (" ..." if len(candidates) > 12 else "")
-        raise ConfigError(f"layer {layer!r} has no spatial map to explain with"
-                          + (f"; choose one of: {known}" if known else " (this model has none: it explains with saliency)"))
+        raise ConfigError(
+            f"layer {layer!r} has no spatial map to explain with"
+            + (f"; choose one of: {known}" if known else " (this model has none: it explains with saliency)")
+        )
     return candidates
 
 
@@ -129,8 +147,10 @@ def _input(classifier: Any, source_or_array: Any) -> tuple[np.ndarray, Placement
         if array.ndim == 2:
             array = array[..., None]
         if array.shape != (spec.height, spec.width, spec.channels):
-            raise ConfigError(f"an image array for this model must be {spec.height}×{spec.width}×{spec.channels}, "
-                              f"not {'×'.join(map(str, array.shape))}")
+            raise ConfigError(
+                f"an image array for this model must be {spec.height}×{spec.width}×{spec.channels}, "
+                f"not {'×'.join(map(str, array.shape))}"
+            )
         return array, Placement()
     prepared = prepare(source_or_array, spec)
     return prepared.array, prepared.placement
@@ -144,7 +164,9 @@ def _class_score(model: Any, features: Any, probabilities: Any, class_index: int
     last = output_layer(model)
     kernel, bias = getattr(last, "kernel", None), getattr(last, "bias", None)
     if kernel is not None and len(features.shape) == 2:
-        logit = tf.matmul(tf.cast(features, tf.float32), tf.cast(kernel[:, class_index:class_index + 1], tf.float32))[:, 0]
+        logit = tf.matmul(tf.cast(features, tf.float32), tf.cast(kernel[:, class_index : class_index + 1], tf.float32))[
+            :, 0
+        ]
         return logit + (tf.cast(bias[class_index], tf.float32) if bias is not None else 0.0)
     return tf.math.log(tf.cast(probabilities[:, class_index], tf.float32) + 1e-12)
 
@@ -177,7 +199,11 @@ def _saliency(model: Any, array: np.ndarray, class_index: int | None) -> tuple[n
         index = int(np.argmax(probabilities[0])) if class_index is None else int(class_index)
         score = _class_score(model, features, probabilities, index)
     grads = tape.gradient(score, x)
-    return np.asarray(tf.reduce_max(tf.abs(grads), axis=-1)[0], np.float32), np.asarray(probabilities[0], np.float64), index
+    return (
+        np.asarray(tf.reduce_max(tf.abs(grads), axis=-1)[0], np.float32),
+        np.asarray(probabilities[0], np.float64),
+        index,
+    )
 
 
 def _to_input_size(heat: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -191,7 +217,13 @@ def _to_input_size(heat: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 # --- drawing ------------------------------------------------------------------------------------------
 # A perceptually ordered ramp (dark blue → cyan → green → yellow → red), as (position, RGB) stops.
-_RAMP = ((0.0, (20, 20, 120)), (0.25, (30, 110, 255)), (0.5, (40, 220, 150)), (0.75, (255, 215, 0)), (1.0, (230, 30, 20)))
+_RAMP = (
+    (0.0, (20, 20, 120)),
+    (0.25, (30, 110, 255)),
+    (0.5, (40, 220, 150)),
+    (0.75, (255, 215, 0)),
+    (1.0, (230, 30, 20)),
+)
 
 
 def colour_map(values: np.ndarray) -> np.ndarray:
@@ -202,7 +234,9 @@ def colour_map(values: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(v, positions, colours[:, i]) for i in range(3)], axis=-1).round().astype(np.uint8)
 
 
-def overlay(original_rgb: Any, heatmap: np.ndarray, alpha: float = 0.45, *, placement: Placement | None = None) -> np.ndarray:
+def overlay(
+    original_rgb: Any, heatmap: np.ndarray, alpha: float = 0.45, *, placement: Placement | None = None
+) -> np.ndarray:
     """`heatmap` (at the network input size) drawn over the original image: uint8 RGB of the
     original's size. `placement` says where the network input lies on the original (an
     `Explanation`'s, or a `Prediction`'s); without it the usual resize-and-pad-to-square
@@ -239,13 +273,22 @@ def _warp(heat: np.ndarray, placement: Placement, size: tuple[int, int]) -> np.n
     e = h_in / (height * placement.height)
     f = -h_in * placement.top / placement.height
     image = Image.fromarray(heat.astype(np.float32), "F")
-    return np.asarray(image.transform((width, height), Image.Transform.AFFINE, (a, 0, c, 0, e, f),
-                                      resample=Image.Resampling.BILINEAR, fillcolor=0.0), np.float32)
+    return np.asarray(
+        image.transform(
+            (width, height),
+            Image.Transform.AFFINE,
+            (a, 0, c, 0, e, f),
+            resample=Image.Resampling.BILINEAR,
+            fillcolor=0.0,
+        ),
+        np.float32,
+    )
 
 
 # --- feature maps and filters ---------------------------------------------------------------------------
-def feature_maps(classifier: Any, source_or_array: Any, *, max_channels: int = 16,
-                 layers: Sequence[str] | None = None) -> list[tuple[str, np.ndarray]]:
+def feature_maps(
+    classifier: Any, source_or_array: Any, *, max_channels: int = 16, layers: Sequence[str] | None = None
+) -> list[tuple[str, np.ndarray]]:
     """For each convolution (or those named in `layers`), in model order: (its name, a uint8 grey
     grid of its `max_channels` most active maps for this image, each scaled to 0..255). The maps
     are taken after the convolution's batch norm and activation when those follow it."""
@@ -259,7 +302,9 @@ def feature_maps(classifier: Any, source_or_array: Any, *, max_channels: int = 1
     probe = keras.Model(classifier.model.inputs, [end.output for _, end in units])
     outputs = probe(tf.constant(array[None], tf.float32), training=False)
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    return [(conv, _grid_of_maps(np.asarray(out, np.float32)[0], max_channels)) for (conv, _), out in zip(units, outputs)]
+    return [
+        (conv, _grid_of_maps(np.asarray(out, np.float32)[0], max_channels)) for (conv, _), out in zip(units, outputs)
+    ]
 
 
 def conv_units(model: Any) -> list[tuple[str, Any]]:
@@ -270,7 +315,7 @@ def conv_units(model: Any) -> list[tuple[str, Any]]:
         if type(layer).__name__ not in CONVOLUTIONS:
             continue
         end = layer
-        for follower in layers[i + 1:]:
+        for follower in layers[i + 1 :]:
             if type(follower).__name__ not in UNIT_FOLLOWERS or not _consumes(follower, end):
                 break
             end = follower
@@ -309,7 +354,7 @@ def _tile(tiles: list[np.ndarray], gap: int = 2) -> np.ndarray:
     grid = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap) + tiles[0].shape[2:], 48, np.uint8)
     for k, t in enumerate(tiles):
         r, c = divmod(k, cols)
-        grid[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = t
+        grid[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = t
     return grid
 
 
@@ -319,11 +364,11 @@ def first_layer_filters(model: Any) -> np.ndarray | None:
     first = next((layer for layer in model.layers if type(layer).__name__ in CONVOLUTIONS and layer.weights), None)
     if first is None:
         return None
-    kernel = np.asarray(first.weights[0].numpy(), np.float32)      # (kh, kw, in, out)
+    kernel = np.asarray(first.weights[0].numpy(), np.float32)  # (kh, kw, in, out)
     if type(first).__name__ == "DepthwiseConv2D":
         kernel = kernel.reshape(kernel.shape[0], kernel.shape[1], 1, -1)
     if kernel.shape[2] == 3 and _reads_bgr(model):
-        kernel = kernel[:, :, ::-1]    # VGG16/ResNet50 read BGR: show their filters in RGB
+        kernel = kernel[:, :, ::-1]  # VGG16/ResNet50 read BGR: show their filters in RGB
     tiles = []
     for k in range(kernel.shape[3]):
         weights = kernel[..., k]

@@ -11,6 +11,7 @@ self-confidence of their given label: most likely wrong first.
 The user's verdicts are kept with `engine.datasets.decisions` (re-exported here); samples already
 decided are left out of the list.
 """
+
 from __future__ import annotations
 
 import time
@@ -33,8 +34,17 @@ from engine.datasets.decisions import (
     split_sources,
 )
 
-__all__ = ["Key", "LabelDecisions", "LabelIssue", "LabelIssueProgress", "find_label_issues", "load_decisions",
-           "rank_label_issues", "save_decisions", "sidecar_path"]
+__all__ = [
+    "Key",
+    "LabelDecisions",
+    "LabelIssue",
+    "LabelIssueProgress",
+    "find_label_issues",
+    "load_decisions",
+    "rank_label_issues",
+    "save_decisions",
+    "sidecar_path",
+]
 
 MAX_FOLDS = 20
 
@@ -43,25 +53,32 @@ MAX_FOLDS = 20
 class LabelIssue:
     """A sample whose given label is likely wrong."""
 
-    split: str                  # "train", "validation" or "test"
-    index: int                  # index into that split as loaded
-    source: str | None          # its file, for folder data
+    split: str  # "train", "validation" or "test"
+    index: int  # index into that split as loaded
+    source: str | None  # its file, for folder data
     given: str
-    suggested: str              # what the out-of-sample model answers
-    score: float                # 0..1, higher: more likely wrong (1 - the given label's self-confidence)
+    suggested: str  # what the out-of-sample model answers
+    score: float  # 0..1, higher: more likely wrong (1 - the given label's self-confidence)
 
 
 @dataclass(frozen=True)
 class LabelIssueProgress:
     """Sent to the observer after each cross-validation fold."""
 
-    fold: int                   # folds done so far
+    fold: int  # folds done so far
     folds: int
-    seconds: float              # since the search began
+    seconds: float  # since the search began
 
 
-def find_label_issues(config: ExperimentConfig, *, folds: int = 4, epochs: int | None = None, cancel: Any = None,
-                      observer: Callable[[LabelIssueProgress], None] | None = None, dataset: Any = None) -> list[LabelIssue]:
+def find_label_issues(
+    config: ExperimentConfig,
+    *,
+    folds: int = 4,
+    epochs: int | None = None,
+    cancel: Any = None,
+    observer: Callable[[LabelIssueProgress], None] | None = None,
+    dataset: Any = None,
+) -> list[LabelIssue]:
     """Likely label errors in `config`'s dataset, most likely first (see the module docstring).
 
     `epochs` per fold defaults to the config's; `dataset` may be given when already loaded (as
@@ -87,7 +104,7 @@ def find_label_issues(config: ExperimentConfig, *, folds: int = 4, epochs: int |
 class _Pool:
     images: np.ndarray
     labels: np.ndarray
-    where: list[tuple[str, int]]          # (split, index) of each pooled sample
+    where: list[tuple[str, int]]  # (split, index) of each pooled sample
     sources: list[str | None]
 
     @classmethod
@@ -104,8 +121,15 @@ class _Pool:
 
 
 # --- cross-validation --------------------------------------------------------------------------------------
-def out_of_sample_probabilities(config: ExperimentConfig, images: np.ndarray, labels: np.ndarray, dataset: Any,
-                                folds: int, cancel: Any = None, observer: Callable | None = None) -> np.ndarray:
+def out_of_sample_probabilities(
+    config: ExperimentConfig,
+    images: np.ndarray,
+    labels: np.ndarray,
+    dataset: Any,
+    folds: int,
+    cancel: Any = None,
+    observer: Callable | None = None,
+) -> np.ndarray:
     """(N, K) probabilities, each from the model of the fold that held the sample out."""
     import warnings
 
@@ -114,19 +138,29 @@ def out_of_sample_probabilities(config: ExperimentConfig, images: np.ndarray, la
     started = time.perf_counter()
     probabilities = np.zeros((len(labels), dataset.num_classes), np.float64)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)   # a class with fewer samples than folds: still split
+        warnings.simplefilter("ignore", UserWarning)  # a class with fewer samples than folds: still split
         splits = list(StratifiedKFold(folds, shuffle=True, random_state=config.training.seed).split(images, labels))
     cached: dict[str, np.ndarray] = {}
     for fold, (train_index, held_out) in enumerate(splits):
         _check(cancel)
-        probabilities[held_out] = _fit_and_predict(config, dataset, images, labels, train_index, held_out, cached, cancel)
+        probabilities[held_out] = _fit_and_predict(
+            config, dataset, images, labels, train_index, held_out, cached, cancel
+        )
         if observer is not None:
             observer(LabelIssueProgress(fold + 1, folds, time.perf_counter() - started))
     return probabilities
 
 
-def _fit_and_predict(config: ExperimentConfig, dataset: Any, images: np.ndarray, labels: np.ndarray,
-                     train_index: np.ndarray, held_out: np.ndarray, cached: dict[str, np.ndarray], cancel: Any) -> np.ndarray:
+def _fit_and_predict(
+    config: ExperimentConfig,
+    dataset: Any,
+    images: np.ndarray,
+    labels: np.ndarray,
+    train_index: np.ndarray,
+    held_out: np.ndarray,
+    cached: dict[str, np.ndarray],
+    cancel: Any,
+) -> np.ndarray:
     """Train a fresh model on `train_index` and return its probabilities for `held_out`."""
     import keras
 
@@ -136,24 +170,31 @@ def _fit_and_predict(config: ExperimentConfig, dataset: Any, images: np.ndarray,
     from engine.training import feature_cache
     from engine.training.losses import loss_for
 
-    keras.utils.set_random_seed(config.training.seed)   # every fold starts from the same weights
+    keras.utils.set_random_seed(config.training.seed)  # every fold starts from the same weights
     model = build_model(config.arch, dataset.input_shape, dataset.num_classes)
     apply_freezing(model, config.layer_trainable, config.freeze_all_but)
     plan = feature_cache.plan(model)[0] if config.training.feature_cache else None
     inputs: Any = images
-    if plan is not None:   # the frozen prefix is the same in every fold: run it once
+    if plan is not None:  # the frozen prefix is the same in every fold: run it once
         if "features" not in cached:
             cached["features"] = _predict(plan.prefix, images, cancel)
         model, inputs = plan.head, cached["features"]
     t = config.training
     model.compile(optimizer=_optimizer(t), loss=loss_for(config.arch.name), metrics=["accuracy"])
-    model.fit(_batches(inputs, labels, train_index, t.batch_size, shuffle=True, seed=t.seed), epochs=t.epochs,
-              verbose=0, shuffle=False, callbacks=[_stop_on_cancel(cancel)])
+    model.fit(
+        _batches(inputs, labels, train_index, t.batch_size, shuffle=True, seed=t.seed),
+        epochs=t.epochs,
+        verbose=0,
+        shuffle=False,
+        callbacks=[_stop_on_cancel(cancel)],
+    )
     _check(cancel)
-    return as_probabilities(model, _predict(model, inputs[held_out], cancel))   # CapsNet: lengths → probabilities
+    return as_probabilities(model, _predict(model, inputs[held_out], cancel))  # CapsNet: lengths → probabilities
 
 
-def _batches(inputs: np.ndarray, labels: np.ndarray, index: np.ndarray, batch_size: int, *, shuffle: bool, seed: int) -> Any:
+def _batches(
+    inputs: np.ndarray, labels: np.ndarray, index: np.ndarray, batch_size: int, *, shuffle: bool, seed: int
+) -> Any:
     import tensorflow as tf
 
     data = tf.data.Dataset.from_tensor_slices((inputs[index], labels[index].astype(np.int32)))
@@ -203,8 +244,13 @@ def _stop_on_cancel(cancel: Any) -> Any:
 
 
 # --- confident learning ------------------------------------------------------------------------------------
-def rank_label_issues(labels: np.ndarray, probabilities: np.ndarray, class_names: list[str],
-                      where: list[tuple[str, int]], sources: list[str | None] | None = None) -> list[LabelIssue]:
+def rank_label_issues(
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    class_names: list[str],
+    where: list[tuple[str, int]],
+    sources: list[str | None] | None = None,
+) -> list[LabelIssue]:
     """The samples cleanlab flags, most likely wrong first (lowest self-confidence)."""
     from cleanlab.filter import find_label_issues as flag
     from cleanlab.rank import get_label_quality_scores
@@ -212,13 +258,22 @@ def rank_label_issues(labels: np.ndarray, probabilities: np.ndarray, class_names
     labels = np.asarray(labels, np.int64)
     probabilities = np.clip(np.asarray(probabilities, np.float64), 1e-12, None)
     probabilities /= probabilities.sum(axis=1, keepdims=True)
-    flagged = flag(labels, probabilities, filter_by="prune_by_noise_rate", n_jobs=1)   # n_jobs=1: never fork TF
+    flagged = flag(labels, probabilities, filter_by="prune_by_noise_rate", n_jobs=1)  # n_jobs=1: never fork TF
     quality = get_label_quality_scores(labels, probabilities, method="self_confidence")
     order = sorted(np.flatnonzero(flagged), key=lambda i: (quality[i], i))
     suggested = probabilities.argmax(axis=1)
     sources = sources or [None] * len(labels)
-    return [LabelIssue(where[i][0], int(where[i][1]), sources[i], class_names[labels[i]], class_names[suggested[i]],
-                       float(1.0 - quality[i])) for i in order]
+    return [
+        LabelIssue(
+            where[i][0],
+            int(where[i][1]),
+            sources[i],
+            class_names[labels[i]],
+            class_names[suggested[i]],
+            float(1.0 - quality[i]),
+        )
+        for i in order
+    ]
 
 
 def _undecided(issues: list[LabelIssue], config: ExperimentConfig) -> list[LabelIssue]:
@@ -231,6 +286,9 @@ def _undecided(issues: list[LabelIssue], config: ExperimentConfig) -> list[Label
     root = folder_root(config.data)
     decided = {normal_key(key, root) for key in (*decisions.exclude, *decisions.relabel)}
     same_split = decisions.seed == config.training.seed
-    return [issue for issue in issues
-            if not (issue.source is not None and normal_key(issue.source, root) in decided)
-            and not (same_split and (issue.split, issue.index) in decided)]
+    return [
+        issue
+        for issue in issues
+        if not (issue.source is not None and normal_key(issue.source, root) in decided)
+        and not (same_split and (issue.split, issue.index) in decided)
+    ]

@@ -2,6 +2,7 @@
 
 The CLI only formats; these functions are what a script would call.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -30,38 +31,51 @@ def run_report(run_path: str | Path) -> dict[str, Any]:
     names = run.class_names or [str(i) for i in range(len(metrics.confusion_matrix))]
     per_class = metrics.per_class or per_class_from_confusion(metrics.confusion_matrix, names)
     return {
-        "run": str(run.path), "dataset": run.config.data.name, "arch": run.config.arch.name,
-        "val_accuracy": metrics.val_accuracy, "val_count": metrics.val_count,
+        "run": str(run.path),
+        "dataset": run.config.data.name,
+        "arch": run.config.arch.name,
+        "val_accuracy": metrics.val_accuracy,
+        "val_count": metrics.val_count,
         "per_class": [asdict(row) for row in per_class],
         "test_per_class": [asdict(row) for row in metrics.test_per_class],
-        "top_confusions": [{"true": t, "predicted": p, "count": n}
-                           for t, p, n in top_confusions(metrics.confusion_matrix, names, TOP_CONFUSIONS)],
-        "excluded_samples": metrics.excluded_samples, "relabelled_samples": metrics.relabelled_samples,
+        "top_confusions": [
+            {"true": t, "predicted": p, "count": n}
+            for t, p, n in top_confusions(metrics.confusion_matrix, names, TOP_CONFUSIONS)
+        ],
+        "excluded_samples": metrics.excluded_samples,
+        "relabelled_samples": metrics.relabelled_samples,
     }
 
 
 def report_text(report: dict[str, Any]) -> str:
     """The report as a few aligned lines of text."""
     accuracy = report["val_accuracy"]
-    lines = [f"{printable_path(report['run'])}: {report['dataset']}, {report['arch']}, validation accuracy "
-             f"{'n/a' if accuracy is None else f'{accuracy:.4f}'} ({report['val_count']} samples)"]
+    lines = [
+        f"{printable_path(report['run'])}: {report['dataset']}, {report['arch']}, validation accuracy "
+        f"{'n/a' if accuracy is None else f'{accuracy:.4f}'} ({report['val_count']} samples)"
+    ]
     if report["excluded_samples"] or report["relabelled_samples"]:
-        lines.append(f"label decisions: {report['excluded_samples']} excluded, {report['relabelled_samples']} relabelled")
+        lines.append(
+            f"label decisions: {report['excluded_samples']} excluded, {report['relabelled_samples']} relabelled"
+        )
     for title, rows in (("validation", report["per_class"]), ("test", report["test_per_class"])):
         if not rows:
             continue
         width = max(len(title), *(len(row["name"]) for row in rows))
         lines.append(f"{title:{width}}  precision  recall      f1  support")
-        lines += [f"{row['name']:{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1']:6.3f}  {row['support']:7d}"
-                  for row in rows]
+        lines += [
+            f"{row['name']:{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1']:6.3f}  {row['support']:7d}"
+            for row in rows
+        ]
     if report["top_confusions"]:
         pairs = ", ".join(f"{c['true']} → {c['predicted']} ({c['count']})" for c in report["top_confusions"])
         lines.append(f"most confused (true → predicted): {pairs}")
     return "\n".join(lines)
 
 
-def explain_images(model_path: str | Path, images: Sequence[str | Path], out: str | Path, *,
-                   layer: str | None = None) -> list[dict[str, Any]]:
+def explain_images(
+    model_path: str | Path, images: Sequence[str | Path], out: str | Path, *, layer: str | None = None
+) -> list[dict[str, Any]]:
     """One overlay PNG per image in `out`; per image `{"path", "label", "probability",
     "overlay", "peak": [y, x]}` (peak in fractions of the original image), or `{"path",
     "error"}` for an image that cannot be read. A layer the model lacks is a `ConfigError`
@@ -95,8 +109,15 @@ def explain_images(model_path: str | Path, images: Sequence[str | Path], out: st
         except OSError as err:
             results.append({"path": str(path), "error": f"cannot write the overlay: {err.strerror or err}"})
             continue
-        results.append({"path": str(path), "label": explanation.label, "probability": explanation.probability,
-                        "overlay": str(target), "peak": [round(v, 4) for v in explanation.peak()]})
+        results.append(
+            {
+                "path": str(path),
+                "label": explanation.label,
+                "probability": explanation.probability,
+                "overlay": str(target),
+                "peak": [round(v, 4) for v in explanation.peak()],
+            }
+        )
     return results
 
 

@@ -20,11 +20,20 @@ Cheap to import: TensorFlow loads when a lesson runs.
     result = run_lesson(lesson, epochs=2, use_fallback=not ok)
     print(result.figure, "— published:", lesson.published)
 """
+
 from __future__ import annotations
 
 from engine.lessons.availability import fallback_lesson, lesson_available
 from engine.lessons.catalogue import Lesson, get_lesson, list_lessons
 from engine.lessons.runner import LessonResult, LessonRow, run_lesson
 
-__all__ = ["Lesson", "LessonResult", "LessonRow", "fallback_lesson", "get_lesson", "lesson_available",
-           "list_lessons", "run_lesson"]
+__all__ = [
+    "Lesson",
+    "LessonResult",
+    "LessonRow",
+    "fallback_lesson",
+    "get_lesson",
+    "lesson_available",
+    "list_lessons",
+    "run_lesson",
+]

@@ -5,6 +5,7 @@ Only the disk is looked at: no network, no TensorFlow (a window can ask before T
 started). Running a lesson whose files are missing still tries the ordinary downloads, which
 fail offline with the loaders' own messages.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,10 +16,18 @@ from engine.datasets import KERAS_DATASETS
 from engine.lessons.catalogue import Lesson
 
 CIFAR_PLACES = {
-    "cifar10": ("cifar-10-batches-py-target/cifar-10-batches-py", "cifar-10-batches-py", "cifar-10-python.tar.gz",
-                "cifar-10-batches-py-target_archive"),
-    "cifar100": ("cifar-100-python-target/cifar-100-python", "cifar-100-python", "cifar-100-python.tar.gz",
-                 "cifar-100-python-target_archive"),
+    "cifar10": (
+        "cifar-10-batches-py-target/cifar-10-batches-py",
+        "cifar-10-batches-py",
+        "cifar-10-python.tar.gz",
+        "cifar-10-batches-py-target_archive",
+    ),
+    "cifar100": (
+        "cifar-100-python-target/cifar-100-python",
+        "cifar-100-python",
+        "cifar-100-python.tar.gz",
+        "cifar-100-python-target_archive",
+    ),
 }
 
 
@@ -72,7 +81,9 @@ def imagenet_weights_missing(config: ExperimentConfig) -> list[str]:
     folder = models_cache_dir()
     if (folder / wf.file_name).is_file():
         return []
-    return [f"ImageNet weights for {config.arch.name} are not downloaded: put {wf.file_name} in {folder}/ (from {wf.url})"]
+    return [
+        f"ImageNet weights for {config.arch.name} are not downloaded: put {wf.file_name} in {folder}/ (from {wf.url})"
+    ]
 
 
 def missing_for(lesson: Lesson) -> list[str]:
@@ -94,8 +105,11 @@ def lesson_available(lesson: Lesson) -> tuple[bool, str]:
     missing = missing_for(lesson)
     if not missing:
         return True, ""
-    instead = (f"; or run it on {lesson.fallback} instead (then the published figure does not apply)"
-               if lesson.fallback else "")
+    instead = (
+        f"; or run it on {lesson.fallback} instead (then the published figure does not apply)"
+        if lesson.fallback
+        else ""
+    )
     return False, "; ".join(missing) + instead
 
 

@@ -3,6 +3,7 @@
 Published figures are quoted from where they were published (named in each `published`), not
 from LayerLab: a run reproduces them only on the same data, with the same recipe and epochs.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -80,61 +81,116 @@ def _grid(base: ExperimentConfig, *factors: tuple[str, tuple[Any, ...]]) -> Grid
 def _lessons() -> list[Lesson]:
     return [
         Lesson(
-            "mlp_mnist", "MLP on MNIST",
+            "mlp_mnist",
+            "MLP on MNIST",
             "Each 28×28 digit is flattened into 784 numbers, so the network is never told which pixels are "
             "neighbours, and still reads about 98 % of the test digits right. Watch the validation curve "
             "flatten after a few epochs while the training loss keeps falling; dropout 0.5 keeps that gap small.",
             "98.07 % test accuracy (Flatten → 512 → 512 → softmax, dropout 0.5, RMSprop, batch 256, 20 epochs)",
-            config=_config(**{"data.name": "mnist", "data.validation": "test", "arch.name": "mlp", "arch.dropout": True,
-                              "arch.dropout_rate": 0.5, "training.optimizer": "rmsprop", "training.learning_rate": 0.001,
-                              "training.batch_size": 256, "training.epochs": 20}),
-            dataset_needed="mnist", fallback="digits"),
+            config=_config(
+                **{
+                    "data.name": "mnist",
+                    "data.validation": "test",
+                    "arch.name": "mlp",
+                    "arch.dropout": True,
+                    "arch.dropout_rate": 0.5,
+                    "training.optimizer": "rmsprop",
+                    "training.learning_rate": 0.001,
+                    "training.batch_size": 256,
+                    "training.epochs": 20,
+                }
+            ),
+            dataset_needed="mnist",
+            fallback="digits",
+        ),
         Lesson(
-            "naive_vs_bn_cnn", "Naive ConvNet vs BatchNorm ConvNet on CIFAR-10",
+            "naive_vs_bn_cnn",
+            "Naive ConvNet vs BatchNorm ConvNet on CIFAR-10",
             "Two convolutional networks on the same photos for 10 epochs: two strided convolutions straight "
             "into a softmax, against four convolutions with batch normalisation and a dense layer. Batch "
             "normalisation keeps each layer's inputs in range, so the deeper network trains fast and far; "
             "compare the two rows, then the validation curves of their runs.",
             "about 39 % test accuracy for the naive ConvNet against more than 70 % with batch normalisation (10 epochs)",
-            grid=_grid(_config(**{"data.name": "cifar10", "data.validation": "test", "training.epochs": 10}),
-                       ("arch.name", ("naive_cnn", "bn_cnn"))),
-            dataset_needed="cifar10", fallback="shapes", kind="grid"),
+            grid=_grid(
+                _config(**{"data.name": "cifar10", "data.validation": "test", "training.epochs": 10}),
+                ("arch.name", ("naive_cnn", "bn_cnn")),
+            ),
+            dataset_needed="cifar10",
+            fallback="shapes",
+            kind="grid",
+        ),
         Lesson(
-            "cifar_cnn_augmentation", "The Keras CIFAR-10 CNN with and without augmentation",
+            "cifar_cnn_augmentation",
+            "The Keras CIFAR-10 CNN with and without augmentation",
             "The Keras example's network trained twice, once on the images as they are and once on randomly "
             "flipped and shifted copies. Without augmentation the training accuracy races ahead of the "
             "validation accuracy; with it the two stay together and validation ends higher.",
             "75 % validation accuracy after 25 epochs and 79 % after 50, with augmentation (the Keras cifar10_cnn "
             "example: RMSprop 0.0001, batch 32, horizontal flips, 10 % shifts)",
-            grid=_grid(_config(**{"data.name": "cifar10", "data.validation": "test", "arch.name": "cifar_cnn",
-                                  "training.optimizer": "rmsprop", "training.learning_rate": 0.0001,
-                                  "training.batch_size": 32, "training.epochs": 25, "augmentation.flip": "horizontal",
-                                  "augmentation.translation": 0.1}),
-                       ("augmentation", (False, True))),
-            dataset_needed="cifar10", fallback="shapes", kind="grid"),
+            grid=_grid(
+                _config(
+                    **{
+                        "data.name": "cifar10",
+                        "data.validation": "test",
+                        "arch.name": "cifar_cnn",
+                        "training.optimizer": "rmsprop",
+                        "training.learning_rate": 0.0001,
+                        "training.batch_size": 32,
+                        "training.epochs": 25,
+                        "augmentation.flip": "horizontal",
+                        "augmentation.translation": 0.1,
+                    }
+                ),
+                ("augmentation", (False, True)),
+            ),
+            dataset_needed="cifar10",
+            fallback="shapes",
+            kind="grid",
+        ),
         Lesson(
-            "overfitting_regularisation", "Overfitting: no regularisation vs dropout vs batchnorm",
+            "overfitting_regularisation",
+            "Overfitting: no regularisation vs dropout vs batchnorm",
             "The same MLP four times: without regularisation, with dropout 0.5, with batch normalisation, with "
             "both. Compare each row's training and validation accuracy: the gap between them is the "
             "overfitting, and dropout is what closes it.",
             "an unregularised network overfitting: 99.87 % training accuracy against 97.72 % validation accuracy",
-            grid=_grid(_config(**{"data.name": "mnist", "arch.name": "mlp", "training.epochs": 20,
-                                  "training.batch_size": 128}),
-                       ("arch.dropout", (0.0, 0.5)), ("arch.batchnorm", (False, True))),
-            dataset_needed="mnist", fallback="digits", kind="grid"),
+            grid=_grid(
+                _config(
+                    **{"data.name": "mnist", "arch.name": "mlp", "training.epochs": 20, "training.batch_size": 128}
+                ),
+                ("arch.dropout", (0.0, 0.5)),
+                ("arch.batchnorm", (False, True)),
+            ),
+            dataset_needed="mnist",
+            fallback="digits",
+            kind="grid",
+        ),
         Lesson(
-            "vgg16_scratch", "VGG16 built from scratch",
+            "vgg16_scratch",
+            "VGG16 built from scratch",
             "VGG16 layer by layer: 13 3×3 convolutions in 5 blocks, each block ending in max pooling, then "
             "3 dense layers (512 wide at 32 px); see the layer table. Trained from random weights it learns "
             "slowly; started from the published ImageNet weights (loaded into this very model by layer name) "
             "it starts far ahead.",
             "138.4 M parameters with its 1000-class head at 224 px; with the published ImageNet weights 71.3 % "
             "top-1 / 90.1 % top-5 ImageNet accuracy (Simonyan & Zisserman 2014, Keras applications)",
-            config=_config(**{"data.name": "cifar10", "data.validation": "test", "arch.name": "vgg16",
-                              "training.optimizer": "adam", "training.learning_rate": 0.0001, "training.epochs": 10}),
-            dataset_needed="cifar10", fallback="shapes", offers_imagenet_weights=True),
+            config=_config(
+                **{
+                    "data.name": "cifar10",
+                    "data.validation": "test",
+                    "arch.name": "vgg16",
+                    "training.optimizer": "adam",
+                    "training.learning_rate": 0.0001,
+                    "training.epochs": 10,
+                }
+            ),
+            dataset_needed="cifar10",
+            fallback="shapes",
+            offers_imagenet_weights=True,
+        ),
         Lesson(
-            "imagenet_models", "ImageNet models as they are",
+            "imagenet_models",
+            "ImageNet models as they are",
             "A network trained on ImageNet answers with its own 1 000 classes, no training needed: drop a "
             "photo and read its top 5. Try the five networks on the same photo: they mostly agree on what "
             "they know, and are confidently wrong about what ImageNet never showed them.",
@@ -142,55 +198,112 @@ def _lessons() -> list[Lesson]:
             "71.3 / 90.1 %, InceptionV3 77.9 / 93.7 %, EfficientNetB0 77.1 / 93.3 % (Keras applications)",
             config=_config(**{"arch.name": "mobilenet_v2"}),
             dataset_needed="the network's ImageNet weights with its 1000-class head, and imagenet_class_index.json",
-            kind="imagenet"),
+            kind="imagenet",
+        ),
         Lesson(
-            "transfer_fine_tune", "Transfer learning, then fine-tuning",
+            "transfer_fine_tune",
+            "Transfer learning, then fine-tuning",
             "MobileNetV2's ImageNet features with a new head trained on your photos (the base frozen), then "
             "its last block unfrozen and trained on at a tenth of the learning rate. The line in the curves "
             "marks where fine-tuning began: watch validation accuracy step up after it.",
             "about 90 % validation accuracy with the new head, about 98 % after fine-tuning the last block "
             "(a three-class photo set)",
-            config=_config(**{"data.image_size": 160, "arch.name": "mobilenet_v2", "arch.weights": "imagenet",
-                              "arch.head_units": 128, "arch.dropout_rate": 0.2, "training.epochs": 5,
-                              "training.learning_rate": 0.001, "training.batch_size": 32, "training.stage2_epochs": 5,
-                              "training.stage2_unfreeze_last": 4, "training.stage2_lr_factor": 0.1}),
-            dataset_needed=PHOTO_FOLDER, fallback="shapes", kind="two_stage", data_chosen=False,
-            fallback_settings={"data.image_size": 64}),
+            config=_config(
+                **{
+                    "data.image_size": 160,
+                    "arch.name": "mobilenet_v2",
+                    "arch.weights": "imagenet",
+                    "arch.head_units": 128,
+                    "arch.dropout_rate": 0.2,
+                    "training.epochs": 5,
+                    "training.learning_rate": 0.001,
+                    "training.batch_size": 32,
+                    "training.stage2_epochs": 5,
+                    "training.stage2_unfreeze_last": 4,
+                    "training.stage2_lr_factor": 0.1,
+                }
+            ),
+            dataset_needed=PHOTO_FOLDER,
+            fallback="shapes",
+            kind="two_stage",
+            data_chosen=False,
+            fallback_settings={"data.image_size": 64},
+        ),
         Lesson(
-            "precomputed_features", "Precomputed convolutional features",
+            "precomputed_features",
+            "Precomputed convolutional features",
             "VGG16's frozen convolutional base runs once over your photos and only the dense layers train on "
             "those cached features, in seconds per epoch. With dropout the training accuracy stays below the "
             "validation accuracy (underfitting); remove it and training accuracy runs to 100 % while "
             "validation stalls (overfitting).",
             "about 90 % validation accuracy on cats vs dogs (2 000 training images) from VGG16's features, "
             "overfitting almost from the start (Chollet, Deep Learning with Python, 5.3.1)",
-            grid=_grid(_config(**{"data.image_size": 150, "arch.name": "vgg16_imagenet", "arch.weights": "imagenet",
-                                  "arch.pooling": "flatten", "arch.head_units": 256, "training.optimizer": "rmsprop",
-                                  "training.learning_rate": 0.00002, "training.batch_size": 20, "training.epochs": 30,
-                                  "training.feature_cache": True}),
-                       ("arch.dropout", (0.5, 0.0))),
-            dataset_needed=PHOTO_FOLDER, fallback="shapes", kind="grid", data_chosen=False,
-            fallback_settings={"data.image_size": 48}),
+            grid=_grid(
+                _config(
+                    **{
+                        "data.image_size": 150,
+                        "arch.name": "vgg16_imagenet",
+                        "arch.weights": "imagenet",
+                        "arch.pooling": "flatten",
+                        "arch.head_units": 256,
+                        "training.optimizer": "rmsprop",
+                        "training.learning_rate": 0.00002,
+                        "training.batch_size": 20,
+                        "training.epochs": 30,
+                        "training.feature_cache": True,
+                    }
+                ),
+                ("arch.dropout", (0.5, 0.0)),
+            ),
+            dataset_needed=PHOTO_FOLDER,
+            fallback="shapes",
+            kind="grid",
+            data_chosen=False,
+            fallback_settings={"data.image_size": 48},
+        ),
         Lesson(
-            "capsnet_mnist", "Capsule network (CapsNet) on MNIST",
+            "capsnet_mnist",
+            "Capsule network (CapsNet) on MNIST",
             "Each class is a 16-D capsule whose length says how sure the network is that the digit is there; "
             "primary capsules vote for the class capsules, and three rounds of routing-by-agreement give the "
             "votes that agree more weight. The cards show the capsule lengths as probabilities.",
             "99.75 % test accuracy (0.25 % error; Sabour, Frosst & Hinton 2017, 3 routing iterations, with the "
             "reconstruction regulariser)",
-            config=_config(**{"data.name": "mnist", "data.validation": "test", "arch.name": "capsnet",
-                              "arch.reconstruction": True, "training.batch_size": 100, "training.epochs": 10}),
-            dataset_needed="mnist", fallback="digits"),
+            config=_config(
+                **{
+                    "data.name": "mnist",
+                    "data.validation": "test",
+                    "arch.name": "capsnet",
+                    "arch.reconstruction": True,
+                    "training.batch_size": 100,
+                    "training.epochs": 10,
+                }
+            ),
+            dataset_needed="mnist",
+            fallback="digits",
+        ),
         Lesson(
-            "denoising_autoencoder", "Denoising autoencoder on MNIST",
+            "denoising_autoencoder",
+            "Denoising autoencoder on MNIST",
             "A convolutional autoencoder sees digits buried in Gaussian noise and learns to give back the clean "
             "digit. Compare originals, noisy inputs and reconstructions side by side, and the reconstruction "
             "error against the noisy inputs' own error: a denoiser is below it.",
             "clean digits out of noisy ones (the Keras blog's convolutional denoiser, noise 0.5): reconstructions "
             "far closer to the clean digits than the noisy inputs are",
-            config=_config(**{"task": "autoencoder", "data.name": "mnist", "arch.name": "conv_autoencoder",
-                              "arch.noise": 0.5, "training.batch_size": 128, "training.epochs": 10}),
-            dataset_needed="mnist", fallback="digits", kind="autoencoder"),
+            config=_config(
+                **{
+                    "task": "autoencoder",
+                    "data.name": "mnist",
+                    "arch.name": "conv_autoencoder",
+                    "arch.noise": 0.5,
+                    "training.batch_size": 128,
+                    "training.epochs": 10,
+                }
+            ),
+            dataset_needed="mnist",
+            fallback="digits",
+            kind="autoencoder",
+        ),
     ]
 
 

@@ -6,6 +6,7 @@ and after), "grid" (`run_grid`: one row per combination), "autoencoder" (one run
 reconstruction error against the noisy inputs' own), "imagenet" (no training: photos classified
 by `ImagenetClassifier`, top 5 by name).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,7 +21,7 @@ from engine.core.events import Observer, ignore
 from engine.lessons.availability import fallback_lesson, missing_for
 from engine.lessons.catalogue import Lesson
 
-SAMPLE_PHOTOS = ("china.jpg", "flower.jpg")   # scikit-learn's two sample photographs
+SAMPLE_PHOTOS = ("china.jpg", "flower.jpg")  # scikit-learn's two sample photographs
 TOP_K = 5
 
 
@@ -45,24 +46,39 @@ class LessonResult:
     figure: str
     rows: list[LessonRow] = field(default_factory=list)
     fallback_used: bool = False
-    note: str = ""                               # e.g. why the published figure does not apply
+    note: str = ""  # e.g. why the published figure does not apply
     grid_dir: str | None = None
-    predictions: list[dict[str, Any]] = field(default_factory=list)   # imagenet: {"source", "top"|"error"}
+    predictions: list[dict[str, Any]] = field(default_factory=list)  # imagenet: {"source", "top"|"error"}
     cancelled: bool = False
     failed: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """What `layerlab-cli lesson NAME --json` prints."""
-        return {"lesson": self.lesson.name, "title": self.lesson.title, "published": self.lesson.published,
-                "figure": self.figure, "fallback_used": self.fallback_used, "note": self.note,
-                "run_dirs": self.run_dirs, "rows": [dataclasses.asdict(row) for row in self.rows],
-                "grid_dir": self.grid_dir, "predictions": self.predictions, "cancelled": self.cancelled,
-                "failed": self.failed}
+        return {
+            "lesson": self.lesson.name,
+            "title": self.lesson.title,
+            "published": self.lesson.published,
+            "figure": self.figure,
+            "fallback_used": self.fallback_used,
+            "note": self.note,
+            "run_dirs": self.run_dirs,
+            "rows": [dataclasses.asdict(row) for row in self.rows],
+            "grid_dir": self.grid_dir,
+            "predictions": self.predictions,
+            "cancelled": self.cancelled,
+            "failed": self.failed,
+        }
 
 
 # --- preparing ---------------------------------------------------------------------------------
-def prepare_lesson(lesson: Lesson, *, epochs: int | None = None, use_fallback: bool = False,
-                   settings: dict[str, Any] | None = None, imagenet_weights: bool = False) -> tuple[Lesson, str]:
+def prepare_lesson(
+    lesson: Lesson,
+    *,
+    epochs: int | None = None,
+    use_fallback: bool = False,
+    settings: dict[str, Any] | None = None,
+    imagenet_weights: bool = False,
+) -> tuple[Lesson, str]:
     """The lesson as it will run, and a note (fallback, weights): the fallback first, then the
     given settings, then `epochs` (each stage's, for a two-stage lesson)."""
     note = ""
@@ -97,8 +113,10 @@ def _from_imagenet_weights(lesson: Lesson) -> Lesson:
 def _with_fallback_hint(lesson: Lesson, reason: str) -> str:
     if not lesson.fallback:
         return reason
-    return (f"{reason}; or run the lesson on {lesson.fallback} instead (layerlab-cli lesson {lesson.name} --fallback): "
-            "the published figure then does not apply")
+    return (
+        f"{reason}; or run the lesson on {lesson.fallback} instead (layerlab-cli lesson {lesson.name} --fallback): "
+        "the published figure then does not apply"
+    )
 
 
 def _check_inputs(lesson: Lesson) -> Any:
@@ -125,10 +143,19 @@ def _check_inputs(lesson: Lesson) -> Any:
 
 
 # --- running -----------------------------------------------------------------------------------
-def run_lesson(lesson: Lesson, *, epochs: int | None = None, use_fallback: bool = False, observer: Observer | None = None,
-               cancel: CancelToken | None = None, runs_root: str | Path | None = None,
-               settings: dict[str, Any] | None = None, images: Sequence[Any] | None = None,
-               imagenet_weights: bool = False, grid_dir: str | Path | None = None) -> LessonResult:
+def run_lesson(
+    lesson: Lesson,
+    *,
+    epochs: int | None = None,
+    use_fallback: bool = False,
+    observer: Observer | None = None,
+    cancel: CancelToken | None = None,
+    runs_root: str | Path | None = None,
+    settings: dict[str, Any] | None = None,
+    images: Sequence[Any] | None = None,
+    imagenet_weights: bool = False,
+    grid_dir: str | Path | None = None,
+) -> LessonResult:
     """Run `lesson` (synchronous, any thread; events through `observer`, stopped by `cancel`).
 
     `use_fallback`: on its fallback data (see `fallback_lesson`). `settings`: dotted settings
@@ -137,8 +164,9 @@ def run_lesson(lesson: Lesson, *, epochs: int | None = None, use_fallback: bool 
     from VGG16's ImageNet weights. Raises `LayerLabError` (one line, naming what to download
     and where, and the fallback) before training anything when the data or weights are missing;
     a run that fails later is in `LessonResult.failed`."""
-    prepared, note = prepare_lesson(lesson, epochs=epochs, use_fallback=use_fallback, settings=settings,
-                                    imagenet_weights=imagenet_weights)
+    prepared, note = prepare_lesson(
+        lesson, epochs=epochs, use_fallback=use_fallback, settings=settings, imagenet_weights=imagenet_weights
+    )
     observer, cancel = observer or ignore, cancel or CancelToken()
     if prepared.kind == "imagenet":
         result = _run_imagenet(prepared, images)
@@ -157,19 +185,29 @@ def _run_single(lesson: Lesson, observer: Observer, cancel: CancelToken, runs_ro
     result = train(lesson.base_config, observer, cancel, dataset=dataset, runs_root=runs_root)
     run_dirs = [str(result.run_dir)] if result.run_dir is not None else []
     if result.failed:
-        return LessonResult(lesson, run_dirs, f"failed: {result.failed}", failed=result.failed, cancelled=result.cancelled)
+        return LessonResult(
+            lesson, run_dirs, f"failed: {result.failed}", failed=result.failed, cancelled=result.cancelled
+        )
     m = result.metrics
     if lesson.kind == "autoencoder":
-        row = LessonRow("denoising autoencoder", run_dirs, {"reconstruction_error": m.reconstruction_error,
-                                                            "noisy_input_error": m.noisy_input_error})
+        row = LessonRow(
+            "denoising autoencoder",
+            run_dirs,
+            {"reconstruction_error": m.reconstruction_error, "noisy_input_error": m.noisy_input_error},
+        )
         return LessonResult(lesson, run_dirs, autoencoder_figure(m), [row], cancelled=result.cancelled)
     if lesson.kind == "two_stage":
         rows = stage_rows(result.history, m, run_dirs)
         return LessonResult(lesson, run_dirs, two_stage_figure(rows), rows, cancelled=result.cancelled)
     row = LessonRow(lesson.base_config.arch.name, run_dirs, accuracy_figures(m))
     epochs = f"{m.epochs_run} epoch{'s' if m.epochs_run != 1 else ''}"
-    return LessonResult(lesson, run_dirs, f"{accuracy_text(row.figures, m.test_is_validation)} after {epochs}", [row],
-                        cancelled=result.cancelled)
+    return LessonResult(
+        lesson,
+        run_dirs,
+        f"{accuracy_text(row.figures, m.test_is_validation)} after {epochs}",
+        [row],
+        cancelled=result.cancelled,
+    )
 
 
 def _run_grid(lesson: Lesson, observer: Observer, cancel: CancelToken, runs_root: Any, grid_dir: Any) -> LessonResult:
@@ -179,13 +217,22 @@ def _run_grid(lesson: Lesson, observer: Observer, cancel: CancelToken, runs_root
     root = Path(runs_root) if runs_root else None
     grid_dir = Path(grid_dir) if grid_dir else lesson_grid_dir(lesson, root)
     result = run_grid(lesson.grid, observer, cancel, grid_dir=grid_dir, runs_root=root)
-    rows = [LessonRow(settings_label(row.settings), list(row.run_dirs), _mean_figures(row.run_dirs)) for row in result.rows]
+    rows = [
+        LessonRow(settings_label(row.settings), list(row.run_dirs), _mean_figures(row.run_dirs)) for row in result.rows
+    ]
     run_dirs = [run_dir for row in rows for run_dir in row.run_dirs]
     validated_on_test = lesson.base_config.data.validation == "test"
     figure = " | ".join(f"{row.label}: {accuracy_text(row.figures, validated_on_test)}" for row in rows if row.run_dirs)
     failed = f"{result.failed_runs} run(s) failed" if result.failed_runs and not run_dirs else None
-    return LessonResult(lesson, run_dirs, figure or failed or "no run finished", rows, grid_dir=str(result.grid_dir),
-                        cancelled=result.cancelled, failed=failed)
+    return LessonResult(
+        lesson,
+        run_dirs,
+        figure or failed or "no run finished",
+        rows,
+        grid_dir=str(result.grid_dir),
+        cancelled=result.cancelled,
+        failed=failed,
+    )
 
 
 def lesson_grid_dir(lesson: Lesson, runs_root: Path | None) -> Path:
@@ -213,15 +260,23 @@ def _run_imagenet(lesson: Lesson, images: Sequence[Any] | None) -> LessonResult:
     except ArchitectureError as err:
         raise ArchitectureError(_with_fallback_hint(lesson, str(err))) from None
     predictions: list[dict[str, Any]] = []
-    for source in (list(images) if images else sample_photos()):
+    for source in list(images) if images else sample_photos():
         try:
             prediction = classifier.classify(source, top_k=TOP_K)
-            predictions.append({"source": str(source), "top": [{"label": label, "probability": p} for label, p in prediction.top]})
+            predictions.append(
+                {"source": str(source), "top": [{"label": label, "probability": p} for label, p in prediction.top]}
+            )
         except LayerLabError as err:
             predictions.append({"source": str(source), "error": str(err)})
-    figure = " | ".join(f"{Path(p['source']).name}: " + (", ".join(f"{t['label']} {100 * t['probability']:.1f} %"
-                                                                     for t in p["top"][:3]) if "top" in p else p["error"])
-                        for p in predictions)
+    figure = " | ".join(
+        f"{Path(p['source']).name}: "
+        + (
+            ", ".join(f"{t['label']} {100 * t['probability']:.1f} %" for t in p["top"][:3])
+            if "top" in p
+            else p["error"]
+        )
+        for p in predictions
+    )
     return LessonResult(lesson, [], f"{config.arch.name}: {figure}", predictions=predictions)
 
 
@@ -255,7 +310,7 @@ def percent(value: float | None) -> str:
 
 
 def accuracy_text(figures: dict[str, float | None], validated_on_test: bool = False) -> str:
-    """"train 99.87 % · validation 97.72 % · test 97.50 %" (what was measured; the validation
+    """ "train 99.87 % · validation 97.72 % · test 97.50 %" (what was measured; the validation
     figure is left out when it is the test figure)."""
     parts = []
     if figures.get("train_accuracy") is not None:
@@ -272,9 +327,13 @@ def stage_rows(history: Sequence[Any], metrics: Any, run_dirs: list[str]) -> lis
     first = [entry for entry in history if entry.stage == 1]
     rows = []
     if first:
-        rows.append(LessonRow("new head on the frozen base", run_dirs,
-                              {"train_accuracy": first[-1].accuracy, "val_accuracy": first[-1].val_accuracy,
-                               "test_accuracy": None}))
+        rows.append(
+            LessonRow(
+                "new head on the frozen base",
+                run_dirs,
+                {"train_accuracy": first[-1].accuracy, "val_accuracy": first[-1].val_accuracy, "test_accuracy": None},
+            )
+        )
     if any(entry.stage == 2 for entry in history):
         rows.append(LessonRow("after fine-tuning the last block", run_dirs, accuracy_figures(metrics)))
     return rows
@@ -291,6 +350,7 @@ def two_stage_figure(rows: list[LessonRow]) -> str:
 def autoencoder_figure(m: Any) -> str:
     if m.reconstruction_error is None:
         return "no validation images to measure the reconstruction on"
-    return (f"reconstruction error {m.reconstruction_error:.4f} against {m.noisy_input_error:.4f} for the noisy inputs "
-            f"themselves (mean squared error on 0..1 pixels, validation images, noise {m.noise:g})")
-
+    return (
+        f"reconstruction error {m.reconstruction_error:.4f} against {m.noisy_input_error:.4f} for the noisy inputs "
+        f"themselves (mean squared error on 0..1 pixels, validation images, noise {m.noise:g})"
+    )

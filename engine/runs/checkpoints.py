@@ -14,6 +14,7 @@ Cheap to import (NumPy and the standard library only), so front ends can look at
 checkpoints before TensorFlow starts; `engine.training.checkpoints` is the same API under the
 training package, and `engine.training.train_state` moves states in and out of Keras objects.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,13 +49,13 @@ class TrainingState:
     is: `{"kind": "model" | "optimizer" | "augmentation", "layer", "index" | "path", "shape",
     "dtype"}` (engine.training.train_state)."""
 
-    epoch: int                          # 0-based: the last complete epoch
+    epoch: int  # 0-based: the last complete epoch
     stage: int
-    stage_epochs_done: int              # epochs of this stage done: how far its shuffles went
+    stage_epochs_done: int  # epochs of this stage done: how far its shuffles went
     history: list[EpochRecord]
     val_loss: float | None
-    elapsed_s: float                    # the run's wall time so far, over all its sessions
-    optimizer: str                      # the optimizer's class name
+    elapsed_s: float  # the run's wall time so far, over all its sessions
+    optimizer: str  # the optimizer's class name
     entries: list[dict[str, Any]] = field(default_factory=list)
     arrays: list[np.ndarray] = field(default_factory=list)
 
@@ -66,7 +67,7 @@ class Checkpoint:
     epoch: int
     stage: int
     path: Path
-    best: bool                      # the lowest validation loss among the run's checkpoints
+    best: bool  # the lowest validation loss among the run's checkpoints
     val_loss: float | None = None
 
 
@@ -112,8 +113,10 @@ def checkpoint_at(run_dir: str | Path, epoch: int) -> Checkpoint:
         if checkpoint.epoch == epoch:
             return checkpoint
     have = ", ".join(f"{c.epoch}{' (best)' if c.best else ''}" for c in kept) or "none"
-    raise RunError(f"{printable_path(run_dir)} keeps no checkpoint of epoch {epoch} (0-based); "
-                   f"it keeps the latest and the best: {have}")
+    raise RunError(
+        f"{printable_path(run_dir)} keeps no checkpoint of epoch {epoch} (0-based); "
+        f"it keeps the latest and the best: {have}"
+    )
 
 
 def _best_epoch(losses: list[tuple[int, float | None]]) -> int | None:
@@ -149,9 +152,16 @@ def write_checkpoint(run_dir: str | Path, state: TrainingState) -> Path:
 
 def _meta(state: TrainingState) -> dict[str, Any]:
     return {
-        "format": FORMAT, "version": VERSION, "epoch": state.epoch, "stage": state.stage,
-        "stage_epochs_done": state.stage_epochs_done, "val_loss": state.val_loss, "elapsed_s": state.elapsed_s,
-        "optimizer": state.optimizer, "history": history_to_json(state.history), "entries": state.entries,
+        "format": FORMAT,
+        "version": VERSION,
+        "epoch": state.epoch,
+        "stage": state.stage,
+        "stage_epochs_done": state.stage_epochs_done,
+        "val_loss": state.val_loss,
+        "elapsed_s": state.elapsed_s,
+        "optimizer": state.optimizer,
+        "history": history_to_json(state.history),
+        "entries": state.entries,
     }
 
 
@@ -193,8 +203,11 @@ def clean_stale_temporaries(path: Path, *, older_than_s: float = STALE_AFTER_S) 
         return
     for entry in entries:
         try:
-            if _TEMPORARY.match(entry.name) and entry.is_file(follow_symlinks=False) \
-                    and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+            if (
+                _TEMPORARY.match(entry.name)
+                and entry.is_file(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_mtime < cutoff
+            ):
                 os.unlink(entry.path)
         except OSError:
             continue
@@ -215,10 +228,17 @@ def read_checkpoint(checkpoint: Checkpoint | Path) -> TrainingState:
         entries = meta["entries"]
         arrays = [_read_array(archive, f"a{i}", entry, path) for i, entry in enumerate(entries)]
     history = parse_history(meta["history"], path)
-    return TrainingState(epoch=int(meta["epoch"]), stage=int(meta["stage"]),
-                         stage_epochs_done=int(meta["stage_epochs_done"]), history=history,
-                         val_loss=_finite(meta.get("val_loss")), elapsed_s=float(meta.get("elapsed_s") or 0.0),
-                         optimizer=str(meta.get("optimizer") or ""), entries=entries, arrays=arrays)
+    return TrainingState(
+        epoch=int(meta["epoch"]),
+        stage=int(meta["stage"]),
+        stage_epochs_done=int(meta["stage_epochs_done"]),
+        history=history,
+        val_loss=_finite(meta.get("val_loss")),
+        elapsed_s=float(meta.get("elapsed_s") or 0.0),
+        optimizer=str(meta.get("optimizer") or ""),
+        entries=entries,
+        arrays=arrays,
+    )
 
 
 def _open(path: Path) -> Any:
@@ -239,7 +259,9 @@ def _read_meta(archive: Any, path: Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise RunError(f"{printable_path(path)} is not a LayerLab checkpoint")
     if not isinstance(meta.get("version"), int) or meta["version"] > VERSION:
-        raise RunError(f"{printable_path(path)} was written by a newer LayerLab (checkpoint version {meta.get('version')!r})")
+        raise RunError(
+            f"{printable_path(path)} was written by a newer LayerLab (checkpoint version {meta.get('version')!r})"
+        )
     for key, kind in (("epoch", int), ("stage", int), ("stage_epochs_done", int), ("entries", list), ("history", list)):
         if not isinstance(meta.get(key), kind):
             raise RunError(f"{printable_path(path)}: the checkpoint's {key} is missing or wrong")

@@ -5,6 +5,7 @@ here give every reader the same validated view: numbers are finite or `None` (JS
 `NaN`, which is not JSON), unknown keys written by newer versions are ignored, and anything that
 does not fit becomes a `RunError` naming the file and the field.
 """
+
 from __future__ import annotations
 
 import json

@@ -12,6 +12,7 @@ Every file is validated when read (`engine.runs.files`, `engine.runs.models`): a
 `RunError` that names the file, and `list_runs` lists it with its problem instead of hiding it or
 failing for every run.
 """
+
 from __future__ import annotations
 
 import os
@@ -61,7 +62,7 @@ HISTORY = "history.json"
 METRICS = "metrics.json"
 PREPROCESS = "preprocess.json"
 MODEL = "model.keras"
-OOD = "ood.npz"          # engine.inference.ood: the out-of-distribution model fitted after training
+OOD = "ood.npz"  # engine.inference.ood: the out-of-distribution model fitted after training
 RUN_FILES = (CONFIG, HISTORY, METRICS, PREPROCESS, MODEL, OOD)
 
 # A temporary of `engine.core.files.atomic_write` untouched this long belongs to a process that died (a model is
@@ -161,9 +162,9 @@ class RunSummary:
     val_accuracy: float | None
     has_model: bool
     problem: str | None = None
-    test_accuracy: float | None = None     # None: no test split, or a run from before there was one
-    parent: str | None = None              # a fork: the run folder it started from (config.json's parent.run)
-    parent_epoch: int | None = None        # ... and the epoch (0-based) of that run's checkpoint
+    test_accuracy: float | None = None  # None: no test split, or a run from before there was one
+    parent: str | None = None  # a fork: the run folder it started from (config.json's parent.run)
+    parent_epoch: int | None = None  # ... and the epoch (0-based) of that run's checkpoint
 
 
 @dataclass(frozen=True)
@@ -233,8 +234,13 @@ def load_run(path: str | Path) -> Run:
     if not path.is_dir():
         raise RunError(f"no run folder at {printable_path(path)}")
     clean_stale_temporaries(path)
-    return Run(path=path, config=read_config(path), history=read_history(path), metrics=read_metrics(path),
-               preprocess=read_preprocess(path))
+    return Run(
+        path=path,
+        config=read_config(path),
+        history=read_history(path),
+        metrics=read_metrics(path),
+        preprocess=read_preprocess(path),
+    )
 
 
 def list_runs(root: Path | None = None) -> list[RunSummary]:
@@ -299,4 +305,3 @@ def _created(run_dir: Path) -> str:
     except OSError:
         return ""
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
-

@@ -8,6 +8,7 @@ and whose `config.json` names no code (Lambda layers, `TFSMLayer`, functions, mo
 Keras and LayerLab). Keras then loads it in safe mode; anything it still refuses is reported in
 LayerLab's words, never with Keras's advice to turn safe mode off.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,7 @@ from engine.core.files import check_regular_file, format_bytes, printable_name, 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.images.spec import PreprocessSpec
 
-MAX_MODEL_FILE_BYTES = 4 * 2**30          # VGG16 with its head is about 0.6 GiB
+MAX_MODEL_FILE_BYTES = 4 * 2**30  # VGG16 with its head is about 0.6 GiB
 MAX_MODEL_UNPACKED_BYTES = 8 * 2**30
 MAX_CONFIG_BYTES = 64 * 2**20
 MAX_MEMBERS = 10_000
@@ -39,8 +40,11 @@ KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5", "model.weig
 ASSETS = "assets/"
 # Keras classes that carry code or load other files, and the modules a LayerLab model's classes
 # come from (Keras itself, and LayerLab's own registered layers).
-CODE_CLASSES = {"Lambda": "a Lambda layer", "TFSMLayer": "a TensorFlow SavedModel layer",
-                "__lambda__": "a Python lambda"}
+CODE_CLASSES = {
+    "Lambda": "a Lambda layer",
+    "TFSMLayer": "a TensorFlow SavedModel layer",
+    "__lambda__": "a Python lambda",
+}
 TRUSTED_MODULES = ("keras", "engine.architectures.preprocessing", "engine.architectures.capsnet")
 
 _CODE_REFUSAL = "the file holds code ({what}) that LayerLab will not run; it opens only models made of standard layers"
@@ -51,7 +55,9 @@ def check_keras_archive(path: str | Path) -> dict[str, Any]:
     path = Path(path).expanduser()
     name = printable_path(path)
     if path.is_dir():
-        raise RunError(f"{name} is a folder (a TensorFlow SavedModel?); LayerLab loads models saved as .keras files only")
+        raise RunError(
+            f"{name} is a folder (a TensorFlow SavedModel?); LayerLab loads models saved as .keras files only"
+        )
     check_regular_file(path, max_bytes=MAX_MODEL_FILE_BYTES, error=RunError, what="a model file")
     if path.suffix != ".keras":
         raise RunError(f"{printable_name(path)}: LayerLab loads models saved as .keras files only")
@@ -85,18 +91,27 @@ def _check_members(infos: list[zipfile.ZipInfo], name: str) -> None:
         if member.startswith(("/", "\\")) or "\\" in member or ".." in parts or ":" in parts[0]:
             raise _refusal(name, f"it holds a file with an unsafe path ({member[:80]!r}): not a Keras model archive")
         if member not in KERAS_MEMBERS and not member.startswith(ASSETS):
-            raise _refusal(name, f"it holds an unexpected file {member[:80]!r}; a Keras model archive holds only "
-                                 "config.json, metadata.json, model.weights.h5 and assets/")
+            raise _refusal(
+                name,
+                f"it holds an unexpected file {member[:80]!r}; a Keras model archive holds only "
+                "config.json, metadata.json, model.weights.h5 and assets/",
+            )
         if member in seen:
             raise _refusal(name, f"it holds {member[:80]!r} twice: not a Keras model archive")
         seen.add(member)
         if info.file_size > BOMB_FLOOR_BYTES and info.file_size > MAX_RATIO * max(1, info.compress_size):
-            raise _refusal(name, f"{member} would unpack to {format_bytes(info.file_size)} from "
-                                 f"{format_bytes(info.compress_size)} (a zip bomb?)")
+            raise _refusal(
+                name,
+                f"{member} would unpack to {format_bytes(info.file_size)} from "
+                f"{format_bytes(info.compress_size)} (a zip bomb?)",
+            )
     total = sum(info.file_size for info in infos)
     if total > MAX_MODEL_UNPACKED_BYTES:
-        raise _refusal(name, f"it would unpack to {format_bytes(total)}; LayerLab's limit for a model is "
-                             f"{format_bytes(MAX_MODEL_UNPACKED_BYTES)}")
+        raise _refusal(
+            name,
+            f"it would unpack to {format_bytes(total)}; LayerLab's limit for a model is "
+            f"{format_bytes(MAX_MODEL_UNPACKED_BYTES)}",
+        )
     if "config.json" not in seen or not {"model.weights.h5", "model.weights.npz"} & seen:
         raise _refusal(name, "it is not a complete Keras model archive (config.json or the weights are missing)")
 
@@ -186,15 +201,21 @@ def check_model_matches(model: Any, spec: PreprocessSpec, class_names: Sequence[
     shape = tuple(inputs[0].shape[1:])
     expected = (spec.height, spec.width, spec.channels)
     if len(shape) != 3 or any(have is not None and have != want for have, want in zip(shape, expected)):
-        raise RunError(f"{where} takes inputs of shape {_shape(shape)} but preprocess.json prepares "
-                       f"{_shape(expected)} images: the two do not belong together")
-    if len(outputs[0].shape) != 2:   # e.g. an autoencoder's image (engine.inference.reconstruction reconstructs with it)
-        raise RunError(f"{where} outputs {_shape(tuple(outputs[0].shape[1:]))} images, not one score per class: "
-                       "it is not a classifier (an autoencoder?)")
+        raise RunError(
+            f"{where} takes inputs of shape {_shape(shape)} but preprocess.json prepares "
+            f"{_shape(expected)} images: the two do not belong together"
+        )
+    if len(outputs[0].shape) != 2:  # e.g. an autoencoder's image (engine.inference.reconstruction reconstructs with it)
+        raise RunError(
+            f"{where} outputs {_shape(tuple(outputs[0].shape[1:]))} images, not one score per class: "
+            "it is not a classifier (an autoencoder?)"
+        )
     units = outputs[0].shape[-1]
     if class_names and units != len(class_names):
-        raise RunError(f"{where} has {units} outputs but {len(class_names)} class names are known for it "
-                       "(is the model from another run?)")
+        raise RunError(
+            f"{where} has {units} outputs but {len(class_names)} class names are known for it "
+            "(is the model from another run?)"
+        )
 
 
 def _shape(shape: Sequence[Any]) -> str:

@@ -13,6 +13,7 @@ collect instead (gui/gc_guard.py). The engine never calls `gc.collect()` itself,
 `keras.backend.clear_session()` with its built-in collection: it calls `release_keras_state()`
 and `collect_cycles()`.
 """
+
 from __future__ import annotations
 
 import gc

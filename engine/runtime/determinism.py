@@ -6,6 +6,7 @@ It is a process-wide switch in TensorFlow: it is turned on for the training that
 put back as it was afterwards, so do not train another model in parallel meanwhile. Its cost in
 speed is measured in docs/benchmarks.md.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -1,4 +1,5 @@
 """Which device trains, GPU memory growth, and the distribution strategy."""
+
 from __future__ import annotations
 
 import functools
@@ -23,7 +24,7 @@ def configure_gpus() -> list[Any]:
 
 
 def device_name() -> str:
-    """"CPU", or the GPU's name (with a count when there are several)."""
+    """ "CPU", or the GPU's name (with a count when there are several)."""
     import tensorflow as tf
 
     gpus = configure_gpus()

@@ -14,6 +14,7 @@ all-reduce), so forgetting the names a training registered once it is over is sa
 model trained further later. Reaching the registry uses TensorFlow internals: if they move, this
 does nothing (and the leak is back), it never fails a training.
 """
+
 from __future__ import annotations
 
 import contextlib

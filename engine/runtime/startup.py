@@ -10,6 +10,7 @@ descriptor is restored. Later device listings are answered from TensorFlow's cac
 Descriptor 2 is process-wide: other threads' stderr output is lost during those seconds, which is
 why the window's background loader does not use this.
 """
+
 from __future__ import annotations
 
 import contextlib

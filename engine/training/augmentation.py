@@ -3,6 +3,7 @@
 Augmenting in the `tf.data` pipeline (not inside the model) keeps the saved model and its layer
 names unchanged and inference untouched; validation and test data are never augmented.
 """
+
 from __future__ import annotations
 
 import weakref
@@ -22,15 +23,21 @@ def augmentation_layers(aug: Augmentation, seed: int = 0) -> list[Any]:
         mode = "horizontal_and_vertical" if aug.flip == "both" else aug.flip
         layers.append(keras.layers.RandomFlip(mode, seed=seed, name="augment_flip"))
     if aug.rotation:
-        layers.append(keras.layers.RandomRotation(aug.rotation, fill_mode="reflect", seed=seed + 1, name="augment_rotation"))
+        layers.append(
+            keras.layers.RandomRotation(aug.rotation, fill_mode="reflect", seed=seed + 1, name="augment_rotation")
+        )
     if aug.zoom:
         layers.append(keras.layers.RandomZoom(aug.zoom, fill_mode="reflect", seed=seed + 2, name="augment_zoom"))
     if aug.translation:
         layers.append(
-            keras.layers.RandomTranslation(aug.translation, aug.translation, fill_mode="reflect", seed=seed + 3, name="augment_translation")
+            keras.layers.RandomTranslation(
+                aug.translation, aug.translation, fill_mode="reflect", seed=seed + 3, name="augment_translation"
+            )
         )
     if aug.contrast:
-        layers.append(keras.layers.RandomContrast(aug.contrast, value_range=(0, 255), seed=seed + 4, name="augment_contrast"))
+        layers.append(
+            keras.layers.RandomContrast(aug.contrast, value_range=(0, 255), seed=seed + 4, name="augment_contrast")
+        )
     return layers
 
 
@@ -64,7 +71,7 @@ def layers_of(ds: Any) -> tuple[Any, ...]:
     """The augmentation layers `augment_dataset` mapped over `ds` (none for other datasets)."""
     try:
         return _LAYERS_OF.get(ds, ())
-    except TypeError:   # not weakly referenceable: not one of ours
+    except TypeError:  # not weakly referenceable: not one of ours
         return ()
 
 

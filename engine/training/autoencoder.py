@@ -15,6 +15,7 @@ noise once, from the seed, so every epoch is judged on the same noisy images. At
 reconstructions of the noisy validation images against the clean ones) against
 `noisy_input_error` (the noisy images themselves against the clean ones).
 """
+
 from __future__ import annotations
 
 import math
@@ -73,8 +74,15 @@ def make_optimizer(config: ExperimentConfig) -> Any:
     return keras.optimizers.Adam(t.learning_rate)
 
 
-def train_autoencoder(config: ExperimentConfig, observer: Observer, cancel: CancelToken, *, dataset: Any = None,
-                      run_dir: str | Path | None = None, runs_root: str | Path | None = None) -> Any:
+def train_autoencoder(
+    config: ExperimentConfig,
+    observer: Observer,
+    cancel: CancelToken,
+    *,
+    dataset: Any = None,
+    run_dir: str | Path | None = None,
+    runs_root: str | Path | None = None,
+) -> Any:
     """Train the autoencoder `config` describes; returns the trainer's `TrainResult`."""
     return _Session(config, observer, cancel).run(dataset, run_dir, runs_root)
 
@@ -124,7 +132,9 @@ class _Session:
         if config.init_from:
             self.init_note = initialise_from(self.model, config.init_from)
         apply_freezing(self.model, config.layer_trainable, config.freeze_all_but)
-        path = Path(run_dir) if run_dir is not None else runs.new_run_dir(config, Path(runs_root) if runs_root else None)
+        path = (
+            Path(run_dir) if run_dir is not None else runs.new_run_dir(config, Path(runs_root) if runs_root else None)
+        )
         path.mkdir(parents=True, exist_ok=True)
         self.result.run_dir = path
         runs.write_json(path / runs.CONFIG, config.to_dict())
@@ -134,8 +144,11 @@ class _Session:
 
     def _note(self) -> str:
         noise = self.config.arch.noise
-        what = (f"denoising: Gaussian noise σ={noise:g} (0..1 pixel scale) on the inputs" if noise > 0
-                else "reconstructing the inputs as they are (arch.noise 0: not denoising)")
+        what = (
+            f"denoising: Gaussian noise σ={noise:g} (0..1 pixel scale) on the inputs"
+            if noise > 0
+            else "reconstructing the inputs as they are (arch.noise 0: not denoising)"
+        )
         parts = [f"autoencoder, loss = mean squared error of the reconstruction; {what}", self.init_note]
         if not len(self.dataset.x_val):
             parts.append("no validation data: validation figures stay empty")
@@ -169,19 +182,38 @@ class _Session:
         ds = self.dataset
         steps = max(1, math.ceil(len(ds.x_train) / t.batch_size))
         trainable, frozen = param_counts(self.model)
-        self.observer(Started(str(self.result.run_dir), t.epochs, steps, len(ds.x_train), len(ds.x_val),
-                              device.device_name(), trainable, trainable + frozen, False, self._note()))
+        self.observer(
+            Started(
+                str(self.result.run_dir),
+                t.epochs,
+                steps,
+                len(ds.x_train),
+                len(ds.x_val),
+                device.device_name(),
+                trainable,
+                trainable + frozen,
+                False,
+                self._note(),
+            )
+        )
         self.model.compile(optimizer=make_optimizer(self.config), loss="mean_squared_error", jit_compile=t.xla)
-        callback = ReconstructionCallback(self.observer, self.cancel, steps=steps, epochs=t.epochs, stage=1, t0=self.t0,
-                                          on_epoch=self._record_epoch)
+        callback = ReconstructionCallback(
+            self.observer, self.cancel, steps=steps, epochs=t.epochs, stage=1, t0=self.t0, on_epoch=self._record_epoch
+        )
         callbacks: list[Any] = [callback]
         validation = self._validation_data()
         stopper = None
         if t.early_stopping and validation is not None:
             stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=t.patience, restore_best_weights=True)
             callbacks.append(stopper)
-        self.model.fit(self._train_data(), validation_data=validation, epochs=t.epochs, callbacks=callbacks,
-                       verbose=0, shuffle=False)
+        self.model.fit(
+            self._train_data(),
+            validation_data=validation,
+            epochs=t.epochs,
+            callbacks=callbacks,
+            verbose=0,
+            shuffle=False,
+        )
         if callback.diverged:
             raise TrainingFailure(f"training diverged: {callback.diverged}. Try a lower learning rate.", "nan")
         self.result.cancelled = self.cancel.cancelled
@@ -200,14 +232,23 @@ class _Session:
         last = result.history[-1] if result.history else None
         runs.save_model(self.model, result.run_dir)
         result.metrics = RunMetrics(
-            val_count=len(self.dataset.x_val), val_loss=figures["reconstruction_error"],
-            train_loss=last.loss if last else None, cancelled=result.cancelled, stopped_early=result.stopped_early,
-            epochs_run=len(result.history), trainable_params=trainable, total_params=trainable + frozen,
-            seconds=round(time.perf_counter() - self.t0, 3), noise=float(self.config.arch.noise), **figures)
+            val_count=len(self.dataset.x_val),
+            val_loss=figures["reconstruction_error"],
+            train_loss=last.loss if last else None,
+            cancelled=result.cancelled,
+            stopped_early=result.stopped_early,
+            epochs_run=len(result.history),
+            trainable_params=trainable,
+            total_params=trainable + frozen,
+            seconds=round(time.perf_counter() - self.t0, 3),
+            noise=float(self.config.arch.noise),
+            **figures,
+        )
         runs.write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
         runs.write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
-        self.observer(Finished(str(result.run_dir), len(result.history), result.cancelled, result.stopped_early,
-                               result.metrics))
+        self.observer(
+            Finished(str(result.run_dir), len(result.history), result.cancelled, result.stopped_early, result.metrics)
+        )
 
     def _fail(self, reason: str, kind: str) -> None:
         result = self.result
@@ -229,13 +270,17 @@ def reconstruction_figures(model: Any, clean: np.ndarray, noisy: np.ndarray) -> 
         return {"reconstruction_error": None, "noisy_input_error": None}
     reconstructed = reconstruct_batches(model, noisy)
     target = np.asarray(clean, np.float32) / 255.0
-    return {"reconstruction_error": float(np.mean((reconstructed - target) ** 2)),
-            "noisy_input_error": float(np.mean((np.asarray(noisy, np.float32) / 255.0 - target) ** 2))}
+    return {
+        "reconstruction_error": float(np.mean((reconstructed - target) ** 2)),
+        "noisy_input_error": float(np.mean((np.asarray(noisy, np.float32) / 255.0 - target) ** 2)),
+    }
 
 
 def reconstruct_batches(model: Any, images: np.ndarray) -> np.ndarray:
     """The model's outputs (0..1) for float images 0..255, in inference mode, batch by batch."""
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    outputs = [np.asarray(forward(tf.constant(np.asarray(images[i:i + EVALUATION_BATCH], np.float32))), np.float32)
-               for i in range(0, len(images), EVALUATION_BATCH)]
+    outputs = [
+        np.asarray(forward(tf.constant(np.asarray(images[i : i + EVALUATION_BATCH], np.float32))), np.float32)
+        for i in range(0, len(images), EVALUATION_BATCH)
+    ]
     return np.concatenate(outputs) if outputs else np.zeros((0, *images.shape[1:]), np.float32)

@@ -5,6 +5,7 @@ Cheap by design: on the TensorFlow backend Keras already turns each batch's logs
 floats before calling callbacks, so reading them costs no extra device sync; we only decide
 whether enough time passed to emit a `BatchEnd` (at most ~10 per second).
 """
+
 from __future__ import annotations
 
 import math
@@ -54,14 +55,27 @@ class _RunningSums:
     def advance(self, batches: int, loss_mean: float, accuracy_mean: float) -> tuple[float, float]:
         span = batches - self.batches
         loss_sum, accuracy_sum = loss_mean * batches, accuracy_mean * batches
-        recent = ((loss_sum - self.loss_sum) / span, (accuracy_sum - self.accuracy_sum) / span) if span > 0 \
+        recent = (
+            ((loss_sum - self.loss_sum) / span, (accuracy_sum - self.accuracy_sum) / span)
+            if span > 0
             else (loss_mean, accuracy_mean)
+        )
         self.batches, self.loss_sum, self.accuracy_sum = batches, loss_sum, accuracy_sum
         return recent
 
 
 class EngineCallback(keras.callbacks.Callback):
-    def __init__(self, observer: Observer, cancel: CancelToken, *, steps: int, epochs: int, stage: int, t0: float, on_epoch: Callable[[EpochRecord], None] | None = None) -> None:
+    def __init__(
+        self,
+        observer: Observer,
+        cancel: CancelToken,
+        *,
+        steps: int,
+        epochs: int,
+        stage: int,
+        t0: float,
+        on_epoch: Callable[[EpochRecord], None] | None = None,
+    ) -> None:
         super().__init__()
         self.observer = observer
         self.cancel = cancel
@@ -94,8 +108,9 @@ class EngineCallback(keras.callbacks.Callback):
             self._last_emit = now
             loss, accuracy = float(loss or 0.0), float(logs.get("accuracy", 0.0))
             recent_loss, recent_accuracy = self._emitted.advance(batch + 1, loss, accuracy)
-            self.observer(BatchEnd(self._epoch, batch, self.steps, loss, accuracy, now - self.t0,
-                                   recent_loss, recent_accuracy))
+            self.observer(
+                BatchEnd(self._epoch, batch, self.steps, loss, accuracy, now - self.t0, recent_loss, recent_accuracy)
+            )
         if self.cancel.cancelled:
             self.model.stop_training = True
 
@@ -115,10 +130,22 @@ class EngineCallback(keras.callbacks.Callback):
         figures = {key: float(logs.get(key, math.nan)) for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
         seconds = time.perf_counter() - self._epoch_t0
         rate = current_learning_rate(self.model)
-        entry = EpochRecord(epoch=epoch, seconds=seconds, stage=self.stage, partial=self.cancel.cancelled,
-                            learning_rate=rate, **figures)
+        entry = EpochRecord(
+            epoch=epoch, seconds=seconds, stage=self.stage, partial=self.cancel.cancelled, learning_rate=rate, **figures
+        )
         self.history.append(entry)
         if self.on_epoch is not None:
             self.on_epoch(entry)
-        self.observer(EpochEnd(epoch, self.epochs, figures["loss"], figures["accuracy"], figures["val_loss"],
-                               figures["val_accuracy"], seconds, self.stage, rate))
+        self.observer(
+            EpochEnd(
+                epoch,
+                self.epochs,
+                figures["loss"],
+                figures["accuracy"],
+                figures["val_loss"],
+                figures["val_accuracy"],
+                seconds,
+                self.stage,
+                rate,
+            )
+        )

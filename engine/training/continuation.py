@@ -5,6 +5,7 @@ Kept out of the trainer so that its own code only calls these at the right momen
 the model is used (`restore_model`), once the optimizer is compiled (`prepare_fit`), after each
 epoch and at the end (`Keeper`, engine.training.keeper).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,8 +51,10 @@ def starting_point(run_dir: str | Path | None, resume: bool, start_from: Checkpo
         raise RunError("resuming needs the run folder to go on with")
     latest = checkpoints.latest_checkpoint(run_dir)
     if latest is None:
-        raise RunError(f"{printable_path(run_dir)} has no checkpoint to resume from: it stopped before its first "
-                       "epoch ended, or was trained before LayerLab kept checkpoints; train it again")
+        raise RunError(
+            f"{printable_path(run_dir)} has no checkpoint to resume from: it stopped before its first "
+            "epoch ended, or was trained before LayerLab kept checkpoints; train it again"
+        )
     return StartPoint(latest, checkpoints.read_checkpoint(latest), fork=False)
 
 
@@ -64,8 +67,17 @@ def make_keeper(run_dir: Path, observer: Observer, start: StartPoint | None) -> 
     return keeper
 
 
-def prepare_fit(start: StartPoint | None, keeper: Keeper, model: Any, fitted: Any, train_ds: Any, stage: int,
-                stage_first_epoch: int, observer: Observer, total_epochs: int) -> tuple[Any, int]:
+def prepare_fit(
+    start: StartPoint | None,
+    keeper: Keeper,
+    model: Any,
+    fitted: Any,
+    train_ds: Any,
+    stage: int,
+    stage_first_epoch: int,
+    observer: Observer,
+    total_epochs: int,
+) -> tuple[Any, int]:
     """After `compile`, before `fit` of a stage: (the training data to fit, the first epoch).
 
     When this stage goes on from the checkpoint (it was cut inside the stage), the optimizer's
@@ -79,8 +91,8 @@ def prepare_fit(start: StartPoint | None, keeper: Keeper, model: Any, fitted: An
     inside = start is not None and start.state.stage == stage and start.first_epoch > stage_first_epoch
     note = ""
     if inside:
-        note = restore_optimizer(fitted, start.state)   # type: ignore[union-attr]
-        restore_augmentation(layers_of(train_ds), start.state)   # type: ignore[union-attr]
+        note = restore_optimizer(fitted, start.state)  # type: ignore[union-attr]
+        restore_augmentation(layers_of(train_ds), start.state)  # type: ignore[union-attr]
     if start is not None and first == start.first_epoch:
         history = tuple(start.state.history)
         observer(Resumed(first, total_epochs, history, note))

@@ -1,4 +1,5 @@
 """Final metrics of a run, and the validation images the model gets wrong."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +9,9 @@ import numpy as np
 from engine.core.records import EpochRecord, Misclassified, RunMetrics
 
 
-def final_metrics(probabilities: np.ndarray, dataset: Any, history: list[EpochRecord], restored_epoch: int | None) -> RunMetrics:
+def final_metrics(
+    probabilities: np.ndarray, dataset: Any, history: list[EpochRecord], restored_epoch: int | None
+) -> RunMetrics:
     """Validation loss/accuracy recomputed from the final model's outputs, training figures
     from the epoch whose weights the model holds (Keras's running averages over that epoch:
     `restored_epoch` when early stopping restored the best weights, else the last one), and
@@ -26,9 +29,13 @@ def final_metrics(probabilities: np.ndarray, dataset: Any, history: list[EpochRe
     if len(y):
         predicted = probabilities.argmax(axis=1)
         wrong = misclassified(probabilities, predicted, dataset)
-        figures.update(val_loss=mean_loss(probabilities, y), val_accuracy=float((predicted == y).mean()),
-                       misclassified=wrong, misclassified_count=len(wrong),
-                       confusion_matrix=confusion(y, predicted, dataset.num_classes))
+        figures.update(
+            val_loss=mean_loss(probabilities, y),
+            val_accuracy=float((predicted == y).mean()),
+            misclassified=wrong,
+            misclassified_count=len(wrong),
+            confusion_matrix=confusion(y, predicted, dataset.num_classes),
+        )
     return RunMetrics(**figures)
 
 
@@ -55,8 +62,10 @@ def figures_of_test_split(probabilities: np.ndarray, labels: np.ndarray, num_cla
     predicted = probabilities.argmax(axis=1)
     matrix = confusion(labels, predicted, num_classes)
     return {
-        "test_count": len(labels), "test_loss": mean_loss(probabilities, labels),
-        "test_accuracy": float((predicted == labels).mean()), "test_confusion_matrix": matrix,
+        "test_count": len(labels),
+        "test_loss": mean_loss(probabilities, labels),
+        "test_accuracy": float((predicted == labels).mean()),
+        "test_confusion_matrix": matrix,
         "test_class_counts": [int(sum(row)) for row in matrix],
         "test_class_correct": [int(row[i]) for i, row in enumerate(matrix)],
     }

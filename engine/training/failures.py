@@ -3,6 +3,7 @@
 Shared by the classifier trainer and the autoencoder trainer, so both name the same faults the
 same way (the window and the CLI branch on the kind: "nan", "oom", "data", "config", "error").
 """
+
 from __future__ import annotations
 
 

@@ -10,6 +10,7 @@ Where the features are kept is the caller's `engine.caches.features.FeatureCache
 streams the data batch by batch (a folder is decoded on the way, in parallel), so neither the
 images nor, beyond the memory budget, the features are ever all in memory.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,15 +24,23 @@ from engine.caches.features import FeatureCache, FeatureSet
 from engine.core.cancel import Cancelled
 from engine.core.memory import inference_batch
 
-RANDOM_LAYERS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout"}
+RANDOM_LAYERS = {
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+}
 
-Progress = Callable[[int, int, int, int], None]   # (done, total, decoded, skipped)
+Progress = Callable[[int, int, int, int], None]  # (done, total, decoded, skipped)
 
 
 @dataclass
 class CachePlan:
-    prefix: Any          # keras.Model: image -> features
-    head: Any            # keras.Model: features -> probabilities (layers shared with the model)
+    prefix: Any  # keras.Model: image -> features
+    head: Any  # keras.Model: features -> probabilities (layers shared with the model)
     cut_layer: str
     # keras.Model: features -> [penultimate features, probabilities], what the insight figures
     # need from the head (a model cut out of another cannot be cut again, so it is made here)
@@ -68,9 +77,11 @@ def plan(model: Any) -> tuple[CachePlan | None, str]:
             continue
         prefix = keras.Model(model.input, layer.output, name="frozen_prefix")
         penultimate = output_layer(model).input
-        head_features = (keras.Model(head.input, [head.input, head.output], name="head_features")
-                         if penultimate is layer.output   # the cut is the penultimate layer itself
-                         else keras.Model(layer.output, [penultimate, model.output], name="head_features"))
+        head_features = (
+            keras.Model(head.input, [head.input, head.output], name="head_features")
+            if penultimate is layer.output  # the cut is the penultimate layer itself
+            else keras.Model(layer.output, [penultimate, model.output], name="head_features")
+        )
         return CachePlan(prefix, head, layer.name, head_features), f"frozen prefix up to '{layer.name}'"
     return None, "the frozen layers have no single output to cut at"
 
@@ -104,8 +115,16 @@ def feature_bytes(plan_: CachePlan, samples: int) -> int:
     return int(np.prod(row_shape(plan_))) * samples * 4
 
 
-def extract(plan_: CachePlan, dataset: Any, cache: FeatureCache, prefix: str, dtype: np.dtype, *,
-            cancel: Any = None, progress: Progress | None = None) -> FeatureSet:
+def extract(
+    plan_: CachePlan,
+    dataset: Any,
+    cache: FeatureCache,
+    prefix: str,
+    dtype: np.dtype,
+    *,
+    cancel: Any = None,
+    progress: Progress | None = None,
+) -> FeatureSet:
     """Run the prefix once over the training and validation data, batch by batch, into `cache`.
 
     A folder's images are decoded (or read from the image cache) on the way, ahead of the forward
@@ -126,7 +145,11 @@ def extract(plan_: CachePlan, dataset: Any, cache: FeatureCache, prefix: str, dt
                     raise Cancelled("cancelled while extracting features")
                 if len(batch.images):
                     writer.append(split, np.asarray(forward(batch.images)))
-                done, decoded, skipped = done + len(batch.images) + batch.skipped, decoded + batch.decoded, skipped + batch.skipped
+                done, decoded, skipped = (
+                    done + len(batch.images) + batch.skipped,
+                    decoded + batch.decoded,
+                    skipped + batch.skipped,
+                )
                 if progress is not None:
                     progress(done, total, decoded, skipped)
         return writer.finish(feature_key(prefix, dataset, dtype))

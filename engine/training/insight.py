@@ -4,6 +4,7 @@ samples named in the data as loaded, and the out-of-distribution model saved wit
 The trainer calls `honour_label_decisions` once the data is loaded and `after_training` once the
 final metrics are known.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,9 +28,17 @@ def honour_label_decisions(dataset: Any, config: ExperimentConfig) -> AppliedDec
     return honour_decisions(dataset, config)
 
 
-def after_training(metrics: RunMetrics, *, model: Any, dataset: Any, val_probabilities: np.ndarray,
-                   run_dir: Path, applied: AppliedDecisions | None = None, seed: int = 0,
-                   cached: tuple[Any, Any] | None = None) -> tuple[RunMetrics, str]:
+def after_training(
+    metrics: RunMetrics,
+    *,
+    model: Any,
+    dataset: Any,
+    val_probabilities: np.ndarray,
+    run_dir: Path,
+    applied: AppliedDecisions | None = None,
+    seed: int = 0,
+    cached: tuple[Any, Any] | None = None,
+) -> tuple[RunMetrics, str]:
     """`metrics` with the per-class tables, the decision counts and misclassified indices that
     point into the validation split as loaded; the out-of-distribution model is fitted and saved
     as `ood.npz` (from the frozen base's `cached` features when there are some: see `fit_ood`).
@@ -44,7 +53,9 @@ def after_training(metrics: RunMetrics, *, model: Any, dataset: Any, val_probabi
         update.update(excluded_samples=applied.excluded, relabelled_samples=applied.relabelled)
         positions = applied.positions.get("validation")
         if positions is not None:
-            update["misclassified"] = [m.model_copy(update={"index": int(positions[m.index])}) for m in metrics.misclassified]
+            update["misclassified"] = [
+                m.model_copy(update={"index": int(positions[m.index])}) for m in metrics.misclassified
+            ]
     return metrics.model_copy(update=update), _fit_and_save_ood(model, dataset, run_dir, seed, cached)
 
 

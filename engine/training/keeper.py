@@ -10,6 +10,7 @@ yet is kept in memory and written with the next one, so the best checkpoint is t
 Stop and failures write the last complete epoch: a stopped run resumes exactly where its last
 full epoch ended; only a `kill -9` or a power cut loses the epochs since the last write.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,19 +29,20 @@ BUDGET = 0.03
 
 
 class Keeper:
-    def __init__(self, run_dir: Path, observer: Observer, *, elapsed_before: float = 0.0,
-                 budget: float | None = None) -> None:
+    def __init__(
+        self, run_dir: Path, observer: Observer, *, elapsed_before: float = 0.0, budget: float | None = None
+    ) -> None:
         self.run_dir = run_dir
         self.observer = observer
         self.budget = BUDGET if budget is None else budget
         self.elapsed_before = elapsed_before
         self.t_created = time.perf_counter()
-        self.t_training: float | None = None     # when the first epoch began (the budget's clock)
-        self.spent_s = 0.0                       # capturing and writing, in this session
+        self.t_training: float | None = None  # when the first epoch began (the budget's clock)
+        self.spent_s = 0.0  # capturing and writing, in this session
         self.written = 0
         self._last_write_s = 0.0
-        self._latest: TrainingState | None = None    # not yet written
-        self._best: TrainingState | None = None      # a best epoch not yet written
+        self._latest: TrainingState | None = None  # not yet written
+        self._best: TrainingState | None = None  # a best epoch not yet written
         self._written_epoch = -1
         self._best_loss = _best_kept_loss(run_dir)
         self._bound: tuple[Any, Any, int, int, tuple[Any, ...]] | None = None
@@ -52,7 +54,9 @@ class Keeper:
             self._best_loss = state.val_loss
         self.flush()
 
-    def bind(self, model: Any, fitted: Any, stage: int, stage_first_epoch: int, augmentation: Iterable[Any] = ()) -> None:
+    def bind(
+        self, model: Any, fitted: Any, stage: int, stage_first_epoch: int, augmentation: Iterable[Any] = ()
+    ) -> None:
         """What to capture from now on: `model`'s layers, `fitted`'s optimizer, this stage."""
         self._bound = (model, fitted, stage, stage_first_epoch, tuple(augmentation))
         if self.t_training is None:
@@ -103,10 +107,17 @@ class Keeper:
         model, fitted, stage, first, augmentation = self._bound  # type: ignore[misc]
         optimizer, entries, arrays = capture(model, fitted, augmentation)
         loss = entry.val_loss if entry.val_loss is not None and math.isfinite(entry.val_loss) else None
-        return TrainingState(epoch=entry.epoch, stage=stage, stage_epochs_done=entry.epoch + 1 - first,
-                             history=list(history), val_loss=loss,
-                             elapsed_s=self.elapsed_before + time.perf_counter() - self.t_created,
-                             optimizer=optimizer, entries=entries, arrays=arrays)
+        return TrainingState(
+            epoch=entry.epoch,
+            stage=stage,
+            stage_epochs_done=entry.epoch + 1 - first,
+            history=list(history),
+            val_loss=loss,
+            elapsed_s=self.elapsed_before + time.perf_counter() - self.t_created,
+            optimizer=optimizer,
+            entries=entries,
+            arrays=arrays,
+        )
 
     def _write(self, state: TrainingState, *, best: bool) -> None:
         path = checkpoints.write_checkpoint(self.run_dir, state)

@@ -4,6 +4,7 @@ Softmax classifiers train with sparse categorical cross-entropy; CapsNet with it
 (engine.architectures.capsnet.MarginLoss), which reads capsule lengths. Autoencoders train in
 engine.training.autoencoder and never come here.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,5 +36,5 @@ def is_autoencoder(config: Any) -> bool:
         return True
     try:
         return get_architecture(config.arch.name).kind == "autoencoder"
-    except ArchitectureError:   # the classification trainer says so, as a failed run
+    except ArchitectureError:  # the classification trainer says so, as a failed run
         return False

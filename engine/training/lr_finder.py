@@ -13,6 +13,7 @@ Suggestion: the rate at the minimum of the smoothed loss, divided by 10 (fastai'
 the loss is still falling fast there, and a tenth of the rate where it stops falling leaves a
 margin for the rest of training.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,14 +33,22 @@ SUGGESTION_DIVISOR = 10.0
 @dataclass(frozen=True)
 class LrSweep:
     lrs: list[float]
-    losses: list[float]          # smoothed
+    losses: list[float]  # smoothed
     suggested_lr: float
     stopped_early: bool = False  # the loss exploded before `end`
     raw_losses: tuple[float, ...] = ()
 
 
-def find_learning_rate(config: ExperimentConfig, *, dataset: Any = None, start: float = 1e-7, end: float = 10.0,
-                       steps: int = 100, observer: Observer | None = None, cancel: CancelToken | None = None) -> LrSweep:
+def find_learning_rate(
+    config: ExperimentConfig,
+    *,
+    dataset: Any = None,
+    start: float = 1e-7,
+    end: float = 10.0,
+    steps: int = 100,
+    observer: Observer | None = None,
+    cancel: CancelToken | None = None,
+) -> LrSweep:
     """Sweep the rate from `start` to `end` over `steps` batches; see the module docstring.
     `ConfigError` for a bad range; `Cancelled` when cancelled."""
     import keras
@@ -81,14 +90,18 @@ def _prepare(config: ExperimentConfig, dataset: Any) -> tuple[Any, Any]:
     if config.init_from:
         initialise_from(model, config.init_from)
     apply_freezing(model, config.layer_trainable, config.freeze_all_but)
-    model.compile(optimizer=make_optimizer(t, t.learning_rate), loss="sparse_categorical_crossentropy", jit_compile=t.xla)
-    batches = augment_dataset(dataset.tf_dataset("train", t.batch_size, shuffle=True, seed=t.seed),
-                              config.augmentation, t.seed).repeat()
+    model.compile(
+        optimizer=make_optimizer(t, t.learning_rate), loss="sparse_categorical_crossentropy", jit_compile=t.xla
+    )
+    batches = augment_dataset(
+        dataset.tf_dataset("train", t.batch_size, shuffle=True, seed=t.seed), config.augmentation, t.seed
+    ).repeat()
     return model, batches
 
 
-def _sweep(model: Any, batches: Any, start: float, end: float, steps: int, observer: Observer,
-           cancel: CancelToken) -> LrSweep:
+def _sweep(
+    model: Any, batches: Any, start: float, end: float, steps: int, observer: Observer, cancel: CancelToken
+) -> LrSweep:
     lrs: list[float] = []
     smoothed: list[float] = []
     raw: list[float] = []

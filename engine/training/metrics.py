@@ -4,6 +4,7 @@ scikit-learn does the arithmetic (`precision_recall_fscore_support`), so LayerLa
 the ones anybody can reproduce; classes that never occur or are never predicted get 0, not NaN
 (`zero_division=0`), because NaN is not JSON and a table cannot sort it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -13,8 +14,9 @@ import numpy as np
 from engine.core.records import ClassMetrics
 
 
-def per_class_metrics(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray,
-                      class_names: Sequence[str]) -> list[ClassMetrics]:
+def per_class_metrics(
+    y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray, class_names: Sequence[str]
+) -> list[ClassMetrics]:
     """One `ClassMetrics` per class name, in class order (labels are indices into `class_names`)."""
     from sklearn.metrics import precision_recall_fscore_support
 
@@ -23,12 +25,17 @@ def per_class_metrics(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] 
     if len(y_true) == 0:
         return [ClassMetrics(str(name), 0.0, 0.0, 0.0, 0) for name in class_names]
     precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, average=None, zero_division=0)
-    return [ClassMetrics(str(name), float(p), float(r), float(f), int(s))
-            for name, p, r, f, s in zip(class_names, precision, recall, f1, support)]
+        y_true, y_pred, labels=labels, average=None, zero_division=0
+    )
+    return [
+        ClassMetrics(str(name), float(p), float(r), float(f), int(s))
+        for name, p, r, f, s in zip(class_names, precision, recall, f1, support)
+    ]
 
 
-def per_class_from_confusion(confusion_matrix: Sequence[Sequence[int]], class_names: Sequence[str]) -> list[ClassMetrics]:
+def per_class_from_confusion(
+    confusion_matrix: Sequence[Sequence[int]], class_names: Sequence[str]
+) -> list[ClassMetrics]:
     """The same table from a confusion matrix (rows: true, columns: predicted), for runs saved
     before `metrics.json` held it: the matrix is expanded back into (true, predicted) pairs."""
     matrix = np.asarray(confusion_matrix, np.int64)
@@ -39,8 +46,9 @@ def per_class_from_confusion(confusion_matrix: Sequence[Sequence[int]], class_na
     return per_class_metrics(np.repeat(true, counts), np.repeat(predicted, counts), class_names)
 
 
-def top_confusions(confusion_matrix: Sequence[Sequence[int]], class_names: Sequence[str], k: int = 5
-                   ) -> list[tuple[str, str, int]]:
+def top_confusions(
+    confusion_matrix: Sequence[Sequence[int]], class_names: Sequence[str], k: int = 5
+) -> list[tuple[str, str, int]]:
     """The `k` most frequent mistakes as (true class, predicted class, count), largest first;
     pairs never confused are left out."""
     matrix = np.asarray(confusion_matrix, np.int64)

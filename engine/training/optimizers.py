@@ -1,4 +1,5 @@
 """The optimizer a config asks for, made in one place (training and the learning-rate finder)."""
+
 from __future__ import annotations
 
 from typing import Any

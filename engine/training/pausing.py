@@ -6,6 +6,7 @@ the epoch's running metrics), so Resume simply returns from the callback and the
 the one that would have come. Stop still works while paused: the hold ends when the cancel token
 is set, and Keras stops after that batch like any other Stop.
 """
+
 from __future__ import annotations
 
 import time
@@ -23,7 +24,7 @@ class PauseCallback(keras.callbacks.Callback):
         self.pause = pause
         self.cancel = cancel
         self.observer = observer
-        self.paused_seconds = 0.0       # total time held, for whoever wants training time only
+        self.paused_seconds = 0.0  # total time held, for whoever wants training time only
         self._epoch = 0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:

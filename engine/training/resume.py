@@ -8,6 +8,7 @@ Mistakes found before training (no checkpoint, nothing left to train, a change t
 refuses) raise `RunError` or `ConfigError`; faults during training are a result with `failed`
 set, as with `train`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,15 @@ from engine.core.files import printable_path
 from engine.runs.checkpoints import Checkpoint, checkpoint_at, latest_checkpoint
 
 
-def resume_run(run_dir: str | Path, *, epochs: int | None = None, observer: Any = None, cancel: Any = None,
-               pause: Any = None, **train_kwargs: Any) -> Any:
+def resume_run(
+    run_dir: str | Path,
+    *,
+    epochs: int | None = None,
+    observer: Any = None,
+    cancel: Any = None,
+    pause: Any = None,
+    **train_kwargs: Any,
+) -> Any:
     """Go on with the run in `run_dir` from its latest checkpoint (its last complete epoch) up to
     its planned epochs, or to `epochs` in all when given (the new planned total, saved in its
     config.json). `train_kwargs` go to `train` (e.g. `dataset`)."""
@@ -34,8 +42,10 @@ def resume_run(run_dir: str | Path, *, epochs: int | None = None, observer: Any 
         config = with_total_epochs(config, epochs)
     done = latest.epoch + 1
     if planned_epochs(config) <= done:
-        raise ConfigError(f"{printable_path(run_dir)} already has {done} complete epochs of the "
-                          f"{planned_epochs(config)} planned; give a larger total to continue it")
+        raise ConfigError(
+            f"{printable_path(run_dir)} already has {done} complete epochs of the "
+            f"{planned_epochs(config)} planned; give a larger total to continue it"
+        )
     return train(config, observer, cancel, run_dir=run_dir, pause=pause, start_from=latest, **train_kwargs)
 
 
@@ -47,12 +57,21 @@ def continue_run(run_dir: str | Path, extra_epochs: int, **same: Any) -> Any:
     from engine.runs.folders import read_config
 
     run_dir = Path(run_dir).expanduser()
-    read_config(run_dir)   # a folder that is not a run says so first
+    read_config(run_dir)  # a folder that is not a run says so first
     return resume_run(run_dir, epochs=_latest(run_dir).epoch + 1 + extra_epochs, **same)
 
 
-def fork_run(run_dir: str | Path, epoch: int, changes: dict[str, Any], *, observer: Any = None, cancel: Any = None,
-             pause: Any = None, runs_root: str | Path | None = None, **train_kwargs: Any) -> Any:
+def fork_run(
+    run_dir: str | Path,
+    epoch: int,
+    changes: dict[str, Any],
+    *,
+    observer: Any = None,
+    cancel: Any = None,
+    pause: Any = None,
+    runs_root: str | Path | None = None,
+    **train_kwargs: Any,
+) -> Any:
     """A new run starting from the checkpoint of `epoch` (0-based) of the run in `run_dir`, with
     `changes` applied (dotted keys as in `ExperimentConfig.updated`: `{"freeze_all_but": 4}`,
     `{"training.learning_rate": 1e-4}`, `{"augmentation.rotation": 0.1}`). The new run's
@@ -66,8 +85,10 @@ def fork_run(run_dir: str | Path, epoch: int, changes: dict[str, Any], *, observ
     start = checkpoint_at(run_dir, epoch)
     config = read_config(run_dir).updated(**changes, parent={"run": str(run_dir), "epoch": epoch})
     if planned_epochs(config) <= epoch + 1:
-        raise ConfigError(f"a fork from epoch {epoch} needs more than {epoch + 1} planned epochs "
-                          f"(training.epochs is {planned_epochs(config)})")
+        raise ConfigError(
+            f"a fork from epoch {epoch} needs more than {epoch + 1} planned epochs "
+            f"(training.epochs is {planned_epochs(config)})"
+        )
     target = new_run_dir(config, Path(runs_root) if runs_root is not None else run_dir.parent)
     return train(config, observer, cancel, run_dir=target, pause=pause, start_from=start, **train_kwargs)
 
@@ -75,6 +96,8 @@ def fork_run(run_dir: str | Path, epoch: int, changes: dict[str, Any], *, observ
 def _latest(run_dir: Path) -> Checkpoint:
     latest = latest_checkpoint(run_dir)
     if latest is None:
-        raise RunError(f"{printable_path(run_dir)} has no checkpoint to go on from: it stopped before its first "
-                       "epoch ended, or was trained before LayerLab kept checkpoints")
+        raise RunError(
+            f"{printable_path(run_dir)} has no checkpoint to go on from: it stopped before its first "
+            "epoch ended, or was trained before LayerLab kept checkpoints"
+        )
     return latest

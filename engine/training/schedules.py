@@ -11,6 +11,7 @@ Per epoch, not per batch: the rate is constant within an epoch, which is what th
 and what a test can check; one-cycle is the per-epoch version of Smith's policy (a rise over the
 first 30 % of the epochs from base/25, then a cosine fall to base/10⁴; momentum is not cycled).
 """
+
 from __future__ import annotations
 
 import math
@@ -18,9 +19,9 @@ from typing import Any
 
 from engine.config import TrainingOptions
 
-ONE_CYCLE_RISE = 0.3          # share of the epochs spent rising to the peak
-ONE_CYCLE_START_DIV = 25.0    # first rate: base / 25 (fastai's div)
-ONE_CYCLE_END_DIV = 1e4       # last rate tends to base / 10⁴ (fastai's div_final / div)
+ONE_CYCLE_RISE = 0.3  # share of the epochs spent rising to the peak
+ONE_CYCLE_START_DIV = 25.0  # first rate: base / 25 (fastai's div)
+ONE_CYCLE_END_DIV = 1e4  # last rate tends to base / 10⁴ (fastai's div_final / div)
 
 
 def learning_rate_at(epoch: int, epochs: int, base: float, options: TrainingOptions) -> float:

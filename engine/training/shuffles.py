@@ -9,6 +9,7 @@ is actually read reaches the shuffle (a one-element `flat_map`: the inner iterat
 first read): the generator then advances exactly once per epoch, and a resumed run catches up
 by making, without reading, one iterator per epoch already trained.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,9 +20,9 @@ def counted(train_ds: Any, *, epochs_done: int = 0) -> Any:
     import tensorflow as tf
 
     for _ in range(epochs_done):
-        iter(train_ds)   # making an iterator draws the next order; nothing is read
+        iter(train_ds)  # making an iterator draws the next order; nothing is read
     wrapped = tf.data.Dataset.range(1).flat_map(lambda _: train_ds)
     length = int(train_ds.cardinality())
-    if length >= 0:   # keep the length Keras reads (streamed data has none)
+    if length >= 0:  # keep the length Keras reads (streamed data has none)
         wrapped = wrapped.apply(tf.data.experimental.assert_cardinality(length))
     return wrapped

@@ -6,6 +6,7 @@ the best epoch's when early stopping restored them); a run that validated on the
 (`data.validation == "test"`) has no untouched test set left, so its test figures are its
 validation figures, marked `test_is_validation`; a stopped run is not evaluated (Stop means now).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,23 +19,29 @@ from engine.core.records import RunMetrics
 from engine.training.evaluation import figures_of_test_split
 
 
-def final_test_figures(model: Any, dataset: Any, config: ExperimentConfig, validation: RunMetrics, *,
-                     cancelled: bool) -> dict[str, Any]:
+def final_test_figures(
+    model: Any, dataset: Any, config: ExperimentConfig, validation: RunMetrics, *, cancelled: bool
+) -> dict[str, Any]:
     """The `RunMetrics` fields about the test split (an empty dict: nothing to add)."""
     if config.data.validation == "test":
         return validation_as_test(validation)
     if cancelled or dataset.y_test is None or not len(dataset.y_test):
         return {}
     batches = dataset.tf_dataset("test", config.training.batch_size).map(lambda x, y: x)
-    return figures_of_test_split(probabilities(model, batches, dataset.num_classes), dataset.y_test, dataset.num_classes)
+    return figures_of_test_split(
+        probabilities(model, batches, dataset.num_classes), dataset.y_test, dataset.num_classes
+    )
 
 
 def validation_as_test(validation: RunMetrics) -> dict[str, Any]:
     """The validation figures, as the test figures of a run that validated on the test split."""
     matrix = validation.confusion_matrix
     return {
-        "test_is_validation": True, "test_count": validation.val_count, "test_loss": validation.val_loss,
-        "test_accuracy": validation.val_accuracy, "test_confusion_matrix": matrix,
+        "test_is_validation": True,
+        "test_count": validation.val_count,
+        "test_loss": validation.val_loss,
+        "test_accuracy": validation.val_accuracy,
+        "test_confusion_matrix": matrix,
         "test_class_counts": [int(sum(row)) for row in matrix],
         "test_class_correct": [int(row[i]) for i, row in enumerate(matrix)],
     }

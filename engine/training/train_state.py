@@ -9,6 +9,7 @@ name and each variable by its place and shape, so a fork may change dropout rate
 augmentation but not the layers that carry weights. The learning rate is never restored: it
 comes from the config and its schedule.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -22,7 +23,9 @@ from engine.runs.checkpoints import TrainingState
 __all__ = ["TrainingState", "capture", "restore_augmentation", "restore_model", "restore_optimizer"]
 
 
-def capture(model: Any, fitted: Any, augmentation: Iterable[Any] = ()) -> tuple[str, list[dict[str, Any]], list[np.ndarray]]:
+def capture(
+    model: Any, fitted: Any, augmentation: Iterable[Any] = ()
+) -> tuple[str, list[dict[str, Any]], list[np.ndarray]]:
     """(optimizer class, entries, arrays) of `model`'s layers, `fitted`'s optimizer (the model
     `fit` runs: the model itself, or its head on cached features) and the augmentation layers."""
     entries: list[dict[str, Any]] = []
@@ -56,9 +59,11 @@ def restore_model(model: Any, state: TrainingState) -> None:
             if found is not None and tuple(found.shape) == tuple(variable.shape):
                 variable.assign(found)
             elif id(variable) in weights:
-                raise ConfigError(f"the checkpoint of epoch {state.epoch + 1} does not fit this model: layer "
-                                  f"'{layer.name}' {'has other weights' if layer.name in saved else 'is not in it'}; "
-                                  "a resumed or forked run keeps the layers that carry weights")
+                raise ConfigError(
+                    f"the checkpoint of epoch {state.epoch + 1} does not fit this model: layer "
+                    f"'{layer.name}' {'has other weights' if layer.name in saved else 'is not in it'}; "
+                    "a resumed or forked run keeps the layers that carry weights"
+                )
 
 
 def restore_augmentation(layers: Iterable[Any], state: TrainingState) -> None:
@@ -84,7 +89,7 @@ def restore_optimizer(fitted: Any, state: TrainingState) -> str:
     if len(variables) != len(saved) or any(tuple(v.shape) != tuple(a.shape) for v, (_, a) in zip(variables, saved)):
         return "fresh optimizer state: the trainable layers changed"
     for variable, (entry, array) in zip(variables, saved):
-        if not entry["path"].endswith("learning_rate"):     # the rate comes from the config
+        if not entry["path"].endswith("learning_rate"):  # the rate comes from the config
             variable.assign(array)
     return ""
 

@@ -15,6 +15,7 @@ checkpoint (`resume`, `start_from`: engine.training.continuation), a `PauseToken
 a batch, the learning rate follows the config's schedule, and `training.deterministic` turns on
 TensorFlow's op determinism for the run.
 """
+
 from __future__ import annotations
 
 import math
@@ -72,7 +73,7 @@ class TrainResult:
     spec: PreprocessSpec | None = None
     dataset: Any = None
     feature_cache_used: bool = False
-    checkpoint_seconds: float = 0.0      # spent capturing and writing checkpoints (their cost)
+    checkpoint_seconds: float = 0.0  # spent capturing and writing checkpoints (their cost)
 
 
 @dataclass
@@ -112,42 +113,67 @@ def train(
         from engine.training.autoencoder import train_autoencoder
 
         with forget_custom_gradients():
-            return train_autoencoder(config, observer or ignore, cancel or CancelToken(), dataset=dataset,
-                                     run_dir=run_dir, runs_root=runs_root)
+            return train_autoencoder(
+                config,
+                observer or ignore,
+                cancel or CancelToken(),
+                dataset=dataset,
+                run_dir=run_dir,
+                runs_root=runs_root,
+            )
     budget = memory_budget or MemoryBudget.default()
-    session = _Session(config, observer or ignore, cancel or CancelToken(), feature_cache or FeatureCache.default(budget),
-                       budget, pause)
+    session = _Session(
+        config,
+        observer or ignore,
+        cancel or CancelToken(),
+        feature_cache or FeatureCache.default(budget),
+        budget,
+        pause,
+    )
     # Else TensorFlow keeps every training's graph (graph_memory.py).
     with forget_custom_gradients(), op_determinism(config.training.deterministic):
         return session.run(dataset, run_dir, runs_root, resume, start_from)
 
 
 class _Session:
-    def __init__(self, config: ExperimentConfig, observer: Observer, cancel: CancelToken, features: FeatureCache,
-                 budget: MemoryBudget, pause: PauseToken | None = None) -> None:
+    def __init__(
+        self,
+        config: ExperimentConfig,
+        observer: Observer,
+        cancel: CancelToken,
+        features: FeatureCache,
+        budget: MemoryBudget,
+        pause: PauseToken | None = None,
+    ) -> None:
         self.config = config
         self.observer = observer
         self.cancel = cancel
         self.features = features
         self.budget = budget
         self.pause = pause
-        self.start: StartPoint | None = None     # the checkpoint this training goes on from
-        self.keeper: Keeper | None = None        # writes this training's checkpoints
+        self.start: StartPoint | None = None  # the checkpoint this training goes on from
+        self.keeper: Keeper | None = None  # writes this training's checkpoints
         self._started = False
         self.result = TrainResult(run_dir=None)
         self.t0 = time.perf_counter()
         self.dataset: Any = None
         self.spec: PreprocessSpec | None = None
         self.model: Any = None
-        self.init_note = ""                      # how `init_from` went, shown in `Started.note`
-        self.labels: insight.AppliedDecisions | None = None   # the user's label decisions, applied
-        self.restored_epoch: int | None = None   # the epoch whose weights early stopping restored
+        self.init_note = ""  # how `init_from` went, shown in `Started.note`
+        self.labels: insight.AppliedDecisions | None = None  # the user's label decisions, applied
+        self.restored_epoch: int | None = None  # the epoch whose weights early stopping restored
         # (plan, features of both splits) while the head trains on a frozen base's cached features
         self._cached: tuple[feature_cache.CachePlan, FeatureSet] | None = None
 
     # --- the whole run -------------------------------------------------------------------
-    def run(self, dataset: Any, run_dir: str | Path | None, runs_root: str | Path | None, resume: bool = False,
-            start_from: Checkpoint | None = None) -> TrainResult:
+    def run(
+        self,
+        dataset: Any,
+        run_dir: str | Path | None,
+        runs_root: str | Path | None,
+        resume: bool = False,
+        start_from: Checkpoint | None = None,
+    ) -> TrainResult:
         result = self.result
         policy = keras.mixed_precision.global_policy()  # restored after: training must not change it
         try:
@@ -184,14 +210,16 @@ class _Session:
         keras.mixed_precision.set_global_policy("mixed_float16" if config.training.mixed_precision else "float32")
         with device.strategy().scope():
             model = build_model(config.arch, dataset.input_shape, dataset.num_classes)
-        if config.init_from and self.start is None:   # a checkpoint brings all the weights
+        if config.init_from and self.start is None:  # a checkpoint brings all the weights
             self.init_note = initialise_from(model, config.init_from)
         apply_freezing(model, config.layer_trainable, config.freeze_all_but)
         if self.start is not None:
             restore_model(model, self.start.state)
             self.result.history = list(self.start.state.history)
         self.model = self.result.model = model
-        path = Path(run_dir) if run_dir is not None else runs.new_run_dir(config, Path(runs_root) if runs_root else None)
+        path = (
+            Path(run_dir) if run_dir is not None else runs.new_run_dir(config, Path(runs_root) if runs_root else None)
+        )
         path.mkdir(parents=True, exist_ok=True)
         self.result.run_dir = path
         self.keeper = make_keeper(path, self.observer, self.start)
@@ -203,7 +231,9 @@ class _Session:
         t = self.config.training
         stages = [_Stage(1, 0, t.epochs, t.learning_rate)]
         if t.stage2_epochs > 0:
-            stages.append(_Stage(2, t.epochs, t.stage2_epochs, t.learning_rate * t.stage2_lr_factor, t.stage2_unfreeze_last))
+            stages.append(
+                _Stage(2, t.epochs, t.stage2_epochs, t.learning_rate * t.stage2_lr_factor, t.stage2_unfreeze_last)
+            )
         return stages
 
     # --- one stage -------------------------------------------------------------------------
@@ -214,8 +244,13 @@ class _Session:
             unfreeze_last(self.model, stage.unfreeze_last)
             trainable, _ = param_counts(self.model)
             self.observer(
-                StageChanged(stage.number, stage.first_epoch, stage.learning_rate, trainable,
-                             f"fine-tuning: unfroze the last {stage.unfreeze_last} layers, learning rate {stage.learning_rate:g}")
+                StageChanged(
+                    stage.number,
+                    stage.first_epoch,
+                    stage.learning_rate,
+                    trainable,
+                    f"fine-tuning: unfroze the last {stage.unfreeze_last} layers, learning rate {stage.learning_rate:g}",
+                )
             )
         plan, note = self._cache_plan()
         labels_note = self.labels.note if self.labels else ""
@@ -226,8 +261,18 @@ class _Session:
             self._started = True
             trainable, frozen = param_counts(self.model)
             self.observer(
-                Started(str(self.result.run_dir), total_epochs, steps, len(self.dataset.y_train), len(self.dataset.y_val),
-                        device.device_name(), trainable, trainable + frozen, plan is not None, note)
+                Started(
+                    str(self.result.run_dir),
+                    total_epochs,
+                    steps,
+                    len(self.dataset.y_train),
+                    len(self.dataset.y_val),
+                    device.device_name(),
+                    trainable,
+                    trainable + frozen,
+                    plan is not None,
+                    note,
+                )
             )
         prepared = self._training_data(plan)
         if prepared is None:  # stopped while decoding images or extracting features
@@ -235,25 +280,58 @@ class _Session:
             return
         model, train_ds, val_ds = prepared
         self.result.feature_cache_used = self.result.feature_cache_used or plan is not None
-        model.compile(optimizer=self._optimizer(stage.learning_rate), loss=loss_for(self.config.arch.name),
-                      metrics=["accuracy"], jit_compile=self.config.training.xla)
-        train_ds, first_epoch = prepare_fit(self.start, self.keeper, self.model, model, train_ds, stage.number,
-                                            stage.first_epoch, self.observer, total_epochs)
-        callback = EngineCallback(self.observer, self.cancel, steps=steps, epochs=total_epochs, stage=stage.number,
-                                  t0=self.t0, on_epoch=self._record_epoch)
-        callbacks: list[Any] = [schedule_callback(stage.first_epoch, stage.epochs, stage.learning_rate, self.config.training),
-                                callback, *pause_callbacks(self.pause, self.cancel, self.observer)]
+        model.compile(
+            optimizer=self._optimizer(stage.learning_rate),
+            loss=loss_for(self.config.arch.name),
+            metrics=["accuracy"],
+            jit_compile=self.config.training.xla,
+        )
+        train_ds, first_epoch = prepare_fit(
+            self.start,
+            self.keeper,
+            self.model,
+            model,
+            train_ds,
+            stage.number,
+            stage.first_epoch,
+            self.observer,
+            total_epochs,
+        )
+        callback = EngineCallback(
+            self.observer,
+            self.cancel,
+            steps=steps,
+            epochs=total_epochs,
+            stage=stage.number,
+            t0=self.t0,
+            on_epoch=self._record_epoch,
+        )
+        callbacks: list[Any] = [
+            schedule_callback(stage.first_epoch, stage.epochs, stage.learning_rate, self.config.training),
+            callback,
+            *pause_callbacks(self.pause, self.cancel, self.observer),
+        ]
         stopper = None
         if self.config.training.early_stopping and val_ds is not None:
-            stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.config.training.patience,
-                                                    restore_best_weights=True)
+            stopper = keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=self.config.training.patience, restore_best_weights=True
+            )
             callbacks.append(stopper)
-        model.fit(train_ds, validation_data=val_ds, epochs=stage.first_epoch + stage.epochs,
-                  initial_epoch=first_epoch, callbacks=callbacks, verbose=0, shuffle=False)
-        self.keeper.flush()   # the last complete epoch: always at the end, on Stop and before a failure
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=stage.first_epoch + stage.epochs,
+            initial_epoch=first_epoch,
+            callbacks=callbacks,
+            verbose=0,
+            shuffle=False,
+        )
+        self.keeper.flush()  # the last complete epoch: always at the end, on Stop and before a failure
         self.result.checkpoint_seconds = self.keeper.spent_s
         if callback.diverged:
-            raise TrainingFailure(f"training diverged: {callback.diverged}. Try a lower learning rate or turn batchnorm on.", "nan")
+            raise TrainingFailure(
+                f"training diverged: {callback.diverged}. Try a lower learning rate or turn batchnorm on.", "nan"
+            )
         if self.cancel.cancelled:
             self.result.cancelled = True
         if stopper is not None and stopper.stopped_epoch > 0:
@@ -274,8 +352,10 @@ class _Session:
             return None, f"feature cache not used: {why}"
         needed = feature_cache.feature_bytes(plan, len(ds.y_train) + len(ds.y_val))
         if not self.features.can_hold(needed):
-            return None, (f"feature cache not used: the features ({format_bytes(needed)}) would not fit the memory "
-                          f"budget ({format_bytes(self.features.memory_limit_bytes)}) and no disk cache folder is set")
+            return None, (
+                f"feature cache not used: the features ({format_bytes(needed)}) would not fit the memory "
+                f"budget ({format_bytes(self.features.memory_limit_bytes)}) and no disk cache folder is set"
+            )
         return plan, f"training on cached features ({why})"
 
     def _training_data(self, plan: feature_cache.CachePlan | None) -> tuple[Any, Any, Any] | None:
@@ -314,7 +394,9 @@ class _Session:
         if len(self.dataset.y_val):
             return ""
         stopping = "; early stopping is off" if self.config.training.early_stopping else ""
-        return f"no validation data (the dataset is too small to hold some back): validation figures stay empty{stopping}"
+        return (
+            f"no validation data (the dataset is too small to hold some back): validation figures stay empty{stopping}"
+        )
 
     def _features(self, plan: feature_cache.CachePlan) -> FeatureSet | None:
         """The prefix's features: from the cache, or extracted now (None if stopped meanwhile)."""
@@ -340,18 +422,30 @@ class _Session:
             return None
 
     def _extract(self, plan: feature_cache.CachePlan, prefix: str, dtype: np.dtype) -> FeatureSet:
-        return feature_cache.extract(plan, self.dataset, self.features, prefix, dtype, cancel=self.cancel,
-                                     progress=PreparingReporter(self.observer, "extracting"))
+        return feature_cache.extract(
+            plan,
+            self.dataset,
+            self.features,
+            prefix,
+            dtype,
+            cancel=self.cancel,
+            progress=PreparingReporter(self.observer, "extracting"),
+        )
 
     def _feature_datasets(self, features: FeatureSet) -> tuple[Any, Any]:
         t = self.config.training
         ds = self.dataset
         for split, labels in (("train", ds.y_train), ("validation", ds.y_val)):
             if len(features[split]) != len(labels):
-                raise TrainingFailure(f"the cached {split} features ({len(features[split])}) do not match the "
-                               f"{len(labels)} {split} samples; clear the caches and train again", "error")
-        return (feature_rows(features["train"], ds.y_train, t.batch_size, shuffle_seed=t.seed),
-                feature_rows(features["validation"], ds.y_val, t.batch_size))
+                raise TrainingFailure(
+                    f"the cached {split} features ({len(features[split])}) do not match the "
+                    f"{len(labels)} {split} samples; clear the caches and train again",
+                    "error",
+                )
+        return (
+            feature_rows(features["train"], ds.y_train, t.batch_size, shuffle_seed=t.seed),
+            feature_rows(features["validation"], ds.y_val, t.batch_size),
+        )
 
     def _optimizer(self, learning_rate: float) -> Any:
         return make_optimizer(self.config.training, learning_rate)
@@ -374,20 +468,37 @@ class _Session:
             probabilities = self._val_probabilities()
             metrics = final_metrics(probabilities, self.dataset, result.history, self.restored_epoch)
             test = final_test_figures(self.model, self.dataset, self.config, metrics, cancelled=result.cancelled)
-            metrics, _ = insight.after_training(metrics, model=self.model, dataset=self.dataset,
-                                                val_probabilities=probabilities, run_dir=result.run_dir,
-                                                applied=self.labels, seed=self.config.training.seed,
-                                                cached=self._head_features())
+            metrics, _ = insight.after_training(
+                metrics,
+                model=self.model,
+                dataset=self.dataset,
+                val_probabilities=probabilities,
+                run_dir=result.run_dir,
+                applied=self.labels,
+                seed=self.config.training.seed,
+                cached=self._head_features(),
+            )
         trainable, frozen = param_counts(self.model)
         runs.save_model(self.model, result.run_dir)
-        result.metrics = metrics.model_copy(update={
-            "cancelled": result.cancelled, "stopped_early": result.stopped_early,
-            "feature_cache": result.feature_cache_used, "epochs_run": len(result.history), **test,
-            "trainable_params": trainable, "total_params": trainable + frozen,
-            "seconds": round(time.perf_counter() - self.t0 + (self.start.state.elapsed_s if self.start else 0.0), 3)})
+        result.metrics = metrics.model_copy(
+            update={
+                "cancelled": result.cancelled,
+                "stopped_early": result.stopped_early,
+                "feature_cache": result.feature_cache_used,
+                "epochs_run": len(result.history),
+                **test,
+                "trainable_params": trainable,
+                "total_params": trainable + frozen,
+                "seconds": round(
+                    time.perf_counter() - self.t0 + (self.start.state.elapsed_s if self.start else 0.0), 3
+                ),
+            }
+        )
         runs.write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
         runs.write_json(result.run_dir / runs.METRICS, result.metrics.to_json_dict())
-        self.observer(Finished(str(result.run_dir), len(result.history), result.cancelled, result.stopped_early, result.metrics))
+        self.observer(
+            Finished(str(result.run_dir), len(result.history), result.cancelled, result.stopped_early, result.metrics)
+        )
 
     def _head_features(self) -> tuple[Any, FeatureSet] | None:
         """(the head giving [penultimate features, probabilities], the cached features it reads)."""
@@ -407,14 +518,18 @@ class _Session:
             batches = self.dataset.tf_dataset("validation", size).map(lambda x, y: x)
             forward = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
         outputs = [np.asarray(forward(batch), np.float64) for batch in batches]
-        return as_probabilities(self.model, np.concatenate(outputs)) if outputs else np.zeros((0, self.dataset.num_classes))
+        return (
+            as_probabilities(self.model, np.concatenate(outputs))
+            if outputs
+            else np.zeros((0, self.dataset.num_classes))
+        )
 
     def _fail(self, reason: str, kind: str) -> None:
         result = self.result
         result.failed, result.failed_kind = reason, kind
         result.metrics = RunMetrics.failure(reason, kind, len(result.history))
         if self.keeper is not None:
-            self.keeper.flush_quietly()   # the last complete epoch, to resume from (e.g. at a lower rate)
+            self.keeper.flush_quietly()  # the last complete epoch, to resume from (e.g. at a lower rate)
         if result.run_dir is not None:
             try:
                 runs.write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
@@ -424,7 +539,9 @@ class _Session:
         self.observer(Failed(reason, kind, str(result.run_dir or "")))
 
 
-def feature_rows(features: FeatureArray, labels: np.ndarray, batch_size: int, *, shuffle_seed: int | None = None) -> Any:
+def feature_rows(
+    features: FeatureArray, labels: np.ndarray, batch_size: int, *, shuffle_seed: int | None = None
+) -> Any:
     """(features, labels) batches read by index, from memory or from the cache's file: the same
     batches either way (the shuffled order is TensorFlow's, as for any in-memory data)."""
     labels = np.asarray(labels, np.int32)

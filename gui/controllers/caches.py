@@ -1,5 +1,6 @@
 """The disk caches (decoded images, frozen features) and the memory budget the in-memory caches
 respect: shown and cleared on request, in the background."""
+
 from __future__ import annotations
 
 from typing import Any, Protocol
@@ -27,15 +28,21 @@ class CachesController:
         self.refresh()
 
     def refresh(self) -> None:
-        self._usage.start(jobs.cache_usage, on_result=lambda usage: self.view and self.view.show_usage(usage),
-                          on_error=lambda err: self.session.say(f"Cannot read the caches: {err}", "error", topic="caches"))
+        self._usage.start(
+            jobs.cache_usage,
+            on_result=lambda usage: self.view and self.view.show_usage(usage),
+            on_error=lambda err: self.session.say(f"Cannot read the caches: {err}", "error", topic="caches"),
+        )
 
     def clear(self) -> None:
         if self.session.training.running:
             self.session.say("Stop the training before clearing the caches it reads.", "warning", topic="caches")
             return
-        self._clear.start(jobs.clear_caches, on_result=self._cleared,
-                          on_error=lambda err: self.session.say(f"Cannot clear the caches: {err}", "error", topic="caches"))
+        self._clear.start(
+            jobs.clear_caches,
+            on_result=self._cleared,
+            on_error=lambda err: self.session.say(f"Cannot clear the caches: {err}", "error", topic="caches"),
+        )
 
     def _cleared(self, freed: int) -> None:
         if self.view is not None:

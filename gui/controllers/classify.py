@@ -3,6 +3,7 @@
 Each image gets a ticket and a card at once; its picture is decoded in the background (the one
 way LayerLab decodes images, EXIF included), and it is classified as soon as a model exists.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -33,11 +34,16 @@ class ClassifyView(Protocol):
 
 
 class ClassifyController:
-    classified = Signal(int)              # the ticket of an image classified (or refused)
-    answered = Signal(int, object)        # (ticket, engine.inference.classifier.Prediction) of an image classified
+    classified = Signal(int)  # the ticket of an image classified (or refused)
+    answered = Signal(int, object)  # (ticket, engine.inference.classifier.Prediction) of an image classified
 
-    def __init__(self, session: Session, runner: TaskRunner, view: ClassifyView,
-                 remember_folder: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        runner: TaskRunner,
+        view: ClassifyView,
+        remember_folder: Callable[[str], None] | None = None,
+    ) -> None:
         self.session = session
         self.view = view
         self.remember_folder = remember_folder
@@ -45,9 +51,9 @@ class ClassifyController:
         self._pictures = runner.slot("card-pictures", "io", newest_only=False)
         self._classify = runner.slot("classify", "engine", newest_only=False)
         self._next_ticket = 0
-        self._pending: list[tuple[int, Any]] = []      # waiting for a model
-        self._in_flight: dict[int, Any] = {}           # being classified
-        self._answered: dict[int, Any] = {}            # classified: their sources, for overlays and layer views
+        self._pending: list[tuple[int, Any]] = []  # waiting for a model
+        self._in_flight: dict[int, Any] = {}  # being classified
+        self._answered: dict[int, Any] = {}  # classified: their sources, for overlays and layer views
         self._overlays = runner.slot("card-overlays", "engine", newest_only=False)
         self._layers = runner.slot("layer-views", "engine")
         session.preferences.changed.connect(self._on_preferences)
@@ -60,16 +66,21 @@ class ClassifyController:
     def classify_sources(self, raw: list[str | bytes]) -> None:
         """Files, folders or image bytes: expand folders in the background, then classify each image."""
         if not raw:
-            self.session.say("Nothing to classify: drop image files or a folder, or paste an image.", "warning",
-                             topic="classify")
+            self.session.say(
+                "Nothing to classify: drop image files or a folder, or paste an image.", "warning", topic="classify"
+            )
             return
         if self.remember_folder is not None:
             for source in raw:
                 if isinstance(source, str):
                     self.remember_folder(source)
-        self._expand.start(jobs.expand_sources, list(raw), MAX_FILES, on_result=self._expanded,
-                           on_error=lambda err: self.session.say(f"Cannot read what was dropped: {err}", "error",
-                                                                 topic="classify"))
+        self._expand.start(
+            jobs.expand_sources,
+            list(raw),
+            MAX_FILES,
+            on_result=self._expanded,
+            on_error=lambda err: self.session.say(f"Cannot read what was dropped: {err}", "error", topic="classify"),
+        )
 
     def _expanded(self, expanded: Expanded) -> None:
         notes = []
@@ -87,15 +98,19 @@ class ClassifyController:
             self._next_ticket += 1
             ticket = self._next_ticket
             self.view.add_card(ticket, source)
-            self._pictures.start(jobs.thumbnail, source, ORIGINAL_SIDE,
-                                 on_result=lambda image, t=ticket: self.view.set_original(t, image))
+            self._pictures.start(
+                jobs.thumbnail,
+                source,
+                ORIGINAL_SIDE,
+                on_result=lambda image, t=ticket: self.view.set_original(t, image),
+            )
             self._pending.append((ticket, source))
         self._flush()
 
     # --- classification -------------------------------------------------------------------------------
     def _on_classifier(self, state: ClassifierState) -> None:
         self.view.set_model_description(state.description)
-        self._answered.clear()   # overlays and layer views belong to the model that answered
+        self._answered.clear()  # overlays and layer views belong to the model that answered
         if state.classifier is None and self._in_flight:
             # A failed or replaced model must not answer: its queued images wait for the next one.
             self._classify.cancel()
@@ -125,9 +140,17 @@ class ClassifyController:
         for ticket, source in self._pending:
             self.view.set_status(ticket, "classifying…")
             self._in_flight[ticket] = source
-            self._classify.start(jobs.classify, ticket, classifier, source, prefs.top_k, prefs.threshold, prefs.explain,
-                                 on_result=self._classified,
-                                 on_error=lambda err, t=ticket: self._classified(jobs.Classified(t, error=str(err))))
+            self._classify.start(
+                jobs.classify,
+                ticket,
+                classifier,
+                source,
+                prefs.top_k,
+                prefs.threshold,
+                prefs.explain,
+                on_result=self._classified,
+                on_error=lambda err, t=ticket: self._classified(jobs.Classified(t, error=str(err))),
+            )
         self._pending.clear()
 
     def _classified(self, result: jobs.Classified) -> None:
@@ -155,18 +178,32 @@ class ClassifyController:
         if classifier is None:
             return
         for ticket, source in self._answered.items():
-            self._overlays.start(jobs.explain_overlay, ticket, classifier, source,
-                                 on_result=lambda result: result.overlay is not None and
-                                 self.view.set_overlay(result.ticket, result.overlay, result.explained))
+            self._overlays.start(
+                jobs.explain_overlay,
+                ticket,
+                classifier,
+                source,
+                on_result=lambda result: (
+                    result.overlay is not None
+                    and self.view.set_overlay(result.ticket, result.overlay, result.explained)
+                ),
+            )
 
     def show_layers(self, ticket: int) -> None:
         """The feature maps of every convolution for one classified image, and the first layer's filters."""
         classifier = self.session.classifier.classifier
         source = self._answered.get(ticket)
         if classifier is None or source is None:
-            self.session.say("Classify the image with a model first: its layers are the model's.", "info", topic="classify")
+            self.session.say(
+                "Classify the image with a model first: its layers are the model's.", "info", topic="classify"
+            )
             return
         title = "pasted image" if isinstance(source, bytes) else Path(source).name
-        self._layers.start(jobs.layer_views, classifier, source, title, on_result=self.view.show_layers,
-                           on_error=lambda err: self.session.say(f"Cannot show the layers: {err}", "error",
-                                                                 topic="classify"))
+        self._layers.start(
+            jobs.layer_views,
+            classifier,
+            source,
+            title,
+            on_result=self.view.show_layers,
+            on_error=lambda err: self.session.say(f"Cannot show the layers: {err}", "error", topic="classify"),
+        )

@@ -1,4 +1,5 @@
 """Loading the chosen dataset in the background, newest choice wins."""
+
 from __future__ import annotations
 
 from typing import Any, Protocol
@@ -40,8 +41,15 @@ class DataController:
             return
         self._loading_key = key
         self.session.update("data", status="loading", name=config.data.name)
-        self._slot.start(jobs.load_dataset, config.data, config.training.seed, SAMPLES_PER_CLASS,
-                         memory_budget(self.session.preferences.value), on_result=self._loaded, on_error=self._failed)
+        self._slot.start(
+            jobs.load_dataset,
+            config.data,
+            config.training.seed,
+            SAMPLES_PER_CLASS,
+            memory_budget(self.session.preferences.value),
+            on_result=self._loaded,
+            on_error=self._failed,
+        )
 
     @property
     def busy(self) -> bool:

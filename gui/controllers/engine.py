@@ -1,4 +1,5 @@
 """Engine start-up: TensorFlow loads in the background while the window is already usable."""
+
 from __future__ import annotations
 
 from typing import Any, Protocol

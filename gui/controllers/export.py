@@ -1,6 +1,7 @@
 """Export a run's model (File → Export…): verified by engine.export.bundle on the engine lane (TensorFlow
 work never races), reported in the dialog and the banner; an `ExportError` (a disagreeing export,
 a format the model cannot take, the optional extra missing) is one readable line."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,7 +23,7 @@ class ExportView(Protocol):
 
 
 class ExportController:
-    exported = Signal(object)     # engine.export.bundle.ExportReport, or the error
+    exported = Signal(object)  # engine.export.bundle.ExportReport, or the error
 
     def __init__(self, session: Session, runner: TaskRunner) -> None:
         self.session = session
@@ -32,10 +33,13 @@ class ExportController:
     def attach(self, view: ExportView) -> None:
         """A view opened (the dialog): offer the runs with a model, the current one first."""
         self.view = view
-        runs = [(str(run.path), f"{run.path.name} · {run.arch} on {short_name(run.dataset)}")
-                for run in self.session.runs.summaries if run.has_model and not run.problem]
+        runs = [
+            (str(run.path), f"{run.path.name} · {run.arch} on {short_name(run.dataset)}")
+            for run in self.session.runs.summaries
+            if run.has_model and not run.problem
+        ]
         current = self.current_run()
-        if current and current not in {path for path, _ in runs}:   # a run opened from another folder
+        if current and current not in {path for path, _ in runs}:  # a run opened from another folder
             runs.insert(0, (current, Path(current).name))
         view.show_runs(runs, current)
 
@@ -48,15 +52,21 @@ class ExportController:
 
     def export(self, run_dir: str, fmt: str, quantize: str | None, out: str) -> None:
         if self.view is not None:
-            self.view.show_busy(f"Exporting {Path(run_dir).name} as {fmt}{f' ({quantize})' if quantize else ''} and "
-                                "checking it against the Keras model…")
+            self.view.show_busy(
+                f"Exporting {Path(run_dir).name} as {fmt}{f' ({quantize})' if quantize else ''} and "
+                "checking it against the Keras model…"
+            )
         self._export.start(jobs.export, run_dir, fmt, out, quantize, on_result=self._done, on_error=self._failed)
 
     def _done(self, report: Any) -> None:
         if self.view is not None:
             self.view.show_report(report)
-        self.session.say(f"Exported {report.format}: agreement {report.agreement:.1%} on {report.samples} images, "
-                         f"{report.size_bytes / 2**20:.1f} MiB, in {report.path}", "success", topic="export")
+        self.session.say(
+            f"Exported {report.format}: agreement {report.agreement:.1%} on {report.samples} images, "
+            f"{report.size_bytes / 2**20:.1f} MiB, in {report.path}",
+            "success",
+            topic="export",
+        )
         self.exported.emit(report)
 
     def _failed(self, err: Any) -> None:

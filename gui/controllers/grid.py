@@ -6,6 +6,7 @@ training controller with the runs' events, so the plots and the run bar follow t
 exactly as for a single training, and Stop stops the grid (the finished runs are kept, and the
 grid resumes where it stopped).
 """
+
 from __future__ import annotations
 
 from typing import Any, Protocol
@@ -28,7 +29,7 @@ class GridPlanView(Protocol):
 
 
 class GridController:
-    finished = Signal(object)     # engine.experiments.grid.GridResult
+    finished = Signal(object)  # engine.experiments.grid.GridResult
 
     def __init__(self, session: Session, training: TrainingController, view: GridView, plan_view: GridPlanView) -> None:
         self.session = session
@@ -72,10 +73,24 @@ class GridController:
         from engine.experiments.grid import grid_cells
 
         total = len(grid_cells(self._spec)) * self._spec.repeats
-        self.session.update("grid", status="running", grid_dir=grid_dir, total=total, current=-1, settings={},
-                            rows=() if not grid_dir else self.session.grid.rows)
-        self.training.start(TrainingJob(work=jobs.run_grid, extra=(self._spec, grid_dir or None), on_result=self._done,
-                                        description="Preparing the grid…", queue=True))
+        self.session.update(
+            "grid",
+            status="running",
+            grid_dir=grid_dir,
+            total=total,
+            current=-1,
+            settings={},
+            rows=() if not grid_dir else self.session.grid.rows,
+        )
+        self.training.start(
+            TrainingJob(
+                work=jobs.run_grid,
+                extra=(self._spec, grid_dir or None),
+                on_result=self._done,
+                description="Preparing the grid…",
+                queue=True,
+            )
+        )
 
     # --- progress -------------------------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
@@ -99,12 +114,20 @@ class GridController:
     def _done(self, result: Any) -> None:
         stopped = bool(getattr(result, "cancelled", False))
         rows = tuple(result.rows)
-        self.session.update("grid", status="stopped" if stopped else "finished", grid_dir=str(result.grid_dir),
-                            rows=rows, settings={})
-        self.session.update("training", status="stopped" if stopped else "finished", run_note="", eta="",
-                            text="Grid stopped" if stopped else "Grid finished", fraction=1.0 if not stopped else
-                            self.session.training.fraction)
-        self.session.say(self._summary(rows, stopped), "info" if stopped else "success", str(result.grid_dir), topic="grid")
+        self.session.update(
+            "grid", status="stopped" if stopped else "finished", grid_dir=str(result.grid_dir), rows=rows, settings={}
+        )
+        self.session.update(
+            "training",
+            status="stopped" if stopped else "finished",
+            run_note="",
+            eta="",
+            text="Grid stopped" if stopped else "Grid finished",
+            fraction=1.0 if not stopped else self.session.training.fraction,
+        )
+        self.session.say(
+            self._summary(rows, stopped), "info" if stopped else "success", str(result.grid_dir), topic="grid"
+        )
         self.finished.emit(result)
 
     @staticmethod
@@ -117,8 +140,10 @@ class GridController:
         settings = " · ".join(f"{setting_name(k)} {v}" for k, v in best.settings.items())
         worse = sum(bool(row.significantly_worse_than_best) for row in rows)
         what = "stopped (Resume goes on)" if stopped else "finished"
-        return (f"Grid {what}: {done} runs. Best: {settings} (val accuracy {best.val_accuracy_mean:.1%}); "
-                f"{worse} of {len(rows)} combinations significantly worse.")
+        return (
+            f"Grid {what}: {done} runs. Best: {settings} (val accuracy {best.val_accuracy_mean:.1%}); "
+            f"{worse} of {len(rows)} combinations significantly worse."
+        )
 
     def _render(self, state: GridState) -> None:
         self.view.show_grid(state)

@@ -4,6 +4,7 @@ Points are coloured by their true class, misclassified ones are marked, hovering
 clicking opens it with the model's answer and where it looked; images dropped on the window
 appear among them as stars (projected with the same projection).
 """
+
 from __future__ import annotations
 
 from typing import Any, Protocol
@@ -26,7 +27,7 @@ class MapView(Protocol):
 
 
 class MapController:
-    drawn = Signal(object)        # the Embedding shown
+    drawn = Signal(object)  # the Embedding shown
 
     def __init__(self, session: Session, runner: TaskRunner, view: MapView) -> None:
         self.session = session
@@ -44,12 +45,20 @@ class MapController:
     def draw(self, method: str) -> None:
         classifier, dataset = self._source()
         if classifier is None or dataset is None:
-            self.view.show_waiting("The map needs a model and its validation images: train one, or open a run whose "
-                                   "dataset is loaded (same settings).")
+            self.view.show_waiting(
+                "The map needs a model and its validation images: train one, or open a run whose "
+                "dataset is loaded (same settings)."
+            )
             return
         self.view.show_waiting(f"Placing {len(dataset.y_val):,} validation images ({method.upper()})…")
-        self._embed.start(jobs.embed, classifier, dataset, method, on_result=self._drawn,
-                          on_error=lambda err: self.view.show_waiting(f"⚠ No map: {err}"))
+        self._embed.start(
+            jobs.embed,
+            classifier,
+            dataset,
+            method,
+            on_result=self._drawn,
+            on_error=lambda err: self.view.show_waiting(f"⚠ No map: {err}"),
+        )
 
     def _drawn(self, embedding: Any) -> None:
         self.embedding = embedding
@@ -69,8 +78,14 @@ class MapController:
         if self.embedding is None or classifier is None or self.embedding.projector is None:
             return
         label = prediction.verdict or prediction.top[0][0]
-        self._place.start(jobs.place_image, classifier, self.embedding, ticket, prediction.input,
-                          on_result=lambda placed: self.view.add_star(placed[0], placed[1], label))
+        self._place.start(
+            jobs.place_image,
+            classifier,
+            self.embedding,
+            ticket,
+            prediction.input,
+            on_result=lambda placed: self.view.add_star(placed[0], placed[1], label),
+        )
 
     # --- hover and click ------------------------------------------------------------------------------
     def hovered(self, position: int) -> None:
@@ -80,12 +95,18 @@ class MapController:
             return
         index = int(self.embedding.indices[position])
         names = dataset.class_names
-        caption = (f"true {names[int(self.embedding.labels[position])]} · predicted "
-                   f"{names[int(self.embedding.predicted[position])]}")
+        caption = (
+            f"true {names[int(self.embedding.labels[position])]} · predicted "
+            f"{names[int(self.embedding.predicted[position])]}"
+        )
         sources = dataset.val_sources
         if sources:
-            self._preview.start(jobs.thumbnail, sources[index], PREVIEW_SIDE,
-                                on_result=lambda image: self.view.show_preview(index, image, caption))
+            self._preview.start(
+                jobs.thumbnail,
+                sources[index],
+                PREVIEW_SIDE,
+                on_result=lambda image: self.view.show_preview(index, image, caption),
+            )
         else:
             self.view.show_preview(index, dataset.x_val[index], caption)
 
@@ -95,7 +116,12 @@ class MapController:
             return
         index = int(self.embedding.indices[position])
         true = dataset.class_names[int(self.embedding.labels[position])]
-        self._explain.start(jobs.explain_sample, classifier, dataset.x_val[index], index, true,
-                            on_result=self.view.show_sample,
-                            on_error=lambda err: self.session.say(f"Cannot explain this image: {err}", "error",
-                                                                  topic="insight"))
+        self._explain.start(
+            jobs.explain_sample,
+            classifier,
+            dataset.x_val[index],
+            index,
+            true,
+            on_result=self.view.show_sample,
+            on_error=lambda err: self.session.say(f"Cannot explain this image: {err}", "error", topic="insight"),
+        )

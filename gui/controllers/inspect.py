@@ -1,4 +1,5 @@
 """The layer table: the model is built (or rebuilt) in the background whenever its inputs change."""
+
 from __future__ import annotations
 
 from typing import Any, Protocol
@@ -38,8 +39,14 @@ class InspectController:
             self.session.update("model", status="waiting", note="Waiting for the dataset…")
         elif data.status == "failed":
             self._slot.cancel()
-            self.session.update("model", status="failed", note="No dataset: choose one that loads to see the layers.",
-                                rows=(), trainable=0, total=0)
+            self.session.update(
+                "model",
+                status="failed",
+                note="No dataset: choose one that loads to see the layers.",
+                rows=(),
+                trainable=0,
+                total=0,
+            )
         else:
             self.request()
 
@@ -54,14 +61,22 @@ class InspectController:
         config = self.session.config.config
         note = "Building the model…" if self.session.engine.ready else "Waiting for the engine to load…"
         self.session.update("model", status="building", note=note)
-        self._slot.start(jobs.inspect_model, config.arch, tuple(dataset.input_shape), int(dataset.num_classes),
-                         dict(config.layer_trainable), config.freeze_all_but,
-                         on_result=self._shown, on_error=self._failed)
+        self._slot.start(
+            jobs.inspect_model,
+            config.arch,
+            tuple(dataset.input_shape),
+            int(dataset.num_classes),
+            dict(config.layer_trainable),
+            config.freeze_all_but,
+            on_result=self._shown,
+            on_error=self._failed,
+        )
 
     def _shown(self, result: jobs.Inspection) -> None:
         self.session.clear_message("model")
-        self.session.update("model", status="ready", note="", rows=result.rows, trainable=result.trainable,
-                            total=result.total)
+        self.session.update(
+            "model", status="ready", note="", rows=result.rows, trainable=result.trainable, total=result.total
+        )
         if result.layer_trainable != self.session.config.config.layer_trainable:
             # Overrides naming layers this model does not have (options changed): forget them.
             self.session.config.update(layer_trainable=result.layer_trainable)

@@ -3,6 +3,7 @@ its last complete epoch, continue a finished one for more epochs in the same fol
 new run from one of its checkpoints with the current settings. Each is a `TrainingJob` on the
 training lane (engine.training.resume through `jobs.keep_training`): the run bar, Pause, Stop and
 the curves work as for a new training, and the curves start with the epochs already done."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,9 +32,13 @@ class KeepController:
 
     def continue_run(self, path: str, extra_epochs: int) -> None:
         """`extra_epochs` more epochs for a run, in its own folder."""
-        self._start(path, "continue", extra_epochs,
-                    f"Continuing run <b>{Path(path).name}</b> for {extra_epochs} more epoch{'s' if extra_epochs != 1 else ''}",
-                    "Continue")
+        self._start(
+            path,
+            "continue",
+            extra_epochs,
+            f"Continuing run <b>{Path(path).name}</b> for {extra_epochs} more epoch{'s' if extra_epochs != 1 else ''}",
+            "Continue",
+        )
 
     def fork(self, path: str, epoch: int) -> None:
         """A new run from the checkpoint of `epoch` (0-based) of `path`, with the current training,
@@ -42,15 +47,22 @@ class KeepController:
 
     def fork_wanted(self, path: str) -> None:
         """Ask the view which kept checkpoint to fork from (the latest and the best are kept)."""
-        self._checkpoints.start(jobs.checkpoints, path, on_result=self._listed,
-                                on_error=lambda err: self.session.say(f"Cannot read the checkpoints: {err}", "error",
-                                                                      topic="run"))
+        self._checkpoints.start(
+            jobs.checkpoints,
+            path,
+            on_result=self._listed,
+            on_error=lambda err: self.session.say(f"Cannot read the checkpoints: {err}", "error", topic="run"),
+        )
 
     def _listed(self, listed: tuple[str, list[int]]) -> None:
         path, epochs = listed
         if not epochs:
-            self.session.say(f"Run {Path(path).name} keeps no checkpoint to fork from (it stopped before its first "
-                             "epoch ended, or was trained before LayerLab kept checkpoints).", "warning", topic="run")
+            self.session.say(
+                f"Run {Path(path).name} keeps no checkpoint to fork from (it stopped before its first "
+                "epoch ended, or was trained before LayerLab kept checkpoints).",
+                "warning",
+                topic="run",
+            )
             return
         self.view.choose_fork_epoch(path, epochs)
 
@@ -58,5 +70,13 @@ class KeepController:
         if self.training.running or self.training.busy:
             self.session.say("Wait for the training to end (or stop it) first.", "warning", topic="run")
             return
-        self.training.start(TrainingJob(work=jobs.keep_training, extra=(how, path, amount), pausable=True, title=title,
-                                        description=f"{title.replace('<b>', '').replace('</b>', '')}…", what=what))
+        self.training.start(
+            TrainingJob(
+                work=jobs.keep_training,
+                extra=(how, path, amount),
+                pausable=True,
+                title=title,
+                description=f"{title.replace('<b>', '').replace('</b>', '')}…",
+                what=what,
+            )
+        )

@@ -1,6 +1,7 @@
 """Likely label errors: found by confident learning on out-of-sample predictions (k-fold models
 trained on the training lane), shown most suspicious first; the user excludes or relabels, and
 the decisions are kept beside the dataset for the next training (never in the user's files)."""
+
 from __future__ import annotations
 
 from typing import Any, Protocol
@@ -29,7 +30,7 @@ def decision_key(issue: Any) -> Any:
 
 
 class LabelsController:
-    found = Signal(object)        # the list of LabelIssue shown (or None when the check was stopped)
+    found = Signal(object)  # the list of LabelIssue shown (or None when the check was stopped)
 
     def __init__(self, session: Session, runner: TaskRunner, training: TrainingController, view: LabelsView) -> None:
         self.session = session
@@ -46,28 +47,50 @@ class LabelsController:
         if data.status != "ready":
             self.view.show_waiting("Load a dataset first.")
             return
-        self.view.show_waiting(f"Training {folds} models on {folds - 1}/{folds} of the data each, to judge every label "
-                               "by a model that never saw it…")
-        self.training.start(TrainingJob(work=jobs.find_label_issues, extra=(folds, epochs), on_result=self._found,
-                                        description="Looking for suspicious labels…", fresh_results=False,
-                                        what="Label check"))
+        self.view.show_waiting(
+            f"Training {folds} models on {folds - 1}/{folds} of the data each, to judge every label "
+            "by a model that never saw it…"
+        )
+        self.training.start(
+            TrainingJob(
+                work=jobs.find_label_issues,
+                extra=(folds, epochs),
+                on_result=self._found,
+                description="Looking for suspicious labels…",
+                fresh_results=False,
+                what="Label check",
+            )
+        )
 
     def _on_event(self, event: Any) -> None:
         if type(event).__name__ == "LabelIssueProgress":
-            self.session.update("training", status="running", fraction=event.fold / max(1, event.folds), eta="",
-                                text=f"Checking labels: {event.fold} of {event.folds} folds done")
+            self.session.update(
+                "training",
+                status="running",
+                fraction=event.fold / max(1, event.folds),
+                eta="",
+                text=f"Checking labels: {event.fold} of {event.folds} folds done",
+            )
 
     def _found(self, issues: Any) -> None:
         stopped = issues is None
-        self.session.update("training", status="stopped" if stopped else "finished", eta="",
-                            text="Label check stopped" if stopped else f"Label check: {len(issues)} suspicious")
+        self.session.update(
+            "training",
+            status="stopped" if stopped else "finished",
+            eta="",
+            text="Label check stopped" if stopped else f"Label check: {len(issues)} suspicious",
+        )
         if stopped:
             self.view.show_waiting("Stopped before every fold was done: nothing to show.")
         else:
             self.issues = list(issues)
             self.view.show_issues(self.issues, list(self.session.data.dataset.class_names))
-            self.session.say(f"{len(issues)} samples look mislabelled (see the Labels tab): exclude or relabel them, "
-                             "and the next training honours it.", "info", topic="labels")
+            self.session.say(
+                f"{len(issues)} samples look mislabelled (see the Labels tab): exclude or relabel them, "
+                "and the next training honours it.",
+                "info",
+                topic="labels",
+            )
         self.found.emit(issues)
 
     def _on_data(self, data: DataState) -> None:
@@ -85,15 +108,23 @@ class LabelsController:
             elif dataset is not None:
                 self.view.set_thumbnail(decision_key(issue), dataset.split(issue.split)[0][issue.index])
         if files:
-            self._pictures.start(jobs.thumbnails, files, THUMBNAIL_SIDE,
-                                 on_progress=lambda item: self.view.set_thumbnail(*item))
+            self._pictures.start(
+                jobs.thumbnails, files, THUMBNAIL_SIDE, on_progress=lambda item: self.view.set_thumbnail(*item)
+            )
 
     def decide(self, issue: Any, action: str, label: str = "") -> None:
         """`action`: "exclude", "relabel" (to `label`) or "keep" (the given label is right)."""
         config = self.session.config.config
-        self._decide.start(jobs.decide_label, config.data, config.training.seed, decision_key(issue), action, label,
-                           on_result=self._decided,
-                           on_error=lambda err: self.session.say(f"Cannot save the decision: {err}", "error", topic="labels"))
+        self._decide.start(
+            jobs.decide_label,
+            config.data,
+            config.training.seed,
+            decision_key(issue),
+            action,
+            label,
+            on_result=self._decided,
+            on_error=lambda err: self.session.say(f"Cannot save the decision: {err}", "error", topic="labels"),
+        )
 
     def _decided(self, saved: jobs.LabelDecisionSaved) -> None:
         self.view.mark(saved.key, saved.action, saved.label)

@@ -9,6 +9,7 @@ apply). When the run ends, the card shows the learner's figure beside the publis
 ImageNet lesson trains nothing: it puts the chosen network, as published, in
 `session.classifier`, so dropped photos get its top 5 of 1000 classes.
 """
+
 from __future__ import annotations
 
 from typing import Any, Protocol
@@ -37,15 +38,16 @@ def lesson_titles() -> list[tuple[str, str, str]]:
 
 
 class LessonsController:
-    finished = Signal(object)     # the LessonState once its figure is known
+    finished = Signal(object)  # the LessonState once its figure is known
 
-    def __init__(self, session: Session, runner: TaskRunner, training: TrainingController, grid: GridController,
-                 view: LessonView) -> None:
+    def __init__(
+        self, session: Session, runner: TaskRunner, training: TrainingController, grid: GridController, view: LessonView
+    ) -> None:
         self.session = session
         self.training = training
         self.grid = grid
         self.view = view
-        self._lesson: Any = None          # engine.lessons.Lesson as set up (its fallback when chosen)
+        self._lesson: Any = None  # engine.lessons.Lesson as set up (its fallback when chosen)
         self._figure = runner.slot("lesson-figure", "io")
         self._network = runner.slot("imagenet-network", "engine")
         session.events.lesson.connect(view.show_lesson)
@@ -63,10 +65,20 @@ class LessonsController:
         self._lesson = lesson
         network = lesson.base_config.arch.name if lesson.kind == "imagenet" else ""
         ok, missing = lesson_available(lesson) if lesson.kind != "imagenet" else self._network_available(network)
-        self.session.update("lesson", name=lesson.name, title=lesson.title, note=lesson.note,
-                            published=lesson.published, kind=lesson.kind, status="ready" if ok else "unavailable",
-                            missing=missing, fallback=lesson.fallback or "", fallback_note="", figure="",
-                            network=network)
+        self.session.update(
+            "lesson",
+            name=lesson.name,
+            title=lesson.title,
+            note=lesson.note,
+            published=lesson.published,
+            kind=lesson.kind,
+            status="ready" if ok else "unavailable",
+            missing=missing,
+            fallback=lesson.fallback or "",
+            fallback_note="",
+            figure="",
+            network=network,
+        )
         if ok and lesson.kind != "imagenet":
             self._apply(lesson)
         self.session.clear_message("lesson")
@@ -95,8 +107,9 @@ class LessonsController:
         if state.kind != "imagenet" or network == state.network:
             return
         ok, missing = self._network_available(network)
-        self.session.update("lesson", network=network, status="ready" if ok else "unavailable", missing=missing,
-                            figure="")
+        self.session.update(
+            "lesson", network=network, status="ready" if ok else "unavailable", missing=missing, figure=""
+        )
 
     def run(self) -> None:
         """Run the lesson as set up: the grid, the training, or (ImageNet) load the network."""
@@ -137,15 +150,23 @@ class LessonsController:
 
     def _load_network(self, network: str) -> None:
         self.session.update("lesson", status="loading")
-        self.session.update("classifier", classifier=None, status="loading",
-                            description=f"Loading {network} as published on ImageNet…")
+        self.session.update(
+            "classifier", classifier=None, status="loading", description=f"Loading {network} as published on ImageNet…"
+        )
 
         def ready(classifier: Any) -> None:
             self.session.preferences.update(top_k=IMAGENET_TOP_K)
-            self.session.update("classifier", classifier=classifier, status="ready",
-                                description=f"Model: {network} as published — 1 000 ImageNet classes, top 5")
-            self.session.update("lesson", status="finished",
-                                figure=f"{network} is ready: drop a photo (or use File → Open images…) to read its top 5")
+            self.session.update(
+                "classifier",
+                classifier=classifier,
+                status="ready",
+                description=f"Model: {network} as published — 1 000 ImageNet classes, top 5",
+            )
+            self.session.update(
+                "lesson",
+                status="finished",
+                figure=f"{network} is ready: drop a photo (or use File → Open images…) to read its top 5",
+            )
             self.finished.emit(self.session.lesson)
 
         def failed(err: Any) -> None:
@@ -173,8 +194,9 @@ class LessonsController:
             self.session.update("lesson", status="failed" if failed else "finished", figure=figure)
             self.finished.emit(self.session.lesson)
 
-        self._figure.start(jobs.lesson_figure, self._lesson, result, on_result=done,
-                           on_error=lambda err: done(f"failed: {err}"))
+        self._figure.start(
+            jobs.lesson_figure, self._lesson, result, on_result=done, on_error=lambda err: done(f"failed: {err}")
+        )
 
 
 def _level(value: Any) -> str:

@@ -1,6 +1,7 @@
 """The learning-rate finder: a sweep of the current config on the training lane (a `TrainingJob`,
 so the run bar, Stop and the lock on the settings work as for a training), its curve drawn as it
 goes, and the suggested rate put in the config on request."""
+
 from __future__ import annotations
 
 from typing import Any, Protocol
@@ -23,10 +24,11 @@ class LrFinderView(Protocol):
 
 
 class LrFinderController:
-    found = Signal(object)        # engine.training.lr_finder.LrSweep, or None when stopped
+    found = Signal(object)  # engine.training.lr_finder.LrSweep, or None when stopped
 
-    def __init__(self, session: Session, training: TrainingController, view: LrFinderView,
-                 steps: int = SWEEP_STEPS) -> None:
+    def __init__(
+        self, session: Session, training: TrainingController, view: LrFinderView, steps: int = SWEEP_STEPS
+    ) -> None:
         self.session = session
         self.training = training
         self.view = view
@@ -36,15 +38,25 @@ class LrFinderController:
 
     def find(self) -> None:
         if self.training.running or self.training.busy:
-            self.session.say("Wait for the training to end (or stop it) before sweeping the learning rate.", "warning",
-                             topic="lr")
+            self.session.say(
+                "Wait for the training to end (or stop it) before sweeping the learning rate.", "warning", topic="lr"
+            )
             return
         config = self.session.config.config
-        self.view.show_running(f"Sweeping the learning rate of {config.arch.name} over {self.steps} batches of "
-                               f"{config.training.batch_size}…")
-        self.training.start(TrainingJob(work=jobs.find_lr, extra=(self.steps,), on_result=self._found,
-                                        description="Learning-rate finder: building the model…", fresh_results=False,
-                                        what="Learning-rate finder"))
+        self.view.show_running(
+            f"Sweeping the learning rate of {config.arch.name} over {self.steps} batches of "
+            f"{config.training.batch_size}…"
+        )
+        self.training.start(
+            TrainingJob(
+                work=jobs.find_lr,
+                extra=(self.steps,),
+                on_result=self._found,
+                description="Learning-rate finder: building the model…",
+                fresh_results=False,
+                what="Learning-rate finder",
+            )
+        )
 
     def use(self, rate: float) -> None:
         """Put `rate` (rounded to two significant digits) in the config."""
@@ -56,8 +68,13 @@ class LrFinderController:
         if isinstance(event, LrProbe):
             self.view.add_probe(event.lr, event.loss)
             if self.session.training.status != "stopping":
-                self.session.update("training", status="running", fraction=(event.step + 1) / max(1, event.steps),
-                                    eta="", text=f"LR finder · batch {event.step + 1}/{event.steps} · rate {event.lr:.1e}")
+                self.session.update(
+                    "training",
+                    status="running",
+                    fraction=(event.step + 1) / max(1, event.steps),
+                    eta="",
+                    text=f"LR finder · batch {event.step + 1}/{event.steps} · rate {event.lr:.1e}",
+                )
 
     def _found(self, found: jobs.LrFound) -> None:
         sweep = found.sweep
@@ -67,10 +84,17 @@ class LrFinderController:
             self.view.show_stopped("Stopped before the sweep ended: nothing to suggest.")
         else:
             ended = "the loss exploded there" if sweep.stopped_early else "the end of the sweep"
-            text = (f"Suggested: {sweep.suggested_lr:.1e}, a tenth of the rate at the lowest loss (swept to "
-                    f"{sweep.lrs[-1]:.1e}, {ended}).")
-            self.session.update("training", status="finished", fraction=1.0, eta="",
-                                text=f"LR finder: {sweep.suggested_lr:.1e}",
-                                tooltip=f"The learning-rate finder suggests {sweep.suggested_lr:.1e} (Training tab)")
+            text = (
+                f"Suggested: {sweep.suggested_lr:.1e}, a tenth of the rate at the lowest loss (swept to "
+                f"{sweep.lrs[-1]:.1e}, {ended})."
+            )
+            self.session.update(
+                "training",
+                status="finished",
+                fraction=1.0,
+                eta="",
+                text=f"LR finder: {sweep.suggested_lr:.1e}",
+                tooltip=f"The learning-rate finder suggests {sweep.suggested_lr:.1e} (Training tab)",
+            )
             self.view.show_sweep(list(sweep.lrs), list(sweep.losses), sweep.suggested_lr, text)
         self.found.emit(sweep)

@@ -5,6 +5,7 @@ remembered only once it has loaded, and a marker on disk says which one is loadi
 process dies while loading (a decompression bomb, a folder that exhausts memory), the next
 launch finds the marker and starts without that dataset instead of dying again.
 """
+
 from __future__ import annotations
 
 from engine.config import DataOptions, ExperimentConfig
@@ -23,8 +24,10 @@ def startup_config(settings: Settings) -> tuple[ExperimentConfig, str]:
     settings.clear_loading()
     if not crashed or crashed != config.data.name:
         return config, ""
-    warning = (f"LayerLab closed while loading {short_name(crashed)} last time, so it was not loaded again. "
-               "Choose it in the Data tab to try once more.")
+    warning = (
+        f"LayerLab closed while loading {short_name(crashed)} last time, so it was not loaded again. "
+        "Choose it in the Data tab to try once more."
+    )
     return config.updated(**{"data": DataOptions().model_dump()}), warning
 
 
@@ -32,7 +35,7 @@ class PersistenceController:
     def __init__(self, session: Session, runner: TaskRunner, settings: Settings) -> None:
         self.session = session
         self.settings = settings
-        self._loaded = session.config.config.data     # the data options of the last dataset that loaded
+        self._loaded = session.config.config.data  # the data options of the last dataset that loaded
         session.config.changed.connect(lambda keys: runner.debounce("save-settings", SAVE_DEBOUNCE_MS, self.save))
         session.preferences.changed.connect(lambda keys: settings.save_preferences(session.preferences.value))
         session.events.data.connect(self._on_data)

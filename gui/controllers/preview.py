@@ -1,4 +1,5 @@
 """The augmentation preview: a few training images and random augmented copies of them."""
+
 from __future__ import annotations
 
 from typing import Any, Protocol
@@ -12,18 +13,20 @@ from gui.tasks import TaskRunner
 
 PREVIEW_IMAGES = 4
 PREVIEW_COPIES = 4
-DEBOUNCE_MS = 300   # settings change in bursts (typing, spinning): one preview per burst
+DEBOUNCE_MS = 300  # settings change in bursts (typing, spinning): one preview per burst
 
 
 class PreviewView(Protocol):
     def show_off(self) -> None: ...
     def show_waiting(self, text: str) -> None: ...
     def show_error(self, message: str) -> None: ...
-    def show_preview(self, originals: np.ndarray, copies: np.ndarray, class_names: list[str], labels: list[int]) -> None: ...
+    def show_preview(
+        self, originals: np.ndarray, copies: np.ndarray, class_names: list[str], labels: list[int]
+    ) -> None: ...
 
 
 class PreviewController:
-    shown = Signal()   # a preview was drawn, or the view was told why not (tests, scripts)
+    shown = Signal()  # a preview was drawn, or the view was told why not (tests, scripts)
 
     def __init__(self, session: Session, runner: TaskRunner, view: PreviewView) -> None:
         self.session = session
@@ -51,8 +54,13 @@ class PreviewController:
         if not aug.enabled:
             self.view.show_off()
         elif picked is None:
-            self.view.show_waiting("No images to preview." if data.status == "ready" else
-                                   "no dataset" if data.status == "failed" else "Waiting for the dataset…")
+            self.view.show_waiting(
+                "No images to preview."
+                if data.status == "ready"
+                else "no dataset"
+                if data.status == "failed"
+                else "Waiting for the dataset…"
+            )
         elif not self.session.engine.ready:
             self.view.show_waiting("The preview appears once the engine has loaded…")
             return  # scheduled again when the engine is ready
@@ -60,8 +68,16 @@ class PreviewController:
             images, labels = picked
             self.view.show_waiting("Augmenting…")
             seed = self.session.config.config.training.seed + 1000 * self._reseeds
-            self._slot.start(jobs.preview, images, labels, aug.model_copy(), PREVIEW_COPIES, seed,
-                             on_result=self._show, on_error=self._failed)
+            self._slot.start(
+                jobs.preview,
+                images,
+                labels,
+                aug.model_copy(),
+                PREVIEW_COPIES,
+                seed,
+                on_result=self._show,
+                on_error=self._failed,
+            )
             return
         self.shown.emit()
 

@@ -1,5 +1,6 @@
 """After a training, or for an opened run: the final metrics, the confusion matrix and the
 gallery of misclassified validation images, whose thumbnails are decoded only when shown."""
+
 from __future__ import annotations
 
 from typing import Any, Protocol
@@ -31,7 +32,7 @@ class ResultsController:
         self._render(session.results)
 
     def _on_preferences(self, keys: set[str]) -> None:
-        if "explain" in keys or "*" in keys:   # the gallery's pictures change: with or without the heat map
+        if "explain" in keys or "*" in keys:  # the gallery's pictures change: with or without the heat map
             self._slot.cancel()
             self._explained.cancel()
             self.view.forget_thumbnails()
@@ -66,8 +67,14 @@ class ResultsController:
         if not to_decode:
             return
         if explain:
-            self._explained.start(jobs.explained_thumbnails, classifier, to_decode, THUMBNAIL_SIDE,
-                                  on_progress=lambda item: self.view.set_thumbnail(*item))
+            self._explained.start(
+                jobs.explained_thumbnails,
+                classifier,
+                to_decode,
+                THUMBNAIL_SIDE,
+                on_progress=lambda item: self.view.set_thumbnail(*item),
+            )
         else:
-            self._slot.start(jobs.thumbnails, to_decode, THUMBNAIL_SIDE,
-                             on_progress=lambda item: self.view.set_thumbnail(*item))
+            self._slot.start(
+                jobs.thumbnails, to_decode, THUMBNAIL_SIDE, on_progress=lambda item: self.view.set_thumbnail(*item)
+            )

@@ -1,5 +1,6 @@
 """The runs list: every training saved on disk; open one to see it and classify with its model,
 or copy its settings to repeat or vary the experiment."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,11 +31,18 @@ class ComparisonView(Protocol):
 
 
 class RunsController:
-    opened = Signal(str)          # the path of a run opened (with or without a usable model)
-    compared = Signal(object)     # gui.jobs.ComparedRuns, once shown
+    opened = Signal(str)  # the path of a run opened (with or without a usable model)
+    compared = Signal(object)  # gui.jobs.ComparedRuns, once shown
 
-    def __init__(self, session: Session, runner: TaskRunner, view: RunsView, curves: HistoryView,
-                 comparison: ComparisonView, root: Path | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        runner: TaskRunner,
+        view: RunsView,
+        curves: HistoryView,
+        comparison: ComparisonView,
+        root: Path | None = None,
+    ) -> None:
         self.session = session
         self.view = view
         self.curves = curves
@@ -71,7 +79,9 @@ class RunsController:
             return
         name = Path(path).name
         self.session.status(f"Opening {name}…")
-        self.session.update("classifier", classifier=None, status="loading", description=f"Loading the model of run {name}…")
+        self.session.update(
+            "classifier", classifier=None, status="loading", description=f"Loading the model of run {name}…"
+        )
         self._open.start(jobs.open_run, path, on_result=self._opened, on_error=lambda err: self._open_failed(path, err))
 
     def _opened(self, opened: jobs.OpenedRun) -> None:
@@ -79,53 +89,74 @@ class RunsController:
         config, metrics, name = run.config, run.metrics, run.path.name
         acc = metrics.val_accuracy if metrics is not None else None
         self.close_comparison()
-        title = (f"Run <b>{name}</b> · {config.arch.name} on {short_name(config.data.name)}"
-                 + (f" · val accuracy {acc:.1%}" if finite(acc) else ""))
+        title = f"Run <b>{name}</b> · {config.arch.name} on {short_name(config.data.name)}" + (
+            f" · val accuracy {acc:.1%}" if finite(acc) else ""
+        )
         self.curves.load_history(run.history, title)
         same_data = self.session.data.key == jobs.dataset_key(config.data, config.training.seed)
         if metrics is None:
             note = "This run has no metrics (it did not finish)."
         else:
             note = "" if same_data else "Load this run's dataset (same settings) to see the images."
-        self.session.update("results", metrics=metrics, class_names=tuple(run.class_names), note=note,
-                            dataset=self.session.data.dataset if same_data else None, origin="run")
+        self.session.update(
+            "results",
+            metrics=metrics,
+            class_names=tuple(run.class_names),
+            note=note,
+            dataset=self.session.data.dataset if same_data else None,
+            origin="run",
+        )
         self.session.update("runs", opened=run)
         self.session.clear_message("run")
         if opened.classifier is not None:
-            self.session.update("classifier", classifier=opened.classifier, status="ready",
-                                description=f"Model: run {name} — {config.arch.name} on {short_name(config.data.name)}")
+            self.session.update(
+                "classifier",
+                classifier=opened.classifier,
+                status="ready",
+                description=f"Model: run {name} — {config.arch.name} on {short_name(config.data.name)}",
+            )
         else:
-            self.session.update("classifier", classifier=None, status="failed",
-                                description=f"Run {name} cannot classify: {opened.problem}")
+            self.session.update(
+                "classifier",
+                classifier=None,
+                status="failed",
+                description=f"Run {name} cannot classify: {opened.problem}",
+            )
             self.session.say(f"Run opened without a model: {opened.problem}", "warning", topic="run")
         self.session.status(f"Opened run {name}", 5000)
         self.opened.emit(str(run.path))
 
     def _open_failed(self, path: str, err: Any) -> None:
         self.session.status("")
-        self.session.update("classifier", classifier=None, status="failed",
-                            description="No model: the run could not be opened.")
+        self.session.update(
+            "classifier", classifier=None, status="failed", description="No model: the run could not be opened."
+        )
         self.session.say(f"Cannot open run {Path(path).name}: {err}", "error", getattr(err, "details", ""), topic="run")
 
     # --- side by side -----------------------------------------------------------------------------------
     def compare(self, paths: list[str]) -> None:
         """Overlay the curves of several runs and tabulate what differs between them."""
         if len(paths) < 2:
-            self.session.say("Select two runs or more to compare them (Ctrl+click or Shift+click in the list).",
-                             "info", topic="run")
+            self.session.say(
+                "Select two runs or more to compare them (Ctrl+click or Shift+click in the list).", "info", topic="run"
+            )
             return
         self.session.status(f"Comparing {len(paths)} runs…")
-        self._compare.start(jobs.compare_runs, list(paths), on_result=self._compared,
-                            on_error=lambda err: self.session.say(f"Cannot compare these runs: {err}", "error",
-                                                                  topic="run"))
+        self._compare.start(
+            jobs.compare_runs,
+            list(paths),
+            on_result=self._compared,
+            on_error=lambda err: self.session.say(f"Cannot compare these runs: {err}", "error", topic="run"),
+        )
 
     def _compared(self, result: jobs.ComparedRuns) -> None:
         self.session.update("runs", compared=result)
         self.session.clear_message("run")
         rows = result.comparison.runs
-        self.curves.show_comparison([(row.label or Path(row.run_dir).name, history)
-                                     for row, history in zip(rows, result.histories)],
-                                    f"Comparing {len(rows)} runs: dashed training, solid validation")
+        self.curves.show_comparison(
+            [(row.label or Path(row.run_dir).name, history) for row, history in zip(rows, result.histories)],
+            f"Comparing {len(rows)} runs: dashed training, solid validation",
+        )
         self.comparison.show_comparison(result.comparison)
         self.session.status(f"Comparing {len(rows)} runs", 5000)
         self.compared.emit(result)
@@ -151,6 +182,9 @@ class RunsController:
             self.session.config.replace(run.config)
             self.session.say(f"Settings of run {run.path.name} loaded: Train repeats it.", "info", topic="run")
 
-        self._settings.start(jobs.load_run, path, on_result=loaded,
-                             on_error=lambda err: self.session.say(f"Cannot open run {Path(path).name}: {err}", "error",
-                                                                   topic="run"))
+        self._settings.start(
+            jobs.load_run,
+            path,
+            on_result=loaded,
+            on_error=lambda err: self.session.say(f"Cannot open run {Path(path).name}: {err}", "error", topic="run"),
+        )

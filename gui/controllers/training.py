@@ -4,6 +4,7 @@ The engine's `train` runs as a task on the training lane and reports its events 
 through the task's progress channel, so they arrive on the UI thread in order. Stop asks the
 engine to stop within one batch; the run so far is saved and still delivered.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,12 @@ from gui.text import format_seconds, short_name
 log = logging.getLogger(__name__)
 
 GPU_POLL_MS = 2000
-FAILURE_TITLES = {"nan": "Training diverged", "oom": "Out of memory", "data": "Dataset problem",
-                  "config": "Configuration problem"}
+FAILURE_TITLES = {
+    "nan": "Training diverged",
+    "oom": "Out of memory",
+    "data": "Dataset problem",
+    "config": "Configuration problem",
+}
 
 
 class TrainingView(Protocol):
@@ -51,8 +56,15 @@ class CurvesView(Protocol):
     def set_summary(self, text: str, tooltip: str = "") -> None: ...
     def set_planned_epochs(self, epochs: int) -> None: ...
     def add_batch(self, epoch: int, step: int, steps: int, loss: float, accuracy: float) -> None: ...
-    def add_epoch(self, epoch: int, loss: float, accuracy: float, val_loss: float, val_accuracy: float,
-                  learning_rate: float | None = None) -> None: ...
+    def add_epoch(
+        self,
+        epoch: int,
+        loss: float,
+        accuracy: float,
+        val_loss: float,
+        val_accuracy: float,
+        learning_rate: float | None = None,
+    ) -> None: ...
     def add_stage(self, epoch: int, description: str) -> None: ...
     def add_history(self, history: list[Any]) -> None: ...
 
@@ -69,11 +81,11 @@ class TrainingJob:
     extra: tuple[Any, ...] = ()
     on_result: Callable[[Any], None] | None = None
     description: str = "Preparing data and model…"
-    queue: bool = False       # several runs one after another: the window stays busy between them
-    fresh_results: bool = True   # a training replaces the curves and the results; a label check does not
-    what: str = "Training"       # how messages name the job
-    pausable: bool = False       # `work` takes `pause=` (an engine PauseToken): the run bar offers Pause
-    title: str = ""              # the line above the curves when it starts (default: what trains on what)
+    queue: bool = False  # several runs one after another: the window stays busy between them
+    fresh_results: bool = True  # a training replaces the curves and the results; a label check does not
+    what: str = "Training"  # how messages name the job
+    pausable: bool = False  # `work` takes `pause=` (an engine PauseToken): the run bar offers Pause
+    title: str = ""  # the line above the curves when it starts (default: what trains on what)
 
 
 @dataclass(frozen=True)
@@ -85,12 +97,18 @@ class TrainingCrash:
 
 
 class TrainingController:
-    event = Signal(object)       # every engine event, after the window has handled it
-    finished = Signal(object)    # engine.training.TrainResult, or TrainingCrash
+    event = Signal(object)  # every engine event, after the window has handled it
+    finished = Signal(object)  # engine.training.TrainResult, or TrainingCrash
     gpu_polled = Signal(object)  # (MiB,) or (None,) on the CPU
 
-    def __init__(self, session: Session, runner: TaskRunner, view: TrainingView, curves: CurvesView,
-                 runs_root: Path | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        runner: TaskRunner,
+        view: TrainingView,
+        curves: CurvesView,
+        runs_root: Path | None = None,
+    ) -> None:
         self.session = session
         self.runner = runner
         self.view = view
@@ -100,7 +118,7 @@ class TrainingController:
         self._gpu = runner.slot("gpu-memory", "monitor")
         self._classifier = runner.slot("new-classifier", "engine")
         self._started: Started | None = None
-        self._origin: tuple[float, float] | None = None   # (seconds, fraction) when progress began
+        self._origin: tuple[float, float] | None = None  # (seconds, fraction) when progress began
         self._dataset: Any = None
         self._job = TrainingJob()
         self._shared: jobs.Resources | None = None
@@ -128,7 +146,9 @@ class TrainingController:
         self.session.clear_message()
         if self._job.fresh_results:
             self.curves.reset("Preparing…")
-            self.session.update("results", metrics=None, class_names=(), note="Training…", dataset=None, origin="training")
+            self.session.update(
+                "results", metrics=None, class_names=(), note="Training…", dataset=None, origin="training"
+            )
         engine = self.session.engine
         if engine.status == "failed":
             self._engine_failed(engine)
@@ -144,7 +164,7 @@ class TrainingController:
             return
         if status in ("pausing", "paused"):
             self._pause.resume()
-            self._origin = None   # the time-left estimate starts again: the pause is no training time
+            self._origin = None  # the time-left estimate starts again: the pause is no training time
             self._set(status="running", text=self.session.training.run_note + "Going on…")
         elif status == "running":
             self._pause.pause()
@@ -179,14 +199,34 @@ class TrainingController:
         self._dataset = data.dataset if same else None
         self._skipped = len(self._dataset.skipped) if self._dataset is not None else 0
         self._started, self._origin = None, None
-        self._set(status="preparing", text=self._job.description, fraction=0.0, eta="", feature_cache=None,
-                  cache_note="", stage_note="", run_note="", run_dir="", tooltip="", pausable=self._job.pausable)
+        self._set(
+            status="preparing",
+            text=self._job.description,
+            fraction=0.0,
+            eta="",
+            feature_cache=None,
+            cache_note="",
+            stage_note="",
+            run_note="",
+            run_dir="",
+            tooltip="",
+            pausable=self._job.pausable,
+        )
         work = self._job.work
         if self._job.pausable:
             self._pause = PauseToken()
             work = partial(work, pause=self._pause)
-        self._slot.start(work, config, self._dataset, self.runs_root, self._resources(), *self._job.extra,
-                         on_progress=self._on_event, on_result=self._on_result, on_error=self._on_crash)
+        self._slot.start(
+            work,
+            config,
+            self._dataset,
+            self.runs_root,
+            self._resources(),
+            *self._job.extra,
+            on_progress=self._on_event,
+            on_result=self._on_result,
+            on_error=self._on_crash,
+        )
 
     def _resources(self) -> jobs.Resources:
         """One feature cache for every training of the window (features of a frozen base are reused
@@ -200,10 +240,18 @@ class TrainingController:
 
     # --- events ---------------------------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
-        handler = {Started: self._on_started, Preparing: self._on_preparing, BatchEnd: self._on_batch,
-                   EpochEnd: self._on_epoch, StageChanged: self._on_stage, Finished: self._on_finished,
-                   Failed: self._on_failed, Paused: self._on_paused, Continued: self._on_continued,
-                   Resumed: self._on_resumed}.get(type(event))
+        handler = {
+            Started: self._on_started,
+            Preparing: self._on_preparing,
+            BatchEnd: self._on_batch,
+            EpochEnd: self._on_epoch,
+            StageChanged: self._on_stage,
+            Finished: self._on_finished,
+            Failed: self._on_failed,
+            Paused: self._on_paused,
+            Continued: self._on_continued,
+            Resumed: self._on_resumed,
+        }.get(type(event))
         if handler is not None:
             handler(event)
         self.event.emit(event)
@@ -217,12 +265,22 @@ class TrainingController:
         title = self._job.title or f"Training <b>{config.arch.name}</b> on <b>{short_name(config.data.name)}</b>"
         self.curves.set_summary(
             f"{title} · {event.samples_train:,} training / {event.samples_val:,} validation images · "
-            f"{event.trainable_params:,} of {event.total_params:,} parameters trainable", event.note)
+            f"{event.trainable_params:,} of {event.total_params:,} parameters trainable",
+            event.note,
+        )
         self.curves.set_planned_epochs(event.epochs)
         run = self.session.training.run_note
-        text = run + ("Computing the frozen layers' features once…" if event.feature_cache else f"Epoch 1/{event.epochs}")
-        self._set(status="extracting" if event.feature_cache else "running", epochs=event.epochs,
-                  feature_cache=event.feature_cache, cache_note=event.note, run_dir=event.run_dir, text=text)
+        text = run + (
+            "Computing the frozen layers' features once…" if event.feature_cache else f"Epoch 1/{event.epochs}"
+        )
+        self._set(
+            status="extracting" if event.feature_cache else "running",
+            epochs=event.epochs,
+            feature_cache=event.feature_cache,
+            cache_note=event.note,
+            run_dir=event.run_dir,
+            text=text,
+        )
         if event.note:  # why (not) cached features: stays in the status bar while it trains
             self.session.status(event.note[0].upper() + event.note[1:])
         if event.device != "CPU":
@@ -249,27 +307,39 @@ class TrainingController:
         loss = event.recent_loss if math.isfinite(event.recent_loss) else event.loss
         accuracy = event.recent_accuracy if math.isfinite(event.recent_accuracy) else event.accuracy
         self.curves.add_batch(event.epoch, event.step, event.steps, loss, accuracy)
-        self._progress(event.epoch, (event.step + 1) / max(1, event.steps), event.seconds,
-                       f"{self.session.training.stage_note}batch {event.step + 1}/{event.steps}")
+        self._progress(
+            event.epoch,
+            (event.step + 1) / max(1, event.steps),
+            event.seconds,
+            f"{self.session.training.stage_note}batch {event.step + 1}/{event.steps}",
+        )
 
     def _on_epoch(self, event: EpochEnd) -> None:
-        self.curves.add_epoch(event.epoch, event.loss, event.accuracy, event.val_loss, event.val_accuracy,
-                              event.learning_rate)
+        self.curves.add_epoch(
+            event.epoch, event.loss, event.accuracy, event.val_loss, event.val_accuracy, event.learning_rate
+        )
         self.curves.set_summary(epoch_summary(event))
 
     def _on_resumed(self, event: Resumed) -> None:
         """Going on from a checkpoint: the epochs before it are drawn first, the new ones follow."""
         self.curves.add_history(list(event.history))
         note = f" ({event.note})" if event.note else ""
-        self.session.status(f"Going on at epoch {event.from_epoch + 1}/{event.epochs}: the {event.from_epoch} epochs "
-                            f"before are kept{note}", 10000)
+        self.session.status(
+            f"Going on at epoch {event.from_epoch + 1}/{event.epochs}: the {event.from_epoch} epochs "
+            f"before are kept{note}",
+            10000,
+        )
         self._origin = None
 
     def _on_paused(self, event: Paused) -> None:
         if self.session.training.status != "stopping":
-            self._set(status="paused", eta="", text=f"Paused · epoch {event.epoch + 1}, batch {event.step + 1}",
-                      tooltip=f"Paused after batch {event.step + 1} of epoch {event.epoch + 1}, everything in memory: "
-                              "Resume goes on exactly there; Stop saves the run (it can be resumed later)")
+            self._set(
+                status="paused",
+                eta="",
+                text=f"Paused · epoch {event.epoch + 1}, batch {event.step + 1}",
+                tooltip=f"Paused after batch {event.step + 1} of epoch {event.epoch + 1}, everything in memory: "
+                "Resume goes on exactly there; Stop saves the run (it can be resumed later)",
+            )
 
     def _on_continued(self, event: Continued) -> None:
         self._origin = None
@@ -279,40 +349,66 @@ class TrainingController:
     def _on_stage(self, event: StageChanged) -> None:
         self.curves.add_stage(event.epoch, event.description)
         self._set(stage_note=f"stage {event.stage}, lr {event.learning_rate:g} · ")
-        self.session.say(f"Stage {event.stage}: {event.description} ({event.trainable_params:,} trainable parameters)",
-                         "info", topic="training")
-        self.session.status(f"Stage {event.stage} from epoch {event.epoch + 1}: learning rate "
-                            f"{event.learning_rate:g}, {event.trainable_params:,} trainable parameters")
+        self.session.say(
+            f"Stage {event.stage}: {event.description} ({event.trainable_params:,} trainable parameters)",
+            "info",
+            topic="training",
+        )
+        self.session.status(
+            f"Stage {event.stage} from epoch {event.epoch + 1}: learning rate "
+            f"{event.learning_rate:g}, {event.trainable_params:,} trainable parameters"
+        )
 
     def _on_finished(self, event: Finished) -> None:
         metrics = event.metrics
         acc = metrics.val_accuracy
         acc_text = f"val accuracy {acc:.1%}" if finite(acc) else "no validation accuracy"
         short_acc = f"val acc {acc:.1%}" if finite(acc) else "no val acc"
-        if finite(getattr(metrics, "reconstruction_error", None)):   # an autoencoder: no accuracy
-            acc_text = (f"reconstruction error {metrics.reconstruction_error:.4f} "
-                        f"(the noisy inputs' own {metrics.noisy_input_error:.4f})")
+        if finite(getattr(metrics, "reconstruction_error", None)):  # an autoencoder: no accuracy
+            acc_text = (
+                f"reconstruction error {metrics.reconstruction_error:.4f} "
+                f"(the noisy inputs' own {metrics.noisy_input_error:.4f})"
+            )
             short_acc = f"error {metrics.reconstruction_error:.4f}"
-        errors = f" · {metrics.misclassified_count} errors / {metrics.val_count}" if metrics.val_count \
-            and not finite(getattr(metrics, "reconstruction_error", None)) else ""
-        what = "Stopped" if event.cancelled else ("Stopped early (no more improvement)" if event.stopped_early else "Finished")
+        errors = (
+            f" · {metrics.misclassified_count} errors / {metrics.val_count}"
+            if metrics.val_count and not finite(getattr(metrics, "reconstruction_error", None))
+            else ""
+        )
+        what = (
+            "Stopped"
+            if event.cancelled
+            else ("Stopped early (no more improvement)" if event.stopped_early else "Finished")
+        )
         short = "Stopped" if event.cancelled else ("Stopped early" if event.stopped_early else "Finished")
         epochs = f"{event.epochs_run} epoch{'s' if event.epochs_run != 1 else ''}"
         between_runs = self._job.queue and not event.cancelled
-        self._set(status="preparing" if between_runs else "stopped" if event.cancelled else "finished", eta="",
-                  text=self.session.training.run_note + f"{short} · {short_acc}",
-                  fraction=self.session.training.fraction if event.cancelled else 1.0,
-                  tooltip=f"{what} after {epochs} · {acc_text}")
-        self.session.say(f"{what}: {acc_text}{errors}. Saved as run {Path(event.run_dir).name}.", "success",
-                         event.run_dir, topic="training")
+        self._set(
+            status="preparing" if between_runs else "stopped" if event.cancelled else "finished",
+            eta="",
+            text=self.session.training.run_note + f"{short} · {short_acc}",
+            fraction=self.session.training.fraction if event.cancelled else 1.0,
+            tooltip=f"{what} after {epochs} · {acc_text}",
+        )
+        self.session.say(
+            f"{what}: {acc_text}{errors}. Saved as run {Path(event.run_dir).name}.",
+            "success",
+            event.run_dir,
+            topic="training",
+        )
 
     def _on_failed(self, event: Failed) -> None:
         title = FAILURE_TITLES.get(event.kind, "Training failed")
         reason = event.reason
         if reason.lower().startswith(title.lower()):  # "Training diverged: training diverged: …"
-            reason = reason[len(title):].lstrip(" :")
-        self._set(status="preparing" if self._job.queue else "failed", fraction=0.0, eta="",
-                  text=self.session.training.run_note + title, tooltip=f"{title}: {reason}")
+            reason = reason[len(title) :].lstrip(" :")
+        self._set(
+            status="preparing" if self._job.queue else "failed",
+            fraction=0.0,
+            eta="",
+            text=self.session.training.run_note + title,
+            tooltip=f"{title}: {reason}",
+        )
         self.session.say(f"{title}: {reason}", "error", event.run_dir, topic="training")
         log.warning("training failed (%s): %s [run %s]", event.kind, event.reason, event.run_dir)
 
@@ -330,7 +426,8 @@ class TrainingController:
         status = status if status in ("stopping", "pausing") else "running"
         run = self.session.training.run_note
         text = {"stopping": "Stopping after this batch…", "pausing": "Pausing after this batch…"}.get(
-            status, f"{run}Epoch {epoch + 1}/{epochs} · {detail}")
+            status, f"{run}Epoch {epoch + 1}/{epochs} · {detail}"
+        )
         self._set(status=status, fraction=fraction, text=text, eta=eta)
 
     # --- the end --------------------------------------------------------------------------------------
@@ -348,16 +445,21 @@ class TrainingController:
             self._set(status="failed" if result.failed else "finished", text="Training ended")
         dataset = result.dataset if result.dataset is not None else self._dataset
         if dataset is not None and dataset is self.session.data.dataset and len(dataset.skipped) != self._skipped:
-            self.session.update("data", dataset=dataset)   # files found unreadable while streaming: show them
+            self.session.update("data", dataset=dataset)  # files found unreadable while streaming: show them
         self._dataset = None
         if result.failed:
             self.session.update("results", metrics=None, note=f"No results: {result.failed}", dataset=None)
         else:
             names = tuple(getattr(dataset, "class_names", ()) or (result.spec.class_names if result.spec else ()))
             note = "Stopped before the planned epochs." if result.cancelled else ""
-            self.session.update("results", metrics=result.metrics, class_names=names, note=note, dataset=dataset,
-                                origin="training")
-            if result.model is not None and result.spec is not None and self.session.config.config.task != "autoencoder":
+            self.session.update(
+                "results", metrics=result.metrics, class_names=names, note=note, dataset=dataset, origin="training"
+            )
+            if (
+                result.model is not None
+                and result.spec is not None
+                and self.session.config.config.task != "autoencoder"
+            ):
                 self._make_classifier(result.model, result.spec, list(names), str(result.run_dir))
 
     def _on_crash(self, err: Any) -> None:
@@ -395,7 +497,9 @@ class TrainingController:
         """Ask how much GPU memory TensorFlow holds (one poll at a time; never behind other work)."""
         if self._gpu.busy or not self.session.engine.ready:
             return
-        self._gpu.start(jobs.gpu_memory, on_result=self._on_gpu_memory, on_error=lambda err: self._on_gpu_memory((None,)))
+        self._gpu.start(
+            jobs.gpu_memory, on_result=self._on_gpu_memory, on_error=lambda err: self._on_gpu_memory((None,))
+        )
 
     def _on_gpu_memory(self, polled: tuple[float | None]) -> None:
         (megabytes,) = polled
@@ -415,10 +519,12 @@ class TrainingController:
 
 def epoch_summary(event: EpochEnd) -> str:
     parts = [f"Epoch {event.epoch + 1}/{event.epochs}", f"loss {event.loss:.4f}"]
-    if finite(event.accuracy):          # an autoencoder has none: its loss is the reconstruction error
+    if finite(event.accuracy):  # an autoencoder has none: its loss is the reconstruction error
         parts.append(f"accuracy {event.accuracy:.1%}")
     if finite(event.val_loss):
-        parts.append(f"val loss {event.val_loss:.4f}" if finite(event.val_accuracy) else f"<b>val loss {event.val_loss:.4f}</b>")
+        parts.append(
+            f"val loss {event.val_loss:.4f}" if finite(event.val_accuracy) else f"<b>val loss {event.val_loss:.4f}</b>"
+        )
     if finite(event.val_accuracy):
         parts.append(f"<b>val accuracy {event.val_accuracy:.1%}</b>")
     parts.append(f"{event.seconds:.1f} s")

@@ -4,6 +4,7 @@ The panel writes `config.augmentation.*` and shows the previews the preview cont
 the background (gui/controllers/preview.py): a few training images, each followed by augmented
 copies. It never calls TensorFlow itself.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,29 +27,53 @@ from gui.widgets import heading, hint, panel_layout, set_state
 
 TILE = 64
 
-APPLIES = ("Applied to the training images only, drawn anew at random every epoch; validation and test images "
-           "are never augmented, and neither are the images you classify. Augmentation turns the feature cache off "
-           "(the frozen layers see different images every epoch).")
+APPLIES = (
+    "Applied to the training images only, drawn anew at random every epoch; validation and test images "
+    "are never augmented, and neither are the images you classify. Augmentation turns the feature cache off "
+    "(the frozen layers see different images every epoch)."
+)
 
 #: (config key, label, unit shown, config value per unit, upper bound in units, default when ticked, tooltip)
 AMOUNTS = (
-    ("rotation", "Rotation", "°", 1 / 360, 180.0, 10.0,
-     "Turn each image by a random angle up to ± this many degrees (edges filled by reflection)."),
-    ("zoom", "Zoom", "%", 1 / 100, 90.0, 10.0,
-     "Zoom in or out at random by up to this share of the image size."),
-    ("translation", "Shift", "%", 1 / 100, 50.0, 10.0,
-     "Move each image sideways and up or down at random by up to this share of its size."),
-    ("contrast", "Contrast", "%", 1 / 100, 90.0, 20.0,
-     "Change the contrast at random by up to this much (stronger or flatter images)."),
+    (
+        "rotation",
+        "Rotation",
+        "°",
+        1 / 360,
+        180.0,
+        10.0,
+        "Turn each image by a random angle up to ± this many degrees (edges filled by reflection).",
+    ),
+    ("zoom", "Zoom", "%", 1 / 100, 90.0, 10.0, "Zoom in or out at random by up to this share of the image size."),
+    (
+        "translation",
+        "Shift",
+        "%",
+        1 / 100,
+        50.0,
+        10.0,
+        "Move each image sideways and up or down at random by up to this share of its size.",
+    ),
+    (
+        "contrast",
+        "Contrast",
+        "%",
+        1 / 100,
+        90.0,
+        20.0,
+        "Change the contrast at random by up to this much (stronger or flatter images).",
+    ),
 )
-FLIP_TIP = ("Mirror images at random. Horizontal suits photos of objects and animals; vertical or both suit "
-            "images without an up (satellite, microscope). Digits and letters change meaning when mirrored: keep none.")
+FLIP_TIP = (
+    "Mirror images at random. Horizontal suits photos of objects and animals; vertical or both suit "
+    "images without an up (satellite, microscope). Digits and letters change meaning when mirrored: keep none."
+)
 
 
 class AugmentationPanel(QWidget):
     """Writes `config.augmentation.*`; shows the preview it is given."""
 
-    reseed_requested = Signal()   # "Other samples": the window draws new random copies
+    reseed_requested = Signal()  # "Other samples": the window draws new random copies
 
     def __init__(self, store: ConfigStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,8 +81,8 @@ class AugmentationPanel(QWidget):
         self.binder = Binder(store)
         self.checks: dict[str, QCheckBox] = {}
         self.spins: dict[str, QDoubleSpinBox] = {}
-        self.state = "empty"      # empty | waiting | off | shown | error (tests read it)
-        self.last_preview: tuple[np.ndarray, np.ndarray] | None = None   # (originals, copies) shown
+        self.state = "empty"  # empty | waiting | off | shown | error (tests read it)
+        self.last_preview: tuple[np.ndarray, np.ndarray] | None = None  # (originals, copies) shown
         self._build()
 
     # --- layout ---------------------------------------------------------------------------------
@@ -66,8 +91,10 @@ class AugmentationPanel(QWidget):
         title = heading("Augmentation")
         title.setToolTip(APPLIES)
         layout.addWidget(title)
-        note = hint("Random changes to the <b>training images only</b>, new every epoch: more variety, less "
-                    "memorising. Validation and test images stay as they are.")
+        note = hint(
+            "Random changes to the <b>training images only</b>, new every epoch: more variety, less "
+            "memorising. Validation and test images stay as they are."
+        )
         note.setToolTip(APPLIES)
         layout.addWidget(note)
 
@@ -93,8 +120,14 @@ class AugmentationPanel(QWidget):
             spin.setPrefix("± ")
             spin.setSuffix(f" {unit}" if unit == "%" else unit)
             spin.setToolTip(tip)
-            self.binder.optional(check, spin, f"augmentation.{key}", off=0.0,
-                                 to_widget=lambda v, s=scale: v / s, from_widget=lambda v, s=scale: round(v * s, 6))
+            self.binder.optional(
+                check,
+                spin,
+                f"augmentation.{key}",
+                off=0.0,
+                to_widget=lambda v, s=scale: v / s,
+                from_widget=lambda v, s=scale: round(v * s, 6),
+            )
             self.checks[key], self.spins[key] = check, spin
             grid.addWidget(check, row, 0)
             grid.addWidget(spin, row, 1)
@@ -146,15 +179,20 @@ class AugmentationPanel(QWidget):
         self.last_preview = None
         self.reseed.hide()  # nothing random to redraw
         self.grid_widget.hide()
-        self._set_state("off", "All augmentation is off: the network sees every training image exactly as it is, "
-                               "every epoch. Tick a transformation above to preview what it does.")
+        self._set_state(
+            "off",
+            "All augmentation is off: the network sees every training image exactly as it is, "
+            "every epoch. Tick a transformation above to preview what it does.",
+        )
 
     def show_error(self, message: str) -> None:
         self._clear_tiles()
         self.grid_widget.hide()
         self._set_state("error", f"⚠ No preview: {message}")
 
-    def show_preview(self, originals: np.ndarray, copies: np.ndarray, class_names: list[str], labels: list[int]) -> None:
+    def show_preview(
+        self, originals: np.ndarray, copies: np.ndarray, class_names: list[str], labels: list[int]
+    ) -> None:
         """`originals` (N, H, W, C) and `copies` (N, K, H, W, C), uint8."""
         self._clear_tiles()
         self.last_preview = (originals, copies)
@@ -180,11 +218,18 @@ class AugmentationPanel(QWidget):
         self.tiles.setColumnStretch(k + 1, 1)
         self.grid_widget.show()
         self.reseed.show()
-        self._set_state("shown", f"Each row: a training image, then {k} random versions of it — what the network "
-                                 "may see in different epochs.")
+        self._set_state(
+            "shown",
+            f"Each row: a training image, then {k} random versions of it — what the network "
+            "may see in different epochs.",
+        )
 
     def tile_count(self) -> int:
         """How many image tiles the grid shows (tests)."""
-        return sum(1 for i in range(self.tiles.count())
-                   if isinstance(self.tiles.itemAt(i).widget(), QLabel) and self.tiles.itemAt(i).widget().pixmap() is not None
-                   and not self.tiles.itemAt(i).widget().pixmap().isNull())
+        return sum(
+            1
+            for i in range(self.tiles.count())
+            if isinstance(self.tiles.itemAt(i).widget(), QLabel)
+            and self.tiles.itemAt(i).widget().pixmap() is not None
+            and not self.tiles.itemAt(i).widget().pixmap().isNull()
+        )

@@ -1,4 +1,5 @@
 """Classify panel: every dropped, pasted or opened image with what the network saw and its top-k."""
+
 from __future__ import annotations
 
 import html
@@ -35,7 +36,7 @@ INPUT_SIDE = 72
 class ResultCard(QFrame):
     """One image: the original, the network's input, and the probabilities (or why not)."""
 
-    layers_requested = Signal(int)    # the ticket whose layer views the user asked for
+    layers_requested = Signal(int)  # the ticket whose layer views the user asked for
 
     def __init__(self, ticket: int, source: str | bytes) -> None:
         super().__init__()
@@ -73,7 +74,7 @@ class ResultCard(QFrame):
         # long (the full path is in the tooltip) instead of widening the column or hiding the verdict.
         self.verdict = QLabel()
         self.verdict.setObjectName("CardTitle")
-        self.verdict.setWordWrap(True)   # "unfamiliar — probably none of these" must not widen the card
+        self.verdict.setWordWrap(True)  # "unfamiliar — probably none of these" must not widen the card
         self.verdict.hide()
         right.addWidget(self.verdict)
         self.name = QLabel(name)
@@ -104,7 +105,7 @@ class ResultCard(QFrame):
         layout.addLayout(right, 1)
         self.prediction: Any = None
         self.error = ""
-        self._picture: QPixmap | None = None   # the image as given (the overlay is drawn over a copy)
+        self._picture: QPixmap | None = None  # the image as given (the overlay is drawn over a copy)
         self.overlay_shown = False
 
     def set_original(self, image: np.ndarray | None) -> None:
@@ -156,10 +157,12 @@ class ResultCard(QFrame):
         if lengths is None or prediction.probabilities is None:
             tip = ""
         else:
-            order = np.argsort(prediction.probabilities)[::-1][:len(prediction.top)]
+            order = np.argsort(prediction.probabilities)[::-1][: len(prediction.top)]
             raw = ", ".join(f"{label} {float(lengths[i]):.2f}" for (label, _), i in zip(prediction.top, order))
-            tip = ("CapsNet: each class's capsule length (0..1: how sure the network is that the class is present) "
-                   f"read as a probability. Raw capsule lengths: {raw}")
+            tip = (
+                "CapsNet: each class's capsule length (0..1: how sure the network is that the class is present) "
+                f"read as a probability. Raw capsule lengths: {raw}"
+            )
         self.bars.setToolTip(tip)
         self.verdict.setToolTip(tip)
         self.name.setText(self.name.text().removesuffix(" · capsule lengths") + (" · capsule lengths" if tip else ""))
@@ -172,12 +175,16 @@ class ResultCard(QFrame):
             self.trust.setText(f"looks like the training images (distance {prediction.ood_score:.1f})")
             set_state(self.trust, "ok")
         else:
-            self.trust.setText(f"⚠ unlike the training images (distance {prediction.ood_score:.1f}): "
-                               "the answer is probably meaningless")
+            self.trust.setText(
+                f"⚠ unlike the training images (distance {prediction.ood_score:.1f}): "
+                "the answer is probably meaningless"
+            )
             set_state(self.trust, "warning")
-        self.trust.setToolTip("How far the network's features of this image are from those of the training images "
-                              "(Mahalanobis distance to the nearest class); above the limit fitted after training, the "
-                              "image is called unfamiliar.")
+        self.trust.setToolTip(
+            "How far the network's features of this image are from those of the training images "
+            "(Mahalanobis distance to the nearest class); above the limit fitted after training, the "
+            "image is called unfamiliar."
+        )
         self.trust.show()
 
     def set_error(self, message: str) -> None:
@@ -191,19 +198,19 @@ class ResultCard(QFrame):
 class ClassifyPanel(QWidget):
     """Shows one card per image; asks (by signals) for new sources to be classified."""
 
-    sources_chosen = Signal(list)     # list[str | bytes]
+    sources_chosen = Signal(list)  # list[str | bytes]
     paste_requested = Signal()
-    reveal_requested = Signal()       # new cards arrived: the tab holding the panel should show
-    layers_requested = Signal(int)    # a card's "Layers…"
+    reveal_requested = Signal()  # new cards arrived: the tab holding the panel should show
+    layers_requested = Signal(int)  # a card's "Layers…"
 
     def __init__(self, preferences: EventedStore, start_folder: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._start_folder = start_folder or (lambda: str(Path.home()))
         self.cards: dict[int, ResultCard] = {}
-        self.removed = 0                  # older cards dropped to stay within MAX_CARDS
+        self.removed = 0  # older cards dropped to stay within MAX_CARDS
         self.binder = Binder(preferences)
         layout = panel_layout(self)
-        title = QHBoxLayout()       # the heading and Clear, then the controls on their own row
+        title = QHBoxLayout()  # the heading and Clear, then the controls on their own row
         title.addWidget(heading("Classify"))
         title.addStretch(1)
         layout.addLayout(title)
@@ -220,7 +227,9 @@ class ClassifyPanel(QWidget):
         self.threshold.setPrefix("sure ≥ ")
         self.threshold.setSpecialValueText("sure: any")
         self.threshold.setToolTip("An answer whose top probability is below this is shown as 'not sure' (0: off)")
-        self.binder.field(self.threshold, "threshold", to_widget=lambda v: round(v * 100), from_widget=lambda v: v / 100)
+        self.binder.field(
+            self.threshold, "threshold", to_widget=lambda v: round(v * 100), from_widget=lambda v: v / 100
+        )
         top.addWidget(self.threshold)
         self.open_button = QPushButton("Open…")
         self.open_button.setToolTip("Choose image files to classify")
@@ -241,8 +250,10 @@ class ClassifyPanel(QWidget):
         self.model_label.setWordWrap(True)
         layout.addWidget(self.model_label)
         self.explain = QCheckBox("Show where the network looks")
-        self.explain.setToolTip("Draw over each image the places that decided the answer: Grad-CAM for "
-                                "convolutional networks, the gradient of the class score (saliency) for the MLP")
+        self.explain.setToolTip(
+            "Draw over each image the places that decided the answer: Grad-CAM for "
+            "convolutional networks, the gradient of the class score (saliency) for the MLP"
+        )
         self.binder.field(self.explain, "explain")
         layout.addWidget(self.explain)
         self.drop_hint = QLabel("Drop images or a folder anywhere in the window\n— or Open… / Ctrl+V —")
@@ -268,8 +279,12 @@ class ClassifyPanel(QWidget):
 
     def choose_files(self) -> None:
         """The Open… dialog (also File → Open images…)."""
-        files, _ = QFileDialog.getOpenFileNames(self, "Images to classify", self._start_folder(),
-                                                "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(
+            self,
+            "Images to classify",
+            self._start_folder(),
+            "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)",
+        )
         if files:
             self.sources_chosen.emit(files)
 
@@ -291,8 +306,10 @@ class ClassifyPanel(QWidget):
             self.cards.pop(min(self.cards)).deleteLater()
             self.removed += 1
         if self.removed:
-            self.removed_note.setText(f"Only the newest {MAX_CARDS} results are kept: {self.removed:,} older "
-                                      f"{'one was' if self.removed == 1 else 'ones were'} removed.")
+            self.removed_note.setText(
+                f"Only the newest {MAX_CARDS} results are kept: {self.removed:,} older "
+                f"{'one was' if self.removed == 1 else 'ones were'} removed."
+            )
             self.removed_note.show()
 
     def _card(self, ticket: int) -> ResultCard | None:

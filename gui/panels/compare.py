@@ -3,6 +3,7 @@
 The curves of the same runs are overlaid in the plots (one colour per run, the colour shown in
 the first column here); `engine.experiments.compare` decides what differs and labels each run.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,9 +16,15 @@ from gui import theme
 from gui.text import format_seconds, setting_name
 from gui.widgets import heading, hint, panel_layout
 
-FIGURES = (("Val acc", "val_accuracy", "percent"), ("Test acc", "test_accuracy", "percent"),
-           ("Val loss", "val_loss", "loss"), ("Test loss", "test_loss", "loss"), ("Epochs", "epochs_run", "int"),
-           ("Time", "seconds", "time"), ("Trainable", "trainable_params", "int"))
+FIGURES = (
+    ("Val acc", "val_accuracy", "percent"),
+    ("Test acc", "test_accuracy", "percent"),
+    ("Val loss", "val_loss", "loss"),
+    ("Test loss", "test_loss", "loss"),
+    ("Epochs", "epochs_run", "int"),
+    ("Time", "seconds", "time"),
+    ("Trainable", "trainable_params", "int"),
+)
 
 
 def _figure(value: Any, kind: str) -> str:
@@ -43,7 +50,7 @@ class ComparisonModel(QAbstractTableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.rows: list[Any] = []                 # engine.experiments.compare.RunRow
+        self.rows: list[Any] = []  # engine.experiments.compare.RunRow
         self.differences: dict[str, list[Any]] = {}
 
     def set_comparison(self, comparison: Any) -> None:
@@ -135,8 +142,14 @@ class ComparisonPanel(QWidget):
         self.model.set_comparison(comparison)
         keys = [setting_name(key) for key in comparison.differences]
         self.title.setText(f"Comparing {len(comparison.runs)} runs")
-        self.note.setText(("What differs: " + ", ".join(keys) if keys else "The runs have the same settings "
-                           "(repeats of one experiment).") + " Curves: dashed training, solid validation.")
+        self.note.setText(
+            (
+                "What differs: " + ", ".join(keys)
+                if keys
+                else "The runs have the same settings (repeats of one experiment)."
+            )
+            + " Curves: dashed training, solid validation."
+        )
         self.show()
 
     def hide_comparison(self) -> None:

@@ -4,6 +4,7 @@ Correct predictions (the diagonal) are shaded in the accent colour, confusions i
 the shade is the cell's share of its true class, so rare classes read as clearly as common ones.
 Clicking an off-diagonal cell emits `cell_clicked(true_index, predicted_index)`.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,24 +18,27 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 from gui import theme
 
 MAX_CELL = 26.0
-MAX_LABEL = 64          # px: longer class names are elided (full name in the tooltip)
-NUMBERS_UP_TO = 20      # more classes: heat-map only, counts in the tooltips
+MAX_LABEL = 64  # px: longer class names are elided (full name in the tooltip)
+NUMBERS_UP_TO = 20  # more classes: heat-map only, counts in the tooltips
 
 
 def _mix(a: str, b: str, t: float) -> QColor:
     ca, cb = QColor(a), QColor(b)
     t = min(1.0, max(0.0, t))
-    return QColor(round(ca.red() + (cb.red() - ca.red()) * t), round(ca.green() + (cb.green() - ca.green()) * t),
-                  round(ca.blue() + (cb.blue() - ca.blue()) * t))
+    return QColor(
+        round(ca.red() + (cb.red() - ca.red()) * t),
+        round(ca.green() + (cb.green() - ca.green()) * t),
+        round(ca.blue() + (cb.blue() - ca.blue()) * t),
+    )
 
 
 @dataclass(frozen=True)
 class _Geometry:
-    left: float          # x of the first column
-    top: float           # y of the first row
+    left: float  # x of the first column
+    top: float  # y of the first row
     cell: float
     labels: bool
-    rotated: bool        # column labels drawn vertically
+    rotated: bool  # column labels drawn vertically
     height: int
 
 
@@ -83,7 +87,7 @@ class ConfusionMatrixView(QWidget):
         labels = n <= NUMBERS_UP_TO
         longest = max((fm.horizontalAdvance(name) for name in self.names), default=0.0)
         label_w = min(MAX_LABEL, longest) + 6 if labels else 0.0
-        left = line + 2 + label_w                       # rotated "true" caption + row labels
+        left = line + 2 + label_w  # rotated "true" caption + row labels
         cell = max(3.0, min(MAX_CELL, (width - left - 2) / n))
         rotated = labels and longest > cell - 4
         top = line + 2 + ((min(MAX_LABEL, longest) + 6) if rotated else (line + 2) if labels else 0.0)
@@ -138,8 +142,12 @@ class ConfusionMatrixView(QWidget):
 
     def mousePressEvent(self, event) -> None:
         cell = self.cell_at(event.position())
-        if event.button() == Qt.MouseButton.LeftButton and cell is not None and cell[0] != cell[1] \
-                and self.matrix[cell[0]][cell[1]] > 0:
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and cell is not None
+            and cell[0] != cell[1]
+            and self.matrix[cell[0]][cell[1]] > 0
+        ):
             self.cell_clicked.emit(*cell)
             return
         super().mousePressEvent(event)
@@ -170,15 +178,21 @@ class ConfusionMatrixView(QWidget):
             for i, name in enumerate(self.names):
                 text = fm.elidedText(name, Qt.TextElideMode.ElideRight, int(MAX_LABEL))
                 y = g.top + i * g.cell
-                painter.drawText(QRectF(line + 2, y, label_w, g.cell),
-                                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text)
+                painter.drawText(
+                    QRectF(line + 2, y, label_w, g.cell),
+                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                    text,
+                )
                 x = g.left + i * g.cell
                 if g.rotated:
                     painter.save()
                     painter.translate(x, g.top - 4)
                     painter.rotate(-90)
-                    painter.drawText(QRectF(0, 0, g.top - line - 6, g.cell),
-                                     Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+                    painter.drawText(
+                        QRectF(0, 0, g.top - line - 6, g.cell),
+                        Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                        text,
+                    )
                     painter.restore()
                 else:
                     painter.drawText(QRectF(x, line + 2, g.cell, line), Qt.AlignmentFlag.AlignCenter, text)

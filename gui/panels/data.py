@@ -1,4 +1,5 @@
 """Data panel: pick a dataset (built-in, Keras, class folder, npz) and see what is in it."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -44,7 +45,7 @@ def available_datasets() -> list[tuple[str, str, bool]]:
 class DataPanel(QWidget):
     """Edits `config.data.*`; shows classes, split sizes, skipped files and sample thumbnails."""
 
-    folder_chosen = Signal(str)   # a folder or file picked in a dialog (the window remembers where)
+    folder_chosen = Signal(str)  # a folder or file picked in a dialog (the window remembers where)
 
     def __init__(self, store: ConfigStore, start_folder: Callable[[], str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,13 +82,17 @@ class DataPanel(QWidget):
         self.size_spin.setRange(0, 1024)
         self.size_spin.setSpecialValueText("source size")
         self.size_spin.setSuffix(" px")
-        self.size_spin.setToolTip("Side of the square images for folder and generated data; 'source size' keeps the default")
+        self.size_spin.setToolTip(
+            "Side of the square images for folder and generated data; 'source size' keeps the default"
+        )
         form.addRow("Image size", self.size_spin)
         self.resample_combo = QComboBox()
         self.resample_combo.addItem("bilinear (fast)", "bilinear")
         self.resample_combo.addItem("Lanczos (a little sharper)", "lanczos")
-        self.resample_combo.setToolTip("How the photos of a class folder are shrunk to the image size. Bilinear decodes "
-                                       "about 2.5× faster; Lanczos is the rule of runs made before LayerLab recorded it")
+        self.resample_combo.setToolTip(
+            "How the photos of a class folder are shrunk to the image size. Bilinear decodes "
+            "about 2.5× faster; Lanczos is the rule of runs made before LayerLab recorded it"
+        )
         form.addRow("Shrink photos", self.resample_combo)
         limit_row = QHBoxLayout()
         self.limit_check = QCheckBox("at most")
@@ -102,9 +107,11 @@ class DataPanel(QWidget):
         form.addRow("Training data", limit_row)
         test_row = QHBoxLayout()
         self.test_check = QCheckBox("hold out")
-        self.test_check.setToolTip("For data without a test split of its own (digits, shapes, a plain class folder, an "
-                                   ".npz without x_test): set aside a stratified, seeded share as a test set the model "
-                                   "never sees, evaluated once at the end")
+        self.test_check.setToolTip(
+            "For data without a test split of its own (digits, shapes, a plain class folder, an "
+            ".npz without x_test): set aside a stratified, seeded share as a test set the model "
+            "never sees, evaluated once at the end"
+        )
         self.test_spin = QSpinBox()
         self.test_spin.setRange(5, 50)
         self.test_spin.setValue(20)
@@ -120,8 +127,13 @@ class DataPanel(QWidget):
         bind.field(self.resample_combo, "data.resample")
         bind.enable_when(self.resample_combo, lambda config: config.data.name.startswith("folder:"))
         bind.optional(self.limit_check, self.limit_spin, "data.limit")
-        bind.optional(self.test_check, self.test_spin, "data.test_split", to_widget=lambda v: round(v * 100),
-                      from_widget=lambda v: v / 100)
+        bind.optional(
+            self.test_check,
+            self.test_spin,
+            "data.test_split",
+            to_widget=lambda v: round(v * 100),
+            from_widget=lambda v: v / 100,
+        )
         bind.lockable(self.folder_button, self.npz_button)
 
         self.status = QLabel("")
@@ -170,7 +182,9 @@ class DataPanel(QWidget):
             self.store.update(**{"data.name": f"folder:{path}"})
 
     def _choose_npz(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose an npz file", self._start_folder(), "NumPy archives (*.npz)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose an npz file", self._start_folder(), "NumPy archives (*.npz)"
+        )
         if path:
             self.folder_chosen.emit(path)
             self.store.update(**{"data.name": f"npz:{path}"})
@@ -201,7 +215,9 @@ class DataPanel(QWidget):
         self.summary.show()
         skipped = list(getattr(dataset, "skipped", []) or [])
         if skipped:
-            self.skipped.setText(f"⚠ {len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped (could not be read) — hover for details")
+            self.skipped.setText(
+                f"⚠ {len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped (could not be read) — hover for details"
+            )
             shown = "\n".join(f"{Path(p).name}: {why}" for p, why in skipped[:40])
             more = f"\n… and {len(skipped) - 40} more" if len(skipped) > 40 else ""
             self.skipped.setToolTip(shown + more)
@@ -231,8 +247,11 @@ class DataPanel(QWidget):
                 strip = mosaic(np.asarray(images)[:SAMPLES_PER_CLASS], columns=SAMPLES_PER_CLASS, gap=1)
                 scale = max(1, 28 // max(1, images.shape[1]))
                 height = max(28, min(40, images.shape[1] * scale))
-                picture.setPixmap(array_to_pixmap(strip, max(height * strip.shape[1] // strip.shape[0], height),
-                                                  smooth=images.shape[1] > 40))
+                picture.setPixmap(
+                    array_to_pixmap(
+                        strip, max(height * strip.shape[1] // strip.shape[0], height), smooth=images.shape[1] > 40
+                    )
+                )
             else:
                 picture.setText("no samples")
             self.thumb_grid.addWidget(picture, row, 1, Qt.AlignmentFlag.AlignLeft)

@@ -5,6 +5,7 @@ The gallery is a `QListView` in icon mode over a `ThumbnailListModel` (gui/panel
 decoded only when its row is painted (the model asks for it with `thumbnails_wanted`; the results
 controller decodes it in the background and hands it back with `set_thumbnail`).
 """
+
 from __future__ import annotations
 
 import math
@@ -54,7 +55,7 @@ def _tooltip(entry: Any, picture_missing: bool) -> str:
 class ErrorsPanel(QWidget):
     """Final metrics, confusion matrix (click a cell to filter) and the misclassified gallery."""
 
-    title_changed = Signal(str)     # "Errors (9)": for the tab that holds the panel
+    title_changed = Signal(str)  # "Errors (9)": for the tab that holds the panel
 
     def __init__(self, preferences: EventedStore | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,9 +64,16 @@ class ErrorsPanel(QWidget):
         stats.setSpacing(6)
         self.values: dict[str, QLabel] = {}
         self.tiles: dict[str, QFrame] = {}
-        for i, (key, title) in enumerate((("val_accuracy", "validation accuracy"), ("val_loss", "validation loss"),
-                                          ("train_accuracy", "training accuracy"), ("train_loss", "training loss"),
-                                          ("test_accuracy", "test accuracy"), ("test_loss", "test loss"))):
+        for i, (key, title) in enumerate(
+            (
+                ("val_accuracy", "validation accuracy"),
+                ("val_loss", "validation loss"),
+                ("train_accuracy", "training accuracy"),
+                ("train_loss", "training loss"),
+                ("test_accuracy", "test accuracy"),
+                ("test_loss", "test loss"),
+            )
+        ):
             frame, value = _stat(title)
             self.values[key], self.tiles[key] = value, frame
             stats.addWidget(frame, i // 2, i % 2)
@@ -108,7 +116,9 @@ class ErrorsPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(heading("Where it goes wrong"))
         top.addStretch(1)
-        self.show_all = QLabel(f'<a href="#all" style="color: {theme.ACCENT}; text-decoration: none;">show all errors</a>')
+        self.show_all = QLabel(
+            f'<a href="#all" style="color: {theme.ACCENT}; text-decoration: none;">show all errors</a>'
+        )
         self.show_all.setObjectName("Caption")
         self.show_all.linkActivated.connect(lambda _link: self.set_filter(None))
         self.show_all.hide()
@@ -127,9 +137,13 @@ class ErrorsPanel(QWidget):
         self.views.addTab(self.per_class, "Per class")
         self.views.setTabToolTip(1, "Precision, recall, F1 and support of each class, sortable")
         box.addWidget(self.views)
-        legend = QLabel(f'<span style="color:{theme.ACCENT}">■</span> correct &nbsp; '
-                        f'<span style="color:{theme.BAD}">■</span> confused &nbsp;·&nbsp; click a red cell to filter')
-        legend.setToolTip("Rows: true class, columns: predicted class. The shade is the cell's share of its true class.")
+        legend = QLabel(
+            f'<span style="color:{theme.ACCENT}">■</span> correct &nbsp; '
+            f'<span style="color:{theme.BAD}">■</span> confused &nbsp;·&nbsp; click a red cell to filter'
+        )
+        legend.setToolTip(
+            "Rows: true class, columns: predicted class. The shade is the cell's share of its true class."
+        )
         legend.setObjectName("Caption")
         legend.setWordWrap(True)
         box.addWidget(legend)
@@ -185,8 +199,11 @@ class ErrorsPanel(QWidget):
         for key in ("test_accuracy", "test_loss"):
             self.tiles[key].setVisible(tested)
         if tested:
-            caption = "test = validation: no untouched test set" if metrics.test_is_validation else \
-                f"test, {metrics.test_count:,} images never seen"
+            caption = (
+                "test = validation: no untouched test set"
+                if metrics.test_is_validation
+                else f"test, {metrics.test_count:,} images never seen"
+            )
             self.tiles["test_accuracy"].findChildren(QLabel)[1].setText(caption)
 
     def set_thumbnail(self, index: int, image: np.ndarray | None) -> None:
@@ -234,8 +251,13 @@ class ErrorsPanel(QWidget):
         if wrong:
             self.empty.hide()
         else:
-            self.empty.setText(f"No listed errors for {self.filter[0]} → {self.filter[1]}." if self.filter is not None
-                               else "No validation errors." if total else "No validation data.")
+            self.empty.setText(
+                f"No listed errors for {self.filter[0]} → {self.filter[1]}."
+                if self.filter is not None
+                else "No validation errors."
+                if total
+                else "No validation data."
+            )
             self.empty.show()
 
 

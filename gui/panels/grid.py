@@ -6,6 +6,7 @@ validated and run by the engine (`engine.experiments.grid`) through the grid con
 standard deviation of validation and test accuracy over the repeats, time per run, and a mark
 where a row is significantly worse than the best (Welch's t-test), with a bar chart of the same.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,14 +54,16 @@ FACTORS = (
 )
 MAX_FACTORS = 4
 
-GRID_TIP = ("A grid trains every combination of the levels below, each one `repeats` times with a different seed, "
-            "one run after another (each an ordinary run in the Runs tab). The results table shows the mean ± standard "
-            "deviation over the repeats and marks combinations that are significantly worse than the best one "
-            "(Welch's t-test, p < 0.05), so a difference within the noise is not read as a lesson.")
+GRID_TIP = (
+    "A grid trains every combination of the levels below, each one `repeats` times with a different seed, "
+    "one run after another (each an ordinary run in the Runs tab). The results table shows the mean ± standard "
+    "deviation over the repeats and marks combinations that are significantly worse than the best one "
+    "(Welch's t-test, p < 0.05), so a difference within the noise is not read as a lesson."
+)
 
 
 def levels(text: str) -> list[str]:
-    """"0, 0.5" → ["0", "0.5"] (the engine checks and converts them)."""
+    """ "0, 0.5" → ["0", "0.5"] (the engine checks and converts them)."""
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
@@ -90,8 +93,10 @@ class GridPlanPanel(QWidget):
         self.repeats.setRange(1, 20)
         self.repeats.setPrefix("× ")
         self.repeats.setSuffix(" repeats (seeds)")
-        self.repeats.setToolTip("Each combination is trained this many times with different seeds: the spread shows "
-                                "the noise. Two or more are needed to tell real differences from chance.")
+        self.repeats.setToolTip(
+            "Each combination is trained this many times with different seeds: the spread shows "
+            "the noise. Two or more are needed to tell real differences from chance."
+        )
         self.binder.field(self.repeats, "repeats")
         repeats_row.addWidget(self.repeats, 1)
         layout.addLayout(repeats_row)
@@ -100,7 +105,9 @@ class GridPlanPanel(QWidget):
         buttons = QHBoxLayout()
         self.run_button = QPushButton("▶  Run grid")
         self.run_button.setObjectName("PrimaryButton")
-        self.run_button.setToolTip("Queue the runs on the training worker; Stop stops the grid and keeps the finished runs")
+        self.run_button.setToolTip(
+            "Queue the runs on the training worker; Stop stops the grid and keeps the finished runs"
+        )
         self.run_button.clicked.connect(self.run_requested)
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Go on with the stopped grid where it stopped")
@@ -146,8 +153,12 @@ class GridPlanPanel(QWidget):
         factors = self.plan.value.factors
         combinations = math.prod(max(1, len(levels(f.values))) for f in factors) if factors else 0
         runs = combinations * self.plan.value.repeats
-        self.summary.setText(f"{plural(combinations, 'combination')} × {plural(self.plan.value.repeats, 'repeat')} = "
-                             f"<b>{plural(runs, 'run')}</b>" if factors else "Add a factor to vary.")
+        self.summary.setText(
+            f"{plural(combinations, 'combination')} × {plural(self.plan.value.repeats, 'repeat')} = "
+            f"<b>{plural(runs, 'run')}</b>"
+            if factors
+            else "Add a factor to vary."
+        )
 
     def _factors(self) -> list[FactorText]:
         return [factor.model_copy() for factor in self.plan.value.factors]
@@ -231,9 +242,13 @@ class GridModel(QAbstractTableModel):
             if column < len(self.keys):
                 return str(row.settings.get(self.keys[column], ""))
             figure = column - len(self.keys)
-            return (_mean_sd(row.val_accuracy_mean, row.val_accuracy_std), _mean_sd(row.test_accuracy_mean, row.test_accuracy_std),
-                    format_seconds(row.seconds_mean) if row.seconds_mean is not None else "–", str(len(row.run_dirs)),
-                    "▼ worse" if row.significantly_worse_than_best else "● training" if training else "")[figure]
+            return (
+                _mean_sd(row.val_accuracy_mean, row.val_accuracy_std),
+                _mean_sd(row.test_accuracy_mean, row.test_accuracy_std),
+                format_seconds(row.seconds_mean) if row.seconds_mean is not None else "–",
+                str(len(row.run_dirs)),
+                "▼ worse" if row.significantly_worse_than_best else "● training" if training else "",
+            )[figure]
         if role == Qt.ItemDataRole.ToolTipRole and row.significantly_worse_than_best:
             return "Significantly worse than the best combination (Welch's t-test, p < 0.05)"
         if role == Qt.ItemDataRole.ForegroundRole and column == self.columnCount() - 1:
@@ -294,12 +309,18 @@ class GridResultsPanel(QWidget):
             return
         self.model.set_state(list(state.rows), state.settings if state.status == "running" else {})
         done = sum(len(row.run_dirs) for row in state.rows)
-        verb = {"running": f"training run {state.current + 1} of {state.total}", "stopped": "stopped",
-                "finished": "finished", "failed": "failed"}.get(state.status, state.status)
+        verb = {
+            "running": f"training run {state.current + 1} of {state.total}",
+            "stopped": "stopped",
+            "finished": "finished",
+            "failed": "failed",
+        }.get(state.status, state.status)
         self.title.setText(f"Grid · {verb}")
-        self.note.setText(f"{plural(done, 'run')} of {state.total} done · mean ± standard deviation over the repeats; "
-                          "▼ significantly worse than the best (Welch's t-test, p < 0.05)"
-                          + (f" · {state.grid_dir}" if state.grid_dir else ""))
+        self.note.setText(
+            f"{plural(done, 'run')} of {state.total} done · mean ± standard deviation over the repeats; "
+            "▼ significantly worse than the best (Welch's t-test, p < 0.05)"
+            + (f" · {state.grid_dir}" if state.grid_dir else "")
+        )
         self._draw_bars(list(state.rows))
         self.show()
 
@@ -308,8 +329,12 @@ class GridResultsPanel(QWidget):
         if not rows:
             return
         x = list(range(len(rows)))
-        for offset, (mean_of, sd_of, colour) in enumerate((("val_accuracy_mean", "val_accuracy_std", theme.VAL),
-                                                           ("test_accuracy_mean", "test_accuracy_std", theme.TRAIN))):
+        for offset, (mean_of, sd_of, colour) in enumerate(
+            (
+                ("val_accuracy_mean", "val_accuracy_std", theme.VAL),
+                ("test_accuracy_mean", "test_accuracy_std", theme.TRAIN),
+            )
+        ):
             means = [getattr(row, mean_of) for row in rows]
             if all(m is None for m in means):
                 continue
@@ -317,10 +342,18 @@ class GridResultsPanel(QWidget):
             heights = [m if m is not None else 0.0 for m in means]
             self.chart.addItem(pg.BarGraphItem(x=xs, height=heights, width=0.36, brush=pg.mkBrush(colour)))
             sds = [getattr(row, sd_of) or 0.0 for row in rows]
-            self.chart.addItem(pg.ErrorBarItem(x=np.array(xs), y=np.array(heights), height=2 * np.array(sds),
-                                               pen=pg.mkPen(theme.TEXT, width=1.2), beam=0.12))
+            self.chart.addItem(
+                pg.ErrorBarItem(
+                    x=np.array(xs),
+                    y=np.array(heights),
+                    height=2 * np.array(sds),
+                    pen=pg.mkPen(theme.TEXT, width=1.2),
+                    beam=0.12,
+                )
+            )
         labels = [" · ".join(f"{setting_name(k)} {v}" for k, v in row.settings.items()) for row in rows]
         self.chart.getPlotItem().getAxis("bottom").setTicks([[(i, str(i + 1)) for i in x]])
-        self.chart.setToolTip("\n".join(f"{i + 1}: {label}" for i, label in enumerate(labels))
-                              + "\norange: validation, blue: test")
+        self.chart.setToolTip(
+            "\n".join(f"{i + 1}: {label}" for i, label in enumerate(labels)) + "\norange: validation, blue: test"
+        )
         self.chart.setYRange(0, 1, padding=0.02)

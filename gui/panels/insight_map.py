@@ -3,6 +3,7 @@
 Colour: the true class; a cross: misclassified; a star: an image dropped on the window. Hover a
 point to see its image, click it to see the model's answer and where it looked.
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -29,13 +30,15 @@ from gui.widgets import heading, hint, panel_layout
 
 PREVIEW_SIDE = 96
 METHODS = (("PCA", "pca"), ("UMAP", "umap"), ("t-SNE", "tsne"))
-METHOD_TIP = ("PCA: a linear projection, fast, can place dropped images. UMAP: keeps neighbourhoods, needs the "
-              "optional umap-learn package. t-SNE: clusters well but cannot place new images.")
+METHOD_TIP = (
+    "PCA: a linear projection, fast, can place dropped images. UMAP: keeps neighbourhoods, needs the "
+    "optional umap-learn package. t-SNE: clusters well but cannot place new images."
+)
 
 
 def class_colours(count: int) -> list[str]:
     """Distinct colours: the run palette first, then evenly spaced hues."""
-    colours = list(theme.RUN_COLORS[:min(count, len(theme.RUN_COLORS))])
+    colours = list(theme.RUN_COLORS[: min(count, len(theme.RUN_COLORS))])
     for i in range(count - len(colours)):
         r, g, b = colorsys.hsv_to_rgb(i / max(1, count - len(colours)), 0.65, 0.95)
         colours.append(f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}")
@@ -43,8 +46,8 @@ def class_colours(count: int) -> list[str]:
 
 
 class MapPanel(QWidget):
-    draw_requested = Signal(str)     # the projection method
-    point_hovered = Signal(int)      # position in the embedding
+    draw_requested = Signal(str)  # the projection method
+    point_hovered = Signal(int)  # position in the embedding
     point_clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -63,8 +66,10 @@ class MapPanel(QWidget):
         self.draw_button.clicked.connect(lambda: self.draw_requested.emit(self.method.currentData()))
         top.addWidget(self.draw_button)
         layout.addLayout(top)
-        self.status = hint("Draw the map of the validation images once a model is trained or a run is open: "
-                           "classes that the network separates form separate clouds.")
+        self.status = hint(
+            "Draw the map of the validation images once a model is trained or a run is open: "
+            "classes that the network separates form separate clouds."
+        )
         layout.addWidget(self.status)
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("MapPlot")
@@ -75,7 +80,9 @@ class MapPanel(QWidget):
         self.points = pg.ScatterPlotItem(size=7, hoverable=True, hoverSize=11, hoverPen=pg.mkPen(theme.TEXT, width=1.5))
         self.points.sigHovered.connect(self._on_hover)
         self.points.sigClicked.connect(self._on_click)
-        self.stars = pg.ScatterPlotItem(size=20, symbol="star", brush=pg.mkBrush("#ffffff"), pen=pg.mkPen(theme.BACKGROUND))
+        self.stars = pg.ScatterPlotItem(
+            size=20, symbol="star", brush=pg.mkBrush("#ffffff"), pen=pg.mkPen(theme.BACKGROUND)
+        )
         self.plot.addItem(self.points)
         self.plot.addItem(self.stars)
         layout.addWidget(self.plot, 1)
@@ -106,19 +113,32 @@ class MapPanel(QWidget):
     def show_map(self, embedding: Any, class_names: list[str]) -> None:
         colours = class_colours(len(class_names))
         wrong = embedding.labels != embedding.predicted
-        spots = [{"pos": (float(x), float(y)), "data": i, "brush": pg.mkBrush(colours[int(label)]),
-                  "symbol": "x" if miss else "o", "size": 9 if miss else 6,
-                  "pen": pg.mkPen(theme.BAD if miss else theme.SURFACE, width=1.5 if miss else 0.5)}
-                 for i, ((x, y), label, miss) in enumerate(zip(embedding.points, embedding.labels, wrong))]
+        spots = [
+            {
+                "pos": (float(x), float(y)),
+                "data": i,
+                "brush": pg.mkBrush(colours[int(label)]),
+                "symbol": "x" if miss else "o",
+                "size": 9 if miss else 6,
+                "pen": pg.mkPen(theme.BAD if miss else theme.SURFACE, width=1.5 if miss else 0.5),
+            }
+            for i, ((x, y), label, miss) in enumerate(zip(embedding.points, embedding.labels, wrong))
+        ]
         self.points.setData(spots)
         self.stars.clear()
         self._star_data.clear()
         self.plot.autoRange()
         count = len(embedding.points)
-        self.status.setText(f"{count:,} validation images ({embedding.method.upper()}); "
-                            f"{int(wrong.sum()):,} misclassified (crosses). Dropped images appear as stars.")
-        self.legend.setText(" ".join(f'<span style="color:{colour}">■</span> {html.escape(name)}'
-                                     for name, colour in zip(class_names[:40], colours)))
+        self.status.setText(
+            f"{count:,} validation images ({embedding.method.upper()}); "
+            f"{int(wrong.sum()):,} misclassified (crosses). Dropped images appear as stars."
+        )
+        self.legend.setText(
+            " ".join(
+                f'<span style="color:{colour}">■</span> {html.escape(name)}'
+                for name, colour in zip(class_names[:40], colours)
+            )
+        )
 
     def add_star(self, ticket: int, point: Any, label: str) -> None:
         self._star_data.append({"pos": (float(point[0]), float(point[1])), "data": ticket})
@@ -163,8 +183,12 @@ class SampleDialog(QDialog):
             row.addWidget(label)
         layout.addLayout(row)
         verdict = "right" if sample.true == sample.predicted else "wrong"
-        layout.addWidget(hint(f"True class <b>{html.escape(sample.true)}</b> · predicted <b>{html.escape(sample.predicted)}</b> "
-                              f"({sample.probability:.0%}, {verdict}) · right: {sample.how}, red where it looked most"))
+        layout.addWidget(
+            hint(
+                f"True class <b>{html.escape(sample.true)}</b> · predicted <b>{html.escape(sample.predicted)}</b> "
+                f"({sample.probability:.0%}, {verdict}) · right: {sample.how}, red where it looked most"
+            )
+        )
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout.addWidget(buttons)

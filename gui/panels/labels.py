@@ -1,5 +1,6 @@
 """The label-issue gallery: samples whose label is likely wrong, most suspicious first, with the
 given and the suggested label; exclude a sample or relabel it, and the next training honours it."""
+
 from __future__ import annotations
 
 import html
@@ -11,9 +12,11 @@ from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QSpinBox, QWidget
 from gui.panels.thumbnails import ThumbnailListModel, gallery_view
 from gui.widgets import heading, hint, panel_layout
 
-TIP = ("Each sample is judged by a model that never saw it: the data is split into k folds, k models are trained "
-       "on the other folds, and confident learning (cleanlab) ranks the samples whose given label the models "
-       "disagree with most. The decisions are saved beside the dataset, never in your files.")
+TIP = (
+    "Each sample is judged by a model that never saw it: the data is split into k folds, k models are trained "
+    "on the other folds, and confident learning (cleanlab) ranks the samples whose given label the models "
+    "disagree with most. The decisions are saved beside the dataset, never in your files."
+)
 
 
 def _key(issue: Any) -> Any:
@@ -21,8 +24,8 @@ def _key(issue: Any) -> Any:
 
 
 class LabelsPanel(QWidget):
-    find_requested = Signal(int, int)          # folds, epochs per fold
-    decision_requested = Signal(object, str, str)   # issue, "exclude" | "relabel" | "keep", new label
+    find_requested = Signal(int, int)  # folds, epochs per fold
+    decision_requested = Signal(object, str, str)  # issue, "exclude" | "relabel" | "keep", new label
     thumbnails_wanted = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -49,8 +52,9 @@ class LabelsPanel(QWidget):
         for widget in (self.folds, self.epochs, self.find_button):
             top.addWidget(widget)
         layout.addLayout(top)
-        self.status = hint("Find samples whose label is probably wrong: a model judges each one without having "
-                           "trained on it.")
+        self.status = hint(
+            "Find samples whose label is probably wrong: a model judges each one without having trained on it."
+        )
         layout.addWidget(self.status)
         self.model = ThumbnailListModel(_key, self._caption, self._tooltip, self)
         self.model.thumbnails_wanted.connect(self.thumbnails_wanted)
@@ -89,8 +93,12 @@ class LabelsPanel(QWidget):
         self.class_names = list(class_names)
         self._marks.clear()
         self.model.set_entries(issues, forget_pictures=True)
-        self.status.setText(f"{len(issues):,} samples look mislabelled, most suspicious first: select one, then "
-                            "exclude it or relabel it." if issues else "No label looks wrong.")
+        self.status.setText(
+            f"{len(issues):,} samples look mislabelled, most suspicious first: select one, then "
+            "exclude it or relabel it."
+            if issues
+            else "No label looks wrong."
+        )
         self._show_actions()
 
     def set_thumbnail(self, key: Any, image: Any) -> None:
@@ -136,9 +144,10 @@ class LabelsPanel(QWidget):
 
     def _tooltip(self, issue: Any, picture_missing: bool) -> str:
         where = issue.source or f"{issue.split} sample {issue.index}"
-        return (f"given label: {html.escape(issue.given)}\nthe models say: {html.escape(issue.suggested)}\n"
-                f"how likely the label is wrong: {issue.score:.0%}\n{where}")
+        return (
+            f"given label: {html.escape(issue.given)}\nthe models say: {html.escape(issue.suggested)}\n"
+            f"how likely the label is wrong: {issue.score:.0%}\n{where}"
+        )
 
     def set_locked(self, locked: bool) -> None:
         self.find_button.setEnabled(not locked)
-

@@ -7,6 +7,7 @@ context menu. A tick the user makes is not applied here: it is announced (`check
 and comes back as new rows once the config and the model agree, so the table never shows a
 freezing state the config does not hold.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,14 +31,16 @@ from gui.widgets import mono_font
 
 COLUMNS = ("Layer", "Kind", "Params", "Output")
 KIND, PARAMS, OUTPUT = 1, 2, 3
-KIND_ROLE = Qt.ItemDataRole.UserRole          # "block" or "layer"
-NAME_ROLE = Qt.ItemDataRole.UserRole + 1      # the block's or layer's name
-WEIGHTS_ROLE = Qt.ItemDataRole.UserRole + 2   # whether it has weights (can be frozen)
-FILTER_SHOWN_FROM = 40                        # rows: the filter box appears for bigger networks
+KIND_ROLE = Qt.ItemDataRole.UserRole  # "block" or "layer"
+NAME_ROLE = Qt.ItemDataRole.UserRole + 1  # the block's or layer's name
+WEIGHTS_ROLE = Qt.ItemDataRole.UserRole + 2  # whether it has weights (can be frozen)
+FILTER_SHOWN_FROM = 40  # rows: the filter box appears for bigger networks
 
-TABLE_TIP = ("Tick or untick a layer to train or freeze it. Layers without weights (pooling, activations) have nothing "
-             "to freeze. Pretrained networks are grouped by block: a block's box trains or freezes all its layers "
-             "(half-filled when mixed); right-click a block to freeze everything up to it.")
+TABLE_TIP = (
+    "Tick or untick a layer to train or freeze it. Layers without weights (pooling, activations) have nothing "
+    "to freeze. Pretrained networks are grouped by block: a block's box trains or freezes all its layers "
+    "(half-filled when mixed); right-click a block to freeze everything up to it."
+)
 
 
 def block_of(row: Any) -> str:
@@ -58,7 +61,9 @@ class LayerTreeModel(QStandardItemModel):
         self._names: list[str] = []
 
     # --- user edits -------------------------------------------------------------------------------
-    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+    def setData(
+        self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole
+    ) -> bool:
         """A view's edit of a check box becomes a request; the rows themselves change only from
         `set_rows` (the config is the truth)."""
         if role == Qt.ItemDataRole.CheckStateRole and index.column() == 0:
@@ -148,14 +153,20 @@ class LayerTreeModel(QStandardItemModel):
         item.setFlags(self._flags(bool(row.has_weights)))
         if row.has_weights:
             item.setCheckState(Qt.CheckState.Checked if row.trainable else Qt.CheckState.Unchecked)
-            item.setToolTip(f"{row.name}: {'trainable' if row.trainable else 'frozen'} — tick to train it, untick to freeze it")
+            item.setToolTip(
+                f"{row.name}: {'trainable' if row.trainable else 'frozen'} — tick to train it, untick to freeze it"
+            )
         else:
             item.setData(None, Qt.ItemDataRole.CheckStateRole)
             item.setToolTip(f"{row.name}: no weights, nothing to train or freeze")
         cells[KIND].setText(row.kind)
         cells[KIND].setToolTip(row.kind)
         cells[OUTPUT].setText(row.output_shape)
-        params = f"{row.trainable_params:,}" if row.trainable_params == row.params else f"{row.trainable_params:,} / {row.params:,}"
+        params = (
+            f"{row.trainable_params:,}"
+            if row.trainable_params == row.params
+            else f"{row.trainable_params:,} / {row.params:,}"
+        )
         cells[PARAMS].setText(params if row.params else "–")
         brush = QBrush(QColor(theme.TEXT if row.has_weights and row.trainable else theme.TEXT_DIM))
         for cell in cells:
@@ -169,11 +180,18 @@ class LayerTreeModel(QStandardItemModel):
         item.setFlags(self._flags(bool(weighted)))
         name = item.data(NAME_ROLE)
         if weighted:
-            state = (Qt.CheckState.Checked if trainable == len(weighted) else
-                     Qt.CheckState.Unchecked if trainable == 0 else Qt.CheckState.PartiallyChecked)
+            state = (
+                Qt.CheckState.Checked
+                if trainable == len(weighted)
+                else Qt.CheckState.Unchecked
+                if trainable == 0
+                else Qt.CheckState.PartiallyChecked
+            )
             item.setCheckState(state)
-            item.setToolTip(f"{name}: {trainable} of {len(weighted)} layers with weights trainable. Tick to train the "
-                            "whole block, untick to freeze it; right-click to freeze everything up to here.")
+            item.setToolTip(
+                f"{name}: {trainable} of {len(weighted)} layers with weights trainable. Tick to train the "
+                "whole block, untick to freeze it; right-click to freeze everything up to here."
+            )
         else:
             item.setData(None, Qt.ItemDataRole.CheckStateRole)
             item.setToolTip(f"{name}: no layers with weights")
@@ -181,7 +199,9 @@ class LayerTreeModel(QStandardItemModel):
         cells[OUTPUT].setText(rows[-1].output_shape if rows else "")
         total = sum(r.params for r in rows)
         train = sum(r.trainable_params for r in rows)
-        cells[PARAMS].setText("–" if not total else _compact(train) if train == total else f"{_compact(train)} / {_compact(total)}")
+        cells[PARAMS].setText(
+            "–" if not total else _compact(train) if train == total else f"{_compact(train)} / {_compact(total)}"
+        )
         cells[PARAMS].setToolTip(f"{train:,} of {total:,} parameters trainable")
         brush = QBrush(QColor(theme.TEXT if weighted and trainable else theme.TEXT_DIM))
         for cell in cells:
@@ -194,7 +214,7 @@ class LayerFilter(QSortFilterProxyModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.text = ""
-        self.setRecursiveFilteringEnabled(True)   # a block stays while any of its layers matches
+        self.setRecursiveFilteringEnabled(True)  # a block stays while any of its layers matches
 
     def set_text(self, text: str) -> None:
         self.text = text.strip().lower()
@@ -213,8 +233,8 @@ class LayerFilter(QSortFilterProxyModel):
 class LayerTree(QWidget):
     """The table with its filter box; remembers which blocks are open per network."""
 
-    freeze_through_requested = Signal(str)   # freeze every block up to and including this one
-    train_from_requested = Signal(str)       # train this block and the ones after it
+    freeze_through_requested = Signal(str)  # freeze every block up to and including this one
+    train_from_requested = Signal(str)  # train this block and the ones after it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -253,7 +273,7 @@ class LayerTree(QWidget):
         self.view.setRootIsDecorated(False)
         header = self.view.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(KIND, QHeaderView.ResizeMode.Interactive)   # kinds can be long: elided
+        header.setSectionResizeMode(KIND, QHeaderView.ResizeMode.Interactive)  # kinds can be long: elided
         self.view.setColumnWidth(KIND, 100)
         for column in (PARAMS, OUTPUT):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
@@ -276,7 +296,9 @@ class LayerTree(QWidget):
             self.expand_button.setVisible(grouped)
             self.filter.setVisible(len(rows) > FILTER_SHOWN_FROM)
             self.view.resizeColumnToContents(0)
-            self.view.setColumnWidth(0, max(150, min(self.view.columnWidth(0), 190)))  # long names: elided, full in tooltip
+            self.view.setColumnWidth(
+                0, max(150, min(self.view.columnWidth(0), 190))
+            )  # long names: elided, full in tooltip
             self._restore_expansion()
 
     def clear(self) -> None:
@@ -287,8 +309,11 @@ class LayerTree(QWidget):
 
     # --- reading the table (tests, scripts) ------------------------------------------------------------
     def visible_blocks(self) -> list[str]:
-        return [self.proxy.index(r, 0).data(NAME_ROLE) for r in range(self.proxy.rowCount())
-                if self.proxy.index(r, 0).data(KIND_ROLE) == "block"]
+        return [
+            self.proxy.index(r, 0).data(NAME_ROLE)
+            for r in range(self.proxy.rowCount())
+            if self.proxy.index(r, 0).data(KIND_ROLE) == "block"
+        ]
 
     def is_expanded(self, block: str) -> bool:
         return self.view.isExpanded(self.proxy.mapFromSource(self.model.blocks[block].index()))

@@ -1,5 +1,6 @@
 """The lesson card above the curves: the chosen lesson's note, the published figure, what is
 missing offline (and the fallback), the learner's own figure once run, and its buttons."""
+
 from __future__ import annotations
 
 import html
@@ -10,8 +11,13 @@ from PySide6.QtWidgets import QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabe
 from gui.session import LessonState
 from gui.widgets import set_state
 
-NETWORKS = (("vgg16_imagenet", "VGG16"), ("resnet50", "ResNet50"), ("mobilenet_v2", "MobileNetV2"),
-            ("inception_v3", "InceptionV3"), ("efficientnet_b0", "EfficientNetB0"))
+NETWORKS = (
+    ("vgg16_imagenet", "VGG16"),
+    ("resnet50", "ResNet50"),
+    ("mobilenet_v2", "MobileNetV2"),
+    ("inception_v3", "InceptionV3"),
+    ("efficientnet_b0", "EfficientNetB0"),
+)
 
 
 def _label(object_name: str = "", wrap: bool = True) -> QLabel:
@@ -47,8 +53,9 @@ class LessonCard(QFrame):
         self.network.activated.connect(lambda i: self.network_chosen.emit(self.network.itemData(i)))
         top.addWidget(self.network)
         self.fallback = QPushButton()
-        self.fallback.setToolTip("Run the same recipe on data that needs no download; the published figure then does "
-                                 "not apply")
+        self.fallback.setToolTip(
+            "Run the same recipe on data that needs no download; the published figure then does not apply"
+        )
         self.fallback.clicked.connect(self.fallback_requested)
         top.addWidget(self.fallback)
         self.run = QPushButton("▶ Run lesson")
@@ -72,7 +79,9 @@ class LessonCard(QFrame):
         figures.setColumnStretch(1, 1)
         self.published_caption, self.published = QLabel("Published"), _label("LessonFigure")
         self.yours_caption, self.yours = QLabel("Yours"), _label("LessonFigure")
-        for row, (caption, value) in enumerate(((self.published_caption, self.published), (self.yours_caption, self.yours))):
+        for row, (caption, value) in enumerate(
+            ((self.published_caption, self.published), (self.yours_caption, self.yours))
+        ):
             caption.setObjectName("Caption")
             figures.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignTop)
             figures.addWidget(value, row, 1)
@@ -96,7 +105,9 @@ class LessonCard(QFrame):
         if state.status == "unavailable":
             warning = f"⚠ Not available offline: {html.escape(state.missing)}."
             if state.fallback:
-                warning += f" You can run it on <b>{state.fallback}</b> instead: the published figure then does not apply."
+                warning += (
+                    f" You can run it on <b>{state.fallback}</b> instead: the published figure then does not apply."
+                )
         elif state.fallback_note:
             warning = f"⚠ Set up {html.escape(state.fallback_note)}."
         self.warning.setText(warning)
@@ -107,11 +118,16 @@ class LessonCard(QFrame):
         yours = {"running": "<i>running…</i>", "loading": "<i>loading the network…</i>"}.get(state.status, "")
         if state.figure:
             parts = state.figure.split(" | ")
-            if len(parts) > 1:   # a grid: one row per combination, its settings then its figures
+            if len(parts) > 1:  # a grid: one row per combination, its settings then its figures
                 rows = [part.removesuffix(" accuracy").partition(": ") for part in parts]
-                yours = "<table cellspacing='0' cellpadding='0'>" + "".join(
-                    f"<tr><td>{html.escape(label)}&nbsp;&nbsp;</td><td><b>{html.escape(figures)}</b></td></tr>"
-                    for label, _, figures in rows) + "</table>"
+                yours = (
+                    "<table cellspacing='0' cellpadding='0'>"
+                    + "".join(
+                        f"<tr><td>{html.escape(label)}&nbsp;&nbsp;</td><td><b>{html.escape(figures)}</b></td></tr>"
+                        for label, _, figures in rows
+                    )
+                    + "</table>"
+                )
             else:
                 yours = f"<b>{html.escape(state.figure)}</b>"
         self.yours.setText(yours)
@@ -128,4 +144,6 @@ class LessonCard(QFrame):
     def set_locked(self, locked: bool) -> None:
         """While a training runs, a lesson cannot start (nor its network change)."""
         for widget in (self.run, self.fallback, self.network):
-            widget.setEnabled(not locked and (widget is not self.run or self.state.status in ("ready", "finished", "failed")))
+            widget.setEnabled(
+                not locked and (widget is not self.run or self.state.status in ("ready", "finished", "failed"))
+            )

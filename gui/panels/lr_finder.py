@@ -1,5 +1,6 @@
 """The learning-rate finder in the Training tab: a button, the loss against the rate (log axis) as
 the sweep goes, the suggested rate marked, and one click to use it (the LR finder controller's view)."""
+
 from __future__ import annotations
 
 import math
@@ -12,9 +13,11 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, 
 from gui import theme
 from gui.widgets import hint
 
-TIP = ("Leslie Smith's range test: a copy of the model trains for a few batches while the learning rate grows from "
-       "1e-7 to 10; the loss falls, bottoms out, then explodes. The suggestion is a tenth of the rate at the lowest "
-       "(smoothed) loss. Nothing is saved and the model you train is not touched.")
+TIP = (
+    "Leslie Smith's range test: a copy of the model trains for a few batches while the learning rate grows from "
+    "1e-7 to 10; the loss falls, bottoms out, then explodes. The suggestion is a tenth of the rate at the lowest "
+    "(smoothed) loss. Nothing is saved and the model you train is not touched."
+)
 
 
 class LrFinderPanel(QGroupBox):
@@ -37,7 +40,7 @@ class LrFinderPanel(QGroupBox):
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(theme.GRID))
             axis.setTextPen(pg.mkPen(theme.TEXT_DIM))
-        item.getAxis("bottom").enableAutoSIPrefix(False)   # 1e-05 … 1, not "× 0.001"
+        item.getAxis("bottom").enableAutoSIPrefix(False)  # 1e-05 … 1, not "× 0.001"
         item.showGrid(x=True, y=True, alpha=1.0)
         item.setLogMode(x=True, y=False)
         item.setLabel("bottom", "learning rate")
@@ -45,9 +48,13 @@ class LrFinderPanel(QGroupBox):
         item.setMenuEnabled(False)
         item.hideButtons()
         self.curve = item.plot(pen=pg.mkPen(theme.TRAIN, width=2))
-        self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.GOOD, width=1.5, style=Qt.PenStyle.DashLine),
-                                      label="", labelOpts={"color": theme.GOOD, "position": 0.85,
-                                                           "fill": pg.mkBrush(theme.SURFACE_ALT + "e0")})
+        self.marker = pg.InfiniteLine(
+            angle=90,
+            movable=False,
+            pen=pg.mkPen(theme.GOOD, width=1.5, style=Qt.PenStyle.DashLine),
+            label="",
+            labelOpts={"color": theme.GOOD, "position": 0.85, "fill": pg.mkBrush(theme.SURFACE_ALT + "e0")},
+        )
         self.marker.hide()
         item.addItem(self.marker)
         self.plot.hide()

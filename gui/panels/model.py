@@ -4,6 +4,7 @@ The table shows the model the inspection controller built in the background
 (gui/controllers/inspect.py); this panel only renders it and writes the user's intent
 (`arch.*`, `layer_trainable`, `freeze_all_but`) into the config.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,22 +38,22 @@ from gui.widgets import heading, hint, panel_layout, set_state
 
 TIPS = {
     "dropout": "Dropout switches off a random share of a layer's outputs at every training step, so the network "
-               "cannot lean on any single feature. It fights overfitting; it is off when classifying.",
+    "cannot lean on any single feature. It fights overfitting; it is off when classifying.",
     "rate": "The share of outputs dropped at each step: 0.2–0.5 is usual. Higher regularises more but learns slower.",
     "batchnorm": "Batch normalisation rescales each layer's outputs to a steady range during training. Training "
-                 "usually gets faster and tolerates higher learning rates.",
+    "usually gets faster and tolerates higher learning rates.",
     "activation": "The nonlinearity after each hidden layer. ReLU is the usual default.",
     "freeze_all_but": "Freeze every layer that has weights except the last N (the classifier end of the network).",
     "freeze_base": "Keep the pretrained backbone as it is and train only the new head.",
     "fine_tune_last": "After freezing the base, let its last N layers learn too (fine-tuning).",
     "task": "Classification: the network names each image's class. Autoencoder: it learns to give back the image "
-            "itself through a narrow middle (the curves show the reconstruction error; dropped images are "
-            "reconstructed, not classified).",
+    "itself through a narrow middle (the curves show the reconstruction error; dropped images are "
+    "reconstructed, not classified).",
     "noise": "Autoencoders: Gaussian noise (std on the 0..1 pixel scale) added to the inputs while the network "
-             "learns to give back the clean image: a denoising autoencoder. 0: it reconstructs the images as they are.",
+    "learns to give back the clean image: a denoising autoencoder. 0: it reconstructs the images as they are.",
     "weights": "Where the backbone's starting weights come from. ImageNet: downloaded once into Keras' cache "
-               "(~/.keras/models; offline, put the file there). Random (none): no download, learns from scratch. "
-               "File: a Keras .h5 weights file of this backbone without its classifier top.",
+    "(~/.keras/models; offline, put the file there). Random (none): no download, learns from scratch. "
+    "File: a Keras .h5 weights file of this backbone without its classifier top.",
 }
 
 FILE_CHOICE = "__file__"
@@ -187,8 +188,10 @@ class ModelPanel(QWidget):
         form.addRow("Weights", self.weights)
         self.pooling = QComboBox()
         self.pooling.addItems(["avg", "flatten"])
-        self.pooling.setToolTip("How the base's last feature map becomes a vector: average over space (avg), "
-                                "or all values (flatten: many more head weights)")
+        self.pooling.setToolTip(
+            "How the base's last feature map becomes a vector: average over space (avg), "
+            "or all values (flatten: many more head weights)"
+        )
         self.head_units = QSpinBox()
         self.head_units.setRange(1, 8192)
         self.head_units.setSuffix(" units")
@@ -258,8 +261,12 @@ class ModelPanel(QWidget):
         if not name or name == self.store.config.arch.name:
             return
         info = get_architecture(name)
-        changes: dict[str, Any] = {"arch.name": name, "layer_trainable": {}, "freeze_all_but": None,
-                                   "task": task or ("autoencoder" if info.kind == "autoencoder" else "classification")}
+        changes: dict[str, Any] = {
+            "arch.name": name,
+            "layer_trainable": {},
+            "freeze_all_but": None,
+            "task": task or ("autoencoder" if info.kind == "autoencoder" else "classification"),
+        }
         changes.update({f"arch.{k}": v for k, v in info.defaults.items()})
         self.store.update(**changes)
 
@@ -267,7 +274,9 @@ class ModelPanel(QWidget):
         if choice == FILE_CHOICE:
             current = self.store.config.arch.weights
             start = current if current not in BUILT_IN_WEIGHTS else ""
-            choice, _ = QFileDialog.getOpenFileName(self, "Backbone weights file", start, "Keras weights (*.h5);;All files (*)")
+            choice, _ = QFileDialog.getOpenFileName(
+                self, "Backbone weights file", start, "Keras weights (*.h5);;All files (*)"
+            )
             if not choice:
                 self._show_weights(self.store.config.arch.weights)  # cancelled: show the choice in force
                 return
@@ -312,8 +321,10 @@ class ModelPanel(QWidget):
         self.status.hide()
         set_state(self.status, "")
         frozen = total - trainable
-        self.params.setText(f"<b>{trainable:,}</b> of {total:,} parameters trainable"
-                            + (f" · <span style='color:{theme.TEXT_DIM}'>{frozen:,} frozen</span>" if frozen else ""))
+        self.params.setText(
+            f"<b>{trainable:,}</b> of {total:,} parameters trainable"
+            + (f" · <span style='color:{theme.TEXT_DIM}'>{frozen:,} frozen</span>" if frozen else "")
+        )
         self.params_bar.setValue(int(1000 * trainable / total) if total else 0)
         self.table.show_rows(self.rows, self.store.config.arch.name)
 
@@ -327,8 +338,9 @@ class ModelPanel(QWidget):
     def set_layer_checked(self, name: str, on: bool, *, block: bool = False) -> None:
         """Tick or untick a layer (or a block: names may clash, e.g. MobileNetV2's "out_relu") as a click would."""
         item = (self.table.model.blocks if block else self.table.model.layers)[name]
-        self.table.model.setData(item.index(), Qt.CheckState.Checked if on else Qt.CheckState.Unchecked,
-                                 Qt.ItemDataRole.CheckStateRole)
+        self.table.model.setData(
+            item.index(), Qt.CheckState.Checked if on else Qt.CheckState.Unchecked, Qt.ItemDataRole.CheckStateRole
+        )
 
     def freeze_through(self, block: str) -> None:
         """Freeze every layer with weights up to and including `block`; train all after it."""

@@ -1,4 +1,5 @@
 """Precision, recall, F1 and support per class, sortable: which classes the model gets wrong."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,9 +12,13 @@ from gui.widgets import hint
 
 COLUMNS = ("Class", "Precision", "Recall", "F1", "Support")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-TIPS = ("", "Of the images predicted as this class, the share that really are it",
-        "Of the images of this class, the share the model finds", "The harmonic mean of precision and recall",
-        "How many images of this class the split has")
+TIPS = (
+    "",
+    "Of the images predicted as this class, the share that really are it",
+    "Of the images of this class, the share the model finds",
+    "The harmonic mean of precision and recall",
+    "How many images of this class the split has",
+)
 
 
 class PerClassTable(QWidget):
@@ -72,7 +77,9 @@ class PerClassTable(QWidget):
         rows = self._splits.get(self.split.currentData() or "validation", [])
         self.model.removeRows(0, self.model.rowCount())
         for row in rows:
-            cells = [QStandardItem(str(row.name))] + [QStandardItem(f"{v:.1%}") for v in (row.precision, row.recall, row.f1)]
+            cells = [QStandardItem(str(row.name))] + [
+                QStandardItem(f"{v:.1%}") for v in (row.precision, row.recall, row.f1)
+            ]
             cells.append(QStandardItem(f"{row.support:,}"))
             for cell, value in zip(cells, (row.name, row.precision, row.recall, row.f1, row.support)):
                 cell.setData(value, SORT_ROLE)

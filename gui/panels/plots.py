@@ -4,6 +4,7 @@ Events only append to NumPy buffers that grow by doubling and set a dirty flag; 
 redraws when something changed (≤ 10 redraws a second whatever the event rate). Curves use
 clip-to-view and peak downsampling, so a million points cost what a screenful does.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from gui import theme
 
 REDRAW_MS = 100
-AXIS_WIDTH = 52   # the loss plot's and the rate plot's left axes: their epochs line up
+AXIS_WIDTH = 52  # the loss plot's and the rate plot's left axes: their epochs line up
 EMA_EPOCHS = 0.05  # smoothing time constant, in epochs
 
 
@@ -115,18 +116,35 @@ class MetricPlot:
         # 50-200 ms per redraw on them (measured by benchmarks/heartbeat.py); epoch curves keep it.
         self.batch_raw = item.plot(pen=_pen(theme.TRAIN, 1, alpha=70), antialias=False)
         self.batch_smooth = item.plot(pen=_pen(theme.TRAIN, 1.5), name="training (per batch)", antialias=False)
-        self.train_epoch = item.plot(pen=None, symbol="o", symbolSize=7, symbolBrush=theme.TRAIN,
-                                     symbolPen=pg.mkPen(theme.SURFACE), name="training (epoch mean)")
-        self.val_epoch = item.plot(pen=_pen(theme.VAL, 2), symbol="o", symbolSize=8, symbolBrush=theme.VAL,
-                                   symbolPen=pg.mkPen(theme.SURFACE), name="validation")
-        self.best = pg.ScatterPlotItem(size=18, symbol="star", brush=pg.mkBrush(theme.GOOD), pen=pg.mkPen(theme.SURFACE),
-                                       name="best epoch (lowest val loss)" if not percent else None)
+        self.train_epoch = item.plot(
+            pen=None,
+            symbol="o",
+            symbolSize=7,
+            symbolBrush=theme.TRAIN,
+            symbolPen=pg.mkPen(theme.SURFACE),
+            name="training (epoch mean)",
+        )
+        self.val_epoch = item.plot(
+            pen=_pen(theme.VAL, 2),
+            symbol="o",
+            symbolSize=8,
+            symbolBrush=theme.VAL,
+            symbolPen=pg.mkPen(theme.SURFACE),
+            name="validation",
+        )
+        self.best = pg.ScatterPlotItem(
+            size=18,
+            symbol="star",
+            brush=pg.mkBrush(theme.GOOD),
+            pen=pg.mkPen(theme.SURFACE),
+            name="best epoch (lowest val loss)" if not percent else None,
+        )
         item.addItem(self.best)
         self.best_line = pg.InfiniteLine(angle=90, pen=_pen(theme.GOOD, 1, Qt.PenStyle.DashLine, 160), movable=False)
         self.best_line.hide()
         item.addItem(self.best_line)
         self.stage_lines: list[pg.InfiniteLine] = []
-        self.run_curves: list[Any] = []          # overlaid saved runs (comparison)
+        self.run_curves: list[Any] = []  # overlaid saved runs (comparison)
         if percent:
             item.setYRange(0, 1, padding=0.02)
             item.enableAutoRange(y=False)
@@ -146,11 +164,24 @@ class MetricPlot:
         train_key, val_key = ("accuracy", "val_accuracy") if self.percent else ("loss", "val_loss")
         for label, colour, history in runs:
             x = [entry.epoch + 1.0 for entry in history]
-            for key, pen, name in ((train_key, _pen(colour, 1.5, Qt.PenStyle.DashLine), None),
-                                   (val_key, _pen(colour, 2.2), label)):
+            for key, pen, name in (
+                (train_key, _pen(colour, 1.5, Qt.PenStyle.DashLine), None),
+                (val_key, _pen(colour, 2.2), label),
+            ):
                 y = [_num(getattr(entry, key)) for entry in history]
-                self.run_curves.append(item.plot(x, y, pen=pen, name=name, connect="finite", symbol="o" if name else None,
-                                                 symbolSize=5, symbolBrush=colour, symbolPen=pg.mkPen(colour)))
+                self.run_curves.append(
+                    item.plot(
+                        x,
+                        y,
+                        pen=pen,
+                        name=name,
+                        connect="finite",
+                        symbol="o" if name else None,
+                        symbolSize=5,
+                        symbolBrush=colour,
+                        symbolPen=pg.mkPen(colour),
+                    )
+                )
         item.enableAutoRange()
         if self.percent:
             item.setYRange(0, 1, padding=0.02)
@@ -187,9 +218,19 @@ class MetricPlot:
 
     def add_stage(self, x: float, text: str) -> None:
         # Loss legends sit at the top, accuracy legends at the bottom: the label goes where the legend is not.
-        line = pg.InfiniteLine(pos=x, angle=90, pen=_pen(theme.TEXT, 1, Qt.PenStyle.DashLine, 150), movable=False,
-                               label=text, labelOpts={"color": theme.TEXT, "position": 0.3 if not self.percent else 0.7,
-                                                      "rotateAxis": (1, 0), "fill": pg.mkBrush(theme.SURFACE_ALT + "e0")})
+        line = pg.InfiniteLine(
+            pos=x,
+            angle=90,
+            pen=_pen(theme.TEXT, 1, Qt.PenStyle.DashLine, 150),
+            movable=False,
+            label=text,
+            labelOpts={
+                "color": theme.TEXT,
+                "position": 0.3 if not self.percent else 0.7,
+                "rotateAxis": (1, 0),
+                "fill": pg.mkBrush(theme.SURFACE_ALT + "e0"),
+            },
+        )
         self.widget.addItem(line)
         self.stage_lines.append(line)
 
@@ -219,8 +260,14 @@ class RatePlot:
         item.setTitle(f"<span style='color:{theme.TEXT_DIM}; font-size:9pt'>learning rate per epoch</span>", size="9pt")
         item.setMenuEnabled(False)
         item.hideButtons()
-        self.curve = item.plot(pen=_pen(theme.GOOD, 1.5), symbol="o", symbolSize=5, symbolBrush=theme.GOOD,
-                               symbolPen=pg.mkPen(theme.GOOD), stepMode=None)
+        self.curve = item.plot(
+            pen=_pen(theme.GOOD, 1.5),
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=theme.GOOD,
+            symbolPen=pg.mkPen(theme.GOOD),
+            stepMode=None,
+        )
         self.widget.hide()
 
     def show_rates(self, x: np.ndarray, rates: np.ndarray) -> None:
@@ -228,7 +275,9 @@ class RatePlot:
         varies = len(rates) > 1 and float(np.nanmax(rates)) > float(np.nanmin(rates)) * (1 + 1e-9)
         self.widget.setVisible(varies)
         if varies:
-            self.widget.setToolTip(f"Learning rate per epoch: {float(np.nanmin(rates)):.2e} to {float(np.nanmax(rates)):.2e}")
+            self.widget.setToolTip(
+                f"Learning rate per epoch: {float(np.nanmin(rates)):.2e} to {float(np.nanmax(rates)):.2e}"
+            )
 
 
 class PlotsPanel(QWidget):
@@ -263,12 +312,24 @@ class PlotsPanel(QWidget):
         row.addLayout(loss_column, 1)
         row.addWidget(self.accuracy.widget, 1)
         layout.addLayout(row, 1)
-        self.series = {name: GrowingSeries() for name in
-                       ("loss_raw", "loss_smooth", "acc_raw", "acc_smooth", "loss_epoch", "acc_epoch", "val_loss", "val_acc", "rate")}
+        self.series = {
+            name: GrowingSeries()
+            for name in (
+                "loss_raw",
+                "loss_smooth",
+                "acc_raw",
+                "acc_smooth",
+                "loss_epoch",
+                "acc_epoch",
+                "val_loss",
+                "val_acc",
+                "rate",
+            )
+        }
         self.epochs: list[dict[str, float]] = []
         self._ema = {"loss": _Ema(), "acc": _Ema()}
         self._dirty = False
-        self._drawn: dict[int, int] = {}   # id(curve) → series version last drawn
+        self._drawn: dict[int, int] = {}  # id(curve) → series version last drawn
         self.redraws = 0
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
@@ -299,13 +360,27 @@ class PlotsPanel(QWidget):
             self.series["acc_smooth"].append(x, self._ema["acc"](x, accuracy))
         self._dirty = True
 
-    def add_epoch(self, epoch: int, loss: float, accuracy: float, val_loss: float, val_accuracy: float,
-                  learning_rate: float | None = None) -> None:
+    def add_epoch(
+        self,
+        epoch: int,
+        loss: float,
+        accuracy: float,
+        val_loss: float,
+        val_accuracy: float,
+        learning_rate: float | None = None,
+    ) -> None:
         x = epoch + 1.0
-        self.epochs.append({"epoch": epoch, "loss": loss, "accuracy": accuracy, "val_loss": val_loss, "val_accuracy": val_accuracy})
+        self.epochs.append(
+            {"epoch": epoch, "loss": loss, "accuracy": accuracy, "val_loss": val_loss, "val_accuracy": val_accuracy}
+        )
         rate = learning_rate if _finite(learning_rate) and learning_rate > 0 else None
-        for key, value in (("loss_epoch", loss), ("acc_epoch", accuracy), ("val_loss", val_loss), ("val_acc", val_accuracy),
-                           ("rate", rate)):
+        for key, value in (
+            ("loss_epoch", loss),
+            ("acc_epoch", accuracy),
+            ("val_loss", val_loss),
+            ("val_acc", val_accuracy),
+            ("rate", rate),
+        ):
             if value is not None and math.isfinite(value):
                 self.series[key].append(x, value)
         self._check_overfitting()
@@ -322,7 +397,9 @@ class PlotsPanel(QWidget):
     def show_comparison(self, runs: list[tuple[str, list[Any]]], title: str = "") -> None:
         """Overlay several saved runs (label, history), one colour each: dashed training, solid validation."""
         self.reset(title)
-        coloured = [(label, theme.RUN_COLORS[i % len(theme.RUN_COLORS)], history) for i, (label, history) in enumerate(runs)]
+        coloured = [
+            (label, theme.RUN_COLORS[i % len(theme.RUN_COLORS)], history) for i, (label, history) in enumerate(runs)
+        ]
         for plot in (self.loss, self.accuracy):
             plot.show_runs(coloured)
 
@@ -352,8 +429,11 @@ class PlotsPanel(QWidget):
             if entry.stage != stage:
                 stage = entry.stage
                 self.add_stage(entry.epoch, f"stage {stage}")
-            self.add_epoch(entry.epoch, *(_num(v) for v in (entry.loss, entry.accuracy, entry.val_loss, entry.val_accuracy)),
-                           learning_rate=getattr(entry, "learning_rate", None))
+            self.add_epoch(
+                entry.epoch,
+                *(_num(v) for v in (entry.loss, entry.accuracy, entry.val_loss, entry.val_accuracy)),
+                learning_rate=getattr(entry, "learning_rate", None),
+            )
         self._redraw()
 
     # --- analysis -------------------------------------------------------------------------------
@@ -368,8 +448,11 @@ class PlotsPanel(QWidget):
         start = None
         for i in range(1, len(self.epochs)):
             a, b = self.epochs[i - 1], self.epochs[i]
-            if all(_finite(v) for v in (a["val_loss"], b["val_loss"], a["loss"], b["loss"])) and \
-                    b["val_loss"] > a["val_loss"] and b["loss"] < a["loss"]:
+            if (
+                all(_finite(v) for v in (a["val_loss"], b["val_loss"], a["loss"], b["loss"]))
+                and b["val_loss"] > a["val_loss"]
+                and b["loss"] < a["loss"]
+            ):
                 streak += 1
                 start = i if streak == 1 else start
             else:
@@ -383,7 +466,8 @@ class PlotsPanel(QWidget):
             return
         self.overfit.setText(
             f"⚠ Overfitting: since epoch {since}, validation loss keeps rising while training loss falls — the model "
-            "is memorising the training images. Try more dropout, augmentation, fewer epochs or early stopping.")
+            "is memorising the training images. Try more dropout, augmentation, fewer epochs or early stopping."
+        )
         self.overfit.show()
 
     # --- drawing --------------------------------------------------------------------------------
@@ -393,10 +477,16 @@ class PlotsPanel(QWidget):
         self._dirty = False
         self.redraws += 1
         s = self.series
-        for curve, key in ((self.loss.batch_raw, "loss_raw"), (self.loss.batch_smooth, "loss_smooth"),
-                           (self.loss.train_epoch, "loss_epoch"), (self.loss.val_epoch, "val_loss"),
-                           (self.accuracy.batch_raw, "acc_raw"), (self.accuracy.batch_smooth, "acc_smooth"),
-                           (self.accuracy.train_epoch, "acc_epoch"), (self.accuracy.val_epoch, "val_acc")):
+        for curve, key in (
+            (self.loss.batch_raw, "loss_raw"),
+            (self.loss.batch_smooth, "loss_smooth"),
+            (self.loss.train_epoch, "loss_epoch"),
+            (self.loss.val_epoch, "val_loss"),
+            (self.accuracy.batch_raw, "acc_raw"),
+            (self.accuracy.batch_smooth, "acc_smooth"),
+            (self.accuracy.train_epoch, "acc_epoch"),
+            (self.accuracy.val_epoch, "val_acc"),
+        ):
             series = s[key]
             if self._drawn.get(id(curve)) != series.version:
                 self._drawn[id(curve)] = series.version

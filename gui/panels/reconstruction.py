@@ -1,5 +1,6 @@
 """Under the curves for an autoencoder: a few validation images as original, noisy input and
 reconstruction, side by side, then every dropped image reconstructed the same way."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,8 +31,10 @@ class ReconstructionPanel(QWidget):
         close.clicked.connect(self.close_requested)
         top.addWidget(close)
         layout.addLayout(top)
-        self.note = hint("Train the autoencoder: a few validation images will show here, and every image dropped on "
-                         "the window is reconstructed.")
+        self.note = hint(
+            "Train the autoencoder: a few validation images will show here, and every image dropped on "
+            "the window is reconstructed."
+        )
         layout.addWidget(self.note)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -48,11 +51,11 @@ class ReconstructionPanel(QWidget):
             self.grid.addWidget(label, row, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         scroll.setWidget(inner)
         layout.addWidget(scroll, 1)
-        self.setMinimumHeight(3 * (SIDE + 10) + 110)   # the three rows whole, never squeezed by the curves
-        self.samples = 0                     # validation columns shown
-        self.dropped: dict[int, int] = {}    # ticket → column
-        self.results: dict[int, Any] = {}    # ticket → gui.jobs.Reconstructed
-        self.names: dict[int, str] = {}      # ticket → the dropped file's name
+        self.setMinimumHeight(3 * (SIDE + 10) + 110)  # the three rows whole, never squeezed by the curves
+        self.samples = 0  # validation columns shown
+        self.dropped: dict[int, int] = {}  # ticket → column
+        self.results: dict[int, Any] = {}  # ticket → gui.jobs.Reconstructed
+        self.names: dict[int, str] = {}  # ticket → the dropped file's name
         self.hide()
 
     def set_active(self, active: bool) -> None:
@@ -75,12 +78,14 @@ class ReconstructionPanel(QWidget):
         self.note.setText(state.note)
         for column, images in enumerate(state.samples, start=1):
             for row, image in enumerate(images):
-                self.grid.addWidget(image_tile(image, SIDE, tooltip=f"validation image {column}: {ROWS[row]}"), row, column)
+                self.grid.addWidget(
+                    image_tile(image, SIDE, tooltip=f"validation image {column}: {ROWS[row]}"), row, column
+                )
         self.samples = len(state.samples)
         self.show()
 
     def add_reconstruction(self, ticket: int, name: str) -> None:
-        column = 1 + self.samples + len(self.dropped) + (1 if self.samples else 0)   # a gap after the samples
+        column = 1 + self.samples + len(self.dropped) + (1 if self.samples else 0)  # a gap after the samples
         self.dropped[ticket] = column
         self.names[ticket] = name
         waiting = QLabel("…")

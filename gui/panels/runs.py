@@ -3,6 +3,7 @@
 The table is a `QTableView` over `RunsModel`: a listing of hundreds of runs is one model reset,
 measured once, not thousands of cell widgets each re-measuring its column.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +19,7 @@ from gui.widgets import heading, hint, panel_layout
 
 COLUMNS = ("Created", "Data", "Model", "Ep.", "Val acc", "Test acc", "From")
 RIGHT_ALIGNED_FROM = 3
-MEASURED_ROWS = 64      # column widths follow the first rows (the newest runs), not all of them
+MEASURED_ROWS = 64  # column widths follow the first rows (the newest runs), not all of them
 
 
 class RunsModel(QAbstractTableModel):
@@ -51,8 +52,11 @@ class RunsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return _cell(run, column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return str(run.path) + (f"\n⚠ {run.problem}" if run.problem else "" if run.has_model else "\n(no saved model)") \
+            return (
+                str(run.path)
+                + (f"\n⚠ {run.problem}" if run.problem else "" if run.has_model else "\n(no saved model)")
                 + (f"\nForked from {run.parent} at epoch {(run.parent_epoch or 0) + 1}" if run.parent else "")
+            )
         if role == Qt.ItemDataRole.TextAlignmentRole and column >= RIGHT_ALIGNED_FROM:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and run.problem:
@@ -91,12 +95,12 @@ class RunsPanel(QWidget):
 
     open_requested = Signal(str)
     settings_requested = Signal(str)
-    compare_requested = Signal(list)     # the paths of the selected runs (two or more)
+    compare_requested = Signal(list)  # the paths of the selected runs (two or more)
     refresh_requested = Signal()
-    resume_requested = Signal(str)       # go on from the last complete epoch
-    continue_requested = Signal(str, int)   # path, more epochs
-    fork_wanted = Signal(str)            # which checkpoint? (the controller lists them, then `choose_fork_epoch`)
-    fork_requested = Signal(str, int)    # path, epoch (0-based) of the checkpoint
+    resume_requested = Signal(str)  # go on from the last complete epoch
+    continue_requested = Signal(str, int)  # path, more epochs
+    fork_wanted = Signal(str)  # which checkpoint? (the controller lists them, then `choose_fork_epoch`)
+    fork_requested = Signal(str, int)  # path, epoch (0-based) of the checkpoint
 
     def __init__(self, root: Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,14 +118,18 @@ class RunsPanel(QWidget):
         self.open_button.setToolTip("Show this run's curves and metrics, and classify with its model")
         self.open_button.clicked.connect(self._open_selected)
         self.settings_button = QPushButton("Use its settings")
-        self.settings_button.setToolTip("Copy this run's data, architecture, freezing and training settings into the controls")
+        self.settings_button.setToolTip(
+            "Copy this run's data, architecture, freezing and training settings into the controls"
+        )
         self.settings_button.clicked.connect(self._settings_selected)
         for b in (self.refresh_button, self.folder_button):
             top.addWidget(b)
         layout.addLayout(top)
         self.compare_button = QPushButton("Compare")
-        self.compare_button.setToolTip("Overlay the curves of the selected runs (Ctrl+click or Shift+click to select "
-                                       "several) and list the settings that differ")
+        self.compare_button.setToolTip(
+            "Overlay the curves of the selected runs (Ctrl+click or Shift+click to select "
+            "several) and list the settings that differ"
+        )
         self.compare_button.clicked.connect(lambda: self.compare_requested.emit(self.selected_paths()))
         self.compare_button.setEnabled(False)
         # The main actions get a row of their own: the right column is too narrow for all buttons.
@@ -130,16 +138,20 @@ class RunsPanel(QWidget):
             actions.addWidget(button, 1)
         layout.addLayout(actions)
         self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Go on with a run that stopped (Stop, a crash, a kill) from its last complete "
-                                      "epoch, in the same folder; the curves go on where they were")
+        self.resume_button.setToolTip(
+            "Go on with a run that stopped (Stop, a crash, a kill) from its last complete "
+            "epoch, in the same folder; the curves go on where they were"
+        )
         self.resume_button.clicked.connect(lambda: self._emit_selected(self.resume_requested))
         self.continue_button = QPushButton("Continue…")
         self.continue_button.setToolTip("Train a run (finished or not) for more epochs, in the same folder")
         self.continue_button.clicked.connect(self._ask_continue)
         self.fork_button = QPushButton("Fork…")
-        self.fork_button.setToolTip("A new run starting from one of this run's checkpoints (the latest or the best) "
-                                    "with the current training, augmentation and freezing settings: 'Use its "
-                                    "settings', change what you want, then Fork")
+        self.fork_button.setToolTip(
+            "A new run starting from one of this run's checkpoints (the latest or the best) "
+            "with the current training, augmentation and freezing settings: 'Use its "
+            "settings', change what you want, then Fork"
+        )
         self.fork_button.clicked.connect(lambda: self._emit_selected(self.fork_wanted))
         keep = QHBoxLayout()
         for button in (self.resume_button, self.continue_button, self.fork_button):
@@ -178,11 +190,17 @@ class RunsPanel(QWidget):
         """One row per run, newest first; a broken run is listed with its reason, never hidden."""
         self.summaries = list(summaries)
         self.model.set_summaries(self.summaries)
-        self.table.resizeColumnsToContents()   # once per listing: the rows on screen decide
+        self.table.resizeColumnsToContents()  # once per listing: the rows on screen decide
         broken = sum(bool(run.problem) for run in self.summaries)
         count = plural(len(self.summaries), "run") + (f" ({broken} broken: hover for why)" if broken else "")
-        self.note.setText(problem or ("No runs yet: every training is saved here." if not self.summaries
-                                      else f"{count} · double-click to open"))
+        self.note.setText(
+            problem
+            or (
+                "No runs yet: every training is saved here."
+                if not self.summaries
+                else f"{count} · double-click to open"
+            )
+        )
 
     def set_locked(self, locked: bool) -> None:
         self.locked = locked
@@ -195,10 +213,15 @@ class RunsPanel(QWidget):
         from PySide6.QtWidgets import QInputDialog
 
         labels = [f"after epoch {epoch + 1}" for epoch in epochs]
-        label, ok = QInputDialog.getItem(self, "Fork from a checkpoint",
-                                         f"Run {Path(path).name} keeps these checkpoints (the latest and the best).\n"
-                                         "The new run starts from the one you choose, with the current settings:",
-                                         labels, len(labels) - 1, False)
+        label, ok = QInputDialog.getItem(
+            self,
+            "Fork from a checkpoint",
+            f"Run {Path(path).name} keeps these checkpoints (the latest and the best).\n"
+            "The new run starts from the one you choose, with the current settings:",
+            labels,
+            len(labels) - 1,
+            False,
+        )
         if ok and label in labels:
             self.fork_requested.emit(path, epochs[labels.index(label)])
 
@@ -208,7 +231,9 @@ class RunsPanel(QWidget):
         path = self.selected_path()
         if path is None:
             return
-        extra, ok = QInputDialog.getInt(self, "Continue training", f"More epochs for run {Path(path).name}:", 5, 1, 100000)
+        extra, ok = QInputDialog.getInt(
+            self, "Continue training", f"More epochs for run {Path(path).name}:", 5, 1, 100000
+        )
         if ok:
             self.continue_requested.emit(path, extra)
 

@@ -5,6 +5,7 @@ picture is asked for (`thumbnails_wanted`, one request per paint) the first time
 it, and arrives later with `set_thumbnail(key, image)`. `gallery_view` is the `QListView` in icon
 mode every gallery uses.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
@@ -35,15 +36,20 @@ def _placeholder(text: str) -> QPixmap:
 class ThumbnailListModel(QAbstractListModel):
     """Entries with lazily decoded pictures; `key(entry)` names an entry's picture."""
 
-    thumbnails_wanted = Signal(list)   # entries whose rows were painted without a picture
+    thumbnails_wanted = Signal(list)  # entries whose rows were painted without a picture
 
-    def __init__(self, key: Callable[[Any], Hashable], caption: Callable[[Any], str],
-                 tooltip: Callable[[Any, bool], str], parent: Any = None) -> None:
+    def __init__(
+        self,
+        key: Callable[[Any], Hashable],
+        caption: Callable[[Any], str],
+        tooltip: Callable[[Any, bool], str],
+        parent: Any = None,
+    ) -> None:
         super().__init__(parent)
         self.key, self.caption, self.tooltip = key, caption, tooltip
         self.entries: list[Any] = []
         self._rows: dict[Hashable, int] = {}
-        self._pictures: dict[Hashable, QPixmap | None] = {}   # None: unavailable
+        self._pictures: dict[Hashable, QPixmap | None] = {}  # None: unavailable
         self._asked: set[Hashable] = set()
         self._wanted: list[Any] = []
         self._loading = _placeholder("…")
@@ -120,8 +126,10 @@ def gallery_view(model: ThumbnailListModel, name: str, selectable: bool = False)
     view.setResizeMode(QListView.ResizeMode.Adjust)
     view.setMovement(QListView.Movement.Static)
     view.setWordWrap(True)
-    view.setLayoutMode(QListView.LayoutMode.Batched)   # a huge gallery lays out in steps
+    view.setLayoutMode(QListView.LayoutMode.Batched)  # a huge gallery lays out in steps
     view.setBatchSize(200)
     view.setFrameShape(QFrame.Shape.NoFrame)
-    view.setSelectionMode(QListView.SelectionMode.SingleSelection if selectable else QListView.SelectionMode.NoSelection)
+    view.setSelectionMode(
+        QListView.SelectionMode.SingleSelection if selectable else QListView.SelectionMode.NoSelection
+    )
     return view

@@ -1,4 +1,5 @@
 """Training settings (left column) and the run bar (Train/Stop, progress, time left, device)."""
+
 from __future__ import annotations
 
 import math
@@ -26,41 +27,41 @@ from gui.widgets import hint, panel_layout, set_state
 
 TIPS = {
     "optimizer": "How the weights move after each batch. Adam adapts the step per weight and is a safe start; "
-                 "SGD with momentum is the classic; RMSprop sits in between.",
+    "SGD with momentum is the classic; RMSprop sits in between.",
     "lr": "How big each update step is. Too high: the loss jumps around or explodes; too low: it crawls. "
-          "Arrow keys step through 1, 2, 5 × 10ⁿ.",
+    "Arrow keys step through 1, 2, 5 × 10ⁿ.",
     "batch": "Images per update step. Bigger batches run faster per image but update less often.",
     "epochs": "How many times training walks through the whole training set.",
     "val": "The share of the data held back to check the model on images it never trained on "
-           "(used when the dataset has no validation split of its own).",
+    "(used when the dataset has no validation split of its own).",
     "validate_on": "What the curves' validation figures come from. A share of the training data leaves the test set "
-                   "untouched until the end; validating on the test set (as the classic tutorials do) lets every "
-                   "decision you take from the curves leak into it: then there is no untouched test set left.",
+    "untouched until the end; validating on the test set (as the classic tutorials do) lets every "
+    "decision you take from the curves leak into it: then there is no untouched test set left.",
     "seed": "Fixes the random choices (split, initial weights, shuffling) so a run can be repeated.",
     "early": "Stop when the validation loss has not improved for 'patience' epochs, and keep the best weights.",
     "stage2": "Staged fine-tuning, the classic transfer-learning recipe: first train only the new head with the "
-              "pretrained base frozen (the epochs above), then unfreeze the base's last block and go on at a much "
-              "lower learning rate, so the pretrained features adapt a little without being wrecked.",
+    "pretrained base frozen (the epochs above), then unfreeze the base's last block and go on at a much "
+    "lower learning rate, so the pretrained features adapt a little without being wrecked.",
     "stage2_epochs": "Stage 2 length: how many more epochs to train after unfreezing ('off': no second stage). "
-                     "The plots mark where it starts.",
+    "The plots mark where it starts.",
     "stage2_unfreeze": "How many of the last frozen layers with weights to unfreeze for stage 2 — about the last block "
-                       "of the backbone (e.g. 8–9 layers of a MobileNetV2 block, 3 convolutions of VGG16's block 5). "
-                       "The Model tab's layer table shows the blocks.",
+    "of the backbone (e.g. 8–9 layers of a MobileNetV2 block, 3 convolutions of VGG16's block 5). "
+    "The Model tab's layer table shows the blocks.",
     "stage2_lr": "Stage 2 learning rate = learning rate × this factor. 0.1 (ten times lower) is the usual choice: "
-                 "big steps would destroy what the pretrained layers learned.",
+    "big steps would destroy what the pretrained layers learned.",
     "schedule": "How the learning rate changes from epoch to epoch (within each stage). Constant: the same rate "
-                "throughout. Step: multiplied by a factor every N epochs. Cosine: glides from the rate down to almost "
-                "nothing. One-cycle: rises to the rate, then falls far below it (fast, often the best short run). "
-                "The rate of each epoch is drawn under the loss curve.",
+    "throughout. Step: multiplied by a factor every N epochs. Cosine: glides from the rate down to almost "
+    "nothing. One-cycle: rises to the rate, then falls far below it (fast, often the best short run). "
+    "The rate of each epoch is drawn under the loss curve.",
     "warmup": "Start at a small rate and grow linearly to the full one over these first epochs (0: none): "
-              "keeps large early steps from wrecking pretrained weights or a fresh BatchNorm.",
+    "keeps large early steps from wrecking pretrained weights or a fresh BatchNorm.",
     "step_every": "Step schedule: multiply the rate by the factor every this many epochs.",
     "step_factor": "Step schedule: the factor (0.1: ten times lower at each step).",
     "deterministic": "TensorFlow's op determinism: the same seed gives the very same history, epoch for epoch. "
-                     "Slower: measured 1.03–1.07× for a small CNN on a 2-core CPU, up to ~1.5× with augmentation, "
-                     "possibly more on a GPU (some kernels have no deterministic variant); see docs/benchmarks.md.",
+    "Slower: measured 1.03–1.07× for a small CNN on a 2-core CPU, up to ~1.5× with augmentation, "
+    "possibly more on a GPU (some kernels have no deterministic variant); see docs/benchmarks.md.",
     "cache": "When the first layers are frozen (and no augmentation is on), compute their output once and train only "
-             "the rest: much faster, same result. The run bar says whether a training used it.",
+    "the rest: much faster, same result. The run bar says whether a training used it.",
 }
 
 
@@ -132,7 +133,9 @@ class TrainingPanel(QWidget):
         self.momentum = QDoubleSpinBox()
         self.momentum.setRange(0.0, 0.99)
         self.momentum.setSingleStep(0.05)
-        self._row(form, "Momentum", self.momentum, "training.momentum", "SGD only: how much of the previous step carries over")
+        self._row(
+            form, "Momentum", self.momentum, "training.momentum", "SGD only: how much of the previous step carries over"
+        )
         self.binder.enable_when(self.momentum, lambda config: config.training.optimizer == "sgd")
         self.batch = _spin(1, 65536)
         self._row(form, "Batch size", self.batch, "training.batch_size", TIPS["batch"])
@@ -140,8 +143,15 @@ class TrainingPanel(QWidget):
         self._row(form, "Epochs", self.epochs, "training.epochs", TIPS["epochs"])
         self.val_split = _spin(5, 85)
         self.val_split.setSuffix(" %")
-        self._row(form, "Validation", self.val_split, "data.val_split", TIPS["val"],
-                  to_widget=lambda v: round(v * 100), from_widget=lambda v: v / 100)
+        self._row(
+            form,
+            "Validation",
+            self.val_split,
+            "data.val_split",
+            TIPS["val"],
+            to_widget=lambda v: round(v * 100),
+            from_widget=lambda v: v / 100,
+        )
         self.validate_on = QComboBox()
         self.validate_on.addItem("a share of the training data", "split")
         self.validate_on.addItem("the test set (as the tutorials do)", "test")
@@ -162,7 +172,7 @@ class TrainingPanel(QWidget):
         self.binder.enable_when(self.patience, lambda config: config.training.early_stopping)
         form.addRow(early_row)
         layout.addLayout(form)
-        if lr_finder is not None:   # placed under the rate it sets; its own panel (gui.panels.lr_finder)
+        if lr_finder is not None:  # placed under the rate it sets; its own panel (gui.panels.lr_finder)
             layout.addWidget(lr_finder)
 
         schedule = QGroupBox("Learning-rate schedule")
@@ -187,8 +197,10 @@ class TrainingPanel(QWidget):
         self.step_factor.setDecimals(3)
         self.step_factor.setSingleStep(0.05)
         self.step_factor.setPrefix("× ")
-        for widget, key, tip in ((self.step_every, "training.step_every", TIPS["step_every"]),
-                                 (self.step_factor, "training.step_factor", TIPS["step_factor"])):
+        for widget, key, tip in (
+            (self.step_every, "training.step_every", TIPS["step_every"]),
+            (self.step_factor, "training.step_factor", TIPS["step_factor"]),
+        ):
             self.binder.field(widget, key)
             widget.setToolTip(tip)
             step_layout.addWidget(widget, 1)
@@ -207,7 +219,9 @@ class TrainingPanel(QWidget):
         self._row(sform, "Extra epochs", self.stage2_epochs, "training.stage2_epochs", TIPS["stage2_epochs"])
         self.stage2_unfreeze = _spin(0, 1000)
         self.stage2_unfreeze.setSuffix(" layers")
-        self._row(sform, "Unfreeze last", self.stage2_unfreeze, "training.stage2_unfreeze_last", TIPS["stage2_unfreeze"])
+        self._row(
+            sform, "Unfreeze last", self.stage2_unfreeze, "training.stage2_unfreeze_last", TIPS["stage2_unfreeze"]
+        )
         self.stage2_lr = QDoubleSpinBox()
         self.stage2_lr.setRange(0.001, 1.0)
         self.stage2_lr.setDecimals(3)
@@ -221,10 +235,21 @@ class TrainingPanel(QWidget):
         self.cache = QCheckBox("Cache features of frozen layers")
         self._row(fform, None, self.cache, "training.feature_cache", TIPS["cache"])
         self.mixed = QCheckBox("Mixed precision (GPU)")
-        self._row(fform, None, self.mixed, "training.mixed_precision",
-                  "float16 maths on GPUs that support it: faster, less memory")
+        self._row(
+            fform,
+            None,
+            self.mixed,
+            "training.mixed_precision",
+            "float16 maths on GPUs that support it: faster, less memory",
+        )
         self.xla = QCheckBox("XLA compilation")
-        self._row(fform, None, self.xla, "training.xla", "Compile the training step with XLA: slower first epoch, often faster after")
+        self._row(
+            fform,
+            None,
+            self.xla,
+            "training.xla",
+            "Compile the training step with XLA: slower first epoch, often faster after",
+        )
         self.deterministic = QCheckBox("Deterministic (repeatable, slower)")
         self._row(fform, None, self.deterministic, "training.deterministic", TIPS["deterministic"])
         layout.addWidget(speed)
@@ -245,7 +270,7 @@ class RunBar(QWidget):
 
     train_clicked = Signal()
     stop_clicked = Signal()
-    pause_clicked = Signal()       # Pause, or Resume while paused
+    pause_clicked = Signal()  # Pause, or Resume while paused
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -266,8 +291,10 @@ class RunBar(QWidget):
         self.stop.clicked.connect(self.stop_clicked)
         self.pause = QPushButton("❚❚  Pause")
         self.pause.setObjectName("PauseButton")
-        self.pause.setToolTip("Hold the training after the current batch, with everything in memory; Resume goes on "
-                              "exactly there (Ctrl+P). Stop still saves the run while paused.")
+        self.pause.setToolTip(
+            "Hold the training after the current batch, with everything in memory; Resume goes on "
+            "exactly there (Ctrl+P). Stop still saves the run while paused."
+        )
         self.pause.setShortcut("Ctrl+P")
         self.pause.setEnabled(False)
         self.pause.clicked.connect(self.pause_clicked)
@@ -277,7 +304,7 @@ class RunBar(QWidget):
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
         self.progress.setFormat("Ready")
-        self.progress.setMinimumWidth(170)   # beside Train, Pause, Stop and two chips in a ~700 px column
+        self.progress.setMinimumWidth(170)  # beside Train, Pause, Stop and two chips in a ~700 px column
         self.eta = QLabel("")
         self.eta.setObjectName("Eta")
         self.eta.hide()  # shown only with something to say: it takes no width otherwise
@@ -307,7 +334,9 @@ class RunBar(QWidget):
         self.pause.setEnabled(state.pausable and state.status in ("running", "pausing", "paused"))
         self.pause.setText("▶  Resume" if held else "❚❚  Pause")
         set_state(self.pause, "held" if held else "")
-        busy = state.status in ("waiting", "preparing") or (state.status in ("extracting", "stopping") and not state.fraction)
+        busy = state.status in ("waiting", "preparing") or (
+            state.status in ("extracting", "stopping") and not state.fraction
+        )
         if busy:
             self.progress.setRange(0, 0)
             self._set_eta(state.text)  # a busy bar shows no text in most styles: say it next to it
@@ -346,6 +375,12 @@ class RunBar(QWidget):
             return
         self.cache.setText("▣ cached features" if used else "no feature cache")
         set_state(self.cache, "on" if used else "off")
-        self.cache.setToolTip(note or ("Training the head on cached features of the frozen layers" if used
-                                       else "Every batch runs through the whole network"))
+        self.cache.setToolTip(
+            note
+            or (
+                "Training the head on cached features of the frozen layers"
+                if used
+                else "Every batch runs through the whole network"
+            )
+        )
         self.cache.show()

@@ -1,4 +1,5 @@
 """Shared fixtures for engine tests: tiny data, temporary runs folders, no network."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Small generated data for the insight tests: images whose right answer and evidence are known."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,9 @@ from PIL import Image
 SIDE = 32
 
 
-def square_scene(rng: np.random.Generator, width: int = SIDE, height: int = SIDE, square: bool = True
-                 ) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
+def square_scene(
+    rng: np.random.Generator, width: int = SIDE, height: int = SIDE, square: bool = True
+) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
     """A dark, noisy grey picture, with a bright square somewhere when `square`: (uint8 (H, W),
     the square's (top, left, bottom, right) in pixels, bottom/right exclusive, or None)."""
     image = np.clip(rng.normal(90, 15, (height, width)), 0, 255)
@@ -18,7 +20,7 @@ def square_scene(rng: np.random.Generator, width: int = SIDE, height: int = SIDE
     if square:
         side = int(rng.integers(6, 11))
         top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
-        image[top:top + side, left:left + side] = rng.uniform(200, 255)
+        image[top : top + side, left : left + side] = rng.uniform(200, 255)
         box = (top, left, top + side, left + side)
     return image.round().astype(np.uint8), box
 

@@ -1,5 +1,6 @@
 """Files written into a temporary Keras cache, as Keras would have downloaded them (tiny, random
 contents, the real names and layouts), for tests of the loaders and of the lessons."""
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,13 @@ from PIL import Image
 def fake_mnist(datasets: Path, n_train: int = 60, n_test: int = 20) -> None:
     """`mnist.npz` with random digits, every class present."""
     rng = np.random.default_rng(0)
-    np.savez(datasets / "mnist.npz",
-             x_train=rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8), y_train=np.arange(n_train) % 10,
-             x_test=rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8), y_test=np.arange(n_test) % 10)
+    np.savez(
+        datasets / "mnist.npz",
+        x_train=rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        y_train=np.arange(n_train) % 10,
+        x_test=rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        y_test=np.arange(n_test) % 10,
+    )
 
 
 def fake_cifar10(datasets: Path, per_batch: int = 10) -> None:
@@ -24,8 +29,10 @@ def fake_cifar10(datasets: Path, per_batch: int = 10) -> None:
     folder.mkdir(parents=True)
     for name, seed in [(f"data_batch_{i}", i) for i in range(1, 6)] + [("test_batch", 9)]:
         rng = np.random.default_rng(seed)
-        batch = {b"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
-                 b"labels": [i % 10 for i in range(per_batch)]}
+        batch = {
+            b"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
+            b"labels": [i % 10 for i in range(per_batch)],
+        }
         (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
 
 
@@ -54,7 +61,11 @@ def fake_mobilenet_v2(models: Path, *, include_top: bool, side: int = 224) -> Pa
 
     keras.utils.set_random_seed(1)
     model = keras.applications.MobileNetV2(include_top=include_top, weights=None, input_shape=(side, side, 3))
-    name = top_weights_file("mobilenet_v2", side).file_name if include_top else imagenet_file("mobilenet_v2", side).file_name
+    name = (
+        top_weights_file("mobilenet_v2", side).file_name
+        if include_top
+        else imagenet_file("mobilenet_v2", side).file_name
+    )
     return legacy_weights(model, models / name)
 
 

@@ -1,5 +1,6 @@
 """Registry and scratch presets: options change the layers they should, every preset builds for
 digits (8×8×1) and CIFAR-sized (32×32×3) input, names are stable, models survive safe-mode saving."""
+
 from __future__ import annotations
 
 import subprocess
@@ -39,9 +40,15 @@ def test_list_architectures():
     infos = list_architectures()
     assert [i.name for i in infos] == SCRATCH + ["capsnet"] + BACKBONES
     assert [i.name for i in list_architectures("autoencoder")] == ["dense_autoencoder", "conv_autoencoder"]
-    assert [i.name for i in list_architectures(None)] == SCRATCH + ["capsnet"] + BACKBONES + ["dense_autoencoder", "conv_autoencoder"]
+    assert [i.name for i in list_architectures(None)] == SCRATCH + ["capsnet"] + BACKBONES + [
+        "dense_autoencoder",
+        "conv_autoencoder",
+    ]
     assert get_architecture("capsnet").loss == "margin" and get_architecture("mlp").loss == "crossentropy"
-    assert get_architecture("conv_autoencoder").task == "autoencoder" and get_architecture("capsnet").task == "classification"
+    assert (
+        get_architecture("conv_autoencoder").task == "autoencoder"
+        and get_architecture("capsnet").task == "classification"
+    )
     assert all(isinstance(i, ArchInfo) and i.description for i in infos)
     assert {i.kind for i in infos if i.name in SCRATCH} == {"scratch"}
     assert {i.kind for i in infos if i.name in BACKBONES} == {"backbone"}
@@ -91,7 +98,16 @@ def test_batchnorm_toggle(name):
 def test_mlp_layout():
     model = build_model(ArchOptions(name="mlp"), (8, 8, 1), 10)
     assert [layer.name for layer in model.layers] == [
-        "image", "rescale", "flatten", "dense_1", "act_1", "dropout_1", "dense_2", "act_2", "dropout_2", "predictions",
+        "image",
+        "rescale",
+        "flatten",
+        "dense_1",
+        "act_1",
+        "dropout_1",
+        "dense_2",
+        "act_2",
+        "dropout_2",
+        "predictions",
     ]
     assert [layer.units for layer in model.layers if type(layer).__name__ == "Dense"] == [512, 512, 10]
     assert model.get_layer("dropout_1").rate == 0.5

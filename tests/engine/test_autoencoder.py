@@ -1,6 +1,7 @@
 """Autoencoders: both presets reproduce their input's shape from standard layers, the
 autoencoder task trains through `train` with the usual events and run folder, a denoiser beats
 its noisy inputs, and engine.inference.reconstruction reconstructs arrays and dropped images."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,14 @@ AUTOENCODERS = ["dense_autoencoder", "conv_autoencoder"]
 
 
 def config(**changes) -> ExperimentConfig:
-    base = {"task": "autoencoder", "arch.name": "conv_autoencoder", "arch.noise": 0.5, "training.epochs": 2,
-            "training.batch_size": 32, "data.limit": 300}
+    base = {
+        "task": "autoencoder",
+        "arch.name": "conv_autoencoder",
+        "arch.noise": 0.5,
+        "training.epochs": 2,
+        "training.batch_size": 32,
+        "data.limit": 300,
+    }
     return ExperimentConfig().updated(**(base | changes))
 
 
@@ -43,9 +50,13 @@ def test_output_is_an_image_of_the_input_shape(name, shape, tmp_path: Path) -> N
     path = tmp_path / "model.keras"
     model.save(path)
     text = json.dumps(check_keras_archive(path))
-    assert "layerlab" not in text   # standard layers only
-    np.testing.assert_allclose(np.asarray(load_model_file(path)(np.full((1, *shape), 9.0, np.float32))),
-                               np.asarray(model(np.full((1, *shape), 9.0, np.float32))), rtol=1e-5, atol=1e-6)
+    assert "layerlab" not in text  # standard layers only
+    np.testing.assert_allclose(
+        np.asarray(load_model_file(path)(np.full((1, *shape), 9.0, np.float32))),
+        np.asarray(model(np.full((1, *shape), 9.0, np.float32))),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_noise_is_gaussian_clipped_and_seeded() -> None:
@@ -108,8 +119,10 @@ def test_a_denoiser_beats_its_noisy_inputs(digits, tmp_path: Path) -> None:
 
 
 def test_task_and_architecture_must_agree(digits, tmp_path: Path) -> None:
-    for changes, message in (({"arch.name": "mlp"}, "needs an autoencoder architecture"),
-                             ({"task": "classification"}, "set the task to autoencoder")):
+    for changes, message in (
+        ({"arch.name": "mlp"}, "needs an autoencoder architecture"),
+        ({"task": "classification"}, "set the task to autoencoder"),
+    ):
         events: list = []
         result = train(config(**changes), events.append, dataset=digits, run_dir=tmp_path / "r")
         assert result.failed and message in result.failed
@@ -119,14 +132,50 @@ def test_task_and_architecture_must_agree(digits, tmp_path: Path) -> None:
 def test_cli_trains_an_autoencoder(capsys, tmp_path: Path) -> None:
     from engine.cli import main
 
-    code = main(["train", "--task", "autoencoder", "--dataset", "digits", "--limit", "200", "--epochs", "1",
-                 "--noise", "0.3", "--out", str(tmp_path / "ae"), "--json"])
+    code = main(
+        [
+            "train",
+            "--task",
+            "autoencoder",
+            "--dataset",
+            "digits",
+            "--limit",
+            "200",
+            "--epochs",
+            "1",
+            "--noise",
+            "0.3",
+            "--out",
+            str(tmp_path / "ae"),
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     data = json.loads(out)
     assert data["noise"] == 0.3 and data["reconstruction_error"] > 0 and data["noisy_input_error"] > 0
     assert data["val_accuracy"] is None and "epoch 1/1" in err
     assert json.loads((tmp_path / "ae" / "config.json").read_text())["arch"]["name"] == "conv_autoencoder"
-    assert main(["train", "--task", "autoencoder", "--arch", "dense_autoencoder", "--latent-size", "8", "--dataset",
-                 "digits", "--limit", "100", "--epochs", "1", "--out", str(tmp_path / "dense")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "autoencoder",
+                "--arch",
+                "dense_autoencoder",
+                "--latent-size",
+                "8",
+                "--dataset",
+                "digits",
+                "--limit",
+                "100",
+                "--epochs",
+                "1",
+                "--out",
+                str(tmp_path / "dense"),
+            ]
+        )
+        == 0
+    )
     assert "reconstruction_error" in capsys.readouterr().out

@@ -1,6 +1,7 @@
 """ImageNet backbones: built with random weights on small inputs (no network here), flattened
 into the model, frozen as configured, preprocessing inside the model, and the weights path:
 a notop file in a temporary Keras cache is loaded, a missing one gives the offline message."""
+
 from __future__ import annotations
 
 import inspect
@@ -33,7 +34,11 @@ def options(name: str, **kw) -> ArchOptions:
 
 
 def base_with_weights(model) -> list:
-    return [layer for layer in model.layers if layer.weights and not layer.name.startswith("head_") and layer.name != "predictions"]
+    return [
+        layer
+        for layer in model.layers
+        if layer.weights and not layer.name.startswith("head_") and layer.name != "predictions"
+    ]
 
 
 @pytest.mark.parametrize("name", BACKBONES)
@@ -74,8 +79,11 @@ def test_names_are_stable_across_builds():
 
 
 def test_head_options():
-    model = build_model(options("mobilenet_v2", pooling="flatten", head_units=32, batchnorm=True, dropout=False,
-                                activation="elu"), (32, 32, 3), 4)
+    model = build_model(
+        options("mobilenet_v2", pooling="flatten", head_units=32, batchnorm=True, dropout=False, activation="elu"),
+        (32, 32, 3),
+        4,
+    )
     names = [layer.name for layer in model.layers]
     assert names[-5:] == ["head_flatten", "head_dense", "head_bn", "head_act", "predictions"]
     assert model.get_layer("head_dense").units == 32
@@ -97,8 +105,9 @@ def test_frozen_base_batchnorm_keeps_statistics():
     bn = model.get_layer("bn_Conv1")
     before = np.array(bn.moving_mean)
     x = np.random.default_rng(0).uniform(0, 255, (8, 32, 32, 3)).astype("float32")
-    np.testing.assert_allclose(np.asarray(model(x, training=True)), np.asarray(model(x, training=False)),
-                               rtol=1e-4, atol=1e-5)  # head dropout is the only training-mode layer: turn it off
+    np.testing.assert_allclose(
+        np.asarray(model(x, training=True)), np.asarray(model(x, training=False)), rtol=1e-4, atol=1e-5
+    )  # head dropout is the only training-mode layer: turn it off
     np.testing.assert_array_equal(np.array(bn.moving_mean), before)
     apply_freezing(model, {"bn_Conv1": True}, None)
     model(x, training=True)
@@ -117,9 +126,11 @@ def test_preprocess_layer_matches_keras():
         np.testing.assert_allclose(ours, reference(x.copy()), rtol=1e-5, atol=1e-4)
     np.testing.assert_array_equal(np.asarray(ImagenetPreprocess("none")(x)), x)
     assert keras.applications.resnet50.preprocess_input(x.copy()).mean() == pytest.approx(
-        np.asarray(ImagenetPreprocess(backbones.SPECS["resnet50"].preprocess)(x)).mean(), rel=1e-5)
+        np.asarray(ImagenetPreprocess(backbones.SPECS["resnet50"].preprocess)(x)).mean(), rel=1e-5
+    )
     assert keras.applications.inception_v3.preprocess_input(x.copy()).max() == pytest.approx(
-        np.asarray(ImagenetPreprocess(backbones.SPECS["inception_v3"].preprocess)(x)).max(), rel=1e-5)
+        np.asarray(ImagenetPreprocess(backbones.SPECS["inception_v3"].preprocess)(x)).max(), rel=1e-5
+    )
     with pytest.raises(ValueError, match="unknown preprocessing mode"):
         ImagenetPreprocess("bgr")
 
@@ -137,9 +148,16 @@ def test_safe_mode_round_trip(name, shape, tmp_path):
 
 
 def test_weight_file_names_match_keras_source():
-    source = {name: inspect.getsource(getattr(keras.src.applications, module))
-              for name, module in [("vgg16_imagenet", "vgg16"), ("resnet50", "resnet"), ("mobilenet_v2", "mobilenet_v2"),
-                                   ("inception_v3", "inception_v3"), ("efficientnet_b0", "efficientnet")]}
+    source = {
+        name: inspect.getsource(getattr(keras.src.applications, module))
+        for name, module in [
+            ("vgg16_imagenet", "vgg16"),
+            ("resnet50", "resnet"),
+            ("mobilenet_v2", "mobilenet_v2"),
+            ("inception_v3", "inception_v3"),
+            ("efficientnet_b0", "efficientnet"),
+        ]
+    }
     for name, text in source.items():
         wf = weights.imagenet_file(name, 224)
         if name == "mobilenet_v2":
@@ -196,7 +214,9 @@ def test_offline_message(keras_home, monkeypatch):
         build_model(ArchOptions(name="mobilenet_v2", weights="imagenet"), (32, 32, 3), 3)
     message = str(err.value)
     assert "ImageNet weights for mobilenet_v2 are not downloaded" in message
-    assert f"put mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5 in {keras_home / 'models'}/" in message
+    assert (
+        f"put mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5 in {keras_home / 'models'}/" in message
+    )
     assert "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/" in message
     assert "choose weights: none" in message and "\n" not in message
     assert len(calls) == 1

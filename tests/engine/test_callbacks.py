@@ -1,4 +1,5 @@
 """The training callback's per-batch figures, checked against a real Keras model batch by batch."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,7 +27,7 @@ def test_recent_loss_is_the_loss_of_the_batches_since_the_last_event(monkeypatch
     batches = [e for e in events if isinstance(e, BatchEnd)]
     assert [(e.epoch, e.step) for e in batches] == [(epoch, step) for epoch in range(2) for step in range(6)]
     for event in batches:
-        xb, yb = x[event.step * 10:(event.step + 1) * 10], y[event.step * 10:(event.step + 1) * 10]
+        xb, yb = x[event.step * 10 : (event.step + 1) * 10], y[event.step * 10 : (event.step + 1) * 10]
         own_loss, own_accuracy = model.evaluate(xb, yb, verbose=0)
         assert event.recent_loss == pytest.approx(own_loss, rel=1e-4, abs=1e-5)
         assert event.recent_accuracy == pytest.approx(own_accuracy, abs=1e-5)

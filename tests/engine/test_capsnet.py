@@ -1,6 +1,7 @@
 """CapsNet: the layers do what the paper says, the preset adapts to small images, the
 margin loss trains it, it saves and loads in safe mode, and it classifies dropped images with
 its capsule lengths read as probabilities."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,11 +30,14 @@ def pixels(shape, n=4, seed=0) -> np.ndarray:
     return np.random.default_rng(seed).uniform(0, 255, (n, *shape)).astype("float32")
 
 
-@pytest.mark.parametrize("shape, classes, kernel, primary", [
-    ((8, 8, 1), 10, 3, 2 * 2 * 32),       # scikit-learn's digits: 3×3 kernels
-    ((28, 28, 1), 10, 9, 6 * 6 * 32),     # MNIST: the paper's 9×9, 1152 primary capsules
-    ((32, 32, 3), 2, 9, 8 * 8 * 32),
-])
+@pytest.mark.parametrize(
+    "shape, classes, kernel, primary",
+    [
+        ((8, 8, 1), 10, 3, 2 * 2 * 32),  # scikit-learn's digits: 3×3 kernels
+        ((28, 28, 1), 10, 9, 6 * 6 * 32),  # MNIST: the paper's 9×9, 1152 primary capsules
+        ((32, 32, 3), 2, 9, 8 * 8 * 32),
+    ],
+)
 def test_builds_for_small_images_with_the_papers_shapes(shape, classes, kernel, primary) -> None:
     model = build_model(ArchOptions(name="capsnet"), shape, classes)
     assert model.input_shape == (None, *shape) and model.output_shape == (None, classes)
@@ -59,7 +63,9 @@ def test_squash_keeps_direction_and_bounds_length() -> None:
     out = np.asarray(squash(vectors))
     lengths = np.linalg.norm(out, axis=-1)
     np.testing.assert_allclose(lengths, [25 / 26, 0.0025 / 1.0025], rtol=1e-4)
-    np.testing.assert_allclose(out / lengths[:, None], vectors / np.linalg.norm(vectors, axis=-1, keepdims=True), rtol=1e-4)
+    np.testing.assert_allclose(
+        out / lengths[:, None], vectors / np.linalg.norm(vectors, axis=-1, keepdims=True), rtol=1e-4
+    )
 
 
 def test_routing_by_agreement_couples_inputs_to_the_capsule_they_agree_on() -> None:
@@ -129,15 +135,16 @@ def test_trains_on_digits_with_the_margin_loss_and_classifies_a_dropped_image(tm
     from engine.inference.classifier import Classifier
     from engine.training.trainer import train
 
-    config = ExperimentConfig().updated(**{"arch.name": "capsnet", "data.limit": 400, "training.epochs": 2,
-                                           "training.batch_size": 32})
+    config = ExperimentConfig().updated(
+        **{"arch.name": "capsnet", "data.limit": 400, "training.epochs": 2, "training.batch_size": 32}
+    )
     result = train(config, run_dir=tmp_path / "run")
     assert result.failed is None, result.failed
     m = result.metrics
     assert m.val_accuracy > 0.5 and m.epochs_run == 2
     assert m.misclassified_count == round((1 - m.val_accuracy) * m.val_count)
     assert all(0 < w.confidence <= 1 for w in m.misclassified)
-    assert result.history[0].loss > result.history[1].loss   # the margin loss falls
+    assert result.history[0].loss > result.history[1].loss  # the margin loss falls
     classifier = Classifier.from_run(tmp_path / "run")
     assert classifier.output_kind == "capsule_lengths"
     digit = Image.fromarray(result.dataset.x_val[0, ..., 0])
@@ -148,5 +155,5 @@ def test_trains_on_digits_with_the_margin_loss_and_classifies_a_dropped_image(tm
     assert prediction.top[0][0] == classifier.class_names[int(np.argmax(prediction.lengths))]
     from engine.insight.explain import explain
 
-    explanation = explain(classifier, digit)   # Grad-CAM reads the lengths too, and says the same probability
+    explanation = explain(classifier, digit)  # Grad-CAM reads the lengths too, and says the same probability
     assert explanation.label == prediction.top[0][0] and explanation.probability == pytest.approx(prediction.top[0][1])

@@ -1,4 +1,5 @@
 """Checkpoints, resume, continue and fork, with real tiny trainings on digits."""
+
 from __future__ import annotations
 
 import json
@@ -34,10 +35,12 @@ def digits():
 
 def stop_in_epoch(epoch: int, cancel: CancelToken, events: list):
     """An observer that stops the training at the third batch of `epoch`."""
+
     def observer(event) -> None:
         events.append(event)
         if isinstance(event, BatchEnd) and event.epoch == epoch and event.step >= 2:
             cancel.cancel()
+
     return observer
 
 
@@ -89,8 +92,15 @@ def test_stopped_mid_epoch_resumes_to_the_same_run_as_without_the_stop(digits, t
 
 
 def test_resume_inside_stage_two_unfreezes_again_and_continues(digits, tmp_path: Path) -> None:
-    config = tiny(freeze_all_but=1, **{"training.epochs": 2, "training.stage2_epochs": 3,
-                                       "training.stage2_unfreeze_last": 1, "training.feature_cache": False})
+    config = tiny(
+        freeze_all_but=1,
+        **{
+            "training.epochs": 2,
+            "training.stage2_epochs": 3,
+            "training.stage2_unfreeze_last": 1,
+            "training.feature_cache": False,
+        },
+    )
     straight = train(config, dataset=digits, run_dir=tmp_path / "straight")
     cancel = CancelToken()
     train(config, stop_in_epoch(3, cancel, []), cancel, dataset=digits, run_dir=tmp_path / "r")
@@ -113,10 +123,19 @@ def test_a_crash_keeps_the_last_complete_epoch_and_resume_goes_on(digits, tmp_pa
 
 
 def test_a_diverged_fork_keeps_its_starting_point_to_fork_again_at_a_lower_rate(digits, tmp_path: Path) -> None:
-    config = tiny(**{"training.optimizer": "sgd", "training.learning_rate": 0.05, "arch.dropout": False,
-                     "arch.activation": "elu", "training.epochs": 2})
+    config = tiny(
+        **{
+            "training.optimizer": "sgd",
+            "training.learning_rate": 0.05,
+            "arch.dropout": False,
+            "arch.activation": "elu",
+            "training.epochs": 2,
+        }
+    )
     assert train(config, dataset=digits, run_dir=tmp_path / "runs" / "good").failed is None
-    wild = fork_run(tmp_path / "runs" / "good", 1, {"training.learning_rate": 10.0, "training.epochs": 6}, dataset=digits)
+    wild = fork_run(
+        tmp_path / "runs" / "good", 1, {"training.learning_rate": 10.0, "training.epochs": 6}, dataset=digits
+    )
     assert wild.failed_kind == "nan"
     kept = latest_checkpoint(wild.run_dir)
     assert kept is not None and kept.epoch == 1, "a fork starts by keeping its parent's checkpoint"
@@ -136,19 +155,28 @@ def test_continue_adds_epochs_in_the_same_folder_and_the_optimizer_goes_on(digit
     assert more.history[2].loss < first.history[1].loss * 1.05
     assert json.loads((tmp_path / "run" / "config.json").read_text())["training"]["epochs"] == 4
     with pytest.raises(ConfigError):
-        resume_run(tmp_path / "run")   # all 4 planned epochs are done
+        resume_run(tmp_path / "run")  # all 4 planned epochs are done
 
 
 def test_fork_records_its_parent_changes_settings_and_starts_from_that_epoch(digits, tmp_path: Path) -> None:
     parent = train(tiny(**{"training.epochs": 3}), dataset=digits, run_dir=tmp_path / "runs" / "parent")
     epoch = latest_checkpoint(tmp_path / "runs" / "parent").epoch
-    weights = {e["layer"]: a for e, a in zip(read_checkpoint(latest_checkpoint(tmp_path / "runs" / "parent")).entries,
-                                              read_checkpoint(latest_checkpoint(tmp_path / "runs" / "parent")).arrays)
-               if e["kind"] == "model" and e["index"] == 0 and e["layer"] == "dense_1"}
+    weights = {
+        e["layer"]: a
+        for e, a in zip(
+            read_checkpoint(latest_checkpoint(tmp_path / "runs" / "parent")).entries,
+            read_checkpoint(latest_checkpoint(tmp_path / "runs" / "parent")).arrays,
+        )
+        if e["kind"] == "model" and e["index"] == 0 and e["layer"] == "dense_1"
+    }
     events: list = []
-    fork = fork_run(tmp_path / "runs" / "parent", epoch, {"freeze_all_but": 1, "training.learning_rate": 1e-4,
-                                                          "training.epochs": epoch + 3},
-                    observer=events.append, dataset=digits)
+    fork = fork_run(
+        tmp_path / "runs" / "parent",
+        epoch,
+        {"freeze_all_but": 1, "training.learning_rate": 1e-4, "training.epochs": epoch + 3},
+        observer=events.append,
+        dataset=digits,
+    )
     assert fork.failed is None, fork.failed
     assert fork.run_dir.parent == tmp_path / "runs" and fork.run_dir.name != "parent"
     config = json.loads((fork.run_dir / "config.json").read_text())
@@ -158,12 +186,12 @@ def test_fork_records_its_parent_changes_settings_and_starts_from_that_epoch(dig
     assert summary.parent == str(tmp_path / "runs" / "parent") and summary.parent_epoch == epoch
     # Its history starts with the parent's epochs, then its own, at the new rate.
     assert [e.epoch for e in fork.history] == list(range(epoch + 3))
-    assert losses(fork)[:epoch + 1] == losses(parent)[:epoch + 1]
-    assert all(e.learning_rate == pytest.approx(1e-4) for e in fork.history[epoch + 1:])
+    assert losses(fork)[: epoch + 1] == losses(parent)[: epoch + 1]
+    assert all(e.learning_rate == pytest.approx(1e-4) for e in fork.history[epoch + 1 :])
     # A frozen layer keeps the checkpoint's weights: the fork started from them.
     np.testing.assert_array_equal(fork.model.get_layer("dense_1").get_weights()[0], weights["dense_1"])
     [resumed] = [e for e in events if isinstance(e, Resumed)]
-    assert resumed.from_epoch == epoch + 1 and "fresh optimizer" in resumed.note   # fewer trainable layers
+    assert resumed.from_epoch == epoch + 1 and "fresh optimizer" in resumed.note  # fewer trainable layers
     # The parent is untouched.
     assert [e.epoch for e in load_run(tmp_path / "runs" / "parent").history] == [0, 1, 2]
 

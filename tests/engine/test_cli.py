@@ -1,4 +1,5 @@
 """layerlab-cli: JSON output, classification, listings and one-line errors."""
+
 from __future__ import annotations
 
 import json
@@ -35,19 +36,52 @@ def test_train_json_has_the_promised_keys(run_dir: Path) -> None:
 
 
 def test_train_prints_one_json_object(capsys, tmp_path: Path) -> None:
-    code, out, err = run_cli(capsys, "train", "--dataset", "digits", "--limit", "200", "--epochs", "1",
-                             "--no-dropout", "--batchnorm", "--activation", "tanh", "--optimizer", "sgd",
-                             "--out", str(tmp_path / "r"), "--json")
+    code, out, err = run_cli(
+        capsys,
+        "train",
+        "--dataset",
+        "digits",
+        "--limit",
+        "200",
+        "--epochs",
+        "1",
+        "--no-dropout",
+        "--batchnorm",
+        "--activation",
+        "tanh",
+        "--optimizer",
+        "sgd",
+        "--out",
+        str(tmp_path / "r"),
+        "--json",
+    )
     assert code == 0, err
     data = json.loads(out)
     for key in ("val_accuracy", "val_loss", "train_accuracy", "train_loss", "epochs_run", "misclassified", "run_dir"):
         assert key in data
     assert data["epochs_run"] == 1 and data["run_dir"] == str(tmp_path / "r")
     assert "epoch 1/1" in err
-    assert set(data) == {"val_accuracy", "val_loss", "train_accuracy", "train_loss", "epochs_run", "misclassified",
-                         "val_count", "stopped_early", "cancelled", "feature_cache", "run_dir", "skipped_files",
-                         "test_accuracy", "test_loss", "test_count", "test_is_validation", "evaluated_weights",
-                         "trainable_params", "seconds"}
+    assert set(data) == {
+        "val_accuracy",
+        "val_loss",
+        "train_accuracy",
+        "train_loss",
+        "epochs_run",
+        "misclassified",
+        "val_count",
+        "stopped_early",
+        "cancelled",
+        "feature_cache",
+        "run_dir",
+        "skipped_files",
+        "test_accuracy",
+        "test_loss",
+        "test_count",
+        "test_is_validation",
+        "evaluated_weights",
+        "trainable_params",
+        "seconds",
+    }
     assert data["test_accuracy"] is None and data["test_count"] == 0 and data["evaluated_weights"] == "last"
 
 
@@ -58,7 +92,9 @@ def test_classify_json_keeps_going_past_bad_files(capsys, run_dir: Path, tmp_pat
     image.save(good)
     bad = tmp_path / "notes.pdf"
     bad.write_bytes(b"%PDF-1.7 not an image")
-    code, out, err = run_cli(capsys, "classify", str(run_dir), str(good), str(bad), str(tmp_path / "missing.png"), "--top", "2", "--json")
+    code, out, err = run_cli(
+        capsys, "classify", str(run_dir), str(good), str(bad), str(tmp_path / "missing.png"), "--top", "2", "--json"
+    )
     assert code == 0
     entries = json.loads(out)
     assert [e["path"] for e in entries] == [str(good), str(bad), str(tmp_path / "missing.png")]
@@ -115,8 +151,13 @@ def test_user_mistakes_exit_non_zero_with_one_line(capsys, args: list[str], frag
 
 
 def test_console_script_has_no_traceback_on_a_bad_flag() -> None:
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", "train", "--optimizer", "adagrad"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "train", "--optimizer", "adagrad"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") <= 1 and "adagrad" in proc.stderr
 
@@ -124,11 +165,23 @@ def test_console_script_has_no_traceback_on_a_bad_flag() -> None:
 def test_offline_download_gives_one_clean_error_and_no_tensorflow_chatter(tmp_path: Path) -> None:
     """A real process, offline (proxy pointed at a closed port): stdout stays empty for the JSON
     reader, stderr says which file to fetch and where, without TensorFlow's start-up lines."""
-    env = dict(os.environ, KERAS_HOME=str(tmp_path / "keras"), LAYERLAB_HOME=str(tmp_path / "home"),
-               HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9",
-               http_proxy="http://127.0.0.1:9")
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", "train", "--dataset", "mnist", "--epochs", "1", "--json"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
+    env = dict(
+        os.environ,
+        KERAS_HOME=str(tmp_path / "keras"),
+        LAYERLAB_HOME=str(tmp_path / "home"),
+        HTTPS_PROXY="http://127.0.0.1:9",
+        HTTP_PROXY="http://127.0.0.1:9",
+        https_proxy="http://127.0.0.1:9",
+        http_proxy="http://127.0.0.1:9",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "train", "--dataset", "mnist", "--epochs", "1", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env=env,
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith("Downloading data from")]
@@ -150,7 +203,9 @@ def test_options_choices_and_defaults_come_from_the_config() -> None:
     assert config_from_args(parse(["train", "--arch", "bn_cnn"])).arch.batchnorm is True  # ArchInfo.defaults
     assert config_from_args(parse(["train", "--arch", "bn_cnn", "--no-batchnorm"])).arch.batchnorm is False
     assert config_from_args(parse(["train", "--batchnorm"])).arch.batchnorm is True
-    config = config_from_args(parse(["train", "--dropout", "0.3", "--lr", "0.01", "--no-feature-cache", "--flip", "both"]))
+    config = config_from_args(
+        parse(["train", "--dropout", "0.3", "--lr", "0.01", "--no-feature-cache", "--flip", "both"])
+    )
     assert (config.arch.dropout, config.arch.dropout_rate, config.training.learning_rate) == (True, 0.3, 0.01)
     assert config.training.feature_cache is False and config.augmentation.flip == "both"
     assert config_from_args(parse(["train", "--no-dropout"])).arch.dropout is False

@@ -1,5 +1,6 @@
 """layerlab-cli and the disk caches: `cache [--clear] [--json]`, `--memory-budget`, progress lines
 while a folder is decoded, and files found unreadable while decoding reported with the others."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def cli(*args: str) -> subprocess.CompletedProcess:
     """`layerlab-cli` in its own process, with this test's LAYERLAB_HOME (set by conftest)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600
+    )
 
 
 def folder(root: Path) -> Path:
@@ -29,14 +31,28 @@ def folder(root: Path) -> Path:
             pixels = np.clip(rng.normal(0, 20, (30, 40, 3)) + colour, 0, 255).astype(np.uint8)
             Image.fromarray(pixels).save(root / label / f"{i}.jpg")
     whole = (root / "red" / "5.jpg").read_bytes()
-    (root / "red" / "5.jpg").write_bytes(whole[: len(whole) * 2 // 3])    # its header is fine; its data is not
+    (root / "red" / "5.jpg").write_bytes(whole[: len(whole) * 2 // 3])  # its header is fine; its data is not
     return root
 
 
 def test_train_reports_decoding_then_cache_lists_and_clears(tmp_path: Path) -> None:
     data = folder(tmp_path / "colours")
-    done = cli("train", "--dataset", f"folder:{data}", "--image-size", "16", "--arch", "mlp", "--epochs", "1",
-               "--memory-budget", "64", "--out", str(tmp_path / "run"), "--json")
+    done = cli(
+        "train",
+        "--dataset",
+        f"folder:{data}",
+        "--image-size",
+        "16",
+        "--arch",
+        "mlp",
+        "--epochs",
+        "1",
+        "--memory-budget",
+        "64",
+        "--out",
+        str(tmp_path / "run"),
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     assert "decoding images: 24/24" in done.stderr
     assert "skipped 1 file(s) that are not readable images while decoding: 5.jpg" in done.stderr

@@ -1,4 +1,5 @@
 """layerlab-cli's `train --resume`, `export` and `lr-find`, their JSON and refusals."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,24 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cli_keep") / "run"
-    code = main(["train", "--dataset", "digits", "--arch", "mlp", "--epochs", "2", "--lr", "0.003", "--schedule", "cosine",
-                 "--out", str(out), "--json"])
+    code = main(
+        [
+            "train",
+            "--dataset",
+            "digits",
+            "--arch",
+            "mlp",
+            "--epochs",
+            "2",
+            "--lr",
+            "0.003",
+            "--schedule",
+            "cosine",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     assert code == 0
     return out
 
@@ -57,33 +74,65 @@ def test_resume_refusals_are_one_line(capsys, run_dir: Path, tmp_path: Path) -> 
 
 
 def test_export_prints_the_promised_json(capsys, run_dir: Path, tmp_path: Path) -> None:
-    code, out, err = run_cli(capsys, "export", str(run_dir), "--format", "tflite", "--quantize", "float16",
-                             "--out", str(tmp_path / "lite"), "--json")
+    code, out, err = run_cli(
+        capsys,
+        "export",
+        str(run_dir),
+        "--format",
+        "tflite",
+        "--quantize",
+        "float16",
+        "--out",
+        str(tmp_path / "lite"),
+        "--json",
+    )
     assert code == 0, err
     report = json.loads(out)
     assert set(report) == {"path", "format", "agreement", "max_abs_diff", "size_bytes"}
     assert report["format"] == "tflite" and report["agreement"] >= 0.99
-    assert report["path"] == str(tmp_path / "lite" / "model.tflite") and Path(report["path"]).stat().st_size == report["size_bytes"]
+    assert (
+        report["path"] == str(tmp_path / "lite" / "model.tflite")
+        and Path(report["path"]).stat().st_size == report["size_bytes"]
+    )
     code, out, err = run_cli(capsys, "export", str(run_dir), "--format", "keras", "--out", str(tmp_path / "k"))
     assert code == 0 and out.startswith("keras: ") and "agreement 100.0% on 200 images" in out
 
 
 def test_export_refusals_are_one_line(capsys, run_dir: Path, tmp_path: Path) -> None:
-    code, _, err = run_cli(capsys, "export", str(run_dir), "--format", "onnx", "--quantize", "int8", "--out", str(tmp_path / "x"))
+    code, _, err = run_cli(
+        capsys, "export", str(run_dir), "--format", "onnx", "--quantize", "int8", "--out", str(tmp_path / "x")
+    )
     assert code == 2 and "tflite only" in err and err.count("\n") == 1
-    code, _, err = run_cli(capsys, "export", str(tmp_path / "nowhere"), "--format", "keras", "--out", str(tmp_path / "x"))
+    code, _, err = run_cli(
+        capsys, "export", str(tmp_path / "nowhere"), "--format", "keras", "--out", str(tmp_path / "x")
+    )
     assert code == 2 and err.startswith("layerlab-cli: error:")
     code, _, err = run_cli(capsys, "export", str(run_dir), "--format", "keras", "--out", str(run_dir))
     assert code == 2 and "already exists" in err
 
 
 def test_lr_find_prints_the_promised_json(capsys) -> None:
-    code, out, err = run_cli(capsys, "lr-find", "--dataset", "digits", "--arch", "mlp", "--limit", "300",
-                             "--steps", "30", "--end", "1", "--json")
+    code, out, err = run_cli(
+        capsys,
+        "lr-find",
+        "--dataset",
+        "digits",
+        "--arch",
+        "mlp",
+        "--limit",
+        "300",
+        "--steps",
+        "30",
+        "--end",
+        "1",
+        "--json",
+    )
     assert code == 0, err
     sweep = json.loads(out)
     assert set(sweep) == {"suggested_lr", "lrs", "losses"}
     assert len(sweep["lrs"]) == len(sweep["losses"]) <= 30 and sweep["lrs"][0] == pytest.approx(1e-7)
     assert sweep["lrs"][0] <= sweep["suggested_lr"] <= sweep["lrs"][-1]
-    code, out, err = run_cli(capsys, "lr-find", "--dataset", "digits", "--arch", "mlp", "--limit", "300", "--steps", "3")
+    code, out, err = run_cli(
+        capsys, "lr-find", "--dataset", "digits", "--arch", "mlp", "--limit", "300", "--steps", "3"
+    )
     assert code == 2 and "--steps of at least 5" in err

@@ -1,5 +1,6 @@
 """Runs side by side: the settings that differ, short labels, and real run folders
 (`layerlab-cli compare`: tests/engine/test_cli_experiments.py)."""
+
 from __future__ import annotations
 
 import json
@@ -17,18 +18,24 @@ def config(**changes) -> ExperimentConfig:
 
 
 def test_only_the_settings_that_differ_in_config_order() -> None:
-    configs = [config(**{"training.learning_rate": 0.01, "arch.batchnorm": True}),
-               config(**{"arch.dropout": False, "arch.batchnorm": False}),
-               config(**{"arch.dropout_rate": 0.25, "arch.batchnorm": True})]
+    configs = [
+        config(**{"training.learning_rate": 0.01, "arch.batchnorm": True}),
+        config(**{"arch.dropout": False, "arch.batchnorm": False}),
+        config(**{"arch.dropout_rate": 0.25, "arch.batchnorm": True}),
+    ]
     differences = config_differences(configs)
     assert list(differences) == ["arch.dropout", "arch.batchnorm", "training.learning_rate"]
-    assert differences["arch.dropout"] == [0.5, 0.0, 0.25]   # the rate in force; 0 when off
+    assert differences["arch.dropout"] == [0.5, 0.0, 0.25]  # the rate in force; 0 when off
     assert differences["arch.batchnorm"] == [True, False, True]
     assert differences["training.learning_rate"] == [0.01, 0.001, 0.001]
     assert config_differences([config(), config()]) == {}
     # Dropout off at two different (unused) rates is no difference.
-    assert config_differences([config(**{"arch.dropout": False}),
-                               config(**{"arch.dropout": False, "arch.dropout_rate": 0.2})]) == {}
+    assert (
+        config_differences(
+            [config(**{"arch.dropout": False}), config(**{"arch.dropout": False, "arch.dropout_rate": 0.2})]
+        )
+        == {}
+    )
 
 
 def test_per_layer_choices_are_settings_too() -> None:
@@ -41,9 +48,13 @@ def test_labels_name_each_run_by_what_differs() -> None:
     differences = {"arch.dropout": [0.5, 0.0], "arch.batchnorm": [False, True]}
     assert label_run(differences, 0) == "dropout 0.5 · bn off"
     assert label_run(differences, 1) == "dropout off · bn on"
-    assert label_run({"training.learning_rate": [0.01, 0.001], "arch.name": ["mlp", "bn_cnn"]}, 1) == "lr 0.001 · bn_cnn"
+    assert (
+        label_run({"training.learning_rate": [0.01, 0.001], "arch.name": ["mlp", "bn_cnn"]}, 1) == "lr 0.001 · bn_cnn"
+    )
     assert label_run({"freeze_all_but": [1, None]}, 0) == "train last 1"
-    augmentation = config_differences([config(**{"augmentation.rotation": 0.1, "augmentation.flip": "horizontal"}), config()])
+    augmentation = config_differences(
+        [config(**{"augmentation.rotation": 0.1, "augmentation.flip": "horizontal"}), config()]
+    )
     assert label_run(augmentation, 0) == "aug flip horizontal, rotation 0.1"
     assert label_run(augmentation, 1) == "aug off"
     assert label_run({}, 0) == ""
@@ -73,7 +84,7 @@ def test_compare_runs_reads_the_figures_of_real_runs(two_runs: list[Path]) -> No
     assert first.run_dir == str(two_runs[0]) and first.val_accuracy == metrics["val_accuracy"]
     assert first.val_loss == metrics["val_loss"] and first.epochs_run == 2
     assert first.trainable_params == metrics["trainable_params"] > 0 and first.seconds == metrics["seconds"] > 0
-    assert first.test_accuracy is None and first.test_loss is None   # digits has no test split
+    assert first.test_accuracy is None and first.test_loss is None  # digits has no test split
 
 
 def test_identical_settings_fall_back_to_the_folder_names(two_runs: list[Path]) -> None:

@@ -1,6 +1,7 @@
 """Hostile input through the engine API: every case of the corpus (tests/corpus.py) is used normally or
 refused with LayerLab's own one-line error, within a time and memory bound, without a NumPy
 warning. One test per family; each lists every case that went wrong, not just the first."""
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,14 @@ from tests.corpus import (
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")  # a NumPy warning is a failure too
 
 SECONDS_PER_CASE = 10
-DIGITS = PreprocessSpec(height=8, width=8, channels=1, polarity="light_on_dark", fit_content=True,
-                        class_names=tuple(str(d) for d in range(10)))
+DIGITS = PreprocessSpec(
+    height=8,
+    width=8,
+    channels=1,
+    polarity="light_on_dark",
+    fit_content=True,
+    class_names=tuple(str(d) for d in range(10)),
+)
 PHOTOS = PreprocessSpec(height=32, width=32, channels=3)
 
 
@@ -151,8 +158,9 @@ def test_degenerate_data_trains_or_is_refused(corpus: Path) -> None:
     from engine.training.trainer import train
 
     tiny, gaps = degenerate_data(corpus / "degenerate")
-    config = ExperimentConfig().updated(**{"data.name": f"npz:{tiny.path}", "training.epochs": 2,
-                                           "training.early_stopping": True})
+    config = ExperimentConfig().updated(
+        **{"data.name": f"npz:{tiny.path}", "training.epochs": 2, "training.early_stopping": True}
+    )
     events: list = []
     result = train(config, events.append, run_dir=corpus / "tiny_run")
     assert result.failed is None, result.failed
@@ -216,5 +224,11 @@ def test_stale_temporaries_are_removed_and_fresh_ones_kept(runs_corpus: tuple[Pa
     list_runs(root)
     load_run(root / "stale_temporaries")
     names = sorted(os.listdir(root / "stale_temporaries"))
-    assert names == [".metrics.json.fresh123.json", "config.json", "history.json", "metrics.json",
-                     "model.keras", "preprocess.json"]
+    assert names == [
+        ".metrics.json.fresh123.json",
+        "config.json",
+        "history.json",
+        "metrics.json",
+        "model.keras",
+        "preprocess.json",
+    ]

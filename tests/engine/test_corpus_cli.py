@@ -2,6 +2,7 @@
 timeout. A refusal is a non-zero exit and exactly one line on stderr (TensorFlow's start-up
 noise counts as a failure), never a traceback. Cases are batched (one `classify` takes many
 images) and those refused before TensorFlow starts cost a fraction of a second each."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,14 @@ def cli(*args: str | Path, home: Path | None = None) -> subprocess.CompletedProc
     env = dict(os.environ)
     if home is not None:
         env["LAYERLAB_HOME"] = str(home)
-    return subprocess.run([sys.executable, "-m", "engine.cli", *map(os.fsencode, args)], cwd=ROOT, env=env,
-                          capture_output=True, timeout=TIMEOUT_S, preexec_fn=limit_memory)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *map(os.fsencode, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=TIMEOUT_S,
+        preexec_fn=limit_memory,
+    )
 
 
 def stderr_lines(proc: subprocess.CompletedProcess[bytes]) -> list[str]:
@@ -86,8 +93,21 @@ def npz(corpus: Path) -> dict[str, Case]:
     return {case.id: case for case in npz_files(corpus / "npz")}
 
 
-@pytest.mark.parametrize("name", ["header_93GiB.npz", "zip_bomb.npz", "label_gaps.npz", "pickled.npz", "pipe.npz",
-                                  "single.npy", "truncated.npz", "short_data.npz", "nan.npz", "dev_zero_npz"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "header_93GiB.npz",
+        "zip_bomb.npz",
+        "label_gaps.npz",
+        "pickled.npz",
+        "pipe.npz",
+        "single.npy",
+        "truncated.npz",
+        "short_data.npz",
+        "nan.npz",
+        "dev_zero_npz",
+    ],
+)
 def test_train_on_a_bad_npz_is_one_line_before_tensorflow(corpus: Path, npz: dict[str, Case], name: str) -> None:
     """Families 1, 2 and 5: refused before anything is allocated and before TensorFlow starts."""
     case = npz[name]
@@ -110,9 +130,22 @@ def test_runs_lists_broken_runs_with_their_reason(corpus: Path, runs: dict[str, 
     assert text.returncode == 0 and b"BROKEN" in text.stdout and b"metrics_list" in text.stdout
 
 
-@pytest.mark.parametrize("name", ["run_config_null", "run_metrics_list", "run_preprocess_partial", "run_random_bytes_model",
-                                  "run_h5_model", "run_savedmodel_dir", "run_lambda_model", "run_traversal",
-                                  "run_model_zip_bomb", "run_spec_mismatch", "run_model_of_another_run"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "run_config_null",
+        "run_metrics_list",
+        "run_preprocess_partial",
+        "run_random_bytes_model",
+        "run_h5_model",
+        "run_savedmodel_dir",
+        "run_lambda_model",
+        "run_traversal",
+        "run_model_zip_bomb",
+        "run_spec_mismatch",
+        "run_model_of_another_run",
+    ],
+)
 def test_classify_with_a_broken_run_is_one_line(corpus: Path, runs: dict[str, Case], name: str) -> None:
     """Family 4 and model loading: LayerLab's words, never Keras's safe-mode advice."""
     image = corpus / "seven.png"

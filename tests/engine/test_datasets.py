@@ -1,4 +1,5 @@
 """engine.datasets: registry, the Dataset container, split helpers, digits and shapes."""
+
 from __future__ import annotations
 
 import subprocess
@@ -15,8 +16,10 @@ from engine.datasets.base import guess_polarity, limit_samples, stratified_indic
 
 
 def test_importing_the_registry_does_not_load_tensorflow() -> None:
-    code = ("import sys, engine.datasets, engine.images.decode; from engine.datasets import list_datasets; list_datasets();"
-            "bad = [m for m in ('tensorflow', 'keras', 'sklearn', 'PySide6') if m in sys.modules]; assert not bad, bad")
+    code = (
+        "import sys, engine.datasets, engine.images.decode; from engine.datasets import list_datasets; list_datasets();"
+        "bad = [m for m in ('tensorflow', 'keras', 'sklearn', 'PySide6') if m in sys.modules]; assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -94,9 +97,15 @@ def test_shapes_vary_in_colour_and_position() -> None:
 
 def make(n_train: int = 20, n_val: int = 10, shape=(6, 6, 1), classes: int = 2, **kwargs) -> Dataset:
     rng = np.random.default_rng(0)
-    return Dataset("toy", [f"c{i}" for i in range(classes)],
-                   rng.integers(0, 256, (n_train, *shape), dtype=np.uint8), np.arange(n_train) % classes,
-                   rng.integers(0, 256, (n_val, *shape), dtype=np.uint8), np.arange(n_val) % classes, **kwargs)
+    return Dataset(
+        "toy",
+        [f"c{i}" for i in range(classes)],
+        rng.integers(0, 256, (n_train, *shape), dtype=np.uint8),
+        np.arange(n_train) % classes,
+        rng.integers(0, 256, (n_val, *shape), dtype=np.uint8),
+        np.arange(n_val) % classes,
+        **kwargs,
+    )
 
 
 def test_dataset_normalises_and_validates() -> None:

@@ -1,4 +1,5 @@
 """engine.datasets sources: Keras caches (faked, never downloaded), image folders and .npz files."""
+
 from __future__ import annotations
 
 import gzip
@@ -31,9 +32,13 @@ def keras_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def fake_mnist(cache: Path, n_train: int = 60, n_test: int = 20) -> None:
     rng = np.random.default_rng(0)
-    np.savez(cache / "mnist.npz",
-             x_train=rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8), y_train=np.arange(n_train) % 10,
-             x_test=rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8), y_test=np.arange(n_test) % 10)
+    np.savez(
+        cache / "mnist.npz",
+        x_train=rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        y_train=np.arange(n_train) % 10,
+        x_test=rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        y_test=np.arange(n_test) % 10,
+    )
 
 
 def test_mnist_from_the_keras_cache(keras_home: Path) -> None:
@@ -81,8 +86,11 @@ def test_cifar10_from_extracted_batches(keras_home: Path) -> None:
 def test_cifar100_from_a_downloaded_archive(keras_home: Path) -> None:
     data = io.BytesIO()
     with tarfile.open(fileobj=data, mode="w:gz") as tar:
-        for name, content in (("train", cifar_batch(100, b"fine_labels", 1)), ("test", cifar_batch(20, b"fine_labels", 2)),
-                              ("meta", pickle.dumps({b"fine_label_names": [n.encode() for n in CIFAR100_CLASSES]}, protocol=2))):
+        for name, content in (
+            ("train", cifar_batch(100, b"fine_labels", 1)),
+            ("test", cifar_batch(20, b"fine_labels", 2)),
+            ("meta", pickle.dumps({b"fine_label_names": [n.encode() for n in CIFAR100_CLASSES]}, protocol=2)),
+        ):
             info = tarfile.TarInfo(f"cifar-100-python/{name}")
             info.size = len(content)
             tar.addfile(info, io.BytesIO(content))
@@ -106,8 +114,10 @@ def test_cached_pickles_may_hold_only_arrays(keras_home: Path) -> None:
         load_dataset(DataOptions(name="cifar10"))
 
 
-@pytest.mark.parametrize("name, file", [("mnist", "mnist.npz"), ("fashion_mnist", "train-labels-idx1-ubyte.gz"),
-                                        ("cifar10", "cifar-10-python.tar.gz")])
+@pytest.mark.parametrize(
+    "name, file",
+    [("mnist", "mnist.npz"), ("fashion_mnist", "train-labels-idx1-ubyte.gz"), ("cifar10", "cifar-10-python.tar.gz")],
+)
 def test_missing_download_names_the_file_and_where_it_goes(keras_home: Path, monkeypatch, name: str, file: str) -> None:
     from keras.src.backend import config
     from keras.src.utils import file_utils
@@ -248,8 +258,14 @@ def test_npz_train_test_and_class_names(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     x = np.zeros((30, 12, 12), np.float32)
     x[:, 4:8, 4:8] = 1.0  # light blob on black, floats in 0..1
-    name = npz(tmp_path / "d.npz", x_train=x, y_train=np.arange(30) % 3, x_test=x[:6], y_test=np.arange(6) % 3,
-               class_names=np.array(["red", "green", "blue"]))
+    name = npz(
+        tmp_path / "d.npz",
+        x_train=x,
+        y_train=np.arange(30) % 3,
+        x_test=x[:6],
+        y_test=np.arange(6) % 3,
+        class_names=np.array(["red", "green", "blue"]),
+    )
     ds = load_dataset(DataOptions(name=name, val_split=0.2), seed=0)
     assert ds.class_names == ["red", "green", "blue"] and ds.input_shape == (12, 12, 1)
     assert ds.counts() == {"train": 24, "validation": 6, "test": 6}
@@ -271,19 +287,30 @@ def test_npz_value_ranges_are_scaled_by_a_stated_rule(tmp_path: Path) -> None:
     assert np.concatenate([ds.x_train, ds.x_val]).max() == 255
 
 
-@pytest.mark.parametrize("arrays, words", [
-    (dict(x_train=np.array([{"a": 1}, None], dtype=object), y_train=np.array([0, 1])), "pickled"),
-    (dict(images=np.zeros((4, 8, 8)), labels=np.array([0, 1, 0, 1])), "it has: images, labels"),
-    (dict(x=np.zeros((4, 8, 8)), y=np.array([0, 1, 0])), "4 images but y has 3"),
-    (dict(x=np.zeros((4, 8, 8)), y=np.array([0, 1, 0, -1])), "negative"),
-    (dict(x=np.zeros((4, 8, 8)), y=np.array([0, 0, 0, 0])), "only one class"),
-    (dict(x=np.zeros((4, 8)), y=np.array([0, 1, 0, 1])), "shaped"),
-    (dict(x=np.zeros((4, 8, 8, 2)), y=np.array([0, 1, 0, 1])), "shaped"),
-    (dict(x=np.zeros((4, 8, 8)), y=np.array([0.5, 1, 0, 1])), "integer class labels"),
-    (dict(x=np.zeros((4, 8, 8)), y=np.array([0, 1, 0, 3]), class_names=np.array(["a", "b"])), "class_names"),
-    (dict(x_train=np.zeros((4, 8, 8)), y_train=np.array([0, 1, 0, 1]), x_test=np.zeros((2, 9, 9)), y_test=np.array([0, 1])), "x_test"),
-    (dict(x=np.full((4, 8, 8), np.nan), y=np.array([0, 1, 0, 1])), "NaN"),
-])
+@pytest.mark.parametrize(
+    "arrays, words",
+    [
+        (dict(x_train=np.array([{"a": 1}, None], dtype=object), y_train=np.array([0, 1])), "pickled"),
+        (dict(images=np.zeros((4, 8, 8)), labels=np.array([0, 1, 0, 1])), "it has: images, labels"),
+        (dict(x=np.zeros((4, 8, 8)), y=np.array([0, 1, 0])), "4 images but y has 3"),
+        (dict(x=np.zeros((4, 8, 8)), y=np.array([0, 1, 0, -1])), "negative"),
+        (dict(x=np.zeros((4, 8, 8)), y=np.array([0, 0, 0, 0])), "only one class"),
+        (dict(x=np.zeros((4, 8)), y=np.array([0, 1, 0, 1])), "shaped"),
+        (dict(x=np.zeros((4, 8, 8, 2)), y=np.array([0, 1, 0, 1])), "shaped"),
+        (dict(x=np.zeros((4, 8, 8)), y=np.array([0.5, 1, 0, 1])), "integer class labels"),
+        (dict(x=np.zeros((4, 8, 8)), y=np.array([0, 1, 0, 3]), class_names=np.array(["a", "b"])), "class_names"),
+        (
+            dict(
+                x_train=np.zeros((4, 8, 8)),
+                y_train=np.array([0, 1, 0, 1]),
+                x_test=np.zeros((2, 9, 9)),
+                y_test=np.array([0, 1]),
+            ),
+            "x_test",
+        ),
+        (dict(x=np.full((4, 8, 8), np.nan), y=np.array([0, 1, 0, 1])), "NaN"),
+    ],
+)
 def test_npz_errors(tmp_path: Path, arrays: dict, words: str) -> None:
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)

@@ -1,5 +1,6 @@
 """A drawing for a light-strokes-on-dark model is prepared the way MNIST was made: cropped to
 its strokes, scaled to the dataset's box keeping its aspect, anti-aliased, centred by mass."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,16 @@ from engine.datasets.base import Dataset
 from engine.images.prepare import prepare
 from engine.images.spec import PreprocessSpec
 
-MNIST_LIKE = PreprocessSpec(height=28, width=28, channels=1, polarity="light_on_dark", fit_content=True,
-                            content_margin=0.1, stroke_box=20 / 28, class_names=tuple("0123456789"))
+MNIST_LIKE = PreprocessSpec(
+    height=28,
+    width=28,
+    channels=1,
+    polarity="light_on_dark",
+    fit_content=True,
+    content_margin=0.1,
+    stroke_box=20 / 28,
+    class_names=tuple("0123456789"),
+)
 
 
 def draw_seven(path: Path) -> tuple[Path, tuple[int, int, int, int]]:
@@ -59,16 +68,18 @@ def test_the_box_comes_from_the_dataset() -> None:
     images = np.zeros((50, 28, 28, 1), np.uint8)
     for image in images:
         top, left = rng.integers(3, 6, 2)
-        image[top:top + 20, left + 4:left + 14] = 255
-    mnist_like = Dataset("m", list("ab"), images, np.arange(50) % 2, images[:10], np.arange(10) % 2,
-                         polarity="light_on_dark")
+        image[top : top + 20, left + 4 : left + 14] = 255
+    mnist_like = Dataset(
+        "m", list("ab"), images, np.arange(50) % 2, images[:10], np.arange(10) % 2, polarity="light_on_dark"
+    )
     assert PreprocessSpec.from_dataset(mnist_like).stroke_box == pytest.approx(20 / 28, abs=0.01)
     from sklearn.datasets import load_digits
 
     digits = np.round(load_digits().images * 255 / 16).astype(np.uint8)[..., None]
     labels = load_digits().target
-    spec = PreprocessSpec.from_dataset(Dataset("d", list("0123456789"), digits, labels, digits[:5], labels[:5],
-                                               polarity="light_on_dark"))
+    spec = PreprocessSpec.from_dataset(
+        Dataset("d", list("0123456789"), digits, labels, digits[:5], labels[:5], polarity="light_on_dark")
+    )
     assert spec.stroke_box >= 0.85
     natural = Dataset("n", list("ab"), images, np.arange(50) % 2, images[:10], np.arange(10) % 2, polarity="natural")
     assert PreprocessSpec.from_dataset(natural).stroke_box is None

@@ -1,4 +1,5 @@
 """The engine is a headless library: importing any of its modules must not load Qt or the GUI."""
+
 import pkgutil
 import subprocess
 import sys

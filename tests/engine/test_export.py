@@ -1,5 +1,6 @@
 """Export: each format round-trips a real tiny model, checked here again with the
 format's own runtime; refusals are one sentence; a disagreeing export leaves nothing behind."""
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,7 @@ def runtime_outputs(fmt: str, path: Path, x: np.ndarray) -> np.ndarray:
     if fmt == "savedmodel":
         import tensorflow as tf
 
-        loaded = tf.saved_model.load(str(path))   # kept alive while its function runs
+        loaded = tf.saved_model.load(str(path))  # kept alive while its function runs
         return np.asarray(loaded.serve(tf.constant(x)))
     if fmt == "onnx":
         import onnxruntime
@@ -62,12 +63,20 @@ def runtime_outputs(fmt: str, path: Path, x: np.ndarray) -> np.ndarray:
     return interpreter.get_tensor(target["index"])
 
 
-CASES = [("keras", None, 1e-6), ("savedmodel", None, 1e-5), ("tflite", None, 1e-5), ("onnx", None, 1e-5),
-         ("tflite", "float16", 5e-3), ("tflite", "int8", 0.1)]
+CASES = [
+    ("keras", None, 1e-6),
+    ("savedmodel", None, 1e-5),
+    ("tflite", None, 1e-5),
+    ("onnx", None, 1e-5),
+    ("tflite", "float16", 5e-3),
+    ("tflite", "int8", 0.1),
+]
 
 
 @pytest.mark.parametrize("fmt,quantize,tolerance", CASES, ids=[f"{f}-{q or 'float32'}" for f, q, _ in CASES])
-def test_each_format_round_trips_with_its_agreement_reported(run_dir, reference, tmp_path, fmt, quantize, tolerance) -> None:
+def test_each_format_round_trips_with_its_agreement_reported(
+    run_dir, reference, tmp_path, fmt, quantize, tolerance
+) -> None:
     if fmt == "onnx":
         pytest.importorskip("tf2onnx", reason="the onnx export needs the 'export' extra (tf2onnx)")
         pytest.importorskip("onnxruntime", reason="the onnx check needs the 'export' extra (onnxruntime)")
@@ -119,8 +128,15 @@ def test_an_export_that_disagrees_is_refused_and_leaves_nothing(tmp_path: Path) 
 
     digits = load_digits()
     np.savez(tmp_path / "digits.npz", x=(digits.images * 16).astype(np.uint8), y=digits.target)
-    config = ExperimentConfig().updated(**{"data.name": f"npz:{tmp_path / 'digits.npz'}", "arch.name": "bn_cnn",
-                                           "arch.batchnorm": True, "training.epochs": 1, "training.learning_rate": 1e-7})
+    config = ExperimentConfig().updated(
+        **{
+            "data.name": f"npz:{tmp_path / 'digits.npz'}",
+            "arch.name": "bn_cnn",
+            "arch.batchnorm": True,
+            "training.epochs": 1,
+            "training.learning_rate": 1e-7,
+        }
+    )
     assert train(config, run_dir=tmp_path / "untrained").failed is None
     with pytest.raises(ExportError, match=r"agrees with the model on only .* \(it must on 97%"):
         export_run(tmp_path / "untrained", "tflite", tmp_path / "out", quantize="int8")

@@ -1,6 +1,7 @@
 """The frozen-feature cache is an object the caller owns: in memory within the budget, on disk
 beyond it (same features, same accuracy), reused by a later run, float16 only when it must.
 And the memory budget's default."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,13 @@ from engine.training.trainer import train
 
 def frozen(**changes) -> ExperimentConfig:
     """An MLP on digits, all frozen but its output layer: its features are cached."""
-    base = {"data.limit": 300, "training.epochs": 3, "training.batch_size": 32, "arch.name": "mlp", "arch.dropout": False}
+    base = {
+        "data.limit": 300,
+        "training.epochs": 3,
+        "training.batch_size": 32,
+        "arch.name": "mlp",
+        "arch.dropout": False,
+    }
     return ExperimentConfig().updated(**({"freeze_all_but": 1} | base | changes))
 
 
@@ -51,7 +58,9 @@ def test_memory_and_disk_variants_give_the_same_features_and_accuracy(digits, tm
     assert remembered is not None and remembered.in_memory
     np.testing.assert_array_equal(kept["train"].load(), remembered["train"].load())
     extracting = [e for e in events if isinstance(e, Preparing)]
-    assert extracting[-1].stage == "extracting" and extracting[-1].done == extracting[-1].total == 300 + len(digits.y_val)
+    assert extracting[-1].stage == "extracting" and extracting[-1].done == extracting[-1].total == 300 + len(
+        digits.y_val
+    )
 
 
 def test_a_later_run_reads_the_features_back(digits, tmp_path: Path) -> None:
@@ -60,9 +69,13 @@ def test_a_later_run_reads_the_features_back(digits, tmp_path: Path) -> None:
     preparing = [e for e in events if isinstance(e, Preparing)]
     assert len(preparing) == 1 and preparing[0].from_cache
     assert again.metrics.val_accuracy == first.metrics.val_accuracy
-    _other, events = run(frozen(**{"training.seed": 1}), load_dataset(frozen().data, seed=1), tmp_path / "other",
-                        FeatureCache(disk_dir=tmp_path / "features"))
-    assert not any(isinstance(e, Preparing) and e.from_cache for e in events)   # another split: extracted anew
+    _other, events = run(
+        frozen(**{"training.seed": 1}),
+        load_dataset(frozen().data, seed=1),
+        tmp_path / "other",
+        FeatureCache(disk_dir=tmp_path / "features"),
+    )
+    assert not any(isinstance(e, Preparing) and e.from_cache for e in events)  # another split: extracted anew
 
 
 def test_float16_features_train_about_as_well(digits, tmp_path: Path) -> None:
@@ -72,12 +85,13 @@ def test_float16_features_train_about_as_well(digits, tmp_path: Path) -> None:
     assert abs(half.metrics.val_accuracy - full.metrics.val_accuracy) <= 0.02
     assert cache.dtype_for(10**9) == np.float16
     auto = FeatureCache(memory_limit_bytes=100, disk_dir=None)
-    assert auto.dtype_for(100) == np.float16 and auto.dtype_for(50) == np.float32   # float16 past half the budget
+    assert auto.dtype_for(100) == np.float16 and auto.dtype_for(50) == np.float32  # float16 past half the budget
 
 
 def test_without_room_in_memory_or_on_disk_the_model_trains_end_to_end(digits, tmp_path: Path) -> None:
-    result, events = run(frozen(**{"training.epochs": 1}), digits, tmp_path / "r",
-                         FeatureCache(memory_limit_bytes=0, disk_dir=None))
+    result, events = run(
+        frozen(**{"training.epochs": 1}), digits, tmp_path / "r", FeatureCache(memory_limit_bytes=0, disk_dir=None)
+    )
     started = next(e for e in events if isinstance(e, Started))
     assert not result.feature_cache_used and "memory budget" in started.note
 
@@ -123,7 +137,9 @@ def test_the_unfamiliarity_model_comes_from_the_cached_features(digits, tmp_path
     saved = load_ood(tmp_path / "run")
     assert saved is not None and result.feature_cache_used
     plan, _ = feature_cache.plan(result.model)
-    features = cache.get(feature_cache.feature_key(feature_cache.prefix_digest(plan), result.dataset, np.dtype(np.float32)))
+    features = cache.get(
+        feature_cache.feature_key(feature_cache.prefix_digest(plan), result.dataset, np.dtype(np.float32))
+    )
     assert features is not None
     from_rows = fit_ood(result.model, _NoImages(result.dataset), cached=(plan.head_features, features))
     from_images = fit_ood(result.model, result.dataset)
@@ -138,7 +154,7 @@ def test_inference_batches_are_bounded_by_pixels_not_a_fixed_count() -> None:
     from engine.core.memory import inference_batch
 
     assert inference_batch((224, 224, 3)) == 32
-    assert inference_batch((28, 28, 1)) == 256           # small images: big batches, fast
-    assert inference_batch((1280,)) == 256               # feature rows
+    assert inference_batch((28, 28, 1)) == 256  # small images: big batches, fast
+    assert inference_batch((1280,)) == 256  # feature rows
     assert inference_batch((7, 7, 1280)) == 256
-    assert inference_batch((1024, 1024, 3)) == 8         # never fewer than 8
+    assert inference_batch((1024, 1024, 3)) == 8  # never fewer than 8

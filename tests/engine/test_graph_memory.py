@@ -1,5 +1,6 @@
 """A finished training leaves no graph behind in TensorFlow's global gradient registry
 (engine/runtime/graphs.py): the window and grids train again and again in one process."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,7 +36,7 @@ def test_only_what_was_registered_within_is_forgotten() -> None:
         return 2 * x, lambda dy: 2 * dy
 
     outside = tf.function(lambda x: twice(x))
-    outside.get_concrete_function(tf.TensorSpec([], tf.float32))   # registers one, outside the block
+    outside.get_concrete_function(tf.TensorSpec([], tf.float32))  # registers one, outside the block
     kept = custom_gradients()
     with forget_custom_gradients():
         tf.function(lambda x: twice(x)).get_concrete_function(tf.TensorSpec([], tf.float32))

@@ -1,6 +1,7 @@
 """Published .h5 weights into LayerLab models by layer name and shape (the VGG16 lesson):
 both HDF5 layouts, VGG16's caffe input scaling folded into the scratch preset's first
 convolution, and a clear refusal when nothing matches."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -68,11 +69,13 @@ def test_grey_inputs_sum_the_colour_kernels(keras_vgg16) -> None:
 def test_layers_match_by_name_and_shape_and_keras3_files_are_refused(tmp_path: Path) -> None:
     source = build_model(ArchOptions(name="bn_cnn", batchnorm=True), (8, 8, 1), 10)
     path = save_legacy(source, tmp_path / "bn_cnn.h5")
-    target = build_model(ArchOptions(name="bn_cnn", batchnorm=True), (8, 8, 1), 4)   # another head
+    target = build_model(ArchOptions(name="bn_cnn", batchnorm=True), (8, 8, 1), 4)  # another head
     note = copy_h5_weights(target, path)
     with_weights = [layer for layer in target.layers if layer.weights]
-    assert note == f"started from {len(with_weights) - 1} layers of bn_cnn.h5"          # all but "predictions"
-    np.testing.assert_array_equal(target.get_layer("conv_3").get_weights()[0], source.get_layer("conv_3").get_weights()[0])
+    assert note == f"started from {len(with_weights) - 1} layers of bn_cnn.h5"  # all but "predictions"
+    np.testing.assert_array_equal(
+        target.get_layer("conv_3").get_weights()[0], source.get_layer("conv_3").get_weights()[0]
+    )
     with pytest.raises(ConfigError, match="no layer of"):
         copy_h5_weights(build_model(ArchOptions(name="mlp"), (8, 8, 1), 10), path)
     source.save_weights(tmp_path / "mine.weights.h5")
@@ -89,8 +92,9 @@ def test_init_from_an_h5_file_in_a_training(tmp_path: Path) -> None:
 
     source = build_model(ArchOptions(name="bn_cnn", batchnorm=True), (8, 8, 1), 10)
     path = save_legacy(source, tmp_path / "published.h5")
-    config = ExperimentConfig().updated(**{"arch.name": "bn_cnn", "arch.batchnorm": True, "data.limit": 100,
-                                           "training.epochs": 1}, init_from=str(path))
+    config = ExperimentConfig().updated(
+        **{"arch.name": "bn_cnn", "arch.batchnorm": True, "data.limit": 100, "training.epochs": 1}, init_from=str(path)
+    )
     events: list = []
     result = train(config, events.append, run_dir=tmp_path / "run")
     assert result.failed is None, result.failed

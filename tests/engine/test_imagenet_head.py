@@ -2,6 +2,7 @@
 with-top weights read from a temporary Keras cache (written here, never downloaded), a photo
 classified through LayerLab's preprocessing with top-5 names, and offline messages that say
 what to put where."""
+
 from __future__ import annotations
 
 import inspect
@@ -89,7 +90,9 @@ def test_offline_messages_name_the_file_the_address_and_the_folder(keras_home: P
     [weights_missing] = missing_files("resnet50")
     with pytest.raises(ArchitectureError) as err:
         ImagenetClassifier("resnet50")
-    assert str(err.value) == weights_missing.replace("not downloaded", "not downloaded and could not be fetched (no network?)")
+    assert str(err.value) == weights_missing.replace(
+        "not downloaded", "not downloaded and could not be fetched (no network?)"
+    )
     assert "resnet50_weights_tf_dim_ordering_tf_kernels.h5" in weights_missing and str(keras_home) in weights_missing
     assert "\n" not in weights_missing
 
@@ -106,8 +109,13 @@ def test_sizes_and_file_names_match_keras() -> None:
         input_size("vgg16_imagenet", 96)
     with pytest.raises(ArchitectureError, match="not an ImageNet network"):
         input_size("mlp")
-    sources = {"vgg16_imagenet": "vgg16", "resnet50": "resnet", "inception_v3": "inception_v3",
-               "efficientnet_b0": "efficientnet", "mobilenet_v2": "mobilenet_v2"}
+    sources = {
+        "vgg16_imagenet": "vgg16",
+        "resnet50": "resnet",
+        "inception_v3": "inception_v3",
+        "efficientnet_b0": "efficientnet",
+        "mobilenet_v2": "mobilenet_v2",
+    }
     for arch, module in sources.items():
         text = inspect.getsource(getattr(keras.src.applications, module))
         wf = top_weights_file(arch, 224)
@@ -116,5 +124,6 @@ def test_sizes_and_file_names_match_keras() -> None:
             assert wf.file_hash in text
         assert (wf.file_name in text) or arch in ("resnet50", "efficientnet_b0", "mobilenet_v2")
     assert imagenet_head.CLASS_INDEX_HASH in inspect.getsource(keras.src.applications.imagenet_utils)
-    assert imagenet_head.CLASS_INDEX_URL.replace("https://storage.googleapis.com/", "") in \
-        inspect.getsource(keras.src.applications.imagenet_utils).replace('"\n    "', "")
+    assert imagenet_head.CLASS_INDEX_URL.replace("https://storage.googleapis.com/", "") in inspect.getsource(
+        keras.src.applications.imagenet_utils
+    ).replace('"\n    "', "")

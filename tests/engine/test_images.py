@@ -1,4 +1,5 @@
 """engine.images.decode: every odd file a user may drop is decoded to 8-bit L/RGB, or refused with a reason."""
+
 from __future__ import annotations
 
 import io
@@ -100,11 +101,14 @@ def test_big_jpeg_decodes_scaled_with_draft(tmp_path: Path) -> None:
     assert small.size[0] < 1600 and min(small.size) >= 200
 
 
-@pytest.mark.parametrize("content, words", [
-    (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "PDF"),
-    (b"hello, this is a text file\n", "not an image"),
-    (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3, "not an image"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "PDF"),
+        (b"hello, this is a text file\n", "not an image"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3, "not an image"),
+    ],
+)
 def test_not_an_image(tmp_path: Path, content: bytes, words: str) -> None:
     path = tmp_path / "fake.jpg"
     path.write_bytes(content)

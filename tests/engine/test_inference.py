@@ -1,4 +1,5 @@
 """Inference: preprocessing derived from the data, top-k, and odd inputs, with a real tiny model."""
+
 from __future__ import annotations
 
 import io
@@ -86,7 +87,8 @@ def test_photographed_digits_get_the_same_answer_as_the_originals(tmp_path: Path
     classifier = Classifier.from_run(run_dir)
     direct = classifier.probabilities(dataset.x_val[:30].astype(np.float32)).argmax(axis=1)
     same = sum(
-        classifier.classify(paper_copy(digit, tmp_path / f"{i}.png"), top_k=1).top[0][0] == dataset.class_names[direct[i]]
+        classifier.classify(paper_copy(digit, tmp_path / f"{i}.png"), top_k=1).top[0][0]
+        == dataset.class_names[direct[i]]
         for i, digit in enumerate(dataset.x_val[:30])
     )
     assert same >= 24, f"only {same}/30 photographed digits kept their answer"

@@ -1,5 +1,6 @@
 """Explanations with real tiny models: Grad-CAM finds the object, saliency for MLPs, overlays
 land on the original picture, feature maps and filters come out as images."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,16 +32,25 @@ def square_finder(tmp_path_factory):
     """A small CNN trained to tell a bright square from an empty picture (a few seconds)."""
     folder = tmp_path_factory.mktemp("squares")
     data = square_npz(folder / "squares.npz")
-    config = ExperimentConfig().updated(**{"data.name": f"npz:{data}", "arch.name": "naive_cnn", "arch.dropout": False,
-                                           "training.epochs": 6, "training.batch_size": 32,
-                                           "training.learning_rate": 0.003})
+    config = ExperimentConfig().updated(
+        **{
+            "data.name": f"npz:{data}",
+            "arch.name": "naive_cnn",
+            "arch.dropout": False,
+            "training.epochs": 6,
+            "training.batch_size": 32,
+            "training.learning_rate": 0.003,
+        }
+    )
     result = train(config, run_dir=folder / "run")
     assert result.failed is None, result.failed
     assert result.metrics.val_accuracy > 0.9
     return Classifier.from_run(folder / "run")
 
 
-def inside(point: tuple[float, float], box: tuple[int, int, int, int], height: int, width: int, slack: float = 1.5) -> bool:
+def inside(
+    point: tuple[float, float], box: tuple[int, int, int, int], height: int, width: int, slack: float = 1.5
+) -> bool:
     """Whether a (y, x) point in fractions lies on the box (pixels), within `slack` pixels."""
     y, x = point[0] * height, point[1] * width
     top, left, bottom, right = box
@@ -92,7 +102,7 @@ def test_overlay_is_the_original_size_and_tints_where_the_evidence_is(square_fin
 def test_placement_of_padding_is_exact() -> None:
     from engine.images.prepare import pad_placement
 
-    placement = pad_placement((40, 32), (32, 32), True)    # 40×32 → 32×26 (rounded), 3 px bands above and below
+    placement = pad_placement((40, 32), (32, 32), True)  # 40×32 → 32×26 (rounded), 3 px bands above and below
     assert placement.left == 0.0 and placement.width == 1.0
     assert placement.to_original(0.5, 0.5) == pytest.approx((0.5, 0.5), abs=0.02)
     assert placement.to_original(0.0, 0.0)[0] < 0 < placement.to_original(1.0, 1.0)[0] - 1.0

@@ -1,4 +1,5 @@
 """Likely label errors (cross-validation + cleanlab) and the user's decisions, honoured by training."""
+
 from __future__ import annotations
 
 import json
@@ -68,13 +69,17 @@ def test_ranking_puts_confidently_contradicted_labels_first() -> None:
     where = [("train", i) for i in range(120)]
     issues = rank_label_issues(labels, probabilities, ["a", "b", "c"], where)
     assert sorted(issue.index for issue in issues[:3]) == wrong
-    assert issues[0] == LabelIssue("train", issues[0].index, None, issues[0].given, issues[0].suggested, issues[0].score)
+    assert issues[0] == LabelIssue(
+        "train", issues[0].index, None, issues[0].given, issues[0].suggested, issues[0].score
+    )
     assert {issue.suggested for issue in issues[:3]} == {"a", "b", "c"}
 
 
 def test_cli_label_issues_json_keys(tmp_path: Path, capsys) -> None:
     data, _ = noisy_digits(tmp_path / "noisy.npz")
-    code = main(["label-issues", "--dataset", f"npz:{data}", "--limit", "400", "--epochs", "2", "--folds", "2", "--json"])
+    code = main(
+        ["label-issues", "--dataset", f"npz:{data}", "--limit", "400", "--epochs", "2", "--folds", "2", "--json"]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     issues = json.loads(out)
@@ -100,7 +105,9 @@ def test_sidecars_live_beside_the_data_or_in_layerlab_home(tmp_path: Path, monke
     assert path.is_file() and load_decisions(digits) == decisions
     stored = json.loads(path.read_text())
     assert stored["split"] == {"val_split": 0.2, "limit": None, "seed": 2}
-    folder_decisions = LabelDecisions({str(tmp_path / "photos" / "cat" / "a.png")}, {str(tmp_path / "photos" / "dog" / "b.png"): "cat"})
+    folder_decisions = LabelDecisions(
+        {str(tmp_path / "photos" / "cat" / "a.png")}, {str(tmp_path / "photos" / "dog" / "b.png"): "cat"}
+    )
     path = save_decisions(folder, folder_decisions)
     stored = json.loads(path.read_text())
     assert stored["exclude"] == [{"path": "cat/a.png"}] and stored["relabel"] == [{"path": "dog/b.png", "label": "cat"}]
@@ -114,8 +121,9 @@ def test_training_honours_decisions_by_position(tmp_path: Path) -> None:
     config = ExperimentConfig().updated(**{"data.limit": 300, "training.epochs": 2, "training.batch_size": 32})
     dataset = load_dataset(config.data, seed=0)
     relabel = {("train", i): dataset.class_names[(int(dataset.y_train[i]) + 1) % 10] for i in (10, 11, 12)}
-    save_decisions(config.data, LabelDecisions({("train", i) for i in range(5)} | {("validation", 0), ("validation", 1)},
-                                               relabel))
+    save_decisions(
+        config.data, LabelDecisions({("train", i) for i in range(5)} | {("validation", 0), ("validation", 1)}, relabel)
+    )
     events: list = []
     result = train(config, events.append, dataset=dataset, run_dir=tmp_path / "run")
     assert result.failed is None, result.failed
@@ -143,8 +151,12 @@ def test_folder_decisions_follow_the_files(tmp_path: Path) -> None:
     config = ExperimentConfig().updated(**{"data.name": f"folder:{root}", "data.image_size": 16})
     dataset = load_dataset(config.data, seed=0)
     assert sorted(dataset.train_sources + dataset.val_sources) == sorted(str(p) for p in root.rglob("*.png"))
-    save_decisions(config.data, LabelDecisions({str(root / "dark" / "0.png"), str(root / "dark" / "1.png")},
-                                               {str(root / "bright" / "2.png"): "dark"}))
+    save_decisions(
+        config.data,
+        LabelDecisions(
+            {str(root / "dark" / "0.png"), str(root / "dark" / "1.png")}, {str(root / "bright" / "2.png"): "dark"}
+        ),
+    )
     applied = honour_decisions(dataset, config)
     assert applied.excluded == 2 and applied.relabelled == 1
     sources = applied.dataset.train_sources + applied.dataset.val_sources

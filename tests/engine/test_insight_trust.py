@@ -1,5 +1,6 @@
 """Per-class figures, the out-of-distribution verdict, the confidence threshold, the embedding
 and the CLI's report/classify/explain, on a real MLP trained on the embedded digits."""
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,7 @@ def test_per_class_metrics_equal_scikit_learn() -> None:
     rng = np.random.default_rng(0)
     y_true = rng.integers(0, 4, 200)
     y_pred = np.where(rng.random(200) < 0.7, y_true, rng.integers(0, 3, 200))
-    y_pred[y_pred == 3] = 0                                                      # class 3 never predicted
+    y_pred[y_pred == 3] = 0  # class 3 never predicted
     rows = per_class_metrics(y_true, y_pred, ["a", "b", "c", "d"])
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=[0, 1, 2, 3], zero_division=0)
     assert [row.name for row in rows] == ["a", "b", "c", "d"]
@@ -54,8 +55,9 @@ def test_per_class_metrics_equal_scikit_learn() -> None:
     assert [row.support for row in rows] == list(s) and rows[3].precision == 0.0
     from sklearn.metrics import confusion_matrix
 
-    assert per_class_from_confusion(confusion_matrix(y_true, y_pred, labels=[0, 1, 2, 3]), "abcd") == \
-        per_class_metrics(y_true, y_pred, "abcd")
+    assert per_class_from_confusion(confusion_matrix(y_true, y_pred, labels=[0, 1, 2, 3]), "abcd") == per_class_metrics(
+        y_true, y_pred, "abcd"
+    )
 
 
 def test_top_confusions_are_the_largest_off_diagonal_cells() -> None:
@@ -87,7 +89,9 @@ def test_unfamiliar_inputs_are_flagged_and_digits_pass(digits_run, tmp_path: Pat
     assert (run_dir / OOD_FILE).is_file() and classifier.ood is not None
     familiar = classifier.ood.familiar(classifier.features(dataset.x_val.astype(np.float32)))
     assert familiar.mean() >= 0.95
-    copies = [classifier.classify(paper_copy(digit, tmp_path / f"copy{i}.png")) for i, digit in enumerate(dataset.x_val[:20])]
+    copies = [
+        classifier.classify(paper_copy(digit, tmp_path / f"copy{i}.png")) for i, digit in enumerate(dataset.x_val[:20])
+    ]
     assert sum(p.familiar for p in copies) >= 17, "photographed digits should look like the training data"
     rng = np.random.default_rng(0)
     noise = []
@@ -96,13 +100,13 @@ def test_unfamiliar_inputs_are_flagged_and_digits_pass(digits_run, tmp_path: Pat
         noise.append(classifier.classify(tmp_path / f"noise{i}.png"))
     assert all(p.familiar is False and p.verdict == UNFAMILIAR for p in noise)
     assert all(p.ood_score > classifier.ood.threshold for p in noise)
-    photos = load_sample_images().images          # two real photographs (a temple, a flower)
+    photos = load_sample_images().images  # two real photographs (a temple, a flower)
     flagged = 0
     for i in range(10):
         photo = photos[i % 2]
         side = int(rng.integers(150, 400))
         y, x = int(rng.integers(0, photo.shape[0] - side)), int(rng.integers(0, photo.shape[1] - side))
-        Image.fromarray(photo[y:y + side, x:x + side]).save(tmp_path / f"photo{i}.png")
+        Image.fromarray(photo[y : y + side, x : x + side]).save(tmp_path / f"photo{i}.png")
         flagged += classifier.classify(tmp_path / f"photo{i}.png").familiar is False
     assert flagged >= 5, f"only {flagged} of 10 photo crops were called unfamiliar"
 
@@ -118,7 +122,7 @@ def test_a_threshold_turns_low_confidence_answers_into_not_sure(digits_run, tmp_
     assert top < 0.999
     assert classifier.classify(path, threshold=min(1.0, top + 1e-3)).verdict == NOT_SURE
     assert classifier.classify(path, threshold=top - 1e-3).verdict == prediction.top[0][0]
-    assert prediction.verdict == prediction.top[0][0]   # no threshold: the answer
+    assert prediction.verdict == prediction.top[0][0]  # no threshold: the answer
 
 
 def test_the_ood_file_is_checked_and_never_unpickled(digits_run, tmp_path: Path) -> None:
@@ -130,12 +134,24 @@ def test_the_ood_file_is_checked_and_never_unpickled(digits_run, tmp_path: Path)
     (tmp_path / OOD_FILE).write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(RunError, match="ood.npz"):
         load_ood(tmp_path)
-    np.savez(tmp_path / OOD_FILE, means=np.array([{"evil": 1}], dtype=object), precision=np.eye(2),
-             threshold=1.0, percentile=99.0, method="mahalanobis")
+    np.savez(
+        tmp_path / OOD_FILE,
+        means=np.array([{"evil": 1}], dtype=object),
+        precision=np.eye(2),
+        threshold=1.0,
+        percentile=99.0,
+        method="mahalanobis",
+    )
     with pytest.raises(RunError, match="ood.npz"):
         load_ood(tmp_path)
-    np.savez(tmp_path / OOD_FILE, means=np.zeros((2, 3)), precision=np.eye(2), threshold=1.0, percentile=99.0,
-             method="mahalanobis")
+    np.savez(
+        tmp_path / OOD_FILE,
+        means=np.zeros((2, 3)),
+        precision=np.eye(2),
+        threshold=1.0,
+        percentile=99.0,
+        method="mahalanobis",
+    )
     with pytest.raises(RunError, match="valid"):
         load_ood(tmp_path)
 
@@ -168,6 +184,7 @@ def test_umap_without_its_package_says_how_to_install_it(digits_run) -> None:
     pytest.importorskip("sklearn")
     try:
         import umap  # noqa: F401
+
         pytest.skip("umap-learn is installed")
     except ImportError:
         pass
@@ -217,14 +234,35 @@ def test_cli_classify_threshold_in_a_real_process(digits_run, tmp_path: Path) ->
     _, dataset, run_dir, _ = digits_run
     digit = paper_copy(dataset.x_val[3], tmp_path / "digit.png")
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (50, 50, 3), dtype=np.uint8)).save(tmp_path / "noise.png")
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", "classify", str(run_dir), str(digit), str(tmp_path / "noise.png"),
-                           "--threshold", "1.0", "--json"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "classify",
+            str(run_dir),
+            str(digit),
+            str(tmp_path / "noise.png"),
+            "--threshold",
+            "1.0",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     first, noise = json.loads(proc.stdout)
     assert set(first) == {"path", "top", "familiar", "ood_score", "verdict"}
     assert isinstance(first["familiar"], bool) and isinstance(first["ood_score"], float)
-    assert first["familiar"] is True and first["verdict"] == NOT_SURE        # nothing reaches probability 1.0 here
+    assert first["familiar"] is True and first["verdict"] == NOT_SURE  # nothing reaches probability 1.0 here
     assert noise["familiar"] is False and noise["verdict"] == UNFAMILIAR
-    bad = subprocess.run([sys.executable, "-m", "engine.cli", "classify", str(run_dir), str(digit), "--threshold", "2"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "classify", str(run_dir), str(digit), "--threshold", "2"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "between 0 and 1" in bad.stderr

@@ -1,6 +1,7 @@
 """A real `layerlab-cli train` killed with SIGKILL in the middle of an epoch resumes
 with `layerlab-cli train --resume` to its planned epochs, with a continuous history, and ends
 where the uninterrupted run ends (within noise; on one CPU, exactly)."""
+
 from __future__ import annotations
 
 import json
@@ -25,15 +26,26 @@ def _lines_of(stream, into: queue.Queue) -> None:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=WAIT_S, preexec_fn=limit_memory)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+        preexec_fn=limit_memory,
+    )
 
 
 def kill_during_epoch(run: Path, epoch: int) -> list[str]:
     """Start a training and SIGKILL it as soon as it has reported `epoch` (1-based) finished: it is
     then inside the next epoch."""
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", *TRAIN, "--out", str(run)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=limit_memory)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", *TRAIN, "--out", str(run)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=limit_memory,
+    )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_lines_of, args=(proc.stderr, lines), daemon=True).start()
     seen: list[str] = []
@@ -80,5 +92,7 @@ def test_a_killed_training_resumes_to_the_planned_epochs_and_ends_like_the_unint
     # No loss spike where it resumed: the optimizer went on.
     losses = [e["loss"] for e in history]
     assert losses[first_resumed] < 1.1 * losses[first_resumed - 1]
-    print(f"resumed at epoch {first_resumed + 1}: val_accuracy {result['val_accuracy']:.4f} / uninterrupted "
-          f"{reference['val_accuracy']:.4f}, val_loss {result['val_loss']:.6f} / {reference['val_loss']:.6f}")
+    print(
+        f"resumed at epoch {first_resumed + 1}: val_accuracy {result['val_accuracy']:.4f} / uninterrupted "
+        f"{reference['val_accuracy']:.4f}, val_loss {result['val_loss']:.6f} / {reference['val_loss']:.6f}"
+    )

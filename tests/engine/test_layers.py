@@ -1,4 +1,5 @@
 """Layer table, freezing by name and by "all but N", exact parameter counts, frozen BatchNorm."""
+
 from __future__ import annotations
 
 import io
@@ -26,7 +27,13 @@ def test_layer_table(model):
     assert all(isinstance(row, LayerInfo) for row in table)
     assert [row.name for row in table] == [layer.name for layer in model.layers]
     first = table[0]
-    assert (first.name, first.kind, first.output_shape, first.params, first.has_weights) == ("image", "Input", "8×8×1", 0, False)
+    assert (first.name, first.kind, first.output_shape, first.params, first.has_weights) == (
+        "image",
+        "Input",
+        "8×8×1",
+        0,
+        False,
+    )
     conv = next(row for row in table if row.name == "conv_1")
     assert conv.kind == "Conv2D" and conv.output_shape == "8×8×32"
     assert conv.params == 3 * 3 * 1 * 32 and conv.trainable_params == conv.params and conv.has_weights
@@ -58,8 +65,9 @@ def test_freeze_by_name(model):
     assert not model.get_layer("conv_1").trainable and not model.get_layer("bn_1").trainable
     assert model.get_layer("conv_2").trainable
     _trainable, frozen = param_counts(model)
-    assert frozen == (3 * 3 * 32) + 4 * 32 + sum(2 * layer.weights[0].shape[0] for layer in model.layers
-                          if layer.name.startswith("bn_") and layer.name != "bn_1")
+    assert frozen == (3 * 3 * 32) + 4 * 32 + sum(
+        2 * layer.weights[0].shape[0] for layer in model.layers if layer.name.startswith("bn_") and layer.name != "bn_1"
+    )
 
 
 def test_freeze_all_but(model):
@@ -112,7 +120,9 @@ def test_frozen_batchnorm_runs_in_inference_mode(model):
     assert not np.allclose(np.array(other.moving_mean), moving_before)
     # And the frozen BN's output in training mode equals its inference output.
     sub = keras.Model(model.input, bn.output)
-    np.testing.assert_allclose(np.asarray(sub(x, training=True)), np.asarray(sub(x, training=False)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(sub(x, training=True)), np.asarray(sub(x, training=False)), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_freezing_takes_effect_at_compile(model):

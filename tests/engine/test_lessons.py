@@ -1,6 +1,7 @@
 """The classic lessons: the recipes, what they need offline, their fallbacks, and every
 lesson run from `layerlab-cli lesson` on tiny data: the Keras dataset and weights loaders read
 files written into a temporary cache (never downloaded), one epoch, small images."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,18 @@ from engine.lessons import fallback_lesson, get_lesson, lesson_available, list_l
 from tests.engine import keras_cache
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = ["mlp_mnist", "naive_vs_bn_cnn", "cifar_cnn_augmentation", "overfitting_regularisation", "vgg16_scratch",
-         "imagenet_models", "transfer_fine_tune", "precomputed_features", "capsnet_mnist", "denoising_autoencoder"]
+NAMES = [
+    "mlp_mnist",
+    "naive_vs_bn_cnn",
+    "cifar_cnn_augmentation",
+    "overfitting_regularisation",
+    "vgg16_scratch",
+    "imagenet_models",
+    "transfer_fine_tune",
+    "precomputed_features",
+    "capsnet_mnist",
+    "denoising_autoencoder",
+]
 
 
 @pytest.fixture
@@ -35,7 +46,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (home / "datasets").mkdir(parents=True)
     (home / "models").mkdir()
     monkeypatch.setenv("KERAS_HOME", str(home))
-    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(home))   # Keras read $KERAS_HOME at import
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(home))  # Keras read $KERAS_HOME at import
     monkeypatch.setattr(file_utils, "urlretrieve", offline)
     monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: offline())
     return home
@@ -59,8 +70,13 @@ def test_the_ten_lessons_and_their_recipes() -> None:
         assert (lesson.grid is not None) == (lesson.kind == "grid")
         assert lesson.fallback in ("digits", "shapes") or lesson.kind == "imagenet"
     mlp = get_lesson("mlp_mnist").config
-    assert (mlp.arch.name, mlp.arch.dropout_rate, mlp.training.optimizer, mlp.training.batch_size, mlp.training.epochs) == \
-        ("mlp", 0.5, "rmsprop", 256, 20)
+    assert (
+        mlp.arch.name,
+        mlp.arch.dropout_rate,
+        mlp.training.optimizer,
+        mlp.training.batch_size,
+        mlp.training.epochs,
+    ) == ("mlp", 0.5, "rmsprop", 256, 20)
     assert "98.07 %" in get_lesson("mlp_mnist").published
     assert [f.key for f in get_lesson("overfitting_regularisation").grid.factors] == ["arch.dropout", "arch.batchnorm"]
     assert get_lesson("naive_vs_bn_cnn").grid.factors[0].values == ("naive_cnn", "bn_cnn")
@@ -110,14 +126,21 @@ def test_offline_without_data_the_message_names_the_file_and_the_fallback(capsys
 def test_mnist_lessons(capsys, cache: Path) -> None:
     keras_cache.fake_mnist(cache / "datasets")
     mlp = lesson_json(capsys, "mlp_mnist", "--epochs", "1")
-    assert not mlp["fallback_used"] and "test" in mlp["figure"] and mlp["rows"][0]["figures"]["test_accuracy"] is not None
+    assert (
+        not mlp["fallback_used"] and "test" in mlp["figure"] and mlp["rows"][0]["figures"]["test_accuracy"] is not None
+    )
     config = json.loads((Path(mlp["run_dirs"][0]) / "config.json").read_text())
     assert config["data"]["name"] == "mnist" and config["training"]["optimizer"] == "rmsprop"
     grid = lesson_json(capsys, "overfitting_regularisation", "--epochs", "1")
-    assert [row["label"] for row in grid["rows"]] == ["dropout off · bn off", "dropout off · bn on", "dropout 0.5 · bn off",
-                                                      "dropout 0.5 · bn on"]
+    assert [row["label"] for row in grid["rows"]] == [
+        "dropout off · bn off",
+        "dropout off · bn on",
+        "dropout 0.5 · bn off",
+        "dropout 0.5 · bn on",
+    ]
     assert all(row["figures"]["train_accuracy"] is not None for row in grid["rows"]) and grid["grid_dir"].endswith(
-        "-overfitting_regularisation")
+        "-overfitting_regularisation"
+    )
     caps = lesson_json(capsys, "capsnet_mnist", "--epochs", "1")
     assert json.loads((Path(caps["run_dirs"][0]) / "config.json").read_text())["arch"]["name"] == "capsnet"
     autoencoder = lesson_json(capsys, "denoising_autoencoder", "--epochs", "1")
@@ -140,7 +163,9 @@ def test_vgg16_from_scratch_and_from_its_imagenet_weights(capsys, cache: Path) -
     keras_cache.fake_cifar10(cache / "datasets", per_batch=4)
     keras.utils.set_random_seed(2)
     published = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
-    two_blocks = keras.Model(published.inputs, published.get_layer("block2_pool").output)   # a small file of the right shapes
+    two_blocks = keras.Model(
+        published.inputs, published.get_layer("block2_pool").output
+    )  # a small file of the right shapes
     keras_cache.legacy_weights(two_blocks, cache / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
     assert main(["lesson", "vgg16_scratch", "--epochs", "1", "--imagenet-weights", "--json"]) == 0
     out, err = capsys.readouterr()
@@ -159,8 +184,16 @@ def test_imagenet_models_classify_photos_with_their_own_head(capsys, cache: Path
     keras_cache.fake_mobilenet_v2(cache / "models", include_top=True, side=96)
     photo = tmp_path / "photo.png"
     Image.new("RGB", (50, 40), (200, 120, 30)).save(photo)
-    data = lesson_json(capsys, "imagenet_models", "--set", "data.image_size=96", "--image", str(photo),
-                       "--image", str(tmp_path / "missing.jpg"))
+    data = lesson_json(
+        capsys,
+        "imagenet_models",
+        "--set",
+        "data.image_size=96",
+        "--image",
+        str(photo),
+        "--image",
+        str(tmp_path / "missing.jpg"),
+    )
     first, second = data["predictions"]
     assert first["source"] == str(photo) and len(first["top"]) == 5
     assert all(t["label"].startswith("class ") for t in first["top"]) and "error" in second
@@ -174,12 +207,24 @@ def test_photo_lessons_on_a_three_class_folder(capsys, cache: Path, tmp_path: Pa
     keras_cache.fake_mobilenet_v2(cache / "models", include_top=False)
     small = ["--set", "data.image_size=32", "--set", "training.batch_size=8"]
     staged = lesson_json(capsys, "transfer_fine_tune", "--dataset", f"folder:{folder}", "--epochs", "1", *small)
-    assert [row["label"] for row in staged["rows"]] == ["new head on the frozen base", "after fine-tuning the last block"]
+    assert [row["label"] for row in staged["rows"]] == [
+        "new head on the frozen base",
+        "after fine-tuning the last block",
+    ]
     assert " → " in staged["figure"]
     history = json.loads((Path(staged["run_dirs"][0]) / "history.json").read_text())
     assert [entry["stage"] for entry in history] == [1, 2]
-    features = lesson_json(capsys, "precomputed_features", "--dataset", f"folder:{folder}", "--epochs", "1", *small,
-                           "--set", "arch.name=mobilenet_v2")
+    features = lesson_json(
+        capsys,
+        "precomputed_features",
+        "--dataset",
+        f"folder:{folder}",
+        "--epochs",
+        "1",
+        *small,
+        "--set",
+        "arch.name=mobilenet_v2",
+    )
     assert [row["label"] for row in features["rows"]] == ["dropout 0.5", "dropout off"]
     metrics = json.loads((Path(features["run_dirs"][0]) / "metrics.json").read_text())
     assert metrics["feature_cache"] is True
@@ -187,14 +232,30 @@ def test_photo_lessons_on_a_three_class_folder(capsys, cache: Path, tmp_path: Pa
 
 def test_cli_lists_the_lessons_in_a_fresh_process(tmp_path: Path) -> None:
     env = {"KERAS_HOME": str(tmp_path), "LAYERLAB_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "engine.cli", "lessons", "--json"], capture_output=True, text=True,
-                         cwd=ROOT, env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "lessons", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     entries = json.loads(out.stdout)
     assert [e["name"] for e in entries] == NAMES
-    assert set(entries[0]) == {"name", "title", "kind", "note", "published", "dataset_needed", "fallback", "available",
-                               "missing"}
+    assert set(entries[0]) == {
+        "name",
+        "title",
+        "kind",
+        "note",
+        "published",
+        "dataset_needed",
+        "fallback",
+        "available",
+        "missing",
+    }
     assert not entries[0]["available"] and str(tmp_path / "datasets" / "mnist.npz") in entries[0]["missing"]
-    text = subprocess.run([sys.executable, "-m", "engine.cli", "lessons"], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=120).stdout
+    text = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "lessons"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    ).stdout
     assert "MLP on MNIST" in text and "98.07 %" in text and "--fallback" in text

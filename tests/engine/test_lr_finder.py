@@ -1,5 +1,6 @@
 """The learning-rate finder on the real digits data: a sweep on a copy, and a suggestion
 that trains at least as well as the default rate."""
+
 from __future__ import annotations
 
 import math
@@ -57,8 +58,11 @@ def test_the_suggestion_trains_at_least_as_well_as_the_default_rate(sweep, digit
     default = train(digits_mlp(), dataset=digits, run_dir=tmp_path / "default")
     found = train(digits_mlp(**{"training.learning_rate": suggested}), dataset=digits, run_dir=tmp_path / "found")
     assert default.failed is None and found.failed is None
-    assert found.metrics.val_accuracy >= default.metrics.val_accuracy - 0.01, (suggested, found.metrics.val_accuracy,
-                                                                               default.metrics.val_accuracy)
+    assert found.metrics.val_accuracy >= default.metrics.val_accuracy - 0.01, (
+        suggested,
+        found.metrics.val_accuracy,
+        default.metrics.val_accuracy,
+    )
 
 
 def test_a_bad_range_is_refused(digits) -> None:

@@ -1,5 +1,6 @@
 """Model files: LayerLab's own models pass every check before Keras (no false alarm), and the
 checks cover the classes LayerLab registers."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,20 +16,28 @@ from engine.architectures import build_model, custom_objects
 from engine.images.spec import PreprocessSpec
 
 
-@pytest.mark.parametrize("options, shape", [
-    (ArchOptions(name="mlp", activation="swish", batchnorm=True), (8, 8, 1)),
-    (ArchOptions(name="naive_cnn", activation="leaky_relu"), (16, 16, 3)),
-    (ArchOptions(name="bn_cnn", batchnorm=True), (16, 16, 1)),
-    (ArchOptions(name="cifar_cnn", activation="elu", dropout=False), (16, 16, 3)),
-    (ArchOptions(name="mobilenet_v2", weights="none", head_units=8), (32, 32, 3)),
-], ids=["mlp", "naive_cnn", "bn_cnn", "cifar_cnn", "mobilenet_v2"])
-def test_layerlab_models_pass_the_checks_and_load(tmp_path: Path, options: ArchOptions, shape: tuple[int, int, int]) -> None:
+@pytest.mark.parametrize(
+    "options, shape",
+    [
+        (ArchOptions(name="mlp", activation="swish", batchnorm=True), (8, 8, 1)),
+        (ArchOptions(name="naive_cnn", activation="leaky_relu"), (16, 16, 3)),
+        (ArchOptions(name="bn_cnn", batchnorm=True), (16, 16, 1)),
+        (ArchOptions(name="cifar_cnn", activation="elu", dropout=False), (16, 16, 3)),
+        (ArchOptions(name="mobilenet_v2", weights="none", head_units=8), (32, 32, 3)),
+    ],
+    ids=["mlp", "naive_cnn", "bn_cnn", "cifar_cnn", "mobilenet_v2"],
+)
+def test_layerlab_models_pass_the_checks_and_load(
+    tmp_path: Path, options: ArchOptions, shape: tuple[int, int, int]
+) -> None:
     model = build_model(options, shape, 4)
     path = tmp_path / "model.keras"
     model.save(path)
     assert check_keras_archive(path)["class_name"] == "Functional"
     loaded = load_model_file(path)
-    check_model_matches(loaded, PreprocessSpec(height=shape[0], width=shape[1], channels=shape[2]), ["a", "b", "c", "d"])
+    check_model_matches(
+        loaded, PreprocessSpec(height=shape[0], width=shape[1], channels=shape[2]), ["a", "b", "c", "d"]
+    )
     with pytest.raises(RunError, match="4 outputs but 3 class names"):
         check_model_matches(loaded, PreprocessSpec(height=shape[0], width=shape[1], channels=shape[2]), ["a", "b", "c"])
 

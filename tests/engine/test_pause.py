@@ -1,6 +1,7 @@
 """Pause and resume a real training from another thread: it holds after the current
 batch with everything in memory, goes on where it was, and Stop still works while paused.
 The tests wait on events, never on sleeps."""
+
 from __future__ import annotations
 
 import math
@@ -50,8 +51,11 @@ class Pauser:
 
 def start(config, observer, cancel, pause, digits, run_dir: Path) -> tuple[threading.Thread, dict]:
     box: dict = {}
-    worker = threading.Thread(target=lambda: box.setdefault("result", train(
-        config, observer, cancel, dataset=digits, run_dir=run_dir, pause=pause)))
+    worker = threading.Thread(
+        target=lambda: box.setdefault(
+            "result", train(config, observer, cancel, dataset=digits, run_dir=run_dir, pause=pause)
+        )
+    )
     worker.start()
     return worker, box
 
@@ -84,7 +88,7 @@ def test_stop_while_paused_stops_after_that_batch(digits, tmp_path: Path) -> Non
     observer = Pauser(pause)
     worker, box = start(tiny(**{"training.epochs": 50}), observer, cancel, pause, digits, tmp_path / "run")
     assert observer.paused.wait(WAIT_S)
-    cancel.cancel()   # Stop, while still paused
+    cancel.cancel()  # Stop, while still paused
     worker.join(WAIT_S)
     assert not worker.is_alive()
     result = box["result"]
@@ -100,6 +104,6 @@ def test_the_pause_token_alone() -> None:
     pause.pause()
     assert pause.paused
     cancel.cancel()
-    assert pause.wait_while_paused(cancel) is False   # returns at once on a cancelled token
+    assert pause.wait_while_paused(cancel) is False  # returns at once on a cancelled token
     pause.resume()
     assert not pause.paused

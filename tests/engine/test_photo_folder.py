@@ -4,6 +4,7 @@ broken file among them) trains, and new photos are classified, through the CLI a
 The photos are crops of the two real photographs scikit-learn ships (a temple in China and a
 flower), so the test needs no download.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,24 @@ def photo_folder(tmp_path_factory) -> tuple[Path, list[Path]]:
 def test_a_real_photo_folder_trains_and_classifies(photo_folder, tmp_path: Path, capsys) -> None:
     folder, new_photos = photo_folder
     run = tmp_path / "run"
-    code = main(["train", "--dataset", f"folder:{folder}", "--arch", "naive_cnn", "--image-size", "48", "--epochs", "8",
-                 "--batch-size", "16", "--out", str(run), "--json"])
+    code = main(
+        [
+            "train",
+            "--dataset",
+            f"folder:{folder}",
+            "--arch",
+            "naive_cnn",
+            "--image-size",
+            "48",
+            "--epochs",
+            "8",
+            "--batch-size",
+            "16",
+            "--out",
+            str(run),
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     result = json.loads(out)
@@ -82,12 +99,29 @@ def test_the_broken_files_are_skipped_and_reported(photo_folder) -> None:
 
 def test_cli_reports_skipped_files(photo_folder, tmp_path: Path, capsys) -> None:
     folder, _ = photo_folder
-    code = main(["train", "--dataset", f"folder:{folder}", "--arch", "mlp", "--image-size", "16", "--epochs", "1",
-                 "--out", str(tmp_path / "r"), "--json"])
+    code = main(
+        [
+            "train",
+            "--dataset",
+            f"folder:{folder}",
+            "--arch",
+            "mlp",
+            "--image-size",
+            "16",
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "r"),
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0
     assert "skipped 2 file(s)" in err and "broken.jpg" in err
-    assert sorted(Path(s["path"]).name for s in json.loads(out)["skipped_files"]) == ["flower_broken.jpg", "temple_broken.jpg"]
+    assert sorted(Path(s["path"]).name for s in json.loads(out)["skipped_files"]) == [
+        "flower_broken.jpg",
+        "temple_broken.jpg",
+    ]
 
 
 def test_transfer_learning_workflow_on_photos(photo_folder, tmp_path: Path, capsys) -> None:
@@ -95,14 +129,43 @@ def test_transfer_learning_workflow_on_photos(photo_folder, tmp_path: Path, caps
     augmentation starting from that run, then classification with the backbone's preprocessing.
     Random init (weights none): ImageNet weights cannot be fetched offline; the path is the same."""
     folder, new_photos = photo_folder
-    common = ["--dataset", f"folder:{folder}", "--arch", "mobilenet_v2", "--weights", "none", "--image-size", "32",
-              "--batch-size", "16", "--json"]
+    common = [
+        "--dataset",
+        f"folder:{folder}",
+        "--arch",
+        "mobilenet_v2",
+        "--weights",
+        "none",
+        "--image-size",
+        "32",
+        "--batch-size",
+        "16",
+        "--json",
+    ]
     code = main(["train", *common, "--epochs", "2", "--out", str(tmp_path / "head")])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert json.loads(out)["feature_cache"] is True and "on cached features" in err
-    code = main(["train", *common, "--init-from", str(tmp_path / "head"), "--epochs", "1", "--stage2-epochs", "1",
-                 "--stage2-unfreeze", "5", "--flip", "horizontal", "--zoom", "0.1", "--out", str(tmp_path / "tuned")])
+    code = main(
+        [
+            "train",
+            *common,
+            "--init-from",
+            str(tmp_path / "head"),
+            "--epochs",
+            "1",
+            "--stage2-epochs",
+            "1",
+            "--stage2-unfreeze",
+            "5",
+            "--flip",
+            "horizontal",
+            "--zoom",
+            "0.1",
+            "--out",
+            str(tmp_path / "tuned"),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     tuned = json.loads(out)

@@ -1,6 +1,7 @@
 """The resample rule: new runs shrink folder images with a whole-factor reduce then bilinear (fast),
 runs made before the rule was recorded keep Lanczos, and each run's rule is the one its training
 images, its image cache, its feature cache and its inference use."""
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ def photo(path: Path, size: tuple[int, int], seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     field = Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize(size, Image.Resampling.BICUBIC)
     pixels = np.asarray(field.filter(ImageFilter.GaussianBlur(1.5)), np.float32)
-    pixels[size[1] // 3: size[1] // 2, size[0] // 4: size[0] // 2] = (250, 30, 30)   # a sharp-edged patch
+    pixels[size[1] // 3 : size[1] // 2, size[0] // 4 : size[0] // 2] = (250, 30, 30)  # a sharp-edged patch
     pixels += rng.normal(0, 6, pixels.shape)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path, quality=88)
@@ -77,7 +78,9 @@ def test_a_photo_decodes_for_training_as_it_does_when_dropped(tmp_path: Path, si
     for rule in rules:
         spec = PreprocessSpec(height=224, width=224, channels=3, resample=rule)
         np.testing.assert_array_equal(decode_file(str(path), 224, rule), preprocess(path, spec).astype(np.uint8))
-        np.testing.assert_array_equal(decode_file(str(path), 224, rule), preprocess(path.read_bytes(), spec).astype(np.uint8))
+        np.testing.assert_array_equal(
+            decode_file(str(path), 224, rule), preprocess(path.read_bytes(), spec).astype(np.uint8)
+        )
 
 
 def test_a_big_jpeg_is_decoded_at_a_reduced_scale_that_still_covers_its_fitted_size(tmp_path: Path) -> None:
@@ -87,7 +90,10 @@ def test_a_big_jpeg_is_decoded_at_a_reduced_scale_that_still_covers_its_fitted_s
     # Reaching 448 on both sides (the lanczos rule's draft) needs 1/2 scale.
     assert open_image(path, draft_size=(448, 448)).size == (1000, 750)
     # Turned by EXIF or not, the scale covers either orientation.
-    assert open_image(photo(tmp_path / "tall.jpg", (1500, 2000)), draft_size=(448, 448), draft_fit=True).size == (375, 500)
+    assert open_image(photo(tmp_path / "tall.jpg", (1500, 2000)), draft_size=(448, 448), draft_fit=True).size == (
+        375,
+        500,
+    )
     # A network input of 224: the bilinear rule decodes at 1/8 (250×188 covers 224×168).
     assert open_for_network(path, 224, "bilinear").size == (250, 188)
     assert open_for_network(path, 224, "lanczos").size == (1000, 750)
@@ -104,7 +110,7 @@ def test_each_rule_has_its_own_image_cache_and_feature_key(tmp_path: Path) -> No
         assert dataset.resample == rule and dataset.prepare() is True
         loaded[rule] = dataset
     folders = sorted(p.name for p in (tmp_path / "cache").iterdir())
-    assert folders == ["v1-32x32", "v1-32x32-bilinear"]     # "lanczos" keeps the folder runs made before
+    assert folders == ["v1-32x32", "v1-32x32-bilinear"]  # "lanczos" keeps the folder runs made before
     assert loaded["bilinear"].fingerprint() != loaded["lanczos"].fingerprint()
     fast, _ = loaded["bilinear"].split("train")
     sharp, _ = loaded["lanczos"].split("train")
@@ -121,9 +127,15 @@ def test_a_trained_runs_preprocess_file_records_the_rule(tmp_path: Path) -> None
     for i in range(24):
         photo(tmp_path / "photos" / ("a" if i % 2 else "b") / f"{i}.jpg", (120, 90), i)
     for rule in ("bilinear", "lanczos"):
-        config = ExperimentConfig().updated(**{
-            "data.name": f"folder:{tmp_path / 'photos'}", "data.image_size": 16, "data.resample": rule,
-            "arch.name": "mlp", "training.epochs": 1})
+        config = ExperimentConfig().updated(
+            **{
+                "data.name": f"folder:{tmp_path / 'photos'}",
+                "data.image_size": 16,
+                "data.resample": rule,
+                "arch.name": "mlp",
+                "training.epochs": 1,
+            }
+        )
         result = train(config, lambda event: None, dataset=load_dataset(config.data, seed=0), run_dir=tmp_path / rule)
         assert result.failed is None, result.failed
         assert json.loads((tmp_path / rule / "preprocess.json").read_text())["resample"] == rule

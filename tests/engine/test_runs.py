@@ -121,29 +121,76 @@ def test_metrics_and_history_keep_their_json_keys() -> None:
     from engine.core.records import EpochRecord, Misclassified, RunMetrics
     from engine.runs.files import history_to_json
 
-    metrics = RunMetrics(val_count=2, val_loss=float("nan"), val_accuracy=0.5, epochs_run=1,
-                         misclassified=[Misclassified(index=1, true="a", predicted="b", confidence=0.7)])
+    metrics = RunMetrics(
+        val_count=2,
+        val_loss=float("nan"),
+        val_accuracy=0.5,
+        epochs_run=1,
+        misclassified=[Misclassified(index=1, true="a", predicted="b", confidence=0.7)],
+    )
     saved = metrics.to_json_dict()
-    assert set(saved) == {"val_count", "val_loss", "val_accuracy", "train_loss", "train_accuracy", "misclassified",
-                          "misclassified_count", "confusion_matrix", "cancelled", "stopped_early", "feature_cache",
-                          "epochs_run",
-                          # per-class tables and the counts of the user's label decisions
-                          "per_class", "test_per_class", "excluded_samples", "relabelled_samples",
-                          # (keys are only ever added)
-                          "test_count", "test_loss", "test_accuracy", "test_confusion_matrix", "test_class_counts",
-                          "test_class_correct", "test_is_validation", "evaluated_weights", "evaluated_epoch",
-                          "trainable_params", "total_params", "seconds",
-                          # an autoencoder's figures (null for a classifier)
-                          "reconstruction_error", "noisy_input_error", "noise"}
+    assert set(saved) == {
+        "val_count",
+        "val_loss",
+        "val_accuracy",
+        "train_loss",
+        "train_accuracy",
+        "misclassified",
+        "misclassified_count",
+        "confusion_matrix",
+        "cancelled",
+        "stopped_early",
+        "feature_cache",
+        "epochs_run",
+        # per-class tables and the counts of the user's label decisions
+        "per_class",
+        "test_per_class",
+        "excluded_samples",
+        "relabelled_samples",
+        # (keys are only ever added)
+        "test_count",
+        "test_loss",
+        "test_accuracy",
+        "test_confusion_matrix",
+        "test_class_counts",
+        "test_class_correct",
+        "test_is_validation",
+        "evaluated_weights",
+        "evaluated_epoch",
+        "trainable_params",
+        "total_params",
+        "seconds",
+        # an autoencoder's figures (null for a classifier)
+        "reconstruction_error",
+        "noisy_input_error",
+        "noise",
+    }
     assert saved["reconstruction_error"] is None and saved["noise"] is None
-    assert saved["val_loss"] is None and set(saved["misclassified"][0]) == {"index", "source", "true", "predicted", "confidence"}
+    assert saved["val_loss"] is None and set(saved["misclassified"][0]) == {
+        "index",
+        "source",
+        "true",
+        "predicted",
+        "confidence",
+    }
     json.dumps(saved, allow_nan=False)
-    assert RunMetrics.failure("out of memory", "oom", 3).to_json_dict() == {"failed": "out of memory", "failed_kind": "oom",
-                                                                            "epochs_run": 3}
+    assert RunMetrics.failure("out of memory", "oom", 3).to_json_dict() == {
+        "failed": "out of memory",
+        "failed_kind": "oom",
+        "epochs_run": 3,
+    }
     [entry] = history_to_json([EpochRecord(epoch=0, loss=float("inf"), accuracy=0.5)])
-    assert entry == {"epoch": 0, "loss": None, "accuracy": 0.5, "val_loss": None, "val_accuracy": None,
-                     "seconds": 0.0, "stage": 1, "partial": False,
-                     "learning_rate": None}   # the rate the epoch ran at (keys are only ever added)
+    assert entry == {
+        "epoch": 0,
+        "loss": None,
+        "accuracy": 0.5,
+        "val_loss": None,
+        "val_accuracy": None,
+        "seconds": 0.0,
+        "stage": 1,
+        "partial": False,
+        "learning_rate": None,
+    }  # the rate the epoch ran at (keys are only ever added)
 
 
 def test_newer_keys_are_ignored_and_wrong_types_named(tmp_path: Path) -> None:

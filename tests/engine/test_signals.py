@@ -1,6 +1,7 @@
 """Ctrl+C (SIGINT) or SIGTERM in a real `layerlab-cli train` stops it like the
 window's Stop button: the model, metrics and history so far are saved, then the process exits
 with 128 + the signal's number and one line saying so."""
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,27 @@ def _lines_of(stream, into: queue.Queue) -> None:
 def test_a_signal_stops_training_and_keeps_the_run(tmp_path: Path, signum: signal.Signals) -> None:
     run = tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "train", "--dataset", "digits", "--arch", "mlp", "--epochs", "500",
-         "--batch-size", "8", "--out", str(run)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit_memory)
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "train",
+            "--dataset",
+            "digits",
+            "--arch",
+            "mlp",
+            "--epochs",
+            "500",
+            "--batch-size",
+            "8",
+            "--out",
+            str(run),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=limit_memory,
+    )
     lines: queue.Queue = queue.Queue()
     reader = threading.Thread(target=_lines_of, args=(proc.stderr, lines), daemon=True)
     reader.start()

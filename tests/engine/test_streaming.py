@@ -1,6 +1,7 @@
 """Class folders stream: file lists instead of pixels, parallel decoding through a disk cache that
 is reused and invalidated, unreadable files found late still skipped and listed, Stop while
 decoding, and the very same inputs and accuracy as the same images held in memory."""
+
 from __future__ import annotations
 
 import json
@@ -88,8 +89,9 @@ def reference_dataset(folder: FolderDataset) -> Dataset:
 
     x_train = np.stack([decode(f.path) for f in folder.files("train")])
     x_val = np.stack([decode(f.path) for f in folder.files("validation")])
-    return Dataset(folder.name, folder.class_names, x_train, folder.y_train, x_val, folder.y_val,
-                   val_sources=folder.val_sources)
+    return Dataset(
+        folder.name, folder.class_names, x_train, folder.y_train, x_val, folder.y_val, val_sources=folder.val_sources
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -114,8 +116,14 @@ def test_a_folder_dataset_holds_files_not_pixels(tmp_path: Path) -> None:
 
     root = make_folder(tmp_path / "pets")
     warm_up = make_folder(tmp_path / "warm-up", per_class=3)
-    out = subprocess.run([sys.executable, "-c", LOAD_PEAK, str(root), str(warm_up)], capture_output=True, text=True,
-                         timeout=300, cwd=Path(__file__).resolve().parents[2], env=dict(os.environ))
+    out = subprocess.run(
+        [sys.executable, "-c", LOAD_PEAK, str(root), str(warm_up)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+        env=dict(os.environ),
+    )
     assert out.returncode == 0, out.stderr
     peak = int(out.stdout.split()[-1])
     ds = load(root, size=64)
@@ -136,7 +144,7 @@ def test_asking_for_all_pixels_beyond_the_budget_is_refused(tmp_path: Path) -> N
     ds = load_dataset(DataOptions(name=f"folder:{root}", image_size=SIDE), seed=0, budget=MemoryBudget(SIDE * SIDE * 3))
     with pytest.raises(DatasetError, match="memory budget"):
         np.asarray(ds.x_train)
-    assert ds.x_train[0].shape == (SIDE, SIDE, 3)    # one image at a time is fine
+    assert ds.x_train[0].shape == (SIDE, SIDE, 3)  # one image at a time is fine
 
 
 def test_samples_decode_only_the_thumbnails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -146,7 +154,9 @@ def test_samples_decode_only_the_thumbnails(tmp_path: Path, monkeypatch: pytest.
     ds = load(root)
     calls: list[str] = []
     real = decoding.decode_file
-    monkeypatch.setattr(decoding, "decode_file", lambda path, size, *rule: calls.append(path) or real(path, size, *rule))
+    monkeypatch.setattr(
+        decoding, "decode_file", lambda path, size, *rule: calls.append(path) or real(path, size, *rule)
+    )
     samples = ds.samples(3)
     assert sorted(samples) == [0, 1] and all(len(v) == 3 for v in samples.values())
     assert len(calls) <= 2 * 3 * 2, f"{len(calls)} files decoded for 6 thumbnails"
@@ -164,8 +174,15 @@ def test_streamed_inputs_are_the_in_memory_pixels_and_train_identically(tmp_path
     np.testing.assert_array_equal(np.asarray(folder.x_val), memory.x_val)
     streamed = np.concatenate([x.numpy() for x, _ in folder.tf_dataset("validation", 5)])
     np.testing.assert_array_equal(streamed, memory.x_val.astype(np.float32))
-    config = ExperimentConfig().updated(**{"data.name": "same", "arch.name": "naive_cnn", "training.epochs": 3,
-                                           "training.batch_size": 8, "training.seed": 3})
+    config = ExperimentConfig().updated(
+        **{
+            "data.name": "same",
+            "arch.name": "naive_cnn",
+            "training.epochs": 3,
+            "training.batch_size": 8,
+            "training.seed": 3,
+        }
+    )
     on_memory = train(config, dataset=memory, run_dir=tmp_path / "memory", feature_cache=FeatureCache(disk_dir=None))
     on_folder = train(config, dataset=folder, run_dir=tmp_path / "folder", feature_cache=FeatureCache(disk_dir=None))
     assert on_memory.failed is None and on_folder.failed is None, (on_memory.failed, on_folder.failed)
@@ -180,8 +197,8 @@ def test_the_disk_cache_is_reused_and_a_changed_file_is_decoded_again(tmp_path: 
     first = load(root)
     n = first.counts()["train"]
     decoded = sum(b.decoded for b in first.batches("train", 4))
-    again = sum(b.decoded for b in first.batches("train", 4))                 # the second epoch
-    later = load(root)                                                       # the second run
+    again = sum(b.decoded for b in first.batches("train", 4))  # the second epoch
+    later = load(root)  # the second run
     pixels = {f.path: later.x_train[i] for i, f in enumerate(later.files("train"))}
     assert (decoded, again, sum(b.decoded for b in later.batches("train", 4))) == (n, 0, 0)
 
@@ -201,9 +218,12 @@ def test_the_disk_cache_is_reused_and_a_changed_file_is_decoded_again(tmp_path: 
 
 def test_a_cache_too_small_stores_nothing_and_streaming_still_works(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "pets", per_class=6)
-    ds = load_dataset(DataOptions(name=f"folder:{root}", image_size=SIDE), seed=0,
-                      image_cache=ImageCache(tmp_path / "tiny", limit_bytes=SIDE * SIDE * 3 * 2))
-    assert ds.prepare() is False                       # would not fit: epochs decode as they go
+    ds = load_dataset(
+        DataOptions(name=f"folder:{root}", image_size=SIDE),
+        seed=0,
+        image_cache=ImageCache(tmp_path / "tiny", limit_bytes=SIDE * SIDE * 3 * 2),
+    )
+    assert ds.prepare() is False  # would not fit: epochs decode as they go
     assert [sum(b.decoded for b in ds.batches("train", 4)) for _ in range(2)][1] >= ds.counts()["train"] - 2
     off = load_dataset(DataOptions(name=f"folder:{root}", image_size=SIDE), seed=0, image_cache=ImageCache.disabled())
     np.testing.assert_array_equal(np.asarray(off.x_val), np.asarray(ds.x_val))
@@ -219,18 +239,27 @@ def test_unreadable_files_found_late_are_skipped_listed_and_remembered(tmp_path:
 
     root = make_folder(tmp_path / "pets", per_class=10)
     whole = (root / "red" / "red_03.jpg").read_bytes()
-    (root / "red" / "red_03.jpg").write_bytes(whole[: len(whole) * 2 // 3])   # a header, then cut short
+    (root / "red" / "red_03.jpg").write_bytes(whole[: len(whole) * 2 // 3])  # a header, then cut short
     (root / "blue" / "notes.jpg").write_bytes(b"%PDF-1.7 not a photo")
     cache = ImageCache.disabled() if frozen else None
     ds = load_dataset(DataOptions(name=f"folder:{root}", image_size=SIDE), seed=0, image_cache=cache)
-    assert [Path(p).name for p, _ in ds.skipped] == ["notes.jpg"]             # found from its header
+    assert [Path(p).name for p, _ in ds.skipped] == ["notes.jpg"]  # found from its header
     before = sum(ds.counts().values())
-    changes = {"data.name": f"folder:{root}", "data.image_size": SIDE, "arch.name": "mlp", "training.epochs": 1,
-               "training.batch_size": 8}
+    changes = {
+        "data.name": f"folder:{root}",
+        "data.image_size": SIDE,
+        "arch.name": "mlp",
+        "training.epochs": 1,
+        "training.batch_size": 8,
+    }
     if frozen:
         changes |= {"freeze_all_but": 1, "arch.dropout": False}
-    result = train(ExperimentConfig().updated(**changes), dataset=ds, run_dir=tmp_path / "run",
-                   feature_cache=FeatureCache(disk_dir=None))
+    result = train(
+        ExperimentConfig().updated(**changes),
+        dataset=ds,
+        run_dir=tmp_path / "run",
+        feature_cache=FeatureCache(disk_dir=None),
+    )
     assert result.failed is None, result.failed
     assert result.feature_cache_used == frozen
     skipped = {Path(p).name: reason for p, reason in ds.skipped}
@@ -240,7 +269,7 @@ def test_unreadable_files_found_late_are_skipped_listed_and_remembered(tmp_path:
     assert metrics["val_count"] == len(ds.y_val) == len(ds.val_sources)
     again = load_dataset(DataOptions(name=f"folder:{root}", image_size=SIDE), seed=0, image_cache=cache)
     if not frozen:
-        assert again.skipped == ds.skipped                                    # the cache remembers why
+        assert again.skipped == ds.skipped  # the cache remembers why
 
 
 @pytest.mark.parametrize("frozen", [False, True], ids=["decoding", "extracting"])
@@ -255,7 +284,7 @@ def test_stop_while_preparing_stops_promptly_and_leaves_a_consistent_run(tmp_pat
         for i in range(250):
             photo(root / label / f"{i:03d}.jpg", (40, 30), colour, i)
     ds = load_dataset(DataOptions(name=f"folder:{root}", image_size=64), seed=0)
-    if frozen:   # decoded already: the run goes straight to extracting (on a CPU it decodes first)
+    if frozen:  # decoded already: the run goes straight to extracting (on a CPU it decodes first)
         ds.prepare()
     cancel = CancelToken()
     events: list = []
@@ -268,8 +297,14 @@ def test_stop_while_preparing_stops_promptly_and_leaves_a_consistent_run(tmp_pat
     changes = {"data.name": f"folder:{root}", "data.image_size": 64, "arch.name": "mlp", "training.epochs": 5}
     if frozen:
         changes |= {"freeze_all_but": 1, "arch.dropout": False}
-    result = train(ExperimentConfig().updated(**changes), observer, cancel, dataset=ds, run_dir=tmp_path / "run",
-                   feature_cache=FeatureCache(disk_dir=tmp_path / "features"))
+    result = train(
+        ExperimentConfig().updated(**changes),
+        observer,
+        cancel,
+        dataset=ds,
+        run_dir=tmp_path / "run",
+        feature_cache=FeatureCache(disk_dir=tmp_path / "features"),
+    )
     preparing = [e for e in events if isinstance(e, Preparing)]
     assert result.cancelled and result.failed is None and result.history == []
     assert preparing[0].stage == ("extracting" if frozen else "decoding") and len(preparing) == 1
@@ -279,10 +314,16 @@ def test_stop_while_preparing_stops_promptly_and_leaves_a_consistent_run(tmp_pat
         decoded = next(u for u in cache_usage() if u.kind == "images").entries
         assert decoded <= preparing[0].done, f"{decoded} images decoded after Stop at {preparing[0].done}"
     run = tmp_path / "run"
-    assert {p.name for p in run.iterdir()} >= {"config.json", "preprocess.json", "history.json", "metrics.json", "model.keras"}
+    assert {p.name for p in run.iterdir()} >= {
+        "config.json",
+        "preprocess.json",
+        "history.json",
+        "metrics.json",
+        "model.keras",
+    }
     assert json.loads((run / "metrics.json").read_text())["cancelled"] is True
     assert json.loads((run / "history.json").read_text()) == []
-    assert not any((tmp_path / "features").glob("*/meta.json"))              # no half feature set kept
+    assert not any((tmp_path / "features").glob("*/meta.json"))  # no half feature set kept
 
 
 @pytest.mark.parametrize("mode", ["RGB", "L", "1", "LA", "P", "RGBA", "CMYK", "I;16", "I", "F", "YCbCr"])

@@ -1,6 +1,7 @@
 """The test set: the finished model is evaluated once on a test split it never saw
 (folder test/, npz x_test, or one held out with data.test_split); `validation == "test"`
 validates on it instead and says so; which weights were evaluated is explicit."""
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,7 @@ def patterns(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     y = np.arange(n) % CLASSES
     x = rng.integers(0, 60, (n, 8, 8), dtype=np.uint8)
     for i, label in enumerate(y):
-        x[i, 1 + 2 * label: 3 + 2 * label, :] = 220
+        x[i, 1 + 2 * label : 3 + 2 * label, :] = 220
         x[i, 0, 0] = (i + 100 * seed) % 256
     return x, y
 
@@ -69,8 +70,18 @@ def test_npz_test_split_is_evaluated_once_with_every_figure(tmp_path: Path) -> N
     assert sum(m.test_class_correct) == round(m.test_accuracy * 30)
     assert m.test_loss is not None and m.test_loss > 0
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    for key in ("test_loss", "test_accuracy", "test_count", "test_confusion_matrix", "test_class_counts",
-                "test_class_correct", "test_is_validation", "evaluated_weights", "trainable_params", "seconds"):
+    for key in (
+        "test_loss",
+        "test_accuracy",
+        "test_count",
+        "test_confusion_matrix",
+        "test_class_counts",
+        "test_class_correct",
+        "test_is_validation",
+        "evaluated_weights",
+        "trainable_params",
+        "seconds",
+    ):
         assert key in saved, key
     assert saved["trainable_params"] == sum(int(np.prod(w.shape)) for w in result.model.trainable_weights)
     assert 0 < saved["seconds"] < 600
@@ -97,16 +108,18 @@ def test_test_split_holds_out_a_stratified_seeded_fraction(tmp_path: Path) -> No
     options = DataOptions(name=name, test_split=0.2, val_split=0.25)
     ds = load_dataset(options, seed=0)
     counts = ds.counts()
-    assert counts["test"] == 30 and sum(counts.values()) == 150   # 20 % of everything
-    assert np.bincount(ds.y_test, minlength=CLASSES).tolist() == [10, 10, 10]   # stratified
-    ids = {split: set(x[:, 0, 0, 0].tolist()) for split, (x, _) in
-           (("train", ds.split("train")), ("val", ds.split("val")), ("test", ds.split("test")))}
+    assert counts["test"] == 30 and sum(counts.values()) == 150  # 20 % of everything
+    assert np.bincount(ds.y_test, minlength=CLASSES).tolist() == [10, 10, 10]  # stratified
+    ids = {
+        split: set(x[:, 0, 0, 0].tolist())
+        for split, (x, _) in (("train", ds.split("train")), ("val", ds.split("val")), ("test", ds.split("test")))
+    }
     assert not (ids["test"] & ids["train"]) and not (ids["test"] & ids["val"])
     assert len(ids["train"] | ids["val"] | ids["test"]) == 150
     again = load_dataset(options, seed=0)
-    assert np.array_equal(again.x_test, ds.x_test)                                # seeded
+    assert np.array_equal(again.x_test, ds.x_test)  # seeded
     assert not np.array_equal(load_dataset(options, seed=1).x_test, ds.x_test)
-    assert abs(counts["validation"] - 0.25 * 120) <= 2                             # val_split keeps its meaning
+    assert abs(counts["validation"] - 0.25 * 120) <= 2  # val_split keeps its meaning
     result = train(config(name, **{"data.test_split": 0.2}), run_dir=tmp_path / "run")
     assert result.metrics.test_count == 30
 
@@ -120,7 +133,7 @@ def test_test_split_on_data_with_a_test_split_is_refused(tmp_path: Path) -> None
 def test_validating_on_the_test_split_says_there_is_no_untouched_test_set(tmp_path: Path) -> None:
     name = write_npz(tmp_path / "data.npz", with_test=True)
     ds = load_dataset(DataOptions(name=name, validation="test"), seed=0)
-    assert ds.counts() == {"train": 150, "validation": 30, "test": 0}   # trains on all of x_train
+    assert ds.counts() == {"train": 150, "validation": 30, "test": 0}  # trains on all of x_train
     assert np.array_equal(ds.x_val[..., 0], patterns(30, 1)[0])
     events: list = []
     result = train(config(name, **{"data.validation": "test"}), events.append, run_dir=tmp_path / "run")
@@ -143,8 +156,18 @@ def test_early_stopping_evaluates_the_restored_best_weights(tmp_path: Path) -> N
     name = write_npz(tmp_path / "data.npz", with_test=True)
     # Keras restores the best weights at the end of fit whenever early stopping kept some,
     # also when it never stopped: the figures must be of that epoch, and say so.
-    result = train(config(name, **{"training.epochs": 8, "training.early_stopping": True, "training.patience": 20,
-                                   "training.learning_rate": 0.05}), run_dir=tmp_path / "run")
+    result = train(
+        config(
+            name,
+            **{
+                "training.epochs": 8,
+                "training.early_stopping": True,
+                "training.patience": 20,
+                "training.learning_rate": 0.05,
+            },
+        ),
+        run_dir=tmp_path / "run",
+    )
     m = result.metrics
     best = min(result.history, key=lambda e: e.val_loss)
     assert not result.stopped_early and m.evaluated_weights == "best" and m.evaluated_epoch == best.epoch
@@ -155,9 +178,20 @@ def test_early_stopping_evaluates_the_restored_best_weights(tmp_path: Path) -> N
 
 
 def test_metrics_written_before_the_test_set_still_read() -> None:
-    old = {"train_loss": 0.1, "train_accuracy": 0.9, "val_loss": 0.2, "val_accuracy": 0.8, "val_count": 10,
-           "misclassified_count": 2, "misclassified": [], "confusion_matrix": [[4, 1], [1, 4]], "epochs_run": 3,
-           "cancelled": False, "stopped_early": False, "feature_cache": False}
+    old = {
+        "train_loss": 0.1,
+        "train_accuracy": 0.9,
+        "val_loss": 0.2,
+        "val_accuracy": 0.8,
+        "val_count": 10,
+        "misclassified_count": 2,
+        "misclassified": [],
+        "confusion_matrix": [[4, 1], [1, 4]],
+        "epochs_run": 3,
+        "cancelled": False,
+        "stopped_early": False,
+        "feature_cache": False,
+    }
     m = parse_metrics(old, Path("metrics.json"))
     assert m.test_accuracy is None and m.test_count == 0 and not m.test_is_validation
     assert m.evaluated_weights == "last" and m.seconds is None and m.trainable_params is None

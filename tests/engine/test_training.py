@@ -1,4 +1,5 @@
 """Real (tiny) trainings on the embedded digits data: events, stop, NaN, seeds, run files."""
+
 from __future__ import annotations
 
 import json
@@ -58,7 +59,9 @@ def test_training_reports_events_and_writes_a_complete_run(digits, tmp_path: Pat
     assert (matrix.sum(axis=1) == np.bincount(digits.y_val, minlength=10)).all()
     if saved["misclassified"]:
         wrong = saved["misclassified"][0]
-        assert set(wrong) == {"index", "source", "true", "predicted", "confidence"} and wrong["true"] != wrong["predicted"]
+        assert (
+            set(wrong) == {"index", "source", "true", "predicted", "confidence"} and wrong["true"] != wrong["predicted"]
+        )
     model = load_model_file(run.model_path)
     x = digits.x_val[:4].astype(np.float32)
     np.testing.assert_allclose(model(x), result.model(x), atol=1e-6)
@@ -116,7 +119,11 @@ def test_cancel_from_another_thread(digits, tmp_path: Path) -> None:
             first_batch.set()
 
     box = {}
-    worker = threading.Thread(target=lambda: box.setdefault("r", train(tiny(**{"training.epochs": 500}), observer, cancel, dataset=digits, run_dir=tmp_path / "t")))
+    worker = threading.Thread(
+        target=lambda: box.setdefault(
+            "r", train(tiny(**{"training.epochs": 500}), observer, cancel, dataset=digits, run_dir=tmp_path / "t")
+        )
+    )
     worker.start()
     assert first_batch.wait(120)
     cancel.cancel()
@@ -126,7 +133,15 @@ def test_cancel_from_another_thread(digits, tmp_path: Path) -> None:
 
 def test_diverging_training_is_reported_and_the_next_run_works(digits, tmp_path: Path) -> None:
     events, observer = collect()
-    config = tiny(**{"training.optimizer": "sgd", "training.learning_rate": 10.0, "arch.activation": "elu", "arch.dropout": False, "training.epochs": 5})
+    config = tiny(
+        **{
+            "training.optimizer": "sgd",
+            "training.learning_rate": 10.0,
+            "arch.activation": "elu",
+            "arch.dropout": False,
+            "training.epochs": 5,
+        }
+    )
     result = train(config, observer, dataset=digits, run_dir=tmp_path / "nan")
     assert result.failed_kind == "nan" and "diverged" in result.failed
     assert isinstance(events[-1], Failed) and events[-1].kind == "nan"
@@ -153,20 +168,38 @@ def test_frozen_layers_do_not_change(digits, tmp_path: Path) -> None:
     from engine.architectures import build_model
     from engine.architectures.layers import layer_table
 
-    names = [row.name for row in layer_table(build_model(tiny().arch, digits.input_shape, digits.num_classes)) if row.has_weights]
+    names = [
+        row.name
+        for row in layer_table(build_model(tiny().arch, digits.input_shape, digits.num_classes))
+        if row.has_weights
+    ]
     first = names[0]
-    result = train(tiny(layer_trainable={first: False}, **{"training.feature_cache": False}), dataset=digits, run_dir=tmp_path / "r")
+    result = train(
+        tiny(layer_trainable={first: False}, **{"training.feature_cache": False}),
+        dataset=digits,
+        run_dir=tmp_path / "r",
+    )
     assert result.failed is None
     layer = result.model.get_layer(first)
     assert not layer.trainable
-    fresh = train(tiny(layer_trainable={first: False}, **{"training.epochs": 1, "training.feature_cache": False}), dataset=digits, run_dir=tmp_path / "s")
+    fresh = train(
+        tiny(layer_trainable={first: False}, **{"training.epochs": 1, "training.feature_cache": False}),
+        dataset=digits,
+        run_dir=tmp_path / "s",
+    )
     # Same seed, same initial weights: a frozen layer ends where it started in both runs.
     np.testing.assert_array_equal(layer.get_weights()[0], fresh.model.get_layer(first).get_weights()[0])
 
 
 def test_early_stopping_stops_and_restores_best(digits, tmp_path: Path) -> None:
-    config = tiny(**{"training.epochs": 60, "training.early_stopping": True, "training.patience": 1,
-                     "training.learning_rate": 0.05})
+    config = tiny(
+        **{
+            "training.epochs": 60,
+            "training.early_stopping": True,
+            "training.patience": 1,
+            "training.learning_rate": 0.05,
+        }
+    )
     result = train(config, dataset=digits, run_dir=tmp_path / "r")
     assert result.stopped_early and len(result.history) < 60
     best = min(e.val_loss for e in result.history)
@@ -175,7 +208,9 @@ def test_early_stopping_stops_and_restores_best(digits, tmp_path: Path) -> None:
 
 def test_staged_fine_tuning_emits_stage_change_and_unfreezes(digits, tmp_path: Path) -> None:
     events, observer = collect()
-    config = tiny(freeze_all_but=1, **{"training.epochs": 1, "training.stage2_epochs": 1, "training.stage2_unfreeze_last": 1})
+    config = tiny(
+        freeze_all_but=1, **{"training.epochs": 1, "training.stage2_epochs": 1, "training.stage2_unfreeze_last": 1}
+    )
     result = train(config, observer, dataset=digits, run_dir=tmp_path / "r")
     assert result.failed is None, result.failed
     [change] = [e for e in events if isinstance(e, StageChanged)]
@@ -206,19 +241,26 @@ def test_augmentation_disables_the_feature_cache_and_trains(digits, tmp_path: Pa
 
 def test_every_optimizer_trains(digits, tmp_path: Path) -> None:
     for name in ("rmsprop", "adam", "sgd"):
-        result = train(tiny(**{"training.optimizer": name, "training.epochs": 1}), dataset=digits, run_dir=tmp_path / name)
+        result = train(
+            tiny(**{"training.optimizer": name, "training.epochs": 1}), dataset=digits, run_dir=tmp_path / name
+        )
         assert result.failed is None and math.isfinite(result.metrics.val_loss)
 
 
 def test_init_from_a_previous_run_copies_matching_layers(digits, tmp_path: Path) -> None:
     first = train(tiny(**{"training.epochs": 3}), dataset=digits, run_dir=tmp_path / "first")
     events, observer = collect()
-    second = train(tiny(init_from=str(tmp_path / "first"), freeze_all_but=1, **{"training.epochs": 1}), observer,
-                   dataset=digits, run_dir=tmp_path / "second")
+    second = train(
+        tiny(init_from=str(tmp_path / "first"), freeze_all_but=1, **{"training.epochs": 1}),
+        observer,
+        dataset=digits,
+        run_dir=tmp_path / "second",
+    )
     assert second.failed is None, second.failed
     assert "started from" in events[0].note
-    np.testing.assert_array_equal(second.model.get_layer("dense_1").get_weights()[0],
-                                  first.model.get_layer("dense_1").get_weights()[0])
+    np.testing.assert_array_equal(
+        second.model.get_layer("dense_1").get_weights()[0], first.model.get_layer("dense_1").get_weights()[0]
+    )
     # It starts where the first run ended, so it is at least as good after one more epoch.
     assert second.metrics.val_accuracy >= first.metrics.val_accuracy - 0.02
     bad = train(tiny(init_from=str(tmp_path / "nowhere")), dataset=digits, run_dir=tmp_path / "bad")

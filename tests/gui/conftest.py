@@ -1,9 +1,10 @@
 """GUI tests: offscreen Qt, temporary settings and runs, waiting on signals (never on sleeps)."""
+
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # before anything imports Qt
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from collections.abc import Iterator
@@ -54,8 +55,15 @@ def make_window(qtbot: Any, layerlab_home: Path) -> Iterator[Any]:
 @pytest.fixture
 def window(make_window: Any, qtbot: Any) -> Any:
     """A window on digits + mlp with a small, fast training setup, engine loaded, table shown."""
-    w = make_window(**{"data.name": "digits", "data.limit": 300, "arch.name": "mlp", "training.epochs": 2,
-                       "training.batch_size": 32})
+    w = make_window(
+        **{
+            "data.name": "digits",
+            "data.limit": 300,
+            "arch.name": "mlp",
+            "training.epochs": 2,
+            "training.batch_size": 32,
+        }
+    )
     wait_ready(qtbot, w)
     return w
 
@@ -68,8 +76,15 @@ def wait_ready(qtbot: Any, window: Any) -> None:
 
 def wait_table(qtbot: Any, window: Any, timeout: int = 60_000) -> None:
     """Until the dataset is loaded and the layer table shows the current config's model."""
-    qtbot.waitUntil(lambda: window.session.data.status == "ready" and not window.data.busy
-                    and window.session.model.status == "ready" and not window.inspect.busy, timeout=timeout)
+    qtbot.waitUntil(
+        lambda: (
+            window.session.data.status == "ready"
+            and not window.data.busy
+            and window.session.model.status == "ready"
+            and not window.inspect.busy
+        ),
+        timeout=timeout,
+    )
 
 
 @pytest.fixture

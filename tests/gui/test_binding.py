@@ -1,4 +1,5 @@
 """The session's evented stores and the one binding helper between config fields and widgets."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,11 +24,11 @@ def test_store_reports_changed_keys_and_refuses_invalid_values() -> None:
     rejected: list[str] = []
     store.changed.connect(changed.append)
     store.rejected.connect(rejected.append)
-    assert store.update(**{"training.epochs": 5, "training.batch_size": 64})   # batch size unchanged
+    assert store.update(**{"training.epochs": 5, "training.batch_size": 64})  # batch size unchanged
     assert changed == [{"training.epochs"}] and store.config.training.epochs == 5
     assert not store.update(**{"training.batch_size": 0})
     assert store.config.training.batch_size == 64 and "batch_size" in rejected[0]
-    assert changed[-1] == {"training.batch_size"}          # the widget that asked snaps back
+    assert changed[-1] == {"training.batch_size"}  # the widget that asked snaps back
     copy = store.snapshot()
     assert copy == store.config and copy is not store.config
 
@@ -40,7 +41,7 @@ def test_session_parts_are_replaced_whole_and_announced() -> None:
     after = session.update("data", status="loading", name="digits")
     assert seen == [after] and before.status == "empty" and after.status == "loading"
     session.say("Dataset problem: x", "error", topic="data")
-    session.clear_message("model")                          # another topic: stays
+    session.clear_message("model")  # another topic: stays
     assert session.message.text
     session.clear_message("data")
     assert not session.message.text
@@ -63,12 +64,12 @@ def test_field_binding_works_both_ways_without_echo(app) -> None:
     assert spin.value() == 10 and combo.currentText() == "adam" and percent.value() == 20
     changes: list[set[str]] = []
     store.changed.connect(changes.append)
-    spin.setValue(7)                                         # an edit
+    spin.setValue(7)  # an edit
     assert store.config.training.epochs == 7 and changes == [{"training.epochs"}]
-    store.update(**{"training.epochs": 3, "data.val_split": 0.3})   # the store changes: widgets follow
+    store.update(**{"training.epochs": 3, "data.val_split": 0.3})  # the store changes: widgets follow
     assert spin.value() == 3 and percent.value() == 30
-    assert changes[-1] == {"training.epochs", "data.val_split"} and len(changes) == 2   # no echo back
-    spin.setValue(0)                                         # refused by the config: the box snaps back
+    assert changes[-1] == {"training.epochs", "data.val_split"} and len(changes) == 2  # no echo back
+    spin.setValue(0)  # refused by the config: the box snaps back
     assert store.config.training.epochs == 3 and spin.value() == 3
 
 

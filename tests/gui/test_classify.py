@@ -1,4 +1,5 @@
 """Drops, pastes and opened runs: top-k results, clear messages for bad files, no blocking."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,13 @@ def test_opened_run_shows_curves_and_classifies_a_dropped_png(window, qtbot, tra
     assert window.errors_panel.metrics.val_count
     assert "Model: run" in window.classify_panel.model_label.text()
     mime = _mime(digit_png)
-    event = QDropEvent(QPoint(50, 50).toPointF(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPoint(50, 50).toPointF(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     with qtbot.waitSignal(window.classified, timeout=30_000) as done:
         window.dropEvent(event)  # the real drop handler, with a real QDropEvent
     card = window.classify_panel.cards[done.args[0]]

@@ -1,4 +1,5 @@
 """Controllers driven with fake views: no Qt widget, a real task runner, real trainings and models."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -51,8 +52,13 @@ def _ready_engine(session: Any) -> None:
 def _training_session(**changes: Any) -> Any:
     from gui.session import Session
 
-    base = {"data.name": "digits", "data.limit": 200, "arch.name": "mlp", "training.epochs": 2,
-            "training.batch_size": 32}
+    base = {
+        "data.name": "digits",
+        "data.limit": 200,
+        "arch.name": "mlp",
+        "training.epochs": 2,
+        "training.batch_size": 32,
+    }
     return Session(ExperimentConfig().updated(**{**base, **changes}))
 
 
@@ -115,7 +121,7 @@ def test_stop_before_the_engine_is_ready_cancels_the_start(runner, qtbot) -> Non
     controller.start()
     controller.stop()
     assert session.training.status == "idle" and "Cancelled" in session.training.text
-    session.update("engine", status="ready", device="CPU")   # nothing starts now
+    session.update("engine", status="ready", device="CPU")  # nothing starts now
     assert session.training.status == "idle"
 
 
@@ -151,7 +157,7 @@ def test_classify_waits_for_a_model_then_answers_each_image(runner, qtbot, train
     assert all(text == "waiting for the engine…" for _, text in view.named("set_status"))
     qtbot.waitUntil(lambda: len(view.named("set_original")) == 3, timeout=10_000)
     pictures = {ticket: image for ticket, image in view.named("set_original")}
-    assert pictures[3] is None and pictures[1].shape[:2] == (32, 32)   # decoded off the UI thread, EXIF-aware
+    assert pictures[3] is None and pictures[1].shape[:2] == (32, 32)  # decoded off the UI thread, EXIF-aware
 
     _ready_engine(session)
     assert view.named("set_status")[-1][1] == "train or open a run first"

@@ -1,4 +1,5 @@
 """The Errors tab on its own: confusion matrix cells and filtering the gallery by clicking a cell."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,10 +13,20 @@ def _metrics(**changes: Any) -> Any:
 
     matrix = [[5, 2, 0], [1, 7, 3], [0, 0, 9]]
     names = ["cat", "dog", "bird"]
-    wrong = [Misclassified(index=i, source=None, true=names[t], predicted=names[p], confidence=0.6)
-             for i, (t, p) in enumerate([(0, 1), (0, 1), (1, 0), (1, 2), (1, 2), (1, 2)])]
-    values = dict(val_accuracy=21 / 27, val_loss=0.5, train_accuracy=0.9, train_loss=0.3, val_count=27,
-                  misclassified=wrong, misclassified_count=len(wrong), confusion_matrix=matrix)
+    wrong = [
+        Misclassified(index=i, source=None, true=names[t], predicted=names[p], confidence=0.6)
+        for i, (t, p) in enumerate([(0, 1), (0, 1), (1, 0), (1, 2), (1, 2), (1, 2)])
+    ]
+    values = dict(
+        val_accuracy=21 / 27,
+        val_loss=0.5,
+        train_accuracy=0.9,
+        train_loss=0.3,
+        val_count=27,
+        misclassified=wrong,
+        misclassified_count=len(wrong),
+        confusion_matrix=matrix,
+    )
     return RunMetrics(**{**values, **changes})
 
 
@@ -48,9 +59,9 @@ def test_confusion_matrix_cells_and_click_filters_gallery(qtbot) -> None:
     assert panel.count.text() == "3 of 6 errors" and panel.show_all.isVisible()
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.cell_rect(0, 1).center().toPoint())
     assert panel.filter == ("cat", "dog") and panel.gallery_model.rowCount() == 2
-    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.cell_rect(0, 1).center().toPoint())   # again: clear
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.cell_rect(0, 1).center().toPoint())  # again: clear
     assert panel.filter is None and panel.gallery_model.rowCount() == 6 and not panel.show_all.isVisible()
-    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.cell_rect(1, 1).center().toPoint())   # diagonal
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.cell_rect(1, 1).center().toPoint())  # diagonal
     assert panel.filter is None
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.cell_rect(1, 0).center().toPoint())
     assert panel.gallery_model.rowCount() == 1
@@ -58,7 +69,7 @@ def test_confusion_matrix_cells_and_click_filters_gallery(qtbot) -> None:
     assert panel.filter is None and panel.gallery_model.rowCount() == 6
 
     qtbot.waitUntil(lambda: all(panel.gallery_model.has_picture(e.index) for e in panel.shown_errors()), timeout=5000)
-    older = _metrics(confusion_matrix=[])   # runs saved before the matrix existed: no matrix, gallery still works
+    older = _metrics(confusion_matrix=[])  # runs saved before the matrix existed: no matrix, gallery still works
     panel.show_metrics(older)
     assert not panel.confusion_box.isVisible() and panel.gallery_model.rowCount() == 6
 
@@ -69,8 +80,10 @@ def test_many_classes_are_a_heat_map_that_fits(qtbot) -> None:
     panel = _panel(qtbot)
     n = 40
     matrix = (np.eye(n, dtype=int) * 20 + 1).tolist()
-    panel.show_metrics(RunMetrics(val_count=n * n + 19 * n, misclassified=[], misclassified_count=n * n - n,
-                                  confusion_matrix=matrix), [f"class number {i}" for i in range(n)])
+    panel.show_metrics(
+        RunMetrics(val_count=n * n + 19 * n, misclassified=[], misclassified_count=n * n - n, confusion_matrix=matrix),
+        [f"class number {i}" for i in range(n)],
+    )
     view = panel.confusion
     assert not view._geometry(view.width()).labels
     assert view.cell_rect(n - 1, n - 1).right() <= view.width()
@@ -83,18 +96,27 @@ def test_ten_thousand_errors_make_no_widgets_and_decode_only_what_is_shown(qtbot
     from engine.core.records import Misclassified, RunMetrics
 
     panel = _panel(qtbot)
-    wrong = [Misclassified(index=i, source=f"/photos/{i}.jpg", true="cat", predicted="dog", confidence=0.7)
-             for i in range(10_000)]
+    wrong = [
+        Misclassified(index=i, source=f"/photos/{i}.jpg", true="cat", predicted="dog", confidence=0.7)
+        for i in range(10_000)
+    ]
     asked: list[int] = []
     panel.thumbnails_wanted.connect(lambda entries: asked.extend(e.index for e in entries))
     widgets_before = len(panel.findChildren(QWidget))
-    panel.show_metrics(RunMetrics(val_count=20_000, misclassified=wrong, misclassified_count=10_000,
-                                  confusion_matrix=[[10_000, 10_000], [0, 0]]), ["cat", "dog"])
+    panel.show_metrics(
+        RunMetrics(
+            val_count=20_000,
+            misclassified=wrong,
+            misclassified_count=10_000,
+            confusion_matrix=[[10_000, 10_000], [0, 0]],
+        ),
+        ["cat", "dog"],
+    )
     assert panel.gallery_model.rowCount() == 10_000
     qtbot.waitUntil(lambda: bool(asked), timeout=5000)
     qtbot.wait(100)
-    assert len(panel.findChildren(QWidget)) <= widgets_before + 5   # rows of data, not 10 000 widgets
-    assert 0 in asked and len(asked) < 200                          # the rows on screen, not 10 000
+    assert len(panel.findChildren(QWidget)) <= widgets_before + 5  # rows of data, not 10 000 widgets
+    assert 0 in asked and len(asked) < 200  # the rows on screen, not 10 000
     panel.gallery.scrollToBottom()
     qtbot.waitUntil(lambda: 9_999 in asked, timeout=5000)
     assert len(asked) < 400
@@ -104,10 +126,10 @@ def test_per_class_table_sorts_and_matches_the_confusion_matrix(qtbot) -> None:
     from PySide6.QtCore import Qt
 
     panel = _panel(qtbot)
-    panel.show_metrics(_metrics(), ["cat", "dog", "bird"])                 # no per_class stored: from the matrix
+    panel.show_metrics(_metrics(), ["cat", "dog", "bird"])  # no per_class stored: from the matrix
     table = panel.per_class
     assert table.rows_shown() == ["cat", "dog", "bird"] and table.split.isHidden()
-    table.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)               # recall, weakest first
-    assert table.rows_shown()[0] == "dog"                                  # 7 of 11 found
+    table.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)  # recall, weakest first
+    assert table.rows_shown()[0] == "dog"  # 7 of 11 found
     recall = table.proxy.index(0, 2).data()
     assert recall == f"{7 / 11:.1%}"

@@ -1,4 +1,5 @@
 """Runs side by side and grids of runs, in the window: real tiny trainings on digits."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,9 +36,9 @@ def test_selected_runs_overlay_their_curves_and_list_what_differs(window, qtbot,
     window.runs_panel.compare_button.click()
     qtbot.waitUntil(lambda: window.session.runs.compared is not None, timeout=30_000)
     comparison = window.session.runs.compared.comparison
-    assert list(comparison.differences) == ["arch.dropout"]              # the rate in force (0 when off)
+    assert list(comparison.differences) == ["arch.dropout"]  # the rate in force (0 when off)
     for plot in (window.plots.loss, window.plots.accuracy):
-        assert len(plot.run_curves) == 4                                   # per run: training dashed, validation solid
+        assert len(plot.run_curves) == 4  # per run: training dashed, validation solid
     legend = [label.text for _, label in window.plots.loss.widget.getPlotItem().legend.items]
     assert sorted(legend) == ["dropout 0.2", "dropout 0.5"]
     panel = window.comparison_panel
@@ -54,8 +55,10 @@ def _wait_grid(qtbot: Any, window: Any, status: str) -> None:
 
 def test_a_grid_runs_its_combinations_stops_and_resumes(window, qtbot) -> None:
     window.session.config.update(**{"training.epochs": 2, "data.limit": 150})
-    window.session.grid_plan.update(factors=[{"key": "arch.dropout", "values": "off, on"},
-                                             {"key": "arch.batchnorm", "values": "off, on"}], repeats=1)
+    window.session.grid_plan.update(
+        factors=[{"key": "arch.dropout", "values": "off, on"}, {"key": "arch.batchnorm", "values": "off, on"}],
+        repeats=1,
+    )
     assert "4 combinations" in window.grid_panel.summary.text() and "4 runs" in window.grid_panel.summary.text()
     rows_seen: list[int] = []
     window.session.events.grid.connect(lambda grid: rows_seen.append(len(grid.rows)))
@@ -73,7 +76,7 @@ def test_a_grid_runs_its_combinations_stops_and_resumes(window, qtbot) -> None:
     grid = window.session.grid
     assert len(grid.rows) == 4 and all(len(row.run_dirs) == 1 for row in grid.rows)
     assert window.grid_results.isVisibleTo(window) and window.grid_results.model.rowCount() == 4
-    assert rows_seen == sorted(rows_seen)                                   # rows only ever fill in
+    assert rows_seen == sorted(rows_seen)  # rows only ever fill in
     assert "Grid finished" in window.message_bar.text and window.run_bar.train.isEnabled()
     qtbot.waitUntil(lambda: window.runs_panel.model.rowCount() >= 4, timeout=10_000)
 
@@ -85,14 +88,19 @@ def test_a_held_out_test_set_is_evaluated_once_and_shown(window, qtbot) -> None:
     panel.test_spin.setValue(25)
     panel.test_check.setChecked(True)
     assert window.session.config.config.data.test_split == 0.25
-    qtbot.waitUntil(lambda: window.session.data.status == "ready" and window.session.data.dataset.counts()["test"] > 0,
-                    timeout=60_000)
+    qtbot.waitUntil(
+        lambda: window.session.data.status == "ready" and window.session.data.dataset.counts()["test"] > 0,
+        timeout=60_000,
+    )
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as done:
         window.training.start()
     metrics = done.args[0].metrics
     assert metrics.test_count > 0 and not metrics.test_is_validation
     errors = window.errors_panel
-    assert errors.tiles["test_accuracy"].isVisibleTo(errors) and errors.values["test_accuracy"].text() == f"{metrics.test_accuracy:.1%}"
+    assert (
+        errors.tiles["test_accuracy"].isVisibleTo(errors)
+        and errors.values["test_accuracy"].text() == f"{metrics.test_accuracy:.1%}"
+    )
     assert "never seen" in errors.tiles["test_accuracy"].findChildren(type(errors.note))[1].text()
     qtbot.waitUntil(lambda: window.runs_panel.model.rowCount() == 1, timeout=10_000)
     assert window.runs_panel.model.index(0, 5).data() == f"{metrics.test_accuracy:.1%}"

@@ -3,6 +3,7 @@
 This is the cause of the rare segmentation faults seen in the GUI suite: the training thread's
 allocations triggered a collection that destroyed widgets of a closed window.
 """
+
 from __future__ import annotations
 
 import gc
@@ -33,8 +34,9 @@ def test_cycle_with_a_qobject_dies_on_the_ui_thread_after_a_busy_worker(qtbot: A
     create_application([])
     destroyed_in: list[str] = []
     holder = _Holder()
-    holder.qobject.destroyed.connect(lambda *_: destroyed_in.append(threading.current_thread().name),
-                                     Qt.ConnectionType.DirectConnection)
+    holder.qobject.destroyed.connect(
+        lambda *_: destroyed_in.append(threading.current_thread().name), Qt.ConnectionType.DirectConnection
+    )
     del holder  # now only the cycle keeps it
 
     kept: list[Any] = []
@@ -59,11 +61,12 @@ def test_the_engines_collections_from_a_worker_happen_on_the_ui_thread(qtbot: An
     gc_guard.install(create_application([]))
     destroyed_in: list[str] = []
     holder = _Holder()
-    holder.qobject.destroyed.connect(lambda *_: destroyed_in.append(threading.current_thread().name),
-                                     Qt.ConnectionType.DirectConnection)
+    holder.qobject.destroyed.connect(
+        lambda *_: destroyed_in.append(threading.current_thread().name), Qt.ConnectionType.DirectConnection
+    )
     del holder
 
-    def release() -> None:   # what grid_runner does after each run
+    def release() -> None:  # what grid_runner does after each run
         release_keras_state()
         collect_cycles()
 

@@ -1,5 +1,6 @@
 """The window against hostile input: every drop, paste or open gives a clear message, the window
 stays responsive, a broken model never answers, quitting never hangs, no crash loop."""
+
 from __future__ import annotations
 
 import os
@@ -35,10 +36,10 @@ def test_a_dataset_that_killed_the_last_session_is_not_loaded_again(make_window,
     bomb = f"npz:{tmp_path / 'bomb.npz'}"
     settings = Settings()
     settings.save_config(ExperimentConfig().updated(**{"data.name": bomb, "training.epochs": 3}))
-    settings.mark_loading(bomb)          # as the last session left it when the process died
+    settings.mark_loading(bomb)  # as the last session left it when the process died
     window = make_window()
     assert window.session.config.config.data.name == "digits"
-    assert window.session.config.config.training.epochs == 3              # the rest is kept
+    assert window.session.config.config.training.epochs == 3  # the rest is kept
     assert "closed while loading npz: bomb.npz" in window.message_bar.text
     qtbot.waitUntil(lambda: window.session.data.status == "ready", timeout=60_000)
     assert not Settings().loading_when_closed()
@@ -59,7 +60,9 @@ def _lambda_run(trained_run: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def test_a_run_whose_model_cannot_load_leaves_no_model_answering(window, qtbot, trained_run, tmp_path, digit_png) -> None:
+def test_a_run_whose_model_cannot_load_leaves_no_model_answering(
+    window, qtbot, trained_run, tmp_path, digit_png
+) -> None:
     with qtbot.waitSignal(window.classifier_ready, timeout=60_000):
         window.runs.open_run(str(trained_run))
     assert window.session.classifier.classifier is not None
@@ -84,7 +87,7 @@ def test_hostile_drops_each_get_a_message_and_nothing_blocks(window, qtbot, trai
     os.mkfifo(fifo)
     dangling = tmp_path / "gone.png"
     dangling.symlink_to(tmp_path / "never-existed.png")
-    odd_name = os.fsdecode(bytes(tmp_path) + b"/caf\xe9.png")   # not UTF-8: undecodable bytes in the name
+    odd_name = os.fsdecode(bytes(tmp_path) + b"/caf\xe9.png")  # not UTF-8: undecodable bytes in the name
     Path(odd_name).write_bytes(digit_png.read_bytes())
     eps = tmp_path / "drawing.png"
     eps.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
@@ -98,12 +101,12 @@ def test_hostile_drops_each_get_a_message_and_nothing_blocks(window, qtbot, trai
     errors = [card.error for card in cards]
     assert all(errors[:3]) and errors[4] and not errors[5]
     assert ("pipe" in errors[0].lower() and "regular file" in errors[1]) or "device" in errors[1].lower()
-    assert "PNG, JPEG" in errors[4]                                  # says what it accepts
-    assert cards[3].prediction is not None                             # an odd name is still an image
+    assert "PNG, JPEG" in errors[4]  # says what it accepts
+    assert cards[3].prediction is not None  # an odd name is still an image
     assert all("Traceback" not in e for e in errors)
     t1 = time.monotonic()
     window.close()
-    assert time.monotonic() - t1 < 10                                  # quitting never waits on a read
+    assert time.monotonic() - t1 < 10  # quitting never waits on a read
 
 
 def test_a_folder_without_images_says_so_and_big_folders_say_they_were_cut(window, qtbot, tmp_path, digit_png) -> None:
@@ -130,7 +133,7 @@ def test_an_old_error_banner_goes_once_things_load(window, qtbot, trained_run, t
     with qtbot.waitSignal(window.dataset_loaded, timeout=60_000):
         window.session.config.update(**{"data.name": "digits"})
     assert window.message_bar.text == ""
-    window.runs.open_run(str(tmp_path))                                # not a run: an error
+    window.runs.open_run(str(tmp_path))  # not a run: an error
     qtbot.waitUntil(lambda: "Cannot open run" in window.message_bar.text, timeout=60_000)
     assert window.message_bar.level == "error"
     with qtbot.waitSignal(window.classifier_ready, timeout=60_000):
@@ -142,8 +145,15 @@ def test_training_failure_keeps_its_traceback_in_the_log(window, qtbot) -> None:
     """The banner says one readable line; the log keeps everything (Help → Show log)."""
     from gui.logs import read_tail
 
-    window.session.config.update(**{"training.learning_rate": 10.0, "training.optimizer": "sgd",
-                                     "arch.activation": "elu", "arch.dropout": False, "training.epochs": 5})
+    window.session.config.update(
+        **{
+            "training.learning_rate": 10.0,
+            "training.optimizer": "sgd",
+            "arch.activation": "elu",
+            "arch.dropout": False,
+            "training.epochs": 5,
+        }
+    )
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS):
         window.training.start()
     assert "\n" not in window.message_bar.text
@@ -157,4 +167,3 @@ def test_the_log_dialog_shows_the_log(window, qtbot) -> None:
     qtbot.addWidget(dialog)
     assert "window opened" in dialog.text.toPlainText()
     dialog.close()
-

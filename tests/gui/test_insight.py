@@ -1,5 +1,6 @@
 """Insight in the window: whether to trust an answer, where the network looked, what its layers see,
 per-class metrics, the map of the validation set and the label-issue gallery."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,8 +36,8 @@ def test_unfamiliar_images_and_low_confidence_are_said(window, qtbot, trained_ru
     digit, static = _classify(window, qtbot, digit_png, noise)
     assert static.prediction.familiar is False and static.trust.isVisibleTo(window.classify_panel)
     assert "unlike the training images" in static.trust.text() and "unfamiliar" in static.verdict.text()
-    assert digit.prediction.familiar in (True, False)                    # the run has an OOD model
-    window.classify_panel.threshold.setValue(99)                          # "sure ≥ 99 %"
+    assert digit.prediction.familiar in (True, False)  # the run has an OOD model
+    window.classify_panel.threshold.setValue(99)  # "sure ≥ 99 %"
     assert window.session.preferences.value.threshold == 0.99
     (again,) = _classify(window, qtbot, digit_png)
     if again.prediction.top[0][1] < 0.99 and again.prediction.familiar:
@@ -47,9 +48,9 @@ def test_explain_toggle_draws_where_the_network_looked_and_layers_open(window, q
     _open(window, qtbot, trained_run)
     (card,) = _classify(window, qtbot, digit_png)
     assert not card.overlay_shown
-    window.classify_panel.explain.setChecked(True)                        # applies to cards already there
+    window.classify_panel.explain.setChecked(True)  # applies to cards already there
     qtbot.waitUntil(lambda: card.overlay_shown, timeout=30_000)
-    assert "saliency" in card.original.toolTip()                          # an MLP: the gradient of the class score
+    assert "saliency" in card.original.toolTip()  # an MLP: the gradient of the class score
     window.classify_panel.explain.setChecked(False)
     assert not card.overlay_shown and card.original.toolTip() == "The image as given"
     card.layers.click()
@@ -62,7 +63,7 @@ def test_explain_toggle_draws_where_the_network_looked_and_layers_open(window, q
 def test_the_map_places_validation_images_and_dropped_ones(window, qtbot, digit_png) -> None:
     from tests.gui.conftest import TRAIN_TIMEOUT_MS
 
-    window.map.draw("pca")                                                 # no model yet: says what it needs
+    window.map.draw("pca")  # no model yet: says what it needs
     assert "needs a model" in window.map_panel.status.text()
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS):
         window.training.start()
@@ -93,7 +94,7 @@ def test_label_issues_are_found_decided_and_honoured(window, qtbot, tmp_path) ->
 
     digits = load_digits()
     x, y = (digits.images * 16).clip(0, 255).astype(np.uint8)[:400], digits.target[:400].copy()
-    flipped = np.arange(0, 400, 20)                      # 20 labels planted wrong
+    flipped = np.arange(0, 400, 20)  # 20 labels planted wrong
     y[flipped] = (y[flipped] + 3) % 10
     data = tmp_path / "flipped.npz"
     np.savez(data, x=x, y=y)

@@ -1,5 +1,6 @@
 """Keeping what you train, in the window: pause and resume, resume a stopped run, continue and fork a run, export,
 the learning-rate finder, schedules. Real tiny trainings on digits; waits on signals, never sleeps."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,10 @@ def _pause_on_first(window: Any, kind: str) -> list[Any]:
 
 
 def _select_run(qtbot: Any, window: Any, path: str) -> None:
-    qtbot.waitUntil(lambda: path in [str(s.path) for s in window.runs_panel.summaries] and not window.runs._list.busy,
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: path in [str(s.path) for s in window.runs_panel.summaries] and not window.runs._list.busy,
+        timeout=30_000,
+    )
     window.runs_panel.table.selectRow([str(s.path) for s in window.runs_panel.summaries].index(path))
 
 
@@ -47,13 +50,15 @@ def test_pause_holds_the_training_and_resume_finishes_it(window, qtbot) -> None:
     assert any(type(e).__name__ == "Paused" for e in seen)
     assert bar.pause.text().endswith("Resume") and bar.pause.isEnabled() and bar.stop.isEnabled()
     assert not bar.train.isEnabled() and bar.progress.format().startswith("Paused · epoch")
-    assert window.training_panel.lr.isEnabled() is False           # the settings stay locked while paused
+    assert window.training_panel.lr.isEnabled() is False  # the settings stay locked while paused
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
         bar.pause.click()
     result = finished.args[0]
     assert result.failed is None and not result.cancelled
     assert any(type(e).__name__ == "Continued" for e in seen)
-    assert _history(result.run_dir) == list(range(6)) and bar.pause.text().endswith("Pause") and not bar.pause.isEnabled()
+    assert (
+        _history(result.run_dir) == list(range(6)) and bar.pause.text().endswith("Pause") and not bar.pause.isEnabled()
+    )
 
 
 def test_stop_while_paused_then_resume_from_the_runs_tab_continues_the_curves(window, qtbot) -> None:
@@ -62,11 +67,11 @@ def test_stop_while_paused_then_resume_from_the_runs_tab_continues_the_curves(wi
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as stopped:
         window.run_bar.train.click()
         qtbot.waitUntil(lambda: window.session.training.status == "paused", timeout=TRAIN_TIMEOUT_MS)
-        window.run_bar.stop.click()                                 # Stop works while paused
+        window.run_bar.stop.click()  # Stop works while paused
     first = stopped.args[0]
     assert first.cancelled and first.failed is None
     saved = json.loads((Path(first.run_dir) / "history.json").read_text())
-    done = [entry["epoch"] for entry in saved if not entry.get("partial")]   # the stopped epoch is kept as partial
+    done = [entry["epoch"] for entry in saved if not entry.get("partial")]  # the stopped epoch is kept as partial
     assert done and done == list(range(len(done))) and len(done) < 8
     _select_run(qtbot, window, str(first.run_dir))
     resumed: list[Any] = []
@@ -76,9 +81,9 @@ def test_stop_while_paused_then_resume_from_the_runs_tab_continues_the_curves(wi
         window.runs_panel.resume_button.click()
     result = finished.args[0]
     assert result.failed is None and Path(result.run_dir) == Path(first.run_dir)
-    assert resumed and resumed[0].from_epoch == len(done)               # from the last complete epoch
-    assert _history(result.run_dir) == list(range(8))                  # no gap, no duplicate
-    assert [e["epoch"] for e in window.plots.epochs] == list(range(8))   # earlier epochs drawn, then the new ones
+    assert resumed and resumed[0].from_epoch == len(done)  # from the last complete epoch
+    assert _history(result.run_dir) == list(range(8))  # no gap, no duplicate
+    assert [e["epoch"] for e in window.plots.epochs] == list(range(8))  # earlier epochs drawn, then the new ones
     assert "Resuming run" in window.plots.summary.text() or "Epoch 8/8" in window.plots.summary.text()
 
 
@@ -103,7 +108,7 @@ def test_continue_a_finished_run_then_fork_it_shows_the_parent(window, qtbot) ->
     model = window.runs_panel.model
     cell = model.data(model.index(row, 6))
     assert cell.startswith("⑂") and "ep 3" in cell
-    assert f"Forked from {path} at epoch 3" in model.data(model.index(row, 0), 3)   # the tooltip
+    assert f"Forked from {path} at epoch 3" in model.data(model.index(row, 0), 3)  # the tooltip
 
 
 def test_export_from_the_window_reports_agreement(window, qtbot, trained_run) -> None:
@@ -119,7 +124,7 @@ def test_export_from_the_window_reports_agreement(window, qtbot, trained_run) ->
     assert "Agreement with the Keras model: 100.0%" in dialog.result.text() or "Agreement" in dialog.result.text()
     dialog.format.setCurrentIndex(dialog.format.findData("tflite"))
     assert dialog.quantize.isEnabled() and "export-tflite" in dialog.out.text()
-    dialog.out.setText(str(Path(report.path).parent))              # not empty: refused, clearly
+    dialog.out.setText(str(Path(report.path).parent))  # not empty: refused, clearly
     with qtbot.waitSignal(window.export.exported, timeout=60_000) as refused:
         dialog.export_button.click()
     assert "already exists" in str(refused.args[0]) and dialog.result.text().startswith("✗ Export failed")
@@ -156,7 +161,12 @@ def test_schedule_controls_edit_the_config_and_the_rate_is_drawn(window, qtbot) 
     panel.warmup.setValue(1)
     panel.deterministic.click()
     training = window.session.config.config.training
-    assert (training.step_every, training.step_factor, training.warmup_epochs, training.deterministic) == (1, 0.5, 1, True)
+    assert (training.step_every, training.step_factor, training.warmup_epochs, training.deterministic) == (
+        1,
+        0.5,
+        1,
+        True,
+    )
     assert "docs/benchmarks.md" in panel.deterministic.toolTip()
     _choose(panel.schedule, "cosine")
     assert not panel.step_every.isEnabled()
@@ -164,7 +174,7 @@ def test_schedule_controls_edit_the_config_and_the_rate_is_drawn(window, qtbot) 
     result = _train(qtbot, window)
     assert result.failed is None
     rates = window.plots.series["rate"].y
-    assert len(rates) == 3 and rates[0] > rates[1] > rates[2]       # cosine: falling every epoch
+    assert len(rates) == 3 and rates[0] > rates[1] > rates[2]  # cosine: falling every epoch
     qtbot.waitUntil(lambda: window.plots.rate.widget.isVisible(), timeout=5_000)
 
 
@@ -179,11 +189,11 @@ def test_keep_controller_offers_the_kept_checkpoints_for_a_fork(qtbot, trained_r
     runner = TaskRunner()
     try:
         view, session = FakeView(), Session()
-        keep = KeepController(session, runner, training=None, view=view)   # listing needs no training controller
+        keep = KeepController(session, runner, training=None, view=view)  # listing needs no training controller
         keep.fork_wanted(str(trained_run))
         qtbot.waitUntil(lambda: bool(view.named("choose_fork_epoch")), timeout=30_000)
         assert view.named("choose_fork_epoch") == [(str(trained_run), [0])]
-        keep.fork_wanted(str(trained_run.parent))                           # not a run: said in the banner
+        keep.fork_wanted(str(trained_run.parent))  # not a run: said in the banner
         qtbot.waitUntil(lambda: bool(session.message.text), timeout=30_000)
         assert len(view.named("choose_fork_epoch")) == 1
     finally:

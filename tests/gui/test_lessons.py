@@ -3,6 +3,7 @@ fallback to digits when its data is not downloaded, a comparison lesson run as a
 learner's figure beside the published one, the autoencoder view, and a CapsNet classifying a
 dropped image. Real tiny trainings on digits; Keras's cache is a temporary folder (never a
 download), with a small mnist.npz placed in it where a test needs MNIST "downloaded"."""
+
 from __future__ import annotations
 
 import urllib.error
@@ -61,19 +62,26 @@ def test_the_lessons_menu_sets_up_a_recipe_and_says_what_is_missing(make_window,
     assert [a.data() for a in actions] == [lesson.name for lesson in list_lessons()] and len(actions) == 10
     assert all(a.toolTip() == a.statusTip() == get_lesson(a.data()).note for a in actions)
 
-    _menu_action(window, "mlp_mnist").trigger()                  # MNIST is in the cache: set up at once
+    _menu_action(window, "mlp_mnist").trigger()  # MNIST is in the cache: set up at once
     config = window.session.config.config
-    assert (config.data.name, config.arch.name, config.arch.dropout, config.arch.dropout_rate) == ("mnist", "mlp", True, 0.5)
+    assert (config.data.name, config.arch.name, config.arch.dropout, config.arch.dropout_rate) == (
+        "mnist",
+        "mlp",
+        True,
+        0.5,
+    )
     assert (config.training.optimizer, config.training.batch_size, config.training.epochs) == ("rmsprop", 256, 20)
     card = window.lesson_card
     assert card.isVisibleTo(window) and window.session.lesson.status == "ready"
     assert "784 numbers" in card.note.text() and "98.07 %" in card.published.text()
-    assert card.run.isVisibleTo(window) and not card.fallback.isVisibleTo(window) and not card.warning.isVisibleTo(window)
+    assert (
+        card.run.isVisibleTo(window) and not card.fallback.isVisibleTo(window) and not card.warning.isVisibleTo(window)
+    )
     assert window.model_panel.preset.currentData() == "mlp" and window.model_panel.dropout.isChecked()
     qtbot.waitUntil(lambda: window.session.data.status in ("ready", "failed") and not window.data.busy, timeout=120_000)
-    assert window.session.data.status == "ready", window.session.data.error   # read from the cache, not downloaded
+    assert window.session.data.status == "ready", window.session.data.error  # read from the cache, not downloaded
 
-    _menu_action(window, "imagenet_models").trigger()            # no weights: said where to put them, no fallback
+    _menu_action(window, "imagenet_models").trigger()  # no weights: said where to put them, no fallback
     lesson = window.session.lesson
     assert lesson.status == "unavailable" and lesson.network == "mobilenet_v2" and card.network.isVisibleTo(window)
     assert "imagenet_class_index.json" in card.warning.text() and str(keras_home / "models") in card.warning.text()
@@ -81,13 +89,14 @@ def test_the_lessons_menu_sets_up_a_recipe_and_says_what_is_missing(make_window,
     card.network.setCurrentIndex(card.network.findData("resnet50"))
     card.network.activated.emit(card.network.currentIndex())
     assert window.session.lesson.network == "resnet50" and "resnet50_weights" in card.warning.text()
-    assert window.session.config.config.arch.name == "mlp"      # an unavailable lesson changes nothing
+    assert window.session.config.config.arch.name == "mlp"  # an unavailable lesson changes nothing
     card.close_requested.emit()
     assert not card.isVisibleTo(window)
 
 
-def test_a_comparison_lesson_offline_runs_as_a_grid_on_digits_beside_the_published_figure(window, qtbot,
-                                                                                           keras_home: Path) -> None:
+def test_a_comparison_lesson_offline_runs_as_a_grid_on_digits_beside_the_published_figure(
+    window, qtbot, keras_home: Path
+) -> None:
     plan_before = window.session.grid_plan.value
     _menu_action(window, "overfitting_regularisation").trigger()
     card, lesson = window.lesson_card, window.session.lesson
@@ -96,13 +105,15 @@ def test_a_comparison_lesson_offline_runs_as_a_grid_on_digits_beside_the_publish
     assert card.fallback.isVisibleTo(window) and card.fallback.text() == "Run on digits instead"
     assert window.session.grid_plan.value == plan_before and window.session.config.config.data.name == "digits"
 
-    window.lessons.use_fallback()                                 # what the button does, before it runs
+    window.lessons.use_fallback()  # what the button does, before it runs
     plan = window.session.grid_plan.value
     assert [(f.key, f.values) for f in plan.factors] == [("arch.dropout", "0.0, 0.5"), ("arch.batchnorm", "off, on")]
     assert plan.repeats == 1 and "4 combinations" in window.grid_panel.summary.text()
     config = window.session.config.config
     assert (config.data.name, config.arch.name, config.training.batch_size) == ("digits", "mlp", 128)
-    assert "published figure does not apply" in card.warning.text() and "does not apply" in card.published_caption.text()
+    assert (
+        "published figure does not apply" in card.warning.text() and "does not apply" in card.published_caption.text()
+    )
     _small(window)
     wait_table(qtbot, window)
     with qtbot.waitSignal(window.lessons.finished, timeout=GRID_TIMEOUT_MS) as done:
@@ -114,13 +125,14 @@ def test_a_comparison_lesson_offline_runs_as_a_grid_on_digits_beside_the_publish
     assert "Yours (on digits)" == card.yours_caption.text()
     grid = window.session.grid
     assert grid.status == "finished" and len(grid.rows) == 4 and window.grid_results.isVisibleTo(window)
-    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS):   # Train works as usual afterwards
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS):  # Train works as usual afterwards
         window.run_bar.train.click()
     assert window.session.lesson.figure == figure
 
 
-def test_an_autoencoder_trains_shows_its_reconstructions_and_reconstructs_a_dropped_image(window, qtbot,
-                                                                                          digit_png: Path) -> None:
+def test_an_autoencoder_trains_shows_its_reconstructions_and_reconstructs_a_dropped_image(
+    window, qtbot, digit_png: Path
+) -> None:
     panel = window.model_panel
     panel.task.setCurrentIndex(panel.task.findData("autoencoder"))
     panel.task.activated.emit(panel.task.currentIndex())
@@ -142,7 +154,7 @@ def test_an_autoencoder_trains_shows_its_reconstructions_and_reconstructs_a_drop
     assert view.isVisibleTo(window) and view.samples == len(samples) == 5
     assert all(image.shape == (8, 8, 1) and image.dtype.name == "uint8" for row in samples for image in row)
     assert "noisy input (noise σ=0.3)" in view.note.text()
-    assert window.session.classifier.classifier is None             # an autoencoder classifies nothing
+    assert window.session.classifier.classifier is None  # an autoencoder classifies nothing
 
     cards_before = len(window.classify_panel.cards)
     with qtbot.waitSignal(window.autoencoder.reconstructed, timeout=60_000) as shown:
@@ -152,8 +164,9 @@ def test_an_autoencoder_trains_shows_its_reconstructions_and_reconstructs_a_drop
     assert 0.0 <= result.error < 1.0 and len(window.classify_panel.cards) == cards_before
 
 
-def test_a_capsnet_lesson_on_digits_classifies_a_dropped_image_with_capsule_lengths(window, qtbot, keras_home: Path,
-                                                                                   digit_png: Path) -> None:
+def test_a_capsnet_lesson_on_digits_classifies_a_dropped_image_with_capsule_lengths(
+    window, qtbot, keras_home: Path, digit_png: Path
+) -> None:
     _menu_action(window, "capsnet_mnist").trigger()
     assert window.session.lesson.status == "unavailable"
     window.lessons.use_fallback()

@@ -1,4 +1,5 @@
 """Choosing data and architecture redraws the layer table; freezing edits the config and counts."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -87,7 +88,9 @@ def test_class_folder_with_a_broken_file_reports_it(window, qtbot, tmp_path) -> 
             Image.fromarray(pixels).save(folder / f"{label}_{i}.png")
     (tmp_path / "pets" / "dogs" / "broken.png").write_bytes(b"not really a png")
     with qtbot.waitSignal(window.dataset_loaded, timeout=60_000):
-        window.session.config.update(**{"data.name": f"folder:{tmp_path / 'pets'}", "data.image_size": 16, "data.limit": None})
+        window.session.config.update(
+            **{"data.name": f"folder:{tmp_path / 'pets'}", "data.image_size": 16, "data.limit": None}
+        )
     assert window.session.data.dataset is not None, window.message_bar.text
     assert window.session.data.dataset.class_names == ["cats", "dogs"]
     panel = window.data_panel

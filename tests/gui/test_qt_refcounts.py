@@ -5,6 +5,7 @@ after some tens of thousands of emissions (a long training, every batch an event
 with "bool_dealloc: deallocating True or False". pyproject.toml keeps that release out; this test
 fails for any binding release with the same fault, whatever the version number says.
 """
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Class folders in the window: streamed, decoded with progress, cached on disk; the caches dialog."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,15 @@ def _photo_folder(root: Path, per_class: int = 30) -> Path:
 
 def test_a_class_folder_streams_shows_decoding_and_is_cached_for_the_next_run(window, qtbot, tmp_path) -> None:
     folder = _photo_folder(tmp_path / "pets")
-    window.session.config.update(**{"data.name": f"folder:{folder}", "data.image_size": 16, "data.limit": None,
-                                     "arch.name": "naive_cnn", "training.epochs": 2})
+    window.session.config.update(
+        **{
+            "data.name": f"folder:{folder}",
+            "data.image_size": 16,
+            "data.limit": None,
+            "arch.name": "naive_cnn",
+            "training.epochs": 2,
+        }
+    )
     wait_table(qtbot, window)
     dataset = window.session.data.dataset
     assert dataset.streams and dataset.counts()["train"] + dataset.counts()["validation"] == 60
@@ -38,7 +46,7 @@ def test_a_class_folder_streams_shows_decoding_and_is_cached_for_the_next_run(wi
     texts.clear()
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS):
         window.training.start()
-    assert not any("Decoding the images" in text and "cache" not in text for text in texts)   # read back from the cache
+    assert not any("Decoding the images" in text and "cache" not in text for text in texts)  # read back from the cache
 
 
 def test_the_caches_dialog_shows_usage_clears_and_sets_the_budget(window, qtbot, tmp_path) -> None:

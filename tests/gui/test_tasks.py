@@ -1,4 +1,5 @@
 """The one task runner: UI-thread delivery, newest wins, cancel and stop, progress, errors, no hang at quit."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The style sheet and icon are found in a checkout and where a wheel installs them."""
+
 from __future__ import annotations
 
 import shutil

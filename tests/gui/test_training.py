@@ -1,4 +1,5 @@
 """Real (tiny) trainings on digits: curves, stop, errors that do not stop the app, clean close."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,12 @@ def test_tiny_training_populates_curves_metrics_and_runs(window, qtbot) -> None:
     assert {Started, BatchEnd, EpochEnd} <= kinds
     counts = window.plots.point_counts()
     assert len(window.plots.epochs) == 2 and counts["val_loss"] == 2 and counts["loss_raw"] >= 2
-    qtbot.waitUntil(lambda: window.plots.loss.val_epoch.getData()[0] is not None
-                    and len(window.plots.loss.val_epoch.getData()[0]) == 2, timeout=2000)
+    qtbot.waitUntil(
+        lambda: (
+            window.plots.loss.val_epoch.getData()[0] is not None and len(window.plots.loss.val_epoch.getData()[0]) == 2
+        ),
+        timeout=2000,
+    )
     assert window.run_bar.device.text().endswith(next(e for e in events if isinstance(e, Started)).device)
     assert "Finished" in window.run_bar.progress.format()
     metrics = window.errors_panel.metrics
@@ -40,7 +45,9 @@ def test_tiny_training_populates_curves_metrics_and_runs(window, qtbot) -> None:
 
 def test_stop_mid_run_saves_and_next_training_starts(window, qtbot) -> None:
     window.session.config.update(**{"training.epochs": 200, "data.limit": None})
-    qtbot.waitUntil(lambda: not window.data.busy and window.session.data.dataset.counts()["train"] > 300, timeout=60_000)
+    qtbot.waitUntil(
+        lambda: not window.data.busy and window.session.data.dataset.counts()["train"] > 300, timeout=60_000
+    )
     first_epoch = []
     window.training.event.connect(lambda e: isinstance(e, EpochEnd) and first_epoch.append(e))
     window.training.start()
@@ -102,10 +109,13 @@ def test_close_during_training_stops_cleanly(window, qtbot, layerlab_home) -> No
 
 
 def test_staged_fine_tuning_marks_the_stage_on_the_plots(window, qtbot) -> None:
-    window.session.config.update(**{"training.epochs": 1, "training.stage2_epochs": 1, "training.stage2_unfreeze_last": 1,
-                           "freeze_all_but": 1})
+    window.session.config.update(
+        **{"training.epochs": 1, "training.stage2_epochs": 1, "training.stage2_unfreeze_last": 1, "freeze_all_but": 1}
+    )
     progress = []
-    window.training.event.connect(lambda e: isinstance(e, BatchEnd) and progress.append(window.run_bar.progress.format()))
+    window.training.event.connect(
+        lambda e: isinstance(e, BatchEnd) and progress.append(window.run_bar.progress.format())
+    )
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
         window.training.start()
     assert finished.args[0].failed is None
@@ -125,8 +135,15 @@ def test_staged_fine_tuning_marks_the_stage_on_the_plots(window, qtbot) -> None:
 def test_diverged_run_message_then_next_training_is_normal(window, qtbot) -> None:
     # A learning rate this high makes the loss overflow: the engine stops with a Failed event of
     # kind "nan", and the window says so plainly, once ("Training diverged: …", no doubled prefix).
-    window.session.config.update(**{"training.learning_rate": 10.0, "training.optimizer": "sgd",
-                                     "arch.activation": "elu", "arch.dropout": False, "training.epochs": 5})
+    window.session.config.update(
+        **{
+            "training.learning_rate": 10.0,
+            "training.optimizer": "sgd",
+            "arch.activation": "elu",
+            "arch.dropout": False,
+            "training.epochs": 5,
+        }
+    )
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as diverged:
         window.training.start()
     assert diverged.args[0].failed_kind == "nan", diverged.args[0].failed

@@ -1,6 +1,7 @@
 """Transfer-learning features of the window: augmentation preview, feature-cache badge, device and
 GPU memory, staged fine-tuning marks, the block-grouped layer tree of a real backbone, and the
 backbone weights choice (offline ImageNet → a clear message; "none" recovers)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,14 +32,17 @@ def test_augmentation_preview_follows_settings_and_data(window, qtbot) -> None:
     received = []
     window.preview_shown.connect(lambda: received.append(panel.state))
     with qtbot.waitSignal(window.preview_shown, timeout=BUILD_TIMEOUT_MS):
-        panel.checks["rotation"].setChecked(True)      # a burst of changes: one preview (debounced)
+        panel.checks["rotation"].setChecked(True)  # a burst of changes: one preview (debounced)
         panel.spins["zoom"].setValue(20)
         panel.checks["zoom"].setChecked(True)
     assert received == ["shown"]
     aug = window.session.config.config.augmentation
     assert abs(aug.rotation - 10 / 360) < 1e-4 and abs(aug.zoom - 0.2) < 1e-6
     originals, copies = panel.last_preview
-    assert copies.shape[:2] == (4, 4) and copies.shape[2:] == originals.shape[1:] == window.session.data.dataset.input_shape
+    assert (
+        copies.shape[:2] == (4, 4)
+        and copies.shape[2:] == originals.shape[1:] == window.session.data.dataset.input_shape
+    )
     assert not np.array_equal(copies[:, 0], originals)  # the copies really are transformed
     assert panel.tile_count() == 4 * 5 and not panel.grid_widget.isHidden()
 
@@ -90,20 +94,21 @@ def test_feature_cache_badge_and_device(window, qtbot) -> None:
 def test_backbone_layer_tree_is_grouped_by_block(window, qtbot) -> None:
     panel = window.model_panel
     with qtbot.waitSignal(window.inspection_shown, timeout=BUILD_TIMEOUT_MS):
-        window.session.config.update(**{"arch.name": "mobilenet_v2", "arch.weights": "none", "layer_trainable": {},
-                               "freeze_all_but": None})
+        window.session.config.update(
+            **{"arch.name": "mobilenet_v2", "arch.weights": "none", "layer_trainable": {}, "freeze_all_but": None}
+        )
     _wait_table(qtbot, window)
     assert panel.grouped and len(panel.rows) > 150
     blocks = panel.blocks()
     assert blocks[0] == "input" and blocks[-1] == "head" and "block_16" in blocks
     assert panel.table.model.rowCount() == len(blocks)
-    assert panel.check_state("block_16", block=True) == Qt.CheckState.Unchecked   # the frozen base
+    assert panel.check_state("block_16", block=True) == Qt.CheckState.Unchecked  # the frozen base
     assert panel.check_state("head", block=True) == Qt.CheckState.Checked
     assert panel.table.is_expanded("head") and not panel.table.is_expanded("block_3")
     block16 = [r.name for r in panel.rows if r.block == "block_16" and r.has_weights]
 
     with qtbot.waitSignal(window.inspection_shown, timeout=BUILD_TIMEOUT_MS):
-        panel.set_layer_checked("block_16", True, block=True)   # the whole block trains
+        panel.set_layer_checked("block_16", True, block=True)  # the whole block trains
     assert {n: window.session.config.config.layer_trainable[n] for n in block16} == dict.fromkeys(block16, True)
     assert all(r.trainable for r in panel.rows if r.name in block16)
     assert panel.check_state("block_16", block=True) == Qt.CheckState.Checked
@@ -116,9 +121,13 @@ def test_backbone_layer_tree_is_grouped_by_block(window, qtbot) -> None:
     with qtbot.waitSignal(window.inspection_shown, timeout=BUILD_TIMEOUT_MS):
         panel.freeze_through("block_14")
     by_block = {b: panel.check_state(b, block=True) for b in ("block_14", "block_15", "block_16", "out_relu", "head")}
-    assert by_block == {"block_14": Qt.CheckState.Unchecked, "block_15": Qt.CheckState.Checked,
-                        "block_16": Qt.CheckState.Checked, "out_relu": Qt.CheckState.Checked,
-                        "head": Qt.CheckState.Checked}
+    assert by_block == {
+        "block_14": Qt.CheckState.Unchecked,
+        "block_15": Qt.CheckState.Checked,
+        "block_16": Qt.CheckState.Checked,
+        "out_relu": Qt.CheckState.Checked,
+        "head": Qt.CheckState.Checked,
+    }
     trainable = sum(r.trainable_params for r in panel.rows)
     assert f"{trainable:,}" in panel.params.text()
 
@@ -139,8 +148,14 @@ def test_backbone_weights_offline_message_then_none_recovers(window, qtbot, monk
         for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
             monkeypatch.setenv(name, "http://127.0.0.1:9")
         with qtbot.waitSignal(window.inspection_shown, timeout=BUILD_TIMEOUT_MS):
-            window.session.config.update(**{"arch.name": "mobilenet_v2", "arch.weights": "imagenet", "layer_trainable": {},
-                                   "freeze_all_but": None})
+            window.session.config.update(
+                **{
+                    "arch.name": "mobilenet_v2",
+                    "arch.weights": "imagenet",
+                    "layer_trainable": {},
+                    "freeze_all_but": None,
+                }
+            )
         assert not window.inspect.busy
         bar = window.message_bar
         assert bar.level == "error" and cached.name in bar.text and str(cached.parent) in bar.text
@@ -156,7 +171,7 @@ def test_backbone_weights_offline_message_then_none_recovers(window, qtbot, monk
         assert window.session.config.config.arch.weights == "none"
         assert window.message_bar.text == "" and panel.grouped and panel.status.text() == ""
 
-    missing = tmp_path / "my_weights.h5"     # a weights file (as the file dialog would choose)
+    missing = tmp_path / "my_weights.h5"  # a weights file (as the file dialog would choose)
     with qtbot.waitSignal(window.inspection_shown, timeout=BUILD_TIMEOUT_MS):
         window.session.config.update(**{"arch.name": "mobilenet_v2", "arch.weights": str(missing)})
     assert panel.weights.currentText() == "file: my_weights.h5" and panel.weights.currentData() == str(missing)

@@ -1,4 +1,5 @@
 """The window builds fast, without TensorFlow, remembers settings, and its plots stay cheap."""
+
 from __future__ import annotations
 
 import math
@@ -32,7 +33,13 @@ def test_gui_modules_do_not_import_tensorflow() -> None:
 def test_window_builds(make_window, qtbot) -> None:
     window = make_window()
     assert window.windowTitle() == "LayerLab"
-    assert [window.controls.tabText(i) for i in range(window.controls.count())] == ["Data", "Model", "Augment", "Training", "Grid"]
+    assert [window.controls.tabText(i) for i in range(window.controls.count())] == [
+        "Data",
+        "Model",
+        "Augment",
+        "Training",
+        "Grid",
+    ]
     assert window.results.tabText(0) == "Classify"
     assert window.acceptDrops()
     assert window.run_bar.train.isEnabled() and not window.run_bar.stop.isEnabled()
@@ -59,12 +66,12 @@ def test_shrink_rule_control_and_settings_saved_by_an_older_layerlab(make_window
     config = window.session.config
     assert config.config.training.epochs == 9 and config.config.data.resample == "bilinear"
     combo = window.data_panel.resample_combo
-    assert combo.currentData() == "bilinear" and not combo.isEnabled()      # digits: nothing to shrink
+    assert combo.currentData() == "bilinear" and not combo.isEnabled()  # digits: nothing to shrink
     (tmp_path / "photos" / "a").mkdir(parents=True)
     config.update(**{"data.name": f"folder:{tmp_path / 'photos'}"})
     assert combo.isEnabled()
     combo.setCurrentIndex(combo.findData("lanczos"))
-    combo.activated.emit(combo.currentIndex())          # what a person's pick sends
+    combo.activated.emit(combo.currentIndex())  # what a person's pick sends
     assert config.config.data.resample == "lanczos"
 
 

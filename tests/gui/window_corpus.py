@@ -7,6 +7,7 @@ file's header asks for fails instead of exhausting the machine. It opens the win
 drops every image and special file on it, opens every npz, class folder and degenerate dataset,
 opens every run folder, and prints one JSON line per case: what the window said about it.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,14 @@ def open_datasets(app: Any, window: Any, family: str, cases: list[Case], kind: s
         window.session.update("message", text="", level="info", details="", topic="")
         name = f"{kind}:{os.fsdecode(case.path)}"
         window.session.config.update(**{"data.name": name})
-        _until(app, lambda: window.session.data.name == name and window.session.data.status in ("ready", "failed")
-               and not window.data.busy)
+        _until(
+            app,
+            lambda: (
+                window.session.data.name == name
+                and window.session.data.status in ("ready", "failed")
+                and not window.data.busy
+            ),
+        )
         data = window.session.data
         said = window.message_bar.text if data.status == "failed" else ""
         out.append(_report(family, case, said, data.status == "ready"))
