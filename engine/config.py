@@ -143,7 +143,7 @@ class ExperimentConfig(_Model):
 
     schema_version: int = SCHEMA_VERSION
     task: Literal["classification", "autoencoder"] = Field(
-        "classification", description="autoencoder: learn to reconstruct the images (engine.training.autoencoder)"
+        "classification", description="autoencoder: learn to reconstruct the images (engine.training.tasks)"
     )
     data: DataOptions = Field(default_factory=DataOptions)
     arch: ArchOptions = Field(default_factory=ArchOptions)

@@ -2,7 +2,7 @@
 
 Both take float32 pixels 0..255 like every LayerLab model ("image" → "rescale" 1/255) and end
 in "reconstruction": the image again, (H, W, C) in 0..1 (sigmoid, float32 under mixed
-precision). They are trained by engine.training.autoencoder to reproduce the clean image from
+precision). They are trained (engine.training.tasks) to reproduce the clean image from
 the input, which for a denoising autoencoder (`noise` > 0) carries Gaussian noise added by the
 training data pipeline, never by the model: the saved model is deterministic, and
 engine.inference.reconstruction adds the same noise when it shows what the model does. Only standard Keras

@@ -36,7 +36,7 @@ class ArchInfo:
     normalisation); a front end may apply them when the user picks the preset. `loss` is what
     the model is trained with: "crossentropy" (a softmax classifier), "margin" (CapsNet: its
     outputs are capsule lengths, see engine.architectures.outputs) or "reconstruction" (an autoencoder:
-    mean squared error against the clean image, engine.training.autoencoder).
+    mean squared error against the clean image, engine.training.tasks).
     """
 
     name: str

@@ -2,7 +2,7 @@
 
 The window shows originals, noisy inputs and reconstructions side by side, and reconstructs a
 dropped image; the CLI and tests do the same through here. An autoencoder run is an ordinary
-run folder (engine.training.autoencoder) whose model maps 0..255 pixels to a 0..1 image of the
+run folder (engine.training.tasks) whose model maps 0..255 pixels to a 0..1 image of the
 same shape. Noise is added here, never inside the model, with the same recipe as training
 (Gaussian, std `noise` on the 0..1 scale, clipped), so a reconstruction can be shown with or
 without it. Images come and go as float32 arrays (N, H, W, C) in 0..255, like the input of a

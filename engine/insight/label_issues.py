@@ -168,7 +168,7 @@ def _fit_and_predict(
     from engine.architectures.layers import apply_freezing
     from engine.architectures.outputs import as_probabilities
     from engine.training import feature_cache
-    from engine.training.losses import loss_for
+    from engine.training.tasks import loss_for
 
     keras.utils.set_random_seed(config.training.seed)  # every fold starts from the same weights
     model = build_model(config.arch, dataset.input_shape, dataset.num_classes)

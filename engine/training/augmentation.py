@@ -67,6 +67,15 @@ def _parallel_calls() -> int | None:
 _LAYERS_OF: weakref.WeakKeyDictionary[Any, tuple[Any, ...]] = weakref.WeakKeyDictionary()
 
 
+def carry_layers(source: Any, derived: Any) -> Any:
+    """`derived` (a dataset mapped from `source`) with `source`'s augmentation layers, so that a
+    checkpoint of a training fed by `derived` still keeps their seed states."""
+    layers = layers_of(source)
+    if layers:
+        _LAYERS_OF[derived] = layers
+    return derived
+
+
 def layers_of(ds: Any) -> tuple[Any, ...]:
     """The augmentation layers `augment_dataset` mapped over `ds` (none for other datasets)."""
     try:

@@ -106,7 +106,10 @@ class EngineCallback(keras.callbacks.Callback):
         now = time.perf_counter()
         if now - self._last_emit >= BATCH_EVENT_INTERVAL_S or batch + 1 == self.steps:
             self._last_emit = now
-            loss, accuracy = float(loss or 0.0), float(logs.get("accuracy", 0.0))
+            loss, accuracy = (
+                float(loss or 0.0),
+                float(logs.get("accuracy", math.nan)),
+            )  # NaN: no accuracy (an autoencoder)
             recent_loss, recent_accuracy = self._emitted.advance(batch + 1, loss, accuracy)
             self.observer(
                 BatchEnd(self._epoch, batch, self.steps, loss, accuracy, now - self.t0, recent_loss, recent_accuracy)

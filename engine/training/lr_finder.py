@@ -20,10 +20,18 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import keras
+
 from engine.config import ExperimentConfig
 from engine.core.cancel import Cancelled, CancelToken
 from engine.core.errors import ConfigError
 from engine.core.events import LrProbe, Observer, ignore
+from engine.datasets import load_dataset
+from engine.runtime.graphs import forget_custom_gradients
+from engine.training.augmentation import augment_dataset
+from engine.training.optimizers import make_optimizer
+from engine.training.setup import model_for_training, precision_policy
+from engine.training.tasks import loss_for, task_for
 
 SMOOTHING = 0.98
 EXPLODES_AT = 4.0
@@ -50,49 +58,26 @@ def find_learning_rate(
     cancel: CancelToken | None = None,
 ) -> LrSweep:
     """Sweep the rate from `start` to `end` over `steps` batches; see the module docstring.
-    `ConfigError` for a bad range; `Cancelled` when cancelled."""
-    import keras
-
-    from engine.runtime.graphs import forget_custom_gradients
-
+    `ConfigError` for a bad range or an autoencoder (it sweeps classifiers); `Cancelled` when
+    cancelled."""
     if not (0 < start < end) or steps < 5:
         raise ConfigError("the learning-rate sweep needs 0 < start < end and at least 5 steps")
+    if task_for(config).name != "classification":
+        raise ConfigError("the learning-rate finder sweeps classifiers; train an autoencoder with a chosen rate")
     observer, cancel = observer or ignore, cancel or CancelToken()
-    policy = keras.mixed_precision.global_policy()
-    try:
-        with forget_custom_gradients():
-            model, batches = _prepare(config, dataset)
-            return _sweep(model, batches, start, end, steps, observer, cancel)
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
+    with forget_custom_gradients(), precision_policy(config):
+        model, batches = _prepare(config, dataset)
+        return _sweep(model, batches, start, end, steps, observer, cancel)
 
 
 def _prepare(config: ExperimentConfig, dataset: Any) -> tuple[Any, Any]:
     """A fresh model as training would build it, compiled, and endless training batches."""
-    import keras
-
-    from engine.architectures import build_model
-    from engine.architectures.layers import apply_freezing
-    from engine.runtime import devices as device
-    from engine.training.augmentation import augment_dataset
-    from engine.training.optimizers import make_optimizer
-    from engine.training.trainer import initialise_from
-
     t = config.training
     keras.utils.set_random_seed(t.seed)
     if dataset is None:
-        from engine.datasets import load_dataset
-
         dataset = load_dataset(config.data, seed=t.seed)
-    keras.mixed_precision.set_global_policy("mixed_float16" if t.mixed_precision else "float32")
-    with device.strategy().scope():
-        model = build_model(config.arch, dataset.input_shape, dataset.num_classes)
-    if config.init_from:
-        initialise_from(model, config.init_from)
-    apply_freezing(model, config.layer_trainable, config.freeze_all_but)
-    model.compile(
-        optimizer=make_optimizer(t, t.learning_rate), loss="sparse_categorical_crossentropy", jit_compile=t.xla
-    )
+    model, _ = model_for_training(config, dataset)
+    model.compile(optimizer=make_optimizer(t, t.learning_rate), loss=loss_for(config.arch.name), jit_compile=t.xla)
     batches = augment_dataset(
         dataset.tf_dataset("train", t.batch_size, shuffle=True, seed=t.seed), config.augmentation, t.seed
     ).repeat()

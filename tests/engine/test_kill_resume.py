@@ -36,11 +36,11 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def kill_during_epoch(run: Path, epoch: int) -> list[str]:
-    """Start a training and SIGKILL it as soon as it has reported `epoch` (1-based) finished: it is
-    then inside the next epoch."""
+def kill_during_epoch(run: Path, epoch: int, train: list[str] = TRAIN) -> list[str]:
+    """Start a training of 8 epochs (`train`: the command line) and SIGKILL it as soon as it has
+    reported `epoch` (1-based) finished: it is then inside the next epoch."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", *TRAIN, "--out", str(run)],
+        [sys.executable, "-m", "engine.cli", *train, "--out", str(run)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
