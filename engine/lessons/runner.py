@@ -13,13 +13,17 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.core.cancel import CancelToken
 from engine.core.errors import ArchitectureError, ConfigError, DatasetError
 from engine.core.events import Observer, ignore
+from engine.experiments.grid import GridResult, settings_label
 from engine.lessons.availability import fallback_lesson, missing_for
 from engine.lessons.catalogue import Lesson
+
+if TYPE_CHECKING:
+    from engine.training.trainer import TrainResult
 
 SAMPLE_PHOTOS = ("china.jpg", "flower.jpg")  # scikit-learn's two sample photographs
 TOP_K = 5
@@ -182,21 +186,37 @@ def run_lesson(
 def _run_single(lesson: Lesson, observer: Observer, cancel: CancelToken, runs_root: Any, dataset: Any) -> LessonResult:
     from engine.training.trainer import train
 
-    result = train(lesson.base_config, observer, cancel, dataset=dataset, runs_root=runs_root)
+    return lesson_result(lesson, train(lesson.base_config, observer, cancel, dataset=dataset, runs_root=runs_root))
+
+
+def _run_grid(lesson: Lesson, observer: Observer, cancel: CancelToken, runs_root: Any, grid_dir: Any) -> LessonResult:
+    from engine.experiments.grid_runner import run_grid
+
+    root = Path(runs_root) if runs_root else None
+    grid_dir = Path(grid_dir) if grid_dir else lesson_grid_dir(lesson, root)
+    return lesson_result(lesson, run_grid(lesson.grid, observer, cancel, grid_dir=grid_dir, runs_root=root))
+
+
+def lesson_result(lesson: Lesson, result: TrainResult | GridResult) -> LessonResult:
+    """What a lesson's run (a `TrainResult`) or grid (a `GridResult`) measured, in one line
+    comparable to `lesson.published`: how the CLI and the window, which runs a lesson through its
+    own training and grid views, say the same thing."""
+    if isinstance(result, GridResult):
+        return _grid_result(lesson, result)
     run_dirs = [str(result.run_dir)] if result.run_dir is not None else []
     if result.failed:
         return LessonResult(
             lesson, run_dirs, f"failed: {result.failed}", failed=result.failed, cancelled=result.cancelled
         )
     m = result.metrics
-    if lesson.kind == "autoencoder":
+    if lesson.kind == "autoencoder" or m.reconstruction_error is not None:
         row = LessonRow(
             "denoising autoencoder",
             run_dirs,
             {"reconstruction_error": m.reconstruction_error, "noisy_input_error": m.noisy_input_error},
         )
         return LessonResult(lesson, run_dirs, autoencoder_figure(m), [row], cancelled=result.cancelled)
-    if lesson.kind == "two_stage":
+    if lesson.kind == "two_stage" or any(entry.stage == 2 for entry in result.history):
         rows = stage_rows(result.history, m, run_dirs)
         return LessonResult(lesson, run_dirs, two_stage_figure(rows), rows, cancelled=result.cancelled)
     row = LessonRow(lesson.base_config.arch.name, run_dirs, accuracy_figures(m))
@@ -210,13 +230,7 @@ def _run_single(lesson: Lesson, observer: Observer, cancel: CancelToken, runs_ro
     )
 
 
-def _run_grid(lesson: Lesson, observer: Observer, cancel: CancelToken, runs_root: Any, grid_dir: Any) -> LessonResult:
-    from engine.experiments.grid import settings_label
-    from engine.experiments.grid_runner import run_grid
-
-    root = Path(runs_root) if runs_root else None
-    grid_dir = Path(grid_dir) if grid_dir else lesson_grid_dir(lesson, root)
-    result = run_grid(lesson.grid, observer, cancel, grid_dir=grid_dir, runs_root=root)
+def _grid_result(lesson: Lesson, result: GridResult) -> LessonResult:
     rows = [
         LessonRow(settings_label(row.settings), list(row.run_dirs), _mean_figures(row.run_dirs)) for row in result.rows
     ]
