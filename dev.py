@@ -94,6 +94,22 @@ def ensure_qt_libraries() -> None:
     )
 
 
+def check_shape(python: Path) -> int:
+    """ruff (lint and format) and import-linter's contracts (pyproject.toml): the first that fails
+    says why and ends the check (its exit status)."""
+    scripts = python.parent
+    for name, command in (
+        ("ruff check", [str(python), "-m", "ruff", "check", "."]),
+        ("ruff format --check", [str(python), "-m", "ruff", "format", "--check", "."]),
+        ("import contracts", [str(scripts / ("lint-imports.exe" if os.name == "nt" else "lint-imports"))]),
+    ):
+        status = subprocess.call(command, cwd=ROOT)
+        if status:
+            print(f"LayerLab: {name} failed (see above)", file=sys.stderr)
+            return status
+    return 0
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "app"
     rest = argv[1:]
@@ -103,15 +119,25 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(python), "-m", "gui.app", *rest], cwd=ROOT)
     if command == "test":
         python = ensure_env("test")
+        if not rest:  # the whole suite: the code's shape first (seconds), then the tests
+            failed = check_shape(python)
+            if failed:
+                return failed
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TF_CPP_MIN_LOG_LEVEL="2")
         return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    if command == "check":  # only the shape: lint, format, import contracts
+        return check_shape(ensure_env("test"))
     if command == "cli":
         python = ensure_env("test")
         return subprocess.call([str(python), "-m", "engine.cli", *rest], cwd=ROOT)
+    if command == "api-docs":  # docs/engine-api.md from the engine's public API (engine/api.py)
+        python = ensure_env("test")
+        code = "from engine.api import reference; open('docs/engine-api.md', 'w', encoding='utf-8').write(reference())"
+        return subprocess.call([str(python), "-c", code], cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     if command == "bench":
         python = ensure_env("test")
         return subprocess.call([str(python), "-m", "benchmarks", *rest], cwd=ROOT)
-    print(f"usage: python3 dev.py app|test|cli|bench [args...]  (got {command!r})", file=sys.stderr)
+    print(f"usage: python3 dev.py app|test|check|cli|bench|api-docs [args...]  (got {command!r})", file=sys.stderr)
     return 2
 
 

@@ -5,6 +5,7 @@ Everything is generated from code so the assets can be re-made and carry no lice
 - samples/digit_N.png: digits written in dark ink on light paper, like a photo of a handwritten
   digit (the opposite polarity of the digits dataset, which the app's preprocessing handles).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -103,6 +103,9 @@ class Augmentation(_Model):
 
 
 class TrainingOptions(_Model):
+    """How the model is trained: optimizer, rate and its schedule, batches, epochs and stages,
+    early stopping, and the switches that trade speed for memory or repeatability."""
+
     optimizer: Optimizer = "adam"
     learning_rate: float = Field(1e-3, gt=0.0, le=10.0)
     momentum: float = Field(0.9, ge=0.0, lt=1.0, description="sgd only")
@@ -211,6 +214,26 @@ def with_total_epochs(config: ExperimentConfig, total: int) -> ExperimentConfig:
     if t.stage2_epochs > 0 and total > t.epochs:
         return config.updated(**{"training.stage2_epochs": total - t.epochs})
     return config.updated(**{"training.epochs": total, "training.stage2_epochs": 0})
+
+
+#: What a fork never takes from the current settings: the checkpoint's model was built for its own
+#: data and architecture, and its lineage is its own.
+FORK_KEEPS = ("data", "arch", "parent", "schema_version", "task", "init_from")
+
+
+def fork_changes(run_config: ExperimentConfig, current: ExperimentConfig) -> dict[str, Any]:
+    """The current settings that differ from a run's (dotted keys, as `updated` takes them), but
+    its data and architecture: what a fork of that run with the current settings changes."""
+    ours, theirs = current.model_dump(mode="json"), run_config.model_dump(mode="json")
+    changes: dict[str, Any] = {}
+    for key, value in ours.items():
+        if key in FORK_KEEPS:
+            continue
+        if isinstance(value, dict) and key != "layer_trainable":
+            changes.update({f"{key}.{k}": v for k, v in value.items() if theirs.get(key, {}).get(k) != v})
+        elif theirs.get(key) != value:
+            changes[key] = value
+    return changes
 
 
 def _upgrade(data: dict[str, Any], as_run: bool = True) -> dict[str, Any]:

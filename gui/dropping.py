@@ -23,7 +23,7 @@ _FALLBACK_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif
 
 def image_extensions() -> frozenset[str]:
     try:
-        from engine.images.decode import IMAGE_EXTENSIONS
+        from engine import IMAGE_EXTENSIONS
     except ImportError:
         return _FALLBACK_EXTENSIONS
     return frozenset(e.lower() for e in IMAGE_EXTENSIONS)

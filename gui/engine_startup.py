@@ -58,17 +58,9 @@ def engine_loaded() -> bool:
 
 
 def _import_engine() -> str:
-    import tensorflow  # noqa: F401  the slow part
+    from engine import warm_up
 
-    import engine.architectures.layers
-    import engine.architectures.scratch
-    import engine.inference.classifier
-    import engine.training.trainer  # noqa: F401
-    from engine.architectures import custom_objects
-    from engine.runtime.devices import device_name
-
-    custom_objects()
-    device = device_name()
+    device = warm_up()  # TensorFlow and the modules a first training needs: the slow part
     # TensorFlow and Keras leave ~10⁶ long-lived Python objects; moving them out of the
     # collector's reach keeps full collections (which pause every thread, the UI's too) from
     # taking 100+ ms in the middle of a training.

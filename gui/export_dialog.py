@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.export.bundle import MIN_AGREEMENT, MIN_AGREEMENT_INT8
-from engine.export.formats import missing_packages
+from engine import MIN_AGREEMENT, MIN_AGREEMENT_INT8
+from engine import missing_export_packages as missing_packages
 from gui.widgets import hint, set_state
 
 FORMATS = (

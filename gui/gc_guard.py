@@ -30,7 +30,7 @@ from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
-from engine.runtime import collection as cycles
+from engine import set_cycle_collector
 
 #: How often the UI thread looks at the allocation counts (a generation-0 collection takes well
 #: under a millisecond; the interval only bounds how long cyclic garbage waits).
@@ -50,7 +50,7 @@ def install(app: QApplication) -> GarbageCollector:
         _collector = GarbageCollector(interval=CHECK_INTERVAL_S)
         _collector.timer.timeout.connect(_collect_if_requested)
         _ui_thread = threading.current_thread()
-        cycles.set_cycle_collector(request_collection)
+        set_cycle_collector(request_collection)
         app.aboutToQuit.connect(_stop)
     return _collector
 
@@ -75,5 +75,5 @@ def _stop() -> None:
     if _collector is not None:
         _collector.timer.stop()
         _collector = None
-    cycles.set_cycle_collector(None)
+    set_cycle_collector(None)
     gc.enable()

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
+from engine import default_runs_root, list_architectures, list_datasets
 from gui import theme
 from gui.panels.augmentation import AugmentationPanel
 from gui.panels.classify import ClassifyPanel
@@ -39,8 +40,9 @@ def build_panels(window: Any, runs_root: Path | None) -> None:
     window.resize(1560, 940)
     window.setMinimumSize(1100, 680)
     config, start_folder = window.session.config, window.settings.last_folder
-    window.data_panel = DataPanel(config, start_folder)
-    window.model_panel = ModelPanel(config)
+    datasets = [(d.name, d.description, d.needs_download) for d in list_datasets() if ":" not in d.name]
+    window.data_panel = DataPanel(config, start_folder, datasets)
+    window.model_panel = ModelPanel(config, list_architectures(None))
     window.augmentation_panel = AugmentationPanel(config)
     window.lr_panel = LrFinderPanel()
     window.training_panel = TrainingPanel(config, window.lr_panel)
@@ -77,7 +79,11 @@ def build_panels(window: Any, runs_root: Path | None) -> None:
         column.addWidget(widget, stretch)
     window.classify_panel = ClassifyPanel(window.session.preferences, start_folder)
     window.errors_panel = ErrorsPanel(window.session.preferences)
-    window.runs_panel, window.map_panel, window.labels_panel = RunsPanel(runs_root), MapPanel(), LabelsPanel()
+    window.runs_panel, window.map_panel, window.labels_panel = (
+        RunsPanel(runs_root or default_runs_root()),
+        MapPanel(),
+        LabelsPanel(),
+    )
     window.results = tab_widget(
         "ResultTabs",
         440,

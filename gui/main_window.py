@@ -221,7 +221,7 @@ class MainWindow(QMainWindow):
         self.classify_sources(sources_from_mime(mime))
 
     def choose_run_folder(self) -> None:
-        from engine.runs.folders import default_runs_root
+        from engine import default_runs_root
 
         path = QFileDialog.getExistingDirectory(self, "Open a run folder", str(self.runs.root or default_runs_root()))
         if path:

@@ -17,8 +17,7 @@ from typing import Any, Generic, TypeVar
 from psygnal import Signal, SignalGroup
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engine.config import ExperimentConfig
-from engine.core.errors import ConfigError
+from engine import ConfigError, ExperimentConfig
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -119,7 +118,7 @@ class Preferences(BaseModel):
 
 def memory_budget(preferences: Preferences) -> Any:
     """The engine's `MemoryBudget` for these preferences."""
-    from engine.core.memory import MemoryBudget
+    from engine import MemoryBudget
 
     mb = preferences.memory_budget_mb
     return MemoryBudget.from_megabytes(mb) if mb else MemoryBudget.default()

@@ -12,8 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from PySide6.QtCore import QByteArray, QSettings
 
-from engine.config import ExperimentConfig
-from engine.core.errors import ConfigError
+from engine import ConfigError, ExperimentConfig
 from gui.session import Preferences
 
 ORGANIZATION = "LayerLab"

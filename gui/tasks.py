@@ -30,8 +30,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.core.cancel import CancelToken
-from engine.core.errors import LayerLabError
+from engine import CancelToken, LayerLabError
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +123,7 @@ class _Lane:
     def _run(self, job: _Job) -> None:
         task = job.task
         if task.abandoned:
+            self._runner._post(task, None, None, final=True)  # still counted as done (`TaskRunner.idle`)
             return
         try:
             value = job.fn(task, *job.args)
@@ -204,6 +204,7 @@ class TaskRunner(QObject):
         self._timers: dict[str, QTimer] = {}  # debounce timers
         self._debounced: dict[str, Callable[[], None]] = {}
         self._repeats: dict[str, QTimer] = {}
+        self._outstanding = 0  # jobs submitted whose last delivery has not come back (UI thread only)
         self._deliver.connect(self._on_deliver)
 
     def slot(self, name: str, lane: str, *, newest_only: bool = True) -> TaskSlot:
@@ -259,12 +260,20 @@ class TaskRunner(QObject):
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def idle(self) -> bool:
+        """No job queued or running on any lane, every result delivered, no debounced call
+        pending: what a test waits for (`qtbot.waitUntil(lambda: runner.idle)`) instead of a
+        fixed wait."""
+        return self._outstanding == 0 and not any(timer.isActive() for timer in self._timers.values())
+
     # --- internals ---------------------------------------------------------------------------------
     def _submit(self, lane: str, job: _Job) -> None:
         if self._closed:
             job.task.cancel()
             job.task._slot._finished(job.task)
             return
+        self._outstanding += 1
         self._lanes[lane].put(job)
 
     def _post(self, task: Task, callback: Callback, value: Any, final: bool) -> None:
@@ -279,6 +288,7 @@ class TaskRunner(QObject):
     def _on_deliver(self, delivery: tuple[Task, Callback, Any, bool]) -> None:
         task, callback, value, final = delivery
         if final:
+            self._outstanding -= 1
             task._slot._finished(task)
         if self._closed or task.abandoned or callback is None:
             return

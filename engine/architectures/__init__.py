@@ -174,6 +174,7 @@ def custom_objects() -> dict[str, type]:
     They are registered with Keras when their module is imported; calling this before
     `keras.saving.load_model` makes sure of it in a fresh process.
     """
+    # TensorFlow: imported here, so importing this module stays cheap
     from engine.architectures.capsnet import CUSTOM_OBJECTS as CAPSNET
     from engine.architectures.preprocessing import CUSTOM_OBJECTS
 

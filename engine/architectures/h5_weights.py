@@ -26,6 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
 from engine.architectures.preprocessing import IMAGENET_MEAN_BGR
@@ -37,7 +38,6 @@ CAFFE_FIRST_LAYER = "block1_conv1"
 
 def read_h5_weights(path: str | Path) -> dict[str, list[np.ndarray]]:
     """Layer name → its weight arrays, in the order Keras stores them (kernel, then bias)."""
-    import h5py
 
     path = Path(path)
     try:

@@ -61,6 +61,7 @@ def imagenet_file(arch: str, side: int) -> WeightsFile:
 def keras_cache_dir() -> Path:
     """The folder Keras' `get_file(..., cache_subdir="models")` reads and writes."""
     try:
+        # TensorFlow: imported here, so importing this module stays cheap
         from keras.src.backend.config import keras_home
 
         base = os.path.expanduser(keras_home())
@@ -99,6 +100,7 @@ def ensure_imagenet_weights(arch: str, side: int) -> Path:
     Raises `ArchitectureError` naming the file, its folder and its address when the download
     fails.
     """
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
 
     wf = imagenet_file(arch, side)

@@ -13,6 +13,8 @@ import os
 import shutil
 from pathlib import Path
 
+from platformdirs import user_cache_path
+
 IMAGES = "images"
 FEATURES = "features"
 KINDS = (IMAGES, FEATURES)
@@ -25,7 +27,6 @@ def cache_root() -> Path:
     home = os.environ.get("LAYERLAB_HOME")
     if home:
         return Path(home).expanduser() / "cache"
-    from platformdirs import user_cache_path
 
     return user_cache_path("layerlab", appauthor=False)
 

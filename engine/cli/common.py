@@ -15,11 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
-from engine.core.cancel import CancelToken
-from engine.core.errors import ConfigError
-from engine.core.files import printable_path
-from engine.core.memory import MemoryBudget
-from engine.runtime.startup import import_tensorflow_quietly
+from engine import CancelToken, ConfigError, MemoryBudget, import_tensorflow_quietly, printable_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

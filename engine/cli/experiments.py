@@ -16,27 +16,27 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from engine.cli.common import EXIT_FAILED, EXIT_OK, StopOnSignals, err, fmt, out, printable, start_tensorflow
-from engine.cli.options import add_model_options, add_training_options, config_from_args, given_options
-from engine.cli.progress import GridProgress, fmt_seconds
-from engine.core.cancel import CancelToken
-from engine.core.errors import ConfigError
-from engine.datasets import load_dataset
-from engine.experiments.compare import compare_runs
-from engine.experiments.grid import (
+from engine import (
+    CancelToken,
+    ConfigError,
     GridRow,
     GridSpec,
     best_row,
     cell_config,
     check_spec,
+    compare_runs,
     ensure_same_grid,
     grid_cells,
+    grid_file,
+    load_dataset,
     load_grid,
     parse_vary,
+    run_grid,
     settings_label,
 )
-from engine.experiments.grid_files import grid_file
-from engine.experiments.grid_runner import run_grid
+from engine.cli.common import EXIT_FAILED, EXIT_OK, StopOnSignals, err, fmt, out, printable, start_tensorflow
+from engine.cli.options import add_model_options, add_training_options, config_from_args, given_options
+from engine.cli.progress import GridProgress, fmt_seconds
 
 
 def add_commands(sub: Any) -> None:

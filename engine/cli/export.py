@@ -13,10 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from engine import Cancelled, CancelToken, ConfigError, ExportError, check_export, export_run
 from engine.cli.common import EXIT_FAILED, EXIT_OK, StopOnSignals, err, out, printable, start_tensorflow
-from engine.core.cancel import Cancelled, CancelToken
-from engine.core.errors import ConfigError, ExportError
-from engine.export.bundle import check_export, export_run
 
 
 def add_commands(sub: Any) -> None:

@@ -12,14 +12,20 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from engine import (
+    Cancelled,
+    CancelToken,
+    Classifier,
+    LayerLabError,
+    explain_images,
+    find_label_issues,
+    load_dataset,
+    report_text,
+    resolve_run,
+    run_report,
+)
 from engine.cli.common import EXIT_FAILED, EXIT_OK, StopOnSignals, err, one_line, out, printable, start_tensorflow
 from engine.cli.options import add_model_options, config_from_args, option, probability
-from engine.core.cancel import Cancelled, CancelToken
-from engine.core.errors import LayerLabError
-from engine.datasets import load_dataset
-from engine.inference.classifier import Classifier, resolve_run
-from engine.insight.label_issues import find_label_issues
-from engine.insight.report import explain_images, report_text, run_report
 
 
 def add_commands(sub: Any) -> None:

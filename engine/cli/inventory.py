@@ -11,14 +11,19 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from engine.architectures import list_architectures
-from engine.caches.folders import cache_root
-from engine.caches.usage import cache_usage, clear_caches
+from engine import (
+    build_model,
+    cache_root,
+    cache_usage,
+    clear_caches,
+    format_bytes,
+    list_architectures,
+    list_datasets,
+    list_runs,
+    load_dataset,
+)
 from engine.cli.common import EXIT_OK, fmt, one_line, out, printable, start_tensorflow
 from engine.cli.options import add_model_options, config_from_args
-from engine.core.files import format_bytes
-from engine.datasets import list_datasets, load_dataset
-from engine.runs.folders import list_runs
 
 
 def add_commands(sub: Any) -> None:
@@ -70,8 +75,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     dataset = load_dataset(config.data, seed=0)
     start_tensorflow()
     # TensorFlow: only once the cheap checks have passed
-    from engine.architectures import build_model
-    from engine.architectures.layers import apply_freezing, layer_table, param_counts
+    # TensorFlow: imported here, so importing this module stays cheap
+    from engine import apply_freezing, layer_table, param_counts
 
     model = build_model(config.arch, dataset.input_shape, dataset.num_classes)
     apply_freezing(model, config.layer_trainable, config.freeze_all_but)

@@ -16,13 +16,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+from engine import (
+    CancelToken,
+    ConfigError,
+    LessonResult,
+    coerce_value,
+    get_lesson,
+    lesson_available,
+    list_lessons,
+    prepare_lesson,
+    run_lesson,
+)
 from engine.cli.common import EXIT_FAILED, EXIT_OK, StopOnSignals, err, out, printable, start_tensorflow
 from engine.cli.progress import GridProgress
-from engine.core.cancel import CancelToken
-from engine.core.errors import ConfigError
-from engine.experiments.settings import coerce_value
-from engine.lessons import get_lesson, lesson_available, list_lessons, run_lesson
-from engine.lessons.runner import LessonResult, prepare_lesson
 
 
 def add_commands(sub: Any) -> None:

@@ -15,10 +15,10 @@ import os
 import sys
 from collections.abc import Sequence
 
+from engine import LayerLabError
 from engine.cli import experiments, export, insight, inventory, lessons, train
 from engine.cli.common import EXIT_FAILED, EXIT_USAGE, RESULTS, err, one_line
 from engine.cli.options import Parser
-from engine.core.errors import LayerLabError
 
 COMMAND_GROUPS = (train, insight, inventory, experiments, export, lessons)
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, get_args
 
-from engine.architectures import get_architecture
-from engine.cli.common import EXIT_USAGE, one_line
-from engine.config import (
+from engine import (
     ACTIVATIONS,
     OPTIMIZERS,
     SCHEDULES,
@@ -22,7 +20,9 @@ from engine.config import (
     DataOptions,
     ExperimentConfig,
     TrainingOptions,
+    get_architecture,
 )
+from engine.cli.common import EXIT_USAGE, one_line
 
 SECTIONS = {"data": DataOptions, "arch": ArchOptions, "training": TrainingOptions, "augmentation": Augmentation}
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 import math
 import time
 
+from engine import (
+    EpochEnd,
+    Event,
+    Failed,
+    Finished,
+    GridRunStarted,
+    Preparing,
+    Resumed,
+    StageChanged,
+    Started,
+    settings_label,
+)
 from engine.cli.common import err, fmt, printable
-from engine.core.events import EpochEnd, Event, Failed, Finished, Preparing, Resumed, StageChanged, Started
-from engine.experiments.grid import GridRunStarted, settings_label
 
 
 class TrainingProgress:

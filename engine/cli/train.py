@@ -16,7 +16,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine.caches.features import FeatureCache
+from engine import (
+    Cancelled,
+    CancelToken,
+    ConfigError,
+    ExperimentConfig,
+    FeatureCache,
+    latest_checkpoint,
+    load_dataset,
+    load_run,
+    planned_epochs,
+    with_total_epochs,
+)
 from engine.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -31,12 +42,6 @@ from engine.cli.common import (
 )
 from engine.cli.options import add_model_options, add_training_options, config_from_args, given_options
 from engine.cli.progress import TrainingProgress
-from engine.config import ExperimentConfig, planned_epochs, with_total_epochs
-from engine.core.cancel import Cancelled, CancelToken
-from engine.core.errors import ConfigError
-from engine.datasets import load_dataset
-from engine.runs.checkpoints import latest_checkpoint
-from engine.runs.folders import load_run
 
 
 def add_commands(sub: Any) -> None:
@@ -80,7 +85,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     )  # before TensorFlow: bad data fails fast
     report_skipped(dataset.skipped, "")
     start_tensorflow()
-    from engine.training.trainer import train
+    # TensorFlow: imported here, so importing this module stays cheap
+    from engine import train
 
     cancel = CancelToken()
     found_before = len(dataset.skipped)
@@ -193,7 +199,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
         raise ConfigError("lr-find needs 0 < --start < --end and --steps of at least 5")
     dataset = load_dataset(config.data, seed=config.training.seed)  # before TensorFlow: bad data fails fast
     start_tensorflow()
-    from engine.training.lr_finder import find_learning_rate  # TensorFlow: only once the cheap checks have passed
+    from engine import find_learning_rate  # TensorFlow: only once the cheap checks have passed
 
     err(
         f"sweeping the learning rate of {config.arch.name} on {dataset.name} from {args.start:g} to {args.end:g} "

@@ -10,6 +10,7 @@ features of a few hundred thousand images, while TensorFlow, the model and the w
 from __future__ import annotations
 
 import os
+import resource
 from dataclasses import dataclass
 
 from engine.core.files import format_bytes
@@ -26,8 +27,6 @@ def machine_memory_bytes() -> int:
     except (AttributeError, OSError, ValueError):
         memory = FALLBACK_MACHINE_BYTES
     try:
-        import resource
-
         limit = resource.getrlimit(resource.RLIMIT_AS)[0]
         if limit != resource.RLIM_INFINITY:
             memory = min(memory, limit)

@@ -1,4 +1,6 @@
-"""Datasets: a cheap registry here; each source module loads what it needs when used."""
+"""Datasets by name: the built-in ones, Keras's, class folders and `.npz` files (one module per
+source), each split as the options ask. Cheap to import: TensorFlow is imported only when a
+dataset is turned into a `tf.data` pipeline, or when Keras downloads one."""
 
 from __future__ import annotations
 
@@ -8,6 +10,11 @@ from typing import TYPE_CHECKING, Any
 from engine.config import DataOptions
 from engine.core.errors import DatasetError
 from engine.datasets.base import Dataset, limit_samples
+from engine.datasets.builtin import load_digits, load_shapes
+from engine.datasets.folder import load_folder
+from engine.datasets.keras_datasets import load_keras_dataset
+from engine.datasets.npz import load_npz
+from engine.datasets.splits import apply_split_options
 
 if TYPE_CHECKING:
     from engine.caches.images import ImageCache
@@ -40,7 +47,14 @@ _INFOS = (
 
 
 def list_datasets() -> list[DatasetInfo]:
+    """Every dataset name LayerLab knows, with what it is and whether it needs a download."""
     return list(_INFOS)
+
+
+def dataset_key(data: DataOptions, seed: int) -> str:
+    """Two configs with the same key load the very same dataset (same split, size, limit), so a
+    front end may reuse one it holds."""
+    return f"{data.model_dump_json()}|seed={seed}"
 
 
 def load_dataset(
@@ -55,31 +69,20 @@ def load_dataset(
     name = options.name
     kind, _, argument = name.partition(":")
     if kind == "digits" and not argument:
-        from engine.datasets.builtin import load_digits as loader
+        dataset = load_digits(options, seed)
     elif kind == "shapes" and not argument:
-        from engine.datasets.builtin import load_shapes as loader
+        dataset = load_shapes(options, seed)
     elif kind in KERAS_DATASETS and not argument:
-        from engine.datasets.keras_datasets import load_keras_dataset as loader
+        dataset = load_keras_dataset(options, seed)
     elif kind == "folder" and argument:
-        from engine.datasets.folder import load_folder
-
-        return _finish(load_folder(argument, options, seed, image_cache=image_cache, budget=budget), options, seed)
+        dataset = load_folder(argument, options, seed, image_cache=image_cache, budget=budget)
     elif kind == "npz" and argument:
-        from engine.datasets.npz import load_npz
-
-        return _finish(load_npz(argument, options, seed), options, seed)
+        dataset = load_npz(argument, options, seed)
     else:
         known = ", ".join(info.name for info in _INFOS)
         raise DatasetError(f"unknown dataset '{name}' (choose one of: {known})")
-    return _finish(loader(options, seed), options, seed)
-
-
-def _finish(dataset: Any, options: DataOptions, seed: int) -> Any:
-    """The test split and validation as the options ask (engine.datasets.splits), then the limit."""
-    from engine.datasets.splits import apply_split_options
-
     return limit_samples(apply_split_options(dataset, options, seed), options.limit, seed)
 
 
-__all__ = ["Dataset", "DatasetInfo", "list_datasets", "load_dataset"]
+__all__ = ["Dataset", "DatasetInfo", "dataset_key", "list_datasets", "load_dataset"]
 # FolderDataset, ImageFiles: engine.datasets.streamed; ImageCache: engine.caches.images.

@@ -7,6 +7,7 @@ at import time (the window imports the registry before TF has loaded).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, NamedTuple
@@ -130,6 +131,7 @@ class Dataset:
         The uint8 batches are cached (4x smaller than float32) and cast on the fly; training data
         is reshuffled every epoch from `seed` so a run is reproducible.
         """
+        # TensorFlow: imported here, so importing this module stays cheap
         import tensorflow as tf
 
         x, y = self.split(split)
@@ -168,7 +170,6 @@ class Dataset:
     def fingerprint(self) -> str:
         """Changes whenever an image, a label or the split changes (every byte is hashed: a
         feature cache on disk must never take one dataset for another)."""
-        import hashlib
 
         digest = hashlib.blake2b(digest_size=16)
         digest.update(repr((self.name, self.class_names)).encode())
@@ -230,7 +231,7 @@ def stratified_indices(y: np.ndarray, fraction: float, seed: int) -> tuple[np.nd
     y = np.asarray(y).reshape(-1)
     index = np.arange(len(y))
     try:
-        from sklearn.model_selection import train_test_split
+        from sklearn.model_selection import train_test_split  # slow to import: loaded when needed
 
         train_idx, val_idx = train_test_split(index, test_size=fraction, random_state=seed, shuffle=True, stratify=y)
         return np.asarray(train_idx, np.int64), np.asarray(val_idx, np.int64)

@@ -23,7 +23,7 @@ MIN_LUMA_CONTRAST = 60.0  # 0..255 difference in brightness between shape and ba
 
 def load_digits(options: DataOptions, seed: int) -> Dataset:
     """1 797 handwritten 8×8 digits bundled with scikit-learn (values 0..16 → 0..255)."""
-    from sklearn.datasets import load_digits as sklearn_digits
+    from sklearn.datasets import load_digits as sklearn_digits  # slow to import: loaded when needed
 
     bunch = sklearn_digits()
     x = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[..., None]

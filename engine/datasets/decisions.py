@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 
 from engine.config import DataOptions, ExperimentConfig
-from engine.core.errors import DatasetError
-from engine.core.files import printable_path
+from engine.core.errors import ConfigError, DatasetError
+from engine.core.files import atomic_write_json, printable_path, read_regular_file
+from engine.runs.folders import default_runs_root
 
 SIDECAR_SUFFIX = ".layerlab-labels.json"
 FOLDER_SIDECAR = ".layerlab-labels.json"
@@ -69,7 +70,6 @@ def _kind_and_path(data: DataOptions) -> tuple[str, Path | None]:
 
 def labels_home() -> Path:
     """`$LAYERLAB_HOME/labels` (beside the runs folder)."""
-    from engine.runs.folders import default_runs_root
 
     return default_runs_root().parent / "labels"
 
@@ -112,7 +112,6 @@ def load_decisions(data: DataOptions) -> LabelDecisions:
 def _load(path: Path, data: DataOptions) -> tuple[LabelDecisions, dict[str, Any] | None]:
     if not os.path.lexists(path):
         return LabelDecisions(), None
-    from engine.core.files import read_regular_file
 
     raw = read_regular_file(path, max_bytes=MAX_SIDECAR_BYTES, error=DatasetError, what="a label-decisions file")
     name = printable_path(path)
@@ -158,7 +157,6 @@ def _label(entry: dict[str, Any]) -> str:
 def save_decisions(data: DataOptions, decisions: LabelDecisions) -> Path:
     """Write the decisions about `data` atomically into its sidecar (see the module docstring);
     returns the file. Never writes anything else beside the data."""
-    from engine.core.files import atomic_write_json
 
     path = sidecar_path(data)
     root = folder_root(data)
@@ -180,6 +178,36 @@ def save_decisions(data: DataOptions, decisions: LabelDecisions) -> Path:
             f"cannot write the label decisions to {printable_path(path)}: {err.strerror or err}"
         ) from None
     return path
+
+
+@dataclass(frozen=True)
+class RecordedDecision:
+    """One decision as saved, and how many the sidecar now holds."""
+
+    key: Key
+    action: str  # exclude | relabel | keep
+    label: str
+    excluded: int
+    relabelled: int
+    sidecar: str
+
+
+def record_decision(data: DataOptions, seed: int, key: Key, action: str, label: str = "") -> RecordedDecision:
+    """Record one decision about a sample beside the dataset (never touching the user's files):
+    "exclude" it from training, "relabel" it as `label`, or "keep" it as it is (which takes back
+    an earlier decision). The sidecar remembers the split `seed` the keys were made with."""
+    if action not in ("exclude", "relabel", "keep"):
+        raise ConfigError(f"a label decision is exclude, relabel or keep, not {action!r}")
+    decisions = load_decisions(data)
+    decisions.seed = seed
+    decisions.exclude.discard(key)
+    decisions.relabel.pop(key, None)
+    if action == "exclude":
+        decisions.exclude.add(key)
+    elif action == "relabel":
+        decisions.relabel[key] = label
+    path = save_decisions(data, decisions)
+    return RecordedDecision(key, action, label, len(decisions.exclude), len(decisions.relabel), str(path))
 
 
 def _order(key: Key) -> tuple[int, str, int]:

@@ -22,6 +22,7 @@ import numpy as np
 from engine.config import DataOptions
 from engine.core.errors import DatasetError
 from engine.datasets.base import Dataset, stratified_split
+from engine.runtime.startup import import_tensorflow_quietly
 
 FASHION_CLASSES = [
     "T-shirt/top",
@@ -265,9 +266,9 @@ def _cifar(name: str) -> tuple[Arrays, list[str]] | None:
 
 def _download(name: str) -> Arrays:
     """Let Keras download (and cache) the dataset; offline, say which file goes where."""
-    from engine.runtime.startup import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # the first import of Keras may be here: keep its chatter off stderr
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
 
     loaders: dict[str, Callable[[], Any]] = {

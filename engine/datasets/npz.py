@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import resource
 import struct
 import zipfile
 import zlib
@@ -60,8 +61,6 @@ def memory_budget_bytes() -> int:
     except (AttributeError, OSError, ValueError):
         memory = 16 * 2**30
     try:
-        import resource
-
         limit = resource.getrlimit(resource.RLIMIT_AS)[0]
         if limit != resource.RLIM_INFINITY:
             memory = min(memory, limit)

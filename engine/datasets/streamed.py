@@ -220,6 +220,7 @@ class FolderDataset:
         shuffles an in-memory dataset with the same seed (a new order every epoch), so a folder
         and the same images held in memory train identically.
         """
+        # TensorFlow: imported here, so importing this module stays cheap
         import tensorflow as tf
 
         key = self._key(split)

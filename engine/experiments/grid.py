@@ -28,12 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import ExperimentConfig
-from engine.core.errors import ConfigError, LayerLabError
+from engine.core.errors import ConfigError, LayerLabError, RunError
 from engine.core.files import printable_path
 from engine.core.records import RunMetrics
 from engine.experiments import stats
+from engine.experiments.compare import config_differences
 from engine.experiments.grid_files import GRID_FILE, FactorRecord, GridRecord, RunRecord, read_grid_record, run_path
 from engine.experiments.settings import apply_settings, coerce_value, describe
+from engine.runs.folders import default_runs_root, read_metrics
 
 MAX_RUNS = 10_000
 
@@ -207,7 +209,6 @@ def grid_rows(spec: GridSpec, finished: Finished) -> list[GridRow]:
 def finished_runs(record: GridRecord, grid_dir: Path) -> Finished:
     """The finished runs `record` lists whose folder still reads back (the others are left out
     of the rows, and a resume trains them again)."""
-    from engine.runs.folders import read_metrics
 
     finished: Finished = {}
     for run in record.runs:
@@ -235,7 +236,6 @@ def spec_to_record(spec: GridSpec, runs: list[RunRecord] | None = None) -> GridR
 
 def spec_of_record(record: GridRecord, where: str) -> GridSpec:
     """The spec a validated record describes (`RunError` naming `where` for a bad factor)."""
-    from engine.core.errors import RunError
 
     try:
         factors = tuple(factor(f.key, f.values) for f in record.factors)
@@ -263,7 +263,6 @@ def load_grid(grid_dir: Path) -> tuple[GridSpec, list[GridRow]]:
 
 def default_grids_root(runs_root: Path | None = None) -> Path:
     """Grids live beside the runs: `<runs root>/../grids` (`$LAYERLAB_HOME/grids` by default)."""
-    from engine.runs.folders import default_runs_root
 
     return Path(runs_root if runs_root is not None else default_runs_root()).parent / "grids"
 
@@ -280,7 +279,6 @@ def list_grids(root: Path | None = None) -> list[Path]:
 def ensure_same_grid(stored: GridSpec, spec: GridSpec, grid_dir: Path) -> None:
     """`ConfigError` unless `spec` is the grid stored in `grid_dir` (resuming another grid's
     folder would mix two experiments)."""
-    from engine.experiments.compare import config_differences
 
     if stored == spec:
         return

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.config import ExperimentConfig
 from engine.core.errors import ConfigError, RunError, describe_validation_error, json_kind
-from engine.core.files import printable_path
+from engine.core.files import atomic_write_json, printable_path
 from engine.runs.files import read_json
 
 GRID_FILE = "grid.json"
@@ -57,6 +57,7 @@ class GridRecord(_GridModel):
 
 
 def grid_file(grid_dir: Path) -> Path:
+    """Where a grid folder keeps its record (`grid.json`)."""
     return Path(grid_dir) / GRID_FILE
 
 
@@ -80,7 +81,6 @@ def read_grid_record(grid_dir: Path) -> GridRecord:
 
 
 def write_grid_record(grid_dir: Path, record: GridRecord) -> None:
-    from engine.core.files import atomic_write_json
 
     atomic_write_json(grid_file(grid_dir), record.model_dump(mode="json"))
 

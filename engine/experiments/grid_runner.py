@@ -15,6 +15,7 @@ from engine.core.cancel import CancelToken
 from engine.core.errors import LayerLabError
 from engine.core.events import Observer
 from engine.core.files import printable_path
+from engine.datasets import load_dataset
 from engine.experiments.grid import (
     GridFinished,
     GridResult,
@@ -33,6 +34,8 @@ from engine.experiments.grid import (
     spec_to_record,
 )
 from engine.experiments.grid_files import GRID_FILE, GridRecord, RunRecord, read_grid_record, write_grid_record
+from engine.runs.folders import new_run_dir
+from engine.runtime.collection import release_keras_state
 
 
 def run_grid(
@@ -57,7 +60,6 @@ def run_grid(
 
 def open_grid(spec: GridSpec, grid_dir: Path | None, runs_root: Path | None) -> tuple[Path, GridRecord]:
     """The grid folder and its record: a new one, or the existing one of the same grid (resume)."""
-    from engine.runs.folders import new_run_dir
 
     if grid_dir is None:
         grid_dir = new_run_dir(spec.base, default_grids_root(runs_root))
@@ -119,6 +121,7 @@ class GridRunner:
 
     def _run_one(self, index: int, cell: int, repeat: int) -> bool:
         """Train one run and record it; True when it was stopped."""
+        # TensorFlow: imported here, so importing this module stays cheap
         from engine.training.trainer import train
 
         settings = self.cells[cell]
@@ -164,7 +167,6 @@ class _LastDataset:
 
     def get(self, config: ExperimentConfig) -> Any:
         """The dataset, or None when it cannot load (then `train` reports why, as a failed run)."""
-        from engine.datasets import load_dataset
 
         key = config.data.model_dump_json() + f"/{config.training.seed}"
         if key != self._key:
@@ -197,7 +199,6 @@ def _quiet_retracing_warnings() -> None:
 
 def _release(result: Any) -> None:
     """Let go of a finished run's model and Keras's global state, so runs do not pile up."""
-    from engine.runtime.collection import release_keras_state
 
     result.model = None
     result.dataset = None

@@ -22,6 +22,7 @@ from typing import Annotated, Any, get_args
 
 from pydantic import TypeAdapter, ValidationError
 
+from engine.architectures import get_architecture, list_architectures
 from engine.config import ArchOptions, Augmentation, DataOptions, ExperimentConfig, TrainingOptions
 from engine.core.errors import ArchitectureError, ConfigError
 
@@ -159,7 +160,6 @@ def apply_settings(base: ExperimentConfig, settings: dict[str, Any]) -> Experime
 
 
 def _preset_changes(arch_name: str) -> dict[str, Any]:
-    from engine.architectures import get_architecture, list_architectures
 
     try:
         preset = get_architecture(arch_name).defaults

@@ -51,7 +51,7 @@ def worse_than_best(samples: Sequence[Sequence[float]]) -> list[bool | None]:
 def welch_p(a: Sequence[float], b: Sequence[float]) -> float:
     """Two-sided p-value of Welch's t-test. Two constant samples: 0 when their values differ
     (no noise, a real difference), 1 when they are equal (SciPy gives NaN for both)."""
-    from scipy.stats import ttest_ind
+    from scipy.stats import ttest_ind  # slow to import: loaded when needed
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # "nearly identical data" (constant samples)

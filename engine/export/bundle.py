@@ -30,7 +30,10 @@ import numpy as np
 from engine.core.cancel import Cancelled
 from engine.core.errors import ExportError, LayerLabError
 from engine.core.files import current_umask, printable_path
+from engine.datasets import load_dataset
 from engine.export.formats import EXTRA_HINT, MODEL_NAMES, missing_packages, size_of, write
+from engine.inference.classifier import resolve_run
+from engine.runs.folders import load_run
 
 FORMATS: tuple[str, ...] = ("keras", "savedmodel", "tflite", "onnx")
 QUANTIZATIONS: tuple[str, ...] = ("float16", "int8")
@@ -54,7 +57,6 @@ class ExportReport:
 def check_export(run_dir: str | Path, fmt: str, out: str | Path, quantize: str | None = None) -> None:
     """The checks that need no TensorFlow: format, quantization, the extra's packages, the run
     and its model archive, the destination. `ExportError` (or `RunError`) with one sentence."""
-    from engine.inference.classifier import resolve_run
 
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
@@ -79,7 +81,6 @@ def export_run(
     cancel: Any = None,
 ) -> ExportReport:
     """Write and verify an export of the run's model; see the module docstring."""
-    from engine.runs.folders import load_run
 
     check_export(run_dir, fmt, out, quantize)
     run = load_run(run_dir)
@@ -153,7 +154,6 @@ def _write_and_verify(
 def comparison_images(run: Any, samples: int) -> tuple[np.ndarray, np.ndarray, str]:
     """(up to `samples` validation images, as many training images for int8 calibration, a
     note): the run's own data when it loads here, else generated images of the input's shape."""
-    from engine.datasets import load_dataset
 
     spec = run.preprocess
     try:

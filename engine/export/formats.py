@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.runs.models import load_model_file
+
 EXTRA_HINT = "pip install 'layerlab[export]' (or: .venv/bin/pip install -e '.[export]')"
 MODEL_NAMES = {"keras": "model.keras", "savedmodel": "saved_model", "tflite": "model.tflite", "onnx": "model.onnx"}
 # Python packages each format needs beyond TensorFlow and Keras: (import name, pip name).
@@ -68,6 +70,7 @@ def inference_graph(model: Any) -> Any:
     exported graph (batch statistics: 11 % top-1 agreement with the model). The verification
     caught it; this wrapper removes the doubt for every model.
     """
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
 
     image = model.inputs[0]  # one input, not a list: the exported signature takes a plain tensor
@@ -81,13 +84,13 @@ def _in_batches(x: np.ndarray, forward: Runner) -> np.ndarray:
 
 
 def _keras_runner(path: Path) -> Runner:
-    from engine.runs.models import load_model_file
 
     loaded = load_model_file(path)  # what any user of the file gets: safe mode, checked archive
     return lambda x: _in_batches(x, lambda batch: loaded(batch, training=False))
 
 
 def _saved_model_runner(path: Path) -> Runner:
+    # TensorFlow: imported here, so importing this module stays cheap
     import tensorflow as tf
 
     loaded = tf.saved_model.load(str(path))
@@ -97,6 +100,7 @@ def _saved_model_runner(path: Path) -> Runner:
 def _quantization(quantize: str | None, calibration: np.ndarray) -> dict[str, Any]:
     """TFLiteConverter settings: float16 weights, or full int8 (weights and activations,
     calibrated on training images; float32 input and output, so the preprocessing is unchanged)."""
+    # TensorFlow: imported here, so importing this module stays cheap
     import tensorflow as tf
 
     if quantize == "float16":
@@ -119,8 +123,9 @@ def _litert_runner(path: Path) -> tuple[Runner, str]:
     """The LiteRT interpreter (ai-edge-litert) when installed, else TensorFlow's bundled one."""
     note = ""
     try:
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter  # an optional extra: imported when needed
     except ImportError:
+        # TensorFlow: imported here, so importing this module stays cheap
         import tensorflow as tf
 
         Interpreter = tf.lite.Interpreter
@@ -155,7 +160,7 @@ def _from_output(y: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
 
 
 def _onnx_runner(path: Path) -> Runner:
-    import onnxruntime
+    import onnxruntime  # an optional extra: imported when needed
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from engine.images.decode import LEGACY_RESAMPLE, border_colour, open_for_network, open_image, reduce_to_side, to_array
 from engine.images.spec import PreprocessSpec
@@ -120,8 +120,6 @@ def pad_placement(size: tuple[int, int], target: tuple[int, int], pad_to_square:
 def _light_strokes_on_dark(image: Image.Image) -> Image.Image:
     """Invert a dark-ink-on-paper picture so it matches datasets of light strokes on black."""
     if border_colour(image.convert("L")) > 127:
-        from PIL import ImageOps
-
         image = ImageOps.invert(image)
     return image
 

@@ -10,17 +10,23 @@ training data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from engine.architectures.outputs import normalise_lengths
-from engine.core.errors import RunError
+from engine.architectures.outputs import normalise_lengths, output_kind
+from engine.core.errors import LayerLabError, RunError
+from engine.core.files import printable_path
 from engine.images.prepare import ImageSource, Placement, prepare
 from engine.images.spec import PreprocessSpec
+from engine.inference.features import feature_model
+from engine.inference.ood import load_ood
+from engine.runs.folders import MODEL, Run, load_run
+from engine.runs.models import check_keras_archive, check_model_matches, load_model_file
 
 NOT_SURE = "not sure"
 UNFAMILIAR = "unfamiliar — probably none of these classes"
@@ -46,11 +52,8 @@ class Classifier:
     def __init__(
         self, model: Any, spec: PreprocessSpec, class_names: Sequence[str] | None = None, ood: Any = None
     ) -> None:
+        # TensorFlow: imported here, so importing this module stays cheap
         import tensorflow as tf
-
-        from engine.architectures.outputs import output_kind
-        from engine.inference.features import feature_model
-        from engine.runs.models import check_model_matches
 
         self.model = model
         self.spec = spec
@@ -65,12 +68,17 @@ class Classifier:
         self._forward = _frozen_forward(tf.function(lambda x: dual(x, training=False), input_signature=signature))
 
     @classmethod
+    def of_training(
+        cls, model: Any, spec: PreprocessSpec, class_names: Sequence[str], run_dir: str | Path | None
+    ) -> Classifier:
+        """A classifier for a model just trained, with its run's out-of-distribution model when the
+        training saved one."""
+        return cls(model, spec, class_names, ood=load_ood(Path(run_dir)) if run_dir else None)
+
+    @classmethod
     def from_run(cls, path: str | Path) -> Classifier:
         """A run folder or a `.keras` file that sits in one (checked, then loaded in safe mode),
         with the run's out-of-distribution model when it has one."""
-        from engine.core.files import printable_path
-        from engine.inference.ood import load_ood
-        from engine.runs.models import check_model_matches, load_model_file
 
         run, model_path = resolve_run(path)
         ood = load_ood(run.path)
@@ -86,6 +94,7 @@ class Classifier:
 
     def _raw(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(the output layer's values (N, K), penultimate features (N, D))."""
+        # TensorFlow: imported here, so importing this module stays cheap
         import tensorflow as tf
 
         features, outputs = self._forward(tf.constant(batch, tf.float32))
@@ -145,13 +154,35 @@ def verdict(best: tuple[str, float], familiar: bool | None, threshold: float | N
     return best[0]
 
 
+@dataclass(frozen=True)
+class OpenedRun:
+    """A saved run and a classifier for its model, or why it has none (the run still shows)."""
+
+    run: Run
+    classifier: Classifier | None
+    problem: str = ""
+
+
+def open_run(path: str | Path, *, before_loading: Callable[[], object] | None = None) -> OpenedRun:
+    """A run to look at and classify with. A run without a usable model (it failed, or was stopped
+    before saving) still opens, with `problem` saying why there is no classifier; a folder that is
+    not a run at all raises `RunError`. `before_loading` is called once there is a model to load
+    (a window starts TensorFlow there), never for a run without one."""
+    run = load_run(path)
+    if not os.path.lexists(run.model_path):  # anything else there (a folder, a pipe) is refused by name below
+        return OpenedRun(run, None, "this run has no saved model (it failed or was stopped before saving)")
+    if before_loading is not None:
+        before_loading()
+    try:
+        return OpenedRun(run, Classifier.from_run(path))
+    except LayerLabError as err:
+        return OpenedRun(run, None, str(err))
+
+
 def resolve_run(path: str | Path) -> tuple[Any, Path]:
     """(run, model file) for a run folder or a `.keras` file inside one: the run's files
     validated and the model archive checked (`engine.runs.models.check_keras_archive`), all
     without TensorFlow, so a front end can refuse a broken run before starting it."""
-    from engine.core.files import printable_path
-    from engine.runs.folders import MODEL, load_run
-    from engine.runs.models import check_keras_archive
 
     path = Path(path).expanduser()
     run_dir = path.parent if path.suffix == ".keras" else path
@@ -172,6 +203,7 @@ def _frozen_forward(function: Any) -> Any:
     """
     concrete = function.get_concrete_function()
     try:
+        # TensorFlow: imported here, so importing this module stays cheap
         from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
         frozen = convert_variables_to_constants_v2(concrete)

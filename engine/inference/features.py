@@ -15,10 +15,12 @@ import numpy as np
 
 from engine.architectures.outputs import output_layer
 from engine.core.cancel import Cancelled
+from engine.core.memory import inference_batch
 
 
 def feature_model(model: Any) -> Any:
     """image → [penultimate features, probabilities], sharing the model's layers and weights."""
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
 
     return keras.Model(model.inputs, [output_layer(model).input, model.output], name=f"{model.name}_features")
@@ -38,6 +40,7 @@ def features_and_probabilities(model: Any, batches: Iterable[Any], cancel: Any =
 def dual_outputs(dual: Any, batches: Iterable[Any], cancel: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """`features_and_probabilities` through a model that already gives [features, probabilities]
     (`feature_model`'s, or a frozen-feature cache plan's `head_features`)."""
+    # TensorFlow: imported here, so importing this module stays cheap
     import tensorflow as tf
 
     forward = tf.function(lambda x: dual(x, training=False), reduce_retracing=True)
@@ -62,7 +65,6 @@ def penultimate_features(model: Any, images_batches: Iterable[Any]) -> np.ndarra
 def array_batches(images: np.ndarray, batch_size: int | None = None) -> Iterable[np.ndarray]:
     """float32 batches of a uint8 (or float) image array, without converting it all at once;
     by default as many per batch as `engine.core.memory.inference_batch` allows for their shape."""
-    from engine.core.memory import inference_batch
 
     batch_size = batch_size or inference_batch(tuple(images.shape[1:]))
     for start in range(0, len(images), max(1, batch_size)):

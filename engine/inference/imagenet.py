@@ -21,12 +21,16 @@ EfficientNetB0 with its ImageNet top, answering with the 1 000 ImageNet classes 
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.architectures.weights import WeightsFile, download_timeout, keras_cache_dir
 from engine.core.errors import ArchitectureError
+from engine.core.files import read_regular_file
+from engine.datasets.keras_datasets import keras_datasets_dir
+from engine.images.spec import PreprocessSpec
 from engine.inference.classifier import Classifier
 
 CLASS_INDEX_FILE = "imagenet_class_index.json"
@@ -61,6 +65,7 @@ def ensure_class_index() -> Path:
     cached = folder / CLASS_INDEX_FILE
     if cached.is_file():
         return cached
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
 
     try:
@@ -76,7 +81,6 @@ def ensure_class_index() -> Path:
 def read_class_index(path: Path) -> list[ImagenetClass]:
     """The 1 000 classes of a Keras class-index file, in output order; `ArchitectureError`
     naming the file when it is not one (then delete it to download it again)."""
-    from engine.core.files import read_regular_file
 
     data = read_regular_file(path, max_bytes=MAX_INDEX_BYTES, error=ArchitectureError, what="the ImageNet class index")
     damaged = f"{path} is not Keras's ImageNet class index (delete it to download it again)"
@@ -147,6 +151,7 @@ def top_weights_offline_message(arch: str, wf: WeightsFile, folder: Path, tried:
 def ensure_top_weights(arch: str, side: int) -> Path:
     """The cached with-top weights of `arch`, downloaded first if absent (`ArchitectureError`
     naming the file, its address and its folder when that fails)."""
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
 
     wf = top_weights_file(arch, side)
@@ -166,6 +171,7 @@ def build_imagenet_model(arch: str, side: int, weights: str | Path | None) -> An
     """image (side × side × 3, 0..255) → the network's own preprocessing → the application with
     its top → "predictions" (1 000 softmax outputs). `weights`: a with-top file, or None (random,
     for tests of the plumbing)."""
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
 
     from engine.architectures.backbones import SPECS
@@ -192,7 +198,6 @@ def build_imagenet_model(arch: str, side: int, weights: str | Path | None) -> An
 
 def imagenet_spec(arch: str, side: int, class_names: list[str]) -> Any:
     """How a photo is prepared for the network: RGB, resized and padded to side × side."""
-    from engine.images.spec import PreprocessSpec
 
     return PreprocessSpec(height=side, width=side, channels=3, polarity="natural", class_names=tuple(class_names))
 
@@ -212,11 +217,9 @@ class ImagenetClassifier(Classifier):
 
 def models_cache_dir() -> Path:
     """Keras's `models/` cache folder, without importing Keras when it is not loaded yet."""
-    import sys
 
     if "keras" in sys.modules:
         return keras_cache_dir()
-    from engine.datasets.keras_datasets import keras_datasets_dir
 
     return keras_datasets_dir().parent / "models"
 

@@ -17,13 +17,18 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from engine.architectures.outputs import output_layer
 from engine.core.errors import RunError
+from engine.core.files import atomic_write, printable_path, read_regular_file
+from engine.datasets.base import stratified_subset
+from engine.inference.features import array_batches, dual_outputs, feature_model
 
 OOD_FILE = "ood.npz"
 METHOD = "mahalanobis"
@@ -61,7 +66,6 @@ class OodModel:
 
     def save(self, run_dir: str | Path) -> Path:
         """Write `ood.npz` atomically into `run_dir`."""
-        from engine.core.files import atomic_write
 
         target = Path(run_dir) / OOD_FILE
         arrays = {
@@ -89,7 +93,7 @@ def fit_from_features(
 ) -> OodModel:
     """Fit the class means and the shared covariance on training features; the threshold is the
     `percentile` of the validation scores (of the training scores when there is no validation)."""
-    from sklearn.covariance import LedoitWolf
+    from sklearn.covariance import LedoitWolf  # slow to import: loaded when needed
 
     f = np.asarray(features, np.float64).reshape(len(features), -1)
     labels = np.asarray(labels).reshape(-1)
@@ -123,9 +127,6 @@ def fit_ood(
     instead of the whole model over the images: the same penultimate features, without a second
     pass of the base (a minute and gigabytes for a folder of photos on a CPU).
     """
-    from engine.architectures.outputs import output_layer
-    from engine.datasets.base import stratified_subset
-    from engine.inference.features import array_batches, dual_outputs, feature_model
 
     width = int(np.prod(output_layer(model).input.shape[1:]))
     if width > MAX_FEATURES:
@@ -153,9 +154,6 @@ def fit_ood(
 def load_ood(run_dir: str | Path) -> OodModel | None:
     """The run's `ood.npz`, checked; None when the run has none. `RunError` naming the file when
     it is damaged (not an npz, pickled content, wrong shapes, not finite)."""
-    import os
-
-    from engine.core.files import printable_path, read_regular_file
 
     path = Path(run_dir) / OOD_FILE
     if not os.path.lexists(path):

@@ -24,6 +24,8 @@ from engine.core.errors import ConfigError, RunError
 from engine.core.memory import inference_batch
 from engine.images.prepare import ImageSource, Placement, prepare
 from engine.images.spec import PreprocessSpec
+from engine.inference.classifier import resolve_run
+from engine.runs.models import load_model_file
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,6 @@ class Reconstructor:
     def from_run(cls, path: str | Path) -> Reconstructor:
         """An autoencoder run folder (or its model.keras), loaded in safe mode; `RunError` for
         a run of another task."""
-        from engine.inference.classifier import resolve_run
-        from engine.runs.models import load_model_file
 
         run, model_path = resolve_run(path)
         if run.config.task != "autoencoder":
@@ -98,6 +98,7 @@ class Reconstructor:
         )
 
     def _outputs(self, batch: np.ndarray) -> np.ndarray:
+        # TensorFlow: imported here, so importing this module stays cheap
         import tensorflow as tf
 
         if self._forward is None:

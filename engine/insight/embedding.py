@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from engine.core.errors import ConfigError
+from engine.datasets.base import stratified_subset
 from engine.inference.features import array_batches, features_and_probabilities, penultimate_features
 
 __all__ = ["METHODS", "Embedding", "embed", "penultimate_features"]
@@ -64,7 +65,6 @@ def embed(
     Keras model) to 2-D with `method`."""
     if method not in METHODS:
         raise ConfigError(f"unknown projection {method!r}: choose one of {', '.join(METHODS)}")
-    from engine.datasets.base import stratified_subset
 
     model = getattr(classifier_or_model, "model", classifier_or_model)
     images, labels = dataset.split(split)
@@ -89,18 +89,18 @@ def _project(features: np.ndarray, method: str, seed: int) -> tuple[np.ndarray, 
     if count < 3:  # nothing to fit a plane on: points on a line, in order
         return np.stack([np.arange(count), np.zeros(count)], axis=1).astype(np.float32), None
     if method == "pca":
-        from sklearn.decomposition import PCA
+        from sklearn.decomposition import PCA  # slow to import: loaded when needed
 
         pca = PCA(n_components=2, random_state=seed).fit(features)
         return pca.transform(features).astype(np.float32), pca
     if method == "umap":
         try:
-            import umap
+            import umap  # an optional extra: imported when needed
         except ImportError:
             raise ConfigError(UMAP_MISSING) from None
         reducer = umap.UMAP(n_components=2, n_neighbors=min(15, count - 1), random_state=seed)
         return np.asarray(reducer.fit_transform(features), np.float32), reducer
-    from sklearn.manifold import TSNE
+    from sklearn.manifold import TSNE  # slow to import: loaded when needed
 
     points = TSNE(
         n_components=2, perplexity=float(min(30.0, (count - 1) / 3)), init="pca", random_state=seed

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from engine.architectures.outputs import output_layer
+from engine.architectures.outputs import as_probabilities, output_layer
 from engine.core.errors import ConfigError
 from engine.images.prepare import Placement, Prepared, pad_placement, prepare
 
@@ -64,6 +64,11 @@ class Explanation:
     probability: float
     class_index: int
     placement: Placement = field(default_factory=Placement)  # where the input lies on the original
+
+    @property
+    def how(self) -> str:
+        """How the evidence was found, in words: "Grad-CAM on conv_2" or "saliency (gradient of the class score)"."""
+        return f"Grad-CAM on {self.layer}" if self.method == "gradcam" else "saliency (gradient of the class score)"
 
     def input_peak(self) -> tuple[float, float]:
         """(y, x) of the heatmap's maximum, as fractions 0..1 of the network input."""
@@ -107,7 +112,6 @@ def explain(
     `inference.Prepared`, or an array already prepared as the network sees it, (H, W, C) 0..255). Grad-CAM on `layer` (default:
     the last spatial layer) for convolutional models, gradient saliency otherwise; for the
     predicted class unless `class_index` is given. `ConfigError` for a layer that cannot be used."""
-    from engine.architectures.outputs import as_probabilities
 
     model = classifier.model
     candidates = check_layer(model, layer)
@@ -159,6 +163,7 @@ def _input(classifier: Any, source_or_array: Any) -> tuple[np.ndarray, Placement
 def _class_score(model: Any, features: Any, probabilities: Any, class_index: int) -> Any:
     """The class's logit: the output layer's pre-softmax value when it is a Dense softmax (every
     LayerLab model), else the log-probability."""
+    # TensorFlow: imported here, so importing this module stays cheap
     import tensorflow as tf
 
     last = output_layer(model)
@@ -172,6 +177,7 @@ def _class_score(model: Any, features: Any, probabilities: Any, class_index: int
 
 
 def _gradcam(model: Any, array: np.ndarray, layer: str, class_index: int | None) -> tuple[np.ndarray, np.ndarray, int]:
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
     import tensorflow as tf
 
@@ -188,6 +194,7 @@ def _gradcam(model: Any, array: np.ndarray, layer: str, class_index: int | None)
 
 
 def _saliency(model: Any, array: np.ndarray, class_index: int | None) -> tuple[np.ndarray, np.ndarray, int]:
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
     import tensorflow as tf
 
@@ -292,6 +299,7 @@ def feature_maps(
     """For each convolution (or those named in `layers`), in model order: (its name, a uint8 grey
     grid of its `max_channels` most active maps for this image, each scaled to 0..255). The maps
     are taken after the convolution's batch norm and activation when those follow it."""
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
     import tensorflow as tf
 

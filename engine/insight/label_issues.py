@@ -15,24 +15,31 @@ decided are left out of the list.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from engine.architectures import build_model
+from engine.architectures.outputs import as_probabilities
 from engine.config import ExperimentConfig
 from engine.core.cancel import Cancelled
 from engine.core.errors import ConfigError, DatasetError
+from engine.datasets import load_dataset
 from engine.datasets.decisions import (
     Key,
     LabelDecisions,
+    folder_root,
     load_decisions,
+    normal_key,
     present_splits,
     save_decisions,
     sidecar_path,
     split_sources,
 )
+from engine.inference.features import array_batches
 
 __all__ = [
     "Key",
@@ -87,8 +94,6 @@ def find_label_issues(
     if not 2 <= folds <= MAX_FOLDS:
         raise ConfigError(f"folds must be between 2 and {MAX_FOLDS}, not {folds}")
     if dataset is None:
-        from engine.datasets import load_dataset
-
         dataset = load_dataset(config.data, seed=config.training.seed)
     pool = _Pool.of(dataset)
     if len(pool.labels) < 2 * folds:
@@ -131,9 +136,8 @@ def out_of_sample_probabilities(
     observer: Callable | None = None,
 ) -> np.ndarray:
     """(N, K) probabilities, each from the model of the fold that held the sample out."""
-    import warnings
 
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold  # slow to import: loaded when needed
 
     started = time.perf_counter()
     probabilities = np.zeros((len(labels), dataset.num_classes), np.float64)
@@ -162,11 +166,10 @@ def _fit_and_predict(
     cancel: Any,
 ) -> np.ndarray:
     """Train a fresh model on `train_index` and return its probabilities for `held_out`."""
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
 
-    from engine.architectures import build_model
     from engine.architectures.layers import apply_freezing
-    from engine.architectures.outputs import as_probabilities
     from engine.training import feature_cache
     from engine.training.tasks import loss_for
 
@@ -195,6 +198,7 @@ def _fit_and_predict(
 def _batches(
     inputs: np.ndarray, labels: np.ndarray, index: np.ndarray, batch_size: int, *, shuffle: bool, seed: int
 ) -> Any:
+    # TensorFlow: imported here, so importing this module stays cheap
     import tensorflow as tf
 
     data = tf.data.Dataset.from_tensor_slices((inputs[index], labels[index].astype(np.int32)))
@@ -204,9 +208,8 @@ def _batches(
 
 
 def _predict(model: Any, inputs: np.ndarray, cancel: Any) -> np.ndarray:
+    # TensorFlow: imported here, so importing this module stays cheap
     import tensorflow as tf
-
-    from engine.inference.features import array_batches
 
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     outputs = []
@@ -217,6 +220,7 @@ def _predict(model: Any, inputs: np.ndarray, cancel: Any) -> np.ndarray:
 
 
 def _optimizer(t: Any) -> Any:
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
 
     if t.optimizer == "sgd":
@@ -233,6 +237,7 @@ def _check(cancel: Any) -> None:
 
 def _stop_on_cancel(cancel: Any) -> Any:
     """A Keras callback that stops the fit within a batch once `cancel` is set."""
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
 
     class StopOnCancel(keras.callbacks.Callback):
@@ -252,8 +257,8 @@ def rank_label_issues(
     sources: list[str | None] | None = None,
 ) -> list[LabelIssue]:
     """The samples cleanlab flags, most likely wrong first (lowest self-confidence)."""
-    from cleanlab.filter import find_label_issues as flag
-    from cleanlab.rank import get_label_quality_scores
+    from cleanlab.filter import find_label_issues as flag  # slow to import: loaded when needed
+    from cleanlab.rank import get_label_quality_scores  # slow to import: loaded when needed
 
     labels = np.asarray(labels, np.int64)
     probabilities = np.clip(np.asarray(probabilities, np.float64), 1e-12, None)
@@ -278,7 +283,6 @@ def rank_label_issues(
 
 def _undecided(issues: list[LabelIssue], config: ExperimentConfig) -> list[LabelIssue]:
     """Leave out the samples the user already excluded or relabelled."""
-    from engine.datasets.decisions import folder_root, normal_key
 
     decisions = load_decisions(config.data)
     if not len(decisions):

@@ -10,8 +10,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from PIL import Image
+
 from engine.core.errors import LayerLabError, RunError
 from engine.core.files import printable_path
+from engine.images.prepare import prepare
+from engine.inference.classifier import Classifier
+from engine.insight.explain import check_layer, explain, overlay
+from engine.runs.folders import load_run
 from engine.training.metrics import per_class_from_confusion, top_confusions
 
 TOP_CONFUSIONS = 5
@@ -20,7 +27,6 @@ TOP_CONFUSIONS = 5
 def run_report(run_path: str | Path) -> dict[str, Any]:
     """The per-class tables and most confused pairs of a finished run (no TensorFlow). Runs
     saved before per-class figures existed get them from their confusion matrix."""
-    from engine.runs.folders import load_run
 
     run = load_run(run_path)
     metrics = run.metrics
@@ -80,12 +86,6 @@ def explain_images(
     "overlay", "peak": [y, x]}` (peak in fractions of the original image), or `{"path",
     "error"}` for an image that cannot be read. A layer the model lacks is a `ConfigError`
     before any image is read."""
-    import numpy as np
-    from PIL import Image
-
-    from engine.images.prepare import prepare
-    from engine.inference.classifier import Classifier
-    from engine.insight.explain import check_layer, explain, overlay
 
     classifier = Classifier.from_run(model_path)
     check_layer(classifier.model, layer)

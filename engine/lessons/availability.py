@@ -8,11 +8,16 @@ fail offline with the loaders' own messages.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+from engine.architectures import get_architecture
+from engine.architectures.weights import imagenet_file
 from engine.config import ExperimentConfig
 from engine.core.errors import ArchitectureError, ConfigError
 from engine.datasets import KERAS_DATASETS
+from engine.datasets.keras_datasets import FASHION_FILES, keras_datasets_dir, offline_message
+from engine.inference.imagenet import missing_files, models_cache_dir
 from engine.lessons.catalogue import Lesson
 
 CIFAR_PLACES = {
@@ -34,7 +39,6 @@ CIFAR_PLACES = {
 def keras_dataset_cached(name: str) -> bool:
     """Whether `engine.datasets.keras_datasets` finds `name` in Keras's cache without a download
     (the same places it looks in, without extracting anything)."""
-    from engine.datasets.keras_datasets import FASHION_FILES, keras_datasets_dir
 
     cache = keras_datasets_dir()
     if name == "mnist":
@@ -45,7 +49,6 @@ def keras_dataset_cached(name: str) -> bool:
 
 
 def _data_missing(config: ExperimentConfig) -> list[str]:
-    from engine.datasets.keras_datasets import offline_message
 
     name = config.data.name
     kind, _, argument = name.partition(":")
@@ -58,7 +61,6 @@ def _data_missing(config: ExperimentConfig) -> list[str]:
 
 def _backbone_side(config: ExperimentConfig) -> int:
     """The square side a backbone's base sees (what picks MobileNetV2's weights file)."""
-    from engine.architectures import get_architecture
 
     info = get_architecture(config.arch.name)
     side = config.data.image_size or info.default_image_size or info.min_image_size
@@ -67,9 +69,6 @@ def _backbone_side(config: ExperimentConfig) -> int:
 
 def imagenet_weights_missing(config: ExperimentConfig) -> list[str]:
     """What a backbone with `weights: imagenet` lacks in Keras's cache (one sentence per file)."""
-    from engine.architectures import get_architecture
-    from engine.architectures.weights import imagenet_file
-    from engine.inference.imagenet import models_cache_dir
 
     try:
         info = get_architecture(config.arch.name)
@@ -89,8 +88,6 @@ def imagenet_weights_missing(config: ExperimentConfig) -> list[str]:
 def missing_for(lesson: Lesson) -> list[str]:
     """Everything the lesson would have to download or be given, one sentence each."""
     if lesson.kind == "imagenet":
-        from engine.inference.imagenet import missing_files
-
         config = lesson.base_config
         return missing_files(config.arch.name, config.data.image_size)
     if not lesson.data_chosen:
@@ -130,6 +127,5 @@ def fallback_lesson(lesson: Lesson) -> tuple[Lesson, str]:
 
 
 def _chosen(lesson: Lesson) -> Lesson:
-    import dataclasses
 
     return dataclasses.replace(lesson, data_chosen=True)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from engine.config import ExperimentConfig
 from engine.core.errors import ConfigError
 from engine.experiments.grid import GridSpec, factor
+from engine.experiments.settings import apply_settings
 
 LessonKind = Literal["train", "grid", "imagenet", "autoencoder", "two_stage"]
 PHOTO_FOLDER = "a photo folder of three classes (folder:PATH: one sub-folder per class, a few hundred photos each)"
@@ -60,7 +61,6 @@ class Lesson:
     def with_settings(self, settings: dict[str, Any]) -> Lesson:
         """The lesson with settings applied to its config (dotted keys as a grid's: `data.limit`,
         `arch.name`, `training.epochs`, ...; values already of the setting's type)."""
-        from engine.experiments.settings import apply_settings
 
         return self.with_config(apply_settings(self.base_config, settings)) if settings else self
 

@@ -10,17 +10,25 @@ by `ImagenetClassifier`, top 5 by name).
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.architectures import get_architecture
+from engine.architectures.weights import ensure_imagenet_weights
 from engine.core.cancel import CancelToken
-from engine.core.errors import ArchitectureError, ConfigError, DatasetError
+from engine.core.errors import ArchitectureError, ConfigError, DatasetError, LayerLabError
 from engine.core.events import Observer, ignore
-from engine.experiments.grid import GridResult, settings_label
-from engine.lessons.availability import fallback_lesson, missing_for
+from engine.datasets import load_dataset
+from engine.experiments.grid import GridResult, default_grids_root, settings_label
+from engine.experiments.grid_runner import run_grid
+from engine.inference.imagenet import ImagenetClassifier
+from engine.lessons.availability import _backbone_side, fallback_lesson, missing_for
 from engine.lessons.catalogue import Lesson
+from engine.runs.folders import read_metrics
 
 if TYPE_CHECKING:
     from engine.training.trainer import TrainResult
@@ -106,7 +114,6 @@ def prepare_lesson(
 
 def _from_imagenet_weights(lesson: Lesson) -> Lesson:
     """VGG16 from scratch, started from VGG16's ImageNet file (copied by layer name)."""
-    from engine.architectures.weights import ensure_imagenet_weights
 
     if not lesson.offers_imagenet_weights:
         raise ConfigError(f"lesson {lesson.name} does not start from ImageNet weights (only vgg16_scratch does)")
@@ -127,16 +134,11 @@ def _check_inputs(lesson: Lesson) -> Any:
     """Load the data and make sure of the ImageNet weights before anything trains; the loaders'
     own offline messages, with the fallback named. Returns the dataset (None for a grid, which
     loads its own per seed)."""
-    from engine.datasets import load_dataset
-    from engine.lessons.availability import _backbone_side
 
     config = lesson.base_config
     try:
         dataset = load_dataset(config.data, seed=config.training.seed)
         if config.arch.weights.strip().lower() == "imagenet":
-            from engine.architectures import get_architecture
-            from engine.architectures.weights import ensure_imagenet_weights
-
             if get_architecture(config.arch.name).kind == "backbone":
                 ensure_imagenet_weights(config.arch.name, _backbone_side(config))
     except DatasetError as err:
@@ -184,13 +186,13 @@ def run_lesson(
 
 
 def _run_single(lesson: Lesson, observer: Observer, cancel: CancelToken, runs_root: Any, dataset: Any) -> LessonResult:
+    # TensorFlow: imported here, so importing this module stays cheap
     from engine.training.trainer import train
 
     return lesson_result(lesson, train(lesson.base_config, observer, cancel, dataset=dataset, runs_root=runs_root))
 
 
 def _run_grid(lesson: Lesson, observer: Observer, cancel: CancelToken, runs_root: Any, grid_dir: Any) -> LessonResult:
-    from engine.experiments.grid_runner import run_grid
 
     root = Path(runs_root) if runs_root else None
     grid_dir = Path(grid_dir) if grid_dir else lesson_grid_dir(lesson, root)
@@ -251,9 +253,6 @@ def _grid_result(lesson: Lesson, result: GridResult) -> LessonResult:
 
 def lesson_grid_dir(lesson: Lesson, runs_root: Path | None) -> Path:
     """A new grid folder named after the lesson, beside the runs (`<stamp>-<lesson name>`)."""
-    import time
-
-    from engine.experiments.grid import default_grids_root
 
     root = default_grids_root(runs_root)
     stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{lesson.name}"
@@ -265,8 +264,6 @@ def lesson_grid_dir(lesson: Lesson, runs_root: Path | None) -> Path:
 
 
 def _run_imagenet(lesson: Lesson, images: Sequence[Any] | None) -> LessonResult:
-    from engine.core.errors import LayerLabError
-    from engine.inference.imagenet import ImagenetClassifier
 
     config = lesson.base_config
     try:
@@ -296,7 +293,6 @@ def _run_imagenet(lesson: Lesson, images: Sequence[Any] | None) -> LessonResult:
 
 def sample_photos() -> list[Path]:
     """scikit-learn's sample photographs (a temple in China, a flower), shipped with it."""
-    from importlib.resources import files
 
     folder = Path(str(files("sklearn.datasets") / "images"))
     return [folder / name for name in SAMPLE_PHOTOS if (folder / name).is_file()]
@@ -309,7 +305,6 @@ def accuracy_figures(m: Any) -> dict[str, float | None]:
 
 def _mean_figures(run_dirs: Sequence[str]) -> dict[str, float | None]:
     """Mean train/val/test accuracy over the runs' metrics.json (None where none has it)."""
-    from engine.runs.folders import read_metrics
 
     metrics = [read_metrics(Path(run_dir)) for run_dir in run_dirs]
     figures: dict[str, float | None] = {}

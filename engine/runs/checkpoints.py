@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from engine.core.errors import RunError
-from engine.core.files import check_regular_file, printable_path
+from engine.core.files import atomic_write, check_regular_file, printable_path
 from engine.core.records import EpochRecord
 from engine.runs.files import history_to_json, parse_history
 
@@ -102,6 +102,7 @@ def list_checkpoints(run_dir: str | Path) -> list[Checkpoint]:
 
 
 def latest_checkpoint(run_dir: str | Path) -> Checkpoint | None:
+    """The checkpoint of the run's last complete epoch, or None when it keeps none."""
     kept = list_checkpoints(run_dir)
     return kept[-1] if kept else None
 
@@ -131,7 +132,6 @@ def _finite(value: Any) -> float | None:
 # --- writing -----------------------------------------------------------------------------------
 def write_checkpoint(run_dir: str | Path, state: TrainingState) -> Path:
     """Write `state` as the checkpoint of its epoch, durably and atomically; return its path."""
-    from engine.core.files import atomic_write
 
     target = file_for(run_dir, state.epoch)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from platformdirs import user_data_path
+
 from engine.config import ExperimentConfig
 from engine.core.errors import ConfigError, LayerLabError, RunError, json_kind
 from engine.core.files import atomic_write, atomic_write_json, printable_path
@@ -76,7 +78,6 @@ def default_runs_root() -> Path:
     home = os.environ.get("LAYERLAB_HOME")
     if home:
         return Path(home).expanduser() / "runs"
-    from platformdirs import user_data_path
 
     return user_data_path("layerlab", appauthor=False) / "runs"
 
@@ -198,6 +199,8 @@ class Run:
 
 
 def read_config(run_dir: Path) -> ExperimentConfig:
+    """A run's `config.json`, upgraded to the current schema; `RunError` when the folder is not
+    a run, `ConfigError` when the file says something the config refuses."""
     path = run_dir / CONFIG
     if not os.path.lexists(path):
         raise RunError(f"{printable_path(run_dir)} is not a LayerLab run: {CONFIG} is missing")

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.architectures import custom_objects
 from engine.core.errors import RunError
 from engine.core.files import check_regular_file, format_bytes, printable_name, printable_path
 
@@ -158,9 +159,8 @@ def load_model_file(path: str | Path) -> Any:
     """Load a checked `.keras` model in Keras safe mode (imports Keras); `RunError` otherwise."""
     path = Path(path).expanduser()
     check_keras_archive(path)
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
-
-    from engine.architectures import custom_objects
 
     name = printable_path(path)
     try:

@@ -35,6 +35,7 @@ def collect_cycles() -> None:
 
 def release_keras_state() -> None:
     """Keras's global state (names, the graph, kernel caches) let go, then cycles collected."""
+    # TensorFlow: imported here, so importing this module stays cheap
     import keras
 
     keras.backend.clear_session(free_memory=False)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 @contextlib.contextmanager
 def op_determinism(enabled: bool) -> Iterator[None]:
     """Op determinism on inside the block when `enabled`; the previous state restored after."""
+    # TensorFlow: imported here, so importing this module stays cheap
     from tensorflow.python.framework import config as tf_config
 
     before = tf_config.is_op_determinism_enabled()

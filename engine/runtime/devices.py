@@ -12,6 +12,7 @@ def configure_gpus() -> list[Any]:
 
     Must run before TensorFlow first touches a GPU; calling it again is free.
     """
+    # TensorFlow: imported here, so importing this module stays cheap
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
@@ -25,6 +26,7 @@ def configure_gpus() -> list[Any]:
 
 def device_name() -> str:
     """ "CPU", or the GPU's name (with a count when there are several)."""
+    # TensorFlow: imported here, so importing this module stays cheap
     import tensorflow as tf
 
     gpus = configure_gpus()
@@ -39,6 +41,7 @@ def device_name() -> str:
 
 def gpu_memory_mb() -> float | None:
     """Memory TensorFlow holds on the first GPU now, in MiB (None on CPU)."""
+    # TensorFlow: imported here, so importing this module stays cheap
     import tensorflow as tf
 
     if not configure_gpus():
@@ -51,6 +54,7 @@ def gpu_memory_mb() -> float | None:
 
 def strategy() -> Any:
     """MirroredStrategy over several GPUs, else TensorFlow's default (no-op) strategy."""
+    # TensorFlow: imported here, so importing this module stays cheap
     import tensorflow as tf
 
     if len(configure_gpus()) > 1:

@@ -26,6 +26,7 @@ CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
 
 def _gradient_registry() -> dict[str, Any] | None:
     try:
+        # TensorFlow: imported here, so importing this module stays cheap
         from tensorflow.python.framework import ops
 
         registry = ops.gradient_registry._registry

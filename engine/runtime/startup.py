@@ -41,6 +41,8 @@ def import_tensorflow_quietly() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with stderr_silenced():
         import keras  # noqa: F401
+
+        # TensorFlow: imported here, so importing this module stays cheap
         import tensorflow
 
         tensorflow.config.list_physical_devices()

@@ -9,14 +9,16 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+import keras
 import numpy as np
+import tensorflow as tf
+from tensorflow.python.framework import config as tf_config
 
 from engine.config import Augmentation
 
 
 def augmentation_layers(aug: Augmentation, seed: int = 0) -> list[Any]:
     """The Keras layers for the enabled transformations, in a fixed order."""
-    import keras
 
     layers: list[Any] = []
     if aug.flip != "none":
@@ -56,8 +58,6 @@ def _parallel_calls() -> int | None:
     """Parallel, unless op determinism is on: then one call at a time, so the random layers' seed
     states advance batch after batch in order (TensorFlow's own rule does not reach a dataset
     nested in another's function, as `engine.training.shuffles` nests the training data)."""
-    import tensorflow as tf
-    from tensorflow.python.framework import config as tf_config
 
     return None if tf_config.is_op_determinism_enabled() else tf.data.AUTOTUNE
 
@@ -89,7 +89,6 @@ class _Pipeline:
         self.layers = layers
 
     def __call__(self, images: Any) -> Any:
-        import tensorflow as tf
 
         for layer in self.layers:
             images = layer(images, training=True)

@@ -73,7 +73,7 @@ def figures_of_test_split(probabilities: np.ndarray, labels: np.ndarray, num_cla
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> list[list[int]]:
     """Rows: true class, columns: predicted class (scikit-learn's convention), as plain lists."""
-    from sklearn.metrics import confusion_matrix
+    from sklearn.metrics import confusion_matrix  # slow to import: loaded when needed
 
     return confusion_matrix(y_true, y_pred, labels=list(range(num_classes))).tolist()
 

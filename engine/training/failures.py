@@ -6,6 +6,10 @@ same way (the window and the CLI branch on the kind: "nan", "oom", "data", "conf
 
 from __future__ import annotations
 
+import tensorflow as tf
+
+from engine.core.errors import LayerLabError
+
 
 class TrainingFailure(Exception):
     """A failure the trainer itself diagnosed (divergence, mismatched cached features...)."""
@@ -17,9 +21,6 @@ class TrainingFailure(Exception):
 
 def failure_of(err: BaseException) -> tuple[str, str]:
     """(reason, kind) for anything a training raised; a fault inside Keras/TF keeps its first line."""
-    import tensorflow as tf
-
-    from engine.core.errors import LayerLabError
 
     if isinstance(err, TrainingFailure):
         return str(err), err.kind

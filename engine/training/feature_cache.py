@@ -18,8 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import keras
 import numpy as np
+import tensorflow as tf
 
+from engine.architectures.outputs import output_layer
 from engine.caches.features import FeatureCache, FeatureSet
 from engine.core.cancel import Cancelled
 from engine.core.memory import inference_batch
@@ -56,9 +59,6 @@ def _is_frozen_and_deterministic(layer: Any) -> bool:
 
 def plan(model: Any) -> tuple[CachePlan | None, str]:
     """The deepest valid cut of `model`, or None and why not."""
-    import keras
-
-    from engine.architectures.outputs import output_layer
 
     candidates = []
     for layer in model.layers[:-1]:
@@ -132,7 +132,6 @@ def extract(
     its labels. Raises `Cancelled` when `cancel` is set (nothing is kept),
     `FeatureOverflow` when float16 was asked for and the values do not fit it.
     """
-    import tensorflow as tf
 
     sizes = {"train": len(dataset.y_train), "validation": len(dataset.y_val)}
     writer = cache.writer(sizes, row_shape(plan_), dtype)

@@ -17,7 +17,10 @@ from engine.config import ExperimentConfig
 from engine.datasets.decisions import AppliedDecisions, honour_decisions
 
 __all__ = ["AppliedDecisions", "after_training", "honour_label_decisions"]
+from engine.core.errors import LayerLabError
 from engine.core.records import RunMetrics
+from engine.inference.features import array_batches, features_and_probabilities
+from engine.inference.ood import fit_ood
 from engine.training.metrics import per_class_metrics
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,6 @@ def after_training(
 
 
 def _test_per_class(model: Any, dataset: Any) -> list:
-    from engine.inference.features import array_batches, features_and_probabilities
 
     x_test, y_test = dataset.split("test")
     _, probabilities = features_and_probabilities(model, array_batches(x_test))
@@ -68,8 +70,6 @@ def _test_per_class(model: Any, dataset: Any) -> list:
 
 
 def _fit_and_save_ood(model: Any, dataset: Any, run_dir: Path, seed: int, cached: tuple[Any, Any] | None) -> str:
-    from engine.core.errors import LayerLabError
-    from engine.inference.ood import fit_ood
 
     try:
         fit_ood(model, dataset, seed=seed, cached=cached).save(run_dir)

@@ -18,7 +18,7 @@ def per_class_metrics(
     y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray, class_names: Sequence[str]
 ) -> list[ClassMetrics]:
     """One `ClassMetrics` per class name, in class order (labels are indices into `class_names`)."""
-    from sklearn.metrics import precision_recall_fscore_support
+    from sklearn.metrics import precision_recall_fscore_support  # slow to import: loaded when needed
 
     labels = list(range(len(class_names)))
     y_true, y_pred = np.asarray(y_true, np.int64).reshape(-1), np.asarray(y_pred, np.int64).reshape(-1)

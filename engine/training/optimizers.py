@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
+
 from engine.config import TrainingOptions
 
 
 def make_optimizer(options: TrainingOptions, learning_rate: float) -> Any:
-    import keras
 
     if options.optimizer == "sgd":
         return keras.optimizers.SGD(learning_rate, momentum=options.momentum)

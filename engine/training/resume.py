@@ -18,6 +18,8 @@ from engine.config import planned_epochs, with_total_epochs
 from engine.core.errors import ConfigError, RunError
 from engine.core.files import printable_path
 from engine.runs.checkpoints import Checkpoint, checkpoint_at, latest_checkpoint
+from engine.runs.folders import new_run_dir, read_config
+from engine.training.trainer import train
 
 
 def resume_run(
@@ -32,8 +34,6 @@ def resume_run(
     """Go on with the run in `run_dir` from its latest checkpoint (its last complete epoch) up to
     its planned epochs, or to `epochs` in all when given (the new planned total, saved in its
     config.json). `train_kwargs` go to `train` (e.g. `dataset`)."""
-    from engine.runs.folders import read_config
-    from engine.training.trainer import train
 
     run_dir = Path(run_dir).expanduser()
     config = read_config(run_dir)
@@ -54,7 +54,6 @@ def continue_run(run_dir: str | Path, extra_epochs: int, **same: Any) -> Any:
     latest checkpoint. The schedule, if any, is spread over the new total."""
     if extra_epochs < 1:
         raise ConfigError("continue a run for at least one more epoch")
-    from engine.runs.folders import read_config
 
     run_dir = Path(run_dir).expanduser()
     read_config(run_dir)  # a folder that is not a run says so first
@@ -78,8 +77,6 @@ def fork_run(
     config.json names its parent (`parent: {"run", "epoch"}`); its history starts with the
     parent's epochs up to `epoch`. Unless `changes` sets `training.epochs`, the fork plans the
     parent's total. New folder: under `runs_root`, by default beside the parent."""
-    from engine.runs.folders import new_run_dir, read_config
-    from engine.training.trainer import train
 
     run_dir = Path(run_dir).expanduser()
     start = checkpoint_at(run_dir, epoch)

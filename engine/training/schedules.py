@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import keras
+
 from engine.config import TrainingOptions
 
 ONE_CYCLE_RISE = 0.3  # share of the epochs spent rising to the peak
@@ -59,7 +61,6 @@ def _one_cycle(t: int, span: int, base: float) -> float:
 def schedule_callback(first_epoch: int, epochs: int, base: float, options: TrainingOptions) -> Any:
     """A Keras callback setting the optimizer's rate at the start of every epoch of a stage that
     begins at (absolute) epoch `first_epoch`."""
-    import keras
 
     class _Schedule(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:

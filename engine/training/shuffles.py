@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import tensorflow as tf
+
 
 def counted(train_ds: Any, *, epochs_done: int = 0) -> Any:
     """`train_ds` for `fit`, its shuffle advanced past `epochs_done` epochs of this stage."""
-    import tensorflow as tf
 
     for _ in range(epochs_done):
         iter(train_ds)  # making an iterator draws the next order; nothing is read

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
 from engine.architectures.outputs import as_probabilities
 from engine.config import ExperimentConfig
@@ -49,7 +50,6 @@ def validation_as_test(validation: RunMetrics) -> dict[str, Any]:
 
 def probabilities(model: Any, batches: Any, num_classes: int) -> np.ndarray:
     """The model's softmax outputs over a dataset of image batches (inference mode)."""
-    import tensorflow as tf
 
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     outputs = [np.asarray(forward(batch), np.float64) for batch in batches]

@@ -10,8 +10,8 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from gui import jobs
 from gui.controllers.training import TrainingController
+from gui.jobs import autoencoder as autoencoder_jobs
 from gui.session import AutoencoderState, Session, touches
 from gui.tasks import TaskRunner
 
@@ -80,7 +80,7 @@ class AutoencoderController:
             note="Reconstructing a few validation images…",
         )
         self._view_slot.start(
-            jobs.autoencoder_view,
+            autoencoder_jobs.autoencoder_view,
             result.model,
             result.spec,
             config.arch.noise,
@@ -90,7 +90,7 @@ class AutoencoderController:
             on_error=self._failed,
         )
 
-    def _ready(self, view: jobs.AutoencoderView, noise: float) -> None:
+    def _ready(self, view: autoencoder_jobs.AutoencoderView, noise: float) -> None:
         what = f"noise σ={noise:g}" if noise > 0 else "no noise (not denoising)"
         self.session.update(
             "autoencoder",
@@ -125,14 +125,14 @@ class AutoencoderController:
             ticket = self._next_ticket
             self.view.add_reconstruction(ticket, "pasted image" if isinstance(source, bytes) else Path(source).name)
             self._images.start(
-                jobs.reconstruct_image,
+                autoencoder_jobs.reconstruct_image,
                 ticket,
                 reconstructor,
                 source,
                 on_result=self._shown,
-                on_error=lambda err, t=ticket: self._shown(jobs.Reconstructed(t, problem=str(err))),
+                on_error=lambda err, t=ticket: self._shown(autoencoder_jobs.Reconstructed(t, problem=str(err))),
             )
 
-    def _shown(self, result: jobs.Reconstructed) -> None:
+    def _shown(self, result: autoencoder_jobs.Reconstructed) -> None:
         self.view.show_reconstruction(result.ticket, result)
         self.reconstructed.emit(result.ticket)

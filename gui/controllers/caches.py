@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from gui import jobs
+from gui.jobs import caches as caches_jobs
 from gui.session import Session
 from gui.tasks import TaskRunner
 
@@ -29,7 +29,7 @@ class CachesController:
 
     def refresh(self) -> None:
         self._usage.start(
-            jobs.cache_usage,
+            caches_jobs.cache_usage,
             on_result=lambda usage: self.view and self.view.show_usage(usage),
             on_error=lambda err: self.session.say(f"Cannot read the caches: {err}", "error", topic="caches"),
         )
@@ -39,7 +39,7 @@ class CachesController:
             self.session.say("Stop the training before clearing the caches it reads.", "warning", topic="caches")
             return
         self._clear.start(
-            jobs.clear_caches,
+            caches_jobs.clear_caches,
             on_result=self._cleared,
             on_error=lambda err: self.session.say(f"Cannot clear the caches: {err}", "error", topic="caches"),
         )

@@ -12,8 +12,9 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from gui import jobs
 from gui.dropping import MAX_FILES, Expanded
+from gui.jobs import classify as classify_jobs
+from gui.jobs import runs as runs_jobs
 from gui.session import ClassifierState, Session
 from gui.tasks import TaskRunner
 
@@ -75,7 +76,7 @@ class ClassifyController:
                 if isinstance(source, str):
                     self.remember_folder(source)
         self._expand.start(
-            jobs.expand_sources,
+            runs_jobs.expand_sources,
             list(raw),
             MAX_FILES,
             on_result=self._expanded,
@@ -99,7 +100,7 @@ class ClassifyController:
             ticket = self._next_ticket
             self.view.add_card(ticket, source)
             self._pictures.start(
-                jobs.thumbnail,
+                classify_jobs.thumbnail,
                 source,
                 ORIGINAL_SIDE,
                 on_result=lambda image, t=ticket: self.view.set_original(t, image),
@@ -141,7 +142,7 @@ class ClassifyController:
             self.view.set_status(ticket, "classifying…")
             self._in_flight[ticket] = source
             self._classify.start(
-                jobs.classify,
+                classify_jobs.classify,
                 ticket,
                 classifier,
                 source,
@@ -149,11 +150,11 @@ class ClassifyController:
                 prefs.threshold,
                 prefs.explain,
                 on_result=self._classified,
-                on_error=lambda err, t=ticket: self._classified(jobs.Classified(t, error=str(err))),
+                on_error=lambda err, t=ticket: self._classified(classify_jobs.Classified(t, error=str(err))),
             )
         self._pending.clear()
 
-    def _classified(self, result: jobs.Classified) -> None:
+    def _classified(self, result: classify_jobs.Classified) -> None:
         source = self._in_flight.pop(result.ticket, None)
         if result.prediction is not None:
             self._answered[result.ticket] = source
@@ -179,7 +180,7 @@ class ClassifyController:
             return
         for ticket, source in self._answered.items():
             self._overlays.start(
-                jobs.explain_overlay,
+                classify_jobs.explain_overlay,
                 ticket,
                 classifier,
                 source,
@@ -200,7 +201,7 @@ class ClassifyController:
             return
         title = "pasted image" if isinstance(source, bytes) else Path(source).name
         self._layers.start(
-            jobs.layer_views,
+            classify_jobs.layer_views,
             classifier,
             source,
             title,

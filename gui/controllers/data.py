@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from gui import jobs
+from engine import dataset_key
+from gui.jobs import data as data_jobs
 from gui.session import DataState, Session, memory_budget, touches
 from gui.tasks import TaskRunner
 
@@ -36,13 +37,13 @@ class DataController:
     def request(self) -> None:
         """Load the dataset the config names, unless it is loaded or loading already."""
         config = self.session.config.config
-        key = jobs.dataset_key(config.data, config.training.seed)
+        key = dataset_key(config.data, config.training.seed)
         if key in (self.session.data.key, self._loading_key):
             return
         self._loading_key = key
         self.session.update("data", status="loading", name=config.data.name)
         self._slot.start(
-            jobs.load_dataset,
+            data_jobs.load_dataset,
             config.data,
             config.training.seed,
             SAMPLES_PER_CLASS,
@@ -55,7 +56,7 @@ class DataController:
     def busy(self) -> bool:
         return self._slot.busy
 
-    def _loaded(self, bundle: jobs.DatasetBundle) -> None:
+    def _loaded(self, bundle: data_jobs.DatasetBundle) -> None:
         self._loading_key = None
         dataset = bundle.dataset
         self.session.update("data", status="ready", key=bundle.key, dataset=dataset, samples=bundle.samples, error="")

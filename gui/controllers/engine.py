@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from gui import jobs
 from gui.engine_startup import EngineInfo
+from gui.jobs import startup as startup_jobs
 from gui.session import EngineState, Session
 from gui.tasks import TaskRunner
 
@@ -23,7 +23,7 @@ class EngineController:
         view.show_engine(session.engine)
 
     def start(self) -> None:
-        self._slot.start(jobs.start_engine, on_result=self._ready, on_error=self._failed)
+        self._slot.start(startup_jobs.start_engine, on_result=self._ready, on_error=self._failed)
 
     def _ready(self, info: EngineInfo) -> None:
         self.session.update("engine", status="ready", device=info.device, seconds=info.seconds, error="")

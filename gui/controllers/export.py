@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from gui import jobs
+from gui.jobs import export as export_jobs
 from gui.session import Session
 from gui.tasks import TaskRunner
 from gui.text import short_name
@@ -56,7 +56,7 @@ class ExportController:
                 f"Exporting {Path(run_dir).name} as {fmt}{f' ({quantize})' if quantize else ''} and "
                 "checking it against the Keras model…"
             )
-        self._export.start(jobs.export, run_dir, fmt, out, quantize, on_result=self._done, on_error=self._failed)
+        self._export.start(export_jobs.export, run_dir, fmt, out, quantize, on_result=self._done, on_error=self._failed)
 
     def _done(self, report: Any) -> None:
         if self.view is not None:

@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from engine.core.errors import LayerLabError
-from gui import jobs
+from engine import LayerLabError
 from gui.controllers.training import TrainingController, TrainingJob
+from gui.jobs import training as training_jobs
 from gui.session import GridState, Session
 from gui.text import setting_name
 
@@ -61,7 +61,7 @@ class GridController:
             self.session.update("grid", status="idle")
 
     def _make_spec(self) -> Any:
-        from engine.experiments.grid import GridSpec, parse_vary
+        from engine import GridSpec, parse_vary
 
         plan = self.session.grid_plan.value
         if not plan.factors:
@@ -70,7 +70,7 @@ class GridController:
         return GridSpec(base=self.session.config.snapshot(), factors=factors, repeats=plan.repeats)
 
     def _start(self, grid_dir: str) -> None:
-        from engine.experiments.grid import grid_cells
+        from engine import grid_cells
 
         total = len(grid_cells(self._spec)) * self._spec.repeats
         self.session.update(
@@ -84,7 +84,7 @@ class GridController:
         )
         self.training.start(
             TrainingJob(
-                work=jobs.run_grid,
+                work=training_jobs.run_grid,
                 extra=(self._spec, grid_dir or None),
                 on_result=self._done,
                 description="Preparing the grid…",
@@ -106,7 +106,7 @@ class GridController:
             self.session.update("grid", grid_dir=event.grid_dir, rows=tuple(event.rows))
 
     def _ordered(self, rows: list[Any]) -> list[Any]:
-        from engine.experiments.grid import grid_cells
+        from engine import grid_cells
 
         order = [cell for cell in grid_cells(self._spec)] if self._spec is not None else []
         return sorted(rows, key=lambda row: order.index(row.settings) if row.settings in order else len(order))

@@ -11,7 +11,8 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from gui import jobs
+from gui.jobs import classify as classify_jobs
+from gui.jobs import insight as insight_jobs
 from gui.session import ClassifierState, Session
 from gui.tasks import TaskRunner
 
@@ -52,7 +53,7 @@ class MapController:
             return
         self.view.show_waiting(f"Placing {len(dataset.y_val):,} validation images ({method.upper()})…")
         self._embed.start(
-            jobs.embed,
+            insight_jobs.embed,
             classifier,
             dataset,
             method,
@@ -79,7 +80,7 @@ class MapController:
             return
         label = prediction.verdict or prediction.top[0][0]
         self._place.start(
-            jobs.place_image,
+            insight_jobs.place_image,
             classifier,
             self.embedding,
             ticket,
@@ -102,7 +103,7 @@ class MapController:
         sources = dataset.val_sources
         if sources:
             self._preview.start(
-                jobs.thumbnail,
+                classify_jobs.thumbnail,
                 sources[index],
                 PREVIEW_SIDE,
                 on_result=lambda image: self.view.show_preview(index, image, caption),
@@ -117,7 +118,7 @@ class MapController:
         index = int(self.embedding.indices[position])
         true = dataset.class_names[int(self.embedding.labels[position])]
         self._explain.start(
-            jobs.explain_sample,
+            insight_jobs.explain_sample,
             classifier,
             dataset.x_val[index],
             index,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from gui import jobs
+from engine import Inspection, ModelInspector
+from gui.jobs import model as model_jobs
 from gui.session import DataState, EngineState, ModelState, Session, touches
 from gui.tasks import TaskRunner
 
@@ -20,6 +21,7 @@ class InspectController:
         self.session = session
         self.view = view
         self._slot = runner.slot("inspect", "engine")
+        self._inspector = ModelInspector()  # its model lives on the engine lane, like every job of this slot
         session.config.changed.connect(self._on_config)
         session.events.data.connect(self._on_data)
         session.events.engine.connect(self._on_engine)
@@ -62,7 +64,8 @@ class InspectController:
         note = "Building the model…" if self.session.engine.ready else "Waiting for the engine to load…"
         self.session.update("model", status="building", note=note)
         self._slot.start(
-            jobs.inspect_model,
+            model_jobs.inspect_model,
+            self._inspector,
             config.arch,
             tuple(dataset.input_shape),
             int(dataset.num_classes),
@@ -72,7 +75,7 @@ class InspectController:
             on_error=self._failed,
         )
 
-    def _shown(self, result: jobs.Inspection) -> None:
+    def _shown(self, result: Inspection) -> None:
         self.session.clear_message("model")
         self.session.update(
             "model", status="ready", note="", rows=result.rows, trainable=result.trainable, total=result.total

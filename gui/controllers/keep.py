@@ -1,7 +1,7 @@
 """Going on with a saved run from the Runs tab: resume one that stopped (Stop, a crash, a kill) from
 its last complete epoch, continue a finished one for more epochs in the same folder, or fork a
 new run from one of its checkpoints with the current settings. Each is a `TrainingJob` on the
-training lane (engine.training.resume through `jobs.keep_training`): the run bar, Pause, Stop and
+training lane (engine.training.resume through `training_jobs.keep_training`): the run bar, Pause, Stop and
 the curves work as for a new training, and the curves start with the epochs already done."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from gui import jobs
 from gui.controllers.training import TrainingController, TrainingJob
+from gui.jobs import training as training_jobs
 from gui.session import Session
 from gui.tasks import TaskRunner
 
@@ -48,7 +48,7 @@ class KeepController:
     def fork_wanted(self, path: str) -> None:
         """Ask the view which kept checkpoint to fork from (the latest and the best are kept)."""
         self._checkpoints.start(
-            jobs.checkpoints,
+            training_jobs.checkpoints,
             path,
             on_result=self._listed,
             on_error=lambda err: self.session.say(f"Cannot read the checkpoints: {err}", "error", topic="run"),
@@ -72,7 +72,7 @@ class KeepController:
             return
         self.training.start(
             TrainingJob(
-                work=jobs.keep_training,
+                work=training_jobs.keep_training,
                 extra=(how, path, amount),
                 pausable=True,
                 title=title,

@@ -8,8 +8,10 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from gui import jobs
+from engine import RecordedDecision
 from gui.controllers.training import TrainingController, TrainingJob
+from gui.jobs import classify as classify_jobs
+from gui.jobs import insight as insight_jobs
 from gui.session import DataState, Session
 from gui.tasks import TaskRunner
 
@@ -53,7 +55,7 @@ class LabelsController:
         )
         self.training.start(
             TrainingJob(
-                work=jobs.find_label_issues,
+                work=insight_jobs.find_label_issues,
                 extra=(folds, epochs),
                 on_result=self._found,
                 description="Looking for suspicious labels…",
@@ -109,14 +111,14 @@ class LabelsController:
                 self.view.set_thumbnail(decision_key(issue), dataset.split(issue.split)[0][issue.index])
         if files:
             self._pictures.start(
-                jobs.thumbnails, files, THUMBNAIL_SIDE, on_progress=lambda item: self.view.set_thumbnail(*item)
+                classify_jobs.thumbnails, files, THUMBNAIL_SIDE, on_progress=lambda item: self.view.set_thumbnail(*item)
             )
 
     def decide(self, issue: Any, action: str, label: str = "") -> None:
         """`action`: "exclude", "relabel" (to `label`) or "keep" (the given label is right)."""
         config = self.session.config.config
         self._decide.start(
-            jobs.decide_label,
+            insight_jobs.decide_label,
             config.data,
             config.training.seed,
             decision_key(issue),
@@ -126,6 +128,6 @@ class LabelsController:
             on_error=lambda err: self.session.say(f"Cannot save the decision: {err}", "error", topic="labels"),
         )
 
-    def _decided(self, saved: jobs.LabelDecisionSaved) -> None:
+    def _decided(self, saved: RecordedDecision) -> None:
         self.view.mark(saved.key, saved.action, saved.label)
         self.view.show_decisions(saved.excluded, saved.relabelled, saved.sidecar)

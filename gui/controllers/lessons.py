@@ -16,11 +16,10 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from engine.core.errors import LayerLabError
-from engine.lessons import fallback_lesson, get_lesson, lesson_available, list_lessons
-from gui import jobs
+from engine import LayerLabError, fallback_lesson, get_lesson, lesson_available, list_lessons
 from gui.controllers.grid import GridController
 from gui.controllers.training import TrainingController, TrainingCrash
+from gui.jobs import lessons as lessons_jobs
 from gui.session import LessonState, Session
 from gui.tasks import TaskRunner
 
@@ -143,7 +142,7 @@ class LessonsController:
 
     @staticmethod
     def _network_available(network: str) -> tuple[bool, str]:
-        from engine.inference.imagenet import missing_files
+        from engine import missing_imagenet_files as missing_files
 
         missing = missing_files(network)
         return not missing, "; ".join(missing)
@@ -173,7 +172,7 @@ class LessonsController:
             self.session.update("classifier", classifier=None, status="none", description="No model yet.")
             self.session.update("lesson", status="unavailable", missing=str(err))
 
-        self._network.start(jobs.imagenet_classifier, network, on_result=ready, on_error=failed)
+        self._network.start(lessons_jobs.imagenet_classifier, network, on_result=ready, on_error=failed)
 
     # --- the end --------------------------------------------------------------------------------------
     def _on_training_finished(self, result: Any) -> None:
@@ -195,7 +194,11 @@ class LessonsController:
             self.finished.emit(self.session.lesson)
 
         self._figure.start(
-            jobs.lesson_figure, self._lesson, result, on_result=done, on_error=lambda err: done(f"failed: {err}")
+            lessons_jobs.lesson_figure,
+            self._lesson,
+            result,
+            on_result=done,
+            on_error=lambda err: done(f"failed: {err}"),
         )
 
 

@@ -8,9 +8,9 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from engine.core.events import LrProbe
-from gui import jobs
+from engine import LrProbe
 from gui.controllers.training import TrainingController, TrainingJob
+from gui.jobs import training as training_jobs
 from gui.session import Session
 
 SWEEP_STEPS = 100
@@ -49,7 +49,7 @@ class LrFinderController:
         )
         self.training.start(
             TrainingJob(
-                work=jobs.find_lr,
+                work=training_jobs.find_lr,
                 extra=(self.steps,),
                 on_result=self._found,
                 description="Learning-rate finder: building the model…",
@@ -76,7 +76,7 @@ class LrFinderController:
                     text=f"LR finder · batch {event.step + 1}/{event.steps} · rate {event.lr:.1e}",
                 )
 
-    def _found(self, found: jobs.LrFound) -> None:
+    def _found(self, found: training_jobs.LrFound) -> None:
         sweep = found.sweep
         self.sweep = sweep
         if sweep is None:

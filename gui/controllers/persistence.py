@@ -8,7 +8,7 @@ launch finds the marker and starts without that dataset instead of dying again.
 
 from __future__ import annotations
 
-from engine.config import DataOptions, ExperimentConfig
+from engine import DataOptions, ExperimentConfig
 from gui.session import DataState, Session
 from gui.settings import Settings
 from gui.tasks import TaskRunner

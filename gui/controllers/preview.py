@@ -7,7 +7,7 @@ from typing import Any, Protocol
 import numpy as np
 from psygnal import Signal
 
-from gui import jobs
+from gui.jobs import data as data_jobs
 from gui.session import Session, touches
 from gui.tasks import TaskRunner
 
@@ -69,7 +69,7 @@ class PreviewController:
             self.view.show_waiting("Augmenting…")
             seed = self.session.config.config.training.seed + 1000 * self._reseeds
             self._slot.start(
-                jobs.preview,
+                data_jobs.preview,
                 images,
                 labels,
                 aug.model_copy(),
@@ -81,7 +81,7 @@ class PreviewController:
             return
         self.shown.emit()
 
-    def _show(self, preview: jobs.Preview) -> None:
+    def _show(self, preview: data_jobs.Preview) -> None:
         names = list(self.session.data.dataset.class_names) if self.session.data.dataset is not None else []
         self.view.show_preview(preview.originals, preview.copies, names, list(preview.labels))
         self.shown.emit()

@@ -7,7 +7,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gui import jobs
+from engine import per_class_from_confusion
+from gui.jobs import classify as classify_jobs
 from gui.session import ResultsState, Session
 from gui.tasks import TaskRunner
 
@@ -16,7 +17,7 @@ THUMBNAIL_SIDE = 128
 
 class ResultsView(Protocol):
     def clear(self, message: str) -> None: ...
-    def show_metrics(self, metrics: Any, class_names: list[str], note: str) -> None: ...
+    def show_metrics(self, metrics: Any, class_names: list[str], note: str, per_class: list[Any]) -> None: ...
     def set_thumbnail(self, index: int, image: np.ndarray | None) -> None: ...
     def forget_thumbnails(self) -> None: ...
 
@@ -46,7 +47,9 @@ class ResultsController:
         elif metrics.failed:
             self.view.clear(f"This run failed: {metrics.failed}")
         else:
-            self.view.show_metrics(metrics, list(state.class_names), state.note)
+            self.view.show_metrics(
+                metrics, list(state.class_names), state.note, per_class_rows(metrics, state.class_names)
+            )
 
     def thumbnails_wanted(self, entries: list[Any]) -> None:
         """The gallery shows these misclassified entries and lacks their pictures."""
@@ -68,7 +71,7 @@ class ResultsController:
             return
         if explain:
             self._explained.start(
-                jobs.explained_thumbnails,
+                classify_jobs.explained_thumbnails,
                 classifier,
                 to_decode,
                 THUMBNAIL_SIDE,
@@ -76,5 +79,20 @@ class ResultsController:
             )
         else:
             self._slot.start(
-                jobs.thumbnails, to_decode, THUMBNAIL_SIDE, on_progress=lambda item: self.view.set_thumbnail(*item)
+                classify_jobs.thumbnails,
+                to_decode,
+                THUMBNAIL_SIDE,
+                on_progress=lambda item: self.view.set_thumbnail(*item),
             )
+
+
+def per_class_rows(metrics: Any, class_names: Any) -> list[Any]:
+    """The run's per-class table; worked out from its confusion matrix for runs saved before
+    metrics.json kept one (class names as the confusion view shows them)."""
+    if metrics.per_class:
+        return list(metrics.per_class)
+    matrix = metrics.confusion_matrix
+    names = [str(name) for name in class_names or []]
+    if len(names) != len(matrix):
+        names = [str(i) for i in range(len(matrix))]
+    return per_class_from_confusion(matrix, names) if matrix else []

@@ -8,7 +8,8 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from gui import jobs
+from engine import OpenedRun, dataset_key
+from gui.jobs import runs as runs_jobs
 from gui.session import RunsState, Session, finite
 from gui.tasks import TaskRunner
 from gui.text import short_name
@@ -58,7 +59,7 @@ class RunsController:
     # --- listing --------------------------------------------------------------------------------------
     def refresh(self) -> None:
         self.session.update("runs", status="listing")
-        self._list.start(jobs.list_runs, self.root, on_result=self._listed, on_error=self._listing_failed)
+        self._list.start(runs_jobs.list_runs, self.root, on_result=self._listed, on_error=self._listing_failed)
 
     def _listed(self, summaries: list[Any]) -> None:
         self.session.update("runs", status="ready", summaries=tuple(summaries), problem="")
@@ -82,9 +83,11 @@ class RunsController:
         self.session.update(
             "classifier", classifier=None, status="loading", description=f"Loading the model of run {name}…"
         )
-        self._open.start(jobs.open_run, path, on_result=self._opened, on_error=lambda err: self._open_failed(path, err))
+        self._open.start(
+            runs_jobs.open_run, path, on_result=self._opened, on_error=lambda err: self._open_failed(path, err)
+        )
 
-    def _opened(self, opened: jobs.OpenedRun) -> None:
+    def _opened(self, opened: OpenedRun) -> None:
         run = opened.run
         config, metrics, name = run.config, run.metrics, run.path.name
         acc = metrics.val_accuracy if metrics is not None else None
@@ -93,7 +96,7 @@ class RunsController:
             f" · val accuracy {acc:.1%}" if finite(acc) else ""
         )
         self.curves.load_history(run.history, title)
-        same_data = self.session.data.key == jobs.dataset_key(config.data, config.training.seed)
+        same_data = self.session.data.key == dataset_key(config.data, config.training.seed)
         if metrics is None:
             note = "This run has no metrics (it did not finish)."
         else:
@@ -143,13 +146,13 @@ class RunsController:
             return
         self.session.status(f"Comparing {len(paths)} runs…")
         self._compare.start(
-            jobs.compare_runs,
+            runs_jobs.compare_runs,
             list(paths),
             on_result=self._compared,
             on_error=lambda err: self.session.say(f"Cannot compare these runs: {err}", "error", topic="run"),
         )
 
-    def _compared(self, result: jobs.ComparedRuns) -> None:
+    def _compared(self, result: runs_jobs.ComparedRuns) -> None:
         self.session.update("runs", compared=result)
         self.session.clear_message("run")
         rows = result.comparison.runs
@@ -183,7 +186,7 @@ class RunsController:
             self.session.say(f"Settings of run {run.path.name} loaded: Train repeats it.", "info", topic="run")
 
         self._settings.start(
-            jobs.load_run,
+            runs_jobs.load_run,
             path,
             on_result=loaded,
             on_error=lambda err: self.session.say(f"Cannot open run {Path(path).name}: {err}", "error", topic="run"),

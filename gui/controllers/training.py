@@ -17,20 +17,23 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from engine.core.cancel import PauseToken
-from engine.core.events import (
+from engine import (
     BatchEnd,
     Continued,
     EpochEnd,
     Failed,
     Finished,
     Paused,
+    PauseToken,
     Preparing,
     Resumed,
     StageChanged,
     Started,
+    dataset_key,
 )
-from gui import jobs
+from gui.jobs import classify as classify_jobs
+from gui.jobs import startup as startup_jobs
+from gui.jobs import training as training_jobs
 from gui.session import EngineState, Session, TrainingState, finite, memory_budget
 from gui.tasks import TaskRunner
 from gui.text import format_seconds, short_name
@@ -71,13 +74,13 @@ class CurvesView(Protocol):
 
 @dataclass(frozen=True)
 class TrainingJob:
-    """What runs on the training lane: one training (`jobs.train`) or a queue of them (a grid).
+    """What runs on the training lane: one training (`training_jobs.train`) or a queue of them (a grid).
 
     `work(task, config, dataset, runs_root, *extra)` reports engine events through the task;
     `on_result` replaces the single training's handling of what it returns.
     """
 
-    work: Callable[..., Any] = jobs.train
+    work: Callable[..., Any] = training_jobs.train
     extra: tuple[Any, ...] = ()
     on_result: Callable[[Any], None] | None = None
     description: str = "Preparing data and model…"
@@ -121,7 +124,7 @@ class TrainingController:
         self._origin: tuple[float, float] | None = None  # (seconds, fraction) when progress began
         self._dataset: Any = None
         self._job = TrainingJob()
-        self._shared: jobs.Resources | None = None
+        self._shared: training_jobs.Resources | None = None
         self._skipped = 0
         self._pause: PauseToken | None = None
         session.events.training.connect(view.show_training)
@@ -195,7 +198,7 @@ class TrainingController:
     def _launch(self) -> None:
         config = self.session.config.snapshot()
         data = self.session.data
-        same = data.key == jobs.dataset_key(config.data, config.training.seed)
+        same = data.key == dataset_key(config.data, config.training.seed)
         self._dataset = data.dataset if same else None
         self._skipped = len(self._dataset.skipped) if self._dataset is not None else 0
         self._started, self._origin = None, None
@@ -228,14 +231,14 @@ class TrainingController:
             on_error=self._on_crash,
         )
 
-    def _resources(self) -> jobs.Resources:
+    def _resources(self) -> training_jobs.Resources:
         """One feature cache for every training of the window (features of a frozen base are reused
         across runs), made again when the memory budget changes."""
         budget = memory_budget(self.session.preferences.value)
         if self._shared is None or self._shared.budget != budget:
-            from engine.caches.features import FeatureCache
+            from engine import FeatureCache
 
-            self._shared = jobs.Resources(FeatureCache.default(budget), budget)
+            self._shared = training_jobs.Resources(FeatureCache.default(budget), budget)
         return self._shared
 
     # --- events ---------------------------------------------------------------------------------------
@@ -490,7 +493,9 @@ class TrainingController:
             self.session.update("classifier", classifier=None, status="failed", description=f"Cannot classify: {err}")
             self.session.say(f"Cannot classify with this model: {err}", "error", topic="classify")
 
-        self._classifier.start(jobs.make_classifier, model, spec, names, run_dir, on_result=ready, on_error=failed)
+        self._classifier.start(
+            classify_jobs.make_classifier, model, spec, names, run_dir, on_result=ready, on_error=failed
+        )
 
     # --- GPU memory -------------------------------------------------------------------------------------
     def poll_gpu_memory(self) -> None:
@@ -498,7 +503,7 @@ class TrainingController:
         if self._gpu.busy or not self.session.engine.ready:
             return
         self._gpu.start(
-            jobs.gpu_memory, on_result=self._on_gpu_memory, on_error=lambda err: self._on_gpu_memory((None,))
+            startup_jobs.gpu_memory, on_result=self._on_gpu_memory, on_error=lambda err: self._on_gpu_memory((None,))
         )
 
     def _on_gpu_memory(self, polled: tuple[float | None]) -> None:

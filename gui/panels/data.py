@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +30,6 @@ from gui.widgets import heading, hint, panel_layout, set_state
 
 SAMPLES_PER_CLASS = 8
 MAX_CLASSES_SHOWN = 24
-_FALLBACK = [("digits", "8×8 handwritten digits bundled with scikit-learn (no download)", False)]
-
-
-def available_datasets() -> list[tuple[str, str, bool]]:
-    """(name, description, needs_download) of the sources the engine offers, file sources left out."""
-    try:
-        from engine.datasets import list_datasets
-    except ImportError:  # engine without its datasets package: the built-in default only
-        return list(_FALLBACK)
-    return [(d.name, d.description, d.needs_download) for d in list_datasets() if ":" not in d.name]
 
 
 class DataPanel(QWidget):
@@ -47,9 +37,17 @@ class DataPanel(QWidget):
 
     folder_chosen = Signal(str)  # a folder or file picked in a dialog (the window remembers where)
 
-    def __init__(self, store: ConfigStore, start_folder: Callable[[], str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        store: ConfigStore,
+        start_folder: Callable[[], str],
+        datasets: Sequence[tuple[str, str, bool]],
+        parent: QWidget | None = None,
+    ) -> None:
+        """`datasets`: (name, description, needs a download) of the sources to offer."""
         super().__init__(parent)
         self.store = store
+        self._datasets = list(datasets)
         self._start_folder = start_folder
         self.binder = Binder(store)
         self._build()
@@ -59,7 +57,7 @@ class DataPanel(QWidget):
         layout = panel_layout(self, "Dataset")
         self.combo = QComboBox()
         self.combo.setObjectName("DatasetCombo")
-        for name, description, download in available_datasets():
+        for name, description, download in self._datasets:
             self.combo.addItem(name + ("  ⤓" if download else ""), name)
             self.combo.setItemData(self.combo.count() - 1, description, Qt.ItemDataRole.ToolTipRole)
         layout.addWidget(self.combo)

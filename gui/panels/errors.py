@@ -166,7 +166,9 @@ class ErrorsPanel(QWidget):
         self.gallery_model.set_entries([], forget_pictures=True)
         self.title_changed.emit("Errors")
 
-    def show_metrics(self, metrics: Any, class_names: list[str] | None = None, note: str = "") -> None:
+    def show_metrics(
+        self, metrics: Any, class_names: list[str] | None = None, note: str = "", per_class: list[Any] | None = None
+    ) -> None:
         """Fill the tiles, the confusion matrix (when the metrics have one) and the gallery."""
         self.metrics = metrics
         for key, label in self.values.items():
@@ -184,7 +186,7 @@ class ErrorsPanel(QWidget):
         if matrix and all(len(row) == len(matrix) for row in matrix):
             self.confusion.set_matrix(matrix, class_names)
             self.class_names = list(self.confusion.names)
-            self.per_class.show_rows(per_class_rows(metrics, self.class_names), list(metrics.test_per_class))
+            self.per_class.show_rows(list(per_class or metrics.per_class), list(metrics.test_per_class))
             self.confusion_box.show()
         else:
             self.confusion.set_matrix([])
@@ -259,12 +261,3 @@ class ErrorsPanel(QWidget):
                 else "No validation data."
             )
             self.empty.show()
-
-
-def per_class_rows(metrics: Any, class_names: list[str]) -> list[Any]:
-    """The run's per-class table; worked out from the confusion matrix for runs saved before it existed."""
-    if metrics.per_class:
-        return list(metrics.per_class)
-    from engine.training.metrics import per_class_from_confusion
-
-    return per_class_from_confusion(metrics.confusion_matrix, class_names)

@@ -7,6 +7,7 @@ The table shows the model the inspection controller built in the background
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.architectures import get_architecture, list_architectures
-from engine.config import ACTIVATIONS
-from engine.core.errors import ArchitectureError
+from engine import ACTIVATIONS
 from gui import theme
 from gui.binding import Binder
 from gui.panels.layer_table import NAME_ROLE, LayerTree, block_of
@@ -61,9 +60,11 @@ BUILT_IN_WEIGHTS = ("imagenet", "none", FILE_CHOICE)
 
 
 class ModelPanel(QWidget):
-    def __init__(self, store: ConfigStore, parent: QWidget | None = None) -> None:
+    def __init__(self, store: ConfigStore, architectures: Sequence[Any], parent: QWidget | None = None) -> None:
+        """`architectures`: the presets to offer (`engine.ArchInfo`), in the engine's order."""
         super().__init__(parent)
         self.store = store
+        self.architectures = {info.name: info for info in architectures}
         self.rows: tuple[Any, ...] = ()
         self.binder = Binder(store)
         self._build()
@@ -75,7 +76,7 @@ class ModelPanel(QWidget):
         self.preset = QComboBox()
         self.preset.setObjectName("PresetCombo")
         previous_kind = None
-        for info in list_architectures(None):
+        for info in self.architectures.values():
             if previous_kind is not None and info.kind != previous_kind:
                 self.preset.insertSeparator(self.preset.count())
             previous_kind = info.kind
@@ -141,7 +142,8 @@ class ModelPanel(QWidget):
         """An autoencoder needs an autoencoder architecture, a classifier any other: switch with the task."""
         if not task or task == self.store.config.task:
             return
-        kind = get_architecture(self.store.config.arch.name).kind
+        current = self.architectures.get(self.store.config.arch.name)
+        kind = current.kind if current is not None else ""
         if (task == "autoencoder") != (kind == "autoencoder"):
             self._choose_preset("conv_autoencoder" if task == "autoencoder" else "mlp", task)
         else:
@@ -248,10 +250,7 @@ class ModelPanel(QWidget):
 
     # --- preset and weights -------------------------------------------------------------------------
     def _show_preset_info(self, name: str) -> None:
-        try:
-            info = get_architecture(name)
-        except ArchitectureError:
-            info = None
+        info = self.architectures.get(name)
         self.description.setText(info.description if info else "")
         self.backbone.setVisible(bool(info and info.kind == "backbone"))
 
@@ -260,7 +259,7 @@ class ModelPanel(QWidget):
         autoencoder preset sets the task to autoencoder (and another preset back to classification)."""
         if not name or name == self.store.config.arch.name:
             return
-        info = get_architecture(name)
+        info = self.architectures[name]
         changes: dict[str, Any] = {
             "arch.name": name,
             "layer_trainable": {},

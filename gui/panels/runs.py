@@ -270,7 +270,5 @@ class RunsPanel(QWidget):
     def _show_folder(self) -> None:
         path = self.selected_path()
         if path is None:
-            from engine.runs.folders import default_runs_root
-
-            path = str(self.root or default_runs_root())
+            path = str(self.root)
         QDesktopServices.openUrl(QUrl.fromLocalFile(path))

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config import OPTIMIZERS, SCHEDULES
+from engine import OPTIMIZERS, SCHEDULES
 from gui.binding import Binder
 from gui.session import ConfigStore, TrainingState
 from gui.text import format_memory

@@ -239,6 +239,7 @@ def test_custom_objects_registered():
     assert keras.saving.get_registered_object("layerlab>ImagenetPreprocess") is ImagenetPreprocess
 
 
+@pytest.mark.slow
 def test_fresh_process_loads_a_backbone_model(tmp_path):
     """A new process reads a saved backbone model once LayerLab's layers are registered: either
     by importing engine.architectures after Keras, or by calling custom_objects()."""

@@ -91,6 +91,7 @@ def test_stopped_mid_epoch_resumes_to_the_same_run_as_without_the_stop(digits, t
     assert load_run(tmp_path / "r").metrics.epochs_run == 4
 
 
+@pytest.mark.slow
 def test_resume_inside_stage_two_unfreezes_again_and_continues(digits, tmp_path: Path) -> None:
     config = tiny(
         freeze_all_but=1,

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +36,7 @@ def folder(root: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_train_reports_decoding_then_cache_lists_and_clears(tmp_path: Path) -> None:
     data = folder(tmp_path / "colours")
     done = cli(

@@ -97,6 +97,7 @@ def test_cli_grid_refuses_a_bad_grid_before_training(capsys, args: list[str], wo
     assert words in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_cli_grid_json_is_one_object_with_the_promised_keys(tmp_path: Path) -> None:
     env = dict(os.environ, LAYERLAB_HOME=str(tmp_path / "home"))
     proc = subprocess.run(
@@ -144,6 +145,7 @@ def _lines_of(stream, into: queue.Queue) -> None:
     into.put(None)
 
 
+@pytest.mark.slow
 def test_sigint_stops_the_grid_and_the_grid_folder_resumes_it(tmp_path: Path, capsys) -> None:
     grid_dir = tmp_path / "grid"
     env = dict(os.environ, LAYERLAB_HOME=str(tmp_path / "home"))

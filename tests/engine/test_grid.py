@@ -186,6 +186,7 @@ class Recorder:
         return [e for e in self.events if isinstance(e, kind)]
 
 
+@pytest.mark.slow
 def test_a_stopped_grid_keeps_its_runs_and_resumes_where_it_stopped(tmp_path: Path) -> None:
     pytest.importorskip("tensorflow")
     spec = GridSpec(base(), (parse_vary("arch.dropout=0,0.5"),), repeats=2)

@@ -39,6 +39,7 @@ def noisy_digits(path: Path, flips: int = FLIPS, seed: int = 0) -> tuple[Path, d
     return path, {x[i].tobytes(): i in marked for i in range(len(x))}
 
 
+@pytest.mark.slow
 def test_planted_label_flips_are_found_among_the_top_ranked(tmp_path: Path) -> None:
     data, flipped = noisy_digits(tmp_path / "noisy.npz")
     config = ExperimentConfig().updated(**{"data.name": f"npz:{data}", "training.batch_size": 32})

@@ -12,6 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from tests.corpus import limit_memory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +65,7 @@ def kill_during_epoch(run: Path, epoch: int, train: list[str] = TRAIN) -> list[s
     return seen
 
 
+@pytest.mark.slow
 def test_a_killed_training_resumes_to_the_planned_epochs_and_ends_like_the_uninterrupted_one(tmp_path: Path) -> None:
     run = tmp_path / "run"
     kill_during_epoch(run, 3)

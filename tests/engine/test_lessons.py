@@ -123,6 +123,7 @@ def test_offline_without_data_the_message_names_the_file_and_the_fallback(capsys
     assert data["rows"][0]["figures"]["val_accuracy"] is not None and "validation" in data["figure"]
 
 
+@pytest.mark.slow
 def test_mnist_lessons(capsys, cache: Path) -> None:
     keras_cache.fake_mnist(cache / "datasets")
     mlp = lesson_json(capsys, "mlp_mnist", "--epochs", "1")
@@ -149,6 +150,7 @@ def test_mnist_lessons(capsys, cache: Path) -> None:
     assert "reconstruction error" in autoencoder["figure"]
 
 
+@pytest.mark.slow
 def test_cifar10_lessons(capsys, cache: Path) -> None:
     keras_cache.fake_cifar10(cache / "datasets")
     naive = lesson_json(capsys, "naive_vs_bn_cnn", "--epochs", "1")
@@ -157,6 +159,7 @@ def test_cifar10_lessons(capsys, cache: Path) -> None:
     assert [row["label"] for row in augmentation["rows"]] == ["aug off", "aug on"]
 
 
+@pytest.mark.slow
 def test_vgg16_from_scratch_and_from_its_imagenet_weights(capsys, cache: Path) -> None:
     import keras
 
@@ -202,6 +205,7 @@ def test_imagenet_models_classify_photos_with_their_own_head(capsys, cache: Path
     assert "resnet50_weights_tf_dim_ordering_tf_kernels.h5" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_photo_lessons_on_a_three_class_folder(capsys, cache: Path, tmp_path: Path) -> None:
     folder = keras_cache.photo_folder(tmp_path / "photos")
     keras_cache.fake_mobilenet_v2(cache / "models", include_top=False)

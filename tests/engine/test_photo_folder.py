@@ -51,6 +51,7 @@ def photo_folder(tmp_path_factory) -> tuple[Path, list[Path]]:
     return root / "all", held_out
 
 
+@pytest.mark.slow
 def test_a_real_photo_folder_trains_and_classifies(photo_folder, tmp_path: Path, capsys) -> None:
     folder, new_photos = photo_folder
     run = tmp_path / "run"
@@ -124,6 +125,7 @@ def test_cli_reports_skipped_files(photo_folder, tmp_path: Path, capsys) -> None
     ]
 
 
+@pytest.mark.slow
 def test_transfer_learning_workflow_on_photos(photo_folder, tmp_path: Path, capsys) -> None:
     """Frozen backbone + new head (on cached features), then staged fine-tuning with
     augmentation starting from that run, then classification with the backbone's preprocessing.

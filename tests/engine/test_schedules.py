@@ -38,7 +38,7 @@ def test_each_schedule_gives_the_documented_rates() -> None:
     )
     cycle = rates(10, schedule="one_cycle")
     assert cycle[0] == pytest.approx(0.1 / 25) and max(cycle) == pytest.approx(0.1) and cycle.index(max(cycle)) == 3
-    assert all(a < b for a, b in itertools.pairwise(cycle)) and all(a > b for a, b in itertools.pairwise(cycle))
+    assert all(a < b for a, b in itertools.pairwise(cycle[:4])) and all(a > b for a, b in itertools.pairwise(cycle[3:]))
     assert cycle[-1] < 0.1 / 10
     assert rates(1, schedule="cosine", warmup_epochs=3) == [0.1], "a one-epoch stage cannot warm up"
 

@@ -26,6 +26,7 @@ def _lines_of(stream, into: queue.Queue) -> None:
     into.put(None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_stops_training_and_keeps_the_run(tmp_path: Path, signum: signal.Signals) -> None:
     run = tmp_path / "run"

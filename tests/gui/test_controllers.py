@@ -9,27 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.config import ExperimentConfig
+from engine import ExperimentConfig
 from tests.gui.conftest import TRAIN_TIMEOUT_MS
-
-
-class FakeView:
-    """Records every call made to it, whatever the method: `calls` of (name, args)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, tuple[Any, ...]]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-
-        def record(*args: Any) -> None:
-            self.calls.append((name, args))
-
-        return record
-
-    def named(self, name: str) -> list[tuple[Any, ...]]:
-        return [args for called, args in self.calls if called == name]
+from tests.gui.fakes import FakeView
 
 
 @pytest.fixture
@@ -63,10 +45,10 @@ def _training_session(**changes: Any) -> Any:
 
 
 def test_training_waits_for_the_engine_then_trains_and_leaves_a_classifier(runner, qtbot, tmp_path: Path) -> None:
-    from gui.controllers.training import TrainingController
+    from gui.controllers.training import CurvesView, TrainingController, TrainingView
 
     session = _training_session()
-    bar, curves = FakeView(), FakeView()
+    bar, curves = FakeView(TrainingView), FakeView(CurvesView)
     controller = TrainingController(session, runner, bar, curves, runs_root=tmp_path)
     results: list[Any] = []
     controller.finished.connect(results.append)
@@ -91,13 +73,13 @@ def test_training_waits_for_the_engine_then_trains_and_leaves_a_classifier(runne
 
 
 def test_stop_mid_training_keeps_the_run_and_says_stopped(runner, qtbot, tmp_path: Path) -> None:
-    from engine.core.events import EpochEnd
-    from gui.controllers.training import TrainingController
+    from engine import EpochEnd
+    from gui.controllers.training import CurvesView, TrainingController, TrainingView
 
     session = _training_session(**{"training.epochs": 500})
     _ready_engine(session)
-    bar = FakeView()
-    controller = TrainingController(session, runner, bar, FakeView(), runs_root=tmp_path)
+    bar = FakeView(TrainingView)
+    controller = TrainingController(session, runner, bar, FakeView(CurvesView), runs_root=tmp_path)
     epochs: list[Any] = []
     results: list[Any] = []
     controller.event.connect(lambda event: isinstance(event, EpochEnd) and epochs.append(event))
@@ -113,11 +95,11 @@ def test_stop_mid_training_keeps_the_run_and_says_stopped(runner, qtbot, tmp_pat
 
 
 def test_stop_before_the_engine_is_ready_cancels_the_start(runner, qtbot) -> None:
-    from gui.controllers.training import TrainingController
+    from gui.controllers.training import CurvesView, TrainingController, TrainingView
     from gui.session import Session
 
     session = Session()
-    controller = TrainingController(session, runner, FakeView(), FakeView())
+    controller = TrainingController(session, runner, FakeView(TrainingView), FakeView(CurvesView))
     controller.start()
     controller.stop()
     assert session.training.status == "idle" and "Cancelled" in session.training.text
@@ -133,8 +115,8 @@ def _png(path: Path, value: int = 255) -> Path:
 
 
 def test_classify_waits_for_a_model_then_answers_each_image(runner, qtbot, trained_run: Path, tmp_path: Path) -> None:
-    from engine.inference.classifier import Classifier
-    from gui.controllers.classify import ClassifyController
+    from engine import Classifier
+    from gui.controllers.classify import ClassifyController, ClassifyView
     from gui.session import Session
 
     folder = tmp_path / "drawn"
@@ -145,7 +127,7 @@ def test_classify_waits_for_a_model_then_answers_each_image(runner, qtbot, train
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
     (tmp_path / "empty").mkdir()
     session = Session()
-    view = FakeView()
+    view = FakeView(ClassifyView)
     controller = ClassifyController(session, runner, view)
     tickets: list[int] = []
     controller.classified.connect(tickets.append)
@@ -174,13 +156,13 @@ def test_classify_waits_for_a_model_then_answers_each_image(runner, qtbot, train
 
 def test_a_failed_model_never_answers(runner, qtbot, trained_run: Path, tmp_path: Path) -> None:
     """Images sent to a model that is then replaced by 'no model' wait for the next one."""
-    from engine.inference.classifier import Classifier
-    from gui.controllers.classify import ClassifyController
+    from engine import Classifier
+    from gui.controllers.classify import ClassifyController, ClassifyView
     from gui.session import Session
 
     session = Session()
     _ready_engine(session)
-    view = FakeView()
+    view = FakeView(ClassifyView)
     controller = ClassifyController(session, runner, view)
     controller.classify_sources([str(_png(tmp_path / f"d{i}.png")) for i in range(3)])
     qtbot.waitUntil(lambda: len(view.named("add_card")) == 3, timeout=10_000)

@@ -125,8 +125,11 @@ def test_ten_thousand_errors_make_no_widgets_and_decode_only_what_is_shown(qtbot
 def test_per_class_table_sorts_and_matches_the_confusion_matrix(qtbot) -> None:
     from PySide6.QtCore import Qt
 
+    from gui.controllers.results import per_class_rows
+
     panel = _panel(qtbot)
-    panel.show_metrics(_metrics(), ["cat", "dog", "bird"])  # no per_class stored: from the matrix
+    metrics = _metrics()  # no per_class stored: the controller works the rows out from the matrix
+    panel.show_metrics(metrics, ["cat", "dog", "bird"], "", per_class_rows(metrics, ["cat", "dog", "bird"]))
     table = panel.per_class
     assert table.rows_shown() == ["cat", "dog", "bird"] and table.split.isHidden()
     table.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)  # recall, weakest first

@@ -53,6 +53,7 @@ def _wait_grid(qtbot: Any, window: Any, status: str) -> None:
     qtbot.waitUntil(lambda: window.session.grid.status == status and not window.training.busy, timeout=GRID_TIMEOUT_MS)
 
 
+@pytest.mark.slow
 def test_a_grid_runs_its_combinations_stops_and_resumes(window, qtbot) -> None:
     window.session.config.update(**{"training.epochs": 2, "data.limit": 150})
     window.session.grid_plan.update(

@@ -76,7 +76,7 @@ def test_a_run_whose_model_cannot_load_leaves_no_model_answering(
     window.handle_drop(_mime(digit_png))
     qtbot.waitUntil(lambda: bool(window.classify_panel.cards), timeout=10_000)
     card = next(iter(window.classify_panel.cards.values()))
-    qtbot.wait(200)
+    qtbot.waitUntil(lambda: window.tasks.idle, timeout=10_000)
     assert card.prediction is None and "train or open a run first" in card.status.text()
 
 

@@ -180,15 +180,15 @@ def test_schedule_controls_edit_the_config_and_the_rate_is_drawn(window, qtbot) 
 
 def test_keep_controller_offers_the_kept_checkpoints_for_a_fork(qtbot, trained_run) -> None:
     from gui.app import create_application
-    from gui.controllers.keep import KeepController
+    from gui.controllers.keep import ForkView, KeepController
     from gui.session import Session
     from gui.tasks import TaskRunner
-    from tests.gui.test_controllers import FakeView
+    from tests.gui.fakes import FakeView
 
     create_application([])
     runner = TaskRunner()
     try:
-        view, session = FakeView(), Session()
+        view, session = FakeView(ForkView), Session()
         keep = KeepController(session, runner, training=None, view=view)  # listing needs no training controller
         keep.fork_wanted(str(trained_run))
         qtbot.waitUntil(lambda: bool(view.named("choose_fork_epoch")), timeout=30_000)

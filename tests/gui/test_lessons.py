@@ -94,6 +94,7 @@ def test_the_lessons_menu_sets_up_a_recipe_and_says_what_is_missing(make_window,
     assert not card.isVisibleTo(window)
 
 
+@pytest.mark.slow
 def test_a_comparison_lesson_offline_runs_as_a_grid_on_digits_beside_the_published_figure(
     window, qtbot, keras_home: Path
 ) -> None:

@@ -50,8 +50,7 @@ def test_newest_request_supersedes_the_older_one(runner, qtbot) -> None:
     second = slot.start(slow, "second", on_result=results.append)
     assert first.cancelled and first.abandoned and not second.cancelled
     release.set()
-    qtbot.waitUntil(lambda: results == ["second"], timeout=5000)
-    qtbot.wait(50)  # nothing more arrives for the superseded task
+    qtbot.waitUntil(lambda: runner.idle, timeout=5000)  # both tasks done: nothing more can arrive
     assert results == ["second"]
 
 
@@ -74,7 +73,7 @@ def test_cancelled_work_stops_and_delivers_nothing(runner, qtbot) -> None:
     assert started.wait(5)
     slot.cancel()
     assert finished.wait(5)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: runner.idle, timeout=5000)
     assert got == [] and not slot.busy
 
 
@@ -139,8 +138,7 @@ def test_debounce_calls_once_per_burst(runner, qtbot) -> None:
     calls: list[int] = []
     for i in range(10):
         runner.debounce("burst", 30, lambda i=i: calls.append(i))
-    qtbot.waitUntil(lambda: bool(calls), timeout=2000)
-    qtbot.wait(80)
+    qtbot.waitUntil(lambda: runner.idle, timeout=2000)  # the burst's timer has fired
     assert calls == [9]
 
 

@@ -10,12 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.corpus import OK, Case, limit_memory, matches
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOW_MEMORY_LIMIT = 8 * 2**30  # TensorFlow maps about 3 GiB, Qt and the corpus the rest
 
 
+@pytest.mark.slow
 def test_the_whole_corpus_through_the_window(tmp_path: Path) -> None:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run(

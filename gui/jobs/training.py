@@ -1,0 +1,128 @@
+"""Trainings on the training lane: one run, going on with a saved one, the learning-rate sweep,
+and a grid of runs. Every engine event is reported to the UI thread as it happens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine import Cancelled, ExperimentConfig, dataset_key, fork_changes, list_checkpoints, read_config
+from gui.engine_startup import load_engine
+from gui.tasks import Task
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What every training of a window shares: one feature cache, within one memory budget."""
+
+    feature_cache: Any  # engine.FeatureCache
+    budget: Any  # engine.MemoryBudget
+
+    @property
+    def train_kwargs(self) -> dict[str, Any]:
+        return {"feature_cache": self.feature_cache, "memory_budget": self.budget}
+
+
+def train(
+    task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources, pause: Any = None
+) -> Any:
+    """One training. `pause`: an `engine.PauseToken` the window holds to pause and resume it."""
+    load_engine()
+    from engine import train as run_training  # TensorFlow: only in the worker, once the engine is loaded
+
+    return run_training(
+        config,
+        task.report,
+        task.cancel_token,
+        dataset=dataset,
+        runs_root=runs_root,
+        pause=pause,
+        **resources.train_kwargs,
+    )
+
+
+def keep_training(
+    task: Task,
+    config: ExperimentConfig,
+    dataset: Any,
+    runs_root: Path | None,
+    resources: Resources,
+    how: str,
+    run_dir: str,
+    amount: int = 0,
+    pause: Any = None,
+) -> Any:
+    """Go on with a saved run: `how` "resume" (from its last complete epoch), "continue" (`amount`
+    more epochs, same folder) or "fork" (a new run from the checkpoint of epoch `amount`, 0-based,
+    with the current settings that `engine.fork_changes` finds). The window's dataset is reused
+    when the run would load the very same one."""
+    load_engine()
+    from engine import continue_run, fork_run, resume_run  # TensorFlow: only in the worker
+
+    run_config = read_config(Path(run_dir))
+    changes = fork_changes(run_config, config) if how == "fork" else {}
+    target = run_config.updated(**changes) if changes else run_config
+    same = dataset is not None and dataset_key(target.data, target.training.seed) == dataset_key(
+        config.data, config.training.seed
+    )
+    common = dict(
+        observer=task.report,
+        cancel=task.cancel_token,
+        pause=pause,
+        dataset=dataset if same else None,
+        **resources.train_kwargs,
+    )
+    if how == "resume":
+        return resume_run(run_dir, **common)
+    if how == "continue":
+        return continue_run(run_dir, amount, **common)
+    return fork_run(run_dir, amount, changes, runs_root=runs_root, **common)
+
+
+def checkpoints(task: Task, run_dir: str) -> tuple[str, list[int]]:
+    """(run_dir, the 0-based epochs whose checkpoints the run keeps: the latest and the best)."""
+    return run_dir, [checkpoint.epoch for checkpoint in list_checkpoints(run_dir)]
+
+
+@dataclass(frozen=True)
+class LrFound:
+    sweep: Any  # engine.LrSweep, None when stopped
+    arch: str
+
+
+def find_lr(
+    task: Task, config: ExperimentConfig, dataset: Any, runs_root: Path | None, resources: Resources, steps: int = 100
+) -> LrFound:
+    """The learning-rate finder on the current config; each `LrProbe` is reported as it comes."""
+    load_engine()
+    from engine import find_learning_rate  # TensorFlow: only in the worker, once the engine is loaded
+
+    try:
+        sweep = find_learning_rate(config, dataset=dataset, steps=steps, observer=task.report, cancel=task.cancel_token)
+    except Cancelled:
+        sweep = None
+    return LrFound(sweep, config.arch.name)
+
+
+def run_grid(
+    task: Task,
+    config: ExperimentConfig,
+    dataset: Any,
+    runs_root: Path | None,
+    resources: Resources,
+    spec: Any,
+    grid_dir: str | None,
+) -> Any:
+    """A grid of ordinary runs, one after another; the runs' and the grid's events are reported."""
+    load_engine()
+    from engine import run_grid as run  # TensorFlow: only in the worker, once the engine is loaded
+
+    return run(
+        spec,
+        task.report,
+        task.cancel_token,
+        grid_dir=Path(grid_dir) if grid_dir else None,
+        runs_root=runs_root,
+        **resources.train_kwargs,
+    )
