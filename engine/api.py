@@ -57,7 +57,6 @@ _section(
             "ArchitectureError",
             "ImageError",
             "RunError",
-            "TrainingError",
             "ExportError",
         ]
     },
@@ -290,7 +289,24 @@ def reference() -> str:
         lines += [f"## {title}", "", about, ""]
         for public, module, inner in entries:
             lines += _entry(public, module, inner)
+        lines += _modules(dict.fromkeys(module for _, module, _ in entries))
+    lines += ["## The command line", "", "`layerlab-cli` (`engine/cli/`), a front end of this API.", ""]
+    lines += _modules(f"engine.cli.{name}" for name in CLI_MODULES)
     return "\n".join(lines).rstrip() + "\n"
+
+
+#: The CLI's modules, in the order the reference shows them.
+CLI_MODULES = ("main", "options", "train", "insight", "inventory", "experiments", "export", "lessons", "progress")
+
+
+def _modules(names: Any) -> list[str]:
+    """The docstrings of the modules behind a section: how they behave, in the code's own words."""
+    lines: list[str] = []
+    for name in names:
+        doc = inspect.cleandoc(importlib.import_module(name).__doc__ or "")
+        if doc:
+            lines += [f"#### `{name}`", "", doc, ""]
+    return lines
 
 
 def _entry(public: str, module: str, inner: str) -> list[str]:

@@ -53,10 +53,6 @@ def load_engine() -> EngineInfo:
         return _info
 
 
-def engine_loaded() -> bool:
-    return _info is not None
-
-
 def _import_engine() -> str:
     from engine import warm_up
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import keras
 from keras.src.utils.naming import to_snake_case
 
-from engine.architectures.blocks import INPUT_LAYERS, block_of
+from engine.architectures.blocks import INPUT_LAYERS
 from engine.architectures.common import activation_layer, check_dense, flat_size, image_input, output_layer
 from engine.architectures.preprocessing import ImagenetPreprocess
 from engine.architectures.registry import builder, get_architecture
@@ -175,12 +175,6 @@ def build_backbone(
             for layer in [layer for layer in base_layers if layer.weights][-fine_tune_last:]:
                 layer.trainable = True
     return model
-
-
-def base_layer_names(model: keras.Model) -> list[str]:
-    """The names of a backbone model's base layers (everything but input and head)."""
-
-    return [layer.name for layer in model.layers if block_of(layer.name, model.name) not in ("input", "head")]
 
 
 def _register(arch: str) -> None:

@@ -31,11 +31,6 @@ class CancelToken:
     def cancelled(self) -> bool:
         return self._event.is_set()
 
-    def raise_if_cancelled(self, what: str = "stopped") -> None:
-        """`Cancelled(what)` once the token is set: the check long loops make between steps."""
-        if self._event.is_set():
-            raise Cancelled(what)
-
 
 class PauseToken:
     """Pause and resume a training from any thread: while paused, the trainer holds after the

@@ -50,10 +50,6 @@ class RunError(LayerLabError):
     """A run directory or saved model cannot be read or written."""
 
 
-class TrainingError(LayerLabError):
-    """Training could not run (out of memory, diverged, failed)."""
-
-
 class ExportError(LayerLabError):
     """A model cannot be exported in a format, or its export does not agree with the model."""
 

@@ -17,7 +17,6 @@ import numpy as np
 from engine.core.errors import DatasetError
 
 Polarity = Literal["light_on_dark", "dark_on_light", "natural"]
-Split = Literal["train", "validation", "test"]
 SPLIT_ALIASES = {
     "train": "train",
     "validation": "validation",
@@ -354,34 +353,3 @@ def as_uint8_images(x: np.ndarray, key: str = "x") -> np.ndarray:
     np.round(values, out=values)
     np.clip(values, 0, 255, out=values)
     return values.astype(np.uint8)
-
-
-def split_into_dataset(
-    name: str,
-    class_names: list[str],
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    val_split: float,
-    seed: int,
-    x_test: np.ndarray | None = None,
-    y_test: np.ndarray | None = None,
-    sources: list[str] | None = None,
-    polarity: Polarity | None = None,
-    skipped: list[tuple[str, str]] | None = None,
-) -> Dataset:
-    """A `Dataset` from one labelled pool, with a seeded stratified validation split taken out of it."""
-    train, val = stratified_indices(y, val_split, seed)
-    return Dataset(
-        name=name,
-        class_names=list(class_names),
-        x_train=x[train],
-        y_train=y[train],
-        x_val=x[val],
-        y_val=y[val],
-        x_test=x_test,
-        y_test=y_test,
-        val_sources=None if sources is None else [sources[i] for i in val],
-        skipped=list(skipped or []),
-        polarity=polarity or guess_polarity(x),
-    )

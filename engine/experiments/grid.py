@@ -267,15 +267,6 @@ def default_grids_root(runs_root: Path | None = None) -> Path:
     return Path(runs_root if runs_root is not None else default_runs_root()).parent / "grids"
 
 
-def list_grids(root: Path | None = None) -> list[Path]:
-    """Grid folders (those with a grid.json) under `root`, newest first."""
-    root = Path(root) if root is not None else default_grids_root()
-    try:
-        return sorted((p for p in root.iterdir() if (p / GRID_FILE).is_file()), reverse=True)
-    except OSError:
-        return []
-
-
 def ensure_same_grid(stored: GridSpec, spec: GridSpec, grid_dir: Path) -> None:
     """`ConfigError` unless `spec` is the grid stored in `grid_dir` (resuming another grid's
     folder would mix two experiments)."""

@@ -155,14 +155,6 @@ def _open_header(data: bytes | BinaryIO, name: str, max_pixels: int) -> Image.Im
     return image
 
 
-def check_image_path(path: str | Path) -> None:
-    """`ImageError` (one sentence) unless `path` is a readable regular file (after links) of at
-    most `MAX_IMAGE_FILE_BYTES`. Nothing is opened: call it before handing a user's path to any
-    other reader (a thumbnail loader, say), so a named pipe cannot block it and /dev/zero cannot
-    drown it. `open_image` does this itself."""
-    check_regular_file(path, max_bytes=MAX_IMAGE_FILE_BYTES, error=ImageError, what="an image")
-
-
 # The modes `_normalise` turns into "L" (one channel); it turns every other mode into "RGB".
 GREY_MODES = frozenset({"L", "1", "LA", "La", "I", "F", "I;16", "I;16B", "I;16L", "I;16N"})
 

@@ -23,7 +23,6 @@ from gui.jobs import lessons as lessons_jobs
 from gui.session import LessonState, Session
 from gui.tasks import TaskRunner
 
-IMAGENET_NETWORKS = ("vgg16_imagenet", "resnet50", "mobilenet_v2", "inception_v3", "efficientnet_b0")
 IMAGENET_TOP_K = 5
 
 
@@ -101,7 +100,7 @@ class LessonsController:
         self.run()
 
     def choose_network(self, network: str) -> None:
-        """The ImageNet lesson's network (one of IMAGENET_NETWORKS)."""
+        """The ImageNet lesson's network (one of the ImageNet backbones)."""
         state = self.session.lesson
         if state.kind != "imagenet" or network == state.network:
             return
