@@ -24,7 +24,7 @@ ones) against `noisy_input_error` (the noisy images themselves against the clean
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import tensorflow as tf
@@ -32,11 +32,11 @@ import tensorflow as tf
 from engine.architectures import get_architecture, list_architectures
 from engine.architectures.capsnet import MarginLoss
 from engine.architectures.outputs import as_probabilities
-from engine.caches.features import FeatureArray, FeatureOverflow, FeatureSet
+from engine.caches.features import FeatureArray, FeatureCache, FeatureOverflow, FeatureSet
 from engine.config import ExperimentConfig
-from engine.core.cancel import Cancelled
+from engine.core.cancel import Cancelled, CancelToken
 from engine.core.errors import ArchitectureError, ConfigError
-from engine.core.events import Preparing
+from engine.core.events import Observer, Preparing
 from engine.core.files import format_bytes
 from engine.core.records import RunMetrics
 from engine.datasets.decisions import AppliedDecisions, honour_decisions
@@ -50,8 +50,20 @@ from engine.training.failures import TrainingFailure
 from engine.training.insight import after_training
 from engine.training.testing import final_test_figures
 
-if TYPE_CHECKING:
-    from engine.training.trainer import Trainer
+
+class Trainer(Protocol):
+    """What a task reads of the training it serves (engine.training.trainer.Trainer): the config,
+    the data, the model, the caller's feature cache, cancellation and events, the result so far."""
+
+    config: ExperimentConfig
+    dataset: Any
+    model: Any
+    features: FeatureCache
+    cancel: CancelToken
+    observer: Observer
+    result: Any  # engine.training.trainer.TrainResult
+    restored_epoch: int | None
+
 
 EVALUATION_BATCH = 256
 
