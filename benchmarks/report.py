@@ -105,12 +105,15 @@ def prose(source: Path) -> tuple[str, str]:
 
 
 def section(document: dict[str, Any], docstring: str, discussion: str) -> str:
-    parts = [f"## {document['title']}", docstring, provenance(document)]
+    """The heading, the docstring but its summary line (the title says it), where and how it was
+    measured, the tables (the figures as a table when there is none), the notes, the discussion."""
+    summary, _, body = docstring.partition("\n\n")
+    parts = [f"## {document['title']}", body if body else summary, provenance(document)]
     for table in document["tables"]:
         title = f"**{table['title']}**\n\n" if table.get("title") else ""
         parts.append(title + markdown_table(table["columns"], table["rows"]))
-    if document["figures"]:
-        parts.append("Figures:\n\n" + markdown_table(["figure", "value"], list(document["figures"].items())))
+    if document["figures"] and not document["tables"]:
+        parts.append(markdown_table(["figure", "value"], list(document["figures"].items())))
     parts.extend(document["notes"])
     parts.append(discussion)
     return "\n\n".join(part.strip("\n") for part in parts if part) + "\n"
@@ -119,7 +122,7 @@ def section(document: dict[str, Any], docstring: str, discussion: str) -> str:
 def provenance(document: dict[str, Any]) -> str:
     """Where and how the figures were measured: date, machine and its load, versions, settings."""
     m, v = document["machine"], document["versions"]
-    machine = [f"{m.get('cores')} cores" + (f" ({m['cpu']})" if m.get("cpu") else "")]
+    machine = [f"{m['cores']} cores" + (f" ({m['cpu']})" if m.get("cpu") else "")] if m.get("cores") else []
     if m.get("memory_gb"):
         machine.append(f"{m['memory_gb']:g} GiB")
     machine.append(f"GPU: {m['gpu']}" if m.get("gpu") else "no GPU")
@@ -127,11 +130,18 @@ def provenance(document: dict[str, Any]) -> str:
         machine.append(
             "load average " + " / ".join(f"{x:.1f}" for x in m["load_average"]) + " (1 / 5 / 15 min) at the end"
         )
-    names = {"python": "Python", "tensorflow": "TensorFlow", "keras": "Keras", "numpy": "NumPy", "layerlab": "LayerLab"}
+    names = {
+        "python": "Python",
+        "tensorflow": "TensorFlow",
+        "keras": "Keras",
+        "numpy": "NumPy",
+        "jax": "JAX",
+        "layerlab": "LayerLab",
+    }
     known = [f"{names.get(k, k)} {value}" for k, value in v.items() if value]
-    lines = [
-        f"*Measured {document['date'][:16].replace('T', ' ')} UTC on {', '.join(machine)}; {', '.join(known)}.*",
-    ]
+    date = document["date"]
+    when = f"{date[:16].replace('T', ' ')} UTC" if "T" in date else date  # transcribed figures: the day only
+    lines = [f"*Measured {when} on {', '.join(machine)}; {', '.join(known)}.*"]
     if document.get("source"):
         lines.append(f"*{document['source']}*")
     settings = document["settings"]

@@ -13,9 +13,10 @@ and calls `results.write(path)` when `--json` was given. The document holds:
      "tables": [{"title", "columns": [...], "rows": [[...], ...]}],
      "notes": ["...", ...]}
 
-Tables are what a reader sees (cells are numbers or text; text where a unit or a mark matters);
-figures are the headline numbers, unrounded, for whoever compares runs; notes are sentences
-computed from the measurements (a goal met or missed, with its figure). What does not depend on
+Tables are what a reader of docs/benchmarks.md sees (cells are numbers or text; text where a unit
+or a mark matters); figures are the headline numbers, unrounded, for whoever compares runs (the
+page shows them only when a document has no table); notes are sentences computed from the
+measurements (a goal met or missed, with its figure), shown under the tables. What does not depend on
 the figures (how the benchmark measures, why the numbers are what they are) is prose in the module
 itself: its docstring and, when there is more to say, a module-level `DISCUSSION` string.
 
