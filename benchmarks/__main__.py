@@ -1,7 +1,8 @@
 """`python -m benchmarks [NAME…]`: run the benchmarks (all, or those named) at full size, each
 document kept as benchmarks/results/NAME.json; `--smoke`: all at toy size, in one process, the
 documents in a temporary folder (or `--json-dir`); `--report`: docs/benchmarks.md from the latest
-documents; `--list`: the benchmarks' names."""
+documents; `--merge PART…`: one benchmark's document from the parts of a run split over several
+invocations; `--list`: the benchmarks' names."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json-dir", type=Path, help="where the documents go (default: benchmarks/results/)")
     parser.add_argument("--report", action="store_true", help="write docs/benchmarks.md from the latest documents")
     parser.add_argument("--list", action="store_true", help="the benchmarks' names")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="PART", help="merge the parts' documents into one")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.json_dir or runner.RESULTS)
     if args.list:
         print("\n".join(runner.names()))
         return 0
@@ -52,6 +56,23 @@ def report(args: argparse.Namespace) -> int:
         print(f"no report: {err}", file=sys.stderr)
         return 1
     print(f"wrote {path}", flush=True)
+    return 0
+
+
+def merge(parts: list[Path], json_dir: Path) -> int:
+    import json
+
+    from benchmarks.results import merge as merged_document
+    from benchmarks.results import write_document
+
+    try:
+        document = merged_document([json.loads(part.read_text(encoding="utf-8")) for part in parts])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        print(f"cannot merge: {err}", file=sys.stderr)
+        return 1
+    path = json_dir / f"{document['benchmark']}.json"
+    write_document(path, document)
+    print(f"wrote {path} from {len(parts)} parts", flush=True)
     return 0
 
 

@@ -141,6 +141,9 @@ def provenance(document: dict[str, Any]) -> str:
     known = [f"{names.get(k, k)} {value}" for k, value in v.items() if value]
     date = document["date"]
     when = f"{date[:16].replace('T', ' ')} UTC" if "T" in date else date  # transcribed figures: the day only
+    if len(document.get("parts") or []) > 1:
+        first = document["parts"][0]["date"]
+        when = f"{first[:16].replace('T', ' ')} – {when} in {len(document['parts'])} parts"
     lines = [f"*Measured {when} on {', '.join(machine)}; {', '.join(known)}.*"]
     if document.get("source"):
         lines.append(f"*{document['source']}*")

@@ -21,7 +21,8 @@ the figures (how the benchmark measures, why the numbers are what they are) is p
 itself: its docstring and, when there is more to say, a module-level `DISCUSSION` string.
 
 `python -m benchmarks NAME` runs a benchmark at full size and keeps its document as
-`benchmarks/results/NAME.json`; `python -m benchmarks --report` turns the latest documents into
+`benchmarks/results/NAME.json`; a run too long for one sitting can be split (its cases or variants
+run one invocation each) and the parts' documents merged (`merge`, `python -m benchmarks --merge`); `python -m benchmarks --report` turns the latest documents into
 docs/benchmarks.md (benchmarks/report.py). No benchmark writes the docs itself.
 """
 
@@ -102,12 +103,16 @@ class Results:
         results never sees half a file."""
         if path is None:
             return
-        from engine.core.files import atomic_write
-
-        path = Path(path)
-        text = json.dumps(_finite(self.document()), indent=2, ensure_ascii=False, allow_nan=False, default=_plain)
-        atomic_write(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+        write_document(Path(path), self.document())
         print(f"results written to {path}", flush=True)
+
+
+def write_document(path: Path, document: dict[str, Any]) -> None:
+    """A results document as strict, readable JSON, written atomically."""
+    from engine.core.files import atomic_write
+
+    text = json.dumps(_finite(document), indent=2, ensure_ascii=False, allow_nan=False, default=_plain)
+    atomic_write(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
 
 
 def _finite(value: Any) -> Any:
@@ -202,3 +207,43 @@ def _gpu() -> str | None:
     except Exception:
         return None
     return None
+
+
+def merge(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    """One document from the parts of a benchmark run in several invocations (its cases or variants
+    one at a time): tables of the same title and columns get the rows of each part in turn, figures
+    and settings are joined (a setting that differs lists each part's value), notes follow in
+    order; the date and machine are the last part's, each part's date and load kept in `parts`."""
+    if not documents:
+        raise ValueError("nothing to merge")
+    names = {d["benchmark"] for d in documents}
+    if len(names) > 1 or len({d["smoke"] for d in documents}) > 1:
+        raise ValueError(f"parts of different runs: {', '.join(sorted(names))}")
+    merged = {key: value for key, value in documents[-1].items() if key not in ("tables", "figures", "notes")}
+    merged["settings"] = _merged_settings([d["settings"] for d in documents])
+    merged["figures"] = {key: value for d in documents for key, value in d["figures"].items()}
+    merged["notes"] = [note for d in documents for note in d["notes"]]
+    tables: list[dict[str, Any]] = []
+    for table in (table for d in documents for table in d["tables"]):
+        same = next((t for t in tables if (t["title"], t["columns"]) == (table["title"], table["columns"])), None)
+        if same is None:
+            tables.append({**table, "rows": list(table["rows"])})
+        else:
+            same["rows"].extend(table["rows"])
+    merged["tables"] = tables
+    merged["parts"] = [
+        {"date": d["date"], "load_average": d["machine"].get("load_average"), **d.get("settings", {})}
+        for d in documents
+    ]
+    return merged
+
+
+def _merged_settings(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for key in dict.fromkeys(key for part in parts for key in part):
+        values = [part[key] for part in parts if key in part]
+        if all(isinstance(v, list) for v in values):  # e.g. the variants each part ran: all of them
+            values = [[item for v in values for item in v]]
+        distinct = [v for i, v in enumerate(values) if v not in values[:i]]
+        merged[key] = distinct[0] if len(distinct) == 1 else distinct
+    return merged

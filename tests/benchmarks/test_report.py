@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks import report, runner
 from benchmarks.__main__ import main as benchmarks_main
-from benchmarks.results import Results
+from benchmarks.results import Results, merge
 
 
 def test_docs_are_the_report_of_the_committed_results() -> None:
@@ -91,3 +91,21 @@ def test_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert benchmarks_main(["no_such_benchmark"]) == 2
     assert "no benchmark named no_such_benchmark" in capsys.readouterr().err
     assert benchmarks_main(["--report", "scale"]) == 2
+
+
+def test_parts_of_a_split_run_merge_into_one_document(tmp_path: Path) -> None:
+    parts = []
+    for variant, rows in (("a", [["a", 1.0]]), ("b", [["b", 2.0]])):
+        results = Results("toy", "A toy benchmark", settings={"variant": [variant], "runs": 20})
+        results.figures[f"{variant}: growth"] = rows[0][1]
+        results.table("memory", ["variant", "growth"], rows)
+        results.notes.append(f"{variant} noted.")
+        results.write(tmp_path / f"{variant}.json")
+        parts.append(json.loads((tmp_path / f"{variant}.json").read_text()))
+    merged = merge(parts)
+    assert merged["tables"] == [{"title": "memory", "columns": ["variant", "growth"], "rows": [["a", 1.0], ["b", 2.0]]}]
+    assert merged["figures"] == {"a: growth": 1.0, "b: growth": 2.0}
+    assert merged["settings"] == {"variant": ["a", "b"], "runs": 20}
+    assert merged["notes"] == ["a noted.", "b noted."] and len(merged["parts"]) == 2
+    with pytest.raises(ValueError, match="different runs"):
+        merge([parts[0], parts[1] | {"benchmark": "other"}])
