@@ -165,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--long", action="store_true", help="twice the epochs")
     parser.add_argument("--no-determinism", action="store_true", help="skip the determinism cost")
+    parser.add_argument("--determinism-only", action="store_true", help="only the determinism cost")
     parser.add_argument("--pairs", type=int, default=3, help="determinism: alternating pairs (default: 3)")
     args = add_arguments(parser).parse_args(argv)
     if args.smoke:
@@ -173,68 +174,69 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     results = Results("checkpoints", TITLE, smoke=args.smoke, settings=settings_of(args))
     results.settings["device"] = device_name()
-    rows, shares = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (label, (settings, short, long)) in enumerate(CASES.items()):
-            epochs = 1 if args.smoke else long if args.long else short
-            if args.smoke and label in SMOKE_CHECKED_ONLY:
-                check_settings(settings | {"training.epochs": epochs})
-                continue
-            row = measure(settings | (SMOKE if args.smoke else {}), epochs, Path(tmp) / f"c{i}")
-            results.figure(
-                f"{label}: checkpoint share",
-                row["share"],
-                f"{label}: {row['epochs']} epochs, {row['epoch_s']:.2f} s/epoch, training {row['training_s']:.1f} s, "
-                f"checkpoints {row['checkpoint_s']:.3f} s ({row['share']:.1%}), {row['writes']} writes, "
-                f"one write {row['one_write_s'] * 1000:.0f} ms, {row['size_mb']:.1f} MB",
-            )
-            rows.append(
-                [
-                    label,
-                    row["epochs"],
-                    row["epoch_s"],
-                    row["training_s"],
-                    row["checkpoint_s"],
-                    f"{row['share']:.1%}",
-                    row["writes"],
-                    f"{row['one_write_s'] * 1000:.0f} ms",
-                    f"{row['size_mb']:.1f} MB",
-                ]
-            )
-            shares.append(f"{label} {row['share']:.1%}, {'met' if row['share'] <= GOAL else 'missed'}")
-        results.table(
-            "checkpoint time as a share of training time (one training per case)",
-            ["case", "epochs", "s / epoch", "training (s)", "checkpoints (s)", "share", "writes", "one write", "size"],
-            rows,
-            show=True,
-        )
-        results.note(f"Goal, checkpoints ≤ {GOAL:.0%} of training time: " + "; ".join(shares) + ".")
+        if not args.determinism_only:
+            checkpoint_share(args, Path(tmp), results)
         if not args.no_determinism:
-            determinism = determinism_cost(args.pairs, Path(tmp) / "det", args.smoke)
-            for row in determinism:
-                results.figure(
-                    f"{row['case']}: deterministic / plain",
-                    row["ratio"],
-                    f"determinism, {row['case']}: plain {row['plain_s']:.1f}s, deterministic "
-                    f"{row['deterministic_s']:.1f}s, ratio {row['ratio']:.3f} ({', '.join(f'{r:.3f}' for r in row['ratios'])})",
-                )
-            results.table(
-                f"`training.deterministic`: median of {args.pairs} alternating pairs, same data and seed",
-                ["case", "plain (s)", "deterministic (s)", "ratio (median)", "pairs"],
-                [
-                    [
-                        r["case"],
-                        r["plain_s"],
-                        r["deterministic_s"],
-                        r["ratio"],
-                        ", ".join(f"{x:.3f}" for x in r["ratios"]),
-                    ]
-                    for r in determinism
-                ],
-                show=True,
-            )
+            determinism_share(args, Path(tmp) / "det", results)
     results.write(args.json)
     return 0
+
+
+def checkpoint_share(args: argparse.Namespace, folder: Path, results: Results) -> None:
+    """The checkpoint table: one training per case."""
+    rows, shares = [], []
+    for i, (label, (settings, short, long)) in enumerate(CASES.items()):
+        epochs = 1 if args.smoke else long if args.long else short
+        if args.smoke and label in SMOKE_CHECKED_ONLY:
+            check_settings(settings | {"training.epochs": epochs})
+            continue
+        row = measure(settings | (SMOKE if args.smoke else {}), epochs, folder / f"c{i}")
+        results.figure(
+            f"{label}: checkpoint share",
+            row["share"],
+            f"{label}: {row['epochs']} epochs, {row['epoch_s']:.2f} s/epoch, training {row['training_s']:.1f} s, "
+            f"checkpoints {row['checkpoint_s']:.3f} s ({row['share']:.1%}), {row['writes']} writes, "
+            f"one write {row['one_write_s'] * 1000:.0f} ms, {row['size_mb']:.1f} MB",
+        )
+        rows.append(
+            [
+                label,
+                row["epochs"],
+                row["epoch_s"],
+                row["training_s"],
+                row["checkpoint_s"],
+                f"{row['share']:.1%}",
+                row["writes"],
+                f"{row['one_write_s'] * 1000:.0f} ms",
+                f"{row['size_mb']:.1f} MB",
+            ]
+        )
+        shares.append(f"{label} {row['share']:.1%}, {'met' if row['share'] <= GOAL else 'missed'}")
+    columns = ["case", "epochs", "s / epoch", "training (s)", "checkpoints (s)", "share", "writes", "one write", "size"]
+    results.table("checkpoint time as a share of training time (one training per case)", columns, rows, show=True)
+    results.note(f"Goal, checkpoints ≤ {GOAL:.0%} of training time: " + "; ".join(shares) + ".")
+
+
+def determinism_share(args: argparse.Namespace, folder: Path, results: Results) -> None:
+    """The determinism table: alternating pairs per case."""
+    determinism = determinism_cost(args.pairs, folder, args.smoke)
+    for row in determinism:
+        results.figure(
+            f"{row['case']}: deterministic / plain",
+            row["ratio"],
+            f"determinism, {row['case']}: plain {row['plain_s']:.1f}s, deterministic "
+            f"{row['deterministic_s']:.1f}s, ratio {row['ratio']:.3f} ({', '.join(f'{r:.3f}' for r in row['ratios'])})",
+        )
+    results.table(
+        f"`training.deterministic`: median of {args.pairs} alternating pairs, same data and seed",
+        ["case", "plain (s)", "deterministic (s)", "ratio (median)", "pairs"],
+        [
+            [r["case"], r["plain_s"], r["deterministic_s"], r["ratio"], ", ".join(f"{x:.3f}" for x in r["ratios"])]
+            for r in determinism
+        ],
+        show=True,
+    )
 
 
 if __name__ == "__main__":

@@ -66,8 +66,11 @@ FORMATS = [
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument(
+        "--model", choices=list(MODELS), action="append", help="export only these (default: both; parts merge)"
+    )
     args = add_arguments(parser).parse_args(argv)
-    models = MODELS
+    models = {label: MODELS[label] for label in args.model or MODELS}
     if args.smoke:  # one model through every format: the backbone takes the same path
         args.epochs = 1
         models = {"cifar_cnn (shapes 32 px, 64 images)": MODELS["cifar_cnn (shapes 32 px)"] | {"data.limit": 64}}

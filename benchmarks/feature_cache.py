@@ -26,6 +26,7 @@ from benchmarks.results import Results, add_arguments, settings_of
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TITLE = "Frozen-feature cache"
+CASES = ("imagenet", "pretrained")
 
 DISCUSSION = """Extraction runs in batches of 256 (inference only), training in the configured batches.
 The goal is met where the frozen part is the expensive part of the network (an ImageNet base: the
@@ -65,53 +66,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dataset", default="shapes")
     parser.add_argument("--pretrain-epochs", type=int, default=8, help="the cifar_cnn's training before freezing")
     parser.add_argument("--pretrain-limit", type=int, help="training images of the cifar_cnn case (default: all)")
+    parser.add_argument(
+        "--case", choices=CASES, action="append", help="run only these (default: both; parts merge afterwards)"
+    )
     args = add_arguments(parser).parse_args(argv)
     if args.smoke:
         args.epochs, args.image_size, args.limit, args.pretrain_epochs, args.pretrain_limit = 2, 32, 64, 1, 64
 
-    from engine.config import ExperimentConfig
     from engine.runtime.devices import device_name
-    from engine.training.trainer import train
 
     results = Results("feature_cache", TITLE, smoke=args.smoke, settings=settings_of(args))
     results.settings["device"] = device_name()
     rows = []
+    cases = args.case or CASES
     with tempfile.TemporaryDirectory() as tmp:
-        # 1. A frozen ImageNet-style backbone (random init: speed only, its features are weak).
-        config = ExperimentConfig().updated(
-            **{
-                "data.name": args.dataset,
-                "data.image_size": args.image_size,
-                "data.limit": args.limit,
-                "arch.name": args.arch,
-                "arch.weights": "none",
-                "arch.dropout": False,
-                "arch.head_units": 128,
-                "training.epochs": args.epochs,
-                "training.batch_size": 32,
-            }
-        )
-        label = f"{args.arch} base (random init), GAP head; {args.dataset} {args.image_size} px"
-        rows.append(compare(label, config, Path(tmp) / "a", results))
-        # 2. A CNN trained earlier on the data, then frozen but for its last two layers: the
-        #    classic "precomputed features" lesson, where accuracy is meaningful.
-        pre = ExperimentConfig().updated(
-            **{
-                "data.name": args.dataset,
-                "data.limit": args.pretrain_limit,
-                "arch.name": "cifar_cnn",
-                "arch.dropout": False,
-                "training.epochs": args.pretrain_epochs,
-                "training.batch_size": 32,
-            }
-        )
-        pretrained = train(pre, run_dir=Path(tmp) / "pretrained")
-        assert pretrained.failed is None, pretrained.failed
-        head = pre.updated(
-            **{"freeze_all_but": 2, "init_from": str(Path(tmp) / "pretrained"), "training.epochs": args.epochs}
-        )
-        label = f"cifar_cnn trained on the data, frozen but the last 2 layers; {args.dataset} 32 px"
-        rows.append(compare(label, head, Path(tmp) / "b", results))
+        if "imagenet" in cases:
+            rows.append(imagenet_case(args, Path(tmp) / "a", results))
+        if "pretrained" in cases:
+            rows.append(pretrained_case(args, Path(tmp), results))
     results.table(
         "cached against end to end",
         [
@@ -130,6 +102,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     results.write(args.json)
     return 0
+
+
+def imagenet_case(args: argparse.Namespace, folder: Path, results: Results) -> list:
+    """A frozen ImageNet-style backbone (random init: speed only, its features are weak)."""
+    from engine.config import ExperimentConfig
+
+    config = ExperimentConfig().updated(
+        **{
+            "data.name": args.dataset,
+            "data.image_size": args.image_size,
+            "data.limit": args.limit,
+            "arch.name": args.arch,
+            "arch.weights": "none",
+            "arch.dropout": False,
+            "arch.head_units": 128,
+            "training.epochs": args.epochs,
+            "training.batch_size": 32,
+        }
+    )
+    label = f"{args.arch} base (random init), GAP head; {args.dataset} {args.image_size} px"
+    return compare(label, config, folder, results)
+
+
+def pretrained_case(args: argparse.Namespace, folder: Path, results: Results) -> list:
+    """A CNN trained earlier on the data, then frozen but for its last two layers: the classic
+    "precomputed features" lesson, where accuracy is meaningful."""
+    from engine.config import ExperimentConfig
+    from engine.training.trainer import train
+
+    pre = ExperimentConfig().updated(
+        **{
+            "data.name": args.dataset,
+            "data.limit": args.pretrain_limit,
+            "arch.name": "cifar_cnn",
+            "arch.dropout": False,
+            "training.epochs": args.pretrain_epochs,
+            "training.batch_size": 32,
+        }
+    )
+    pretrained = train(pre, run_dir=folder / "pretrained")
+    assert pretrained.failed is None, pretrained.failed
+    head = pre.updated(**{"freeze_all_but": 2, "init_from": str(folder / "pretrained"), "training.epochs": args.epochs})
+    label = f"cifar_cnn trained on the data, frozen but the last 2 layers; {args.dataset} 32 px"
+    return compare(label, head, folder / "b", results)
 
 
 def compare(label: str, config, folder: Path, results: Results) -> list:

@@ -26,6 +26,7 @@ from pathlib import Path
 from benchmarks.results import Results, add_arguments, settings_of
 
 TITLE = "CapsNet and the denoising autoencoders on the digits"
+PARTS = ("classifiers", "denoisers")
 
 DISCUSSION = """CapsNet costs several times the time and about 14× the parameters of `bn_cnn` (the routing
 matrices, 128 × 10 × 16 × 8, and the decoder). A run of it loads back in safe mode and classifies
@@ -118,14 +119,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--limit", type=int, help="training images (default: all the digits)")
     parser.add_argument("--noise", type=float, nargs="+", default=[0.3, 0.5], help="the denoisers' noise σ")
+    parser.add_argument(
+        "--part", choices=PARTS, action="append", help="run only these (default: both; parts merge afterwards)"
+    )
     args = add_arguments(parser).parse_args(argv)
     if args.smoke:
         args.seeds, args.epochs, args.limit, args.noise = 1, 1, 128, [0.3]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     results = Results("lesson_models", TITLE, smoke=args.smoke, settings=settings_of(args))
+    parts = args.part or PARTS
     with tempfile.TemporaryDirectory() as folder:
-        classifiers(args.seeds, args.epochs, args.limit, Path(folder), results)
-        denoisers(args.epochs, args.limit, args.noise, Path(folder), results)
+        if "classifiers" in parts:
+            classifiers(args.seeds, args.epochs, args.limit, Path(folder), results)
+        if "denoisers" in parts:
+            denoisers(args.epochs, args.limit, args.noise, Path(folder), results)
     results.write(args.json)
     return 0
 
