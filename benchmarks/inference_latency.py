@@ -31,10 +31,12 @@ MODELS = (("cifar_cnn", (32, 32, 3)), ("mobilenet_v2", (224, 224, 3)))
 SMOKE_MODELS = (("cifar_cnn", (32, 32, 3)), ("mobilenet_v2", (32, 32, 3)))
 
 DISCUSSION = """`model.predict` builds a dataset, an iterator and a distribution context on every call:
-for a single image that overhead is most of its time. A plain `tf.function` around the model call
+for a single image that overhead is most of its time. A `tf.function` around the model call
 removes it; freezing the weights into constants (the classifier's graph) also lets TensorFlow's
-optimiser fold batch normalisation into the convolutions, which matters for MobileNetV2 (before
-freezing, a plain `tf.function` was 6.3× faster than `model.predict` for it, below the goal)."""
+optimiser fold batch normalisation into the convolutions. What remains is the network's own
+arithmetic, which `model.predict` pays too: the bigger the network, the smaller the ratio, and the
+more it suffers when other work takes one of the two cores from TensorFlow's thread pool (the
+load average above says how busy the machine was)."""
 
 
 def _median_ms(fn: Callable[[], object], repeats: int) -> float:
