@@ -141,9 +141,10 @@ def provenance(document: dict[str, Any]) -> str:
     known = [f"{names.get(k, k)} {value}" for k, value in v.items() if value]
     date = document["date"]
     when = f"{date[:16].replace('T', ' ')} UTC" if "T" in date else date  # transcribed figures: the day only
-    if len(document.get("parts") or []) > 1:
+    if len(document.get("parts") or []) > 1:  # a run split over several invocations, merged
         first = document["parts"][0]["date"]
-        when = f"{first[:16].replace('T', ' ')} – {when} in {len(document['parts'])} parts"
+        last = when[11:] if first[:10] == date[:10] else when
+        when = f"{first[:16].replace('T', ' ')} – {last} in {len(document['parts'])} parts"
     lines = [f"*Measured {when} on {', '.join(machine)}; {', '.join(known)}.*"]
     if document.get("source"):
         lines.append(f"*{document['source']}*")
