@@ -140,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         measured = measure_in_subprocess(args.runs, args.epochs, args.limit, variants)
     else:
         measured = [measure_in_subprocess(args.runs, args.epochs, args.limit, [v])[0] for v in variants]
-    results = Results("grid_memory", TITLE, smoke=args.smoke, settings=settings_of(args))
+    results = Results("grid_memory", TITLE, smoke=args.smoke, settings=settings_of(args, "child"))
     rows, growths = [], {}
     for data in measured:
         after = data["rss_after_run_mib"]

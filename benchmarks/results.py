@@ -47,12 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def settings_of(args: argparse.Namespace) -> dict[str, Any]:
-    """The options a benchmark ran with, for its document (`--smoke` and `--json` are recorded apart)."""
+def settings_of(args: argparse.Namespace, *internal: str) -> dict[str, Any]:
+    """The options a benchmark ran with, for its document: all but `internal` ones (a child
+    process's own flags) and `--smoke` and `--json`, which are recorded apart."""
     return {
         key: str(value) if isinstance(value, Path) else value
         for key, value in vars(args).items()
-        if key not in ("smoke", "json") and not key.startswith("_")
+        if key not in ("smoke", "json", *internal) and not key.startswith("_")
     }
 
 

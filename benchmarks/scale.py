@@ -492,7 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.smoke:  # every child once: a handful of small photos, one epoch (the E-epoch runs are then the same)
         args.n, args.epochs, args.pairs, args.image_size, args.keep = [10], 1, 1, 32, False
         args.work = Path(tempfile.mkdtemp(prefix="layerlab-scale-smoke-"))
-    results = Results("scale", TITLE, smoke=args.smoke, settings=settings_of(args))
+    results = Results("scale", TITLE, smoke=args.smoke, settings=settings_of(args, "child", "folder"))
     args.work.mkdir(parents=True, exist_ok=True)
     try:
         for n in args.n:
