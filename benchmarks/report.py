@@ -143,8 +143,9 @@ def provenance(document: dict[str, Any]) -> str:
     when = f"{date[:16].replace('T', ' ')} UTC" if "T" in date else date  # transcribed figures: the day only
     if len(document.get("parts") or []) > 1:  # a run split over several invocations, merged
         first = document["parts"][0]["date"]
-        last = when[11:] if first[:10] == date[:10] else when
-        when = f"{first[:16].replace('T', ' ')} – {last} in {len(document['parts'])} parts"
+        start = first[:16].replace("T", " ")
+        span = when if start == when[:16] else f"{start} – {when[11:] if first[:10] == date[:10] else when}"
+        when = f"{span} in {len(document['parts'])} parts"
     lines = [f"*Measured {when} on {', '.join(machine)}; {', '.join(known)}.*"]
     if document.get("source"):
         lines.append(f"*{document['source']}*")

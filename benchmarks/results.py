@@ -246,5 +246,6 @@ def _merged_settings(parts: list[dict[str, Any]]) -> dict[str, Any]:
         if all(isinstance(v, list) for v in values):  # e.g. the variants each part ran: all of them
             values = [[item for v in values for item in v]]
         distinct = [v for i, v in enumerate(values) if v not in values[:i]]
+        distinct = [v for v in distinct if v not in (None, "", [])] or distinct  # a part that skipped it
         merged[key] = distinct[0] if len(distinct) == 1 else distinct
     return merged

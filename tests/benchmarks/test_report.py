@@ -96,7 +96,8 @@ def test_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
 def test_parts_of_a_split_run_merge_into_one_document(tmp_path: Path) -> None:
     parts = []
     for variant, rows in (("a", [["a", 1.0]]), ("b", [["b", 2.0]])):
-        results = Results("toy", "A toy benchmark", settings={"variant": [variant], "runs": 20})
+        settings = {"variant": [variant], "runs": 20, "archs": "mlp" if variant == "a" else ""}
+        results = Results("toy", "A toy benchmark", settings=settings)
         results.figures[f"{variant}: growth"] = rows[0][1]
         results.table("memory", ["variant", "growth"], rows)
         results.notes.append(f"{variant} noted.")
@@ -105,7 +106,7 @@ def test_parts_of_a_split_run_merge_into_one_document(tmp_path: Path) -> None:
     merged = merge(parts)
     assert merged["tables"] == [{"title": "memory", "columns": ["variant", "growth"], "rows": [["a", 1.0], ["b", 2.0]]}]
     assert merged["figures"] == {"a: growth": 1.0, "b: growth": 2.0}
-    assert merged["settings"] == {"variant": ["a", "b"], "runs": 20}
+    assert merged["settings"] == {"variant": ["a", "b"], "runs": 20, "archs": "mlp"}  # "": a part skipped it
     assert merged["notes"] == ["a noted.", "b noted."] and len(merged["parts"]) == 2
     with pytest.raises(ValueError, match="different runs"):
         merge([parts[0], parts[1] | {"benchmark": "other"}])
