@@ -16,13 +16,14 @@ textbook's mean test accuracy (the first epoch at or above it; a run that never 
 its whole fit, which flatters the textbook and not the fast recipe; for the fast recipe the final
 test-time-augmented figure counts at the fit's end plus its evaluation time). The ratio fast ÷
 textbook of those seconds is the goal (≤ 0.33, with the fast final accuracy ≥ the textbook mean).
-`--ablation` also trains the fast recipe with one trick removed (or, for steps per execution,
+`--variants ablation` trains the fast recipe with one trick removed (or, for steps per execution,
 added) at a time.
 
 Each case is one command of a few minutes (`--cases shapes:bn_cnn --json part.json`); `--combine
 part1.json part2.json ... --json all.json` makes the tables of all the parts.
 
-    python -m benchmarks.fast_recipes [--cases digits:mlp,...] [--seeds 0,1,2] [--ablation] [--smoke] [--json PATH]
+    python -m benchmarks.fast_recipes [--cases digits:mlp,...] [--seeds 0,1,2] [--variants main|ablation|all]
+        [--smoke] [--json PATH]
 """
 
 from __future__ import annotations
@@ -51,7 +52,11 @@ LESSON_OF = {
 }
 #: Fast recipe minus one trick: the settings put back to the textbook's (or, "+", one added).
 ABLATIONS = {
-    "no one-cycle (textbook optimizer and constant rate)": ("training.optimizer", "training.learning_rate", "schedule"),
+    "no schedule (the textbook optimizer at its constant rate)": (
+        "training.optimizer",
+        "training.learning_rate",
+        "schedule",
+    ),
     "textbook batch size": ("training.batch_size",),
     "no label smoothing": ("training.label_smoothing",),
     "no augmentation (flips)": ("augmentation.flip",),
@@ -177,7 +182,9 @@ def layerlab(config: Any, dataset: Any) -> dict[str, Any]:
 
 
 # --- measuring ---------------------------------------------------------------------------------
-def measure_case(case: str, seeds: list[int], ablation: bool, epochs: int | None) -> list[dict[str, Any]]:
+def measure_case(case: str, seeds: list[int], variants: str, epochs: int | None) -> list[dict[str, Any]]:
+    """Every run of `case` for each seed: `variants` "main" (the three ways), "ablation" (the fast
+    recipe with one trick removed or added at a time) or "all"."""
     from engine.datasets import load_dataset
 
     data, arch = case.split(":")
@@ -185,12 +192,14 @@ def measure_case(case: str, seeds: list[int], ablation: bool, epochs: int | None
     for seed in seeds:
         textbook = textbook_config(data, arch, seed, epochs)
         dataset = load_dataset(textbook.data, seed=seed)
-        runs: list[tuple[str, Any, Any]] = [
-            ("textbook, plain Keras", plain_keras, textbook),
-            ("textbook, LayerLab", layerlab, textbook),
-            ("fast, LayerLab", layerlab, fast_config(textbook)),
-        ]
-        if ablation:
+        runs: list[tuple[str, Any, Any]] = []
+        if variants in ("main", "all"):
+            runs += [
+                ("textbook, plain Keras", plain_keras, textbook),
+                ("textbook, LayerLab", layerlab, textbook),
+                ("fast, LayerLab", layerlab, fast_config(textbook)),
+            ]
+        if variants in ("ablation", "all"):
             runs += [
                 (f"fast − {name}" if not name.startswith("+") else f"fast {name}", layerlab, None) for name in ABLATIONS
             ]
@@ -198,6 +207,8 @@ def measure_case(case: str, seeds: list[int], ablation: bool, epochs: int | None
             if config is None:
                 name = variant.removeprefix("fast − ").removeprefix("fast ")
                 config = fast_config(textbook, name)
+                if config == fast_config(textbook):  # the trick is not used on this data (no flips on digits)
+                    continue
             figures = how(config, dataset)
             record = {"case": case, "variant": variant, "seed": seed, "epochs": config.training.epochs, **figures}
             records.append(record)
@@ -232,7 +243,7 @@ def tables(results: Results, records: list[dict[str, Any]]) -> None:
     main, ablation = [], []
     for case in cases:
         mine = [r for r in records if r["case"] == case]
-        textbook = [r for r in mine if r["variant"] == "textbook, LayerLab"]
+        textbook = [r for r in records if r["case"] == case and r["variant"] == "textbook, LayerLab"]
         if not textbook:
             continue
         target = statistics.mean(r["test_accuracy"] for r in textbook)
@@ -280,7 +291,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = add_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument("--cases", default=",".join(CASES), help="data:preset pairs, comma-separated")
     parser.add_argument("--seeds", default="0,1,2", help="seeds, comma-separated")
-    parser.add_argument("--ablation", action="store_true", help="also the fast recipe minus one trick at a time")
+    parser.add_argument(
+        "--variants",
+        choices=("main", "ablation", "all"),
+        default="main",
+        help="main: textbook in plain Keras and in LayerLab, fast in LayerLab; ablation: the fast recipe with one "
+        "trick removed (or added) at a time; all: both",
+    )
     parser.add_argument("--combine", nargs="+", type=Path, metavar="PART", help="make the tables of these parts")
     args = parser.parse_args(argv)
     results = Results("fast_recipes", "Fast recipes against the textbook", smoke=args.smoke)
@@ -295,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         seeds = [0] if args.smoke else [int(s) for s in args.seeds.split(",")]
         records = []
         for case in cases:
-            records += measure_case(case, seeds, args.ablation or args.smoke, 2 if args.smoke else None)
+            records += measure_case(case, seeds, "all" if args.smoke else args.variants, 2 if args.smoke else None)
     results.settings = {
         "cases": list(dict.fromkeys(r["case"] for r in records)),
         "seeds": sorted({r["seed"] for r in records}),

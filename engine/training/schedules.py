@@ -99,12 +99,13 @@ def schedule_callback(first_epoch: int, epochs: int, base: float, options: Train
                 rate = learning_rate_at(self._epoch, epochs, base, options)
             self.model.optimizer.learning_rate = rate
 
+    class _BatchSchedule(_Schedule):  # a batch hook only where it has work: none per batch otherwise
         def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-            if per_batch and batch:
+            if batch:
                 position = self._epoch + batch / max(1, steps)
                 self.model.optimizer.learning_rate = learning_rate_along(position, epochs, base, options)
 
-    return _Schedule()
+    return _BatchSchedule() if per_batch else _Schedule()
 
 
 def current_learning_rate(model: Any) -> float | None:

@@ -33,7 +33,7 @@ def test_recipe_fast_fills_the_documented_settings() -> None:
     fast, t = FAST["bn_cnn"], config.training
     assert t.recipe == "fast" and textbook.training.recipe == "textbook"
     assert (t.optimizer, t.learning_rate, t.batch_size) == ("adam", fast.peak_rate, fast.batch_size)
-    assert (t.schedule, t.schedule_per, t.warmup_epochs) == ("one_cycle", "batch", 0)
+    assert (t.schedule, t.schedule_per, t.warmup_epochs) == (fast.schedule, "batch", 0)
     assert t.epochs == max(fast.min_epochs, math.ceil(10 * fast.epoch_share))
     assert t.label_smoothing == LABEL_SMOOTHING and t.steps_per_execution == fast.steps_per_execution
     assert config.augmentation.flip == "both" and t.tta  # shapes keep their class when mirrored
@@ -45,7 +45,7 @@ def test_recipe_fast_fills_the_documented_settings() -> None:
 def test_flags_given_beside_the_recipe_win() -> None:
     config = cli_config("--arch", "mlp", "--recipe", "fast", "--epochs", "7", "--lr", "0.002")
     assert (config.training.epochs, config.training.learning_rate) == (7, 0.002)
-    assert config.training.schedule == "one_cycle"
+    assert config.training.schedule == FAST["mlp"].schedule
 
 
 def test_digits_are_never_flipped_and_then_there_is_nothing_to_average() -> None:
@@ -204,3 +204,14 @@ def test_test_time_augmentation_averages_the_mirror_images() -> None:
     assert flips == [(False, False), (True, False)] and tta_flips(Augmentation(flip="horizontal"), False) == flips[:1]
     averaged = np.asarray(averaged_forward(model, flips)(tf.constant(image)))
     assert averaged[0].tolist() == [0.5, 0.5, 2.5, 2.5]
+
+
+def test_a_grid_can_vary_the_recipe_of_the_same_network() -> None:
+    from engine.experiments.settings import apply_settings, coerce_value
+
+    base = ExperimentConfig().updated(**{"arch.name": "bn_cnn", "arch.batchnorm": True})
+    assert coerce_value("training.recipe", "fast") == "fast"
+    fast = apply_settings(base, {"training.recipe": "fast", "training.epochs": 2})
+    assert fast.training.recipe == "fast" and fast.training.epochs == 2  # the combination's settings win
+    assert fast.training.schedule == FAST["bn_cnn"].schedule and fast.arch == base.arch
+    assert apply_settings(base, {"training.recipe": "textbook"}) == base
