@@ -50,7 +50,7 @@ class FastSettings:
 #: The presets built from scratch that have a fast recipe (measured: docs/benchmarks.md).
 FAST: dict[str, FastSettings] = {
     "mlp": FastSettings("one_cycle", peak_rate=0.004, batch_size=128, epoch_share=0.3, min_epochs=3),
-    "naive_cnn": FastSettings("cosine", peak_rate=0.01, batch_size=64, epoch_share=0.5, min_epochs=3),
+    "naive_cnn": FastSettings("one_cycle", peak_rate=0.02, batch_size=128, epoch_share=0.7, min_epochs=3),
     "bn_cnn": FastSettings("cosine", peak_rate=0.002, batch_size=64, epoch_share=0.5, min_epochs=3),
     "cifar_cnn": FastSettings("cosine", peak_rate=0.001, batch_size=64, epoch_share=0.4, min_epochs=4),
     "vgg16": FastSettings("cosine", peak_rate=0.0005, batch_size=64, epoch_share=0.4, min_epochs=3),
