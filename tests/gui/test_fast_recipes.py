@@ -73,7 +73,7 @@ def test_the_fast_choice_fills_the_settings_it_shows_and_textbook_puts_them_back
     assert panel.schedule.currentData() == t.schedule and panel.schedule_per.currentData() == "batch"
     assert panel.smoothing.value() == pytest.approx(0.1) and panel.tta.isChecked()
     note = panel.recipe_note.text()
-    assert panel.recipe_note.isVisibleTo(panel) and "optimizer rmsprop → adam" in note and "batch 64 → " in note
+    assert panel.recipe_note.isVisibleTo(panel) and "optimizer rmsprop → adam" in note and "epochs 10 → " in note
     panel.epochs.setValue(2)  # every filled setting stays editable
     assert panel.store.config.training.epochs == 2
     _choose(panel.recipe, "textbook")
