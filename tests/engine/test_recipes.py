@@ -216,3 +216,16 @@ def test_a_grid_can_vary_the_recipe_of_the_same_network() -> None:
     assert fast.training.recipe == "fast" and fast.training.epochs == 2  # the combination's settings win
     assert fast.training.schedule == FAST["bn_cnn"].schedule and fast.arch == base.arch
     assert apply_settings(base, {"training.recipe": "textbook"}) == base
+
+
+def test_train_recipe_fast_says_what_it_changed_and_records_it(capsys, tmp_path: Path) -> None:
+    from engine.cli.main import main
+
+    args = ["train", "--dataset", "digits", "--limit", "200", "--recipe", "fast", "--epochs", "2"]
+    code = main([*args, "--target-accuracy", "0.05", "--out", str(tmp_path / "r"), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["recipe"] == "fast" and data["reached_target"] and data["epochs_run"] == 1  # any model beats 5 %
+    assert "fast recipe: optimizer adam → adam" not in err and "fast recipe: learning rate 0.001 → 0.004" in err
+    assert load_run(tmp_path / "r").config.training.schedule == FAST["mlp"].schedule
