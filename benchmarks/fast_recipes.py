@@ -182,9 +182,18 @@ def layerlab(config: Any, dataset: Any) -> dict[str, Any]:
 
 
 # --- measuring ---------------------------------------------------------------------------------
-def measure_case(case: str, seeds: list[int], variants: str, epochs: int | None) -> list[dict[str, Any]]:
+def measure_case(
+    case: str,
+    seeds: list[int],
+    variants: str,
+    epochs: int | None,
+    only: tuple[str, ...] = (),
+    tricks: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
     """Every run of `case` for each seed: `variants` "main" (the three ways), "ablation" (the fast
-    recipe with one trick removed or added at a time) or "all"."""
+    recipe with one trick removed or added at a time) or "all"; `only`: of the three ways, these
+    ("plain", "textbook", "fast"), so that a long case fits pieces of a few minutes; `tricks`: of
+    the ablation, only the rows whose name holds one of these words."""
     from engine.datasets import load_dataset
 
     data, arch = case.split(":")
@@ -194,14 +203,16 @@ def measure_case(case: str, seeds: list[int], variants: str, epochs: int | None)
         dataset = load_dataset(textbook.data, seed=seed)
         runs: list[tuple[str, Any, Any]] = []
         if variants in ("main", "all"):
-            runs += [
-                ("textbook, plain Keras", plain_keras, textbook),
-                ("textbook, LayerLab", layerlab, textbook),
-                ("fast, LayerLab", layerlab, fast_config(textbook)),
-            ]
+            ways = {
+                "plain": ("textbook, plain Keras", plain_keras, textbook),
+                "textbook": ("textbook, LayerLab", layerlab, textbook),
+                "fast": ("fast, LayerLab", layerlab, fast_config(textbook)),
+            }
+            runs += [way for name, way in ways.items() if not only or name in only]
         if variants in ("ablation", "all"):
+            names = [name for name in ABLATIONS if not tricks or any(word in name for word in tricks)]
             runs += [
-                (f"fast − {name}" if not name.startswith("+") else f"fast {name}", layerlab, None) for name in ABLATIONS
+                (f"fast − {name}" if not name.startswith("+") else f"fast {name}", layerlab, None) for name in names
             ]
         for variant, how, config in runs:
             if config is None:
@@ -308,6 +319,12 @@ def main(argv: list[str] | None = None) -> int:
         help="main: textbook in plain Keras and in LayerLab, fast in LayerLab; ablation: the fast recipe with one "
         "trick removed (or added) at a time; all: both",
     )
+    parser.add_argument(
+        "--only", default="", help="of the three ways, only these: plain,textbook,fast (pieces of a long case)"
+    )
+    parser.add_argument(
+        "--tricks", default="", help="ablation: only the rows naming one of these words (comma-separated)"
+    )
     parser.add_argument("--combine", nargs="+", type=Path, metavar="PART", help="make the tables of these parts")
     args = parser.parse_args(argv)
     results = Results("fast_recipes", "Fast recipes against the textbook", smoke=args.smoke)
@@ -322,7 +339,10 @@ def main(argv: list[str] | None = None) -> int:
         seeds = [0] if args.smoke else [int(s) for s in args.seeds.split(",")]
         records = []
         for case in cases:
-            records += measure_case(case, seeds, "all" if args.smoke else args.variants, 2 if args.smoke else None)
+            only = tuple(name for name in args.only.split(",") if name)
+            variants = "all" if args.smoke else args.variants
+            tricks = tuple(word for word in args.tricks.split(",") if word)
+            records += measure_case(case, seeds, variants, 2 if args.smoke else None, only, tricks)
     results.settings = {
         "cases": list(dict.fromkeys(r["case"] for r in records)),
         "seeds": sorted({r["seed"] for r in records}),
