@@ -127,7 +127,7 @@ _DESCRIBED = (
     ("training", "optimizer", "optimizer"),
     ("training", "learning_rate", "learning rate"),
     ("training", "schedule", "schedule"),
-    ("training", "schedule_per", "schedule steps per"),
+    ("training", "schedule_per", "schedule moves every"),
     ("training", "warmup_epochs", "warm-up"),
     ("training", "batch_size", "batch"),
     ("training", "epochs", "epochs"),
