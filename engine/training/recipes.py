@@ -7,11 +7,12 @@ speed-run trainers (airbench, hlb-CIFAR10):
 
 - a schedule moving every batch: one-cycle (up to the peak over 30 % of the run, then down to
   nearly nothing) or, where the network learns little in its first epoch, cosine (the peak at once,
-  then down to nothing); Adam at a peak rate per preset (`FAST[preset].peak_rate`, measured with
+  then down to nothing); for bn_cnn, whose textbook rate was already the best measured, none; Adam at
+  a peak rate per preset (`FAST[preset].peak_rate`, measured with
   short runs on validation splits of seeds the benchmark does not use);
 - larger batches (fewer, cheaper steps on a CPU);
 - a fraction of the textbook's epochs (at least `min_epochs`);
-- label smoothing 0.1;
+- label smoothing 0.1 (not for cifar_cnn: measured to hold it near chance for ten epochs);
 - cheap augmentation: the flips that keep the data's classes (none for digits, which mirror into
   other digits), unless augmentation is already on;
 - test-time augmentation at evaluation: the final figures average each image with its mirror
@@ -44,6 +45,7 @@ class FastSettings:
     batch_size: int
     epoch_share: float
     min_epochs: int
+    label_smoothing: float = LABEL_SMOOTHING
     steps_per_execution: int = 1  # more costs a second trace of the loop: slower on short CPU runs
 
 
@@ -51,8 +53,12 @@ class FastSettings:
 FAST: dict[str, FastSettings] = {
     "mlp": FastSettings("one_cycle", peak_rate=0.004, batch_size=128, epoch_share=0.3, min_epochs=3),
     "naive_cnn": FastSettings("one_cycle", peak_rate=0.02, batch_size=128, epoch_share=0.7, min_epochs=3),
-    "bn_cnn": FastSettings("cosine", peak_rate=0.002, batch_size=64, epoch_share=0.5, min_epochs=3),
-    "cifar_cnn": FastSettings("cosine", peak_rate=0.001, batch_size=64, epoch_share=0.4, min_epochs=4),
+    # The ablation measured the cosine from 0.002 costing bn_cnn 12 points in five epochs: Adam's 0.001 held.
+    "bn_cnn": FastSettings("constant", peak_rate=0.001, batch_size=64, epoch_share=0.5, min_epochs=3),
+    # ...and label smoothing keeping cifar_cnn near chance for ten epochs (0.52 against 0.99 without).
+    "cifar_cnn": FastSettings(
+        "cosine", peak_rate=0.001, batch_size=64, epoch_share=0.4, min_epochs=4, label_smoothing=0.0
+    ),
     "vgg16": FastSettings("cosine", peak_rate=0.0005, batch_size=64, epoch_share=0.4, min_epochs=3),
 }
 
@@ -100,7 +106,7 @@ def recipe_changes(config: ExperimentConfig) -> dict[str, Any]:
         "training.schedule": fast.schedule,
         "training.schedule_per": "batch",
         "training.warmup_epochs": 0,
-        "training.label_smoothing": LABEL_SMOOTHING,
+        "training.label_smoothing": fast.label_smoothing,
         "training.steps_per_execution": fast.steps_per_execution,
     }
     flip = config.augmentation.flip

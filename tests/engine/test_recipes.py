@@ -36,7 +36,7 @@ def test_recipe_fast_fills_the_documented_settings() -> None:
     assert (t.optimizer, t.learning_rate, t.batch_size) == ("adam", fast.peak_rate, fast.batch_size)
     assert (t.schedule, t.schedule_per, t.warmup_epochs) == (fast.schedule, "batch", 0)
     assert t.epochs == max(fast.min_epochs, math.ceil(10 * fast.epoch_share))
-    assert t.label_smoothing == LABEL_SMOOTHING and t.steps_per_execution == fast.steps_per_execution
+    assert t.label_smoothing == fast.label_smoothing == LABEL_SMOOTHING and t.steps_per_execution == 1
     assert config.augmentation.flip == "both" and t.tta  # shapes keep their class when mirrored
     assert config.arch == textbook.arch and config.data == textbook.data  # the architecture is the lesson's point
     assert "optimizer adam → adam" not in describe_changes(textbook, config)
@@ -79,6 +79,8 @@ def test_lessons_offer_run_it_fast_where_their_architecture_has_a_recipe() -> No
     assert t.recipe == "fast" and t.epochs < 20 and "fast recipe: optimizer rmsprop → adam" in note
     grid, _ = prepare_lesson(get_lesson("naive_vs_bn_cnn"), use_fallback=True, recipe="fast")
     assert grid.base_config.training.learning_rate == FAST["naive_cnn"].peak_rate  # its first row's recipe
+    cifar, _ = prepare_lesson(get_lesson("cifar_cnn_augmentation"), use_fallback=True, recipe="fast")
+    assert cifar.base_config.training.label_smoothing == 0.0  # measured to hurt cifar_cnn
     assert grid.grid.factors == get_lesson("naive_vs_bn_cnn").grid.factors
 
 
