@@ -77,7 +77,8 @@ def add_commands(sub: Any) -> None:
         "--recipe",
         choices=("textbook", "fast"),
         default="textbook",
-        help="fast: run it fast (one-cycle, larger batches, fewer epochs...; the published figure is the textbook's)",
+        help="fast: run it fast (the fast recipe: fewer epochs, a schedule moving every batch...; the published "
+        "figure is the textbook's)",
     )
     lesson.add_argument(
         "--grid-dir", type=Path, metavar="DIR", help="comparisons: the grid's folder (an existing one resumes)"

@@ -69,7 +69,7 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
         t,
         "--recipe",
         "training.recipe",
-        "fast: the architecture's fast recipe fills the training settings (one-cycle to a high peak rate, "
+        "fast: the architecture's fast recipe fills the training settings (a schedule moving every batch, "
         "larger batches, fewer epochs, label smoothing, flips, test-time augmentation); flags given beside it win",
         choices=RECIPES,
     )

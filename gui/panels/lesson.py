@@ -66,7 +66,7 @@ class LessonCard(QFrame):
         self.fast = QPushButton("⚡ Run it fast")
         self.fast.setObjectName("FastButton")
         self.fast.setToolTip(
-            "The same network trained the fast way: one-cycle to a high peak rate, larger batches, fewer epochs, "
+            "The same network trained the fast way: a schedule that moves every batch, larger batches, fewer epochs, "
             "label smoothing, flips and test-time augmentation (the Training settings show each one). "
             "How close does it get to the textbook's figure, in how much less time?"
         )

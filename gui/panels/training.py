@@ -61,9 +61,9 @@ TIPS = {
     "Slower: measured 1.03–1.07× for a small CNN on a 2-core CPU, up to ~1.5× with augmentation, "
     "possibly more on a GPU (some kernels have no deterministic variant); see docs/benchmarks.md.",
     "recipe": "How the model is trained, the architecture unchanged. Textbook: the settings as the tutorial (or you) "
-    "set them. Fast: what the speed-run trainers do — Adam on a one-cycle schedule that moves every batch up to "
-    "a high peak rate, larger batches, fewer epochs, label smoothing, flips that keep the classes, and "
-    "test-time augmentation — filled into the settings below, where you can see and edit each one. "
+    "set them. Fast: what the speed-run trainers do — Adam on a schedule that moves every batch (one-cycle or "
+    "cosine) from a measured peak rate, larger batches, fewer epochs, label smoothing, flips that keep the classes "
+    "and test-time augmentation — filled into the settings below, where you can see and edit each one. "
     "Back to Textbook puts the settings you had back.",
     "target": "End the training at the first epoch whose validation accuracy reaches this, as a finished run "
     "(evaluated and saved like one): how long does this recipe take to get there?",
