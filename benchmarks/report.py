@@ -56,6 +56,16 @@ class ReportError(Exception):
     """A results document the report cannot use; the message names the file."""
 
 
+LONGEST_SETTING = 160
+"""A setting longer than this (a list of raw records, say) stays in the JSON: the page would drown in it."""
+
+
+def setting(value: object) -> str:
+    """A setting as the page shows it: in full when short, else a pointer to the JSON that holds it."""
+    text = cell(value)
+    return text if len(text) <= LONGEST_SETTING else "(long: see the JSON)"
+
+
 def load(results_dir: Path = RESULTS) -> list[dict[str, Any]]:
     """The documents in `results_dir`, in the page's order."""
     documents = {}
@@ -151,7 +161,7 @@ def provenance(document: dict[str, Any]) -> str:
         lines.append(f"*{document['source']}*")
     settings = document["settings"]
     if settings:
-        lines.append("Settings: " + ", ".join(f"`{key}` {cell(value)}" for key, value in settings.items()) + ".")
+        lines.append("Settings: " + ", ".join(f"`{key}` {setting(value)}" for key, value in settings.items()) + ".")
     return "\n".join(f"{line}  " if i < len(lines) - 1 else line for i, line in enumerate(lines))
 
 

@@ -263,6 +263,8 @@ class LessonState:
     fallback_note: str = ""  # set up on the fallback: why the published figure does not apply
     figure: str = ""  # what the learner's run measured
     network: str = ""  # the ImageNet lesson's network
+    fast: bool = False  # it offers "run it fast" (its architecture has a fast recipe)
+    recipe: str = "textbook"  # the recipe it is set up with: textbook | fast
 
 
 @dataclass(frozen=True)
