@@ -10,14 +10,12 @@ the runs in grid.json and computes the rows, so the statistics are the same what
   with its own TensorFlow, on this machine (`address=None`: a private local instance) or on a
   cluster (`ray://HOST:PORT`). Each run's folder comes home whole. Ray is an optional extra.
 
-`grid_executor("local" | "ray" | "ray://HOST:PORT", workers)` makes one from the words of the
-command line and the window.
+`grid_executor("local" | "ray" | "ray://HOST:PORT", workers)` (engine.experiments.executor_choice)
+makes one from the words of the command line and the window.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,15 +23,13 @@ from typing import Any, Literal, Protocol
 
 from engine.config import ExperimentConfig
 from engine.core.cancel import CancelToken
-from engine.core.errors import ConfigError, LayerLabError
+from engine.core.errors import LayerLabError
 from engine.core.events import Event
 from engine.core.records import RunMetrics
 from engine.datasets import load_dataset
 from engine.runtime.collection import release_keras_state
 
 RAY_EXTRA_HINT = "install the ray extra: pip install 'layerlab[ray]' (or pip install -e '.[ray]' in a checkout)"
-_CLUSTER = re.compile(r"^ray://(?P<host>[A-Za-z0-9._-]+|\[[0-9A-Fa-f:]+\]):(?P<port>[0-9]{1,5})$")
-MAX_WORKERS = 1024
 
 
 @dataclass(frozen=True)
@@ -164,45 +160,3 @@ class LastDataset:
 
     def clear(self) -> None:
         self._key, self._dataset = None, None
-
-
-# --- choosing one ----------------------------------------------------------------------------------
-def grid_executor(where: str = "local", workers: int | None = None) -> Executor:
-    """The executor `where` names: "local" (this process), "ray" (a local Ray instance on this
-    machine) or "ray://HOST:PORT" (a Ray cluster's client address); `workers`: runs at once on
-    Ray (None: as many as the cores, or GPUs, allow). `ConfigError` (one line) for anything else,
-    or for Ray when its extra is not installed."""
-    where = (where or "local").strip()
-    if workers is not None and not 1 <= workers <= MAX_WORKERS:
-        raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
-    if where == "local":
-        if workers not in (None, 1):
-            raise ConfigError("--workers needs --executor ray or ray://HOST:PORT (local runs one run at a time)")
-        return InProcess()
-    if where != "ray" and not where.startswith("ray://"):
-        raise ConfigError(f"--executor: write local, ray or ray://HOST:PORT, not {where!r}")
-    address = None if where == "ray" else check_cluster_address(where)
-    require_ray()
-    # Cheap: the Ray executor imports ray itself only when it runs.
-    from engine.experiments.ray_executor import RayExecutor
-
-    return RayExecutor(address, workers)
-
-
-def check_cluster_address(address: str) -> str:
-    """`address` if it is a Ray client address `ray://HOST:PORT`, else a one-line `ConfigError`."""
-    match = _CLUSTER.match(address.strip())
-    if match is None or not 0 < int(match["port"]) < 65536:
-        raise ConfigError(
-            f"a Ray cluster address looks like ray://HOST:PORT (e.g. ray://10.0.0.5:10001), not {address!r}"
-        )
-    return address.strip()
-
-
-def ray_installed() -> bool:
-    return importlib.util.find_spec("ray") is not None
-
-
-def require_ray() -> None:
-    if not ray_installed():
-        raise ConfigError(f"running a grid on Ray needs Ray, which is not installed: {RAY_EXTRA_HINT}")
