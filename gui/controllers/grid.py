@@ -42,6 +42,7 @@ class GridController:
         self._spec: Any = None
         self._executor: Any = None
         plan_view.bind_preferences(session.preferences)
+        session.preferences.rejected.connect(self._refused)
         training.event.connect(self._on_event)
         session.events.grid.connect(self._render)
 
@@ -110,6 +111,10 @@ class GridController:
                 queue=True,
             )
         )
+
+    def _refused(self, why: str) -> None:
+        if "cluster_address" in why:
+            self.session.say(f"Grid: {why}", "warning", topic="grid")
 
     # --- progress -------------------------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
