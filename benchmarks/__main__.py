@@ -1,10 +1,12 @@
 """Run every benchmark in turn (`python3 dev.py bench`); copy the figures into docs/benchmarks.md."""
 
+import importlib.util
 import sys
 
 from benchmarks import (
     engine_throughput,
     feature_cache,
+    grid_executors,
     grid_memory,
     inference_latency,
     insight_quality,
@@ -31,6 +33,9 @@ def main() -> int:
         flush=True,
     )
     scale.main([])
+    if importlib.util.find_spec("ray") is not None:
+        print("== a grid in this process vs on a local Ray instance ==", flush=True)
+        grid_executors.main([])
     try:
         from benchmarks import heartbeat
     except ImportError:

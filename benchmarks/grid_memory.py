@@ -49,18 +49,13 @@ def one_grid(runs: int, epochs: int, limit: int, variant: str) -> dict:
 
     from engine.config import ExperimentConfig
     from engine.core.cancel import CancelToken
-    from engine.experiments import grid_runner
+    from engine.experiments import executors
     from engine.experiments.grid import GridFinished, GridRunStarted, GridSpec, factor
     from engine.experiments.grid_runner import run_grid
     from engine.training import trainer
 
-    if variant == "keep_session":  # drop the run's references, but keep Keras's global state
-
-        def release(result) -> None:
-            result.model = None
-            result.dataset = None
-
-        grid_runner._release = release
+    if variant == "keep_session":  # the run's references are dropped, but Keras's global state is kept
+        executors.release_keras_state = lambda: None
     elif variant == "keep_gradients":
         trainer.forget_custom_gradients = contextlib.nullcontext
 
