@@ -16,7 +16,7 @@ import pytest
 
 def local_ray() -> Iterator[Any]:
     pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[test]' brings it)")
-    from engine.experiments.ray_executor import import_ray
+    from engine.experiments.ray_executor import LOOPBACK, import_ray
 
     ray = import_ray()  # sets Ray's single-machine switch: every port on the loopback interface
     ray.init(
@@ -25,6 +25,7 @@ def local_ray() -> Iterator[Any]:
         include_dashboard=False,
         log_to_driver=False,
         logging_level=logging.WARNING,
+        _node_ip_address=LOOPBACK,
     )
     try:
         assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:"), ray.get_runtime_context().gcs_address

@@ -28,6 +28,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
+import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +47,7 @@ from engine.experiments.run_transfer import unpack_run
 from engine.runs.folders import new_run_dir
 
 OBJECT_STORE_LIMIT = 512 * 2**20  # an .npz file up to this size travels to a cluster through the object store
+LOOPBACK = "127.0.0.1"
 POLL_S = 0.1  # how often the events are fetched from the channel
 ENGINE_CODE = Path(__file__).resolve().parents[1]  # the `engine` package, sent to a cluster
 
@@ -107,8 +110,9 @@ class RayExecutor:
 
 # --- connecting -----------------------------------------------------------------------------------
 def import_ray() -> Any:
-    # A local instance listens on the loopback interface only (no port open to the network): the
-    # switch Ray keeps for single-machine clusters, read when Ray is imported.
+    # A local instance listens on the loopback interface only (no port open to the network): its
+    # node address is LOOPBACK, which Ray keeps as given only with the switch it has for
+    # single-machine clusters (read when Ray is imported).
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
@@ -127,14 +131,8 @@ def connected(address: str | None) -> Iterator[Any]:
         yield ray
         return
     try:
-        if address is None:
-            ray.init(address="local", include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
-        else:
-            ray.init(
-                address=address,
-                logging_level=logging.WARNING,
-                runtime_env={"py_modules": [str(ENGINE_CODE)]},
-            )
+        with _own_sigterm():
+            _init(ray, address)
     except Exception as err:  # Ray's own errors are not one type: unreachable, version mismatch, ...
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
         raise RunError(f"cannot start the grid on {where}: {_first_line(err)}") from None
@@ -142,6 +140,34 @@ def connected(address: str | None) -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _init(ray: Any, address: str | None) -> None:
+    if address is None:
+        ray.init(
+            address="local",
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+            _node_ip_address=LOOPBACK,
+        )
+    else:
+        ray.init(address=address, logging_level=logging.WARNING, runtime_env={"py_modules": [str(ENGINE_CODE)]})
+
+
+@contextlib.contextmanager
+def _own_sigterm() -> Iterator[None]:
+    """Keep this process's SIGTERM handler: `ray.init` puts in one that exits at once, and the
+    command line's handler stops the grid cleanly instead (the runs in flight saved)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGTERM, handler)
 
 
 def _placement(ray: Any, workers: int | None, memory_per_run: int) -> Placement:
