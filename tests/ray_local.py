@@ -7,6 +7,7 @@ no Ray process outlives the module. The grid executor uses a Ray that is already
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -15,10 +16,12 @@ import pytest
 
 
 def local_ray() -> Iterator[Any]:
-    pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[test]' brings it)")
-    from engine.experiments.ray_executor import LOOPBACK, import_ray
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("the ray extra is not installed (pip install -e '.[test]' brings it)")
+    from engine.experiments.ray_executor import LOOPBACK, _single_machine, import_ray
 
-    ray = import_ray()  # sets Ray's single-machine switch: every port on the loopback interface
+    ray = import_ray()
+    _single_machine(ray)  # every port on the loopback interface
     ray.init(
         address="local",
         num_cpus=2,

@@ -144,6 +144,7 @@ def connected(address: str | None) -> Iterator[Any]:
 
 def _init(ray: Any, address: str | None) -> None:
     if address is None:
+        _single_machine(ray)
         ray.init(
             address="local",
             include_dashboard=False,
@@ -153,6 +154,14 @@ def _init(ray: Any, address: str | None) -> None:
         )
     else:
         ray.init(address=address, logging_level=logging.WARNING, runtime_env={"py_modules": [str(ENGINE_CODE)]})
+
+
+def _single_machine(ray: Any) -> None:
+    """Ray's single-machine switch on, also when Ray was imported before `import_ray` set it."""
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    constants = getattr(getattr(ray, "_private", None), "ray_constants", None)
+    if constants is not None and hasattr(constants, "ENABLE_RAY_CLUSTER"):
+        constants.ENABLE_RAY_CLUSTER = False
 
 
 @contextlib.contextmanager
