@@ -62,23 +62,18 @@ def rss_mib() -> float:
 @contextlib.contextmanager
 def variant_of_grid(variant: str) -> Iterator[None]:
     """LayerLab's grid as it is, or with one of its clean-ups taken out (put back on leaving)."""
-    from engine.experiments import grid_runner
+    from engine.experiments import executors
     from engine.training import trainer
 
-    saved = (grid_runner._release, trainer.forget_custom_gradients)
-    if variant == "keep_session":  # drop the run's references, but keep Keras's global state
-
-        def release(result) -> None:
-            result.model = None
-            result.dataset = None
-
-        grid_runner._release = release
+    saved = (executors.release_keras_state, trainer.forget_custom_gradients)
+    if variant == "keep_session":  # the run's references are dropped, but Keras's global state is kept
+        executors.release_keras_state = lambda: None
     elif variant == "keep_gradients":
         trainer.forget_custom_gradients = contextlib.nullcontext
     try:
         yield
     finally:
-        grid_runner._release, trainer.forget_custom_gradients = saved
+        executors.release_keras_state, trainer.forget_custom_gradients = saved
 
 
 def one_grid(runs: int, epochs: int, limit: int, variant: str) -> dict:

@@ -207,6 +207,8 @@ _section(
             "GridRow",
             "GridResult",
             "GridRunStarted",
+            "GridRunRetried",
+            "GridInFlight",
             "GridRowUpdated",
             "GridFinished",
             "factor",
@@ -222,6 +224,12 @@ _section(
         ],
         "engine.experiments.grid_files": ["grid_file"],
         "engine.experiments.grid_runner": ["run_grid"],
+        "engine.experiments.executor_choice": ["grid_executor", "check_cluster_address", "ray_installed"],
+        "engine.experiments.executors": [
+            "Executor",
+            "InProcess",
+        ],
+        "engine.experiments.ray_executor": ["RayExecutor"],
         "engine.experiments.settings": ["coerce_value"],
     },
 )
