@@ -25,7 +25,7 @@ from engine.images.prepare import ImageSource, Placement, prepare
 from engine.images.spec import PreprocessSpec
 from engine.inference.features import feature_model
 from engine.inference.ood import load_ood
-from engine.runs.folders import MODEL, Run, load_run
+from engine.runs.folders import MODEL, Run, load_run, missing_model_reason
 from engine.runs.models import check_keras_archive, check_model_matches, load_model_file
 
 NOT_SURE = "not sure"
@@ -170,7 +170,7 @@ def open_run(path: str | Path, *, before_loading: Callable[[], object] | None = 
     (a window starts TensorFlow there), never for a run without one."""
     run = load_run(path)
     if not os.path.lexists(run.model_path):  # anything else there (a folder, a pipe) is refused by name below
-        return OpenedRun(run, None, "this run has no saved model (it failed or was stopped before saving)")
+        return OpenedRun(run, None, missing_model_reason(run.path))
     if before_loading is not None:
         before_loading()
     try:
@@ -190,6 +190,8 @@ def resolve_run(path: str | Path) -> tuple[Any, Path]:
     if run.preprocess is None:
         raise RunError(f"{printable_path(run_dir)} has no preprocess.json: cannot know how to prepare images for it")
     model_path = path if path.suffix == ".keras" else run_dir / MODEL
+    if model_path == run_dir / MODEL and not os.path.lexists(model_path):
+        raise RunError(f"{printable_path(run_dir)}: {missing_model_reason(run_dir)}")
     check_keras_archive(model_path)
     return run, model_path
 
