@@ -163,6 +163,7 @@ class MetricPlot:
         item.legend.clear()
         train_key, val_key = ("accuracy", "val_accuracy") if self.percent else ("loss", "val_loss")
         for label, colour, history in runs:
+            history = complete_epochs(history)
             x = [entry.epoch + 1.0 for entry in history]
             for key, pen, name in (
                 (train_key, _pen(colour, 1.5, Qt.PenStyle.DashLine), None),
@@ -425,7 +426,7 @@ class PlotsPanel(QWidget):
         """Append saved epochs (`EpochRecord`s) to the curves: a run that goes on from a checkpoint
         draws the epochs before it, and the live ones follow."""
         stage = 1
-        for entry in history:
+        for entry in complete_epochs(history):
             if entry.stage != stage:
                 stage = entry.stage
                 self.add_stage(entry.epoch, f"stage {stage}")
@@ -518,6 +519,11 @@ class PlotsPanel(QWidget):
     def point_counts(self) -> dict[str, int]:
         """How many points each series holds (tests, diagnostics)."""
         return {k: len(v) for k, v in self.series.items()}
+
+
+def complete_epochs(history: list[Any]) -> list[Any]:
+    """The epochs that ran to their end: one cut short by Stop is no point on an epoch curve."""
+    return [entry for entry in history if not getattr(entry, "partial", False)]
 
 
 def _finite(value: Any) -> bool:
