@@ -172,6 +172,8 @@ def test_metrics_and_history_keep_their_json_keys() -> None:
         "true",
         "predicted",
         "confidence",
+        "array",  # array data: where the sample lies in the user's arrays ("x_train", 1234)
+        "row",
     }
     json.dumps(saved, allow_nan=False)
     assert RunMetrics.failure("out of memory", "oom", 3).to_json_dict() == {

@@ -60,7 +60,9 @@ def test_training_reports_events_and_writes_a_complete_run(digits, tmp_path: Pat
     if saved["misclassified"]:
         wrong = saved["misclassified"][0]
         assert (
-            set(wrong) == {"index", "source", "true", "predicted", "confidence"} and wrong["true"] != wrong["predicted"]
+            set(wrong) == {"index", "source", "true", "predicted", "confidence", "array", "row"}
+            and wrong["true"] != wrong["predicted"]
+            and wrong["array"] == "x"
         )
     model = load_model_file(run.model_path)
     x = digits.x_val[:4].astype(np.float32)
