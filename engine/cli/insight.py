@@ -80,6 +80,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
                     "top": [{"label": label, "probability": p} for label, p in prediction.top],
                     "familiar": prediction.familiar,
                     "ood_score": prediction.ood_score,
+                    "ood_parts": prediction.ood_parts,
                     "verdict": prediction.verdict,
                 }
             )

@@ -21,8 +21,9 @@ import numpy as np
 from engine.architectures.outputs import normalise_lengths, output_kind
 from engine.core.errors import LayerLabError, RunError
 from engine.core.files import printable_path
-from engine.images.prepare import ImageSource, Placement, prepare
+from engine.images.prepare import ImageSource, Placement, as_given, prepare
 from engine.images.spec import PreprocessSpec
+from engine.images.statistics import image_statistics
 from engine.inference.features import feature_model
 from engine.inference.ood import load_ood
 from engine.runs.folders import MODEL, Run, load_run, missing_model_reason
@@ -39,10 +40,13 @@ class Prediction:
     input: np.ndarray  # float32 (H, W, C) 0..255: what the network saw
     probabilities: np.ndarray | None = None
     familiar: bool | None = None  # looks like the training data (None: the run has no OOD model)
-    ood_score: float | None = None  # distance to the training data; familiar when <= the model's threshold
+    ood_score: float | None = None  # how unlike the training data: above 1 (the run's line) is unfamiliar
     verdict: str = ""  # the top label, NOT_SURE (below the threshold) or UNFAMILIAR
     placement: Placement | None = None  # where `input` lies on the original image
     lengths: np.ndarray | None = None  # CapsNet: the raw capsule lengths (`probabilities` are them normalised)
+    # The evidence behind `ood_score`, each on the same scale (above 1: that part alone says
+    # unfamiliar): "features" (what the network made of the image), "image" (the image as given).
+    ood_parts: dict[str, float] | None = None
 
 
 class Classifier:
@@ -119,10 +123,12 @@ class Classifier:
         outputs, features = self._raw(prepared.array[None])
         probs = self._as_probabilities(outputs)[0]
         top = self.top(probs, top_k)
-        familiar = score = None
+        familiar = score = parts = None
         if self.ood is not None:
-            score = float(self.ood.scores(features)[0])
-            familiar = bool(score <= self.ood.threshold)
+            statistics = image_statistics(as_given(prepared, self.spec)[None])
+            parts = {name: float(value[0]) for name, value in self.ood.parts(features, statistics).items()}
+            score = max(parts.values())
+            familiar = bool(score <= 1.0)
         lengths = outputs[0] if self.output_kind == "capsule_lengths" else None
         return Prediction(
             _describe(source),
@@ -134,7 +140,19 @@ class Classifier:
             verdict(top[0], familiar, threshold),
             prepared.placement,
             lengths,
+            parts,
         )
+
+    def unfamiliarity(self, sources: Sequence[ImageSource]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(scores, parts) of many images, as `classify` gives them one by one (above 1:
+        unfamiliar); `RunError` when the run has no out-of-distribution model."""
+        if self.ood is None:
+            raise RunError("this run has no out-of-distribution model (it was trained before there was one)")
+        prepared = [prepare(source, self.spec) for source in sources]
+        features = self.features(np.stack([p.array for p in prepared]))
+        statistics = image_statistics(np.stack([as_given(p, self.spec) for p in prepared]))
+        parts = self.ood.parts(features, statistics)
+        return np.max(np.stack(list(parts.values())), axis=0), parts
 
     def top(self, probs: np.ndarray, k: int) -> list[tuple[str, float]]:
         order = np.argsort(probs)[::-1][: max(1, k)]
