@@ -80,6 +80,7 @@ class BatchEnd:
     seconds: float  # since training started
     recent_loss: float = float("nan")
     recent_accuracy: float = float("nan")
+    elapsed_seconds: float = float("nan")  # seconds of training so far (EpochRecord.elapsed_seconds' clock)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class EpochEnd:
     seconds: float  # this epoch's duration
     stage: int = 1
     learning_rate: float | None = None  # the rate in force during this epoch (schedules: see TrainingOptions)
+    elapsed_seconds: float = float("nan")  # seconds of training at this epoch's end (EpochRecord.elapsed_seconds)
     # Stopped before its end (Stop pressed): only `batches` of `steps` trained, or its validation
     # cut short. Such an epoch has no validation figures (NaN): it is not a complete epoch.
     partial: bool = False

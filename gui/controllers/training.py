@@ -58,7 +58,9 @@ class CurvesView(Protocol):
     def reset(self, message: str = "") -> None: ...
     def set_summary(self, text: str, tooltip: str = "") -> None: ...
     def set_planned_epochs(self, epochs: int) -> None: ...
-    def add_batch(self, epoch: int, step: int, steps: int, loss: float, accuracy: float) -> None: ...
+    def add_batch(
+        self, epoch: int, step: int, steps: int, loss: float, accuracy: float, seconds: float = math.nan
+    ) -> None: ...
     def add_epoch(
         self,
         epoch: int,
@@ -67,6 +69,7 @@ class CurvesView(Protocol):
         val_loss: float,
         val_accuracy: float,
         learning_rate: float | None = None,
+        elapsed_seconds: float | None = None,
     ) -> None: ...
     def add_stage(self, epoch: int, description: str) -> None: ...
     def add_history(self, history: list[Any]) -> None: ...
@@ -309,7 +312,7 @@ class TrainingController:
         # at every new epoch and draws a saw-tooth).
         loss = event.recent_loss if math.isfinite(event.recent_loss) else event.loss
         accuracy = event.recent_accuracy if math.isfinite(event.recent_accuracy) else event.accuracy
-        self.curves.add_batch(event.epoch, event.step, event.steps, loss, accuracy)
+        self.curves.add_batch(event.epoch, event.step, event.steps, loss, accuracy, event.elapsed_seconds)
         self._progress(
             event.epoch,
             (event.step + 1) / max(1, event.steps),
@@ -320,7 +323,13 @@ class TrainingController:
     def _on_epoch(self, event: EpochEnd) -> None:
         if not event.partial:  # a stopped epoch is no point on the epoch curves: its batches are drawn
             self.curves.add_epoch(
-                event.epoch, event.loss, event.accuracy, event.val_loss, event.val_accuracy, event.learning_rate
+                event.epoch,
+                event.loss,
+                event.accuracy,
+                event.val_loss,
+                event.val_accuracy,
+                event.learning_rate,
+                event.elapsed_seconds,
             )
         self.curves.set_summary(epoch_summary(event))
 
@@ -379,13 +388,25 @@ class TrainingController:
             if metrics.val_count and not finite(getattr(metrics, "reconstruction_error", None))
             else ""
         )
+        reached = getattr(metrics, "reached_target", False) and not event.cancelled
         what = (
             "Stopped"
             if event.cancelled
+            else "Reached the target accuracy"
+            if reached
             else ("Stopped early (no more improvement)" if event.stopped_early else "Finished")
         )
-        short = "Stopped" if event.cancelled else ("Stopped early" if event.stopped_early else "Finished")
+        short = (
+            "Stopped"
+            if event.cancelled
+            else "Reached the target"
+            if reached
+            else ("Stopped early" if event.stopped_early else "Finished")
+        )
         epochs = f"{event.epochs_run} epoch{'s' if event.epochs_run != 1 else ''}"
+        trained = getattr(metrics, "train_seconds", None)
+        if finite(trained):
+            epochs += f" ({format_seconds(trained)} of training)"
         between_runs = self._job.queue and not event.cancelled
         self._set(
             status="preparing" if between_runs else "stopped" if event.cancelled else "finished",

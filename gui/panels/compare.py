@@ -23,6 +23,7 @@ FIGURES = (
     ("Test loss", "test_loss", "loss"),
     ("Epochs", "epochs_run", "int"),
     ("Time", "seconds", "time"),
+    ("Training", "train_seconds", "time"),
     ("Trainable", "trainable_params", "int"),
 )
 
@@ -148,7 +149,8 @@ class ComparisonPanel(QWidget):
                 if keys
                 else "The runs have the same settings (repeats of one experiment)."
             )
-            + " Curves: dashed training, solid validation."
+            + " Curves: dashed training, solid validation; against epochs or seconds of training (the choice"
+            " above the curves). Time: the whole run; Training: the epochs alone."
         )
         self.show()
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from gui import theme
 
@@ -23,26 +23,34 @@ EMA_EPOCHS = 0.05  # smoothing time constant, in epochs
 
 
 class GrowingSeries:
-    """An (x, y) series in NumPy arrays that double when full: O(1) amortised appends."""
+    """An (x, y) series in NumPy arrays that double when full: O(1) amortised appends. Each point
+    also has a time `t` (seconds of training; NaN when unknown): the x of the seconds axis."""
 
     def __init__(self, capacity: int = 256) -> None:
         self._x = np.empty(capacity, np.float64)
         self._y = np.empty(capacity, np.float64)
+        self._t = np.empty(capacity, np.float64)
         self.size = 0
         self.version = 0  # bumped on every change: redraws skip curves whose data did not change
 
-    def append(self, x: float, y: float) -> None:
+    def append(self, x: float, y: float, t: float = math.nan) -> None:
         if self.size == len(self._x):
             self._x = np.resize(self._x, 2 * len(self._x))
             self._y = np.resize(self._y, 2 * len(self._y))
+            self._t = np.resize(self._t, 2 * len(self._t))
         self._x[self.size] = x
         self._y[self.size] = y
+        self._t[self.size] = t
         self.size += 1
         self.version += 1
 
     @property
     def x(self) -> np.ndarray:
         return self._x[: self.size]
+
+    @property
+    def t(self) -> np.ndarray:
+        return self._t[: self.size]
 
     @property
     def y(self) -> np.ndarray:
@@ -156,15 +164,17 @@ class MetricPlot:
         item.enableAutoRange(x=False)
         item.setXRange(0, max(1, epochs) + 0.4, padding=0.01)
 
-    def show_runs(self, runs: list[tuple[str, str, list[Any]]]) -> None:
-        """Overlay saved runs: per run (label, colour, history), training dashed, validation solid."""
+    def show_runs(self, runs: list[tuple[str, str, list[Any]]], seconds: bool = False) -> None:
+        """Overlay saved runs: per run (label, colour, history), training dashed, validation solid;
+        against epochs, or with `seconds` against the seconds of training at each epoch's end."""
         self.clear_runs()
         item = self.widget.getPlotItem()
         item.legend.clear()
         train_key, val_key = ("accuracy", "val_accuracy") if self.percent else ("loss", "val_loss")
         for label, colour, history in runs:
-            history = complete_epochs(history)
-            x = [entry.epoch + 1.0 for entry in history]
+            timed = complete_epochs(history)
+            history = [entry for entry, _ in timed]
+            x = [t for _, t in timed] if seconds else [entry.epoch + 1.0 for entry in history]
             for key, pen, name in (
                 (train_key, _pen(colour, 1.5, Qt.PenStyle.DashLine), None),
                 (val_key, _pen(colour, 2.2), label),
@@ -216,6 +226,9 @@ class MetricPlot:
         if self.percent:
             item.setYRange(0, 1, padding=0.02)
             item.enableAutoRange(y=False)
+
+    def set_x_label(self, seconds: bool) -> None:
+        self.widget.getPlotItem().setLabel("bottom", "seconds of training" if seconds else "epoch")
 
     def add_stage(self, x: float, text: str) -> None:
         # Loss legends sit at the top, accuracy legends at the bottom: the label goes where the legend is not.
@@ -290,9 +303,21 @@ class PlotsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
+        header = QHBoxLayout()
         self.summary = QLabel("Train a model to see its learning curves here.")
         self.summary.setObjectName("PlotSummary")
-        layout.addWidget(self.summary)
+        header.addWidget(self.summary, 1)
+        self.axis = QComboBox()
+        self.axis.setObjectName("CurvesAxis")
+        self.axis.addItem("x: epochs", "epochs")
+        self.axis.addItem("x: seconds", "seconds")
+        self.axis.setToolTip(
+            "Draw the curves against epochs, or against the seconds of training (the epochs' own time, "
+            "set-up and pauses left out): runs trained with different recipes compare by wall time"
+        )
+        self.axis.currentIndexChanged.connect(lambda _i: self.set_x_axis(self.axis.currentData()))
+        header.addWidget(self.axis, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(header)
         self.overfit = QLabel("")
         self.overfit.setObjectName("OverfitWarning")
         self.overfit.setWordWrap(True)
@@ -328,6 +353,10 @@ class PlotsPanel(QWidget):
             )
         }
         self.epochs: list[dict[str, float]] = []
+        self.x_axis = "epochs"  # or "seconds"
+        self._planned = 0
+        self._stages: list[tuple[float, float, str]] = []  # (epoch x, seconds x, text)
+        self._comparison: list[tuple[str, str, list[Any]]] | None = None  # overlaid saved runs
         self._ema = {"loss": _Ema(), "acc": _Ema()}
         self._dirty = False
         self._drawn: dict[int, int] = {}  # id(curve) → series version last drawn
@@ -345,20 +374,26 @@ class PlotsPanel(QWidget):
             e.reset()
         self._drawn.clear()
         self.epochs.clear()
+        self._stages.clear()
+        self._comparison = None
+        self._planned = 0
         self.loss.reset()
         self.accuracy.reset()
         self.overfit.hide()
         self.summary.setText(message)
         self._dirty = True
 
-    def add_batch(self, epoch: int, step: int, steps: int, loss: float, accuracy: float) -> None:
+    def add_batch(
+        self, epoch: int, step: int, steps: int, loss: float, accuracy: float, seconds: float = math.nan
+    ) -> None:
+        """One batch event; `seconds`: of training so far (the seconds axis' x)."""
         x = epoch + (step + 1) / max(1, steps)
         if math.isfinite(loss):
-            self.series["loss_raw"].append(x, loss)
-            self.series["loss_smooth"].append(x, self._ema["loss"](x, loss))
+            self.series["loss_raw"].append(x, loss, seconds)
+            self.series["loss_smooth"].append(x, self._ema["loss"](x, loss), seconds)
         if math.isfinite(accuracy):
-            self.series["acc_raw"].append(x, accuracy)
-            self.series["acc_smooth"].append(x, self._ema["acc"](x, accuracy))
+            self.series["acc_raw"].append(x, accuracy, seconds)
+            self.series["acc_smooth"].append(x, self._ema["acc"](x, accuracy), seconds)
         self._dirty = True
 
     def add_epoch(
@@ -369,10 +404,20 @@ class PlotsPanel(QWidget):
         val_loss: float,
         val_accuracy: float,
         learning_rate: float | None = None,
+        elapsed_seconds: float | None = None,
     ) -> None:
+        """One epoch's figures; `elapsed_seconds`: of training at its end (the seconds axis' x)."""
         x = epoch + 1.0
+        t = float(elapsed_seconds) if _finite(elapsed_seconds) else math.nan
         self.epochs.append(
-            {"epoch": epoch, "loss": loss, "accuracy": accuracy, "val_loss": val_loss, "val_accuracy": val_accuracy}
+            {
+                "epoch": epoch,
+                "loss": loss,
+                "accuracy": accuracy,
+                "val_loss": val_loss,
+                "val_accuracy": val_accuracy,
+                "t": t,
+            }
         )
         rate = learning_rate if _finite(learning_rate) and learning_rate > 0 else None
         for key, value in (
@@ -383,26 +428,64 @@ class PlotsPanel(QWidget):
             ("rate", rate),
         ):
             if value is not None and math.isfinite(value):
-                self.series[key].append(x, value)
+                self.series[key].append(x, value, t)
         self._check_overfitting()
         self._dirty = True
 
     def set_planned_epochs(self, epochs: int) -> None:
-        for plot in (self.loss, self.accuracy):
-            plot.set_planned_epochs(epochs)
+        self._planned = epochs
+        if self.x_axis == "epochs":
+            for plot in (self.loss, self.accuracy):
+                plot.set_planned_epochs(epochs)
 
     def add_stage(self, epoch: int, description: str) -> None:
+        t = self.epochs[-1]["t"] if self.epochs else 0.0
+        self._stages.append((float(epoch), t, description.split(":")[0]))
         for plot in (self.loss, self.accuracy):
-            plot.add_stage(float(epoch), description.split(":")[0])
+            plot.add_stage(self._stage_x(self._stages[-1]), self._stages[-1][2])
+
+    def _stage_x(self, stage: tuple[float, float, str]) -> float:
+        return stage[1] if self.x_axis == "seconds" else stage[0]
+
+    def set_x_axis(self, axis: str) -> None:
+        """Draw everything against "epochs" or "seconds" (of training): the live curves, a saved run
+        and overlaid runs alike. Runs saved before seconds were recorded fall back on the sum of
+        their epochs' durations."""
+        if axis == self.x_axis or axis not in ("epochs", "seconds"):
+            return
+        self.x_axis = axis
+        with QSignalBlocker(self.axis):
+            self.axis.setCurrentIndex(self.axis.findData(axis))
+        seconds = axis == "seconds"
+        for plot in (self.loss, self.accuracy):
+            plot.set_x_label(seconds)
+            for line in plot.stage_lines:
+                plot.widget.removeItem(line)
+            plot.stage_lines.clear()
+            for stage in self._stages:
+                plot.add_stage(self._stage_x(stage), stage[2])
+            item = plot.widget.getPlotItem()
+            if seconds or not self._planned:
+                item.enableAutoRange(x=True)
+            else:
+                plot.set_planned_epochs(self._planned)
+        if self._comparison is not None:
+            for plot in (self.loss, self.accuracy):
+                plot.show_runs(self._comparison, seconds)
+        self._drawn.clear()
+        self._dirty = True
+        self._redraw()
 
     def show_comparison(self, runs: list[tuple[str, list[Any]]], title: str = "") -> None:
-        """Overlay several saved runs (label, history), one colour each: dashed training, solid validation."""
+        """Overlay several saved runs (label, history), one colour each: dashed training, solid
+        validation, against the chosen x axis (epochs or seconds of training)."""
         self.reset(title)
         coloured = [
             (label, theme.RUN_COLORS[i % len(theme.RUN_COLORS)], history) for i, (label, history) in enumerate(runs)
         ]
+        self._comparison = coloured
         for plot in (self.loss, self.accuracy):
-            plot.show_runs(coloured)
+            plot.show_runs(coloured, self.x_axis == "seconds")
 
     def show_accuracy(self, shown: bool, why: str = "") -> None:
         """Show or hide the accuracy plot (an autoencoder has no accuracy: the loss plot alone
@@ -426,7 +509,7 @@ class PlotsPanel(QWidget):
         """Append saved epochs (`EpochRecord`s) to the curves: a run that goes on from a checkpoint
         draws the epochs before it, and the live ones follow."""
         stage = 1
-        for entry in complete_epochs(history):
+        for entry, seconds in complete_epochs(history):
             if entry.stage != stage:
                 stage = entry.stage
                 self.add_stage(entry.epoch, f"stage {stage}")
@@ -434,6 +517,7 @@ class PlotsPanel(QWidget):
                 entry.epoch,
                 *(_num(v) for v in (entry.loss, entry.accuracy, entry.val_loss, entry.val_accuracy)),
                 learning_rate=getattr(entry, "learning_rate", None),
+                elapsed_seconds=seconds,
             )
         self._redraw()
 
@@ -491,14 +575,21 @@ class PlotsPanel(QWidget):
             series = s[key]
             if self._drawn.get(id(curve)) != series.version:
                 self._drawn[id(curve)] = series.version
-                curve.setData(series.x, series.y)
+                curve.setData(*self._xy(series))
         rate = s["rate"]
         if self._drawn.get(id(self.rate)) != rate.version:
             self._drawn[id(self.rate)] = rate.version
-            self.rate.show_rates(rate.x, rate.y)
+            self.rate.show_rates(*self._xy(rate))
         if self._drawn.get(id(self.epochs)) != len(self.epochs):  # the best epoch moves only at epoch ends
             self._drawn[id(self.epochs)] = len(self.epochs)
             self._draw_best()
+
+    def _xy(self, series: GrowingSeries) -> tuple[np.ndarray, np.ndarray]:
+        """The series against the chosen axis (points without a time are left out of the seconds axis)."""
+        if self.x_axis != "seconds":
+            return series.x, series.y
+        known = np.isfinite(series.t)
+        return series.t[known], series.y[known]
 
     def _draw_best(self) -> None:
         best = self.best_epoch()
@@ -508,7 +599,12 @@ class PlotsPanel(QWidget):
                 plot.best_line.hide()
             return
         entry = self.epochs[best]
-        x = entry["epoch"] + 1.0
+        x = entry["t"] if self.x_axis == "seconds" else entry["epoch"] + 1.0
+        if not math.isfinite(x):
+            for plot in (self.loss, self.accuracy):
+                plot.best.setData([], [])
+                plot.best_line.hide()
+            return
         self.loss.best.setData([x], [entry["val_loss"]])
         self.accuracy.best.setData([x], [entry["val_accuracy"]] if _finite(entry["val_accuracy"]) else [])
         for plot in (self.loss, self.accuracy):
@@ -521,9 +617,22 @@ class PlotsPanel(QWidget):
         return {k: len(v) for k, v in self.series.items()}
 
 
-def complete_epochs(history: list[Any]) -> list[Any]:
-    """The epochs that ran to their end: one cut short by Stop is no point on an epoch curve."""
-    return [entry for entry in history if not getattr(entry, "partial", False)]
+def complete_epochs(history: list[Any]) -> list[tuple[Any, float]]:
+    """(epoch, seconds of training at its end) of the epochs that ran to their end: one cut short
+    by Stop is no point on an epoch curve (its seconds still count for the epochs after it)."""
+    timed = zip(history, history_seconds(history), strict=True)
+    return [(entry, seconds) for entry, seconds in timed if not getattr(entry, "partial", False)]
+
+
+def history_seconds(history: list[Any]) -> list[float]:
+    """The seconds of training at each epoch's end: `elapsed_seconds`, or for runs saved before it
+    was recorded the running sum of the epochs' durations."""
+    total, out = 0.0, []
+    for entry in history:
+        recorded = getattr(entry, "elapsed_seconds", None)
+        total = float(recorded) if _finite(recorded) else total + float(getattr(entry, "seconds", 0.0) or 0.0)
+        out.append(total)
+    return out
 
 
 def _finite(value: Any) -> bool:
