@@ -160,6 +160,11 @@ def test_metrics_and_history_keep_their_json_keys() -> None:
         "trainable_params",
         "total_params",
         "seconds",
+        # the seconds of training, whether a target accuracy ended the run, test-time augmentation
+        "train_seconds",
+        "elapsed_seconds",
+        "reached_target",
+        "tta_views",
         # an autoencoder's figures (null for a classifier)
         "reconstruction_error",
         "noisy_input_error",
@@ -192,6 +197,7 @@ def test_metrics_and_history_keep_their_json_keys() -> None:
         "stage": 1,
         "partial": False,
         "learning_rate": None,
+        "elapsed_seconds": None,
     }  # the rate the epoch ran at (keys are only ever added)
 
 
