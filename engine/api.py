@@ -124,6 +124,7 @@ _section(
         "engine.datasets": ["DatasetInfo", "list_datasets", "load_dataset", "dataset_key"],
         "engine.datasets.decisions": [
             "LabelDecisions",
+            "RowKey",
             "RecordedDecision",
             "load_decisions",
             "save_decisions",
@@ -190,7 +191,15 @@ _section(
     "Insight",
     "Why a model answers what it answers, and which labels look wrong.",
     {
-        "engine.insight.explain": ["Explanation", "explain", "overlay", "feature_maps", "first_layer_filters"],
+        "engine.insight.explain": [
+            "Explanation",
+            "explain",
+            "overlay",
+            "overlay_layers",
+            "OverlayLayers",
+            "feature_maps",
+            "first_layer_filters",
+        ],
         "engine.insight.embedding": ["Embedding", "embed"],
         "engine.insight.label_issues": ["LabelIssue", "LabelIssueProgress", "find_label_issues"],
         "engine.insight.report": ["run_report", "report_text", "explain_images"],

@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QAbstractSlider,
     QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
@@ -168,6 +169,8 @@ def _accessors(widget: QWidget) -> tuple[Callable[[], Any], Callable[[Any], None
     if isinstance(widget, (QSpinBox, QDoubleSpinBox)):
         # Typing edits once (Enter or leaving the box); arrows and the wheel edit at once.
         widget.setKeyboardTracking(False)
+        return widget.value, widget.setValue, widget.valueChanged
+    if isinstance(widget, QAbstractSlider):
         return widget.value, widget.setValue, widget.valueChanged
     if isinstance(widget, QComboBox):
 

@@ -13,8 +13,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QUrl
 from PySide6.QtGui import QImage
 
 MAX_FILES = 200
@@ -83,12 +84,21 @@ def qimage_to_png(image: QImage) -> bytes:
     return bytes(data.data())
 
 
+def local_path(url: QUrl) -> str:
+    """The file a `file:` URL names, byte for byte. `QUrl.toLocalFile` decodes the name as UTF-8
+    and puts U+FFFD where it is not, so a file named in another encoding (a Latin-1 "café.png")
+    would be "not found"; the percent-encoded bytes, decoded as the file system does, name it."""
+    if os.name == "nt" or url.host() not in ("", "localhost"):  # drive letters, network shares: Qt's rule
+        return url.toLocalFile()
+    return os.fsdecode(unquote_to_bytes(url.path(QUrl.ComponentFormattingOption.FullyEncoded)))
+
+
 def sources_from_mime(mime: QMimeData | None) -> list[str | bytes]:
     """Local files/folders named by the mime data (not yet expanded), else its bitmap as PNG bytes."""
     if mime is None:
         return []
     if mime.hasUrls():
-        paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+        paths = [local_path(url) for url in mime.urls() if url.isLocalFile()]
         if paths:
             return list(paths)
     if mime.hasImage():

@@ -108,6 +108,7 @@ class Preferences(BaseModel):
     explain: bool = Field(
         False, description="draw where the network looked (Grad-CAM or saliency) on classified images"
     )
+    explain_opacity: float = Field(0.6, ge=0.1, le=1.0, description="opacity of that overlay where it is strongest")
     memory_budget_mb: int = Field(
         0,
         ge=0,

@@ -80,6 +80,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
                     "top": [{"label": label, "probability": p} for label, p in prediction.top],
                     "familiar": prediction.familiar,
                     "ood_score": prediction.ood_score,
+                    "ood_parts": prediction.ood_parts,
                     "verdict": prediction.verdict,
                 }
             )
@@ -149,7 +150,7 @@ def cmd_label_issues(args: argparse.Namespace) -> int:
         return EXIT_OK
     out(f"{len(issues)} likely label errors, most likely first")
     for issue in issues[: max(0, args.top)]:
-        where = printable(issue.source) if issue.source else f"{issue.split}[{issue.index}]"
+        where = printable(issue.name)  # its file, "x_train[1234]" of array data, else "train[12]"
         out(f"{issue.score:.3f}  {where}: labelled {issue.given!r}, looks like {issue.suggested!r}")
     if len(issues) > args.top:
         out(f"... and {len(issues) - args.top} more (--top N, or --json for all)")

@@ -71,6 +71,9 @@ def print_progress(event: Event) -> None:
             + (f" ({event.note})" if event.note and not event.feature_cache else "")
         )
         err(f"run folder: {printable(event.run_dir)}")
+    elif isinstance(event, EpochEnd) and event.partial:
+        trained = f"after batch {event.batches}/{event.steps}" if event.batches < event.steps else "in its validation"
+        err(f"epoch {event.epoch + 1}/{event.epochs}: stopped {trained}; not a complete epoch, no validation figures")
     elif isinstance(event, EpochEnd):
         err(
             f"epoch {event.epoch + 1}/{event.epochs}: loss {fmt(event.loss)} acc {fmt(event.accuracy)} "

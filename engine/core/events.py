@@ -95,6 +95,11 @@ class EpochEnd:
     stage: int = 1
     learning_rate: float | None = None  # the rate in force during this epoch (schedules: see TrainingOptions)
     elapsed_seconds: float = float("nan")  # seconds of training at this epoch's end (EpochRecord.elapsed_seconds)
+    # Stopped before its end (Stop pressed): only `batches` of `steps` trained, or its validation
+    # cut short. Such an epoch has no validation figures (NaN): it is not a complete epoch.
+    partial: bool = False
+    batches: int = 0
+    steps: int = 0
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def check_regular_file(
         if os.path.islink(path):
             target = printable_path(os.readlink(path))
             raise error(f"{name} is a link to {target}, which does not exist") from None
-        raise error(f"file not found: {name}") from None
+        raise error(_not_found(path, name)) from None
     except OSError as err:
         if err.errno == errno.ELOOP:
             raise error(f"{name} is a symbolic link that points back to itself (a loop)") from None
@@ -104,6 +104,23 @@ def check_regular_file(
     if not os.access(path, os.R_OK):
         raise error(f"cannot read {name}: permission denied")
     return info
+
+
+def _not_found(path: Path, name: str) -> str:
+    """Why `path` is not there. A name with U+FFFD (�) in it often stands for a file whose name is
+    not valid UTF-8, decoded by something that replaced the bytes it could not read (a drop, a
+    copy from a terminal): the file is there under its real name, which this one cannot reach."""
+    if "\ufffd" in str(path):
+        try:
+            twins = [entry for entry in os.listdir(os.fsencode(path.parent)) if printable_name(entry) == path.name]
+        except OSError:
+            twins = []
+        if twins:
+            return (
+                f"{name}: a file whose name looks like this is there, but its real name is not valid UTF-8 "
+                "text and was altered on its way to LayerLab; rename the file and try again"
+            )
+    return f"file not found: {name}"
 
 
 def read_regular_file(

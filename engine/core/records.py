@@ -69,6 +69,18 @@ class Misclassified(_RunFile):
     true: str
     predicted: str
     confidence: float  # the model's probability for `predicted`
+    # Array data: the array and row of the user's data before any split ("x_train", 1234).
+    array: str | None = None
+    row: int | None = Field(None, ge=0)
+
+    @property
+    def name(self) -> str:
+        """The sample in the user's terms: its file, "x_train[1234]", or its place in the split."""
+        if self.source:
+            return self.source
+        if self.array is not None and self.row is not None:
+            return f"{self.array}[{self.row}]"
+        return f"validation image {self.index}"
 
 
 class RunMetrics(_RunFile):

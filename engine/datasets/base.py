@@ -37,6 +37,53 @@ class ImageBatch(NamedTuple):
     skipped: int = 0  # unreadable files met (and dropped) while filling it
 
 
+@dataclass(frozen=True, eq=False)
+class Rows:
+    """Where each sample of a split lies in the user's own data, before any split: the array it
+    came from (`"x_train"`, `"x_test"` or `"x"` of an `.npz`, a Keras dataset's `x_train`/`x_test`)
+    and its row there. Shuffled splits, held-out test sets, sample limits and label decisions all
+    reorder samples; these stay put, so an answer can say "x_train[1234]" and mean the user's row."""
+
+    arrays: tuple[str, ...]
+    which: np.ndarray  # int8 (n,): index into `arrays`
+    rows: np.ndarray  # int64 (n,)
+
+    @classmethod
+    def of(cls, array: str, rows: Any) -> Rows:
+        rows = np.asarray(rows, np.int64).reshape(-1)
+        return cls((array,), np.zeros(len(rows), np.int8), rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take(self, index: Any) -> Rows:
+        return Rows(self.arrays, self.which[index], self.rows[index])
+
+    def __add__(self, other: Rows) -> Rows:
+        arrays = tuple(dict.fromkeys(self.arrays + other.arrays))
+        remap = np.array([arrays.index(a) for a in other.arrays], np.int8)
+        which = np.concatenate([self.which, remap[other.which] if len(other.arrays) else other.which])
+        return Rows(arrays, which.astype(np.int8), np.concatenate([self.rows, other.rows]))
+
+    def at(self, i: int) -> tuple[str, int]:
+        """(array, row) of the `i`-th sample."""
+        return self.arrays[int(self.which[i])], int(self.rows[i])
+
+    def name(self, i: int) -> str:
+        """The `i`-th sample as the user would index it: "x_train[1234]"."""
+        array, row = self.at(i)
+        return f"{array}[{row}]"
+
+
+def maybe_take(rows: Rows | None, index: Any) -> Rows | None:
+    return None if rows is None else rows.take(index)
+
+
+def maybe_join(first: Rows | None, second: Rows | None) -> Rows | None:
+    """Two splits' rows one after the other (None unless both have them)."""
+    return None if first is None or second is None else first + second
+
+
 @dataclass
 class Dataset:
     """Images and labels of one loaded dataset, already split into train/validation[/test].
@@ -63,6 +110,10 @@ class Dataset:
     # label-issue finder name samples by file).
     train_sources: list[str] | None = None
     test_sources: list[str] | None = None
+    # Where each sample of each split lies in the user's arrays (array data: `.npz`, Keras, digits).
+    train_rows: Rows | None = None
+    val_rows: Rows | None = None
+    test_rows: Rows | None = None
 
     def __post_init__(self) -> None:
         # Normalise once here so every consumer can rely on dtype/rank without re-checking.
@@ -91,6 +142,11 @@ class Dataset:
             self.test_sources = None
         elif self.test_sources is not None and len(self.test_sources) != len(self.x_test):
             raise DatasetError(f"{self.name}: {len(self.test_sources)} test sources for {len(self.x_test)} images")
+        if self.x_test is None:
+            self.test_rows = None
+        for split, rows in (("train", self.train_rows), ("validation", self.val_rows), ("test", self.test_rows)):
+            if rows is not None and len(rows) != len(self.split(split)[1]):
+                raise DatasetError(f"{self.name}: {len(rows)} {split} rows for {len(self.split(split)[1])} images")
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -178,18 +234,26 @@ class Dataset:
             digest.update(np.ascontiguousarray(y).data)
         return digest.hexdigest()
 
+    def rows(self, split: str) -> Rows | None:
+        """Where the samples of `split` lie in the user's arrays (None: not array data)."""
+        key = _SPLIT_ALIASES.get(split)
+        return {"train": self.train_rows, "validation": self.val_rows, "test": self.test_rows}.get(key or "")
+
     def select(self, split: str, index: np.ndarray) -> None:
         """Keep only the samples at `index` of a split (`limit_samples`)."""
         key = _SPLIT_ALIASES[split]
         if key == "train":
             self.x_train, self.y_train = self.x_train[index], self.y_train[index]
             self.train_sources = _picked(self.train_sources, index)
+            self.train_rows = maybe_take(self.train_rows, index)
         elif key == "validation":
             self.x_val, self.y_val = self.x_val[index], self.y_val[index]
             self.val_sources = _picked(self.val_sources, index)
+            self.val_rows = maybe_take(self.val_rows, index)
         elif self.x_test is not None and self.y_test is not None:
             self.x_test, self.y_test = self.x_test[index], self.y_test[index]
             self.test_sources = _picked(self.test_sources, index)
+            self.test_rows = maybe_take(self.test_rows, index)
 
     def samples(self, per_class: int) -> dict[int, np.ndarray]:
         """The first `per_class` training images of each class (deterministic: train order is seeded)."""
@@ -316,6 +380,16 @@ def stratified_split(
     x, y = np.asarray(x), np.asarray(y)
     pick = (lambda index: [sources[i] for i in index]) if sources is not None else (lambda index: None)
     return x[train], y[train], x[val], y[val], pick(train), pick(val)
+
+
+def split_array(
+    x: np.ndarray, y: np.ndarray, fraction: float, seed: int, array: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Rows, Rows]:
+    """`stratified_split` of the user's array named `array`, also saying where each sample of
+    both parts lies in it: (x_train, y_train, x_val, y_val, train_rows, val_rows)."""
+    train, val = stratified_indices(y, fraction, seed)
+    x, y = np.asarray(x), np.asarray(y)
+    return x[train], y[train], x[val], y[val], Rows.of(array, train), Rows.of(array, val)
 
 
 def as_uint8_images(x: np.ndarray, key: str = "x") -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from engine.config import DataOptions
-from engine.datasets.base import Dataset, stratified_split
+from engine.datasets.base import Dataset, split_array, stratified_split
 
 SHAPES = ("circle", "square", "triangle", "star", "cross")
 SHAPES_PER_CLASS = 750  # 3 750 images: ~3 000 for training at the default 0.2 validation split
@@ -28,8 +28,19 @@ def load_digits(options: DataOptions, seed: int) -> Dataset:
     bunch = sklearn_digits()
     x = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
     y = bunch.target.astype(np.int32)
-    x_train, y_train, x_val, y_val, _, _ = stratified_split(x, y, options.val_split, seed)
-    return Dataset("digits", [str(d) for d in range(10)], x_train, y_train, x_val, y_val, polarity="light_on_dark")
+    # Rows of `x`: scikit-learn's own order of the images (`load_digits().images`), whatever the split.
+    x_train, y_train, x_val, y_val, train_rows, val_rows = split_array(x, y, options.val_split, seed, "x")
+    return Dataset(
+        "digits",
+        [str(d) for d in range(10)],
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+        polarity="light_on_dark",
+        train_rows=train_rows,
+        val_rows=val_rows,
+    )
 
 
 def load_shapes(options: DataOptions, seed: int) -> Dataset:

@@ -11,10 +11,12 @@ files: it lives in a sidecar JSON file that training reads.
 When the folder beside the data cannot be written (a read-only share), the sidecar goes to
 `$LAYERLAB_HOME/labels/` under a name derived from the data's path, and is read from there.
 
-Samples of folder data are keyed by file, which is stable. Other samples are keyed by
-(split, index) into the split as loaded, which depends on how the data was split: the sidecar
-records that split (validation fraction, sample limit, seed) and training applies those keys
-only under the same split, saying so otherwise.
+Samples of folder data are keyed by file, and samples of array data (an `.npz`, a Keras dataset,
+the digits) by the array and row of the user's data before any split (`{"array": "x_train",
+"row": 1234}`): both are stable, whatever the validation split, sample limit or seed. Decisions
+saved before rows were recorded are keyed by (split, index) into the split as loaded, which
+depends on how the data was split: the sidecar records that split (validation fraction, sample
+limit, seed) and training applies those keys only under the same split, saying so otherwise.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -41,7 +43,15 @@ FORMAT_VERSION = 1
 MAX_SIDECAR_BYTES = 64 * 2**20
 SPLITS = ("train", "validation", "test")
 
-Key = str | tuple[str, int]  # a file path (folder data) or (split, index)
+
+class RowKey(NamedTuple):
+    """A sample of array data by the array and row of the user's data (stable across splits)."""
+
+    array: str
+    row: int
+
+
+Key = str | RowKey | tuple[str, int]  # a file path (folder data), an array's row, or (split, index)
 
 
 @dataclass
@@ -141,10 +151,19 @@ def _key_from_json(entry: Any, root: Path | None) -> Key:
         if not isinstance(entry["path"], str):
             raise ValueError("a decision's path must be text")
         return str(root / entry["path"]) if root is not None and not os.path.isabs(entry["path"]) else entry["path"]
+    if "array" in entry:
+        array, row = entry.get("array"), entry.get("row")
+        if not isinstance(array, str) or not _is_count(row):
+            raise ValueError("a decision about an array's row needs the array's name and a row (0 or more)")
+        return RowKey(array, row)
     split, index = entry.get("split"), entry.get("index")
-    if split not in SPLITS or not isinstance(index, int) or isinstance(index, bool) or index < 0:
-        raise ValueError(f"a decision needs a path, or a split ({', '.join(SPLITS)}) and an index")
+    if split not in SPLITS or not _is_count(index):
+        raise ValueError(f"a decision needs a path, an array and a row, or a split ({', '.join(SPLITS)}) and an index")
     return (split, index)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _label(entry: dict[str, Any]) -> str:
@@ -211,12 +230,16 @@ def record_decision(data: DataOptions, seed: int, key: Key, action: str, label: 
 
 
 def _order(key: Key) -> tuple[int, str, int]:
-    return (0, key, 0) if isinstance(key, str) else (1, key[0], key[1])
+    if isinstance(key, str):
+        return (0, key, 0)
+    return (1 if isinstance(key, RowKey) else 2, key[0], key[1])
 
 
 def _key_to_json(key: Key, root: Path | None) -> dict[str, Any]:
     if isinstance(key, str):
         return {"path": _relative(key, root)}
+    if isinstance(key, RowKey):
+        return {"array": str(key.array), "row": int(key.row)}
     split, index = key
     return {"split": str(split), "index": int(index)}
 
@@ -274,10 +297,12 @@ def honour_decisions(dataset: Any, config: ExperimentConfig) -> AppliedDecisions
     for name in present_splits(dataset):
         labels = np.array(dataset.split(name)[1], np.int32)
         keys = _keys(dataset, name, len(labels), root, by_index_ok)
-        keep = np.array([key not in exclude for key in keys], bool) if keys else np.ones(len(labels), bool)
-        for i, key in enumerate(keys):
-            if keep[i] and key in relabel and relabel[key] in index and labels[i] != index[relabel[key]]:
-                labels[i] = index[relabel[key]]
+        keep = np.ones(len(labels), bool)
+        for i, names in enumerate(keys):
+            keep[i] = not any(key in exclude for key in names)
+            new = next((relabel[key] for key in names if key in relabel), None)
+            if keep[i] and new in index and labels[i] != index[new]:
+                labels[i] = index[new]
                 relabelled += 1
         excluded += int((~keep).sum())
         changes[name] = (np.flatnonzero(keep), labels)
@@ -287,14 +312,35 @@ def honour_decisions(dataset: Any, config: ExperimentConfig) -> AppliedDecisions
 
 
 def normal_key(key: Key, root: Path | None) -> Key:
-    return _relative(key, root) if isinstance(key, str) else (key[0], int(key[1]))
+    if isinstance(key, str):
+        return _relative(key, root)
+    if isinstance(key, RowKey):
+        return RowKey(str(key.array), int(key.row))
+    return (key[0], int(key[1]))
 
 
-def _keys(dataset: Any, split: str, count: int, root: Path | None, by_index_ok: bool) -> list[Key]:
+def sample_key(source: str | None, array: str | None, row: int | None, split: str, index: int) -> Key:
+    """How a decision names one sample: its file (folder data), else its array and row (array
+    data), else (split, index) into the split as loaded."""
+    if source:
+        return source
+    if array is not None and row is not None:
+        return RowKey(array, int(row))
+    return (split, int(index))
+
+
+def _keys(dataset: Any, split: str, count: int, root: Path | None, by_index_ok: bool) -> list[tuple[Key, ...]]:
+    """Every name a decision may give each sample of `split` (a file; an array's row and, under
+    the split the decisions were made for, its (split, index))."""
     sources = split_sources(dataset, split) if root is not None else None
     if sources is not None:
-        return [_relative(s, root) for s in sources]
-    return [(split, i) for i in range(count)] if by_index_ok else []
+        return [(_relative(s, root),) for s in sources]
+    rows = dataset.rows(split) if hasattr(dataset, "rows") else None
+    by_row: list[tuple[Key, ...]] = [(RowKey(*rows.at(i)),) for i in range(count)] if rows is not None else []
+    if not by_index_ok:
+        return by_row
+    by_index = [((split, i),) for i in range(count)]
+    return [a + b for a, b in zip(by_row, by_index)] if by_row else by_index
 
 
 def _note(
@@ -312,7 +358,8 @@ def _note(
     ]
     if unknown:
         parts.append(f"relabels to unknown classes ignored: {', '.join(unknown[:5])}")
-    if not by_index_ok and any(not isinstance(k, str) for k in (*decisions.exclude, *decisions.relabel)):
+    by_index = [k for k in (*decisions.exclude, *decisions.relabel) if not isinstance(k, (str, RowKey))]
+    if not by_index_ok and by_index:
         parts.append(f"decisions about samples by position not applied: they were made for another split ({split})")
     return "; ".join(parts)
 
@@ -323,17 +370,20 @@ def _rebuilt(dataset: Any, changes: dict[str, tuple[np.ndarray, np.ndarray]]) ->
         return _rebuilt_streamed(dataset, changes)
     fields: dict[str, Any] = {}
     names = {
-        "train": ("x_train", "y_train", "train_sources"),
-        "validation": ("x_val", "y_val", "val_sources"),
-        "test": ("x_test", "y_test", "test_sources"),
+        "train": ("x_train", "y_train", "train_sources", "train_rows"),
+        "validation": ("x_val", "y_val", "val_sources", "val_rows"),
+        "test": ("x_test", "y_test", "test_sources", "test_rows"),
     }
     for split, (kept, labels) in changes.items():
-        x_name, y_name, sources_name = names[split]
+        x_name, y_name, sources_name, rows_name = names[split]
         fields[x_name] = getattr(dataset, x_name)[kept]
         fields[y_name] = labels[kept]
         sources = getattr(dataset, sources_name, None)
         if sources is not None:
             fields[sources_name] = [sources[i] for i in kept]
+        rows = getattr(dataset, rows_name, None)
+        if rows is not None:
+            fields[rows_name] = rows.take(kept)
     return replace(dataset, **fields)
 
 

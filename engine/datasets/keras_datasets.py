@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.config import DataOptions
 from engine.core.errors import DatasetError
-from engine.datasets.base import Dataset, stratified_split
+from engine.datasets.base import Dataset, Rows, split_array
 from engine.runtime.startup import import_tensorflow_quietly
 
 FASHION_CLASSES = [
@@ -318,9 +318,22 @@ def load_keras_dataset(options: DataOptions, seed: int) -> Dataset:
     x_train, y_train, x_test, y_test = arrays
     x_train, x_test = (_nhwc(x) for x in (x_train, x_test))
     y_train, y_test = (np.asarray(y, np.int32).reshape(-1) for y in (y_train, y_test))
-    x_tr, y_tr, x_val, y_val, _, _ = stratified_split(x_train, y_train, options.val_split, seed)
+    x_tr, y_tr, x_val, y_val, train_rows, val_rows = split_array(x_train, y_train, options.val_split, seed, "x_train")
     polarity = "light_on_dark" if name in ("mnist", "fashion_mnist") else "natural"
-    return Dataset(name, class_names, x_tr, y_tr, x_val, y_val, x_test, y_test, polarity=polarity)
+    return Dataset(
+        name,
+        class_names,
+        x_tr,
+        y_tr,
+        x_val,
+        y_val,
+        x_test,
+        y_test,
+        polarity=polarity,
+        train_rows=train_rows,
+        val_rows=val_rows,
+        test_rows=Rows.of("x_test", np.arange(len(x_test))),
+    )
 
 
 def _nhwc(x: np.ndarray) -> np.ndarray:

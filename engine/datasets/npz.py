@@ -24,7 +24,7 @@ import numpy as np
 from engine.config import DataOptions
 from engine.core.errors import DatasetError
 from engine.core.files import check_regular_file, format_bytes, printable_name
-from engine.datasets.base import Dataset, as_uint8_images, guess_polarity, stratified_split
+from engine.datasets.base import Dataset, Rows, as_uint8_images, guess_polarity, split_array
 
 ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test", "x", "y", "class_names")
 MAX_CLASSES = 10_000
@@ -99,9 +99,11 @@ def load_npz(path_text: str, options: DataOptions, seed: int) -> Dataset:
     if {"x_train", "y_train"} <= keys:
         x_train, y_train = _pair(arrays, "x_train", "y_train", name)
         test = _pair(arrays, "x_test", "y_test", name) if {"x_test", "y_test"} <= keys else (None, None)
+        array = "x_train"
     elif {"x", "y"} <= keys:
         x_train, y_train = _pair(arrays, "x", "y", name)
         test = (None, None)
+        array = "x"
     else:
         held = ", ".join(sorted(member_names(path))) or "none"
         raise DatasetError(f"{name} needs arrays x_train and y_train (or x and y); it has: {held}")
@@ -112,9 +114,20 @@ def load_npz(path_text: str, options: DataOptions, seed: int) -> Dataset:
     x_test, y_test = test
     if x_test is not None and x_test.shape[1:] != x_train.shape[1:]:
         raise DatasetError(f"{name}: x_test images are {x_test.shape[1:]}, x_train images {x_train.shape[1:]}")
-    x_tr, y_tr, x_val, y_val, _, _ = stratified_split(x_train, y_train, options.val_split, seed)
+    x_tr, y_tr, x_val, y_val, train_rows, val_rows = split_array(x_train, y_train, options.val_split, seed, array)
     return Dataset(
-        options.name, class_names, x_tr, y_tr, x_val, y_val, x_test, y_test, polarity=guess_polarity(x_train)
+        options.name,
+        class_names,
+        x_tr,
+        y_tr,
+        x_val,
+        y_val,
+        x_test,
+        y_test,
+        polarity=guess_polarity(x_train),
+        train_rows=train_rows,
+        val_rows=val_rows,
+        test_rows=None if x_test is None else Rows.of("x_test", np.arange(len(x_test))),
     )
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.config import DataOptions
 from engine.core.errors import DatasetError
-from engine.datasets.base import Dataset, stratified_indices
+from engine.datasets.base import Dataset, maybe_join, maybe_take, stratified_indices
 
 # The test carve's seed is offset from the data seed so that it draws differently from the
 # validation split (seed) and from `limit_samples` (seed + 1, seed + 2).
@@ -95,6 +95,7 @@ def carve_test_split(dataset: Dataset, fraction: float, seed: int) -> Dataset:
     x_test = np.concatenate([dataset.x_train[held_train], dataset.x_val[held_val]])
     y_test = np.concatenate([dataset.y_train[held_train], dataset.y_val[held_val]])
     sources = dataset.val_sources
+    held_rows = maybe_join(maybe_take(dataset.train_rows, held_train), maybe_take(dataset.val_rows, held_val))
     return replace(
         dataset,
         x_train=dataset.x_train[keep_train],
@@ -104,6 +105,9 @@ def carve_test_split(dataset: Dataset, fraction: float, seed: int) -> Dataset:
         val_sources=None if sources is None else [sources[i] for i in keep_val],
         x_test=x_test,
         y_test=y_test,
+        train_rows=maybe_take(dataset.train_rows, keep_train),
+        val_rows=maybe_take(dataset.val_rows, keep_val),
+        test_rows=held_rows,
     )
 
 
@@ -127,4 +131,7 @@ def validate_on_test(dataset: Dataset) -> Dataset:
         val_sources=None,
         x_test=None,
         y_test=None,
+        train_rows=maybe_join(dataset.train_rows, dataset.val_rows),
+        val_rows=dataset.test_rows,
+        test_rows=None,
     )

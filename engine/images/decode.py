@@ -93,7 +93,7 @@ def open_image(
         image.load()
         return _normalise(image, name)
     except Exception as err:  # any failure of a decoder on a user's file is that file's fault
-        raise _decoder_error(err, name) from None
+        raise _decoder_error(err, name, data) from None
 
 
 def open_for_network(source: ImageSource, side: int, resample: Resample) -> Image.Image:
@@ -121,17 +121,37 @@ def _refuse_known_non_images(head: bytes, name: str) -> None:
         raise ImageError(f"{name} is {kind}, not an image LayerLab can read (it reads {ACCEPTED_TEXT})")
 
 
-def _decoder_error(err: Exception, name: str) -> ImageError:
-    """What an exception from opening or decoding `name` tells the user."""
+def _decoder_error(err: Exception, name: str, data: bytes) -> ImageError:
+    """What an exception from opening or decoding `name` (whose bytes, or first bytes, are
+    `data`) tells the user."""
     if isinstance(err, ImageError):
         return err
     if isinstance(err, UnidentifiedImageError):
+        claimed = _claimed_format(data)
+        if claimed is not None:  # a PNG with a bad checksum is a damaged PNG, not an unknown format
+            return ImageError(f"{name} looks like a {claimed[0]} file but is damaged ({claimed[1]})")
         return ImageError(f"{name} is not an image LayerLab can read (it reads {ACCEPTED_TEXT})")
     if isinstance(err, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         return ImageError(f"{name} is too large to decode safely")
     if isinstance(err, MemoryError):
         return ImageError(f"{name} is too large to decode in the memory available")
     return ImageError(f"{name} is damaged or truncated ({_first_line(err)})")
+
+
+def _claimed_format(data: bytes) -> tuple[str, str] | None:
+    """(format, what its decoder found wrong) when `data` starts like a format LayerLab reads, whose
+    decoder then refused it; None when no accepted format recognises the first bytes."""
+    Image.init()
+    for fmt in ACCEPTED_FORMATS:
+        factory, accept = Image.OPEN.get(fmt, (None, None))
+        if factory is None or accept is None or not accept(data[:16]) or isinstance(accept(data[:16]), str):
+            continue
+        try:
+            factory(io.BytesIO(data), "")
+        except Exception as err:  # what the format's own decoder says is wrong
+            return fmt, _first_line(err)
+        return fmt, "its decoder refused it"
+    return None
 
 
 def _open_header(data: bytes | BinaryIO, name: str, max_pixels: int) -> Image.Image:
@@ -188,7 +208,8 @@ def probe_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Im
             image = _open_header(stream, name, max_pixels)  # the mode at open is the first frame's
             return ImageProbe(image.width, image.height, image.mode)
         except Exception as err:  # a header a decoder cannot parse is the file's fault
-            raise _decoder_error(err, name) from None
+            stream.seek(0)
+            raise _decoder_error(err, name, stream.read(1 << 16)) from None
 
 
 def _open_regular(path: str | Path, name: str) -> BinaryIO:

@@ -77,7 +77,7 @@ def prepare(source: ImageSource, spec: PreprocessSpec) -> Prepared:
     placement = Placement()
     if spec.polarity == "light_on_dark":
         image = _light_strokes_on_dark(image)
-        if spec.fit_content and max(image.size) > 2 * longest:
+        if _strokes_are_fitted(image, spec):
             # A drawing or photo, not a sample already shaped like the training data.
             box = spec.stroke_box if spec.stroke_box is not None else 1.0 - 2.0 * spec.content_margin
             image, placement = _fit_strokes(image, box, (spec.height, spec.width))
@@ -90,6 +90,46 @@ def prepare(source: ImageSource, spec: PreprocessSpec) -> Prepared:
         image, (spec.height, spec.width), spec.channels, pad_to_square=spec.pad_to_square, resample=spec.resample
     )
     return Prepared(array.astype(np.float32), placement, original)
+
+
+def _strokes_are_fitted(image: Image.Image, spec: PreprocessSpec) -> bool:
+    """Whether `prepare` crops a light-strokes-on-dark image to its strokes: a drawing or photo,
+    not a sample already shaped like the training data (at most twice the input's side)."""
+    return spec.polarity == "light_on_dark" and spec.fit_content and max(image.size) > 2 * max(spec.height, spec.width)
+
+
+def as_given(prepared: Prepared, spec: PreprocessSpec) -> np.ndarray:
+    """The image as the user gave it, seen through the network's window: uint8 (H, W, C).
+
+    For natural images that is the network's input itself (resized, padded: nothing was
+    cleaned). For a drawing or photo handed to a light-strokes-on-dark model, `prepare` crops it
+    to its "strokes", stretches their contrast, scales them into the dataset's box on a black
+    canvas and centres them: a photograph comes out looking like a digit. Here the same window of
+    the original (polarity and contrast as `prepare` sets them) is resampled instead, so what
+    lay around the strokes stays visible: paper for a drawn digit, the rest of the scene for a
+    photograph. Training images are compared with it as they are (they need no preparation)."""
+    image = prepared.original.convert("L" if spec.channels == 1 else "RGB")
+    if spec.polarity != "light_on_dark":
+        return np.asarray(prepared.array, np.float32).round().astype(np.uint8)
+    image = _light_strokes_on_dark(image)
+    if not _strokes_are_fitted(image, spec):
+        return np.asarray(prepared.array, np.float32).round().astype(np.uint8)
+    low, high = stroke_range(np.asarray(image.convert("L"), np.float32))
+    window = _window(image, prepared.placement, (spec.height, spec.width))
+    values = np.asarray(window, np.float32)
+    stretched = np.clip((values - low) / max(high - low, 1.0) * 255.0, 0, 255).round().astype(np.uint8)
+    return stretched[..., None] if stretched.ndim == 2 else stretched
+
+
+def _window(image: Image.Image, placement: Placement, target: tuple[int, int]) -> Image.Image:
+    """The part of `image` that `placement` names, resampled to `target` (height, width); what lies
+    beyond the image is its border colour."""
+    width, height = image.size
+    left, top = round(placement.left * width), round(placement.top * height)
+    size = (max(1, round(placement.width * width)), max(1, round(placement.height * height)))
+    canvas = Image.new(image.mode, size, border_colour(image))
+    canvas.paste(image, (-left, -top))
+    return canvas.resize((target[1], target[0]), Image.Resampling.BILINEAR, reducing_gap=1.0)
 
 
 def _decoded_as_in_training(source: ImageSource, spec: PreprocessSpec) -> bool:
@@ -135,7 +175,7 @@ def _fit_strokes(image: Image.Image, box: float, target: tuple[int, int]) -> tup
     centre, anti-alias down to `target` (height, width), brightest pixel at 255. Returns the
     image and where it lies on the input."""
     gray = np.asarray(image.convert("L"), dtype=np.float32)
-    low, high = float(np.percentile(gray, 5)), float(gray.max())
+    low, high = stroke_range(gray)
     if high - low < 16:
         return image, Placement()  # a blank image: nothing to centre
     ink = gray > low + 0.35 * (high - low)
@@ -161,6 +201,12 @@ def _fit_strokes(image: Image.Image, box: float, target: tuple[int, int]) -> tup
         canvas_w / scale / gray.shape[1],
     )
     return (small if image.mode == "L" else small.convert(image.mode)), placement
+
+
+def stroke_range(gray: np.ndarray) -> tuple[float, float]:
+    """The grey levels stretched to 0..255 around strokes: the 5th percentile (the ground) and
+    the brightest pixel."""
+    return float(np.percentile(gray, 5)), float(gray.max())
 
 
 def _centre_of_mass_offset(strokes: np.ndarray, canvas_h: int, canvas_w: int) -> tuple[int, int]:

@@ -21,11 +21,12 @@ import numpy as np
 from engine.architectures.outputs import normalise_lengths, output_kind
 from engine.core.errors import LayerLabError, RunError
 from engine.core.files import printable_path
-from engine.images.prepare import ImageSource, Placement, prepare
+from engine.images.prepare import ImageSource, Placement, as_given, prepare
 from engine.images.spec import PreprocessSpec
+from engine.images.statistics import image_statistics
 from engine.inference.features import feature_model
 from engine.inference.ood import load_ood
-from engine.runs.folders import MODEL, Run, load_run
+from engine.runs.folders import MODEL, Run, load_run, missing_model_reason
 from engine.runs.models import check_keras_archive, check_model_matches, load_model_file
 
 NOT_SURE = "not sure"
@@ -39,10 +40,13 @@ class Prediction:
     input: np.ndarray  # float32 (H, W, C) 0..255: what the network saw
     probabilities: np.ndarray | None = None
     familiar: bool | None = None  # looks like the training data (None: the run has no OOD model)
-    ood_score: float | None = None  # distance to the training data; familiar when <= the model's threshold
+    ood_score: float | None = None  # how unlike the training data: above 1 (the run's line) is unfamiliar
     verdict: str = ""  # the top label, NOT_SURE (below the threshold) or UNFAMILIAR
     placement: Placement | None = None  # where `input` lies on the original image
     lengths: np.ndarray | None = None  # CapsNet: the raw capsule lengths (`probabilities` are them normalised)
+    # The evidence behind `ood_score`, each on the same scale (above 1: that part alone says
+    # unfamiliar): "features" (what the network made of the image), "image" (the image as given).
+    ood_parts: dict[str, float] | None = None
 
 
 class Classifier:
@@ -119,10 +123,12 @@ class Classifier:
         outputs, features = self._raw(prepared.array[None])
         probs = self._as_probabilities(outputs)[0]
         top = self.top(probs, top_k)
-        familiar = score = None
+        familiar = score = parts = None
         if self.ood is not None:
-            score = float(self.ood.scores(features)[0])
-            familiar = bool(score <= self.ood.threshold)
+            statistics = image_statistics(as_given(prepared, self.spec)[None])
+            parts = {name: float(value[0]) for name, value in self.ood.parts(features, statistics).items()}
+            score = max(parts.values())
+            familiar = bool(score <= 1.0)
         lengths = outputs[0] if self.output_kind == "capsule_lengths" else None
         return Prediction(
             _describe(source),
@@ -134,7 +140,19 @@ class Classifier:
             verdict(top[0], familiar, threshold),
             prepared.placement,
             lengths,
+            parts,
         )
+
+    def unfamiliarity(self, sources: Sequence[ImageSource]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(scores, parts) of many images, as `classify` gives them one by one (above 1:
+        unfamiliar); `RunError` when the run has no out-of-distribution model."""
+        if self.ood is None:
+            raise RunError("this run has no out-of-distribution model (it was trained before there was one)")
+        prepared = [prepare(source, self.spec) for source in sources]
+        features = self.features(np.stack([p.array for p in prepared]))
+        statistics = image_statistics(np.stack([as_given(p, self.spec) for p in prepared]))
+        parts = self.ood.parts(features, statistics)
+        return np.max(np.stack(list(parts.values())), axis=0), parts
 
     def top(self, probs: np.ndarray, k: int) -> list[tuple[str, float]]:
         order = np.argsort(probs)[::-1][: max(1, k)]
@@ -170,7 +188,7 @@ def open_run(path: str | Path, *, before_loading: Callable[[], object] | None = 
     (a window starts TensorFlow there), never for a run without one."""
     run = load_run(path)
     if not os.path.lexists(run.model_path):  # anything else there (a folder, a pipe) is refused by name below
-        return OpenedRun(run, None, "this run has no saved model (it failed or was stopped before saving)")
+        return OpenedRun(run, None, missing_model_reason(run.path))
     if before_loading is not None:
         before_loading()
     try:
@@ -190,6 +208,8 @@ def resolve_run(path: str | Path) -> tuple[Any, Path]:
     if run.preprocess is None:
         raise RunError(f"{printable_path(run_dir)} has no preprocess.json: cannot know how to prepare images for it")
     model_path = path if path.suffix == ".keras" else run_dir / MODEL
+    if model_path == run_dir / MODEL and not os.path.lexists(model_path):
+        raise RunError(f"{printable_path(run_dir)}: {missing_model_reason(run_dir)}")
     check_keras_archive(model_path)
     return run, model_path
 

@@ -207,10 +207,22 @@ def _saliency(model: Any, array: np.ndarray, class_index: int | None) -> tuple[n
         score = _class_score(model, features, probabilities, index)
     grads = tape.gradient(score, x)
     return (
-        np.asarray(tf.reduce_max(tf.abs(grads), axis=-1)[0], np.float32),
+        smoothed_saliency(np.asarray(tf.reduce_max(tf.abs(grads), axis=-1)[0], np.float32)),
         np.asarray(probabilities[0], np.float64),
         index,
     )
+
+
+SALIENCY_BLUR = 1 / 20  # of the input's side
+
+
+def smoothed_saliency(saliency: np.ndarray) -> np.ndarray:
+    """|d score / d pixel| jumps from one pixel to the next: drawn as it is, it is faint speckle.
+    Blurred over about `SALIENCY_BLUR` of the input's side, the regions it picks show."""
+    from scipy import ndimage  # slow to import: loaded when needed
+
+    sigma = max(saliency.shape) * SALIENCY_BLUR
+    return ndimage.gaussian_filter(saliency, sigma=sigma, mode="constant") if sigma >= 0.3 else saliency
 
 
 def _to_input_size(heat: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -241,21 +253,78 @@ def colour_map(values: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(v, positions, colours[:, i]) for i in range(3)], axis=-1).round().astype(np.uint8)
 
 
-def overlay(
-    original_rgb: Any, heatmap: np.ndarray, alpha: float = 0.45, *, placement: Placement | None = None
-) -> np.ndarray:
-    """`heatmap` (at the network input size) drawn over the original image: uint8 RGB of the
-    original's size. `placement` says where the network input lies on the original (an
-    `Explanation`'s, or a `Prediction`'s); without it the usual resize-and-pad-to-square
-    geometry is assumed. Strong evidence is tinted most, the rest of the picture stays visible."""
+DEFAULT_OPACITY = 0.6
+STRONGEST = 0.6  # the strongest region: where the evidence reaches this share of its peak
+
+
+def colour_key(width: int = 256, height: int = 12) -> np.ndarray:
+    """The ramp as a strip, least evidence on the left, most on the right: uint8 RGB (height, width)."""
+    return np.repeat(colour_map(np.linspace(0.0, 1.0, width))[None], height, axis=0)
+
+
+@dataclass(frozen=True)
+class OverlayLayers:
+    """An explanation drawn onto the original image, in layers a window can blend at any opacity:
+    the picture, the ramp's colour per pixel, how strongly to tint it, and the outline of the
+    strongest region (the connected area around the peak where the evidence is at least
+    `STRONGEST` of it)."""
+
+    picture: np.ndarray  # uint8 RGB (H, W, 3): the original image
+    colours: np.ndarray  # uint8 RGB (H, W, 3): the evidence through `colour_map`
+    strength: np.ndarray  # float32 (H, W) 0..1: the evidence, as tint (its square root: faint areas still show)
+    outline: np.ndarray  # bool (H, W): the strongest region's edge
+    key: np.ndarray = field(default_factory=colour_key)  # the ramp: least → most evidence
+
+    def blend(self, opacity: float = DEFAULT_OPACITY) -> np.ndarray:
+        """The picture tinted by the evidence (`opacity` 0..1 where it is strongest), its
+        strongest region outlined: uint8 RGB."""
+        weight = (float(np.clip(opacity, 0.0, 1.0)) * self.strength)[..., None]
+        out = self.picture.astype(np.float32) * (1 - weight) + self.colours.astype(np.float32) * weight
+        out[self.outline] = (255, 255, 255)
+        return np.clip(out, 0, 255).round().astype(np.uint8)
+
+
+def overlay_layers(original_rgb: Any, heatmap: np.ndarray, *, placement: Placement | None = None) -> OverlayLayers:
+    """`heatmap` (at the network input size) laid onto the original image, in layers (see
+    `OverlayLayers`). `placement` says where the network input lies on the original (an
+    `Explanation`'s, or a `Prediction`'s); without it the usual resize-and-pad-to-square geometry
+    is assumed."""
     rgb = _as_rgb(original_rgb)
     height, width = rgb.shape[:2]
     heat = np.asarray(heatmap, np.float32)
     if placement is None:
         placement = pad_placement((width, height), heat.shape, True)
-    warped = _warp(heat, placement, (height, width))
-    weight = (alpha * np.sqrt(np.clip(warped, 0, 1)))[..., None]
-    return np.clip(rgb * (1 - weight) + colour_map(warped).astype(np.float32) * weight, 0, 255).round().astype(np.uint8)
+    warped = np.clip(_warp(heat, placement, (height, width)), 0, 1)
+    return OverlayLayers(
+        rgb.round().astype(np.uint8),
+        colour_map(warped),
+        np.sqrt(warped).astype(np.float32),
+        strongest_outline(warped),
+    )
+
+
+def overlay(
+    original_rgb: Any, heatmap: np.ndarray, alpha: float = DEFAULT_OPACITY, *, placement: Placement | None = None
+) -> np.ndarray:
+    """`heatmap` drawn over the original image at opacity `alpha`, its strongest region outlined:
+    uint8 RGB of the original's size (`overlay_layers(...).blend(alpha)`)."""
+    return overlay_layers(original_rgb, heatmap, placement=placement).blend(alpha)
+
+
+def strongest_outline(heat: np.ndarray) -> np.ndarray:
+    """The edge (about 1/100 of the image's side thick, at least a pixel) of the connected region
+    around the peak of `heat` where it is at least `STRONGEST` of the peak; nothing when there is
+    no evidence."""
+    from scipy import ndimage  # slow to import: loaded when needed
+
+    top = float(heat.max()) if heat.size else 0.0
+    if top <= 0:
+        return np.zeros(heat.shape, bool)
+    regions, _ = ndimage.label(heat >= STRONGEST * top)
+    peak = np.unravel_index(int(np.argmax(heat)), heat.shape)
+    region = regions == regions[peak]
+    thickness = max(1, round(max(heat.shape) / 100))
+    return region & ~ndimage.binary_erosion(region, iterations=thickness, border_value=0)
 
 
 def _as_rgb(image: Any) -> np.ndarray:

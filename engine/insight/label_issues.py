@@ -31,10 +31,12 @@ from engine.datasets import load_dataset
 from engine.datasets.decisions import (
     Key,
     LabelDecisions,
+    RowKey,
     folder_root,
     load_decisions,
     normal_key,
     present_splits,
+    sample_key,
     save_decisions,
     sidecar_path,
     split_sources,
@@ -66,6 +68,24 @@ class LabelIssue:
     given: str
     suggested: str  # what the out-of-sample model answers
     score: float  # 0..1, higher: more likely wrong (1 - the given label's self-confidence)
+    # Array data (an .npz, a Keras dataset, the digits): the array and row of the user's data
+    # before any split ("x_train", 1234), whatever the validation split or seed.
+    array: str | None = None
+    row: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The sample in the user's terms: its file, "x_train[1234]", or "train[12]"."""
+        if self.source:
+            return self.source
+        if self.array is not None and self.row is not None:
+            return f"{self.array}[{self.row}]"
+        return f"{self.split}[{self.index}]"
+
+    @property
+    def key(self) -> Key:
+        """How a label decision names this sample (`engine.datasets.decisions.sample_key`)."""
+        return sample_key(self.source, self.array, self.row, self.split, self.index)
 
 
 @dataclass(frozen=True)
@@ -100,7 +120,7 @@ def find_label_issues(
         raise DatasetError(f"{dataset.name} has {len(pool.labels)} samples: too few for {folds}-fold cross-validation")
     config = config.updated(**{"training.epochs": int(epochs)}) if epochs else config
     probabilities = out_of_sample_probabilities(config, pool.images, pool.labels, dataset, folds, cancel, observer)
-    issues = rank_label_issues(pool.labels, probabilities, dataset.class_names, pool.where, pool.sources)
+    issues = rank_label_issues(pool.labels, probabilities, dataset.class_names, pool.where, pool.sources, pool.rows)
     return _undecided(issues, config)
 
 
@@ -111,10 +131,11 @@ class _Pool:
     labels: np.ndarray
     where: list[tuple[str, int]]  # (split, index) of each pooled sample
     sources: list[str | None]
+    rows: list[tuple[str, int] | None]  # (array, row) in the user's data, for array data
 
     @classmethod
     def of(cls, dataset: Any) -> _Pool:
-        images, labels, where, sources = [], [], [], []
+        images, labels, where, sources, rows = [], [], [], [], []
         for split in present_splits(dataset):
             x, y = dataset.split(split)
             images.append(np.asarray(x))
@@ -122,7 +143,9 @@ class _Pool:
             where += [(split, i) for i in range(len(y))]
             files = split_sources(dataset, split)
             sources += list(files) if files is not None else [None] * len(y)
-        return cls(np.concatenate(images), np.concatenate(labels), where, sources)
+            origin = dataset.rows(split) if hasattr(dataset, "rows") else None
+            rows += [origin.at(i) for i in range(len(y))] if origin is not None else [None] * len(y)
+        return cls(np.concatenate(images), np.concatenate(labels), where, sources, rows)
 
 
 # --- cross-validation --------------------------------------------------------------------------------------
@@ -255,8 +278,10 @@ def rank_label_issues(
     class_names: list[str],
     where: list[tuple[str, int]],
     sources: list[str | None] | None = None,
+    rows: list[tuple[str, int] | None] | None = None,
 ) -> list[LabelIssue]:
-    """The samples cleanlab flags, most likely wrong first (lowest self-confidence)."""
+    """The samples cleanlab flags, most likely wrong first (lowest self-confidence). `where`:
+    (split, index) of each sample; `sources`: its file; `rows`: its (array, row) in the user's data."""
     from cleanlab.filter import find_label_issues as flag  # slow to import: loaded when needed
     from cleanlab.rank import get_label_quality_scores  # slow to import: loaded when needed
 
@@ -268,6 +293,7 @@ def rank_label_issues(
     order = sorted(np.flatnonzero(flagged), key=lambda i: (quality[i], i))
     suggested = probabilities.argmax(axis=1)
     sources = sources or [None] * len(labels)
+    rows = rows or [None] * len(labels)
     return [
         LabelIssue(
             where[i][0],
@@ -276,6 +302,7 @@ def rank_label_issues(
             class_names[labels[i]],
             class_names[suggested[i]],
             float(1.0 - quality[i]),
+            *(rows[i] or (None, None)),
         )
         for i in order
     ]
@@ -294,5 +321,6 @@ def _undecided(issues: list[LabelIssue], config: ExperimentConfig) -> list[Label
         issue
         for issue in issues
         if not (issue.source is not None and normal_key(issue.source, root) in decided)
+        and not (issue.array is not None and RowKey(issue.array, int(issue.row or 0)) in decided)
         and not (same_split and (issue.split, issue.index) in decided)
     ]

@@ -377,7 +377,7 @@ def accuracy_text(figures: dict[str, float | None], validated_on_test: bool = Fa
 
 def stage_rows(history: Sequence[Any], metrics: Any, run_dirs: list[str]) -> list[LessonRow]:
     """Before and after fine-tuning: the last epoch of stage 1, and the finished model."""
-    first = [entry for entry in history if entry.stage == 1]
+    first = [entry for entry in history if entry.stage == 1 and not entry.partial]  # a stopped epoch is no figure
     rows = []
     if first:
         rows.append(

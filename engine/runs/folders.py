@@ -267,6 +267,22 @@ def list_runs(root: Path | None = None) -> list[RunSummary]:
     return summaries
 
 
+LEGACY_MODELS = ("model.h5", "model.hdf5")
+
+
+def missing_model_reason(path: Path) -> str:
+    """Why a run folder without `model.keras` has no model to load: a legacy HDF5 model (named,
+    with what to do), else a training that never saved one."""
+    legacy = next((name for name in LEGACY_MODELS if os.path.lexists(path / name)), None)
+    if legacy is not None:
+        return (
+            f"this run's model is a legacy HDF5 file ({legacy}), which LayerLab does not load for safety "
+            "(an .h5 model can carry code that runs when it is loaded); load it in the Keras that made it "
+            "and save it as model.keras in this folder (model.save('model.keras')) to use it here"
+        )
+    return "this run has no saved model (it failed or was stopped before saving)"
+
+
 _T = TypeVar("_T")
 
 
@@ -287,6 +303,8 @@ def summarise_run(path: Path) -> RunSummary:
     history = attempt(read_history, [])
     metrics = attempt(read_metrics, None)
     attempt(read_preprocess, None)
+    if not os.path.lexists(path / MODEL) and any(os.path.lexists(path / name) for name in LEGACY_MODELS):
+        problems.append(missing_model_reason(path))
     return RunSummary(
         path=path,
         created=_created(path),

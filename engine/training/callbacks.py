@@ -91,6 +91,8 @@ class EngineCallback(keras.callbacks.Callback):
         self.diverged: str | None = None
         self.history: list[EpochRecord] = []
         self._epoch = 0
+        self._batches = 0  # training batches done in this epoch
+        self._validation_cut = False  # this epoch's validation was stopped before its end
         self._epoch_t0 = t0
         self.elapsed = elapsed_before
         self._paused = paused_seconds
@@ -100,11 +102,14 @@ class EngineCallback(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch
+        self._batches = 0
+        self._validation_cut = False
         self._epoch_t0 = time.perf_counter()
         self._paused_at_start = self._paused()
         self._emitted = _RunningSums()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._batches = batch + 1
         logs = logs or {}
         loss = logs.get("loss")
         if loss is not None and not math.isfinite(loss):
@@ -140,6 +145,14 @@ class EngineCallback(keras.callbacks.Callback):
     def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         if self.cancel.cancelled or self.diverged:
             self.model.stop_evaluating = True
+            self.model.stop_training = True  # else the next epoch would train a batch before stopping
+            self._validation_cut = True
+
+    def _cut_short(self) -> bool:
+        """Whether this epoch was stopped before its end: fewer training batches than an epoch
+        has, or a validation pass stopped early (Keras then logs the figures of the batches it ran,
+        one batch's "val_accuracy 1.0" as if it were the whole validation set's)."""
+        return self._validation_cut or (self.cancel.cancelled and self._batches < self.steps)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
@@ -149,6 +162,12 @@ class EngineCallback(keras.callbacks.Callback):
             self.diverged = f"the loss became {logs.get('loss')} at epoch {epoch + 1}"
             self.model.stop_training = True
             return
+        partial = self._cut_short()
+        if partial:
+            # No validation figure of a pass that did not run to its end: not in the file, not in
+            # the event, and not for the callbacks after this one (early stopping's best epoch).
+            for key in [key for key in logs if key.startswith("val_")]:
+                del logs[key]
         # Without validation data Keras logs no val_* figures: NaN in the event, null in the file.
         figures = {key: float(logs.get(key, math.nan)) for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
         seconds = time.perf_counter() - self._epoch_t0
@@ -158,7 +177,7 @@ class EngineCallback(keras.callbacks.Callback):
             epoch=epoch,
             seconds=seconds,
             stage=self.stage,
-            partial=self.cancel.cancelled,
+            partial=partial,
             learning_rate=rate,
             elapsed_seconds=round(self.elapsed, 4),
             **figures,
@@ -178,6 +197,9 @@ class EngineCallback(keras.callbacks.Callback):
                 self.stage,
                 rate,
                 self.elapsed,
+                partial,
+                self._batches,
+                self.steps,
             )
         )
 

@@ -82,6 +82,7 @@ def misclassified(probabilities: np.ndarray, predicted: np.ndarray, dataset: Any
     names = dataset.class_names
     wrong = np.flatnonzero(predicted != dataset.y_val)
     sources = dataset.val_sources
+    rows = getattr(dataset, "val_rows", None)
     return [
         Misclassified(
             index=int(i),
@@ -89,6 +90,7 @@ def misclassified(probabilities: np.ndarray, predicted: np.ndarray, dataset: Any
             true=names[int(dataset.y_val[i])],
             predicted=names[int(predicted[i])],
             confidence=float(probabilities[i, predicted[i]]),
+            **(dict(zip(("array", "row"), rows.at(i))) if rows is not None else {}),
         )
         for i in wrong
     ]

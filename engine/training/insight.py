@@ -19,6 +19,7 @@ from engine.datasets.decisions import AppliedDecisions, honour_decisions
 __all__ = ["AppliedDecisions", "after_training", "honour_label_decisions"]
 from engine.core.errors import LayerLabError
 from engine.core.records import RunMetrics
+from engine.images.spec import PreprocessSpec
 from engine.inference.features import array_batches, features_and_probabilities
 from engine.inference.ood import fit_ood
 from engine.training.metrics import per_class_metrics
@@ -41,6 +42,7 @@ def after_training(
     applied: AppliedDecisions | None = None,
     seed: int = 0,
     cached: tuple[Any, Any] | None = None,
+    spec: Any = None,
 ) -> tuple[RunMetrics, str]:
     """`metrics` with the per-class tables, the decision counts and misclassified indices that
     point into the validation split as loaded; the out-of-distribution model is fitted and saved
@@ -59,7 +61,7 @@ def after_training(
             update["misclassified"] = [
                 m.model_copy(update={"index": int(positions[m.index])}) for m in metrics.misclassified
             ]
-    return metrics.model_copy(update=update), _fit_and_save_ood(model, dataset, run_dir, seed, cached)
+    return metrics.model_copy(update=update), _fit_and_save_ood(model, dataset, spec, run_dir, seed, cached)
 
 
 def _test_per_class(model: Any, dataset: Any) -> list:
@@ -69,10 +71,12 @@ def _test_per_class(model: Any, dataset: Any) -> list:
     return per_class_metrics(y_test, probabilities.argmax(axis=1), dataset.class_names)
 
 
-def _fit_and_save_ood(model: Any, dataset: Any, run_dir: Path, seed: int, cached: tuple[Any, Any] | None) -> str:
-
+def _fit_and_save_ood(
+    model: Any, dataset: Any, spec: Any, run_dir: Path, seed: int, cached: tuple[Any, Any] | None
+) -> str:
+    spec = spec if spec is not None else PreprocessSpec.from_dataset(dataset)
     try:
-        fit_ood(model, dataset, seed=seed, cached=cached).save(run_dir)
+        fit_ood(model, dataset, spec, seed=seed, cached=cached).save(run_dir)
     except LayerLabError as err:
         return str(err)
     except Exception as err:  # a singular covariance, a model without a penultimate layer...

@@ -262,6 +262,7 @@ class ClassifierTask:
             applied=self.applied,
             seed=trainer.config.training.seed,
             cached=self._head_features(),
+            spec=trainer.spec,
         )
         return metrics.model_copy(update=test)
 

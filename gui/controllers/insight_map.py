@@ -7,6 +7,7 @@ appear among them as stars (projected with the same projection).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
 from psygnal import Signal
@@ -23,8 +24,18 @@ class MapView(Protocol):
     def show_waiting(self, text: str) -> None: ...
     def show_map(self, embedding: Any, class_names: list[str]) -> None: ...
     def add_star(self, ticket: int, point: Any, label: str) -> None: ...
-    def show_preview(self, index: int, image: Any, caption: str) -> None: ...
+    def show_preview(self, name: str, image: Any, caption: str) -> None: ...
     def show_sample(self, sample: Any) -> None: ...
+
+
+def validation_name(dataset: Any, index: int) -> str:
+    """A validation sample in the user's terms: "x_train[1234]" for array data (its row before
+    the split), its file name for a folder, else its place in the validation split."""
+    rows = dataset.rows("validation") if hasattr(dataset, "rows") else None
+    if rows is not None:
+        return rows.name(index)
+    sources = dataset.val_sources
+    return Path(sources[index]).name if sources else f"validation image {index}"
 
 
 class MapController:
@@ -101,15 +112,16 @@ class MapController:
             f"{names[int(self.embedding.predicted[position])]}"
         )
         sources = dataset.val_sources
+        name = validation_name(dataset, index)
         if sources:
             self._preview.start(
                 classify_jobs.thumbnail,
                 sources[index],
                 PREVIEW_SIDE,
-                on_result=lambda image: self.view.show_preview(index, image, caption),
+                on_result=lambda image: self.view.show_preview(name, image, caption),
             )
         else:
-            self.view.show_preview(index, dataset.x_val[index], caption)
+            self.view.show_preview(name, dataset.x_val[index], caption)
 
     def clicked(self, position: int) -> None:
         classifier, dataset = self._source()
@@ -121,7 +133,7 @@ class MapController:
             insight_jobs.explain_sample,
             classifier,
             dataset.x_val[index],
-            index,
+            validation_name(dataset, index),
             true,
             on_result=self.view.show_sample,
             on_error=lambda err: self.session.say(f"Cannot explain this image: {err}", "error", topic="insight"),

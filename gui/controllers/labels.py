@@ -27,8 +27,9 @@ class LabelsView(Protocol):
 
 
 def decision_key(issue: Any) -> Any:
-    """How a decision names a sample: its file for folder data, else (split, index)."""
-    return issue.source if issue.source else (issue.split, issue.index)
+    """How a decision names a sample: its file for folder data, its array and row for array
+    data, else (split, index) (`LabelIssue.key`)."""
+    return issue.key
 
 
 class LabelsController:

@@ -321,15 +321,16 @@ class TrainingController:
         )
 
     def _on_epoch(self, event: EpochEnd) -> None:
-        self.curves.add_epoch(
-            event.epoch,
-            event.loss,
-            event.accuracy,
-            event.val_loss,
-            event.val_accuracy,
-            event.learning_rate,
-            event.elapsed_seconds,
-        )
+        if not event.partial:  # a stopped epoch is no point on the epoch curves: its batches are drawn
+            self.curves.add_epoch(
+                event.epoch,
+                event.loss,
+                event.accuracy,
+                event.val_loss,
+                event.val_accuracy,
+                event.learning_rate,
+                event.elapsed_seconds,
+            )
         self.curves.set_summary(epoch_summary(event))
 
     def _on_resumed(self, event: Resumed) -> None:
@@ -544,6 +545,12 @@ class TrainingController:
 
 
 def epoch_summary(event: EpochEnd) -> str:
+    if event.partial:
+        trained = f"after batch {event.batches}/{event.steps}" if event.batches < event.steps else "in its validation"
+        return (
+            f"Epoch {event.epoch + 1}/{event.epochs} stopped {trained}: not a complete epoch, "
+            "so it has no validation figures"
+        )
     parts = [f"Epoch {event.epoch + 1}/{event.epochs}", f"loss {event.loss:.4f}"]
     if finite(event.accuracy):  # an autoencoder has none: its loss is the reconstruction error
         parts.append(f"accuracy {event.accuracy:.1%}")

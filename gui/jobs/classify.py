@@ -28,7 +28,7 @@ class Classified:
     ticket: int
     prediction: Any = None  # engine.Prediction
     error: str = ""
-    overlay: Any = None  # uint8 RGB: the original with the explanation's heat map
+    overlay: Any = None  # engine.OverlayLayers: the original and the explanation, to blend at any opacity
     explained: str = ""  # how: "Grad-CAM on act_4", "saliency"
 
 
@@ -46,12 +46,13 @@ def classify(
 
 
 def explained_overlay(classifier: Any, source: Any) -> tuple[Any, str]:
-    """The original image with where the network looked drawn over it, and how it was found."""
-    from engine import explain, overlay  # TensorFlow: only in the worker, with a classifier already made
+    """Where the network looked, laid onto the original image (`engine.OverlayLayers`), and how
+    it was found."""
+    from engine import explain, overlay_layers  # TensorFlow: only in the worker, with a classifier already made
 
     prepared = prepare(source, classifier.spec)
     explanation = explain(classifier, prepared)
-    return overlay(prepared.original, explanation.heatmap, placement=explanation.placement), explanation.how
+    return overlay_layers(prepared.original, explanation.heatmap, placement=explanation.placement), explanation.how
 
 
 def explain_overlay(task: Task, ticket: int, classifier: Any, source: Any) -> Classified:
@@ -108,7 +109,8 @@ def explained_thumbnails(task: Task, classifier: Any, items: list[tuple[Any, Any
             if isinstance(source, np.ndarray):
                 picture = overlay(source, explain(classifier, np.asarray(source, np.float32)).heatmap)
             else:
-                picture, _ = explained_overlay(classifier, source)
+                layers, _ = explained_overlay(classifier, source)
+                picture = layers.blend()
         except LayerLabError:
             picture = None
         if picture is not None and max(picture.shape[:2]) > side:

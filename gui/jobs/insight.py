@@ -31,7 +31,7 @@ def place_image(task: Task, classifier: Any, embedding: Any, ticket: int, networ
 class ExplainedSample:
     """One validation image with the model's answer and where it looked."""
 
-    index: int
+    name: str  # in the user's terms: "x_train[1234]", a file name, or "validation image 12"
     image: Any  # uint8, as stored
     overlay: Any  # uint8 RGB
     true: str
@@ -40,12 +40,12 @@ class ExplainedSample:
     how: str
 
 
-def explain_sample(task: Task, classifier: Any, image: Any, index: int, true: str) -> ExplainedSample:
+def explain_sample(task: Task, classifier: Any, image: Any, name: str, true: str) -> ExplainedSample:
     from engine import explain, overlay  # TensorFlow: only in the worker, with a classifier already made
 
     explanation = explain(classifier, np.asarray(image, np.float32))
     return ExplainedSample(
-        index,
+        name,
         image,
         overlay(image, explanation.heatmap),
         true,

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -29,6 +30,7 @@ from gui.session import EventedStore
 from gui.widgets import ProbabilityBars, heading, hint, panel_layout, set_state
 
 MAX_CARDS = 60
+KEY_WIDTH = 90
 ORIGINAL_SIDE = 96
 INPUT_SIDE = 72
 
@@ -106,6 +108,7 @@ class ResultCard(QFrame):
         self.prediction: Any = None
         self.error = ""
         self._picture: QPixmap | None = None  # the image as given (the overlay is drawn over a copy)
+        self._layers: Any = None  # the explanation, blended at the panel's opacity
         self.overlay_shown = False
 
     def set_original(self, image: np.ndarray | None) -> None:
@@ -117,14 +120,25 @@ class ResultCard(QFrame):
         if not self.overlay_shown:
             self.original.setPixmap(self._picture)
 
-    def set_overlay(self, overlay: np.ndarray, how: str) -> None:
-        """Where the network looked, drawn over the image (red: most)."""
+    def set_overlay(self, layers: Any, how: str, opacity: float) -> None:
+        """Where the network looked, drawn over the image at `opacity` (`engine.OverlayLayers`, or
+        an image already drawn): red most, blue least, the strongest region outlined in white."""
         self.overlay_shown = True
-        self.original.setPixmap(array_to_pixmap(overlay, ORIGINAL_SIDE, smooth=True))
-        self.original.setToolTip(f"Where the network looked for its answer ({how}): red most, blue least")
+        self._layers = layers
+        self.set_opacity(opacity)
+        self.original.setToolTip(
+            f"Where the network looked for its answer ({how}): red most, blue least; "
+            "the strongest region is outlined in white"
+        )
+
+    def set_opacity(self, opacity: float) -> None:
+        if self.overlay_shown and self._layers is not None:
+            picture = self._layers.blend(opacity) if hasattr(self._layers, "blend") else self._layers
+            self.original.setPixmap(array_to_pixmap(np.asarray(picture), ORIGINAL_SIDE, smooth=True))
 
     def clear_overlay(self) -> None:
         self.overlay_shown = False
+        self._layers = None
         self.original.setToolTip("The image as given")
         if self._picture is not None:
             self.original.setPixmap(self._picture)
@@ -140,12 +154,7 @@ class ResultCard(QFrame):
         self.input.setPixmap(array_to_pixmap(np.asarray(prediction.input), INPUT_SIDE))
         self.bars.set_top(prediction.top)
         self.bars.show()
-        label, p = prediction.top[0]
-        verdict = prediction.verdict or str(label)
-        if verdict == str(label):
-            self.verdict.setText(f"<b>{html.escape(verdict)}</b> &nbsp;{p:.0%}")
-        else:  # "not sure" or "unfamiliar — probably none of these classes": the guess stays visible below
-            self.verdict.setText(f"<b>{html.escape(verdict)}</b>")
+        self.verdict.setText(headline(prediction))
         self.verdict.show()
         self._show_capsules(prediction)
         self._show_trust(prediction)
@@ -168,23 +177,17 @@ class ResultCard(QFrame):
         self.name.setText(self.name.text().removesuffix(" · capsule lengths") + (" · capsule lengths" if tip else ""))
 
     def _show_trust(self, prediction: Any) -> None:
+        """Whether the image looks like the training images: its own line under the answer."""
         if prediction.familiar is None:
             self.trust.hide()
             return
         if prediction.familiar:
-            self.trust.setText(f"looks like the training images (distance {prediction.ood_score:.1f})")
+            self.trust.setText("looks like the training images")
             set_state(self.trust, "ok")
         else:
-            self.trust.setText(
-                f"⚠ unlike the training images (distance {prediction.ood_score:.1f}): "
-                "the answer is probably meaningless"
-            )
+            self.trust.setText("⚠ but this image is unlike the training images: the answer may mean nothing")
             set_state(self.trust, "warning")
-        self.trust.setToolTip(
-            "How far the network's features of this image are from those of the training images "
-            "(Mahalanobis distance to the nearest class); above the limit fitted after training, the "
-            "image is called unfamiliar."
-        )
+        self.trust.setToolTip(trust_tooltip(prediction))
         self.trust.show()
 
     def set_error(self, message: str) -> None:
@@ -193,6 +196,31 @@ class ResultCard(QFrame):
         set_state(self.status, "error")
         self.status.show()
         self.input.setText("–")
+
+
+NOT_SURE = "not sure"  # engine.inference.classifier.NOT_SURE: the verdict below the user's threshold
+PART_NAMES = {"image": "the image as given", "features": "what the network made of it"}
+
+
+def headline(prediction: Any) -> str:
+    """The class and its probability, always ("4 · 99.9 %"); "not sure" after it when the top
+    probability is below the user's threshold. Unfamiliarity has its own line (`_show_trust`)."""
+    label, p = prediction.top[0]
+    text = f"<b>{html.escape(str(label))}</b> · {p:.1%}"
+    if prediction.verdict == NOT_SURE:
+        text += f" — {NOT_SURE}"
+    return text
+
+
+def trust_tooltip(prediction: Any) -> str:
+    """What the unfamiliarity score is made of: each part against the line (1×) drawn after training."""
+    lines = [
+        "How unlike the training images this image is, 1× being the line drawn after training "
+        f"(about 5 % of images like the validation images cross it): {prediction.ood_score:.2f}×"
+    ]
+    for name, value in (getattr(prediction, "ood_parts", None) or {}).items():
+        lines.append(f"  {PART_NAMES.get(name, name)}: {value:.2f}×{'  ← over the line' if value > 1 else ''}")
+    return "\n".join(lines)
 
 
 class ClassifyPanel(QWidget):
@@ -256,6 +284,7 @@ class ClassifyPanel(QWidget):
         )
         self.binder.field(self.explain, "explain")
         layout.addWidget(self.explain)
+        layout.addWidget(self._explain_key())
         self.drop_hint = QLabel("Drop images or a folder anywhere in the window\n— or Open… / Ctrl+V —")
         self.drop_hint.setObjectName("DropHint")
         self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -289,6 +318,36 @@ class ClassifyPanel(QWidget):
             self.sources_chosen.emit(files)
 
     # --- the classify controller's view -------------------------------------------------------------
+    def _explain_key(self) -> QWidget:
+        """Under "Show where the network looks": the colour key (less → more evidence) and the
+        overlay's opacity; shown while overlays are drawn."""
+        self.key_row = QWidget()
+        row = QHBoxLayout(self.key_row)
+        row.setContentsMargins(22, 0, 0, 0)
+        row.setSpacing(6)
+        less, more = QLabel("less"), QLabel("more evidence")
+        for label in (less, more):
+            label.setObjectName("Caption")
+        self.key = QLabel()
+        self.key.setFixedSize(KEY_WIDTH, 12)
+        self.key.setScaledContents(True)
+        self.key.setToolTip("The colour of each place's share in the answer: blue least, red most")
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(10, 100)
+        self.opacity.setFixedWidth(90)
+        self.opacity.setToolTip("Opacity of the overlay where the evidence is strongest")
+        self.binder.field(
+            self.opacity, "explain_opacity", to_widget=lambda v: round(v * 100), from_widget=lambda v: v / 100
+        )
+        self.opacity.valueChanged.connect(self._opacity_changed)
+        caption = QLabel("opacity")
+        caption.setObjectName("Caption")
+        for widget in (less, self.key, more, caption, self.opacity):
+            row.addWidget(widget)
+        row.addStretch(1)
+        self.key_row.setVisible(False)
+        return self.key_row
+
     def set_model_description(self, text: str) -> None:
         self.model_label.setText(text)
 
@@ -333,11 +392,20 @@ class ClassifyPanel(QWidget):
 
     def set_overlay(self, ticket: int, image: Any, how: str) -> None:
         if (card := self._card(ticket)) is not None:
-            card.set_overlay(image, how)
+            card.set_overlay(image, how, self.opacity.value() / 100)
+            key = getattr(image, "key", None)
+            if key is not None and self.key.pixmap().isNull():
+                self.key.setPixmap(array_to_pixmap(np.asarray(key), KEY_WIDTH, smooth=True))
+            self.key_row.setVisible(True)
+
+    def _opacity_changed(self, percent: int) -> None:
+        for card in self.cards.values():
+            card.set_opacity(percent / 100)
 
     def clear_overlays(self) -> None:
         for card in self.cards.values():
             card.clear_overlay()
+        self.key_row.setVisible(False)
 
     def show_layers(self, views: Any) -> None:
         from gui.panels.layer_views import LayerViewsDialog

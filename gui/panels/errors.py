@@ -40,13 +40,22 @@ def _stat(title: str) -> tuple[QFrame, QLabel]:
 
 
 def _caption(entry: Any) -> str:
-    return f"{entry.true} → {entry.predicted}\n{entry.confidence:.0%} sure"
+    row = f"\n{_row(entry)}" if _row(entry) else ""
+    return f"{entry.true} → {entry.predicted}\n{entry.confidence:.0%} sure{row}"
+
+
+def _row(entry: Any) -> str:
+    """ "x_train[1234]": where an array sample lies in the user's own data ("" for files)."""
+    array, row = getattr(entry, "array", None), getattr(entry, "row", None)
+    return f"{array}[{row}]" if array is not None and row is not None else ""
 
 
 def _tooltip(entry: Any, picture_missing: bool) -> str:
     tip = f"true: {entry.true}\npredicted: {entry.predicted} ({entry.confidence:.1%})"
     if entry.source:
         tip += f"\n{entry.source}"
+    elif _row(entry):
+        tip += f"\n{_row(entry)} (its row in the data before the split)"
     if picture_missing:
         tip += "\n(image not available: " + ("the file cannot be read)" if entry.source else "load this run's dataset)")
     return tip

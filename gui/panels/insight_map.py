@@ -145,10 +145,10 @@ class MapPanel(QWidget):
         self.stars.setData(self._star_data)
         self.stars.setToolTip("Dropped images: " + ", ".join(str(d["data"]) for d in self._star_data))
 
-    def show_preview(self, index: int, image: Any, caption: str) -> None:
+    def show_preview(self, name: str, image: Any, caption: str) -> None:
         if image is not None:
             self.preview.setPixmap(array_to_pixmap(np.asarray(image), PREVIEW_SIDE))
-        self.caption.setText(f"validation image {index}: {caption}")
+        self.caption.setText(f"{name}: {caption}")
 
     def show_sample(self, sample: Any) -> None:
         self._dialog = SampleDialog(sample, self)
@@ -173,7 +173,7 @@ class SampleDialog(QDialog):
 
     def __init__(self, sample: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Validation image {sample.index}")
+        self.setWindowTitle(sample.name)
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         for image, tip in ((sample.image, "the image"), (sample.overlay, f"where the network looked ({sample.how})")):

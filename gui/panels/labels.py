@@ -20,7 +20,7 @@ TIP = (
 
 
 def _key(issue: Any) -> Any:
-    return issue.source if issue.source else (issue.split, issue.index)
+    return issue.key
 
 
 class LabelsPanel(QWidget):
@@ -143,7 +143,7 @@ class LabelsPanel(QWidget):
         return f"{issue.given} → {issue.suggested}\n{mark or f'{issue.score:.0%} suspect'}"
 
     def _tooltip(self, issue: Any, picture_missing: bool) -> str:
-        where = issue.source or f"{issue.split} sample {issue.index}"
+        where = issue.name  # its file, "x_train[1234]" of the user's arrays, or its place in a split
         return (
             f"given label: {html.escape(issue.given)}\nthe models say: {html.escape(issue.suggested)}\n"
             f"how likely the label is wrong: {issue.score:.0%}\n{where}"

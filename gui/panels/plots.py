@@ -172,7 +172,9 @@ class MetricPlot:
         item.legend.clear()
         train_key, val_key = ("accuracy", "val_accuracy") if self.percent else ("loss", "val_loss")
         for label, colour, history in runs:
-            x = list(history_seconds(history)) if seconds else [entry.epoch + 1.0 for entry in history]
+            timed = complete_epochs(history)
+            history = [entry for entry, _ in timed]
+            x = [t for _, t in timed] if seconds else [entry.epoch + 1.0 for entry in history]
             for key, pen, name in (
                 (train_key, _pen(colour, 1.5, Qt.PenStyle.DashLine), None),
                 (val_key, _pen(colour, 2.2), label),
@@ -507,7 +509,7 @@ class PlotsPanel(QWidget):
         """Append saved epochs (`EpochRecord`s) to the curves: a run that goes on from a checkpoint
         draws the epochs before it, and the live ones follow."""
         stage = 1
-        for entry, seconds in zip(history, history_seconds(history), strict=True):
+        for entry, seconds in complete_epochs(history):
             if entry.stage != stage:
                 stage = entry.stage
                 self.add_stage(entry.epoch, f"stage {stage}")
@@ -613,6 +615,13 @@ class PlotsPanel(QWidget):
     def point_counts(self) -> dict[str, int]:
         """How many points each series holds (tests, diagnostics)."""
         return {k: len(v) for k, v in self.series.items()}
+
+
+def complete_epochs(history: list[Any]) -> list[tuple[Any, float]]:
+    """(epoch, seconds of training at its end) of the epochs that ran to their end: one cut short
+    by Stop is no point on an epoch curve (its seconds still count for the epochs after it)."""
+    timed = zip(history, history_seconds(history), strict=True)
+    return [(entry, seconds) for entry, seconds in timed if not getattr(entry, "partial", False)]
 
 
 def history_seconds(history: list[Any]) -> list[float]:

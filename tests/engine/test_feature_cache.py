@@ -114,38 +114,45 @@ def test_memory_budget_default_is_a_quarter_of_the_memory_at_most_4_gib() -> Non
     assert FeatureCache().memory_limit_bytes == MemoryBudget.default().bytes
 
 
-class _NoImages:
-    """A dataset whose images cannot be read: only labels and sizes (what a fit on cached features needs)."""
-
-    def __init__(self, dataset) -> None:
-        self.y_train, self.y_val = dataset.y_train, dataset.y_val
-
-    def split(self, split: str):
-        raise AssertionError(f"the {split} images were read: the cached features should have been used")
-
-
 @pytest.mark.parametrize("trainable", [1, 2], ids=["cut-at-the-penultimate-layer", "cut-below-it"])
-def test_the_unfamiliarity_model_comes_from_the_cached_features(digits, tmp_path: Path, trainable: int) -> None:
-    """After a training on cached features the OOD model is fitted from those rows through the
-    head (no second pass of the frozen base over the images), and it is the model the images
-    would give."""
-    from engine.inference.ood import fit_ood, load_ood
+def test_the_unfamiliarity_model_comes_from_the_cached_features(
+    digits, tmp_path: Path, trainable: int, monkeypatch
+) -> None:
+    """After a training on cached features the OOD model's feature part is fitted from those rows
+    through the head (no second pass of the frozen base over the split's images: they are read
+    only for their statistics, and digits drawn larger go through the whole network as a user's
+    file would), and it is the model the images would give."""
+    from engine.images.spec import PreprocessSpec
+    from engine.inference import ood
     from engine.training import feature_cache
 
     cache = FeatureCache(memory_limit_bytes=2**30, disk_dir=None, precision="float32")
     result, _ = run(frozen(freeze_all_but=trainable), digits, tmp_path / "run", cache)
-    saved = load_ood(tmp_path / "run")
+    saved = ood.load_ood(tmp_path / "run")
     assert saved is not None and result.feature_cache_used
     plan, _ = feature_cache.plan(result.model)
     features = cache.get(
         feature_cache.feature_key(feature_cache.prefix_digest(plan), result.dataset, np.dtype(np.float32))
     )
     assert features is not None
-    from_rows = fit_ood(result.model, _NoImages(result.dataset), cached=(plan.head_features, features))
-    from_images = fit_ood(result.model, result.dataset)
+    spec = PreprocessSpec.from_dataset(result.dataset)
+    through: list = []
+    real = ood.dual_outputs
+
+    def recording(network, batches, cancel=None):
+        through.append(network)
+        return real(network, batches, cancel)
+
+    monkeypatch.setattr(ood, "dual_outputs", recording)
+    from_rows = ood.fit_ood(result.model, result.dataset, spec, cached=(plan.head_features, features))
+    assert through[:2] == [plan.head_features] * 2, "the training and validation rows go through the head"
+    monkeypatch.setattr(ood, "dual_outputs", real)
+    from_images = ood.fit_ood(result.model, result.dataset, spec)
     for fitted in (saved, from_rows):
-        np.testing.assert_allclose(fitted.means, from_images.means, rtol=1e-4, atol=1e-4)
-        assert fitted.threshold == pytest.approx(from_images.threshold, rel=1e-3)
+        np.testing.assert_allclose(fitted.features.means, from_images.features.means, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(fitted.image.reference, from_images.image.reference)
+        for name, line in from_images.lines.items():
+            assert fitted.lines[name] == pytest.approx(line, rel=1e-3)
 
 
 def test_inference_batches_are_bounded_by_pixels_not_a_fixed_count() -> None:

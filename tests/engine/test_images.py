@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from PIL import Image
 
 from engine.core.errors import ImageError
-from engine.images.decode import IMAGE_EXTENSIONS, open_image, to_array
+from engine.images.decode import IMAGE_EXTENSIONS, open_image, probe_image, to_array
 
 
 def save(image: Image.Image, path: Path, **kwargs) -> Path:
@@ -106,7 +107,10 @@ def test_big_jpeg_decodes_scaled_with_draft(tmp_path: Path) -> None:
     [
         (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "PDF"),
         (b"hello, this is a text file\n", "not an image"),
-        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3, "not an image"),
+        (
+            b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3,
+            "looks like a PNG file but is damaged",
+        ),  # a PNG signature, then garbage
     ],
 )
 def test_not_an_image(tmp_path: Path, content: bytes, words: str) -> None:
@@ -189,3 +193,31 @@ def test_to_array_channels_sizes_and_determinism() -> None:
     assert np.array_equal(to_array(image, (28, 28), 3), to_array(image, (28, 28), 3))
     with pytest.raises(ValueError):
         to_array(image, (8, 8), 4)
+
+
+def test_a_png_with_a_bad_checksum_is_called_damaged_not_unsupported(tmp_path: Path) -> None:
+    data = io.BytesIO()
+    Image.new("L", (12, 12), 40).save(data, "PNG")
+    broken = bytearray(data.getvalue())
+    broken[29] ^= 0xFF  # the last byte of the IHDR chunk's CRC
+    path = tmp_path / "scan.png"
+    path.write_bytes(bytes(broken))
+    for read in (open_image, probe_image):
+        with pytest.raises(ImageError, match="looks like a PNG file but is damaged") as caught:
+            read(path)
+        assert "checksum" in str(caught.value) and "LayerLab can read" not in str(caught.value)
+    path.write_bytes(b"plain text, not a picture at all")
+    with pytest.raises(ImageError, match="not an image LayerLab can read"):
+        open_image(path)
+
+
+def test_a_name_that_is_not_utf8_is_named_as_the_cause(tmp_path: Path) -> None:
+    real = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.png"))
+    Image.new("L", (8, 8), 0).save(real, "PNG")
+    assert open_image(real).size == (8, 8)  # by its real name it opens
+    as_decoded = tmp_path / "caf\ufffd.png"  # what a UTF-8 decoder that replaces bytes hands on
+    with pytest.raises(ImageError, match="not valid UTF-8") as caught:
+        open_image(as_decoded)
+    assert "not found" not in str(caught.value)
+    with pytest.raises(ImageError, match="file not found"):
+        open_image(tmp_path / "other\ufffd.png")

@@ -99,6 +99,28 @@ def test_overlay_is_the_original_size_and_tints_where_the_evidence_is(square_fin
     np.testing.assert_array_equal(overlay(image, explanation.heatmap), drawn)
 
 
+def test_overlay_layers_blend_at_any_opacity_and_outline_the_strongest_region() -> None:
+    from engine.insight.explain import STRONGEST, colour_key, overlay_layers
+
+    picture = np.full((60, 80), 90, np.uint8)
+    heat = np.zeros((16, 16), np.float32)
+    heat[4:8, 10:14] = 1.0  # one strong place
+    heat[12:14, 1:3] = 0.3  # and a faint one
+    layers = overlay_layers(picture, heat)
+    assert layers.picture.shape == layers.colours.shape == (60, 80, 3) and layers.outline.shape == (60, 80)
+    faint = layers.blend(0.1).astype(int)
+    strong = layers.blend(1.0).astype(int)
+    inside = (slice(20, 25), slice(55, 65))  # the strong place's middle, on the 80×60 picture (padded to square)
+    assert np.abs(strong[inside] - 90).mean() > np.abs(faint[inside] - 90).mean() > 0
+    rows, cols = np.nonzero(layers.outline)
+    assert layers.outline.any() and (layers.blend(0.5)[layers.outline] == 255).all()
+    assert 45 <= cols.min() and cols.max() <= 75 and rows.max() <= 35, "only the strongest region is outlined"
+    assert STRONGEST > 0.3  # the faint place is no part of it
+    key = colour_key(100, 6)
+    assert key.shape == (6, 100, 3) and key[0, 0, 2] > key[0, 0, 0] and key[0, -1, 0] > key[0, -1, 2]  # blue → red
+    assert not overlay_layers(picture, np.zeros((16, 16), np.float32)).outline.any()  # no evidence, no outline
+
+
 def test_placement_of_padding_is_exact() -> None:
     from engine.images.prepare import pad_placement
 
@@ -119,6 +141,12 @@ def test_saliency_for_a_model_without_convolutions(tmp_path: Path) -> None:
     explanation = explain(classifier, np.full((8, 8, 1), 100, np.float32), class_index=2)
     assert explanation.method == "saliency" and explanation.layer is None and explanation.class_index == 2
     assert explanation.heatmap.shape == (8, 8) and explanation.label == "c"
+    from engine.insight.explain import smoothed_saliency
+
+    speckle = np.zeros((28, 28), np.float32)
+    speckle[::3, ::3] = 1.0  # what raw gradients look like: isolated pixels
+    smooth = smoothed_saliency(speckle)
+    assert smooth.std() < 0.5 * speckle.std() and smooth.sum() == pytest.approx(speckle.sum(), rel=0.2)
     assert feature_maps(classifier, np.zeros((8, 8, 1), np.float32)) == []
     assert first_layer_filters(model) is None
     with pytest.raises(ConfigError, match="saliency"):

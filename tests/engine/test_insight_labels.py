@@ -12,7 +12,14 @@ from PIL import Image
 from engine.cli import main
 from engine.config import ExperimentConfig
 from engine.core.errors import DatasetError
-from engine.datasets.decisions import LabelDecisions, honour_decisions, load_decisions, save_decisions, sidecar_path
+from engine.datasets.decisions import (
+    LabelDecisions,
+    RowKey,
+    honour_decisions,
+    load_decisions,
+    save_decisions,
+    sidecar_path,
+)
 
 pytest.importorskip("tensorflow")
 from engine.core.events import Started
@@ -84,7 +91,9 @@ def test_cli_label_issues_json_keys(tmp_path: Path, capsys) -> None:
     out, err = capsys.readouterr()
     assert code == 0, err
     issues = json.loads(out)
-    assert issues and all(set(issue) == {"split", "index", "source", "given", "suggested", "score"} for issue in issues)
+    keys = {"split", "index", "source", "given", "suggested", "score", "array", "row"}
+    assert issues and all(set(issue) == keys for issue in issues)
+    assert all(issue["array"] == "x" and isinstance(issue["row"], int) for issue in issues)
     assert "fold 2/2" in err
     assert main(["label-issues", "--dataset", f"npz:{data}", "--folds", "1"]) == 2
     assert "folds" in capsys.readouterr().err
@@ -139,6 +148,11 @@ def test_training_honours_decisions_by_position(tmp_path: Path) -> None:
     # Misclassified samples still point into the validation split as loaded.
     for wrong in saved["misclassified"]:
         assert wrong["index"] >= 2 and dataset.class_names[dataset.y_val[wrong["index"]]] == wrong["true"]
+    from sklearn.datasets import load_digits
+
+    rows = np.round(load_digits().images * 255 / 16).astype(np.uint8)
+    for wrong in saved["misclassified"]:  # and name the row of scikit-learn's digits they are
+        assert wrong["array"] == "x" and np.array_equal(rows[wrong["row"]], dataset.x_val[wrong["index"]][..., 0])
     other_seed = honour_decisions(dataset, config.updated(**{"training.seed": 5}))
     assert other_seed.excluded == 0 and "another split" in other_seed.note
 
@@ -174,3 +188,96 @@ def test_a_damaged_sidecar_fails_training_with_its_name(tmp_path: Path) -> None:
     path.write_text('{"format": "something else"}')
     result = train(config, run_dir=tmp_path / "run")
     assert result.failed_kind == "data" and "digits.json" in result.failed
+
+
+def two_kinds(path: Path, flipped: dict[str, list[int]]) -> Path:
+    """An .npz of two kinds of image no model can confuse (dark and bright squares with noise),
+    in x_train/y_train and x_test/y_test, with the labels of the `flipped` rows of each swapped."""
+    rng = np.random.default_rng(1)
+    arrays = {}
+    for array, count in (("train", 240), ("test", 60)):
+        y = rng.integers(0, 2, count)
+        x = np.clip(rng.normal(60 + 130 * y[:, None, None], 12, (count, 8, 8)), 0, 255).astype(np.uint8)
+        y[flipped[f"x_{array}"]] = 1 - y[flipped[f"x_{array}"]]
+        arrays[f"x_{array}"], arrays[f"y_{array}"] = x, y
+    np.savez(path, **arrays)
+    return path
+
+
+def test_label_issues_name_the_rows_of_the_users_file_whatever_the_split(tmp_path: Path, capsys) -> None:
+    planted = {"x_train": [3, 50, 77, 120, 200, 231], "x_test": [5, 41]}
+    data = two_kinds(tmp_path / "kinds.npz", planted)
+    args = ["label-issues", "--dataset", f"npz:{data}", "--epochs", "20", "--folds", "2", "--lr", "0.01"]
+    assert main([*args, "--seed", "3", "--json"]) == 0
+    issues = json.loads(capsys.readouterr().out)
+    found = {(issue["array"], issue["row"]) for issue in issues[:8]}
+    assert found == {(array, row) for array, rows in planted.items() for row in rows}
+    with np.load(data) as file:  # the row is the user's: its label there is the flipped one
+        for issue in issues[:8]:
+            assert issue["given"] == str(int(file["y" + issue["array"][1:]][issue["row"]]))
+    by_index = [(issue["split"], issue["index"]) for issue in issues[:8] if issue["array"] == "x_train"]
+    assert sum(index not in planted["x_train"] for _, index in by_index) >= 4, "the split was shuffled"
+    assert main([*args, "--seed", "4", "--top", "8"]) == 0  # another split, the same rows named
+    text = capsys.readouterr().out
+    assert all(f"x_train[{row}]" in text for row in planted["x_train"])
+
+
+def test_decisions_keyed_by_row_survive_another_seed_and_old_ones_still_apply(tmp_path: Path) -> None:
+    data = two_kinds(tmp_path / "kinds.npz", {"x_train": [], "x_test": []})
+    config = ExperimentConfig().updated(**{"data.name": f"npz:{data}"})
+    with np.load(data) as file:
+        other = str(1 - int(file["y_train"][9]))
+    decisions = LabelDecisions({RowKey("x_train", 7), RowKey("x_test", 2)}, {RowKey("x_train", 9): other}, seed=0)
+    path = save_decisions(config.data, decisions)
+    stored = json.loads(path.read_text())
+    assert {"array": "x_train", "row": 7} in stored["exclude"] and stored["relabel"] == [
+        {"array": "x_train", "row": 9, "label": other}
+    ]
+    assert load_decisions(config.data) == decisions
+    for seed in (0, 5):
+        seeded = config.updated(**{"training.seed": seed})
+        dataset = load_dataset(seeded.data, seed=seed)
+        applied = honour_decisions(dataset, seeded)
+        assert applied.excluded == 2 and applied.relabelled == 1 and "another split" not in applied.note
+        kept = applied.dataset
+        rows = {
+            kept.rows(split).at(i)
+            for split in ("train", "validation", "test")
+            for i in range(len(kept.split(split)[1]))
+        }
+        assert ("x_train", 7) not in rows and ("x_test", 2) not in rows and len(rows) == 298
+        where = next(
+            (split, i)
+            for split in ("train", "validation")
+            for i in range(len(kept.split(split)[1]))
+            if kept.rows(split).at(i) == ("x_train", 9)
+        )
+        assert kept.split(where[0])[1][where[1]] == int(other)
+    # Decisions saved by (split, index) before rows existed: applied under their own split only.
+    save_decisions(config.data, LabelDecisions({("train", 0), ("train", 1)}, seed=0))
+    assert honour_decisions(load_dataset(config.data, seed=0), config).excluded == 2
+    other = config.updated(**{"training.seed": 5})
+    assert "another split" in honour_decisions(load_dataset(other.data, seed=5), other).note
+
+
+def test_rows_follow_every_reshaping_of_the_splits(tmp_path: Path) -> None:
+    data = two_kinds(tmp_path / "kinds.npz", {"x_train": [], "x_test": []})
+    with np.load(data) as file:
+        arrays = {key: file[key] for key in file.files}
+    for changes in (
+        {"data.limit": 100},
+        {"data.validation": "test"},
+        {"data.name": f"npz:{tmp_path / 'x.npz'}", "data.test_split": 0.25},
+    ):
+        np.savez(tmp_path / "x.npz", x=arrays["x_train"], y=arrays["y_train"])
+        options = ExperimentConfig().updated(**({"data.name": f"npz:{data}"} | changes)).data
+        dataset = load_dataset(options, seed=2)
+        for split in ("train", "validation", "test"):
+            if split == "test" and dataset.x_test is None:
+                continue
+            x, _ = dataset.split(split)
+            rows = dataset.rows(split)
+            for i in range(0, len(x), 7):
+                array, row = rows.at(i)
+                source = arrays["x_train" if array == "x" else array]
+                assert np.array_equal(x[i][..., 0], source[row]), (changes, split, i)

@@ -160,6 +160,11 @@ def test_metrics_and_history_keep_their_json_keys() -> None:
         "trainable_params",
         "total_params",
         "seconds",
+        # the seconds of training, whether a target accuracy ended the run, test-time augmentation
+        "train_seconds",
+        "elapsed_seconds",
+        "reached_target",
+        "tta_views",
         # an autoencoder's figures (null for a classifier)
         "reconstruction_error",
         "noisy_input_error",
@@ -172,6 +177,8 @@ def test_metrics_and_history_keep_their_json_keys() -> None:
         "true",
         "predicted",
         "confidence",
+        "array",  # array data: where the sample lies in the user's arrays ("x_train", 1234)
+        "row",
     }
     json.dumps(saved, allow_nan=False)
     assert RunMetrics.failure("out of memory", "oom", 3).to_json_dict() == {
@@ -190,6 +197,7 @@ def test_metrics_and_history_keep_their_json_keys() -> None:
         "stage": 1,
         "partial": False,
         "learning_rate": None,
+        "elapsed_seconds": None,
     }  # the rate the epoch ran at (keys are only ever added)
 
 
@@ -217,3 +225,21 @@ def test_preprocess_spec_is_validated() -> None:
         PreprocessSpec.from_dict({"height": 8, "width": 8, "channels": 4})
     with pytest.raises(RunError, match="not a list"):
         PreprocessSpec.from_dict([8, 8, 1])
+
+
+def test_a_run_with_a_legacy_h5_model_says_so(tmp_path: Path) -> None:
+    from engine.inference.classifier import open_run, resolve_run
+
+    config = ExperimentConfig()
+    path = runs.new_run_dir(config, tmp_path)
+    runs.write_json(path / runs.CONFIG, config.to_dict())
+    runs.write_json(path / runs.PREPROCESS, {"height": 8, "width": 8, "channels": 1})
+    assert "no saved model" in open_run(path).problem
+    (path / "model.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))
+    opened = open_run(path)
+    assert opened.classifier is None and "legacy HDF5 file (model.h5)" in opened.problem
+    assert "for safety" in opened.problem and "model.keras" in opened.problem
+    with pytest.raises(RunError, match="legacy HDF5"):
+        resolve_run(path)
+    [summary] = runs.list_runs(tmp_path)
+    assert "legacy HDF5" in (summary.problem or "")

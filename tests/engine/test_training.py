@@ -60,7 +60,9 @@ def test_training_reports_events_and_writes_a_complete_run(digits, tmp_path: Pat
     if saved["misclassified"]:
         wrong = saved["misclassified"][0]
         assert (
-            set(wrong) == {"index", "source", "true", "predicted", "confidence"} and wrong["true"] != wrong["predicted"]
+            set(wrong) == {"index", "source", "true", "predicted", "confidence", "array", "row"}
+            and wrong["true"] != wrong["predicted"]
+            and wrong["array"] == "x"
         )
     model = load_model_file(run.model_path)
     x = digits.x_val[:4].astype(np.float32)
@@ -317,3 +319,45 @@ def test_training_restores_the_mixed_precision_policy_in_force(digits, tmp_path:
         assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+class StopAtCheck(CancelToken):
+    """Stop pressed at a moment of the test's choosing: the token reads as set from its
+    `at`-th look on (the trainer looks before every batch, validation batch and step)."""
+
+    def __init__(self, at: int | None = None) -> None:
+        super().__init__()
+        self.at, self.looks = at, 0
+
+    @property
+    def cancelled(self) -> bool:
+        self.looks += 1
+        return self.at is not None and self.looks >= self.at
+
+
+@pytest.mark.slow
+def test_a_stop_at_any_batch_records_no_figure_a_complete_epoch_would_not_give(digits, tmp_path: Path) -> None:
+    config = tiny(**{"training.epochs": 3, "training.batch_size": 16, "training.deterministic": True})
+    counting = StopAtCheck()
+    complete = train(config, cancel=counting, dataset=digits, run_dir=tmp_path / "complete").history
+    figures = ("loss", "accuracy", "val_loss", "val_accuracy")
+    rng = np.random.default_rng(7)
+    cut = set()
+    for at in sorted(rng.choice(np.arange(2, counting.looks), 5, replace=False)):
+        events, observer = collect()
+        stopped = train(config, observer, StopAtCheck(int(at)), dataset=digits, run_dir=tmp_path / f"stop{at}")
+        assert stopped.cancelled and stopped.failed is None
+        ends = [e for e in events if isinstance(e, EpochEnd)]
+        assert [e.partial for e in ends] == [e.partial for e in stopped.history]
+        cut |= {("training" if e.batches < e.steps else "validation") for e in ends if e.partial}
+        saved = json.loads((tmp_path / f"stop{at}" / "history.json").read_text())
+        assert [e["epoch"] for e in saved] == [e.epoch for e in stopped.history]
+        for entry, record in zip(stopped.history, saved):
+            if entry.partial:  # cut short: no validation figure at all
+                assert entry.val_loss is None and entry.val_accuracy is None and record["val_loss"] is None
+                continue
+            reference = complete[entry.epoch]
+            for name in figures:  # complete epochs: exactly what the uninterrupted training logged
+                assert getattr(entry, name) == pytest.approx(getattr(reference, name), abs=1e-6), (at, name)
+        assert all(not e.partial for e in stopped.history[:-1]), "only the last epoch can be cut short"
+    assert cut == {"training", "validation"}, "stops landed in both kinds of pass"

@@ -136,3 +136,23 @@ def test_per_class_table_sorts_and_matches_the_confusion_matrix(qtbot) -> None:
     assert table.rows_shown()[0] == "dog"  # 7 of 11 found
     recall = table.proxy.index(0, 2).data()
     assert recall == f"{7 / 11:.1%}"
+
+
+def test_array_samples_are_named_by_the_users_row(qtbot) -> None:
+    from PySide6.QtCore import Qt
+
+    from engine.core.records import Misclassified
+
+    panel = _panel(qtbot)
+    wrong = [
+        Misclassified(index=3, true="cat", predicted="dog", confidence=0.6, array="x_train", row=1234),
+        Misclassified(index=4, source="/photos/a.jpg", true="cat", predicted="dog", confidence=0.6),
+    ]
+    panel.show_metrics(_metrics(misclassified=wrong, misclassified_count=2), ["cat", "dog", "bird"])
+    model = panel.gallery_model
+    caption = model.data(model.index(0), Qt.ItemDataRole.DisplayRole)
+    tip = model.data(model.index(0), Qt.ItemDataRole.ToolTipRole)
+    assert "x_train[1234]" in caption and "x_train[1234]" in tip
+    assert "x_train" not in model.data(model.index(1), Qt.ItemDataRole.DisplayRole)
+    assert "/photos/a.jpg" in model.data(model.index(1), Qt.ItemDataRole.ToolTipRole)
+    assert wrong[0].name == "x_train[1234]" and wrong[1].name == "/photos/a.jpg"

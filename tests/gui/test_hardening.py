@@ -167,3 +167,13 @@ def test_the_log_dialog_shows_the_log(window, qtbot) -> None:
     qtbot.addWidget(dialog)
     assert "window opened" in dialog.text.toPlainText()
     dialog.close()
+
+
+def test_a_dropped_file_whose_name_is_not_utf8_is_found_by_its_bytes(tmp_path: Path) -> None:
+    from gui.dropping import sources_from_mime
+
+    real = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.png")
+    Path(real).write_bytes(b"x")
+    mime = QMimeData()
+    mime.setUrls([QUrl(f"file://{tmp_path.as_posix()}/caf%E9.png"), QUrl(f"file://{tmp_path.as_posix()}/a%20b.png")])
+    assert sources_from_mime(mime) == [real, str(tmp_path / "a b.png")]  # a file manager's raw bytes, kept

@@ -35,7 +35,10 @@ def test_unfamiliar_images_and_low_confidence_are_said(window, qtbot, trained_ru
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(noise)
     digit, static = _classify(window, qtbot, digit_png, noise)
     assert static.prediction.familiar is False and static.trust.isVisibleTo(window.classify_panel)
-    assert "unlike the training images" in static.trust.text() and "unfamiliar" in static.verdict.text()
+    assert "unlike the training images" in static.trust.text()
+    label, p = static.prediction.top[0]  # the class and its probability stay the headline
+    assert static.verdict.text() == f"<b>{label}</b> · {p:.1%}" and "unfamiliar" not in static.verdict.text()
+    assert "the image as given" in static.trust.toolTip() and "over the line" in static.trust.toolTip()
     assert digit.prediction.familiar in (True, False)  # the run has an OOD model
     window.classify_panel.threshold.setValue(99)  # "sure ≥ 99 %"
     assert window.session.preferences.value.threshold == 0.99
@@ -51,8 +54,16 @@ def test_explain_toggle_draws_where_the_network_looked_and_layers_open(window, q
     window.classify_panel.explain.setChecked(True)  # applies to cards already there
     qtbot.waitUntil(lambda: card.overlay_shown, timeout=30_000)
     assert "saliency" in card.original.toolTip()  # an MLP: the gradient of the class score
+    assert "outlined" in card.original.toolTip()
+    panel = window.classify_panel
+    assert panel.key_row.isVisibleTo(panel) and not panel.key.pixmap().isNull()  # the colour key
+    before = card.original.pixmap().toImage()
+    panel.opacity.setValue(100)  # the overlay is blended again at once, no new explanation
+    assert window.session.preferences.value.explain_opacity == 1.0
+    assert card.original.pixmap().toImage() != before
     window.classify_panel.explain.setChecked(False)
     assert not card.overlay_shown and card.original.toolTip() == "The image as given"
+    assert not panel.key_row.isVisibleTo(panel)
     card.layers.click()
     qtbot.waitUntil(lambda: getattr(window.classify_panel, "_layers_dialog", None) is not None, timeout=30_000)
     dialog = window.classify_panel._layers_dialog
@@ -77,10 +88,14 @@ def test_the_map_places_validation_images_and_dropped_ones(window, qtbot, digit_
     assert embedding.points.shape == (count, 2) and len(window.map_panel.points.data) == count
     assert "misclassified" in window.map_panel.status.text() and "■" in window.map_panel.legend.text()
     window.map_panel.point_hovered.emit(0)
-    assert "validation image" in window.map_panel.caption.text() and window.map_panel.preview.pixmap() is not None
+    rows = window.session.results.dataset.rows("validation")  # the digits' own row, not a position in the split
+    index = int(embedding.indices[0])
+    assert window.map_panel.caption.text().startswith(f"x[{rows.at(index)[1]}]: ")
+    assert window.map_panel.preview.pixmap() is not None
     window.map_panel.point_clicked.emit(0)
     qtbot.waitUntil(lambda: getattr(window.map_panel, "_dialog", None) is not None, timeout=30_000)
     qtbot.addWidget(window.map_panel._dialog)
+    assert window.map_panel._dialog.windowTitle() == f"x[{rows.at(index)[1]}]"
     texts = [label.text() for label in window.map_panel._dialog.findChildren(type(window.map_panel.caption))]
     assert any("True class" in text and "predicted" in text for text in texts)
     _classify(window, qtbot, digit_png)

@@ -154,3 +154,25 @@ def test_diverged_run_message_then_next_training_is_normal(window, qtbot) -> Non
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
         window.training.start()
     assert finished.args[0].failed is None and window.message_bar.level == "success"
+
+
+def test_a_stopped_epoch_is_no_point_on_the_curves_nor_the_best(qtbot) -> None:
+    from engine.core.records import EpochRecord
+    from gui.controllers.training import epoch_summary
+    from gui.panels.plots import PlotsPanel
+
+    plots = PlotsPanel()
+    qtbot.addWidget(plots)
+    saved = [
+        EpochRecord(epoch=0, loss=1.0, accuracy=0.6, val_loss=0.9, val_accuracy=0.7),
+        EpochRecord(epoch=1, loss=0.8, accuracy=0.7, val_loss=0.7, val_accuracy=0.8),
+        # written before stopped epochs carried no validation figures: one batch's "perfect" epoch
+        EpochRecord(epoch=2, loss=0.7, accuracy=0.8, val_loss=3e-5, val_accuracy=1.0, partial=True),
+    ]
+    plots.load_history(saved)
+    assert [e["epoch"] for e in plots.epochs] == [0, 1] and plots.best_epoch() == 1
+    plots.show_comparison([("a", saved)])
+    assert all(len(curve.getData()[0]) == 2 for curve in plots.accuracy.run_curves)
+    stopped = EpochEnd(7, 50, 0.3, 0.9, float("nan"), float("nan"), 1.0, partial=True, batches=12, steps=40)
+    assert "stopped after batch 12/40" in epoch_summary(stopped) and "no validation figures" in epoch_summary(stopped)
+    assert "val" not in epoch_summary(stopped).replace("validation", "")
