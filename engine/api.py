@@ -121,6 +121,7 @@ _section(
     "Datasets by name, and the user's decisions about single samples, kept beside the data (cheap).",
     {
         "engine.datasets": ["DatasetInfo", "list_datasets", "load_dataset", "dataset_key"],
+        "engine.datasets.class_names": ["nameable", "load_class_names", "save_class_names", "names_sidecar"],
         "engine.datasets.decisions": [
             "LabelDecisions",
             "RecordedDecision",
@@ -135,6 +136,7 @@ _section(
     "Presets by name (cheap to list); building one, its layer table and freezing (TensorFlow).",
     {
         "engine.architectures": ["ArchInfo", "list_architectures", "get_architecture", "build_model", "custom_objects"],
+        "engine.architectures.registry": ["frozen_random_base"],
         "engine.architectures.inspection": ["Inspection", "ModelInspector"],
         "engine.architectures.layers": [
             "LayerInfo",
@@ -160,9 +162,11 @@ _section(
 )
 _section(
     "Runs",
-    "Run folders: listed, read and validated without TensorFlow.",
+    "Run folders: listed, read and validated without TensorFlow; what a run's curves say.",
     {
         "engine.runs.folders": ["Run", "RunSummary", "default_runs_root", "list_runs", "load_run", "read_config"],
+        "engine.runs.curves": ["CurveDiagnosis", "best_epoch", "diagnose", "chance_accuracy"],
+        "engine.runs.keeping": ["KeepOffer", "KeepPlan", "keep_offer", "plan_keep"],
     },
 )
 _section(
@@ -199,6 +203,7 @@ _section(
     "Runs side by side, and ablation grids of ordinary runs.",
     {
         "engine.experiments.compare": ["Comparison", "compare_runs"],
+        "engine.experiments.run_list": ["RunLine", "describe_runs"],
         "engine.experiments.grid": [
             "Factor",
             "GridSpec",
@@ -220,7 +225,7 @@ _section(
         ],
         "engine.experiments.grid_files": ["grid_file"],
         "engine.experiments.grid_runner": ["run_grid"],
-        "engine.experiments.settings": ["coerce_value"],
+        "engine.experiments.settings": ["coerce_value", "format_value"],
     },
 )
 _section(

@@ -32,6 +32,7 @@ import tensorflow as tf
 from engine.architectures import get_architecture, list_architectures
 from engine.architectures.capsnet import MarginLoss
 from engine.architectures.outputs import as_probabilities
+from engine.architectures.registry import frozen_random_base
 from engine.caches.features import FeatureArray, FeatureOverflow, FeatureSet
 from engine.config import ExperimentConfig
 from engine.core.cancel import Cancelled
@@ -121,6 +122,9 @@ class ClassifierTask:
 
     def check(self, config: ExperimentConfig) -> None:
         loss_for(config.arch.name)
+        reason = frozen_random_base(config)
+        if reason:
+            raise ConfigError(reason)
 
     def dataset(self, dataset: Any, config: ExperimentConfig) -> tuple[Any, str]:
         self.applied = honour_decisions(dataset, config)
