@@ -43,6 +43,7 @@ from engine.core.records import RunMetrics
 from engine.datasets.decisions import AppliedDecisions, honour_decisions
 from engine.inference.reconstruction import add_noise
 from engine.runtime import devices
+from engine.runtime.graphs import compiled_call
 from engine.training import feature_cache
 from engine.training.augmentation import augment_dataset, carry_layers
 from engine.training.callbacks import PreparingReporter
@@ -264,10 +265,10 @@ class ClassifierTask:
         if self.cached is not None:
             head, features = self.cached[0].head, self.cached[1]["validation"]
             batches = (features.read_range(start, start + size) for start in range(0, len(features), size))
-            forward = tf.function(lambda x: head(x, training=False), reduce_retracing=True)
+            forward = compiled_call(head)
         else:
             batches = ds.tf_dataset("validation", size).map(lambda x, y: x)
-            forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+            forward = compiled_call(model)
         outputs = [np.asarray(forward(batch), np.float64) for batch in batches]
         return as_probabilities(model, np.concatenate(outputs)) if outputs else np.zeros((0, ds.num_classes))
 
@@ -386,7 +387,7 @@ def reconstruction_figures(model: Any, clean: np.ndarray, noisy: np.ndarray) -> 
 
 def reconstruct_batches(model: Any, images: np.ndarray) -> np.ndarray:
     """The model's outputs (0..1) for float images 0..255, in inference mode, batch by batch."""
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    forward = compiled_call(model)
     outputs = [
         np.asarray(forward(tf.constant(np.asarray(images[i : i + EVALUATION_BATCH], np.float32))), np.float32)
         for i in range(0, len(images), EVALUATION_BATCH)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
 from engine.architectures.outputs import as_probabilities
 from engine.config import ExperimentConfig
 from engine.core.records import RunMetrics
+from engine.runtime.graphs import compiled_call
 from engine.training.evaluation import figures_of_test_split
 
 
@@ -51,6 +51,6 @@ def validation_as_test(validation: RunMetrics) -> dict[str, Any]:
 def probabilities(model: Any, batches: Any, num_classes: int) -> np.ndarray:
     """The model's softmax outputs over a dataset of image batches (inference mode)."""
 
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    forward = compiled_call(model)
     outputs = [np.asarray(forward(batch), np.float64) for batch in batches]
     return as_probabilities(model, np.concatenate(outputs)) if outputs else np.zeros((0, num_classes))
