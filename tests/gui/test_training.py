@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from engine.core.events import BatchEnd, EpochEnd, Started
-from tests.gui.conftest import TRAIN_TIMEOUT_MS
+from tests.gui.conftest import TRAIN_TIMEOUT_MS, wait_ready
 
 
 def test_tiny_training_populates_curves_metrics_and_runs(window, qtbot) -> None:
@@ -21,7 +22,7 @@ def test_tiny_training_populates_curves_metrics_and_runs(window, qtbot) -> None:
     kinds = {type(e) for e in events}
     assert {Started, BatchEnd, EpochEnd} <= kinds
     counts = window.plots.point_counts()
-    assert len(window.plots.epochs) == 2 and counts["val_loss"] == 2 and counts["loss_raw"] >= 2
+    assert len(window.session.curves.epochs) == 2 and counts["val_loss"] == 2 and counts["loss_raw"] >= 2
     qtbot.waitUntil(
         lambda: (
             window.plots.loss.val_epoch.getData()[0] is not None and len(window.plots.loss.val_epoch.getData()[0]) == 2
@@ -101,7 +102,8 @@ def test_close_during_training_stops_cleanly(window, qtbot, layerlab_home) -> No
     window.training.event.connect(lambda e: isinstance(e, (BatchEnd, EpochEnd)) and batches.append(e))
     window.training.start()
     qtbot.waitUntil(lambda: bool(batches), timeout=TRAIN_TIMEOUT_MS)
-    window.close()
+    window.close()  # the window stays alive while the run is saved, then closes
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TRAIN_TIMEOUT_MS)
     assert not window.training.busy
     runs = list((layerlab_home / "runs").iterdir())
     assert len(runs) == 1
@@ -122,7 +124,7 @@ def test_staged_fine_tuning_marks_the_stage_on_the_plots(window, qtbot) -> None:
     for plot in (window.plots.loss, window.plots.accuracy):
         assert len(plot.stage_lines) == 1 and plot.stage_lines[0].value() == 1
         assert plot.stage_lines[0].label.toPlainText() == "fine-tuning"
-    assert len(window.plots.epochs) == 2
+    assert len(window.session.curves.epochs) == 2 and window.session.curves.stages == ((1, "fine-tuning"),)
     lr = 1e-3 * 0.1
     assert f"learning rate {lr:g}" in window.statusBar().currentMessage()
     assert "Finished" in window.run_bar.progress.format()
@@ -154,3 +156,25 @@ def test_diverged_run_message_then_next_training_is_normal(window, qtbot) -> Non
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
         window.training.start()
     assert finished.args[0].failed is None and window.message_bar.level == "success"
+
+
+def test_closing_during_a_training_says_so_saves_the_run_and_closes_promptly(make_window, qtbot) -> None:
+    import time
+
+    window = make_window(**{"data.limit": 300, "training.epochs": 500, "training.batch_size": 16})
+    wait_ready(qtbot, window)
+    epochs: list[Any] = []
+    window.training.event.connect(lambda e: isinstance(e, EpochEnd) and epochs.append(e))
+    results: list[Any] = []
+    window.training.finished.connect(results.append)
+    window.training.start()
+    qtbot.waitUntil(lambda: bool(epochs), timeout=TRAIN_TIMEOUT_MS)
+    asked = time.monotonic()
+    assert not window.close()  # not yet: the run is being saved, the window stays alive meanwhile
+    assert window.isVisible() and "Closing" in window.message_bar.text and "saving the run" in window.message_bar.text
+    assert window.session.training.status == "stopping"
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TRAIN_TIMEOUT_MS)
+    took = time.monotonic() - asked
+    run = Path(results[0].run_dir)
+    assert results[0].cancelled and (run / "model.keras").is_file() and (run / "metrics.json").is_file()
+    assert took < 5.0, f"closing took {took:.1f} s"
