@@ -52,7 +52,9 @@ class LabelsController:
             self.view.show_waiting("Load a dataset first.")
             return
         config = self.session.config.config
-        epochs_text = f"{epochs} epochs" if epochs else f"{config.training.epochs} epochs as set"
+        epochs_text = (
+            f"{epochs} epoch{'s' if epochs != 1 else ''}" if epochs else f"{config.training.epochs} epochs as set"
+        )
         self._checked = f"{short_name(config.data.name)} ({config.arch.name}, {folds} folds × {epochs_text})"
         self.view.show_waiting(
             f"Training {folds} models on {folds - 1}/{folds} of the data each, to judge every label "

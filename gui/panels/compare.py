@@ -171,7 +171,7 @@ class ComparisonPanel(QWidget):
         self.title.setText(f"Comparing {len(comparison.runs)} runs")
         self.note.set_text(
             (
-                "What differs: " + ", ".join(keys)
+                "What differs: " + ", ".join(keys) + "."
                 if keys
                 else "The runs have the same settings (repeats of one experiment)."
             )

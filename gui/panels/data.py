@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,8 @@ class DataPanel(QWidget):
             index = self.combo.count() - 1
             self.combo.setItemData(index, name, Qt.ItemDataRole.ToolTipRole)
         self.combo.setCurrentIndex(index)
-        self.description.setText(str(self.combo.itemData(index, Qt.ItemDataRole.ToolTipRole) or ""))
+        text = str(self.combo.itemData(index, Qt.ItemDataRole.ToolTipRole) or "")
+        self.description.setText(re.sub(r"(\d) (\d{3})", "\\1\u00a0\\2", text))  # "1 797" never breaks
 
     # --- dialogs --------------------------------------------------------------------------------
     def _choose_folder(self) -> None:
