@@ -264,7 +264,8 @@ class TrainingController:
         self._started, self._origin = event, None
         config = self.session.config.config
         title = self._job.title or f"Training <b>{config.arch.name}</b> on <b>{short_name(config.data.name)}</b>"
-        run = f" · run {Path(event.run_dir).name}" if event.run_dir else ""  # the curves name their run
+        name = Path(event.run_dir).name if event.run_dir else ""
+        run = f" · run {name}" if name and name not in title else ""  # the curves name their run
         self.curves.begin(
             f"{title}{run} · {event.samples_train:,} training / {event.samples_val:,} validation images · "
             f"{event.trainable_params:,} of {event.total_params:,} parameters trainable",
