@@ -134,9 +134,10 @@ def main(argv: list[str]) -> int:
         python = ensure_env("test")
         code = "from engine.api import reference; open('docs/engine-api.md', 'w', encoding='utf-8').write(reference())"
         return subprocess.call([str(python), "-c", code], cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    if command == "bench":
+    if command == "bench":  # all at full size, or those named; --smoke: toy sizes; --report: docs/benchmarks.md
         python = ensure_env("test")
-        return subprocess.call([str(python), "-m", "benchmarks", *rest], cwd=ROOT)
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
+        return subprocess.call([str(python), "-m", "benchmarks", *rest], cwd=ROOT, env=env)
     print(f"usage: python3 dev.py app|test|check|cli|bench|api-docs [args...]  (got {command!r})", file=sys.stderr)
     return 2
 

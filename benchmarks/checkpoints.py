@@ -1,14 +1,17 @@
-"""Checkpoint cost: the time a training spends capturing and writing its checkpoints, as a share
-of its training time (goal ≤ 3 %), for a tiny model with sub-second epochs (checkpoints then
-written every few epochs, by the time budget), a small CNN and a backbone trained end to end.
+"""Checkpoint cost, and what the deterministic switch costs.
 
-Training time runs from the first epoch's start to the last epoch's end (`Started` → last
-`EpochEnd`); the checkpoint time is what the trainer measured around its own checkpoint work
-(`TrainResult.checkpoint_seconds`: copying the state to NumPy after every epoch, and the
-fsync'ed atomic writes); one write is also timed alone. Also: the cost of the deterministic
-switch (TensorFlow's op determinism), as the time ratio of alternating runs with and without it.
+1. The time a training spends capturing and writing its checkpoints, as a share of its training
+   time, with the default checkpointing (every finished epoch's state captured, written atomically
+   and fsync'ed within a 3 % time budget; always at the end): a tiny model with sub-second epochs
+   (checkpoints then written every few epochs, as the budget allows), a small CNN and a backbone
+   trained end to end. Training time runs from the first epoch's start to the last epoch's end
+   (`Started` → last `EpochEnd`); the checkpoint time is the trainer's own measure of its
+   checkpoint work (`TrainResult.checkpoint_seconds`: copying the state to NumPy after every
+   epoch, and the writes); one write is also timed alone. Goal: ≤ 3 % of training time.
+2. The cost of `training.deterministic` (TensorFlow's op determinism), for the window's tooltip:
+   the time ratio of alternating runs with and without it, same data and seed.
 
-    python -m benchmarks.checkpoints [--long] [--no-determinism]
+    python -m benchmarks.checkpoints [--long] [--no-determinism] [--pairs 3]
 """
 
 from __future__ import annotations
@@ -17,9 +20,23 @@ import argparse
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks.results import Results, add_arguments, settings_of
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+TITLE = "Checkpoint cost, and the deterministic switch"
+GOAL = 0.03
+#: Smoke: every case at toy size (a few images, one epoch)...
+SMOKE = {"data.limit": 48}
+
+DISCUSSION = """Where epochs are shorter than the writes would allow, the time budget decides: the `mlp`
+writes a checkpoint every few epochs, the last one at the end, and lands on the budget. On a CPU
+the deterministic switch costs from a few per cent to about half again with augmentation; on GPUs,
+where some kernels have no deterministic variant, it can cost more. The window's Deterministic
+check box says so in its tooltip."""
 
 CASES = {
     # name: (settings, short epochs, long epochs)
@@ -43,6 +60,18 @@ CASES = {
         6,
     ),
 }
+
+
+#: ...but the backbone's, whose settings are only checked: tracing its train step alone takes half a
+#: minute on two cores, and it takes the same path as the others.
+SMOKE_CHECKED_ONLY = ("shapes 64 px / MobileNetV2 (weights none, all trainable), 600 images",)
+
+
+def check_settings(settings: dict) -> None:
+    """The case's configuration is valid (an unknown or ill-typed setting raises)."""
+    from engine.config import ExperimentConfig
+
+    ExperimentConfig().updated(**settings)
 
 
 def measure(settings: dict, epochs: int, folder: Path) -> dict:
@@ -84,7 +113,7 @@ def measure(settings: dict, epochs: int, folder: Path) -> dict:
     }
 
 
-def determinism_cost(pairs: int, folder: Path) -> list[dict]:
+def determinism_cost(pairs: int, folder: Path, smoke: bool) -> list[dict]:
     """Seconds of the same training with and without op determinism, alternated, per case."""
     from engine.config import ExperimentConfig
     from engine.datasets import load_dataset
@@ -99,11 +128,15 @@ def determinism_cost(pairs: int, folder: Path) -> list[dict]:
             "augmentation.zoom": 0.1,
         },
     }
+    if smoke:  # the case with augmentation goes through everything the other does
+        cases = dict(list(cases.items())[1:])
     rows = []
     for label, settings in cases.items():
-        config = ExperimentConfig().updated(**(settings | {"training.epochs": 2, "training.batch_size": 32}))
+        settings = settings | {"training.epochs": 1 if smoke else 2, "training.batch_size": 32}
+        config = ExperimentConfig().updated(**(settings | (SMOKE if smoke else {})))
         dataset = load_dataset(config.data, seed=0)
-        train(config.updated(**{"training.epochs": 1}), dataset=dataset, run_dir=folder / "warm")
+        if not smoke:  # warm-up: first-use costs paid by neither side
+            train(config.updated(**{"training.epochs": 1}), dataset=dataset, run_dir=folder / "warm")
         ratios, times = [], {"plain": [], "deterministic": []}
         for pair in range(pairs):
             for name, deterministic in (("plain", False), ("deterministic", True)):
@@ -128,42 +161,83 @@ def determinism_cost(pairs: int, folder: Path) -> list[dict]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--long", action="store_true", help="twice the epochs")
     parser.add_argument("--no-determinism", action="store_true", help="skip the determinism cost")
+    parser.add_argument("--determinism-only", action="store_true", help="only the determinism cost")
     parser.add_argument("--pairs", type=int, default=3, help="determinism: alternating pairs (default: 3)")
-    args = parser.parse_args(argv)
+    args = add_arguments(parser).parse_args(argv)
+    if args.smoke:
+        args.pairs = 1
     from engine.runtime.devices import device_name
 
-    rows = {}
-    print(f"device: {device_name()}", flush=True)
-    print(
-        f"{'case':72} {'epochs':>6} {'s/epoch':>8} {'training':>9} {'checkpoints':>11} {'share':>6} "
-        f"{'writes':>6} {'one write':>9} {'size':>8}",
-        flush=True,
-    )
+    results = Results("checkpoints", TITLE, smoke=args.smoke, settings=settings_of(args))
+    results.settings["device"] = device_name()
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (label, (settings, short, long)) in enumerate(CASES.items()):
-            row = measure(settings, long if args.long else short, Path(tmp) / f"c{i}")
-            rows[label] = row
-            print(
-                f"{label:72} {row['epochs']:>6} {row['epoch_s']:>7.2f}s {row['training_s']:>8.1f}s "
-                f"{row['checkpoint_s']:>10.3f}s {row['share']:>6.1%} {row['writes']:>6} "
-                f"{row['one_write_s'] * 1000:>7.0f}ms {row['size_mb']:>6.1f}MB",
-                flush=True,
-            )
+        if not args.determinism_only:
+            checkpoint_share(args, Path(tmp), results)
         if not args.no_determinism:
-            print("determinism (TensorFlow's op determinism) cost, median of alternating pairs:", flush=True)
-            for row in determinism_cost(args.pairs, Path(tmp) / "det"):
-                rows[row["case"]] = row
-                print(
-                    f"  {row['case']:52} plain {row['plain_s']:.1f}s  deterministic {row['deterministic_s']:.1f}s  "
-                    f"ratio {row['ratio']:.3f}  ({', '.join(f'{r:.3f}' for r in row['ratios'])})",
-                    flush=True,
-                )
-    return rows
+            determinism_share(args, Path(tmp) / "det", results)
+    results.write(args.json)
+    return 0
+
+
+def checkpoint_share(args: argparse.Namespace, folder: Path, results: Results) -> None:
+    """The checkpoint table: one training per case."""
+    rows, shares = [], []
+    for i, (label, (settings, short, long)) in enumerate(CASES.items()):
+        epochs = 1 if args.smoke else long if args.long else short
+        if args.smoke and label in SMOKE_CHECKED_ONLY:
+            check_settings(settings | {"training.epochs": epochs})
+            continue
+        row = measure(settings | (SMOKE if args.smoke else {}), epochs, folder / f"c{i}")
+        results.figure(
+            f"{label}: checkpoint share",
+            row["share"],
+            f"{label}: {row['epochs']} epochs, {row['epoch_s']:.2f} s/epoch, training {row['training_s']:.1f} s, "
+            f"checkpoints {row['checkpoint_s']:.3f} s ({row['share']:.1%}), {row['writes']} writes, "
+            f"one write {row['one_write_s'] * 1000:.0f} ms, {row['size_mb']:.1f} MB",
+        )
+        rows.append(
+            [
+                label,
+                row["epochs"],
+                row["epoch_s"],
+                row["training_s"],
+                row["checkpoint_s"],
+                f"{row['share']:.1%}",
+                row["writes"],
+                f"{row['one_write_s'] * 1000:.0f} ms",
+                f"{row['size_mb']:.1f} MB",
+            ]
+        )
+        shares.append(f"{label} {row['share']:.1%}, {'met' if row['share'] <= GOAL else 'missed'}")
+    columns = ["case", "epochs", "s / epoch", "training (s)", "checkpoints (s)", "share", "writes", "one write", "size"]
+    results.table("checkpoint time as a share of training time (one training per case)", columns, rows, show=True)
+    results.note(f"Goal, checkpoints ≤ {GOAL:.0%} of training time: " + "; ".join(shares) + ".")
+
+
+def determinism_share(args: argparse.Namespace, folder: Path, results: Results) -> None:
+    """The determinism table: alternating pairs per case."""
+    determinism = determinism_cost(args.pairs, folder, args.smoke)
+    for row in determinism:
+        results.figure(
+            f"{row['case']}: deterministic / plain",
+            row["ratio"],
+            f"determinism, {row['case']}: plain {row['plain_s']:.1f}s, deterministic "
+            f"{row['deterministic_s']:.1f}s, ratio {row['ratio']:.3f} ({', '.join(f'{r:.3f}' for r in row['ratios'])})",
+        )
+    results.table(
+        f"`training.deterministic`: median of {args.pairs} alternating pairs, same data and seed",
+        ["case", "plain (s)", "deterministic (s)", "ratio (median)", "pairs"],
+        [
+            [r["case"], r["plain_s"], r["deterministic_s"], r["ratio"], ", ".join(f"{x:.3f}" for x in r["ratios"])]
+            for r in determinism
+        ],
+        show=True,
+    )
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,23 +1,23 @@
 """GUI responsiveness: how late does a 10 ms UI timer fire while the window works hard?
 
-    python -m benchmarks.heartbeat [--seconds 20] [--scenario training gallery runs] [--no-write]
+The real window (offscreen unless a display is set); a 10 ms precise QTimer on the UI thread
+measures how late it fires, for `--seconds` of each scenario:
 
-Three scenarios, each in the real LayerLab window (offscreen unless a display is set):
-- training: a CPU training of `bn_cnn` on digits (events, curve redraws, progress);
-- gallery: the Errors tab filling with 2 000 misclassified images of a folder dataset (JPEG files
-  decoded in the background while the gallery is scrolled from top to bottom);
-- runs: the Runs tab listing 300 saved runs (refreshed over and over).
+- training: a CPU training of `bn_cnn` on the digits, batch 32 (events, curve redraws, progress);
+- gallery: the Errors tab filling with 2 000 misclassified JPEG photos (about 500×375) of a folder
+  dataset, decoded in the background while the gallery is scrolled from top to bottom;
+- runs: the Runs tab listing 300 saved runs, again and again.
+
 Every event, redraw and Python call that holds the UI thread (or the GIL) shows up as lateness.
-Goal in every scenario: p99 ≤ 50 ms and max ≤ 150 ms. One line per scenario, then the figures go
-into docs/benchmarks.md, "## GUI responsiveness".
+Goal in every scenario: p99 ≤ 50 ms and max ≤ 150 ms.
+
+    python -m benchmarks.heartbeat [--seconds 20] [--scenario training gallery runs]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import sys
 import tempfile
 import time
@@ -25,13 +25,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
-SECTION = "## GUI responsiveness"
+from benchmarks.results import Results, add_arguments, settings_of
+
+TITLE = "GUI responsiveness"
 TICK_MS = 10
 SCENARIOS = ("training", "gallery", "runs")
 GALLERY_ERRORS = 2000
 RUNS = 300
+#: Smoke: a glance at each scenario.
+SMOKE_SECONDS, SMOKE_GALLERY_ERRORS, SMOKE_RUNS = 0.5, 24, 12
+
+DISCUSSION = """What keeps it there: every piece of background work goes through one task runner
+(gui/tasks.py) whose lanes are plain threads, results delivered as queued signals; the gallery is a
+`QListView` over a model that asks for a thumbnail only when its row is painted, decoded with
+`engine.images.decode.open_image` on the io lane; run folders are read on the io lane and the table
+is filled once per listing; plot redraws at most 10 per second and only for curves whose data
+changed, on a fixed x range; `gc.freeze()` once TensorFlow is loaded, cyclic garbage collection on
+the UI thread only (gui/gc_guard.py), a 2 ms GIL switch interval."""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -155,10 +165,10 @@ def _photo_folder(root: Path, count: int) -> list[str]:
     return paths
 
 
-def scenario_gallery(app: Any, seconds: float) -> dict[str, Any]:
+def scenario_gallery(app: Any, seconds: float, count: int = GALLERY_ERRORS) -> dict[str, Any]:
     from engine.core.records import Misclassified, RunMetrics
 
-    paths = _photo_folder(Path(tempfile.mkdtemp(prefix="layerlab-gallery-")), GALLERY_ERRORS)
+    paths = _photo_folder(Path(tempfile.mkdtemp(prefix="layerlab-gallery-")), count)
     window = _window(app, **{"data.name": "digits", "data.limit": 300, "arch.name": "mlp"})
     window.results.setCurrentWidget(window.errors_panel)
     wrong = [
@@ -193,13 +203,13 @@ def scenario_gallery(app: Any, seconds: float) -> dict[str, Any]:
     def step() -> bool:  # scroll a little every tick of the loop, as a user dragging the scroll bar
         fraction = min(1.0, (time.monotonic() - t0) / seconds)
         bar.setValue(int(bar.maximum() * fraction))
-        return fraction >= 1.0 and model.has_picture(GALLERY_ERRORS - 1)
+        return fraction >= 1.0 and model.has_picture(count - 1)
 
     _run_until(app, step, seconds + 120)
     result = beat.stop()
-    decoded = sum(model.has_picture(i) for i in range(GALLERY_ERRORS))
+    decoded = sum(model.has_picture(i) for i in range(count))
     window.close()
-    return {**result, "detail": f"{GALLERY_ERRORS} errors, {decoded} thumbnails decoded while scrolling"}
+    return {**result, "detail": f"{count:,} errors, {decoded:,} thumbnails decoded while scrolling"}
 
 
 def _fake_runs(root: Path, count: int) -> None:
@@ -241,10 +251,10 @@ def _fake_runs(root: Path, count: int) -> None:
             atomic_write_json(run / name, data, durable=False)
 
 
-def scenario_runs(app: Any, seconds: float) -> dict[str, Any]:
+def scenario_runs(app: Any, seconds: float, count: int = RUNS) -> dict[str, Any]:
     window = _window(app, **{"data.name": "digits", "data.limit": 300, "arch.name": "mlp"})
     root = Path(tempfile.mkdtemp(prefix="layerlab-runs-"))
-    _fake_runs(root, RUNS)
+    _fake_runs(root, count)
     window.runs.root = root
     window.results.setCurrentWidget(window.runs_panel)
     beat = Heartbeat()
@@ -257,84 +267,58 @@ def scenario_runs(app: Any, seconds: float) -> dict[str, Any]:
     result = beat.stop()
     rows = window.runs_panel.model.rowCount()
     window.close()
-    return {**result, "detail": f"{RUNS} runs listed {listings} times ({rows} rows)"}
+    return {**result, "detail": f"{count} runs listed {listings} times ({rows} rows)"}
 
 
-def measure(scenarios: Sequence[str], seconds: float) -> dict[str, dict[str, Any]]:
+def measure(scenarios: Sequence[str], seconds: float, gallery: int, runs: int, results: Results) -> None:
     os.environ.setdefault("LAYERLAB_HOME", tempfile.mkdtemp(prefix="layerlab-heartbeat-"))
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from gui.app import create_application
 
     app = create_application([])
-    runs = {"training": scenario_training, "gallery": scenario_gallery, "runs": scenario_runs}
-    results = {}
+    scenes: dict[str, Callable[[], dict[str, Any]]] = {
+        "training": lambda: scenario_training(app, seconds),
+        "gallery": lambda: scenario_gallery(app, seconds, gallery),
+        "runs": lambda: scenario_runs(app, seconds, runs),
+    }
+    rows, goals = [], []
     for name in scenarios:
-        results[name] = runs[name](app, seconds)
-        r = results[name]
+        r = scenes[name]()
+        for key in ("p50", "p99", "max"):
+            results.figure(f"{name}: {key} (ms)", r[key])
         print(f"heartbeat {name}: p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, max {r['max']:.1f} ms", flush=True)
-    return results
+        rows.append(
+            [name, r["p50"], r["p99"], r["max"], "met" if met(r) else "missed", f"{r['ticks']} ticks; {r['detail']}"]
+        )
+        goals.append(f"{name} {'met' if met(r) else 'missed'}")
+    results.table(
+        f"lateness of a {TICK_MS} ms UI timer over {seconds:g} s of each scenario",
+        ["scenario", "p50 (ms)", "p99 (ms)", "max (ms)", "goal", "what happened"],
+        rows,
+        show=True,
+    )
+    results.note("Goal, p99 ≤ 50 ms and max ≤ 150 ms: " + "; ".join(goals) + ".")
 
 
 def met(r: dict[str, Any]) -> bool:
     return r["p99"] <= 50 and r["max"] <= 150
 
 
-def report(results: dict[str, dict[str, Any]], seconds: float) -> str:
-    cpu = f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}"
-    rows = [
-        f"| {name} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {r['max']:.1f} ms | {'met' if met(r) else 'missed'} | "
-        f"{r['ticks']} ticks; {r['detail']} |"
-        for name, r in results.items()
-    ]
-    return "\n".join(
-        [
-            SECTION,
-            "",
-            f"`python -m benchmarks.heartbeat` — the real window (offscreen, {cpu}, 1-minute load average "
-            f"{os.getloadavg()[0]:.1f} at the end, other work included); a 10 ms UI-thread QTimer measures how late it "
-            f"fires for {seconds:.0f} s of each scenario: a CPU training of `bn_cnn` on digits (batch 32); the Errors tab "
-            f"filling with {GALLERY_ERRORS:,} misclassified JPEG photos (about 500×375) while the gallery is scrolled from top "
-            f"to bottom; the Runs tab listing {RUNS} saved runs again and again. Goal: p99 ≤ 50 ms and max ≤ 150 ms.",
-            "",
-            "| scenario | p50 | p99 | max | goal | what happened |",
-            "|---|---|---|---|---|---|",
-            *rows,
-            "",
-            "What keeps it there: every piece of background work goes through one task runner (gui/tasks.py) whose "
-            "lanes are plain threads, results delivered as queued signals; the gallery is a `QListView` over a model "
-            "that asks for a thumbnail only when its row is painted, decoded with `engine.images.decode.open_image` on the io "
-            "lane; run folders are read on the io lane and the table is filled once per listing; plot redraws at most "
-            "10 per second and only for curves whose data changed, on a fixed x range; `gc.freeze()` once TensorFlow "
-            "is loaded, cyclic garbage collection on the UI thread only (gui/gc_guard.py), a 2 ms GIL switch interval.",
-            "",
-        ]
-    )
-
-
-def write_section(text: str, path: Path = DOC) -> None:
-    """Replace (or append) only the GUI section; other sections belong to other benchmarks."""
-    current = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="GUI heartbeat lateness under load")
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured per scenario")
     parser.add_argument("--scenario", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
-    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
-    args = parser.parse_args(list(argv) if argv is not None else None)
-    results = measure(args.scenario, args.seconds)
-    if not args.no_write:
-        write_section(report(results, args.seconds))
-        print(f"wrote the '{SECTION}' section of {DOC}")
-    return 0 if all(met(r) for r in results.values()) else 1
+    parser.add_argument("--gallery-errors", type=int, default=GALLERY_ERRORS, help="photos in the Errors tab")
+    parser.add_argument("--runs", type=int, default=RUNS, help="saved runs in the Runs tab")
+    args = add_arguments(parser).parse_args(list(argv) if argv is not None else None)
+    if args.smoke:
+        args.seconds, args.gallery_errors, args.runs = SMOKE_SECONDS, SMOKE_GALLERY_ERRORS, SMOKE_RUNS
+    results = Results("heartbeat", TITLE, smoke=args.smoke, settings=settings_of(args))
+    measure(args.scenario, args.seconds, args.gallery_errors, args.runs, results)
+    results.settings["qt_platform"] = os.environ.get("QT_QPA_PLATFORM") or "the desktop's"
+    results.write(args.json)
+    return 0
 
 
 if __name__ == "__main__":

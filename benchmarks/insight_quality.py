@@ -1,15 +1,18 @@
-"""How well the insight tools work on real images (the insight section of docs/benchmarks.md).
+"""Insight: planted label errors found, unfamiliar images flagged, on real scans.
 
-1. Label errors: scikit-learn's digits (1 797 real scans) with N labels flipped on purpose; the
-   share of the flips among the top-ranked suspects (top N and top 2N), by
-   `find_label_issues` (4-fold cross-validation of the MLP, then cleanlab).
-2. Out-of-distribution: an MLP (and bn_cnn) trained on the digits; the share of images called
-   unfamiliar among held-out digits (the test split, never used for the threshold), the same
-   digits photographed (dark ink on a light, larger sheet, off-centre), and images that are none
-   of the digits: crops of the two real photographs scikit-learn ships, LayerLab's generated
-   colour shapes, and uniform noise. At the 99th (default) and the 95th percentile threshold.
+scikit-learn's digits are real scans (1 797 images, 8×8).
 
-    python -m benchmarks.insight_quality [--seeds 3] [--archs mlp,bn_cnn]
+1. **Label errors**: N labels flipped on purpose, then `find_label_issues` (k-fold
+   cross-validation of the MLP, then cleanlab's confident learning); the share of the flips among
+   the N and the 2N most suspicious samples, and how many samples it flagged in all.
+2. **Out-of-distribution**: the model (`mlp`, `bn_cnn`) trained on 80 % of the digits, its
+   threshold at the 99th (the default) or the 95th percentile of its validation images'
+   Mahalanobis scores; the share of each kind of image called *unfamiliar*. "digits (test split)"
+   were never seen nor used for the threshold; "photographed digits" are those digits as dark ink
+   on a larger light sheet, off-centre; "photo crops" are random crops of the two photographs
+   scikit-learn ships (a temple, a flower); "generated shapes" are LayerLab's colour shapes.
+
+    python -m benchmarks.insight_quality [--seeds 3] [--archs mlp,bn_cnn] [--count 100]
 """
 
 from __future__ import annotations
@@ -18,10 +21,15 @@ import argparse
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from benchmarks.results import Results, add_arguments, settings_of
+
+TITLE = "Insight: label errors found, unfamiliar images flagged"
 
 
 def digits() -> tuple[np.ndarray, np.ndarray]:
@@ -31,7 +39,7 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     return np.round(bunch.images * 255 / 16).astype(np.uint8), bunch.target.astype(np.int64)
 
 
-def label_flips(flips: int, seed: int, folder: Path) -> tuple[int, int, int, float]:
+def label_flips(flips: int, seed: int, folder: Path, folds: int, epochs: int) -> tuple[int, int, int, float]:
     """(flips in the top `flips`, in the top 2×`flips`, flagged in all, seconds)."""
     from engine.config import ExperimentConfig
     from engine.datasets import load_dataset
@@ -49,7 +57,7 @@ def label_flips(flips: int, seed: int, folder: Path) -> tuple[int, int, int, flo
         **{"data.name": f"npz:{path}", "training.batch_size": 32, "training.seed": seed}
     )
     started = time.perf_counter()
-    issues = find_label_issues(config, folds=4, epochs=10)
+    issues = find_label_issues(config, folds=folds, epochs=epochs)
     seconds = time.perf_counter() - started
     dataset = load_dataset(config.data, seed=seed)
     hits = [dataset.split(i.split)[0][i.index].tobytes() in marked for i in issues]
@@ -93,7 +101,7 @@ def _save(array: np.ndarray, path: Path) -> Path:
     return path
 
 
-def ood_figures(arch: str, folder: Path, count: int) -> tuple[float, dict[str, tuple[float, float]]]:
+def ood_figures(arch: str, folder: Path, count: int, epochs: int) -> tuple[float, dict[str, tuple[float, float]]]:
     """(test accuracy, {set: (share unfamiliar at p99, at p95)})."""
     from engine.config import ExperimentConfig
     from engine.datasets import load_dataset
@@ -108,7 +116,7 @@ def ood_figures(arch: str, folder: Path, count: int) -> tuple[float, dict[str, t
     path = folder / "digits-with-test.npz"
     np.savez(path, x_train=x[train_index], y_train=y[train_index], x_test=x[test_index], y_test=y[test_index])
     config = ExperimentConfig().updated(
-        **{"data.name": f"npz:{path}", "arch.name": arch, "training.epochs": 20, "training.batch_size": 32}
+        **{"data.name": f"npz:{path}", "arch.name": arch, "training.epochs": epochs, "training.batch_size": 32}
     )
     if arch == "bn_cnn":
         config = config.updated(**{"arch.batchnorm": True})
@@ -129,32 +137,65 @@ def ood_figures(arch: str, folder: Path, count: int) -> tuple[float, dict[str, t
     return accuracy, shares
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--archs", default="mlp,bn_cnn")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds of the smaller number of flips")
+    parser.add_argument(
+        "--flips", type=int, nargs="*", default=[30, 90], help="labels flipped (the first: every seed); none: skip"
+    )
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--flip-epochs", type=int, default=10, help="epochs per cross-validation fold")
+    parser.add_argument("--archs", default="mlp,bn_cnn", help="models of the out-of-distribution part ('': skip it)")
+    parser.add_argument("--ood-epochs", type=int, default=20)
     parser.add_argument("--count", type=int, default=100, help="images per out-of-distribution set")
-    args = parser.parse_args(argv)
+    args = add_arguments(parser).parse_args(argv)
+    if args.smoke:
+        args.seeds, args.flips, args.folds, args.flip_epochs, args.ood_epochs, args.count = 1, [10], 2, 1, 1, 3
     os.environ.setdefault("LAYERLAB_HOME", tempfile.mkdtemp(prefix="layerlab-bench-"))
+    results = Results("insight_quality", TITLE, smoke=args.smoke, settings=settings_of(args))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        print("| planted flips | seed | in the top N | in the top 2N | flagged | seconds |")
-        print("|---|---|---|---|---|---|")
-        for flips in (30, 90):
-            for seed in range(args.seeds if flips == 30 else 1):
-                top, top2, flagged, seconds = label_flips(flips, seed, folder)
-                print(
-                    f"| {flips} | {seed} | {top}/{flips} ({top / flips:.0%}) | {top2}/{flips} ({top2 / flips:.0%}) "
-                    f"| {flagged} | {seconds:.0f} |",
-                    flush=True,
+        rows = []
+        for n, flips in enumerate(args.flips):
+            for seed in range(args.seeds if n == 0 else 1):
+                top, top2, flagged, seconds = label_flips(flips, seed, folder, args.folds, args.flip_epochs)
+                results.figure(
+                    f"{flips} flips, seed {seed}: share in the top N",
+                    top / flips,
+                    f"{flips} flips, seed {seed}: {top}/{flips} in the top N, {top2}/{flips} in the top 2N, "
+                    f"{flagged} flagged, {seconds:.0f} s",
                 )
-        for arch in args.archs.split(","):
-            accuracy, shares = ood_figures(arch, folder, args.count)
-            print(f"\n{arch}: test accuracy {accuracy:.3f}; share called unfamiliar (99th / 95th percentile threshold)")
-            print("| images | unfamiliar (p99) | unfamiliar (p95) |")
-            print("|---|---|---|")
+                results.figure(f"{flips} flips, seed {seed}: share in the top 2N", top2 / flips)
+                rows.append(
+                    [
+                        flips,
+                        seed,
+                        f"{top}/{flips} ({top / flips:.0%})",
+                        f"{top2}/{flips} ({top2 / flips:.0%})",
+                        flagged,
+                        seconds,
+                    ]
+                )
+        if rows:
+            results.table(
+                "planted label flips among the most suspicious samples",
+                ["planted flips", "seed", "in the top N", "in the top 2N", "flagged", "seconds"],
+                rows,
+                show=True,
+            )
+        for arch in filter(None, args.archs.split(",")):
+            accuracy, shares = ood_figures(arch, folder, args.count, args.ood_epochs)
+            results.figure(f"{arch}: test accuracy", accuracy, f"{arch}: test accuracy {accuracy:.3f}")
             for name, (p99, p95) in shares.items():
-                print(f"| {name} | {p99:.0%} | {p95:.0%} |", flush=True)
+                results.figure(f"{arch}: {name} unfamiliar (p99)", p99)
+                results.figure(f"{arch}: {name} unfamiliar (p95)", p95)
+            results.table(
+                f"{arch} (test accuracy {accuracy:.3f}): share called unfamiliar, {args.count} images per set",
+                ["images", "unfamiliar (p99 threshold)", "unfamiliar (p95 threshold)"],
+                [[name, f"{p99:.0%}", f"{p95:.0%}"] for name, (p99, p95) in shares.items()],
+                show=True,
+            )
+    results.write(args.json)
     return 0
 
 

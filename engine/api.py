@@ -39,6 +39,7 @@ _section(
             "ACTIVATIONS",
             "OPTIMIZERS",
             "SCHEDULES",
+            "RECIPES",
             "SCHEMA_VERSION",
             "planned_epochs",
             "with_total_epochs",
@@ -156,6 +157,7 @@ _section(
         "engine.training.lr_finder": ["find_learning_rate", "LrSweep"],
         "engine.training.augmentation": ["augmentation_preview=preview"],
         "engine.training.capabilities": ["task_supports"],
+        "engine.training.recipes": ["apply_recipe", "recipe_changes", "describe_changes", "fast_presets"],
         "engine.training.metrics": ["per_class_metrics", "per_class_from_confusion"],
         "engine.runs.checkpoints": ["Checkpoint", "list_checkpoints", "latest_checkpoint"],
     },
@@ -210,6 +212,8 @@ _section(
             "GridRow",
             "GridResult",
             "GridRunStarted",
+            "GridRunRetried",
+            "GridInFlight",
             "GridRowUpdated",
             "GridFinished",
             "factor",
@@ -225,6 +229,12 @@ _section(
         ],
         "engine.experiments.grid_files": ["grid_file"],
         "engine.experiments.grid_runner": ["run_grid"],
+        "engine.experiments.executor_choice": ["grid_executor", "check_cluster_address", "ray_installed"],
+        "engine.experiments.executors": [
+            "Executor",
+            "InProcess",
+        ],
+        "engine.experiments.ray_executor": ["RayExecutor"],
         "engine.experiments.settings": ["coerce_value", "format_value"],
     },
 )
@@ -242,7 +252,15 @@ _section(
     {
         "engine.lessons.catalogue": ["Lesson", "list_lessons", "get_lesson"],
         "engine.lessons.availability": ["lesson_available", "fallback_lesson"],
-        "engine.lessons.runner": ["LessonResult", "LessonRow", "prepare_lesson", "run_lesson", "lesson_result"],
+        "engine.lessons.runner": [
+            "LessonResult",
+            "LessonRow",
+            "prepare_lesson",
+            "run_lesson",
+            "lesson_result",
+            "lesson_recipe",
+            "offers_fast_recipe",
+        ],
     },
 )
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from engine.core.errors import ConfigError
 from engine.images.decode import DEFAULT_RESAMPLE, LEGACY_RESAMPLE, Resample
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Activation = Literal["relu", "leaky_relu", "elu", "tanh", "sigmoid", "swish"]
 ACTIVATIONS: tuple[str, ...] = ("relu", "leaky_relu", "elu", "tanh", "sigmoid", "swish")
@@ -23,6 +23,8 @@ Optimizer = Literal["rmsprop", "adam", "sgd"]
 OPTIMIZERS: tuple[str, ...] = ("rmsprop", "adam", "sgd")
 Schedule = Literal["constant", "step", "cosine", "one_cycle"]
 SCHEDULES: tuple[str, ...] = ("constant", "step", "cosine", "one_cycle")
+Recipe = Literal["textbook", "fast"]
+RECIPES: tuple[str, ...] = ("textbook", "fast")
 
 
 class _Model(BaseModel):
@@ -123,12 +125,33 @@ class TrainingOptions(_Model):
     warmup_epochs: int = Field(0, ge=0, description="linear warm-up over the first N epochs of each stage")
     step_every: int = Field(10, ge=1, description="step schedule: multiply the rate by step_factor every N epochs")
     step_factor: float = Field(0.1, gt=0.0, le=1.0, description="step schedule: the factor")
+    schedule_per: Literal["epoch", "batch"] = Field(
+        "epoch", description="epoch: one rate per epoch; batch: the schedule moves on every batch (short runs)"
+    )
+    # How the loss and the evaluation see the data.
+    label_smoothing: float = Field(
+        0.0, ge=0.0, le=0.5, description="cross-entropy against targets moved this far towards uniform"
+    )
+    tta: bool = Field(
+        False,
+        description="final figures average the predictions of each image and its mirror images (the flips "
+        "the augmentation uses)",
+    )
+    # When to stop, besides the planned epochs.
+    target_accuracy: float | None = Field(
+        None, gt=0.0, le=1.0, description="stop at the first epoch whose validation accuracy reaches this"
+    )
+    # Which recipe filled these settings (a record: the settings themselves are what trains).
+    recipe: Recipe = Field("textbook", description="textbook or fast (engine.training.recipes)")
     # Speed.
     feature_cache: bool = Field(
         True, description="train only the head on cached features of a frozen, deterministic prefix"
     )
     mixed_precision: bool = False
     xla: bool = False
+    steps_per_execution: int = Field(
+        1, ge=1, le=1000, description="batches per call into TensorFlow: less Python per batch for small models"
+    )
     deterministic: bool = Field(
         False, description="TensorFlow's op determinism: the same seed gives the same history, a little slower"
     )
@@ -249,6 +272,8 @@ def _upgrade(data: dict[str, Any], as_run: bool = True) -> dict[str, Any]:
     if version < 2 and as_run and isinstance(data.get("data", {}), dict):
         # Schema 2 recorded the resample rule; every earlier run shrank its folder images with Lanczos.
         data["data"] = {"resample": LEGACY_RESAMPLE, **data.get("data", {})}
+    # Schema 3 added the recipe, the batch schedule, label smoothing, test-time augmentation, the target
+    # accuracy and steps per execution: their defaults are how every earlier run trained.
     data["schema_version"] = SCHEMA_VERSION
     return data
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from psygnal import Signal, SignalGroup
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine import ConfigError, ExperimentConfig
 
@@ -116,6 +116,29 @@ class Preferences(BaseModel):
         le=1_048_576,
         description="memory the caches may use, MB (0: a quarter of the machine's memory, at most 4 GiB)",
     )
+    grid_executor: Literal["local", "ray", "cluster"] = Field(
+        "local",
+        description="where a grid's runs train: this process, this machine in parallel (Ray), or a Ray cluster",
+    )
+    cluster_address: str = Field("", description="the Ray cluster's client address, ray://HOST:PORT")
+    grid_workers: int = Field(0, ge=0, le=1024, description="runs at once on Ray (0: one per GPU, else per core)")
+
+    @field_validator("cluster_address")
+    @classmethod
+    def _address(cls, address: str) -> str:
+        from engine import ConfigError, check_cluster_address
+
+        try:
+            return check_cluster_address(address) if address.strip() else ""
+        except ConfigError as err:
+            raise ValueError(str(err)) from None
+
+    def grid_where(self) -> tuple[str, int | None]:
+        """What `engine.grid_executor` takes: "local", "ray" or the cluster's address, and the workers."""
+        if self.grid_executor == "cluster" and not self.cluster_address:
+            raise ConfigError("enter the Ray cluster's address (ray://HOST:PORT) under Where in the Grid tab")
+        where = {"local": "local", "ray": "ray", "cluster": self.cluster_address}[self.grid_executor]
+        return where, (self.grid_workers or None) if self.grid_executor != "local" else None
 
 
 def memory_budget(preferences: Preferences) -> Any:
@@ -299,8 +322,10 @@ class GridState:
     status: str = "idle"  # idle | running | stopped | finished | failed
     grid_dir: str = ""
     total: int = 0  # planned runs (combinations × repeats)
-    current: int = -1  # index of the run training now
-    settings: dict[str, Any] = field(default_factory=dict)  # of the run training now
+    current: int = -1  # index of the run in view (its curves are the plots')
+    settings: dict[str, Any] = field(default_factory=dict)  # of the run in view
+    running: tuple[dict[str, Any], ...] = ()  # the settings of every run training now (several on Ray)
+    where: str = ""  # where the runs train, in words ("" in this process)
     cells: tuple[dict[str, Any], ...] = ()  # every combination planned, in order
     rows: tuple[Any, ...] = ()  # engine.experiments.grid.GridRow of the combinations with finished runs
 
@@ -322,6 +347,8 @@ class LessonState:
     figure: str = ""  # what the learner's run measured
     network: str = ""  # the ImageNet lesson's network
     kept_aside: bool = False  # the lesson set its own settings; the user's come back when it closes
+    fast: bool = False  # it offers "run it fast" (its architecture has a fast recipe)
+    recipe: str = "textbook"  # the recipe it is set up with: textbook | fast
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,13 @@
 of `train` plus `--vary KEY=V1,V2` (repeatable), `--repeats N` and `--grid-dir DIR`; it checks
 the whole grid (every cell's config and the data) before TensorFlow starts, prints per-run
 progress on stderr and the table (or one JSON object) on stdout. SIGINT/SIGTERM stop it like
-`train`: the current run is saved, the grid folder keeps the finished runs, and
-`layerlab-cli grid --grid-dir DIR` resumes it; the exit code is 128 + the signal's number.
+`train`: the runs in flight are saved, the grid folder keeps the finished runs, and
+`layerlab-cli grid --grid-dir DIR` resumes it (on any executor); the exit code is 128 + the
+signal's number.
+
+`--executor local|ray|ray://HOST:PORT [--workers N]` says where the runs train: in this process,
+one after another (the default); on this machine's own Ray instance, N at once; or on the Ray
+cluster at that client address (engine.experiments.executors).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from engine import (
     compare_runs,
     ensure_same_grid,
     grid_cells,
+    grid_executor,
     grid_file,
     load_dataset,
     load_grid,
@@ -65,6 +71,19 @@ def add_commands(sub: Any) -> None:
         metavar="DIR",
         help="the grid's folder (default: a new one beside the runs); an existing grid there resumes",
     )
+    g.add_argument(
+        "--executor",
+        default="local",
+        metavar="local|ray|ray://HOST:PORT",
+        help="where the runs train: local (this process, one after another; the default), ray (many at once "
+        "on this machine, each in its own process) or ray://HOST:PORT (a Ray cluster); Ray needs the ray extra",
+    )
+    g.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="runs at once on Ray (default: one per GPU, else one per core)",
+    )
     grid.add_argument("--json", action="store_true", help="print one JSON object with the rows on stdout")
     grid.set_defaults(handler=cmd_grid)
 
@@ -99,13 +118,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 # --- grid ----------------------------------------------------------------------------------------
 def cmd_grid(args: argparse.Namespace) -> int:
+    executor = grid_executor(args.executor, args.workers)
     spec = _grid_spec(args)
     _check_data(spec)
     start_tensorflow()
     cancel = CancelToken()
     progress = GridProgress(spec.repeats)
+    if args.executor != "local":
+        err(f"grid: training {executor.describe()}")
     with StopOnSignals(cancel) as stop:
-        result = run_grid(spec, progress, cancel, grid_dir=args.grid_dir)
+        result = run_grid(spec, progress, cancel, grid_dir=args.grid_dir, executor=executor)
     if args.json:
         out(json.dumps({"grid_dir": str(result.grid_dir), "rows": [asdict(row) for row in result.rows]}))
     else:

@@ -24,6 +24,7 @@ from engine import (
     get_lesson,
     lesson_available,
     list_lessons,
+    offers_fast_recipe,
     prepare_lesson,
     run_lesson,
 )
@@ -73,6 +74,13 @@ def add_commands(sub: Any) -> None:
         help="vgg16_scratch: start from VGG16's published ImageNet weights (copied by layer name)",
     )
     lesson.add_argument(
+        "--recipe",
+        choices=("textbook", "fast"),
+        default="textbook",
+        help="fast: run it fast (the fast recipe: fewer epochs, a schedule moving every batch...; the published "
+        "figure is the textbook's)",
+    )
+    lesson.add_argument(
         "--grid-dir", type=Path, metavar="DIR", help="comparisons: the grid's folder (an existing one resumes)"
     )
     lesson.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
@@ -94,6 +102,7 @@ def cmd_lessons(args: argparse.Namespace) -> int:
                 "fallback": lesson.fallback,
                 "available": available,
                 "missing": missing or None,
+                "fast_recipe": offers_fast_recipe(lesson),
             }
         )
     if args.json:
@@ -132,7 +141,7 @@ def cmd_lesson(args: argparse.Namespace) -> int:
         settings["arch.name"] = args.backbone
     if args.images and lesson.kind != "imagenet":
         raise ConfigError("--image is for the imagenet_models lesson")
-    options = {"epochs": args.epochs, "use_fallback": args.fallback, "settings": settings}
+    options = {"epochs": args.epochs, "use_fallback": args.fallback, "settings": settings, "recipe": args.recipe}
     prepare_lesson(lesson, **options)  # a bad option or missing photos: refused before TensorFlow starts
     start_tensorflow()
     err(f"lesson {lesson.name}: {lesson.title}")

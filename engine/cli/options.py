@@ -14,12 +14,15 @@ from typing import Any, get_args
 from engine import (
     ACTIVATIONS,
     OPTIMIZERS,
+    RECIPES,
     SCHEDULES,
     ArchOptions,
     Augmentation,
     DataOptions,
     ExperimentConfig,
     TrainingOptions,
+    apply_recipe,
+    describe_changes,
     get_architecture,
 )
 from engine.cli.common import EXIT_USAGE, one_line
@@ -62,6 +65,22 @@ def probability(text: str) -> float:
 
 def add_training_options(p: argparse.ArgumentParser) -> None:
     t = p.add_argument_group("training")
+    option(
+        t,
+        "--recipe",
+        "training.recipe",
+        "fast: the architecture's fast recipe fills the training settings (a schedule moving every batch, "
+        "larger batches, fewer epochs, label smoothing, flips, test-time augmentation); flags given beside it win",
+        choices=RECIPES,
+    )
+    option(
+        t,
+        "--target-accuracy",
+        "training.target_accuracy",
+        "stop at the first epoch whose validation accuracy reaches A (a finished run)",
+        type=probability,
+        metavar="A",
+    )
     option(t, "--epochs", "training.epochs", "epochs of the first stage", type=int)
     option(t, "--batch-size", "training.batch_size", "samples per batch", type=int)
     option(t, "--lr", "training.learning_rate", "learning rate", type=float)
@@ -102,6 +121,29 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     option(t, "--warmup-epochs", "training.warmup_epochs", "linear warm-up over the first N epochs", type=int)
     option(t, "--step-every", "training.step_every", "step schedule: decay every N epochs", type=int)
     option(t, "--step-factor", "training.step_factor", "step schedule: multiply the rate by this", type=float)
+    option(
+        t,
+        "--schedule-per",
+        "training.schedule_per",
+        "the schedule moves on every epoch or every batch",
+        choices=choices("training.schedule_per"),
+    )
+    option(t, "--label-smoothing", "training.label_smoothing", "cross-entropy against smoothed targets", type=float)
+    option(
+        t,
+        "--tta",
+        "training.tta",
+        "test-time augmentation: final figures average each image and its flips",
+        action="store_const",
+        const=True,
+    )
+    option(
+        t,
+        "--steps-per-execution",
+        "training.steps_per_execution",
+        "batches per call into TensorFlow (less Python per batch for small models)",
+        type=int,
+    )
     option(
         t,
         "--deterministic",
@@ -205,13 +247,25 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     arch_name = given.setdefault("arch.name", default_arch)
     preset = {f"arch.{key}": value for key, value in get_architecture(arch_name).defaults.items()}
     layer_trainable = {name: False for name in args.freeze} | {name: True for name in args.unfreeze}
-    return ExperimentConfig().updated(
+    config = ExperimentConfig().updated(
         **(preset | given),
         layer_trainable=layer_trainable,
         task=task,
         freeze_all_but=args.freeze_all_but,
         init_from=args.init_from,
     )
+    if given.get("training.recipe") == "fast":  # the recipe fills the training settings; given flags win
+        config = apply_recipe(config, "fast").updated(**given)
+    return config
+
+
+def recipe_note(args: argparse.Namespace, config: ExperimentConfig) -> str:
+    """ "fast recipe: optimizer rmsprop → adam; ..." when `--recipe fast` filled the settings, else ""."""
+    if config.training.recipe != "fast" or getattr(args, "training.recipe", None) != "fast":
+        return ""
+    plain = argparse.Namespace(**{**vars(args), "training.recipe": None})
+    changes = describe_changes(config_from_args(plain), config)
+    return "fast recipe: " + ("; ".join(changes) if changes else "the settings given were already the recipe's")
 
 
 def given_options(args: argparse.Namespace) -> list[str]:

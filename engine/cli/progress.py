@@ -10,6 +10,7 @@ from engine import (
     Event,
     Failed,
     Finished,
+    GridRunRetried,
     GridRunStarted,
     Preparing,
     Resumed,
@@ -98,9 +99,15 @@ class GridProgress:
 
     def __call__(self, event: object) -> None:
         if isinstance(event, GridRunStarted):
+            where = f" on {event.host} (pid {event.pid})" if event.host else ""
             err(
                 f"grid run {event.index + 1}/{event.total}: {settings_label(event.settings)}, "
-                f"repeat {event.repeat + 1}/{self.repeats}"
+                f"repeat {event.repeat + 1}/{self.repeats}{where}"
+            )
+        elif isinstance(event, GridRunRetried):
+            err(
+                f"grid run {event.index + 1}/{event.total}: its worker was lost (killed, or out of memory); "
+                f"starting it again (attempt {event.attempt})"
             )
         elif isinstance(event, Finished):
             self.finished += not event.cancelled

@@ -40,7 +40,13 @@ from engine.cli.common import (
     report_skipped,
     start_tensorflow,
 )
-from engine.cli.options import add_model_options, add_training_options, config_from_args, given_options
+from engine.cli.options import (
+    add_model_options,
+    add_training_options,
+    config_from_args,
+    given_options,
+    recipe_note,
+)
 from engine.cli.progress import TrainingProgress
 
 
@@ -79,6 +85,9 @@ def add_commands(sub: Any) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args) if args.resume is None else resume_config(args)
+    note = recipe_note(args, config) if args.resume is None else ""
+    if note:
+        err(note)
     budget = memory_budget(args.memory_budget)
     dataset = load_dataset(
         config.data, seed=config.training.seed, budget=budget
@@ -117,6 +126,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "misclassified": m.misclassified_count,
         "val_count": m.val_count,
         "stopped_early": result.stopped_early,
+        "reached_target": result.reached_target,
         "cancelled": result.cancelled,
         "feature_cache": result.feature_cache_used,
         "run_dir": str(result.run_dir),
@@ -128,6 +138,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         "evaluated_weights": m.evaluated_weights,
         "trainable_params": m.trainable_params,
         "seconds": m.seconds,
+        "train_seconds": m.train_seconds,
+        "recipe": config.training.recipe,
     }
     if config.task == "autoencoder":
         summary |= {
@@ -148,8 +160,13 @@ def cmd_train(args: argparse.Namespace) -> int:
             if m.test_count
             else ""
         )
+        target = (
+            f"target {config.training.target_accuracy:g} reached at epoch {m.epochs_run}  "
+            if result.reached_target
+            else ""
+        )
         out(
-            f"val_accuracy {fmt(m.val_accuracy)}  val_loss {fmt(m.val_loss)}  {test}"
+            f"val_accuracy {fmt(m.val_accuracy)}  val_loss {fmt(m.val_loss)}  {test}{target}"
             f"misclassified {m.misclassified_count}/{m.val_count}  run {printable(result.run_dir)}"
         )
     if stop.received is not None:

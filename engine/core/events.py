@@ -81,6 +81,7 @@ class BatchEnd:
     seconds: float  # since training started
     recent_loss: float = float("nan")
     recent_accuracy: float = float("nan")
+    elapsed_seconds: float = float("nan")  # seconds of training so far (EpochRecord.elapsed_seconds' clock)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class EpochEnd:
     seconds: float  # this epoch's duration
     stage: int = 1
     learning_rate: float | None = None  # the rate in force during this epoch (schedules: see TrainingOptions)
+    elapsed_seconds: float = float("nan")  # seconds of training at this epoch's end (EpochRecord.elapsed_seconds)
 
 
 @dataclass(frozen=True)

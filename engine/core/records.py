@@ -55,6 +55,10 @@ class EpochRecord(_RunFile):
     stage: int = Field(1, ge=0)
     partial: bool = False  # the epoch was cut short by a stop
     learning_rate: Measure = None  # the rate in force during the epoch (None: files written before it was recorded)
+    # Seconds of training when the epoch ended: the epochs' own time, validation included, from the
+    # first epoch's start (loading, building, decoding, feature extraction and pauses left out; a
+    # resumed run goes on counting). None: files written before it was recorded.
+    elapsed_seconds: float | None = Field(None, ge=0.0)
 
 
 class Misclassified(_RunFile):
@@ -105,6 +109,15 @@ class RunMetrics(_RunFile):
     trainable_params: int | None = None
     total_params: int | None = None
     seconds: float | None = Field(None, ge=0.0)  # wall time of the whole run: loading, training, evaluation
+    # Training time alone (`EpochRecord.elapsed_seconds` of the last epoch), and the seconds at each
+    # epoch's end (None / empty in files written before they were recorded).
+    train_seconds: float | None = Field(None, ge=0.0)
+    elapsed_seconds: list[float] = []
+    # `training.target_accuracy`: the run ended at the first epoch whose validation accuracy reached it.
+    reached_target: bool = False
+    # Test-time augmentation: the final validation and test figures average this many views of each
+    # image (1: the image alone).
+    tta_views: int = 1
     failed: str | None = None
     failed_kind: str | None = None
     # Insight: the per-class table of the validation (and test) data, and how many

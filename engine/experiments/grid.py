@@ -1,11 +1,12 @@
 """Ablation grids: every combination of a few settings, each trained `repeats` times.
 
 A grid is a queue of ordinary runs: `run_grid` trains each cell (one combination of the factors'
-values) once per repeat with seed = base seed + repeat, one run after another, through the same
-`engine.training.train` as a single training, so every run is a normal run folder. The order is
-repeat by repeat (all cells with the first seed, then all with the next), so the table has a
-figure for every row early. Between runs the Keras session is cleared: a grid of many runs holds
-no more memory than a grid of two (docs/benchmarks.md).
+values) once per repeat with seed = base seed + repeat, through the same `engine.training.train`
+as a single training, so every run is a normal run folder. The order is repeat by repeat (all
+cells with the first seed, then all with the next), so the table has a figure for every row
+early. Where the runs train is the executor's business (engine.experiments.executors): one after
+another in this process by default (the Keras session cleared between runs: a grid of many runs
+holds no more memory than a grid of two, docs/benchmarks.md), or many at once on Ray.
 
 The grid's folder holds `grid.json` (engine.experiments.grid_files), rewritten after each run: a
 stopped grid keeps its finished runs, and `run_grid` with the same `grid_dir` resumes with the
@@ -149,6 +150,34 @@ class GridRunStarted:
     cell: int
     repeat: int
     settings: dict[str, Any]
+    host: str = ""  # the machine of the Ray worker training it ("": this process)
+    pid: int | None = None  # ... and its process
+    attempt: int = 1  # 2: its first worker was lost (killed, out of memory) and it started again
+
+
+@dataclass(frozen=True)
+class GridRunRetried:
+    """A run's worker died mid-run (killed, out of memory): the run starts again from the start
+    on another worker, once; a second loss makes it a failed run and the grid goes on."""
+
+    index: int
+    total: int
+    settings: dict[str, Any]
+    attempt: int  # the attempt starting now (2)
+
+
+@dataclass(frozen=True)
+class GridInFlight:
+    """Which runs are training right now (several at once on Ray; emitted when the set changes).
+
+    The runs' own events reach the observer one run after another, each after its
+    `GridRunStarted`, as in this process: while the run in view trains, the others' events are
+    held and follow, in full, when it ends. This event is what shows the others meanwhile."""
+
+    runs: tuple[int, ...]  # their indices
+    cells: tuple[int, ...]  # the cell of each
+    done: int  # runs of the grid finished so far (this call and before)
+    total: int
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ two changes that make them read as a lesson does:
   (which then is not listed apart): "dropout 0 against 0.5" is one setting, not two fields.
 - `augmentation` (grids only) switches the whole augmentation on or off: on is the base
   config's augmentation when it has one, else `DEFAULT_AUGMENTATION` (no flips: safe for digits).
+- `training.recipe` "fast" fills the training settings with the architecture's fast recipe
+  (engine.training.recipes), so `--vary training.recipe=textbook,fast` compares the two ways of
+  training the same network; the other settings of the combination still win.
 
 Cheap: nothing here imports TensorFlow.
 """
@@ -25,6 +28,7 @@ from pydantic import TypeAdapter, ValidationError
 from engine.architectures import get_architecture, list_architectures
 from engine.config import ArchOptions, Augmentation, DataOptions, ExperimentConfig, TrainingOptions
 from engine.core.errors import ArchitectureError, ConfigError
+from engine.training.recipes import apply_recipe
 
 DROPOUT = "arch.dropout"
 AUGMENTATION = "augmentation"
@@ -50,6 +54,7 @@ SHORT_NAMES = {
     "data.validation": "validate on",
     "freeze_all_but": "train last",
     "augmentation": "aug",
+    "training.recipe": "",
     "arch.head_units": "head",
     "arch.freeze_base": "frozen base",
     "arch.fine_tune_last": "fine-tune last",
@@ -155,8 +160,13 @@ def apply_settings(base: ExperimentConfig, settings: dict[str, Any]) -> Experime
                 (base.augmentation if base.augmentation.enabled else DEFAULT_AUGMENTATION) if value else Augmentation()
             )
             changes[AUGMENTATION] = augmentation.model_dump()
-        elif key != "arch.name":
+        elif key not in ("arch.name", "training.recipe"):
             changes[key] = value
+    if settings.get("training.recipe") == "fast":
+        first = {k: v for k, v in changes.items() if k.startswith("arch.") or k.startswith("data.")}
+        return apply_recipe(base.updated(**first), "fast").updated(**changes)
+    if "training.recipe" in settings:
+        changes["training.recipe"] = settings["training.recipe"]
     return base.updated(**changes)
 
 

@@ -29,6 +29,7 @@ from engine.inference.imagenet import ImagenetClassifier
 from engine.lessons.availability import _backbone_side, fallback_lesson, missing_for
 from engine.lessons.catalogue import Lesson
 from engine.runs.folders import read_metrics
+from engine.training.recipes import apply_recipe, describe_changes, recipe_changes
 
 if TYPE_CHECKING:
     from engine.training.trainer import TrainResult
@@ -90,15 +91,20 @@ def prepare_lesson(
     use_fallback: bool = False,
     settings: dict[str, Any] | None = None,
     imagenet_weights: bool = False,
+    recipe: str = "textbook",
 ) -> tuple[Lesson, str]:
-    """The lesson as it will run, and a note (fallback, weights): the fallback first, then the
-    given settings, then `epochs` (each stage's, for a two-stage lesson)."""
+    """The lesson as it will run, and a note (fallback, weights, recipe): the fallback first, then
+    the given settings, then the recipe ("fast": `lesson_recipe`), then `epochs` (each stage's,
+    for a two-stage lesson)."""
     note = ""
     if use_fallback:
         lesson, note = fallback_lesson(lesson)
     elif not lesson.data_chosen:
         raise ConfigError(_with_fallback_hint(lesson, "; ".join(missing_for(lesson))))
     lesson = lesson.with_settings(dict(settings or {}))
+    if recipe != "textbook":
+        lesson, changed = lesson_recipe(lesson, recipe)
+        note = "; ".join(n for n in (note, changed) if n)
     if epochs is not None:
         if epochs < 1:
             raise ConfigError(f"epochs must be at least 1, not {epochs}")
@@ -110,6 +116,38 @@ def prepare_lesson(
         lesson = _from_imagenet_weights(lesson)
         note = "; ".join(n for n in (note, "started from the published ImageNet weights") if n)
     return lesson, note
+
+
+def lesson_recipe(lesson: Lesson, recipe: str) -> tuple[Lesson, str]:
+    """The lesson trained by `recipe` (engine.training.recipes), and what it changed. A comparison
+    trains every row with the recipe of the architecture of its first row (its factors still vary
+    what they vary). `ConfigError` for a lesson without one (`offers_fast_recipe`)."""
+    base = lesson.base_config
+    arch = _first_arch(lesson)
+    fast = apply_recipe(base.updated(**{"arch.name": arch}), recipe).updated(**{"arch.name": base.arch.name})
+    if recipe == "textbook":
+        return lesson.with_config(fast), ""
+    changes = describe_changes(base, fast)
+    return lesson.with_config(fast), f"{recipe} recipe: " + "; ".join(changes)
+
+
+def offers_fast_recipe(lesson: Lesson) -> bool:
+    """Whether the lesson trains an architecture that has a fast recipe ("run it fast")."""
+    if lesson.kind not in ("train", "grid"):
+        return False
+    try:
+        recipe_changes(lesson.base_config.updated(**{"arch.name": _first_arch(lesson)}))
+    except ConfigError:
+        return False
+    return True
+
+
+def _first_arch(lesson: Lesson) -> str:
+    """The architecture of the lesson's (first) run: a comparison's first `arch.name` level."""
+    if lesson.grid is not None:
+        for level in (f for f in lesson.grid.factors if f.key == "arch.name"):
+            return str(level.values[0])
+    return lesson.base_config.arch.name
 
 
 def _from_imagenet_weights(lesson: Lesson) -> Lesson:
@@ -161,17 +199,23 @@ def run_lesson(
     images: Sequence[Any] | None = None,
     imagenet_weights: bool = False,
     grid_dir: str | Path | None = None,
+    recipe: str = "textbook",
 ) -> LessonResult:
     """Run `lesson` (synchronous, any thread; events through `observer`, stopped by `cancel`).
 
     `use_fallback`: on its fallback data (see `fallback_lesson`). `settings`: dotted settings
     applied to its config (`{"data.limit": 500}`). `images`: the photos of the "imagenet" kind
     (default: scikit-learn's two sample photographs). `imagenet_weights`: vgg16_scratch starts
-    from VGG16's ImageNet weights. Raises `LayerLabError` (one line, naming what to download
+    from VGG16's ImageNet weights. `recipe`: "fast" trains it with the fast recipe (`lesson_recipe`). Raises `LayerLabError` (one line, naming what to download
     and where, and the fallback) before training anything when the data or weights are missing;
     a run that fails later is in `LessonResult.failed`."""
     prepared, note = prepare_lesson(
-        lesson, epochs=epochs, use_fallback=use_fallback, settings=settings, imagenet_weights=imagenet_weights
+        lesson,
+        epochs=epochs,
+        use_fallback=use_fallback,
+        settings=settings,
+        imagenet_weights=imagenet_weights,
+        recipe=recipe,
     )
     observer, cancel = observer or ignore, cancel or CancelToken()
     if prepared.kind == "imagenet":

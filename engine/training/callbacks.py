@@ -75,7 +75,11 @@ class EngineCallback(keras.callbacks.Callback):
         stage: int,
         t0: float,
         on_epoch: Callable[[EpochRecord], None] | None = None,
+        elapsed_before: float = 0.0,
+        paused_seconds: Callable[[], float] = lambda: 0.0,
     ) -> None:
+        """`elapsed_before`: seconds of training before this `fit` (earlier stages, the run a
+        resume goes on with); `paused_seconds`: the time held by Pause so far (not training)."""
         super().__init__()
         self.observer = observer
         self.cancel = cancel
@@ -88,12 +92,16 @@ class EngineCallback(keras.callbacks.Callback):
         self.history: list[EpochRecord] = []
         self._epoch = 0
         self._epoch_t0 = t0
+        self.elapsed = elapsed_before
+        self._paused = paused_seconds
+        self._paused_at_start = 0.0
         self._last_emit = 0.0
         self._emitted = _RunningSums()
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch
         self._epoch_t0 = time.perf_counter()
+        self._paused_at_start = self._paused()
         self._emitted = _RunningSums()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
@@ -111,8 +119,20 @@ class EngineCallback(keras.callbacks.Callback):
                 float(logs.get("accuracy", math.nan)),
             )  # NaN: no accuracy (an autoencoder)
             recent_loss, recent_accuracy = self._emitted.advance(batch + 1, loss, accuracy)
+            held = self._paused() - self._paused_at_start
+            elapsed = self.elapsed + max(0.0, now - self._epoch_t0 - held)
             self.observer(
-                BatchEnd(self._epoch, batch, self.steps, loss, accuracy, now - self.t0, recent_loss, recent_accuracy)
+                BatchEnd(
+                    self._epoch,
+                    batch,
+                    self.steps,
+                    loss,
+                    accuracy,
+                    now - self.t0,
+                    recent_loss,
+                    recent_accuracy,
+                    elapsed,
+                )
             )
         if self.cancel.cancelled:
             self.model.stop_training = True
@@ -132,9 +152,16 @@ class EngineCallback(keras.callbacks.Callback):
         # Without validation data Keras logs no val_* figures: NaN in the event, null in the file.
         figures = {key: float(logs.get(key, math.nan)) for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
         seconds = time.perf_counter() - self._epoch_t0
+        self.elapsed += max(0.0, seconds - (self._paused() - self._paused_at_start))
         rate = current_learning_rate(self.model)
         entry = EpochRecord(
-            epoch=epoch, seconds=seconds, stage=self.stage, partial=self.cancel.cancelled, learning_rate=rate, **figures
+            epoch=epoch,
+            seconds=seconds,
+            stage=self.stage,
+            partial=self.cancel.cancelled,
+            learning_rate=rate,
+            elapsed_seconds=round(self.elapsed, 4),
+            **figures,
         )
         self.history.append(entry)
         if self.on_epoch is not None:
@@ -150,5 +177,22 @@ class EngineCallback(keras.callbacks.Callback):
                 seconds,
                 self.stage,
                 rate,
+                self.elapsed,
             )
         )
+
+
+class TargetStop(keras.callbacks.Callback):
+    """Ends `fit` after the first epoch whose validation accuracy reaches `target` (a finished
+    run, not a stopped one: its model is evaluated and saved as at the planned end)."""
+
+    def __init__(self, target: float) -> None:
+        super().__init__()
+        self.target = target
+        self.reached_epoch: int | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        accuracy = (logs or {}).get("val_accuracy")
+        if accuracy is not None and math.isfinite(accuracy) and accuracy >= self.target:
+            self.reached_epoch = epoch
+            self.model.stop_training = True

@@ -24,7 +24,7 @@ ones) against `noisy_input_error` (the noisy images themselves against the clean
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import tensorflow as tf
@@ -33,11 +33,11 @@ from engine.architectures import get_architecture, list_architectures
 from engine.architectures.capsnet import MarginLoss
 from engine.architectures.outputs import as_probabilities
 from engine.architectures.registry import frozen_random_base
-from engine.caches.features import FeatureArray, FeatureOverflow, FeatureSet
+from engine.caches.features import FeatureArray, FeatureCache, FeatureOverflow, FeatureSet
 from engine.config import ExperimentConfig
-from engine.core.cancel import Cancelled
+from engine.core.cancel import Cancelled, CancelToken
 from engine.core.errors import ArchitectureError, ConfigError
-from engine.core.events import Preparing
+from engine.core.events import Observer, Preparing
 from engine.core.files import format_bytes
 from engine.core.records import RunMetrics
 from engine.datasets.decisions import AppliedDecisions, honour_decisions
@@ -50,10 +50,23 @@ from engine.training.callbacks import PreparingReporter
 from engine.training.evaluation import final_metrics
 from engine.training.failures import TrainingFailure
 from engine.training.insight import after_training
+from engine.training.losses import SmoothedSparseCrossentropy, averaged_forward, tta_flips
 from engine.training.testing import final_test_figures
 
-if TYPE_CHECKING:
-    from engine.training.trainer import Trainer
+
+class Trainer(Protocol):
+    """What a task reads of the training it serves (engine.training.trainer.Trainer): the config,
+    the data, the model, the caller's feature cache, cancellation and events, the result so far."""
+
+    config: ExperimentConfig
+    dataset: Any
+    model: Any
+    features: FeatureCache
+    cancel: CancelToken
+    observer: Observer
+    result: Any  # engine.training.trainer.TrainResult
+    restored_epoch: int | None
+
 
 EVALUATION_BATCH = 256
 
@@ -90,14 +103,17 @@ def task_for(config: ExperimentConfig) -> TrainingTask:
     return ClassifierTask()
 
 
-def loss_for(arch_name: str) -> Any:
+def loss_for(arch_name: str, label_smoothing: float = 0.0) -> Any:
     """What `model.compile(loss=...)` gets for the classifier `arch_name` (`ArchInfo.loss`):
-    sparse categorical cross-entropy, or CapsNet's margin loss, which reads capsule lengths."""
+    sparse categorical cross-entropy (smoothed when `label_smoothing` > 0), or CapsNet's margin
+    loss, which reads capsule lengths (and is never smoothed)."""
     declared = get_architecture(arch_name).loss
     if declared == "margin":
         return MarginLoss()
     if declared == "reconstruction":
         raise ConfigError(f"{arch_name} is an autoencoder: train it with task autoencoder (--task autoencoder)")
+    if label_smoothing > 0:
+        return SmoothedSparseCrossentropy(label_smoothing)
     return "sparse_categorical_crossentropy"
 
 
@@ -132,7 +148,7 @@ class ClassifierTask:
         return self.applied.dataset, self.applied.note
 
     def compile_args(self, config: ExperimentConfig) -> dict[str, Any]:
-        return {"loss": loss_for(config.arch.name), "metrics": ["accuracy"]}
+        return {"loss": loss_for(config.arch.name, config.training.label_smoothing), "metrics": ["accuracy"]}
 
     def notes(self, trainer: Trainer) -> list[str]:
         config, ds = trainer.config, trainer.dataset
@@ -238,7 +254,10 @@ class ClassifierTask:
             return RunMetrics(val_count=len(ds.y_val))
         probabilities = self._val_probabilities(trainer)
         metrics = final_metrics(probabilities, ds, result.history, trainer.restored_epoch)
-        test = final_test_figures(trainer.model, ds, trainer.config, metrics, cancelled=result.cancelled)
+        metrics = metrics.model_copy(update={"tta_views": len(self._flips(trainer))})
+        test = final_test_figures(
+            trainer.model, ds, trainer.config, metrics, cancelled=result.cancelled, flips=self._flips(trainer)
+        )
         metrics, _ = after_training(
             metrics,
             model=trainer.model,
@@ -258,8 +277,15 @@ class ClassifierTask:
         plan, features = self.cached
         return plan.head_features, features
 
+    def _flips(self, trainer: Trainer) -> list[tuple[bool, bool]]:
+        """The views the final figures average (the image alone without test-time augmentation;
+        cached features have no images to mirror)."""
+        tta = trainer.config.training.tta and self.cached is None
+        return tta_flips(trainer.config.augmentation, tta)
+
     def _val_probabilities(self, trainer: Trainer) -> np.ndarray:
-        """Validation outputs of the trained model (from cached features when there are some)."""
+        """Validation outputs of the trained model (from cached features when there are some;
+        averaged over the test-time augmentation's views when it is on)."""
         size = trainer.config.training.batch_size
         model, ds = trainer.model, trainer.dataset
         if self.cached is not None:
@@ -268,7 +294,7 @@ class ClassifierTask:
             forward = compiled_call(head)
         else:
             batches = ds.tf_dataset("validation", size).map(lambda x, y: x)
-            forward = compiled_call(model)
+            forward = averaged_forward(model, self._flips(trainer))
         outputs = [np.asarray(forward(batch), np.float64) for batch in batches]
         return as_probabilities(model, np.concatenate(outputs)) if outputs else np.zeros((0, ds.num_classes))
 

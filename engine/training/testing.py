@@ -16,21 +16,28 @@ import numpy as np
 from engine.architectures.outputs import as_probabilities
 from engine.config import ExperimentConfig
 from engine.core.records import RunMetrics
-from engine.runtime.graphs import compiled_call
 from engine.training.evaluation import figures_of_test_split
+from engine.training.losses import averaged_forward
 
 
 def final_test_figures(
-    model: Any, dataset: Any, config: ExperimentConfig, validation: RunMetrics, *, cancelled: bool
+    model: Any,
+    dataset: Any,
+    config: ExperimentConfig,
+    validation: RunMetrics,
+    *,
+    cancelled: bool,
+    flips: list[tuple[bool, bool]] | None = None,
 ) -> dict[str, Any]:
-    """The `RunMetrics` fields about the test split (an empty dict: nothing to add)."""
+    """The `RunMetrics` fields about the test split (an empty dict: nothing to add). `flips`: the
+    views of test-time augmentation to average (default: the image alone)."""
     if config.data.validation == "test":
         return validation_as_test(validation)
     if cancelled or dataset.y_test is None or not len(dataset.y_test):
         return {}
     batches = dataset.tf_dataset("test", config.training.batch_size).map(lambda x, y: x)
     return figures_of_test_split(
-        probabilities(model, batches, dataset.num_classes), dataset.y_test, dataset.num_classes
+        probabilities(model, batches, dataset.num_classes, flips), dataset.y_test, dataset.num_classes
     )
 
 
@@ -48,9 +55,12 @@ def validation_as_test(validation: RunMetrics) -> dict[str, Any]:
     }
 
 
-def probabilities(model: Any, batches: Any, num_classes: int) -> np.ndarray:
-    """The model's softmax outputs over a dataset of image batches (inference mode)."""
+def probabilities(
+    model: Any, batches: Any, num_classes: int, flips: list[tuple[bool, bool]] | None = None
+) -> np.ndarray:
+    """The model's softmax outputs over a dataset of image batches (inference mode), averaged over
+    the mirrorings `flips` (test-time augmentation; default: the image alone)."""
 
-    forward = compiled_call(model)
+    forward = averaged_forward(model, flips or [(False, False)])
     outputs = [np.asarray(forward(batch), np.float64) for batch in batches]
     return as_probabilities(model, np.concatenate(outputs)) if outputs else np.zeros((0, num_classes))

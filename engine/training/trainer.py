@@ -44,7 +44,7 @@ from engine.runs.files import history_to_json
 from engine.runtime import devices
 from engine.runtime.determinism import op_determinism
 from engine.runtime.graphs import forget_custom_gradients
-from engine.training.callbacks import EngineCallback
+from engine.training.callbacks import EngineCallback, TargetStop
 from engine.training.continuation import Keeper, StartPoint, make_keeper, prepare_fit, restore_model, starting_point
 from engine.training.failures import TrainingFailure, failure_of
 from engine.training.optimizers import make_optimizer
@@ -72,6 +72,7 @@ class TrainResult:
     spec: PreprocessSpec | None = None
     dataset: Any = None
     feature_cache_used: bool = False
+    reached_target: bool = False  # stopped at the first epoch reaching `training.target_accuracy`
     checkpoint_seconds: float = 0.0  # spent capturing and writing checkpoints (their cost)
 
 
@@ -168,7 +169,7 @@ class Trainer:
             self.start = starting_point(run_dir, resume, start_from)
             self._prepare(dataset, run_dir, runs_root)
             for stage in self.stages():
-                if self.cancel.cancelled or self.result.stopped_early:
+                if self.cancel.cancelled or self.result.stopped_early or self.result.reached_target:
                     break
                 if self.start is None or stage.first_epoch + stage.epochs > self.start.first_epoch:
                     self._run_stage(stage)
@@ -242,6 +243,7 @@ class Trainer:
         fitted.compile(
             optimizer=make_optimizer(self.config.training, stage.learning_rate),
             jit_compile=self.config.training.xla,
+            steps_per_execution=self.config.training.steps_per_execution,
             **self.task.compile_args(self.config),
         )
         train_ds, first_epoch = prepare_fit(
@@ -255,6 +257,7 @@ class Trainer:
             self.observer,
             total_epochs,
         )
+        pausing = pause_callbacks(self.pause, self.cancel, self.observer)
         callback = EngineCallback(
             self.observer,
             self.cancel,
@@ -263,12 +266,18 @@ class Trainer:
             stage=stage.number,
             t0=self.t0,
             on_epoch=self._record_epoch,
+            elapsed_before=training_seconds(self.result.history),
+            paused_seconds=lambda: sum(p.paused_seconds for p in pausing),
         )
         callbacks: list[Any] = [
-            schedule_callback(stage.first_epoch, stage.epochs, stage.learning_rate, self.config.training),
+            schedule_callback(stage.first_epoch, stage.epochs, stage.learning_rate, self.config.training, steps),
             callback,
-            *pause_callbacks(self.pause, self.cancel, self.observer),
+            *pausing,
         ]
+        target = None
+        if self.config.training.target_accuracy is not None and val_ds is not None:
+            target = TargetStop(self.config.training.target_accuracy)
+            callbacks.append(target)
         stopper = None
         if self.config.training.early_stopping and val_ds is not None:
             stopper = keras.callbacks.EarlyStopping(
@@ -292,6 +301,8 @@ class Trainer:
             self.result.cancelled = True
         if stopper is not None and stopper.stopped_epoch > 0:
             self.result.stopped_early = True
+        if target is not None and target.reached_epoch is not None and not self.cancel.cancelled:
+            self.result.reached_target = True
         # Keras restores the best weights at the end of `fit` whenever it kept some, stopped or not.
         self.restored_epoch = stopper.best_epoch if stopper is not None and stopper.best_weights is not None else None
 
@@ -335,6 +346,9 @@ class Trainer:
                 "trainable_params": trainable,
                 "total_params": trainable + frozen,
                 "seconds": round(elapsed, 3),
+                "train_seconds": training_seconds(result.history) if result.history else None,
+                "elapsed_seconds": [e.elapsed_seconds for e in result.history if e.elapsed_seconds is not None],
+                "reached_target": result.reached_target,
             }
         )
         runs.write_json(result.run_dir / runs.HISTORY, history_to_json(result.history))
@@ -356,3 +370,12 @@ class Trainer:
             except OSError:
                 pass
         self.observer(Failed(reason, kind, str(result.run_dir or "")))
+
+
+def training_seconds(history: list[EpochRecord]) -> float:
+    """Seconds of training the epochs of `history` took: the last one's `elapsed_seconds`, or for
+    epochs recorded before it existed (a resumed old run) the sum of their durations."""
+    if not history:
+        return 0.0
+    last = history[-1].elapsed_seconds
+    return float(last) if last is not None else float(sum(entry.seconds for entry in history))

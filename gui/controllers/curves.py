@@ -8,6 +8,7 @@ only draws them. Per-batch points go straight to the view as they come.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -17,7 +18,9 @@ from gui.session import CurvesState, Session
 
 class CurvesView(Protocol):
     def show_curves(self, state: CurvesState) -> None: ...
-    def add_batch(self, epoch: int, step: int, steps: int, loss: float, accuracy: float) -> None: ...
+    def add_batch(
+        self, epoch: int, step: int, steps: int, loss: float, accuracy: float, seconds: float = math.nan
+    ) -> None: ...
 
 
 class CurvesController:
@@ -61,8 +64,11 @@ class CurvesController:
         self.begin("", 0, None, placeholder=placeholder)
 
     # --- as a training goes -----------------------------------------------------------------------------
-    def add_batch(self, epoch: int, step: int, steps: int, loss: float, accuracy: float) -> None:
-        self.view.add_batch(epoch, step, steps, loss, accuracy)
+    def add_batch(
+        self, epoch: int, step: int, steps: int, loss: float, accuracy: float, seconds: float = math.nan
+    ) -> None:
+        """One batch's figures; `seconds`: of training so far (the x of the seconds axis)."""
+        self.view.add_batch(epoch, step, steps, loss, accuracy, seconds)
 
     def add_epoch(self, record: Any, summary: str = "") -> None:
         """One more epoch (an `EpochRecord`, or an event with its fields)."""
@@ -112,4 +118,10 @@ def _record(entry: Any) -> Any:
         seconds=max(0.0, getattr(entry, "seconds", 0.0) or 0.0),
         stage=getattr(entry, "stage", 1),
         learning_rate=getattr(entry, "learning_rate", None),
+        elapsed_seconds=_seconds(getattr(entry, "elapsed_seconds", None)),
     )
+
+
+def _seconds(value: Any) -> float | None:
+    """Seconds of training, or None when the event had none (NaN)."""
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) and value >= 0 else None

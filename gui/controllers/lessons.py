@@ -10,7 +10,9 @@ afterwards. A lesson whose data is not on disk changes nothing until the learner
 embedded digits or generated shapes instead (the card then says the published figure does not
 apply). When the run ends, the card shows the learner's figure beside the published one. The
 ImageNet lesson trains nothing: it puts the chosen network, as published, in
-`session.classifier`, so dropped photos get its top 5 of 1000 classes.
+`session.classifier`, so dropped photos get its top 5 of 1000 classes. A lesson whose network has a
+fast recipe can also be run fast: the same network, its training settings filled by the fast recipe
+(visible in the Training tab), and the card says which recipe the figure is of.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from engine import LayerLabError, fallback_lesson, get_lesson, lesson_available, list_lessons
+from engine import (
+    LayerLabError,
+    fallback_lesson,
+    get_lesson,
+    lesson_available,
+    lesson_recipe,
+    list_lessons,
+    offers_fast_recipe,
+)
 from gui.controllers.current import CurrentModelController
 from gui.controllers.grid import GridController
 from gui.controllers.training import TrainingController, TrainingCrash
@@ -56,7 +66,8 @@ class LessonsController:
         self.training = training
         self.grid = grid
         self.view = view
-        self._lesson: Any = None  # engine.lessons.Lesson as set up (its fallback when chosen)
+        self._lesson: Any = None  # engine.lessons.Lesson as set up (its fallback when chosen; fast when run fast)
+        self._textbook: Any = None  # the same lesson with its own (textbook) settings
         self._kept: tuple[Any, Any] | None = None  # the user's (config, grid plan) while a lesson has its own
         self._figure = runner.slot("lesson-figure", "io")
         self._network = runner.slot("imagenet-network", "engine")
@@ -73,6 +84,7 @@ class LessonsController:
             return
         lesson = get_lesson(name)
         self._lesson = lesson
+        self._textbook = lesson
         network = lesson.base_config.arch.name if lesson.kind == "imagenet" else ""
         ok, missing = lesson_available(lesson) if lesson.kind != "imagenet" else self._network_available(network)
         self.session.update(
@@ -88,6 +100,8 @@ class LessonsController:
             fallback_note="",
             figure="",
             network=network,
+            fast=offers_fast_recipe(lesson),
+            recipe="textbook",
         )
         if ok and lesson.kind != "imagenet":
             self._apply(lesson)
@@ -103,9 +117,9 @@ class LessonsController:
         except LayerLabError as err:
             self.session.say(f"Lesson: {err}", "warning", topic="lesson")
             return
-        self._lesson = lesson
+        self._lesson = self._textbook = lesson
         self._apply(lesson)
-        self.session.update("lesson", status="ready", fallback_note=note, figure="")
+        self.session.update("lesson", status="ready", fallback_note=note, figure="", recipe="textbook")
 
     def run_fallback(self) -> None:
         self.use_fallback()
@@ -121,8 +135,10 @@ class LessonsController:
             "lesson", network=network, status="ready" if ok else "unavailable", missing=missing, figure=""
         )
 
-    def run(self) -> None:
-        """Run the lesson as set up: the grid, the training, or (ImageNet) load the network."""
+    def run(self, recipe: str = "textbook") -> None:
+        """Run the lesson as set up: the grid, the training, or (ImageNet) load the network.
+        `recipe` "fast": run it fast (its settings filled by the fast recipe first; "textbook"
+        puts the lesson's own settings back when they were)."""
         state = self.session.lesson
         if state.status not in ("ready", "finished", "failed") or self._lesson is None:
             if state.status == "unavailable":
@@ -133,11 +149,29 @@ class LessonsController:
             return
         if self.training.running or self.training.busy:
             return
+        if recipe != state.recipe and not self._set_recipe(recipe):
+            return
         self.session.update("lesson", status="running", figure="")
         if state.kind == "grid":
             self.grid.run()
         else:
             self.training.start()
+
+    def _set_recipe(self, recipe: str) -> bool:
+        """Set the lesson up with `recipe` (its settings into the config); False if it has none."""
+        if recipe == "fast":
+            try:
+                lesson, note = lesson_recipe(self._textbook, "fast")
+            except LayerLabError as err:
+                self.session.say(f"Lesson: {err}", "warning", topic="lesson")
+                return False
+            self.session.status(note[0].upper() + note[1:], 10000)
+        else:
+            lesson = self._textbook
+        self._lesson = lesson
+        self._apply(lesson)
+        self.session.update("lesson", recipe=recipe)
+        return True
 
     def close(self) -> None:
         """Close the lesson; the user's own settings (kept aside when it set its own) come back."""

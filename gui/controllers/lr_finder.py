@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from engine import LrProbe
+from engine import LrProbe, task_supports
 from gui.controllers.training import TrainingController, TrainingJob
 from gui.jobs import training as training_jobs
 from gui.session import Session
@@ -43,6 +43,13 @@ class LrFinderController:
             )
             return
         config = self.session.config.config
+        if not task_supports(config.task, "lr_finder"):  # the engine says which tasks it sweeps
+            self.session.say(
+                "The learning-rate finder sweeps classifiers; choose a rate for an autoencoder by hand.",
+                "warning",
+                topic="lr",
+            )
+            return
         self.view.show_running(
             f"Sweeping the learning rate of {config.arch.name} over {self.steps} batches of "
             f"{config.training.batch_size}…"

@@ -310,7 +310,7 @@ class TrainingController:
         # at every new epoch and draws a saw-tooth).
         loss = event.recent_loss if math.isfinite(event.recent_loss) else event.loss
         accuracy = event.recent_accuracy if math.isfinite(event.recent_accuracy) else event.accuracy
-        self.curves.add_batch(event.epoch, event.step, event.steps, loss, accuracy)
+        self.curves.add_batch(event.epoch, event.step, event.steps, loss, accuracy, event.elapsed_seconds)
         self._progress(
             event.epoch,
             (event.step + 1) / max(1, event.steps),
@@ -376,13 +376,25 @@ class TrainingController:
             if metrics.val_count and not finite(getattr(metrics, "reconstruction_error", None))
             else ""
         )
+        reached = getattr(metrics, "reached_target", False) and not event.cancelled
         what = (
             "Stopped"
             if event.cancelled
+            else "Reached the target accuracy"
+            if reached
             else ("Stopped early (no more improvement)" if event.stopped_early else "Finished")
         )
-        short = "Stopped" if event.cancelled else ("Stopped early" if event.stopped_early else "Finished")
+        short = (
+            "Stopped"
+            if event.cancelled
+            else "Reached the target"
+            if reached
+            else ("Stopped early" if event.stopped_early else "Finished")
+        )
         epochs = f"{event.epochs_run} epoch{'s' if event.epochs_run != 1 else ''}"
+        trained = getattr(metrics, "train_seconds", None)
+        if finite(trained):
+            epochs += f" ({format_seconds(trained)} of training)"
         between_runs = self._job.queue and not event.cancelled
         self._set(
             status="preparing" if between_runs else "stopped" if event.cancelled else "finished",

@@ -114,8 +114,10 @@ def run_grid(
     resources: Resources,
     spec: Any,
     grid_dir: str | None,
+    executor: Any = None,
 ) -> Any:
-    """A grid of ordinary runs, one after another; the runs' and the grid's events are reported."""
+    """A grid of ordinary runs on `executor` (an `engine.Executor`; None: one after another in
+    this process); the runs' and the grid's events are reported."""
     load_engine()
     from engine import run_grid as run  # TensorFlow: only in the worker, once the engine is loaded
 
@@ -125,5 +127,6 @@ def run_grid(
         task.cancel_token,
         grid_dir=Path(grid_dir) if grid_dir else None,
         runs_root=runs_root,
+        executor=executor,
         **resources.train_kwargs,
     )

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QPush
 
 from engine import format_value
 from gui import theme
-from gui.panels.plots import MetricPlot
+from gui.panels.plots import MetricPlot, XAxisChoice
 from gui.text import format_seconds, setting_name
 from gui.widgets import ElidedLabel, heading, panel_layout
 
@@ -26,6 +26,7 @@ FIGURES = (
     ("Test loss", "test_loss", "loss"),
     ("Epochs", "epochs_run", "int"),
     ("Time", "seconds", "time"),
+    ("Training", "train_seconds", "time"),
     ("Trainable", "trainable_params", "int"),
 )
 
@@ -131,6 +132,9 @@ class ComparisonPanel(QWidget):
         self.title = heading("Comparing runs")
         top.addWidget(self.title)
         top.addStretch(1)
+        self.axis = XAxisChoice()
+        self.axis.currentIndexChanged.connect(lambda _i: self._draw())
+        top.addWidget(self.axis)
         close = QPushButton("✕ Close comparison")
         close.setObjectName("FlatButton")
         close.setToolTip("Back to the curves of the training or the opened run")
@@ -163,6 +167,7 @@ class ComparisonPanel(QWidget):
         self.table.horizontalHeader().setMinimumSectionSize(72)
         self.table.verticalHeader().setDefaultSectionSize(22)
         layout.addWidget(self.table)
+        self._coloured: list[tuple[str, str, list[Any]]] = []  # (label, colour, history) per run
 
     def show_comparison(self, comparison: Any, histories: list[Any]) -> None:
         """The runs of `comparison` (engine.Comparison) and their histories, in the same order."""
@@ -175,15 +180,27 @@ class ComparisonPanel(QWidget):
                 if keys
                 else "The runs have the same settings (repeats of one experiment)."
             )
-            + " Curves: dashed training, solid validation; colours as in the table."
+            + " Curves: dashed training, solid validation, colours as in the table; against epochs or seconds of"
+            " training (the choice above them). Time: the whole run; Training: the epochs alone."
         )
-        coloured = [
+        self._coloured = [
             (row.label, theme.RUN_COLORS[i % len(theme.RUN_COLORS)], history)
             for i, (row, history) in enumerate(zip(comparison.runs, histories))
         ]
-        for plot in (self.loss, self.accuracy):
-            plot.show_runs(coloured)
+        self._draw()
         self._fit_table(self.model.rowCount())
+
+    @property
+    def x_axis(self) -> str:
+        return str(self.axis.currentData())
+
+    def set_x_axis(self, axis: str) -> None:
+        """Draw the runs against "epochs" or "seconds" of training."""
+        self.axis.setCurrentIndex(max(0, self.axis.findData(axis)))
+
+    def _draw(self) -> None:
+        for plot in (self.loss, self.accuracy):
+            plot.show_runs(self._coloured, self.x_axis == "seconds")
 
     def _fit_table(self, rows: int) -> None:
         """Every row shows (up to `MAX_ROWS_SHOWN`; more scroll), whatever the height left."""
@@ -194,6 +211,7 @@ class ComparisonPanel(QWidget):
         self.table.setFixedHeight(height + 2 * self.table.frameWidth() + 2)
 
     def hide_comparison(self) -> None:
+        self._coloured = []
         self.model.set_comparison(_NoComparison())
         for plot in (self.loss, self.accuracy):
             plot.reset()

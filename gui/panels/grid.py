@@ -57,10 +57,22 @@ FACTORS = (
     ("data.resample", "Shrink photos", "bilinear, lanczos"),
 )
 MAX_FACTORS = 4
+#: Where a grid's runs train: (preference value, what the user reads).
+WHERE = (
+    ("local", "In this process, one run after another"),
+    ("ray", "On this machine, in parallel (Ray)"),
+    ("cluster", "On a Ray cluster"),
+)
+WHERE_TIP = (
+    "In this process: the runs train one after another, as a single training does. On this machine, in "
+    "parallel: each run trains in its own process on a private Ray instance, as many at once as the cores "
+    "(or GPUs) allow. On a Ray cluster: the runs train on the cluster's machines and come home whole. "
+    "Ray is an optional extra: pip install 'layerlab[ray]'."
+)
 
 GRID_TIP = (
     "A grid trains every combination of the levels below, each one `repeats` times with a different seed, "
-    "one run after another (each an ordinary run in the Runs tab). The results table shows the mean ± standard "
+    "one run after another or several at once (Where; each an ordinary run in the Runs tab). The results table shows the mean ± standard "
     "deviation over the repeats and marks combinations that are significantly worse than the best one "
     "(Welch's t-test, p < 0.05), so a difference within the noise is not read as a lesson."
 )
@@ -106,6 +118,7 @@ class GridPlanPanel(QWidget):
         layout.addLayout(repeats_row)
         self.summary = hint("")
         layout.addWidget(self.summary)
+        layout.addLayout(self._where_rows())
         buttons = QHBoxLayout()
         self.run_button = QPushButton("▶  Run grid")
         self.run_button.setObjectName("PrimaryButton")
@@ -123,6 +136,41 @@ class GridPlanPanel(QWidget):
         layout.addStretch(1)
         self.binder.watch("factors", lambda _factors: self._show_factors())
         self.binder.watch("repeats", lambda _repeats: self._show_summary())
+
+    # --- where the runs train ------------------------------------------------------------------------
+    def _where_rows(self) -> QGridLayout:
+        rows = QGridLayout()
+        rows.setHorizontalSpacing(6)
+        self.where = QComboBox()
+        for value, label in WHERE:
+            self.where.addItem(label, value)
+        self.where.setToolTip(WHERE_TIP)
+        self.address = QLineEdit()
+        self.address.setPlaceholderText("ray://HOST:PORT")
+        self.address.setToolTip("The Ray cluster's client address (its head node, port 10001 by default)")
+        self.workers = QSpinBox()
+        self.workers.setRange(0, 1024)
+        self.workers.setSpecialValueText("auto")
+        self.workers.setSuffix(" at once")
+        self.workers.setToolTip("Runs training at once on Ray (auto: one per GPU, else one per core)")
+        rows.addWidget(QLabel("Where"), 0, 0)
+        rows.addWidget(self.where, 0, 1, 1, 2)
+        rows.addWidget(self.address, 1, 1)
+        rows.addWidget(self.workers, 1, 2)
+        rows.setColumnStretch(1, 1)
+        self.address.setEnabled(False)
+        self.workers.setEnabled(False)
+        self.where_binder: Binder | None = None
+        return rows
+
+    def bind_preferences(self, preferences: EventedStore) -> None:
+        """Where the runs train is kept in the preferences (with the cluster's address)."""
+        self.where_binder = Binder(preferences)
+        self.where_binder.field(self.where, "grid_executor")
+        self.where_binder.field(self.address, "cluster_address")
+        self.where_binder.field(self.workers, "grid_workers")
+        self.where_binder.enable_when(self.address, lambda p: p.grid_executor == "cluster")
+        self.where_binder.enable_when(self.workers, lambda p: p.grid_executor != "local")
 
     # --- the factor rows ----------------------------------------------------------------------------
     def _show_factors(self) -> None:
@@ -197,6 +245,8 @@ class GridPlanPanel(QWidget):
                 widget.setEnabled(not locked)
         self.add_button.setEnabled(not locked and len(self.plan.value.factors) < MAX_FACTORS)
         self.run_button.setEnabled(not locked)
+        if self.where_binder is not None:
+            self.where_binder.set_locked(locked)
 
     def set_resumable(self, resumable: bool) -> None:
         self.resume_button.setEnabled(resumable)
@@ -236,17 +286,20 @@ class GridModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[Any] = []
         self.keys: list[str] = []
-        self.current: dict[str, Any] = {}
+        self.current: list[dict[str, Any]] = []
 
-    def set_state(self, rows: list[Any], current: dict[str, Any], cells: list[dict[str, Any]] | None = None) -> None:
-        """`rows`: engine GridRows of the combinations with finished runs; `cells`: every planned
-        combination, in the grid's order (those without a row are shown waiting)."""
+    def set_state(
+        self, rows: list[Any], current: list[dict[str, Any]], cells: list[dict[str, Any]] | None = None
+    ) -> None:
+        """`rows`: engine GridRows of the combinations with finished runs; `current`: the settings of
+        the runs training now; `cells`: every planned combination, in the grid's order (those
+        without a row are shown waiting)."""
         self.beginResetModel()
         done = {_key(row.settings): row for row in rows}
         planned = [done.pop(_key(cell), None) or _Planned(dict(cell)) for cell in cells or []]
         self.rows = planned + list(done.values())
-        self.keys = list(self.rows[0].settings) if self.rows else list(current)
-        self.current = dict(current)
+        self.keys = list(self.rows[0].settings) if self.rows else list(current[0] if current else {})
+        self.current = [dict(settings) for settings in current]
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
@@ -264,7 +317,7 @@ class GridModel(QAbstractTableModel):
         if not index.isValid():
             return None
         row, column = self.rows[index.row()], index.column()
-        training = row.settings == self.current
+        training = row.settings in self.current
         if role == Qt.ItemDataRole.DisplayRole:
             if column < len(self.keys):
                 key = self.keys[column]
@@ -344,10 +397,12 @@ class GridResultsPanel(QWidget):
         layout.addWidget(self.chart, 1)
 
     def show_grid(self, state: GridState) -> None:
-        self.model.set_state(list(state.rows), state.settings if state.status == "running" else {}, list(state.cells))
+        running = list(state.running or ([state.settings] if state.settings else []))
+        self.model.set_state(list(state.rows), running if state.status == "running" else [], list(state.cells))
         done = sum(len(row.run_dirs) for row in state.rows)
+        several = f"training {len(running)} runs at once" + (f" {state.where}" if state.where else "")
         verb = {
-            "running": f"training run {state.current + 1} of {state.total}",
+            "running": several if len(running) > 1 else f"training run {state.current + 1} of {state.total}",
             "stopped": "stopped",
             "finished": "finished",
             "failed": "failed",

@@ -31,7 +31,7 @@ def _label(object_name: str = "", wrap: bool = True) -> QLabel:
 
 
 class LessonCard(QFrame):
-    run_requested = Signal()
+    run_requested = Signal(str)  # the recipe: "textbook" (▶ Run lesson) or "fast" (⚡ Run it fast)
     fallback_requested = Signal()
     network_chosen = Signal(str)
     close_requested = Signal()
@@ -59,15 +59,27 @@ class LessonCard(QFrame):
         top.addWidget(self.fallback)
         self.run = QPushButton("▶ Run lesson")
         self.run.setObjectName("PrimaryButton")
-        self.run.clicked.connect(self.run_requested)
+        self.run.setToolTip("Train it as the tutorial did (the textbook recipe)")
+        self.run.clicked.connect(lambda: self.run_requested.emit("textbook"))
         top.insertWidget(0, self.run)
+        self.fast = QPushButton("⚡ Run it fast")
+        self.fast.setObjectName("FastButton")
+        self.fast.setToolTip(
+            "The same network trained the fast way: a schedule that moves every batch, larger batches, fewer epochs, "
+            "label smoothing, flips and test-time augmentation (the Training settings show each one). "
+            "How close does it get to the textbook's figure, in how much less time?"
+        )
+        self.fast.clicked.connect(lambda: self.run_requested.emit("fast"))
+        top.insertWidget(1, self.fast)
         top.addStretch(1)
         self.close_button = QPushButton("Close lesson")
         self.close_button.setToolTip(
             "Close the lesson: your own settings (data, model, training, grid) come back as they were before it"
         )
         self.close_button.clicked.connect(self.close_requested)
-        top.addWidget(self.close_button)
+        closing = QHBoxLayout()  # a row of its own: beside Run and Run it fast it would not fit a laptop
+        closing.addStretch(1)
+        closing.addWidget(self.close_button)
         self.note = _label("LessonNote")
         layout.addWidget(self.note)
         self.warning = _label("Warning")
@@ -92,6 +104,7 @@ class LessonCard(QFrame):
         )
         layout.addWidget(self.kept)
         layout.addLayout(top)
+        layout.addLayout(closing)
         layout.addStretch(1)
         self.state = LessonState()
 
@@ -140,17 +153,20 @@ class LessonCard(QFrame):
         self.yours.setText(yours)
         self.yours.setVisible(bool(yours))
         self.yours_caption.setVisible(bool(yours))
-        self.yours_caption.setText("Yours" + (f" (on {state.fallback})" if state.fallback_note else ""))
+        where = [f"on {state.fallback}"] if state.fallback_note else []
+        where += ["fast recipe"] if state.recipe == "fast" else []
+        self.yours_caption.setText("Yours" + (f" ({', '.join(where)})" if where else ""))
         self.fallback.setText(f"Run on {state.fallback} instead")
         self.fallback.setVisible(state.status == "unavailable" and bool(state.fallback))
         self.run.setText("▶ Load network" if state.kind == "imagenet" else "▶ Run lesson")
         self.run.setVisible(state.status != "unavailable")
         self.run.setEnabled(state.status in ("ready", "finished", "failed"))
+        self.fast.setVisible(state.status != "unavailable" and state.fast)
+        self.fast.setEnabled(state.status in ("ready", "finished", "failed"))
 
     def set_locked(self, locked: bool) -> None:
         """While a training runs, a lesson cannot start (nor its network change, nor close)."""
         self.close_button.setEnabled(not locked)
-        for widget in (self.run, self.fallback, self.network):
-            widget.setEnabled(
-                not locked and (widget is not self.run or self.state.status in ("ready", "finished", "failed"))
-            )
+        for widget in (self.run, self.fast, self.fallback, self.network):
+            runs = widget in (self.run, self.fast)
+            widget.setEnabled(not locked and (not runs or self.state.status in ("ready", "finished", "failed")))

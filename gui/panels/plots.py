@@ -9,6 +9,8 @@ million points cost what a screenful does.
 What a person reads stays readable: the epoch axis has whole epochs only, the value axes always
 show their numbers (their width follows the labels), the legend is a line above the plots (never
 over the curves), and an empty plot says what will appear in it instead of showing empty ticks.
+The x axis is epochs or, as a person chooses above the curves, seconds of training (the epochs'
+own time: set-up and pauses left out), so runs of different recipes compare by wall time.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gui import theme
 from gui.session import CurvesState
@@ -32,26 +34,34 @@ EPOCH_STEPS = (1, 2, 5)  # epoch ticks every 1, 2, 5, 10, 20, 50... epochs
 
 
 class GrowingSeries:
-    """An (x, y) series in NumPy arrays that double when full: O(1) amortised appends."""
+    """An (x, y) series in NumPy arrays that double when full: O(1) amortised appends. Each point
+    also has a time `t` (seconds of training; NaN when unknown): the x of the seconds axis."""
 
     def __init__(self, capacity: int = 256) -> None:
         self._x = np.empty(capacity, np.float64)
         self._y = np.empty(capacity, np.float64)
+        self._t = np.empty(capacity, np.float64)
         self.size = 0
         self.version = 0  # bumped on every change: redraws skip curves whose data did not change
 
-    def append(self, x: float, y: float) -> None:
+    def append(self, x: float, y: float, t: float = math.nan) -> None:
         if self.size == len(self._x):
             self._x = np.resize(self._x, 2 * len(self._x))
             self._y = np.resize(self._y, 2 * len(self._y))
+            self._t = np.resize(self._t, 2 * len(self._t))
         self._x[self.size] = x
         self._y[self.size] = y
+        self._t[self.size] = t
         self.size += 1
         self.version += 1
 
     @property
     def x(self) -> np.ndarray:
         return self._x[: self.size]
+
+    @property
+    def t(self) -> np.ndarray:
+        return self._t[: self.size]
 
     @property
     def y(self) -> np.ndarray:
@@ -98,9 +108,14 @@ def _pen(color: str, width: float = 2.0, style: Qt.PenStyle = Qt.PenStyle.SolidL
 
 
 class EpochAxis(pg.AxisItem):
-    """An epoch axis: ticks on whole epochs only (never 0.5, 1.5), as many as fit."""
+    """An epoch axis: ticks on whole epochs only (never 0.5, 1.5), as many as fit; pyqtgraph's own
+    ticks while it counts seconds (`epochs` False)."""
+
+    epochs = True
 
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
+        if not self.epochs:
+            return super().tickValues(minVal, maxVal, size)
         low, high = sorted((minVal, maxVal))
         first, last = math.ceil(low - 1e-9), math.floor(high + 1e-9)
         if last < first:
@@ -116,6 +131,8 @@ class EpochAxis(pg.AxisItem):
         return [(float(spacing), [float(v) for v in range(int(start), last + 1, int(spacing))])]
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        if not self.epochs:
+            return super().tickStrings(values, scale, spacing)
         return [str(round(v)) for v in values]
 
 
@@ -225,14 +242,16 @@ class MetricPlot:
         else:
             item.enableAutoRange(x=True)
 
-    def show_runs(self, runs: list[tuple[str, str, list[Any]]]) -> None:
+    def show_runs(self, runs: list[tuple[str, str, list[Any]]], seconds: bool = False) -> None:
         """Overlay saved runs: per run (label, colour, history), training dashed, validation solid
-        (the table beside them is their legend)."""
+        (the table beside them is their legend); against epochs, or with `seconds` against the
+        seconds of training at each epoch's end."""
         self.clear_runs()
+        self.set_x_label(seconds)
         item = self.widget.getPlotItem()
         train_key, val_key = ("accuracy", "val_accuracy") if self.percent else ("loss", "val_loss")
         for _label, colour, history in runs:
-            x = [entry.epoch + 1.0 for entry in history]
+            x = history_seconds(history) if seconds else [entry.epoch + 1.0 for entry in history]
             for key, pen, symbol in (
                 (train_key, _pen(colour, 1.5, Qt.PenStyle.DashLine), None),
                 (val_key, _pen(colour, 2.2), "o"),
@@ -253,8 +272,13 @@ class MetricPlot:
         self.set_empty(not any(history for _, _, history in runs))
         last = max((entry.epoch + 1 for _, _, history in runs for entry in history), default=1)
         item.enableAutoRange()
-        self.set_planned_epochs(last)  # every run whole, whether or not the view is shown yet
+        self.set_planned_epochs(0 if seconds else last)  # every run whole, whether or not the view is shown yet
         self._fix_y()
+
+    def set_x_label(self, seconds: bool) -> None:
+        """Epochs (whole-epoch ticks) or seconds of training along the x axis."""
+        self.bottom.epochs = not seconds
+        self.widget.getPlotItem().setLabel("bottom", "seconds of training" if seconds else "epoch")
 
     def clear_runs(self) -> None:
         item = self.widget.getPlotItem()
@@ -353,6 +377,25 @@ EMPTY_LOSS = "The loss of each batch and epoch appears here while a model trains
 EMPTY_ACCURACY = "The share of images the model gets right, per batch and per epoch, appears here."
 
 
+class XAxisChoice(QComboBox):
+    """Draw curves against epochs or against seconds of training."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("CurvesAxis")
+        self.addItem("x: epochs", "epochs")
+        self.addItem("x: seconds", "seconds")
+        self.setToolTip(
+            "Draw the curves against epochs, or against the seconds of training (the epochs' own time, "
+            "set-up and pauses left out): runs trained with different recipes compare by wall time"
+        )
+
+    def choose(self, axis: str) -> None:
+        """Show `axis` chosen without announcing it."""
+        with QSignalBlocker(self):
+            self.setCurrentIndex(max(0, self.findData(axis)))
+
+
 class PlotsPanel(QWidget):
     """Draws `session.curves` and the per-batch points streamed to it; redraws on a timer."""
 
@@ -375,6 +418,9 @@ class PlotsPanel(QWidget):
         self.fit_button.setObjectName("FlatButton")
         self.fit_button.setToolTip("Show the whole curves again (after zooming with the wheel or a drag)")
         self.fit_button.clicked.connect(self.fit)
+        self.axis = XAxisChoice()
+        self.axis.currentIndexChanged.connect(lambda _i: self.set_x_axis(self.axis.currentData()))
+        self.toolbar.addWidget(self.axis)
         self.toolbar.addWidget(self.fit_button)
         top.addLayout(self.toolbar)
         layout.addLayout(top)
@@ -420,6 +466,8 @@ class PlotsPanel(QWidget):
             )
         }
         self.state = CurvesState(generation=-1)
+        self.x_axis = "epochs"  # or "seconds"
+        self._seconds: dict[int, float] = {}  # epoch (0-based) → seconds of training at its end
         self._ema = {"loss": _Ema(), "acc": _Ema()}
         self._dirty = False
         self._drawn: dict[int, int] = {}  # id(curve) → series version last drawn
@@ -441,7 +489,7 @@ class PlotsPanel(QWidget):
             self._add_epoch(entry)
         for x, text in state.stages[self._stages_drawn :]:
             for plot in (self.loss, self.accuracy):
-                plot.add_stage(float(x), text)
+                plot.add_stage(self._stage_x(x), text)
         self._stages_drawn = len(state.stages)
         self.state = state
         self.title.set_text(state.title or state.placeholder, state.tooltip)
@@ -449,15 +497,40 @@ class PlotsPanel(QWidget):
         self._show_note(state.diagnosis)
         self._dirty = True
 
-    def add_batch(self, epoch: int, step: int, steps: int, loss: float, accuracy: float) -> None:
+    def add_batch(
+        self, epoch: int, step: int, steps: int, loss: float, accuracy: float, seconds: float = math.nan
+    ) -> None:
+        """One batch's figures; `seconds`: of training so far (the seconds axis' x)."""
         x = epoch + (step + 1) / max(1, steps)
         if math.isfinite(loss):
-            self.series["loss_raw"].append(x, loss)
-            self.series["loss_smooth"].append(x, self._ema["loss"](x, loss))
+            self.series["loss_raw"].append(x, loss, seconds)
+            self.series["loss_smooth"].append(x, self._ema["loss"](x, loss), seconds)
         if math.isfinite(accuracy):
-            self.series["acc_raw"].append(x, accuracy)
-            self.series["acc_smooth"].append(x, self._ema["acc"](x, accuracy))
+            self.series["acc_raw"].append(x, accuracy, seconds)
+            self.series["acc_smooth"].append(x, self._ema["acc"](x, accuracy), seconds)
         self._dirty = True
+
+    def set_x_axis(self, axis: str) -> None:
+        """Draw the curves against "epochs" or "seconds" (of training). Runs saved before seconds
+        were recorded fall back on the sum of their epochs' durations."""
+        if axis == self.x_axis or axis not in ("epochs", "seconds"):
+            return
+        self.x_axis = axis
+        self.axis.choose(axis)
+        seconds = axis == "seconds"
+        for plot in (self.loss, self.accuracy):
+            plot.set_x_label(seconds)
+            for line in plot.stage_lines:
+                plot.widget.removeItem(line)
+            plot.stage_lines.clear()
+            for x, text in self.state.stages:
+                plot.add_stage(self._stage_x(x), text)
+            plot.set_planned_epochs(0 if seconds else self.state.planned)
+        self.rate.bottom.epochs = not seconds
+        self._drawn.clear()
+        self._best_drawn = None
+        self._dirty = True
+        self._redraw()
 
     def show_accuracy(self, shown: bool, why: str = "") -> None:
         """Show or hide the accuracy plot (an autoencoder has no accuracy: the loss plot alone
@@ -471,7 +544,7 @@ class PlotsPanel(QWidget):
         for plot in (self.loss, self.accuracy):
             plot.widget.getPlotItem().enableAutoRange()
             plot._fix_y()
-            plot.set_planned_epochs(self.state.planned)
+            plot.set_planned_epochs(self.state.planned if self.x_axis == "epochs" else 0)
 
     # --- internals ------------------------------------------------------------------------------
     def _start_over(self, state: CurvesState) -> None:
@@ -480,13 +553,18 @@ class PlotsPanel(QWidget):
         for e in self._ema.values():
             e.reset()
         self._drawn.clear()
+        self._seconds.clear()
         self._stages_drawn = 0
         for plot in (self.loss, self.accuracy):
             plot.reset()
-            plot.set_planned_epochs(state.planned)
+            plot.set_planned_epochs(state.planned if self.x_axis == "epochs" else 0)
 
     def _add_epoch(self, entry: Any) -> None:
         x = entry.epoch + 1.0
+        before = self._seconds.get(entry.epoch - 1, 0.0)
+        recorded = getattr(entry, "elapsed_seconds", None)
+        t = float(recorded) if _finite(recorded) else before + float(getattr(entry, "seconds", 0.0) or 0.0)
+        self._seconds[entry.epoch] = t
         rate = entry.learning_rate if _finite(entry.learning_rate) and entry.learning_rate > 0 else None
         for key, value in (
             ("loss_epoch", entry.loss),
@@ -496,7 +574,14 @@ class PlotsPanel(QWidget):
             ("rate", rate),
         ):
             if _finite(value):
-                self.series[key].append(x, value)
+                self.series[key].append(x, value, t)
+
+    def _stage_x(self, epoch: float) -> float:
+        """Where a stage that begins at `epoch` (0-based) is marked: that epoch, or the seconds of
+        training when the epoch before it ended."""
+        if self.x_axis != "seconds":
+            return float(epoch)
+        return self._seconds.get(int(epoch) - 1, 0.0)
 
     def _show_note(self, diagnosis: Any) -> None:
         if diagnosis is None:
@@ -526,13 +611,13 @@ class PlotsPanel(QWidget):
             series = s[key]
             if self._drawn.get(id(curve)) != series.version:
                 self._drawn[id(curve)] = series.version
-                curve.setData(series.x, series.y)
+                curve.setData(*self._xy(series))
         self.loss.set_empty(not (len(s["loss_raw"]) or len(s["loss_epoch"]) or len(s["val_loss"])))
         self.accuracy.set_empty(not (len(s["acc_raw"]) or len(s["acc_epoch"]) or len(s["val_acc"])))
         rate = s["rate"]
         if self._drawn.get(id(self.rate)) != rate.version:
             self._drawn[id(self.rate)] = rate.version
-            self.rate.show_rates(rate.x, rate.y)
+            self.rate.show_rates(*self._xy(rate))
         if self.rate.left.width() != self.loss.left.width():  # the epochs of both plots line up
             self.rate.left.setWidth(self.loss.left.width())
         best = (self.state.generation, self.state.best)
@@ -547,7 +632,12 @@ class PlotsPanel(QWidget):
                 plot.best.setData([], [])
                 plot.best_line.hide()
             return
-        x = entry.epoch + 1.0
+        x = self._seconds.get(entry.epoch, math.nan) if self.x_axis == "seconds" else entry.epoch + 1.0
+        if not math.isfinite(x):
+            for plot in (self.loss, self.accuracy):
+                plot.best.setData([], [])
+                plot.best_line.hide()
+            return
         self.loss.best.setData([x], [entry.val_loss])
         self.accuracy.best.setData([x], [entry.val_accuracy] if _finite(entry.val_accuracy) else [])
         for plot in (self.loss, self.accuracy):
@@ -555,9 +645,27 @@ class PlotsPanel(QWidget):
             plot.best_line.show()
         self.loss.best.setToolTip(f"best epoch {entry.epoch + 1}: val loss {entry.val_loss:.4f}")
 
+    def _xy(self, series: GrowingSeries) -> tuple[np.ndarray, np.ndarray]:
+        """The series against the chosen axis (points without a time are left out of the seconds axis)."""
+        if self.x_axis != "seconds":
+            return series.x, series.y
+        known = np.isfinite(series.t)
+        return series.t[known], series.y[known]
+
     def point_counts(self) -> dict[str, int]:
         """How many points each series holds (tests, diagnostics)."""
         return {k: len(v) for k, v in self.series.items()}
+
+
+def history_seconds(history: list[Any]) -> list[float]:
+    """The seconds of training at each epoch's end: `elapsed_seconds`, or for runs saved before it
+    was recorded the running sum of the epochs' durations."""
+    total, out = 0.0, []
+    for entry in history:
+        recorded = getattr(entry, "elapsed_seconds", None)
+        total = float(recorded) if _finite(recorded) else total + float(getattr(entry, "seconds", 0.0) or 0.0)
+        out.append(total)
+    return out
 
 
 def _finite(value: Any) -> bool:

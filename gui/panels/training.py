@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import OPTIMIZERS, SCHEDULES
+from engine import OPTIMIZERS, SCHEDULES, ConfigError, ExperimentConfig, apply_recipe, describe_changes
 from gui.binding import Binder
 from gui.session import ConfigStore, TrainingState
 from gui.text import format_memory
@@ -60,12 +60,30 @@ TIPS = {
     "deterministic": "TensorFlow's op determinism: the same seed gives the very same history, epoch for epoch. "
     "Slower: measured 1.03–1.07× for a small CNN on a 2-core CPU, up to ~1.5× with augmentation, "
     "possibly more on a GPU (some kernels have no deterministic variant); see docs/benchmarks.md.",
+    "recipe": "How the model is trained, the architecture unchanged. Textbook: the settings as the tutorial (or you) "
+    "set them. Fast: what the speed-run trainers do — Adam on a schedule that moves every batch (one-cycle or "
+    "cosine) from a measured peak rate, larger batches, fewer epochs, label smoothing, flips that keep the classes "
+    "and test-time augmentation — filled into the settings below, where you can see and edit each one. "
+    "Back to Textbook puts the settings you had back.",
+    "target": "End the training at the first epoch whose validation accuracy reaches this, as a finished run "
+    "(evaluated and saved like one): how long does this recipe take to get there?",
+    "schedule_per": "Every epoch: one rate per epoch (drawn under the loss). Every batch: the schedule moves on "
+    "with every batch — what a run of a few epochs needs (a three-epoch one-cycle per epoch would end at half "
+    "its peak).",
+    "smoothing": "Train against targets moved this far towards uniform (0.1: 90 % + a share of 10 % for every "
+    "class): the network is not pushed to ever more confident outputs; usually a little more accurate.",
+    "tta": "Test-time augmentation: the final validation and test figures average the predictions of each image and "
+    "its mirror images (the flips the augmentation uses; nothing to average without flips).",
+    "spe": "Batches per call into TensorFlow (Keras's steps_per_execution): less Python per batch for small models "
+    "on big data; the curves and Stop then move every that many batches. On short CPU runs it costs more than it "
+    "saves (the loop is traced once more): see docs/benchmarks.md.",
     "cache": "When the first layers are frozen (and no augmentation is on), compute their output once and train only "
     "the rest: much faster, same result. The run bar says whether a training used it.",
 }
 
 
 SCHEDULE_NAMES = {"constant": "constant", "step": "step decay", "cosine": "cosine", "one_cycle": "one-cycle"}
+RECIPE_NAMES = {"textbook": "Textbook", "fast": "⚡ Fast"}
 
 
 class LogSpinBox(QDoubleSpinBox):
@@ -111,6 +129,7 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.store = store
         self.binder = Binder(store)
+        self._textbook: ExperimentConfig | None = None  # the settings before Fast filled them
         self._build(lr_finder)
 
     def _row(self, form: Form, label: str | None, widget: QWidget, key: str, tip: str, **convert) -> None:
@@ -125,6 +144,18 @@ class TrainingPanel(QWidget):
     def _build(self, lr_finder: QWidget | None) -> None:
         layout = panel_layout(self, "Optimisation")
         form = Form()
+        self.recipe = QComboBox()
+        self.recipe.setObjectName("RecipeChoice")
+        for name, text in RECIPE_NAMES.items():
+            self.recipe.addItem(text, name)
+        self.binder.field(self.recipe, "training.recipe", write=self.choose_recipe)
+        self.recipe.setToolTip(TIPS["recipe"])
+        form.addRow("Recipe", self.recipe)
+        self.recipe_note = hint("")
+        self.recipe_note.setWordWrap(True)
+        self.recipe_note.hide()
+        form.addRow(self.recipe_note)
+        self.binder.watch("training.recipe", lambda _recipe: self._show_recipe())
         self.optimizer = QComboBox()
         self.optimizer.addItems(list(OPTIMIZERS))
         self._row(form, "Optimizer", self.optimizer, "training.optimizer", TIPS["optimizer"])
@@ -168,6 +199,25 @@ class TrainingPanel(QWidget):
             widget.setToolTip(TIPS["early"])
         self.binder.enable_when(self.patience, lambda config: config.training.early_stopping)
         form.addRow(self.early, self.patience)
+        self.target_on = QCheckBox("Stop at")
+        self.target = QDoubleSpinBox()
+        self.target.setObjectName("TargetAccuracy")
+        self.target.setRange(1.0, 100.0)
+        self.target.setDecimals(1)
+        self.target.setSingleStep(0.5)
+        self.target.setValue(95.0)
+        self.target.setSuffix(" % val accuracy")
+        for widget in (self.target_on, self.target):
+            widget.setToolTip(TIPS["target"])
+        self.binder.optional(
+            self.target_on,
+            self.target,
+            "training.target_accuracy",
+            off=None,
+            to_widget=lambda v: round(v * 100, 1),
+            from_widget=lambda v: round(v / 100, 4),
+        )
+        form.addRow(self.target_on, self.target)
         layout.addLayout(form)
         if lr_finder is not None:  # placed under the rate it sets; its own panel (gui.panels.lr_finder)
             layout.addWidget(lr_finder)
@@ -196,7 +246,24 @@ class TrainingPanel(QWidget):
         ):
             self._row(rform, label, widget, key, tip)
             self.binder.enable_when(widget, lambda config: config.training.schedule == "step")
+        self.schedule_per = QComboBox()
+        self.schedule_per.addItem("every epoch", "epoch")
+        self.schedule_per.addItem("every batch", "batch")
+        self._row(rform, "Moves", self.schedule_per, "training.schedule_per", TIPS["schedule_per"])
+        self.binder.enable_when(self.schedule_per, lambda config: config.training.schedule != "constant")
         layout.addWidget(schedule)
+
+        tricks = QGroupBox("Loss and evaluation")
+        tform = Form(tricks)
+        self.smoothing = QDoubleSpinBox()
+        self.smoothing.setRange(0.0, 0.5)
+        self.smoothing.setDecimals(2)
+        self.smoothing.setSingleStep(0.05)
+        self.smoothing.setSpecialValueText("off")
+        self._row(tform, "Label smoothing", self.smoothing, "training.label_smoothing", TIPS["smoothing"])
+        self.tta = QCheckBox("Test-time augmentation (flips)")
+        self._row(tform, None, self.tta, "training.tta", TIPS["tta"])
+        layout.addWidget(tricks)
 
         stage = QGroupBox("Staged fine-tuning")
         stage.setToolTip(TIPS["stage2"])
@@ -240,6 +307,8 @@ class TrainingPanel(QWidget):
             "training.xla",
             "Compile the training step with XLA: slower first epoch, often faster after",
         )
+        self.steps_per_call = _spin(1, 1000)
+        self._row(fform, "Batches per call", self.steps_per_call, "training.steps_per_execution", TIPS["spe"])
         self.deterministic = QCheckBox("Deterministic (repeatable, slower)")
         self._row(fform, None, self.deterministic, "training.deterministic", TIPS["deterministic"])
         layout.addWidget(speed)
@@ -247,6 +316,48 @@ class TrainingPanel(QWidget):
 
     def set_locked(self, locked: bool) -> None:
         self.binder.set_locked(locked)
+
+    # --- recipes ----------------------------------------------------------------------------------
+    def choose_recipe(self, recipe: str) -> None:
+        """Fill the settings with the fast recipe (remembering those it replaced), or put them back."""
+        config = self.store.config
+        if recipe == config.training.recipe:
+            return
+        if recipe == "fast":
+            try:
+                fast = apply_recipe(config, "fast")
+            except ConfigError as err:
+                self.binder.refresh()  # the choice goes back to what the config says
+                self._note(f"⚠ {err}")
+                return
+            self._textbook = config
+            self.store.replace(fast)
+            return
+        before = self._textbook
+        self._textbook = None
+        if before is None or (before.arch, before.data) != (config.arch, config.data):
+            self.store.update(**{"training.recipe": "textbook"})  # nothing to put back: the settings stay
+            return
+        self.store.replace(
+            config.updated(
+                training=before.training.model_dump(mode="json"), augmentation=before.augmentation.model_dump()
+            )
+        )
+
+    def _show_recipe(self) -> None:
+        config = self.store.config
+        if config.training.recipe != "fast":
+            self._note("")
+            return
+        if self._textbook is None:
+            self._note("⚡ The fast recipe set the settings below; edit any of them.")
+            return
+        changes = describe_changes(self._textbook, config)
+        self._note("⚡ Fast recipe: " + ("; ".join(changes) if changes else "no setting changed") + ".")
+
+    def _note(self, text: str) -> None:
+        self.recipe_note.setText(text)
+        self.recipe_note.setVisible(bool(text))
 
 
 def _spin(low: int, high: int) -> QSpinBox:

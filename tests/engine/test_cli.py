@@ -81,7 +81,11 @@ def test_train_prints_one_json_object(capsys, tmp_path: Path) -> None:
         "evaluated_weights",
         "trainable_params",
         "seconds",
+        "train_seconds",
+        "reached_target",
+        "recipe",
     }
+    assert data["recipe"] == "textbook" and not data["reached_target"] and 0 < data["train_seconds"] < data["seconds"]
     assert data["test_accuracy"] is None and data["test_count"] == 0 and data["evaluated_weights"] == "last"
 
 

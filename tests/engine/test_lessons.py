@@ -257,7 +257,9 @@ def test_cli_lists_the_lessons_in_a_fresh_process(tmp_path: Path) -> None:
         "fallback",
         "available",
         "missing",
+        "fast_recipe",
     }
+    assert entries[0]["fast_recipe"] and not entries[-1]["fast_recipe"]  # mlp_mnist runs fast; the denoiser not
     assert not entries[0]["available"] and str(tmp_path / "datasets" / "mnist.npz") in entries[0]["missing"]
     text = subprocess.run(
         [sys.executable, "-m", "engine.cli", "lessons"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120

@@ -34,7 +34,7 @@ def photo(path: Path, size: tuple[int, int], seed: int = 0) -> Path:
 
 def test_new_configs_use_the_fast_rule_and_older_runs_keep_lanczos() -> None:
     assert ExperimentConfig().data.resample == DEFAULT_RESAMPLE == "bilinear"
-    assert ExperimentConfig().schema_version == SCHEMA_VERSION == 2
+    assert ExperimentConfig().schema_version == SCHEMA_VERSION == 3
     old_run = {"schema_version": 1, "data": {"name": "folder:/photos", "image_size": 224}}
     assert ExperimentConfig.from_dict(old_run).data.resample == LEGACY_RESAMPLE == "lanczos"
     assert ExperimentConfig.from_dict({"schema_version": 1}).data.resample == "lanczos"

@@ -152,6 +152,14 @@ def test_lr_finder_draws_its_curve_and_one_click_sets_the_rate(window, qtbot) ->
     assert abs(window.training_panel.lr.value() - rate) < 1e-12
 
 
+def test_lr_finder_is_not_started_for_an_autoencoder_the_engine_does_not_sweep(window, qtbot) -> None:
+    window.session.config.update(**{"task": "autoencoder", "arch.name": "conv_autoencoder"})
+    window.lr_panel.find.click()
+    assert "sweeps classifiers" in window.session.message.text
+    qtbot.waitUntil(lambda: window.tasks.idle, timeout=TRAIN_TIMEOUT_MS)  # the model inspection of the new preset
+    assert "LR finder" not in window.session.training.text and not window.lr_panel.lrs
+
+
 def _choose(combo: Any, value: str) -> None:
     """What a user's pick does (the binder listens to `activated`, not to programmatic changes)."""
     combo.setCurrentIndex(combo.findData(value))
