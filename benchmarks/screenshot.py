@@ -1,7 +1,7 @@
-"""Make docs/screenshots/main-window.png: the real window after training on digits, with a
-dropped digit classified.
+"""Make docs/screenshots/main-window.png: the real window at a laptop's 1280×720 after training on
+digits, with dropped digits classified.
 
-    xvfb-run -s "-screen 0 1600x1000x24" python -m benchmarks.screenshot [--epochs 12] [--out PATH]
+    xvfb-run -s "-screen 0 1280x720x24" python -m benchmarks.screenshot [--epochs 12] [--out PATH] [--size 1280x720]
 
 Runs go to a temporary LAYERLAB_HOME unless one is set, so the user's runs list stays clean.
 """
@@ -59,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ],
     )
     parser.add_argument("--tabs", type=Path, help="also save every tab of both columns into this folder (review)")
+    parser.add_argument("--size", default="1280x720", help="the window's size, WIDTHxHEIGHT")
     args = parser.parse_args(argv)
     os.environ.setdefault("LAYERLAB_HOME", tempfile.mkdtemp(prefix="layerlab-shot-"))
 
@@ -81,8 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
         )
     )
-    window.resize(1560, 940)
+    width, height = (int(v) for v in args.size.lower().split("x"))
     window.show()
+    window.resize(width, height)
+    pause(app, 0.2)
+    window.reset_columns()
     wait_for(app, window.engine_ready, 120, lambda: window.session.engine.ready)
     wait_for(app, window.inspection_shown, 60, lambda: window.session.model.status == "ready")
     window.controls.setCurrentIndex(1)  # Model tab: the layer table
@@ -98,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"saved {args.out}")
     if args.tabs:
         args.tabs.mkdir(parents=True, exist_ok=True)
-        for i in range(3):
+        for i in range(5):
             window.controls.setCurrentIndex(i)
             window.results.setCurrentIndex(i)
             pause(app, 0.2)

@@ -122,6 +122,7 @@ _section(
     "Datasets by name, and the user's decisions about single samples, kept beside the data (cheap).",
     {
         "engine.datasets": ["DatasetInfo", "list_datasets", "load_dataset", "dataset_key"],
+        "engine.datasets.class_names": ["nameable", "load_class_names", "save_class_names", "names_sidecar"],
         "engine.datasets.decisions": [
             "LabelDecisions",
             "RowKey",
@@ -137,6 +138,7 @@ _section(
     "Presets by name (cheap to list); building one, its layer table and freezing (TensorFlow).",
     {
         "engine.architectures": ["ArchInfo", "list_architectures", "get_architecture", "build_model", "custom_objects"],
+        "engine.architectures.registry": ["frozen_random_base"],
         "engine.architectures.inspection": ["Inspection", "ModelInspector"],
         "engine.architectures.layers": [
             "LayerInfo",
@@ -163,9 +165,11 @@ _section(
 )
 _section(
     "Runs",
-    "Run folders: listed, read and validated without TensorFlow.",
+    "Run folders: listed, read and validated without TensorFlow; what a run's curves say.",
     {
         "engine.runs.folders": ["Run", "RunSummary", "default_runs_root", "list_runs", "load_run", "read_config"],
+        "engine.runs.curves": ["CurveDiagnosis", "best_epoch", "diagnose", "chance_accuracy"],
+        "engine.runs.keeping": ["KeepOffer", "KeepPlan", "keep_offer", "plan_keep"],
     },
 )
 _section(
@@ -210,6 +214,7 @@ _section(
     "Runs side by side, and ablation grids of ordinary runs.",
     {
         "engine.experiments.compare": ["Comparison", "compare_runs"],
+        "engine.experiments.run_list": ["RunLine", "describe_runs"],
         "engine.experiments.grid": [
             "Factor",
             "GridSpec",
@@ -239,7 +244,7 @@ _section(
             "InProcess",
         ],
         "engine.experiments.ray_executor": ["RayExecutor"],
-        "engine.experiments.settings": ["coerce_value"],
+        "engine.experiments.settings": ["coerce_value", "format_value"],
     },
 )
 _section(

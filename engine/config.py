@@ -184,6 +184,9 @@ class ExperimentConfig(_Model):
     parent: ParentRun | None = Field(
         None, description="a fork: the run and epoch whose checkpoint this run started from"
     )
+    lesson: str | None = Field(
+        None, description="the lesson (engine.lessons) this run was made for; None: the user's own experiment"
+    )
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
@@ -241,7 +244,7 @@ def with_total_epochs(config: ExperimentConfig, total: int) -> ExperimentConfig:
 
 #: What a fork never takes from the current settings: the checkpoint's model was built for its own
 #: data and architecture, and its lineage is its own.
-FORK_KEEPS = ("data", "arch", "parent", "schema_version", "task", "init_from")
+FORK_KEEPS = ("data", "arch", "parent", "schema_version", "task", "init_from", "lesson")
 
 
 def fork_changes(run_config: ExperimentConfig, current: ExperimentConfig) -> dict[str, Any]:

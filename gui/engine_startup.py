@@ -55,8 +55,10 @@ def load_engine() -> EngineInfo:
 
 def _import_engine() -> str:
     from engine import warm_up
+    from gui.logs import stderr_into_log
 
-    device = warm_up()  # TensorFlow and the modules a first training needs: the slow part
+    with stderr_into_log():  # TensorFlow's start-up lines go to the log, not the terminal
+        device = warm_up()  # TensorFlow and the modules a first training needs: the slow part
     # TensorFlow and Keras leave ~10⁶ long-lived Python objects; moving them out of the
     # collector's reach keeps full collections (which pause every thread, the UI's too) from
     # taking 100+ ms in the middle of a training.

@@ -61,7 +61,9 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.run = QComboBox()
-        self.run.setToolTip("The run whose model is exported (the opened or last trained run is chosen first)")
+        self.run.setToolTip(
+            "The run whose model is exported (the one selected in the Runs tab, else the one shown, is chosen first)"
+        )
         self.format = QComboBox()
         for fmt, label in FORMATS:
             missing = missing_packages(fmt)
@@ -104,6 +106,14 @@ class ExportDialog(QDialog):
         self._quantize_rule()
 
     # --- what the controller tells it --------------------------------------------------------------
+    def show_format(self, fmt: str, quantize: str | None) -> None:
+        """The format (and quantisation) chosen last time."""
+        index = self.format.findData(fmt)
+        self.format.setCurrentIndex(max(0, index))
+        self._quantize_rule()
+        if self.quantize.isEnabled():
+            self.quantize.setCurrentIndex(max(0, self.quantize.findData(quantize)) if quantize else 0)
+
     def show_runs(self, runs: list[tuple[str, str]], current: str | None) -> None:
         """(path, label) per run; `current` chosen first."""
         self.run.clear()

@@ -7,9 +7,12 @@ under `gui.*`. Help → Show log shows the file. Tracebacks go here; banners sta
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 LOG_FILE = "layerlab.log"
@@ -53,6 +56,34 @@ def setup_logging(level: int = logging.INFO) -> Path:
         _handler.close()
     _handler = handler
     return path
+
+
+@contextlib.contextmanager
+def stderr_into_log() -> Iterator[None]:
+    """Point file descriptor 2 (C and C++ code's stderr too) at the log file for the block.
+
+    TensorFlow prints absl and CUDA-probe lines straight to descriptor 2 while it loads and first
+    lists its devices ("Could not find cuda drivers", "failed call to cuInit" on a machine
+    without a GPU), whatever `TF_CPP_MIN_LOG_LEVEL` says: they go to the log, where a person
+    who looks for them finds them, instead of the terminal. Descriptor 2 is process-wide: what
+    other threads write to stderr meanwhile goes to the log too (nothing is lost)."""
+    path = log_folder() / LOG_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        target = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError:  # no log file to be had: leave stderr as it is
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        os.dup2(target, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)
 
 
 def read_tail(path: Path, max_bytes: int = 400_000) -> str:

@@ -109,6 +109,8 @@ class Preferences(BaseModel):
         False, description="draw where the network looked (Grad-CAM or saliency) on classified images"
     )
     explain_opacity: float = Field(0.6, ge=0.1, le=1.0, description="opacity of that overlay where it is strongest")
+    export_format: str = Field("keras", description="the format File → Export… offers first (the last one used)")
+    export_quantize: str | None = Field(None, description="and its quantisation (TensorFlow Lite)")
     memory_budget_mb: int = Field(
         0,
         ge=0,
@@ -226,6 +228,7 @@ class TrainingState:
     run_dir: str = ""
     tooltip: str = ""
     pausable: bool = False  # this job can hold after a batch (a training; not a grid or a label check)
+    device: str = ""  # where the training runs, as the engine said when it started ("" before)
 
     @property
     def running(self) -> bool:
@@ -233,14 +236,39 @@ class TrainingState:
 
 
 @dataclass(frozen=True)
+class CurvesState:
+    """The learning curves in the centre: of the training now, or of an opened run.
+
+    Epoch figures, the best epoch and what they say (engine.diagnose) live here; the per-batch
+    curve is a drawing stream handed to the view as it comes (far too many points to copy into a
+    new value at every batch). `generation` changes when a new set of curves begins: the view
+    then starts over; otherwise it draws the epochs it has not drawn yet."""
+
+    generation: int = 0
+    title: str = ""  # what the curves are of (rich text, one line)
+    tooltip: str = ""
+    summary: str = ""  # the last epoch's figures (rich text, one line)
+    placeholder: str = "Train a model (Ctrl+Return) or open a run to see its learning curves here."
+    planned: int = 0  # planned epochs, all stages (the x axis); 0: as many as there are
+    epochs: tuple[Any, ...] = ()  # engine.EpochRecord, in order
+    stages: tuple[tuple[int, str], ...] = ()  # (first epoch of the stage, 0-based; what changed)
+    num_classes: int | None = None
+    best: int | None = None  # epoch (0-based) of the lowest validation loss
+    diagnosis: Any = None  # engine.CurveDiagnosis: overfitting, not learning, or None
+
+
+@dataclass(frozen=True)
 class ResultsState:
-    """The final metrics shown in the Errors tab: of the training just done, or of an opened run."""
+    """The final metrics shown in the Errors, Map and Labels tabs: of the training just done, or of
+    an opened run, which `title` names."""
 
     metrics: Any = None  # engine.runs.folders.RunMetrics or None
     class_names: tuple[str, ...] = ()
     note: str = ""
     dataset: Any = None  # where validation images come from when the errors have no file
     origin: str = ""  # "training" | "run"
+    run_dir: str = ""  # the run these results are of ("" while none)
+    title: str = ""  # "run 20261124-101818-digits-mlp · mlp on digits"
 
 
 @dataclass(frozen=True)
@@ -248,11 +276,40 @@ class ClassifierState:
     classifier: Any = None  # engine.inference.classifier.Classifier
     description: str = "No model yet — train one or open a run."
     status: str = "none"  # none | loading | ready | failed
+    name: str = ""  # the model that answers, short ("run 20261124-101818-digits-mlp"); "" while none
+    run_dir: str = ""  # its run folder ("" for the ImageNet networks)
+
+
+@dataclass(frozen=True)
+class Card:
+    """One image dropped, pasted or opened to classify, and what became of it."""
+
+    ticket: int
+    source: Any  # a path (str) or image bytes
+    status: str = "waiting"  # waiting | classifying | answered | failed
+    text: str = "waiting…"  # what it waits for, or the error
+    prediction: Any = None  # engine.Prediction of `model`
+    model: str = ""  # the name of the model that answered (ClassifierState.name)
+    overlay: Any = None  # where the network looked (an RGB array), when asked for
+    explained: str = ""  # how the overlay was made (Grad-CAM, saliency)
+
+
+@dataclass(frozen=True)
+class ClassifyState:
+    """The Classify tab's cards, newest last; an answer always names the model that gave it."""
+
+    cards: tuple[Card, ...] = ()
+    removed: int = 0  # older cards dropped to stay within the limit
+
+    def card(self, ticket: int) -> Card | None:
+        return next((card for card in self.cards if card.ticket == ticket), None)
 
 
 @dataclass(frozen=True)
 class RunsState:
     summaries: tuple[Any, ...] = ()  # engine.runs.folders.RunSummary
+    lines: tuple[Any, ...] = ()  # engine.RunLine of each summary: what tells it apart
+    selected: tuple[str, ...] = ()  # the runs selected in the Runs tab (paths)
     status: str = "idle"  # idle | listing | ready | failed
     problem: str = ""
     opened: Any = None  # engine.runs.folders.Run
@@ -270,7 +327,8 @@ class GridState:
     settings: dict[str, Any] = field(default_factory=dict)  # of the run in view
     running: tuple[dict[str, Any], ...] = ()  # the settings of every run training now (several on Ray)
     where: str = ""  # where the runs train, in words ("" in this process)
-    rows: tuple[Any, ...] = ()  # engine.experiments.grid.GridRow
+    cells: tuple[dict[str, Any], ...] = ()  # every combination planned, in order
+    rows: tuple[Any, ...] = ()  # engine.experiments.grid.GridRow of the combinations with finished runs
 
 
 @dataclass(frozen=True)
@@ -289,6 +347,7 @@ class LessonState:
     fallback_note: str = ""  # set up on the fallback: why the published figure does not apply
     figure: str = ""  # what the learner's run measured
     network: str = ""  # the ImageNet lesson's network
+    kept_aside: bool = False  # the lesson set its own settings; the user's come back when it closes
     fast: bool = False  # it offers "run it fast" (its architecture has a fast recipe)
     recipe: str = "textbook"  # the recipe it is set up with: textbook | fast
 
@@ -319,8 +378,10 @@ class SessionEvents(SignalGroup):
     data = Signal(object)
     model = Signal(object)
     training = Signal(object)
+    curves = Signal(object)
     results = Signal(object)
     classifier = Signal(object)
+    classify = Signal(object)
     runs = Signal(object)
     grid = Signal(object)
     lesson = Signal(object)
@@ -337,8 +398,10 @@ class Session:
         "data",
         "model",
         "training",
+        "curves",
         "results",
         "classifier",
+        "classify",
         "runs",
         "grid",
         "lesson",
@@ -355,8 +418,10 @@ class Session:
         self.data = DataState()
         self.model = ModelState()
         self.training = TrainingState()
+        self.curves = CurvesState()
         self.results = ResultsState()
         self.classifier = ClassifierState()
+        self.classify = ClassifyState()
         self.runs = RunsState()
         self.grid = GridState()
         self.lesson = LessonState()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -9,6 +11,7 @@ from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QPainter
 from PySide6.QtWidgets import (
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -30,11 +33,62 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 LEVEL_COLORS = {"info": theme.ACCENT, "success": theme.GOOD, "warning": theme.WARN, "error": theme.BAD}
 
 
-class MessageBar(QFrame):
-    """An inline banner for problems and news: visible, dismissible, never a blocking dialog.
+def plain_text(text: str) -> str:
+    """Rich text as a person reads it: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text)) if "<" in text or "&" in text else text
 
-    Tests and users alike keep working while it shows; `details` (e.g. skipped files) go in the
-    tooltip so the banner stays one line.
+
+class ElidedLabel(QLabel):
+    """One line of text that never widens its column: elided with "…" to the width it gets, the
+    whole text in the tooltip (with `details`, when given). Rich text is shown as plain text."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._full = ""
+        self._details = ""
+        self.set_text(text)
+
+    def set_text(self, text: str, details: str = "") -> None:
+        self._full, self._details = plain_text(text), details
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    @property
+    def elided(self) -> bool:
+        return self.text() != self._full
+
+    def sizeHint(self) -> QSize:
+        margins = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance(self._full) + margins.left() + margins.right() + 2
+        return QSize(width, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        shown = (
+            self._full if width <= 0 else self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        )
+        super().setText(shown)
+        tip = [self._full] if shown != self._full else []
+        self.setToolTip("\n".join([*tip, *([self._details] if self._details else [])]))
+
+
+class MessageBar(QFrame):
+    """An inline banner for problems and news: one line, dismissible, never a blocking dialog.
+
+    A long message is elided; Details (shown when there is more to read) unfolds the whole text
+    and its `details` (e.g. skipped files, a run folder) under it, on demand, so the banner never
+    pushes the curves down by more than its one line unless asked to.
     """
 
     dismissed = Signal()
@@ -43,39 +97,71 @@ class MessageBar(QFrame):
         super().__init__(parent)
         self.setObjectName("MessageBar")
         self.level = "info"
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 6, 6, 6)
+        self.details = ""
+        column = QVBoxLayout(self)
+        column.setContentsMargins(10, 3, 4, 3)
+        column.setSpacing(2)
+        layout = QHBoxLayout()
+        layout.setSpacing(6)
         self.icon = QLabel()
         self.icon.setObjectName("MessageIcon")
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label = ElidedLabel()
+        self.label.setObjectName("MessageText")
+        self.more = QPushButton("Details")
+        self.more.setObjectName("FlatButton")
+        self.more.setCheckable(True)
+        self.more.setToolTip("Show the whole message and its details")
+        self.more.toggled.connect(self._unfold)
         close = QPushButton("✕")
         close.setObjectName("FlatButton")
-        close.setFixedSize(24, 24)
+        close.setFixedHeight(24)
         close.setToolTip("Dismiss")
         close.clicked.connect(self.dismiss)
         layout.addWidget(self.icon)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.more)
         layout.addWidget(close)
+        column.addLayout(layout)
+        self.full = QLabel()
+        self.full.setObjectName("MessageDetails")
+        self.full.setWordWrap(True)
+        self.full.setTextFormat(Qt.TextFormat.PlainText)
+        self.full.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.full.hide()
+        column.addWidget(self.full)
         self.hide()
 
     @property
     def text(self) -> str:
-        return "" if self.isHidden() else self.label.text()
+        """The whole message ("" while none shows)."""
+        return "" if self.isHidden() else self.label.full_text()
 
     def show_message(self, text: str, level: str = "info", details: str = "") -> None:
-        self.level = level
+        self.level, self.details = level, details
         color = LEVEL_COLORS.get(level, theme.ACCENT)
         self.icon.setText({"error": "⚠", "warning": "⚠", "success": "✓"}.get(level, "ℹ"))
         self.icon.setStyleSheet(f"color: {color}; font-size: 15px;")
         self.setStyleSheet(f"#MessageBar {{ border-left: 3px solid {color}; }}")
-        self.label.setText(text)
-        self.setToolTip(details)
+        self.label.set_text(text, details)
+        self.more.setChecked(False)
         self.show()
+        self._update_more()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._update_more()
+
+    def _update_more(self) -> None:
+        self.more.setVisible(bool(self.details) or self.label.elided or self.more.isChecked())
+
+    def _unfold(self, unfolded: bool) -> None:
+        self.full.setText("\n".join(part for part in (self.label.full_text(), self.details) if part))
+        self.full.setVisible(unfolded)
+        self.more.setText("Less" if unfolded else "Details")
 
     def dismiss(self) -> None:
-        self.label.clear()
+        self.label.set_text("")
+        self.more.setChecked(False)
         self.hide()
         self.dismissed.emit()
 
@@ -84,7 +170,8 @@ class MessageBar(QFrame):
         if message.text:
             self.show_message(message.text, message.level, message.details)
         else:
-            self.label.clear()
+            self.label.set_text("")
+            self.more.setChecked(False)
             self.hide()
 
 
@@ -202,6 +289,43 @@ def mono_font(size: int = 0) -> QFont:
     if size:
         font.setPointSize(size)
     return font
+
+
+class Form(QGridLayout):
+    """Labelled rows, like QFormLayout, but as narrow as its rows' minimum widths allow (Qt's form
+    layout asks for its fields' preferred widths, which made the settings column wider than a
+    laptop's screen can spare). A row is (label text or widget, field), or one widget across."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setContentsMargins(0, 0, 0, 0)
+        self.setHorizontalSpacing(8)
+        self.setVerticalSpacing(6)
+        self.setColumnStretch(1, 1)
+
+    def addRow(self, label: Any, field: Any = None) -> None:
+        row = self.rowCount()
+        if field is None:
+            self._add(label, row, 0, 1, 2)
+            return
+        if isinstance(label, str):
+            label = QLabel(label)
+            label.setObjectName("FormLabel")
+        self._add(label, row, 0, 1, 1)
+        self._add(field, row, 1, 1, 1)
+
+    def _add(self, item: Any, row: int, column: int, rows: int, columns: int) -> None:
+        if isinstance(item, QWidget):
+            self.addWidget(item, row, column, rows, columns)
+        else:
+            self.addLayout(item, row, column, rows, columns)
+
+
+def keep_place_when_hidden(widget: QWidget) -> None:
+    """A hidden `widget` keeps its place in the layout: nothing beside it moves when it shows."""
+    policy = widget.sizePolicy()
+    policy.setRetainSizeWhenHidden(True)
+    widget.setSizePolicy(policy)
 
 
 def set_state(widget: QWidget, state: str) -> None:

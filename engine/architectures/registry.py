@@ -90,6 +90,26 @@ def list_architectures(task: str | None = "classification") -> list[ArchInfo]:
     return [i for i in ordered if task is None or i.task == task]
 
 
+def frozen_random_base(config: Any) -> str:
+    """Why `config` (an ExperimentConfig) would train its head on a frozen base of random weights,
+    in one line ("" when it does not): a backbone with weights "none", its base frozen and nothing
+    of it fine-tuned gives the head random features, so the model stays at chance level however
+    long it trains. Front ends unfreeze the base (or refuse) and say this."""
+    try:
+        info = get_architecture(config.arch.name)
+    except ArchitectureError:
+        return ""
+    arch = config.arch
+    if info.kind != "backbone" or arch.weights != "none" or not arch.freeze_base or arch.fine_tune_last:
+        return ""
+    if getattr(config, "init_from", None):  # weights from a run: the base is not random
+        return ""
+    return (
+        "a frozen base with random weights (weights: none) gives the head random features: it cannot learn "
+        "beyond chance. Unfreeze the base, or start from ImageNet weights"
+    )
+
+
 def get_architecture(name: str) -> ArchInfo:
     """The `ArchInfo` of `name`; `ArchitectureError` when there is no such architecture."""
     try:

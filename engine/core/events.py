@@ -27,6 +27,7 @@ class Started:
     total_params: int
     feature_cache: bool  # training the head on cached features of a frozen prefix
     note: str = ""  # e.g. why the feature cache was not used
+    num_classes: int = 0  # classes of the data (0: a task without classes, an autoencoder)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from engine.config import DataOptions
 from engine.core.errors import DatasetError
 from engine.datasets.base import Dataset, limit_samples
 from engine.datasets.builtin import load_digits, load_shapes
+from engine.datasets.class_names import with_class_names
 from engine.datasets.folder import load_folder
 from engine.datasets.keras_datasets import load_keras_dataset
 from engine.datasets.npz import load_npz
@@ -77,7 +78,7 @@ def load_dataset(
     elif kind == "folder" and argument:
         dataset = load_folder(argument, options, seed, image_cache=image_cache, budget=budget)
     elif kind == "npz" and argument:
-        dataset = load_npz(argument, options, seed)
+        dataset = with_class_names(load_npz(argument, options, seed), options)
     else:
         known = ", ".join(info.name for info in _INFOS)
         raise DatasetError(f"unknown dataset '{name}' (choose one of: {known})")

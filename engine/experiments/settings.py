@@ -69,6 +69,7 @@ def effective_settings(config: ExperimentConfig) -> dict[str, Any]:
     data = config.to_dict()
     data.pop("schema_version", None)
     data.pop("parent", None)  # provenance (a fork's parent run), not a setting to compare or vary
+    data.pop("lesson", None)  # provenance too (the lesson a run was made for)
     _flatten(data, "", flat)
     rate = flat.pop("arch.dropout_rate")
     flat[DROPOUT] = rate if flat[DROPOUT] else 0.0  # same place in the order: the key already exists
@@ -197,6 +198,7 @@ def describe(key: str, value: Any) -> str:
 
 
 def format_value(key: str, value: Any) -> str:
+    """A setting's value in a few words: "off" for no dropout, "on"/"off" for switches, "0.5"."""
     if key == DROPOUT and not value:
         return "off"
     if isinstance(value, bool):

@@ -28,6 +28,7 @@ from engine.inference.features import feature_model
 from engine.inference.ood import load_ood
 from engine.runs.folders import MODEL, Run, load_run, missing_model_reason
 from engine.runs.models import check_keras_archive, check_model_matches, load_model_file
+from engine.runtime.graphs import compiled_call
 
 NOT_SURE = "not sure"
 UNFAMILIAR = "unfamiliar — probably none of these classes"
@@ -56,9 +57,6 @@ class Classifier:
     def __init__(
         self, model: Any, spec: PreprocessSpec, class_names: Sequence[str] | None = None, ood: Any = None
     ) -> None:
-        # TensorFlow: imported here, so importing this module stays cheap
-        import tensorflow as tf
-
         self.model = model
         self.spec = spec
         self.class_names = list(class_names or spec.class_names)
@@ -68,8 +66,7 @@ class Classifier:
         # (engine.architectures.outputs); `Prediction.lengths` keeps them as the network gave them.
         self.output_kind = output_kind(model)
         dual = feature_model(model)  # one pass: [penultimate features, probabilities]
-        signature = [tf.TensorSpec((None, spec.height, spec.width, spec.channels), tf.float32)]
-        self._forward = _frozen_forward(tf.function(lambda x: dual(x, training=False), input_signature=signature))
+        self._forward = _frozen_forward(compiled_call(dual))
 
     @classmethod
     def of_training(

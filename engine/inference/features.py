@@ -16,6 +16,7 @@ import numpy as np
 from engine.architectures.outputs import output_layer
 from engine.core.cancel import Cancelled
 from engine.core.memory import inference_batch
+from engine.runtime.graphs import compiled_call
 
 
 def feature_model(model: Any) -> Any:
@@ -43,7 +44,7 @@ def dual_outputs(dual: Any, batches: Iterable[Any], cancel: Any = None) -> tuple
     # TensorFlow: imported here, so importing this module stays cheap
     import tensorflow as tf
 
-    forward = tf.function(lambda x: dual(x, training=False), reduce_retracing=True)
+    forward = compiled_call(dual)
     features, probabilities = [], []
     for batch in batches:
         if cancel is not None and cancel.cancelled:

@@ -26,6 +26,7 @@ from engine.images.prepare import ImageSource, Placement, prepare
 from engine.images.spec import PreprocessSpec
 from engine.inference.classifier import resolve_run
 from engine.runs.models import load_model_file
+from engine.runtime.graphs import compiled_call
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,7 @@ class Reconstructor:
         import tensorflow as tf
 
         if self._forward is None:
-            model = self.model
-            self._forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+            self._forward = compiled_call(self.model)
         step = inference_batch(tuple(batch.shape[1:]))
         chunks = [
             np.asarray(self._forward(tf.constant(batch[i : i + step])), np.float32) for i in range(0, len(batch), step)

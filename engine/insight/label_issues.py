@@ -42,6 +42,7 @@ from engine.datasets.decisions import (
     split_sources,
 )
 from engine.inference.features import array_batches
+from engine.runtime.graphs import compiled_call
 
 __all__ = [
     "Key",
@@ -231,10 +232,7 @@ def _batches(
 
 
 def _predict(model: Any, inputs: np.ndarray, cancel: Any) -> np.ndarray:
-    # TensorFlow: imported here, so importing this module stays cheap
-    import tensorflow as tf
-
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    forward = compiled_call(model)
     outputs = []
     for batch in array_batches(inputs):
         _check(cancel)

@@ -166,6 +166,14 @@ class RunSummary:
     test_accuracy: float | None = None  # None: no test split, or a run from before there was one
     parent: str | None = None  # a fork: the run folder it started from (config.json's parent.run)
     parent_epoch: int | None = None  # ... and the epoch (0-based) of that run's checkpoint
+    status: str = "finished"  # finished | stopped | failed | unfinished (no metrics.json: killed) | broken
+    config: ExperimentConfig | None = None  # None when config.json cannot be read
+    lesson: str | None = None  # the lesson it was made for (config.json's lesson)
+
+    @property
+    def resumable(self) -> bool:
+        """Stopped before its planned epochs (Stop, a crash, a kill): it can go on from its last epoch."""
+        return self.status in ("stopped", "unfinished") and not self.problem
 
 
 @dataclass(frozen=True)
@@ -317,7 +325,21 @@ def summarise_run(path: Path) -> RunSummary:
         test_accuracy=metrics.test_accuracy if metrics else None,
         parent=config.parent.run if config and config.parent else None,
         parent_epoch=config.parent.epoch if config and config.parent else None,
+        status=_status(metrics, bool(problems)),
+        config=config,
+        lesson=config.lesson if config else None,
     )
+
+
+def _status(metrics: RunMetrics | None, broken: bool) -> str:
+    """How a run ended, as the runs list says it."""
+    if broken:
+        return "broken"
+    if metrics is None:
+        return "unfinished"
+    if metrics.failed:
+        return "failed"
+    return "stopped" if metrics.cancelled else "finished"
 
 
 def _created(run_dir: Path) -> str:

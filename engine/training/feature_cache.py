@@ -20,12 +20,12 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from engine.architectures.outputs import output_layer
 from engine.caches.features import FeatureCache, FeatureSet
 from engine.core.cancel import Cancelled
 from engine.core.memory import inference_batch
+from engine.runtime.graphs import compiled_call
 
 RANDOM_LAYERS = {
     "Dropout",
@@ -135,7 +135,7 @@ def extract(
 
     sizes = {"train": len(dataset.y_train), "validation": len(dataset.y_val)}
     writer = cache.writer(sizes, row_shape(plan_), dtype)
-    forward = tf.function(lambda x: plan_.prefix(tf.cast(x, tf.float32), training=False), reduce_retracing=True)
+    forward = compiled_call(plan_.prefix, cast_to_float=True)
     total, done, decoded, skipped = sum(sizes.values()), 0, 0, 0
     try:
         for split in sizes:

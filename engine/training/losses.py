@@ -7,12 +7,14 @@ ever more confident outputs. Registered, so a saved model that names it loads.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import keras
 import tensorflow as tf
 
 from engine.config import Augmentation
+from engine.runtime.graphs import compiled_call
 
 
 @keras.saving.register_keras_serializable(package="layerlab")
@@ -43,16 +45,23 @@ def tta_flips(augmentation: Augmentation, enabled: bool) -> list[tuple[bool, boo
 
 
 def averaged_forward(model: Any, flips: list[tuple[bool, bool]]) -> Any:
-    """A `tf.function` giving the model's outputs (inference mode) averaged over `flips` of a batch."""
+    """A `tf.function` giving the model's outputs (inference mode) averaged over `flips` of a batch.
 
-    def forward(x: Any) -> Any:
-        outputs = []
-        for horizontal, vertical in flips:
-            view = tf.reverse(x, axis=[2]) if horizontal else x
-            view = tf.reverse(view, axis=[1]) if vertical else view
-            outputs.append(model(view, training=False))
-        if len(outputs) == 1 or isinstance(outputs[0], (list, tuple, dict)):  # several outputs: the image alone
-            return outputs[0]
-        return tf.add_n(outputs) / float(len(outputs))
+    The image alone is `compiled_call` (traced once per model); several views are a function of
+    their own per model too (a partial, not a closure: TensorFlow counts the traces of every
+    function made from one piece of code together, and warned of "retracing" after five models)."""
+    views = tuple(flips) or ((False, False),)
+    if views == ((False, False),):
+        return compiled_call(model)
+    return tf.function(functools.partial(_averaged, model, views), reduce_retracing=True)
 
-    return tf.function(forward, reduce_retracing=True)
+
+def _averaged(model: Any, flips: tuple[tuple[bool, bool], ...], x: Any) -> Any:
+    outputs = []
+    for horizontal, vertical in flips:
+        view = tf.reverse(x, axis=[2]) if horizontal else x
+        view = tf.reverse(view, axis=[1]) if vertical else view
+        outputs.append(model(view, training=False))
+    if isinstance(outputs[0], (list, tuple, dict)):  # several outputs: the image alone
+        return outputs[0]
+    return tf.add_n(outputs) / float(len(outputs))

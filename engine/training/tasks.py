@@ -32,6 +32,7 @@ import tensorflow as tf
 from engine.architectures import get_architecture, list_architectures
 from engine.architectures.capsnet import MarginLoss
 from engine.architectures.outputs import as_probabilities
+from engine.architectures.registry import frozen_random_base
 from engine.caches.features import FeatureArray, FeatureCache, FeatureOverflow, FeatureSet
 from engine.config import ExperimentConfig
 from engine.core.cancel import Cancelled, CancelToken
@@ -42,6 +43,7 @@ from engine.core.records import RunMetrics
 from engine.datasets.decisions import AppliedDecisions, honour_decisions
 from engine.inference.reconstruction import add_noise
 from engine.runtime import devices
+from engine.runtime.graphs import compiled_call
 from engine.training import feature_cache
 from engine.training.augmentation import augment_dataset, carry_layers
 from engine.training.callbacks import PreparingReporter
@@ -137,6 +139,9 @@ class ClassifierTask:
 
     def check(self, config: ExperimentConfig) -> None:
         loss_for(config.arch.name)
+        reason = frozen_random_base(config)
+        if reason:
+            raise ConfigError(reason)
 
     def dataset(self, dataset: Any, config: ExperimentConfig) -> tuple[Any, str]:
         self.applied = honour_decisions(dataset, config)
@@ -287,7 +292,7 @@ class ClassifierTask:
         if self.cached is not None:
             head, features = self.cached[0].head, self.cached[1]["validation"]
             batches = (features.read_range(start, start + size) for start in range(0, len(features), size))
-            forward = tf.function(lambda x: head(x, training=False), reduce_retracing=True)
+            forward = compiled_call(head)
         else:
             batches = ds.tf_dataset("validation", size).map(lambda x, y: x)
             forward = averaged_forward(model, self._flips(trainer))
@@ -409,7 +414,7 @@ def reconstruction_figures(model: Any, clean: np.ndarray, noisy: np.ndarray) -> 
 
 def reconstruct_batches(model: Any, images: np.ndarray) -> np.ndarray:
     """The model's outputs (0..1) for float images 0..255, in inference mode, batch by batch."""
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    forward = compiled_call(model)
     outputs = [
         np.asarray(forward(tf.constant(np.asarray(images[i : i + EVALUATION_BATCH], np.float32))), np.float32)
         for i in range(0, len(images), EVALUATION_BATCH)

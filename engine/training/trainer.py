@@ -321,6 +321,7 @@ class Trainer:
                 trainable + frozen,
                 cached,
                 note,
+                self.dataset.num_classes if self.config.task == "classification" else 0,
             )
         )
 

@@ -22,7 +22,6 @@ class ReconstructionView(Protocol):
     def show_autoencoder(self, state: AutoencoderState) -> None: ...
     def add_reconstruction(self, ticket: int, name: str) -> None: ...
     def show_reconstruction(self, ticket: int, result: Any) -> None: ...
-    def set_active(self, active: bool) -> None: ...
 
 
 class AccuracyView(Protocol):
@@ -63,7 +62,6 @@ class AutoencoderController:
                 "an autoencoder has no accuracy: its loss is the reconstruction "
                 "error (mean squared error on 0..1 pixels)",
             )
-            self.view.set_active(self.active or self.session.autoencoder.status != "none")
 
     # --- after training -------------------------------------------------------------------------------
     def _on_finished(self, result: Any) -> None:
@@ -100,7 +98,6 @@ class AutoencoderController:
             note=f"Validation images: original · noisy input ({what}) · reconstruction. "
             "Drop images on the window to reconstruct them.",
         )
-        self.view.set_active(True)
 
     def _failed(self, err: Any) -> None:
         self.session.update(

@@ -36,7 +36,7 @@ class CachesController:
 
     def clear(self) -> None:
         if self.session.training.running:
-            self.session.say("Stop the training before clearing the caches it reads.", "warning", topic="caches")
+            self.session.say("Stop the training before clearing the caches it reads.", "warning", topic="busy")
             return
         self._clear.start(
             caches_jobs.clear_caches,

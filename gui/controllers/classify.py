@@ -1,12 +1,19 @@
-"""Classifying dropped, pasted and opened images with the current model.
+"""Classifying dropped, pasted and opened images with the current model: the one writer of
+`session.classify` (the cards).
 
 Each image gets a ticket and a card at once; its picture is decoded in the background (the one
 way LayerLab decodes images, EXIF included), and it is classified as soon as a model exists.
+Every answer names the model that gave it, and no answer outlives its model: when the model
+changes (trained, opened, resumed, forked, the ImageNet lesson), every card is classified again
+with the new one in the background (answers of the model replaced are dropped even if they were
+already computed: the newest model wins), and while no model is there the cards say why they
+wait instead of showing the previous model's answers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,20 +22,23 @@ from psygnal import Signal
 from gui.dropping import MAX_FILES, Expanded
 from gui.jobs import classify as classify_jobs
 from gui.jobs import runs as runs_jobs
-from gui.session import ClassifierState, Session
+from gui.session import Card, ClassifierState, ClassifyState, Session
 from gui.tasks import TaskRunner
 
 ORIGINAL_SIDE = 96
+MAX_CARDS = 60
 
 
 class ClassifyView(Protocol):
     def add_card(self, ticket: int, source: str | bytes) -> None: ...
+    def remove_card(self, ticket: int) -> None: ...
     def set_original(self, ticket: int, image: Any) -> None: ...
     def set_status(self, ticket: int, text: str) -> None: ...
-    def show_prediction(self, ticket: int, prediction: Any) -> None: ...
+    def show_prediction(self, ticket: int, prediction: Any, model: str) -> None: ...
     def show_error(self, ticket: int, message: str) -> None: ...
     def set_overlay(self, ticket: int, image: Any, how: str) -> None: ...
     def clear_overlays(self) -> None: ...
+    def show_removed(self, removed: int) -> None: ...
     def show_layers(self, views: Any) -> None: ...
     def set_model_description(self, text: str) -> None: ...
     def reveal(self) -> None: ...
@@ -51,16 +61,16 @@ class ClassifyController:
         self._expand = runner.slot("expand-sources", "io", newest_only=False)
         self._pictures = runner.slot("card-pictures", "io", newest_only=False)
         self._classify = runner.slot("classify", "engine", newest_only=False)
-        self._next_ticket = 0
-        self._pending: list[tuple[int, Any]] = []  # waiting for a model
-        self._in_flight: dict[int, Any] = {}  # being classified
-        self._answered: dict[int, Any] = {}  # classified: their sources, for overlays and layer views
         self._overlays = runner.slot("card-overlays", "engine", newest_only=False)
         self._layers = runner.slot("layer-views", "engine")
+        self._next_ticket = 0
+        self._model: Any = session.classifier.classifier  # the model the cards' answers are of
+        self._shown = ClassifyState()  # what the view shows now
         session.preferences.changed.connect(self._on_preferences)
         session.events.classifier.connect(self._on_classifier)
         session.events.engine.connect(lambda engine: self._flush())
         session.events.training.connect(lambda training: self._flush())
+        session.events.classify.connect(self._render)
         view.set_model_description(session.classifier.description)
 
     # --- intent ---------------------------------------------------------------------------------------
@@ -83,6 +93,12 @@ class ClassifyController:
             on_error=lambda err: self.session.say(f"Cannot read what was dropped: {err}", "error", topic="classify"),
         )
 
+    def clear(self) -> None:
+        """Forget every card (the Clear button)."""
+        self._classify.cancel()
+        self._overlays.cancel()
+        self._set(cards=(), removed=0)
+
     def _expanded(self, expanded: Expanded) -> None:
         notes = []
         if expanded.empty_folders:
@@ -95,28 +111,37 @@ class ClassifyController:
         if not expanded.sources:
             return
         self.view.reveal()
+        cards = list(self.session.classify.cards)
         for source in expanded.sources:
             self._next_ticket += 1
-            ticket = self._next_ticket
-            self.view.add_card(ticket, source)
+            cards.append(Card(self._next_ticket, source, text=self._waiting_reason()))
+        removed = max(0, len(cards) - MAX_CARDS)
+        self._set(cards=tuple(cards[removed:]), removed=self.session.classify.removed + removed)
+        for card in cards[removed:][-len(expanded.sources) :]:
             self._pictures.start(
                 classify_jobs.thumbnail,
-                source,
+                card.source,
                 ORIGINAL_SIDE,
-                on_result=lambda image, t=ticket: self.view.set_original(t, image),
+                on_result=lambda image, t=card.ticket: self.view.set_original(t, image),
             )
-            self._pending.append((ticket, source))
         self._flush()
 
     # --- classification -------------------------------------------------------------------------------
     def _on_classifier(self, state: ClassifierState) -> None:
         self.view.set_model_description(state.description)
-        self._answered.clear()  # overlays and layer views belong to the model that answered
-        if state.classifier is None and self._in_flight:
-            # A failed or replaced model must not answer: its queued images wait for the next one.
-            self._classify.cancel()
-            self._pending = sorted(self._in_flight.items()) + self._pending
-            self._in_flight.clear()
+        if state.classifier is self._model:
+            self._flush()  # what the waiting cards wait for may have changed
+            return
+        self._model = state.classifier
+        self._classify.cancel()  # answers of the model replaced are of no use now (newest wins)
+        self._overlays.cancel()
+        again = "classifying again with the new model…" if state.classifier is not None else self._waiting_reason()
+        self._set(
+            cards=tuple(
+                replace(card, status="waiting", text=again, prediction=None, model="", overlay=None, explained="")
+                for card in self.session.classify.cards
+            )
+        )
         self._flush()
 
     def _waiting_reason(self) -> str:
@@ -129,41 +154,53 @@ class ClassifyController:
         return "train or open a run first"
 
     def _flush(self) -> None:
-        if not self._pending:
+        waiting = [card for card in self.session.classify.cards if card.status == "waiting"]
+        if not waiting:
             return
         classifier = self.session.classifier.classifier
         if classifier is None:
             reason = self._waiting_reason()
-            for ticket, _ in self._pending:
-                self.view.set_status(ticket, reason)
+            self._update({card.ticket: replace(card, text=reason) for card in waiting if card.text != reason})
             return
+        self._update({card.ticket: replace(card, status="classifying", text="classifying…") for card in waiting})
         prefs = self.session.preferences.value
-        for ticket, source in self._pending:
-            self.view.set_status(ticket, "classifying…")
-            self._in_flight[ticket] = source
+        name = self.session.classifier.name
+        for card in waiting:
             self._classify.start(
                 classify_jobs.classify,
-                ticket,
+                card.ticket,
                 classifier,
-                source,
+                card.source,
                 prefs.top_k,
                 prefs.threshold,
                 prefs.explain,
-                on_result=self._classified,
-                on_error=lambda err, t=ticket: self._classified(classify_jobs.Classified(t, error=str(err))),
+                on_result=lambda result, n=name: self._classified(result, n),
+                on_error=lambda err, t=card.ticket, n=name: self._classified(
+                    classify_jobs.Classified(t, error=str(err)), n
+                ),
             )
-        self._pending.clear()
 
-    def _classified(self, result: classify_jobs.Classified) -> None:
-        source = self._in_flight.pop(result.ticket, None)
+    def _classified(self, result: classify_jobs.Classified, model: str) -> None:
+        card = self.session.classify.card(result.ticket)
+        if card is None:  # cleared meanwhile
+            return
         if result.prediction is not None:
-            self._answered[result.ticket] = source
-            self.view.show_prediction(result.ticket, result.prediction)
-            if result.overlay is not None:
-                self.view.set_overlay(result.ticket, result.overlay, result.explained)
+            self._update(
+                {
+                    card.ticket: replace(
+                        card,
+                        status="answered",
+                        text="",
+                        prediction=result.prediction,
+                        model=model,
+                        overlay=result.overlay,
+                        explained=result.explained,
+                    )
+                }
+            )
             self.answered.emit(result.ticket, result.prediction)
         else:
-            self.view.show_error(result.ticket, result.error)
+            self._update({card.ticket: replace(card, status="failed", text=result.error, prediction=None, model=model)})
             self.session.status(f"Could not classify an image: {result.error}", 8000)
         self.classified.emit(result.ticket)
 
@@ -173,38 +210,78 @@ class ClassifyController:
             return
         self._overlays.cancel()
         if not self.session.preferences.value.explain:
-            self.view.clear_overlays()
+            self._set(cards=tuple(replace(card, overlay=None, explained="") for card in self.session.classify.cards))
             return
         classifier = self.session.classifier.classifier
         if classifier is None:
             return
-        for ticket, source in self._answered.items():
+        for card in self.session.classify.cards:
+            if card.status != "answered" or card.overlay is not None:
+                continue
             self._overlays.start(
                 classify_jobs.explain_overlay,
-                ticket,
+                card.ticket,
                 classifier,
-                source,
-                on_result=lambda result: (
-                    result.overlay is not None
-                    and self.view.set_overlay(result.ticket, result.overlay, result.explained)
-                ),
+                card.source,
+                on_result=self._explained,
             )
+
+    def _explained(self, result: classify_jobs.Classified) -> None:
+        card = self.session.classify.card(result.ticket)
+        if card is not None and card.status == "answered" and result.overlay is not None:
+            self._update({card.ticket: replace(card, overlay=result.overlay, explained=result.explained)})
 
     def show_layers(self, ticket: int) -> None:
         """The feature maps of every convolution for one classified image, and the first layer's filters."""
         classifier = self.session.classifier.classifier
-        source = self._answered.get(ticket)
-        if classifier is None or source is None:
+        card = self.session.classify.card(ticket)
+        if classifier is None or card is None or card.status != "answered":
             self.session.say(
                 "Classify the image with a model first: its layers are the model's.", "info", topic="classify"
             )
             return
-        title = "pasted image" if isinstance(source, bytes) else Path(source).name
+        title = "pasted image" if isinstance(card.source, bytes) else Path(card.source).name
         self._layers.start(
             classify_jobs.layer_views,
             classifier,
-            source,
+            card.source,
             title,
             on_result=self.view.show_layers,
             on_error=lambda err: self.session.say(f"Cannot show the layers: {err}", "error", topic="classify"),
         )
+
+    # --- the state and its rendering -------------------------------------------------------------------
+    def _update(self, changed: dict[int, Card]) -> None:
+        if changed:
+            self._set(cards=tuple(changed.get(card.ticket, card) for card in self.session.classify.cards))
+
+    def _set(self, **changes: Any) -> None:
+        self.session.update("classify", **changes)
+
+    def _render(self, state: ClassifyState) -> None:
+        """Tell the view what changed since it was last told (cards are replaced whole when they change)."""
+        before = {card.ticket: card for card in self._shown.cards}
+        now = {card.ticket for card in state.cards}
+        for ticket in before.keys() - now:
+            self.view.remove_card(ticket)
+        for card in state.cards:
+            old = before.get(card.ticket)
+            if old is card:
+                continue
+            if old is None:
+                self.view.add_card(card.ticket, card.source)
+            if card.status == "answered":
+                if old is None or old.prediction is not card.prediction:
+                    self.view.show_prediction(card.ticket, card.prediction, card.model)
+            elif card.status == "failed":
+                self.view.show_error(card.ticket, card.text)
+            elif old is None or (old.status, old.text) != (card.status, card.text):
+                self.view.set_status(card.ticket, card.text)
+            if card.overlay is not None and (old is None or old.overlay is not card.overlay):
+                self.view.set_overlay(card.ticket, card.overlay, card.explained)
+        if old_overlays := [t for t, c in before.items() if c.overlay is not None and t in now]:
+            if all(state.card(t).overlay is None for t in old_overlays):
+                self.view.clear_overlays()
+        if state.removed != self._shown.removed:
+            self.view.show_removed(state.removed)
+        self._shown = state

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from engine import dataset_key
+from engine import dataset_key, nameable
 from gui.jobs import data as data_jobs
 from gui.session import DataState, Session, memory_budget, touches
 from gui.tasks import TaskRunner
@@ -15,7 +15,7 @@ SAMPLES_PER_CLASS = 8
 class DataView(Protocol):
     def show_loading(self, name: str) -> None: ...
     def show_error(self, message: str) -> None: ...
-    def show_dataset(self, dataset: Any, samples: dict[int, Any]) -> None: ...
+    def show_dataset(self, dataset: Any, samples: dict[int, Any], nameable: bool = False) -> None: ...
 
 
 class DataController:
@@ -23,7 +23,9 @@ class DataController:
         self.session = session
         self.view = view
         self._slot = runner.slot("dataset", "io")
+        self._names = runner.slot("class-names", "io")
         self._loading_key: str | None = None
+        self._skipped = 0  # files found unreadable when the dataset loaded
         session.config.changed.connect(self._on_config)
         session.events.data.connect(self._render)
 
@@ -59,12 +61,20 @@ class DataController:
     def _loaded(self, bundle: data_jobs.DatasetBundle) -> None:
         self._loading_key = None
         dataset = bundle.dataset
+        self._skipped = len(dataset.skipped)
         self.session.update("data", status="ready", key=bundle.key, dataset=dataset, samples=bundle.samples, error="")
         self.session.clear_message("data")
         skipped = len(dataset.skipped)
         if skipped:
             what = "1 file could not be read and was" if skipped == 1 else f"{skipped} files could not be read and were"
             self.session.say(f"{what} skipped (see the Data tab).", "warning", topic="data")
+
+    def after_training(self, result: Any = None) -> None:
+        """A streamed dataset finds unreadable files as a training reads them: show those too."""
+        dataset = self.session.data.dataset
+        if dataset is not None and len(dataset.skipped) != self._skipped:
+            self._skipped = len(dataset.skipped)
+            self.session.update("data", dataset=dataset)
 
     def _failed(self, err: Any) -> None:
         self._loading_key = None
@@ -78,4 +88,25 @@ class DataController:
         elif state.status == "failed":
             self.view.show_error(state.error)
         elif state.status == "ready":
-            self.view.show_dataset(state.dataset, state.samples)
+            self.view.show_dataset(state.dataset, state.samples, nameable(self.session.config.config.data))
+
+    # --- names for classes that have none ---------------------------------------------------------------
+    def name_classes(self, names: list[str]) -> None:
+        """Keep `names` for the classes of the data (in a sidecar beside it), then load it again with them."""
+        dataset = self.session.data.dataset
+        if dataset is None:
+            return
+        data = self.session.config.config.data
+        self._names.start(
+            data_jobs.save_class_names,
+            data,
+            list(names),
+            len(dataset.class_names),
+            on_result=self._named,
+            on_error=lambda err: self.session.say(f"Class names not kept: {err}", "error", topic="data"),
+        )
+
+    def _named(self, sidecar: str) -> None:
+        self.session.status(f"Class names kept in {sidecar}", 6000)
+        self.session.update("data", key=None)  # what was loaded has the old names: load it again
+        self.request()

@@ -17,6 +17,7 @@ from gui.text import short_name
 
 class ExportView(Protocol):
     def show_runs(self, runs: list[tuple[str, str]], current: str | None) -> None: ...
+    def show_format(self, fmt: str, quantize: str | None) -> None: ...
     def show_busy(self, text: str) -> None: ...
     def show_report(self, report: Any) -> None: ...
     def show_failed(self, text: str) -> None: ...
@@ -41,16 +42,23 @@ class ExportController:
         current = self.current_run()
         if current and current not in {path for path, _ in runs}:  # a run opened from another folder
             runs.insert(0, (current, Path(current).name))
+        prefs = self.session.preferences.value
+        view.show_format(prefs.export_format, prefs.export_quantize)
         view.show_runs(runs, current)
 
     def current_run(self) -> str | None:
-        """The opened run, else the one just trained."""
-        opened = self.session.runs.opened
-        if opened is not None:
-            return str(opened.path)
-        return self.session.training.run_dir or None
+        """The run selected in the Runs tab, else the one the window shows (opened or just trained)."""
+        selected = self.session.runs.selected
+        if len(selected) == 1:
+            return selected[0]
+        opened, trained = self.session.runs.opened, self.session.training.run_dir
+        shown = self.session.results.run_dir
+        if shown:
+            return shown
+        return str(opened.path) if opened is not None else trained or None
 
     def export(self, run_dir: str, fmt: str, quantize: str | None, out: str) -> None:
+        self.session.preferences.update(export_format=fmt, export_quantize=quantize)  # offered first next time
         if self.view is not None:
             self.view.show_busy(
                 f"Exporting {Path(run_dir).name} as {fmt}{f' ({quantize})' if quantize else ''} and "

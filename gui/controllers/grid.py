@@ -15,11 +15,10 @@ from typing import Any, Protocol
 
 from psygnal import Signal
 
-from engine import LayerLabError
+from engine import LayerLabError, settings_label
 from gui.controllers.training import TrainingController, TrainingJob
 from gui.jobs import training as training_jobs
 from gui.session import GridState, Session
-from gui.text import setting_name
 
 
 class GridView(Protocol):
@@ -90,12 +89,14 @@ class GridController:
     def _start(self, grid_dir: str) -> None:
         from engine import grid_cells
 
-        total = len(grid_cells(self._spec)) * self._spec.repeats
+        cells = tuple(dict(cell) for cell in grid_cells(self._spec))
+        total = len(cells) * self._spec.repeats
         self.session.update(
             "grid",
             status="running",
             grid_dir=grid_dir,
             total=total,
+            cells=cells,
             current=-1,
             settings={},
             running=(),
@@ -120,8 +121,7 @@ class GridController:
     def _on_event(self, event: Any) -> None:
         kind = type(event).__name__
         if kind == "GridRunStarted":
-            settings = " · ".join(f"{setting_name(k)} {v}" for k, v in event.settings.items())
-            self.session.update("training", run_note=f"run {event.index + 1}/{event.total} ({settings}) · ")
+            self.training.set_run_note(f"run {event.index + 1}/{event.total} ({settings_label(event.settings)}) · ")
             self.session.update("grid", current=event.index, total=event.total, settings=dict(event.settings))
         elif kind == "GridInFlight":
             cells = grid_cells_of(self._spec)
@@ -157,13 +157,10 @@ class GridController:
             settings={},
             running=(),
         )
-        self.session.update(
-            "training",
-            status="stopped" if stopped else "finished",
-            run_note="",
-            eta="",
-            text="Grid stopped" if stopped else "Grid finished",
-            fraction=1.0 if not stopped else self.session.training.fraction,
+        self.training.end(
+            "stopped" if stopped else "finished",
+            "Grid stopped" if stopped else "Grid finished",
+            None if stopped else 1.0,
         )
         self.session.say(
             self._summary(rows, stopped), "info" if stopped else "success", str(result.grid_dir), topic="grid"
@@ -177,7 +174,7 @@ class GridController:
         if not scored:
             return f"Grid {'stopped' if stopped else 'finished'} after {done} runs."
         best = max(scored, key=lambda row: row.val_accuracy_mean)
-        settings = " · ".join(f"{setting_name(k)} {v}" for k, v in best.settings.items())
+        settings = settings_label(best.settings)
         worse = sum(bool(row.significantly_worse_than_best) for row in rows)
         what = "stopped (Resume goes on)" if stopped else "finished"
         return (

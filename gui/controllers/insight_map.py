@@ -22,7 +22,7 @@ PREVIEW_SIDE = 96
 
 class MapView(Protocol):
     def show_waiting(self, text: str) -> None: ...
-    def show_map(self, embedding: Any, class_names: list[str]) -> None: ...
+    def show_map(self, embedding: Any, class_names: list[str], title: str = "") -> None: ...
     def add_star(self, ticket: int, point: Any, label: str) -> None: ...
     def show_preview(self, name: str, image: Any, caption: str) -> None: ...
     def show_sample(self, sample: Any) -> None: ...
@@ -74,7 +74,11 @@ class MapController:
 
     def _drawn(self, embedding: Any) -> None:
         self.embedding = embedding
-        self.view.show_map(embedding, list(self.session.results.dataset.class_names))
+        self.view.show_map(
+            embedding,
+            list(self.session.results.dataset.class_names),
+            self.session.classifier.name or self.session.results.title,
+        )
         self.drawn.emit(embedding)
 
     def _on_classifier(self, state: ClassifierState) -> None:

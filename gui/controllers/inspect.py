@@ -1,10 +1,14 @@
-"""The layer table: the model is built (or rebuilt) in the background whenever its inputs change."""
+"""The layer table: the model is built (or rebuilt) in the background whenever its inputs change.
+
+A guard rail that teaches: a backbone with random weights ("none") and its base frozen would
+train its head on random features and stay at chance; such a choice is unfrozen at once, with a
+one-line explanation (the engine's `frozen_random_base` says why, and refuses it in `train`)."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from engine import Inspection, ModelInspector
+from engine import Inspection, ModelInspector, frozen_random_base
 from gui.jobs import model as model_jobs
 from gui.session import DataState, EngineState, ModelState, Session, touches
 from gui.tasks import TaskRunner
@@ -32,8 +36,24 @@ class InspectController:
         return self._slot.busy
 
     def _on_config(self, keys: set[str]) -> None:
+        if touches(keys, "arch.weights", "arch.name") and self.session.config.config.arch.weights != "none":
+            self.session.clear_message("frozen-base")  # no longer applies
+        if touches(keys, "arch", "init_from") and self._unfreeze_random_base():
+            return  # the change above comes back here, and builds the model
         if touches(keys, "arch", "layer_trainable", "freeze_all_but"):
             self.request()
+
+    def _unfreeze_random_base(self) -> bool:
+        """Unfreeze a frozen base of random weights, saying why (True when it did)."""
+        if not frozen_random_base(self.session.config.config):
+            return False
+        self.session.say(
+            "Weights 'none' start the base from random numbers, so it is unfrozen and trains too: frozen, it "
+            "would give the head random features and the model would stay at chance.",
+            "warning",
+            topic="frozen-base",  # not "model": it stays once the model is built again
+        )
+        return self.session.config.update(**{"arch.freeze_base": False})
 
     def _on_data(self, data: DataState) -> None:
         if data.status == "loading":

@@ -1,79 +1,91 @@
-"""Going on with a saved run from the Runs tab: resume one that stopped (Stop, a crash, a kill) from
-its last complete epoch, continue a finished one for more epochs in the same folder, or fork a
-new run from one of its checkpoints with the current settings. Each is a `TrainingJob` on the
-training lane (engine.training.resume through `training_jobs.keep_training`): the run bar, Pause, Stop and
-the curves work as for a new training, and the curves start with the epochs already done."""
+"""Going on with a saved run from the Runs tab: resume one that stopped early (Stop, a crash, a
+kill) from its last complete epoch up to its planned epochs, or continue or fork it for more
+epochs (one dialog: which checkpoint, how many epochs to add, in its own folder or as a new run
+with the current settings). The choice is checked by the engine (`plan_keep`) before the dialog
+closes; a refusal is said in the dialog. Each is a `TrainingJob` on the training lane
+(`training_jobs.keep_training`): the run bar, Pause, Stop and the curves work as for a new
+training, the curves start with the epochs already done, and a failure before training leaves
+the previous curves and model as they were (the training controller begins the curves only when
+the engine says the training started)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from engine import LayerLabError, plan_keep, planned_epochs
 from gui.controllers.training import TrainingController, TrainingJob
 from gui.jobs import training as training_jobs
 from gui.session import Session
 from gui.tasks import TaskRunner
 
 
-class ForkView(Protocol):
-    def choose_fork_epoch(self, path: str, epochs: list[int]) -> None: ...
+class KeepView(Protocol):
+    def choose_keep(self, offer: Any, current_epochs: int) -> None: ...
+    def show_keep_problem(self, text: str) -> None: ...
+    def close_keep(self) -> None: ...
 
 
 class KeepController:
-    def __init__(self, session: Session, runner: TaskRunner, training: TrainingController, view: ForkView) -> None:
+    def __init__(self, session: Session, runner: TaskRunner, training: TrainingController, view: KeepView) -> None:
         self.session = session
         self.training = training
         self.view = view
-        self._checkpoints = runner.slot("run-checkpoints", "io")
+        self._offer = runner.slot("keep-offer", "io")
 
     def resume(self, path: str) -> None:
         """Go on with a run that stopped, from its last complete epoch, up to its planned epochs."""
-        self._start(path, "resume", 0, f"Resuming run <b>{Path(path).name}</b>", "Resume")
+        self._start(path, "resume", 0, 0, f"Resuming run <b>{Path(path).name}</b>", "Resume")
 
-    def continue_run(self, path: str, extra_epochs: int) -> None:
-        """`extra_epochs` more epochs for a run, in its own folder."""
-        self._start(
+    def keep_wanted(self, path: str) -> None:
+        """Offer the run's kept checkpoints (the latest and the best) in the Continue-or-fork dialog."""
+        self._offer.start(
+            training_jobs.keep_offer,
             path,
-            "continue",
-            extra_epochs,
-            f"Continuing run <b>{Path(path).name}</b> for {extra_epochs} more epoch{'s' if extra_epochs != 1 else ''}",
-            "Continue",
-        )
-
-    def fork(self, path: str, epoch: int) -> None:
-        """A new run from the checkpoint of `epoch` (0-based) of `path`, with the current training,
-        augmentation and freezing settings (the data and architecture stay the run's)."""
-        self._start(path, "fork", epoch, f"Forking run <b>{Path(path).name}</b> from epoch {epoch + 1}", "Fork")
-
-    def fork_wanted(self, path: str) -> None:
-        """Ask the view which kept checkpoint to fork from (the latest and the best are kept)."""
-        self._checkpoints.start(
-            training_jobs.checkpoints,
-            path,
-            on_result=self._listed,
+            on_result=lambda offer: self.view.choose_keep(offer, self.session.config.config.training.epochs),
             on_error=lambda err: self.session.say(f"Cannot read the checkpoints: {err}", "error", topic="run"),
         )
 
-    def _listed(self, listed: tuple[str, list[int]]) -> None:
-        path, epochs = listed
-        if not epochs:
-            self.session.say(
-                f"Run {Path(path).name} keeps no checkpoint to fork from (it stopped before its first "
-                "epoch ended, or was trained before LayerLab kept checkpoints).",
-                "warning",
-                topic="run",
-            )
-            return
-        self.view.choose_fork_epoch(path, epochs)
-
-    def _start(self, path: str, how: str, amount: int, title: str, what: str) -> None:
+    def keep(self, path: str, how: str, epoch: int, extra_epochs: int) -> None:
+        """`extra_epochs` more epochs after the checkpoint of `epoch` (0-based): "continue" in the run's
+        folder, "fork" as a new run with the current settings. Checked first: a refusal is shown in
+        the dialog, which stays open."""
         if self.training.running or self.training.busy:
-            self.session.say("Wait for the training to end (or stop it) first.", "warning", topic="run")
+            self.view.show_keep_problem("Wait for the training to end (or stop it) first.")
+            return
+        try:
+            plan = plan_keep(path, how, extra_epochs, epoch=epoch, current=self.session.config.snapshot())
+        except LayerLabError as err:
+            self.view.show_keep_problem(str(err))
+            return
+        self.view.close_keep()
+        name = Path(path).name
+        more = f"{extra_epochs} more epoch{'s' if extra_epochs != 1 else ''}"
+        if how == "continue":
+            title = f"Continuing run <b>{name}</b> for {more}"
+        else:
+            title = f"Forking run <b>{name}</b> after epoch {epoch + 1}, for {more}"
+        self._start(path, how, epoch, extra_epochs, title, how.title(), plan)
+
+    # kept for scripts: the former separate entry points
+    def continue_run(self, path: str, extra_epochs: int) -> None:
+        self.keep(path, "continue", -1, extra_epochs)
+
+    def fork(self, path: str, epoch: int, extra_epochs: int | None = None) -> None:
+        """A fork after `epoch` (0-based); without `extra_epochs`, up to the current settings' planned
+        epochs (at least one more)."""
+        if extra_epochs is None:
+            extra_epochs = max(1, planned_epochs(self.session.config.config) - epoch - 1)
+        self.keep(path, "fork", epoch, extra_epochs)
+
+    def _start(self, path: str, how: str, epoch: int, extra: int, title: str, what: str, plan: Any = None) -> None:
+        if self.training.running or self.training.busy:
+            self.session.say("Wait for the training to end (or stop it) first.", "warning", topic="busy")
             return
         self.training.start(
             TrainingJob(
                 work=training_jobs.keep_training,
-                extra=(how, path, amount),
+                extra=(how, path, epoch, extra, plan),
                 pausable=True,
                 title=title,
                 description=f"{title.replace('<b>', '').replace('</b>', '')}…",

@@ -14,13 +14,14 @@ from gui.jobs import classify as classify_jobs
 from gui.jobs import insight as insight_jobs
 from gui.session import DataState, Session
 from gui.tasks import TaskRunner
+from gui.text import short_name
 
 THUMBNAIL_SIDE = 128
 
 
 class LabelsView(Protocol):
     def show_waiting(self, text: str) -> None: ...
-    def show_issues(self, issues: list[Any], class_names: list[str]) -> None: ...
+    def show_issues(self, issues: list[Any], class_names: list[str], title: str = "") -> None: ...
     def set_thumbnail(self, key: Any, image: Any) -> None: ...
     def mark(self, key: Any, action: str, label: str) -> None: ...
     def show_decisions(self, excluded: int, relabelled: int, sidecar: str) -> None: ...
@@ -42,6 +43,7 @@ class LabelsController:
         self._pictures = runner.slot("label-pictures", "io", newest_only=False)
         self._decide = runner.slot("label-decision", "io", newest_only=False)
         self.issues: list[Any] = []
+        self._checked = ""  # what the last check was of: the data, the model, folds and epochs
         training.event.connect(self._on_event)
         session.events.data.connect(self._on_data)
 
@@ -50,6 +52,11 @@ class LabelsController:
         if data.status != "ready":
             self.view.show_waiting("Load a dataset first.")
             return
+        config = self.session.config.config
+        epochs_text = (
+            f"{epochs} epoch{'s' if epochs != 1 else ''}" if epochs else f"{config.training.epochs} epochs as set"
+        )
+        self._checked = f"{short_name(config.data.name)} ({config.arch.name}, {folds} folds × {epochs_text})"
         self.view.show_waiting(
             f"Training {folds} models on {folds - 1}/{folds} of the data each, to judge every label "
             "by a model that never saw it…"
@@ -67,27 +74,21 @@ class LabelsController:
 
     def _on_event(self, event: Any) -> None:
         if type(event).__name__ == "LabelIssueProgress":
-            self.session.update(
-                "training",
-                status="running",
-                fraction=event.fold / max(1, event.folds),
-                eta="",
-                text=f"Checking labels: {event.fold} of {event.folds} folds done",
+            self.training.report(
+                f"Checking labels: {event.fold} of {event.folds} folds done", event.fold / max(1, event.folds)
             )
 
     def _found(self, issues: Any) -> None:
         stopped = issues is None
-        self.session.update(
-            "training",
-            status="stopped" if stopped else "finished",
-            eta="",
-            text="Label check stopped" if stopped else f"Label check: {len(issues)} suspicious",
+        self.training.end(
+            "stopped" if stopped else "finished",
+            "Label check stopped" if stopped else f"Label check: {len(issues)} suspicious",
         )
         if stopped:
             self.view.show_waiting("Stopped before every fold was done: nothing to show.")
         else:
             self.issues = list(issues)
-            self.view.show_issues(self.issues, list(self.session.data.dataset.class_names))
+            self.view.show_issues(self.issues, list(self.session.data.dataset.class_names), self._checked)
             self.session.say(
                 f"{len(issues)} samples look mislabelled (see the Labels tab): exclude or relabel them, "
                 "and the next training honours it.",

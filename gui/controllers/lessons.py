@@ -1,7 +1,10 @@
 """The classic lessons (engine.lessons) as one-click recipes in the window.
 
 Choosing a lesson sets the config (and, for a comparison, the Grid tab's plan) from the recipe
-and shows its note and the published figure on the lesson card; Run starts the ordinary
+and shows its note and the published figure on the lesson card; the user's own settings and grid
+plan are kept aside, and closing the lesson brings them back (so do closing the window and
+opening another lesson only once: what is kept is what the user had before the first lesson). The
+lesson's runs carry its name in their config (`lesson`), so the Runs tab marks them; Run starts the ordinary
 training or grid through their controllers, so Train, Stop and the Grid's Run work as usual
 afterwards. A lesson whose data is not on disk changes nothing until the learner runs it on the
 embedded digits or generated shapes instead (the card then says the published figure does not
@@ -27,6 +30,7 @@ from engine import (
     list_lessons,
     offers_fast_recipe,
 )
+from gui.controllers.current import CurrentModelController
 from gui.controllers.grid import GridController
 from gui.controllers.training import TrainingController, TrainingCrash
 from gui.jobs import lessons as lessons_jobs
@@ -49,14 +53,22 @@ class LessonsController:
     finished = Signal(object)  # the LessonState once its figure is known
 
     def __init__(
-        self, session: Session, runner: TaskRunner, training: TrainingController, grid: GridController, view: LessonView
+        self,
+        session: Session,
+        runner: TaskRunner,
+        training: TrainingController,
+        grid: GridController,
+        view: LessonView,
+        current: CurrentModelController | None = None,
     ) -> None:
         self.session = session
+        self.current = current or training.current
         self.training = training
         self.grid = grid
         self.view = view
         self._lesson: Any = None  # engine.lessons.Lesson as set up (its fallback when chosen; fast when run fast)
         self._textbook: Any = None  # the same lesson with its own (textbook) settings
+        self._kept: tuple[Any, Any] | None = None  # the user's (config, grid plan) while a lesson has its own
         self._figure = runner.slot("lesson-figure", "io")
         self._network = runner.slot("imagenet-network", "engine")
         session.events.lesson.connect(view.show_lesson)
@@ -68,7 +80,7 @@ class LessonsController:
     def choose(self, name: str) -> None:
         """Set up the lesson `name`: its recipe when its files are here, else only its card."""
         if self.session.training.running:
-            self.session.say("Stop the training before choosing a lesson.", "info", topic="lesson")
+            self.session.say("Stop the training before choosing a lesson.", "info", topic="busy")
             return
         lesson = get_lesson(name)
         self._lesson = lesson
@@ -162,13 +174,35 @@ class LessonsController:
         return True
 
     def close(self) -> None:
+        """Close the lesson; the user's own settings (kept aside when it set its own) come back."""
+        if self.session.training.running:
+            self.session.say("Stop the training before closing the lesson.", "info", topic="busy")
+            return
         self._lesson = None
-        self.session.update("lesson", name="", status="idle")
+        restored = self.restore_settings()
+        self.session.update("lesson", name="", status="idle", kept_aside=False)
+        self.session.clear_message("lesson")
+        if restored:
+            self.session.status("Lesson closed: your own settings are back", 6000)
+
+    def restore_settings(self) -> bool:
+        """Put back the settings and grid plan the user had before the lesson (True if there were some)."""
+        if self._kept is None:
+            return False
+        config, plan = self._kept
+        self._kept = None
+        self.session.config.replace(config)
+        self.session.grid_plan.replace(plan)
+        return True
 
     # --- setting up -----------------------------------------------------------------------------------
     def _apply(self, lesson: Any) -> None:
-        """The recipe into the config (whole: a lesson starts from LayerLab's defaults) and the grid plan."""
-        self.session.config.replace(lesson.base_config)
+        """The recipe into the config (whole: a lesson starts from LayerLab's defaults, marked as the
+        lesson's) and the grid plan; the user's own are kept aside first."""
+        if self._kept is None:
+            self._kept = (self.session.config.snapshot(), self.session.grid_plan.snapshot())
+        self.session.config.replace(lesson.base_config.updated(lesson=lesson.name))
+        self.session.update("lesson", kept_aside=True)
         if lesson.grid is not None:
             factors = [{"key": f.key, "values": ", ".join(_level(v) for v in f.values)} for f in lesson.grid.factors]
             self.session.grid_plan.update(factors=factors, repeats=lesson.grid.repeats)
@@ -182,17 +216,12 @@ class LessonsController:
 
     def _load_network(self, network: str) -> None:
         self.session.update("lesson", status="loading")
-        self.session.update(
-            "classifier", classifier=None, status="loading", description=f"Loading {network} as published on ImageNet…"
-        )
+        self.current.loading(f"Loading {network} as published on ImageNet…")
 
         def ready(classifier: Any) -> None:
             self.session.preferences.update(top_k=IMAGENET_TOP_K)
-            self.session.update(
-                "classifier",
-                classifier=classifier,
-                status="ready",
-                description=f"Model: {network} as published — 1 000 ImageNet classes, top 5",
+            self.current.use(
+                classifier, f"{network} (ImageNet)", f"Model: {network} as published — 1 000 ImageNet classes, top 5"
             )
             self.session.update(
                 "lesson",
@@ -202,7 +231,7 @@ class LessonsController:
             self.finished.emit(self.session.lesson)
 
         def failed(err: Any) -> None:
-            self.session.update("classifier", classifier=None, status="none", description="No model yet.")
+            self.current.none("No model yet.")
             self.session.update("lesson", status="unavailable", missing=str(err))
 
         self._network.start(lessons_jobs.imagenet_classifier, network, on_result=ready, on_error=failed)

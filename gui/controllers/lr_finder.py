@@ -39,7 +39,7 @@ class LrFinderController:
     def find(self) -> None:
         if self.training.running or self.training.busy:
             self.session.say(
-                "Wait for the training to end (or stop it) before sweeping the learning rate.", "warning", topic="lr"
+                "Wait for the training to end (or stop it) before sweeping the learning rate.", "warning", topic="busy"
             )
             return
         config = self.session.config.config
@@ -74,20 +74,16 @@ class LrFinderController:
     def _on_event(self, event: Any) -> None:
         if isinstance(event, LrProbe):
             self.view.add_probe(event.lr, event.loss)
-            if self.session.training.status != "stopping":
-                self.session.update(
-                    "training",
-                    status="running",
-                    fraction=(event.step + 1) / max(1, event.steps),
-                    eta="",
-                    text=f"LR finder · batch {event.step + 1}/{event.steps} · rate {event.lr:.1e}",
-                )
+            self.training.report(
+                f"LR finder · batch {event.step + 1}/{event.steps} · rate {event.lr:.1e}",
+                (event.step + 1) / max(1, event.steps),
+            )
 
     def _found(self, found: training_jobs.LrFound) -> None:
         sweep = found.sweep
         self.sweep = sweep
         if sweep is None:
-            self.session.update("training", status="stopped", eta="", text="Learning-rate finder stopped")
+            self.training.end("stopped", "Learning-rate finder stopped")
             self.view.show_stopped("Stopped before the sweep ended: nothing to suggest.")
         else:
             ended = "the loss exploded there" if sweep.stopped_early else "the end of the sweep"
@@ -95,13 +91,11 @@ class LrFinderController:
                 f"Suggested: {sweep.suggested_lr:.1e}, a tenth of the rate at the lowest loss (swept to "
                 f"{sweep.lrs[-1]:.1e}, {ended})."
             )
-            self.session.update(
-                "training",
-                status="finished",
-                fraction=1.0,
-                eta="",
-                text=f"LR finder: {sweep.suggested_lr:.1e}",
-                tooltip=f"The learning-rate finder suggests {sweep.suggested_lr:.1e} (Training tab)",
+            self.training.end(
+                "finished",
+                f"LR finder: {sweep.suggested_lr:.1e}",
+                1.0,
+                f"The learning-rate finder suggests {sweep.suggested_lr:.1e} (Training tab)",
             )
             self.view.show_sweep(list(sweep.lrs), list(sweep.losses), sweep.suggested_lr, text)
         self.found.emit(sweep)

@@ -17,7 +17,9 @@ THUMBNAIL_SIDE = 128
 
 class ResultsView(Protocol):
     def clear(self, message: str) -> None: ...
-    def show_metrics(self, metrics: Any, class_names: list[str], note: str, per_class: list[Any]) -> None: ...
+    def show_metrics(
+        self, metrics: Any, class_names: list[str], note: str, per_class: list[Any], title: str = ""
+    ) -> None: ...
     def set_thumbnail(self, index: int, image: np.ndarray | None) -> None: ...
     def forget_thumbnails(self) -> None: ...
 
@@ -45,10 +47,14 @@ class ResultsController:
         if metrics is None:
             self.view.clear(state.note or "Train a model to see where it goes wrong.")
         elif metrics.failed:
-            self.view.clear(f"This run failed: {metrics.failed}")
+            self.view.clear(
+                f"This run ({state.title}) failed: {metrics.failed}"
+                if state.title
+                else f"This run failed: {metrics.failed}"
+            )
         else:
             self.view.show_metrics(
-                metrics, list(state.class_names), state.note, per_class_rows(metrics, state.class_names)
+                metrics, list(state.class_names), state.note, per_class_rows(metrics, state.class_names), state.title
             )
 
     def thumbnails_wanted(self, entries: list[Any]) -> None:

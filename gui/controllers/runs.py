@@ -9,6 +9,8 @@ from typing import Any, Protocol
 from psygnal import Signal
 
 from engine import OpenedRun, dataset_key
+from gui.controllers.current import CurrentModelController, run_title
+from gui.controllers.curves import CurvesController
 from gui.jobs import runs as runs_jobs
 from gui.session import RunsState, Session, finite
 from gui.tasks import TaskRunner
@@ -17,17 +19,11 @@ from gui.text import short_name
 
 class RunsView(Protocol):
     def show_listing(self) -> None: ...
-    def show_runs(self, summaries: tuple[Any, ...], problem: str) -> None: ...
-
-
-class HistoryView(Protocol):
-    def load_history(self, history: list[Any], title: str = "") -> None: ...
-    def show_comparison(self, runs: list[tuple[str, list[Any]]], title: str = "") -> None: ...
-    def reset(self, message: str = "") -> None: ...
+    def show_runs(self, summaries: tuple[Any, ...], lines: tuple[Any, ...], problem: str) -> None: ...
 
 
 class ComparisonView(Protocol):
-    def show_comparison(self, comparison: Any) -> None: ...
+    def show_comparison(self, comparison: Any, histories: list[Any]) -> None: ...
     def hide_comparison(self) -> None: ...
 
 
@@ -40,49 +36,67 @@ class RunsController:
         session: Session,
         runner: TaskRunner,
         view: RunsView,
-        curves: HistoryView,
+        curves: CurvesController,
         comparison: ComparisonView,
         root: Path | None = None,
+        current: CurrentModelController | None = None,
     ) -> None:
         self.session = session
         self.view = view
         self.curves = curves
         self.comparison = comparison
+        self.current = current or CurrentModelController(session, runner)
         self.root = root
         self._list = runner.slot("list-runs", "io")
         self._open = runner.slot("open-run", "engine")
         self._settings = runner.slot("run-settings", "io")
         self._compare = runner.slot("compare-runs", "io")
+        self._shown: Any = None  # the summaries the view shows
         session.events.runs.connect(self._render)
-        session.events.training.connect(lambda training: training.running and self.close_comparison())
+
+    @property
+    def opening(self) -> bool:
+        """Whether a run is being opened (until it is shown, or refused)."""
+        return self._open.busy
 
     # --- listing --------------------------------------------------------------------------------------
     def refresh(self) -> None:
         self.session.update("runs", status="listing")
         self._list.start(runs_jobs.list_runs, self.root, on_result=self._listed, on_error=self._listing_failed)
 
-    def _listed(self, summaries: list[Any]) -> None:
-        self.session.update("runs", status="ready", summaries=tuple(summaries), problem="")
+    def _listed(self, listing: runs_jobs.Listing) -> None:
+        paths = {str(s.path) for s in listing.summaries}
+        selected = tuple(p for p in self.session.runs.selected if p in paths)
+        self.session.update(
+            "runs", status="ready", summaries=listing.summaries, lines=listing.lines, selected=selected, problem=""
+        )
 
     def _listing_failed(self, err: Any) -> None:
-        self.session.update("runs", status="failed", summaries=(), problem=f"cannot list runs: {err}")
+        self.session.update("runs", status="failed", summaries=(), lines=(), problem=f"cannot list runs: {err}")
+
+    def select(self, paths: list[str]) -> None:
+        """The runs selected in the Runs tab (what Export offers first)."""
+        self.session.update("runs", selected=tuple(paths))
 
     def _render(self, state: RunsState) -> None:
         if state.status == "listing" and not state.summaries:
             self.view.show_listing()
-        elif state.status != "listing":
-            self.view.show_runs(state.summaries, state.problem)
+        elif state.status != "listing" and not self._showing(state):
+            self._shown = (state.summaries, state.problem)
+            self.view.show_runs(state.summaries, state.lines, state.problem)
+
+    def _showing(self, state: RunsState) -> bool:
+        """Whether the view shows this listing already (a new selection alone redraws nothing)."""
+        return self._shown is not None and self._shown[0] is state.summaries and self._shown[1] == state.problem
 
     # --- opening --------------------------------------------------------------------------------------
     def open_run(self, path: str) -> None:
+        """Show a saved run (curves, results) and classify with its model. Nothing changes until it
+        has opened: a run that cannot be opened leaves the window as it was."""
         if self.session.training.running:
-            self.session.say("Stop the training before opening another run.", "warning", topic="run")
+            self.session.say("Stop the training before opening another run.", "warning", topic="busy")
             return
-        name = Path(path).name
-        self.session.status(f"Opening {name}…")
-        self.session.update(
-            "classifier", classifier=None, status="loading", description=f"Loading the model of run {name}…"
-        )
+        self.session.status(f"Opening {Path(path).name}…")
         self._open.start(
             runs_jobs.open_run, path, on_result=self._opened, on_error=lambda err: self._open_failed(path, err)
         )
@@ -91,49 +105,43 @@ class RunsController:
         run = opened.run
         config, metrics, name = run.config, run.metrics, run.path.name
         acc = metrics.val_accuracy if metrics is not None else None
-        self.close_comparison()
         title = f"Run <b>{name}</b> · {config.arch.name} on {short_name(config.data.name)}" + (
             f" · val accuracy {acc:.1%}" if finite(acc) else ""
         )
-        self.curves.load_history(run.history, title)
+        self.close_comparison()
+        classes = len(run.class_names) if config.task == "classification" else 0
+        self.curves.begin(title, 0, classes or None, history=run.history)
         same_data = self.session.data.key == dataset_key(config.data, config.training.seed)
         if metrics is None:
             note = "This run has no metrics (it did not finish)."
         else:
             note = "" if same_data else "Load this run's dataset (same settings) to see the images."
-        self.session.update(
-            "results",
-            metrics=metrics,
-            class_names=tuple(run.class_names),
-            note=note,
-            dataset=self.session.data.dataset if same_data else None,
-            origin="run",
+        self.current.show_results(
+            metrics,
+            run.class_names,
+            note,
+            self.session.data.dataset if same_data else None,
+            "run",
+            str(run.path),
+            run_title(str(run.path), config.arch.name, config.data.name),
         )
         self.session.update("runs", opened=run)
         self.session.clear_message("run")
         if opened.classifier is not None:
-            self.session.update(
-                "classifier",
-                classifier=opened.classifier,
-                status="ready",
-                description=f"Model: run {name} — {config.arch.name} on {short_name(config.data.name)}",
+            self.current.use(
+                opened.classifier,
+                f"run {name}",
+                f"Model: run {name} — {config.arch.name} on {short_name(config.data.name)}",
+                str(run.path),
             )
         else:
-            self.session.update(
-                "classifier",
-                classifier=None,
-                status="failed",
-                description=f"Run {name} cannot classify: {opened.problem}",
-            )
+            self.current.failed(f"Run {name} cannot classify: {opened.problem}")
             self.session.say(f"Run opened without a model: {opened.problem}", "warning", topic="run")
         self.session.status(f"Opened run {name}", 5000)
         self.opened.emit(str(run.path))
 
     def _open_failed(self, path: str, err: Any) -> None:
         self.session.status("")
-        self.session.update(
-            "classifier", classifier=None, status="failed", description="No model: the run could not be opened."
-        )
         self.session.say(f"Cannot open run {Path(path).name}: {err}", "error", getattr(err, "details", ""), topic="run")
 
     # --- side by side -----------------------------------------------------------------------------------
@@ -153,30 +161,24 @@ class RunsController:
         )
 
     def _compared(self, result: runs_jobs.ComparedRuns) -> None:
+        self.comparison.show_comparison(result.comparison, list(result.histories))
         self.session.update("runs", compared=result)
         self.session.clear_message("run")
-        rows = result.comparison.runs
-        self.curves.show_comparison(
-            [(row.label or Path(row.run_dir).name, history) for row, history in zip(rows, result.histories)],
-            f"Comparing {len(rows)} runs: dashed training, solid validation",
-        )
-        self.comparison.show_comparison(result.comparison)
-        self.session.status(f"Comparing {len(rows)} runs", 5000)
+        self.session.status(f"Comparing {len(result.comparison.runs)} runs", 5000)
         self.compared.emit(result)
 
     def close_comparison(self) -> None:
+        """Back to the curves (of the training, or the opened run: a comparison never touched them)."""
         if self.session.runs.compared is None:
             return
         self.session.update("runs", compared=None)
         self.comparison.hide_comparison()
-        if not self.session.training.running:
-            self.curves.reset("Train a model or open a run to see its learning curves here.")
 
     # --- settings -------------------------------------------------------------------------------------
     def use_settings(self, path: str) -> None:
         """Make a past run's config the current one (to repeat or vary an experiment)."""
         if self.session.training.running:
-            self.session.say("Stop the training before loading other settings.", "warning", topic="run")
+            self.session.say("Stop the training before loading other settings.", "warning", topic="busy")
             return
 
         def loaded(run: Any) -> None:

@@ -1,8 +1,13 @@
-"""Training: start and stop, live progress and curves, GPU memory, and what a finished run leaves.
+"""Training: start and stop, live progress and curves, and what a finished run leaves.
 
 The engine's `train` runs as a task on the training lane and reports its events (plain data)
 through the task's progress channel, so they arrive on the UI thread in order. Stop asks the
 engine to stop within one batch; the run so far is saved and still delivered.
+
+This controller is the one writer of `session.training` (the run bar): the other jobs of the
+training lane (a grid, a label check, the learning-rate finder) report their progress through
+`report` and `end`. The curves begin when the engine says the training started, never before: a
+start that fails (a fork refused, data that cannot load) leaves the previous curves as they were.
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ from engine import (
     Started,
     dataset_key,
 )
-from gui.jobs import classify as classify_jobs
-from gui.jobs import startup as startup_jobs
+from gui.controllers.current import CurrentModelController, run_title
+from gui.controllers.curves import CurvesController
 from gui.jobs import training as training_jobs
 from gui.session import EngineState, Session, TrainingState, finite, memory_budget
 from gui.tasks import TaskRunner
@@ -40,7 +45,6 @@ from gui.text import format_seconds, short_name
 
 log = logging.getLogger(__name__)
 
-GPU_POLL_MS = 2000
 FAILURE_TITLES = {
     "nan": "Training diverged",
     "oom": "Out of memory",
@@ -52,27 +56,6 @@ FAILURE_TITLES = {
 class TrainingView(Protocol):
     def show_training(self, state: TrainingState) -> None: ...
     def show_device(self, device: str, memory_mb: float | None) -> None: ...
-
-
-class CurvesView(Protocol):
-    def reset(self, message: str = "") -> None: ...
-    def set_summary(self, text: str, tooltip: str = "") -> None: ...
-    def set_planned_epochs(self, epochs: int) -> None: ...
-    def add_batch(
-        self, epoch: int, step: int, steps: int, loss: float, accuracy: float, seconds: float = math.nan
-    ) -> None: ...
-    def add_epoch(
-        self,
-        epoch: int,
-        loss: float,
-        accuracy: float,
-        val_loss: float,
-        val_accuracy: float,
-        learning_rate: float | None = None,
-        elapsed_seconds: float | None = None,
-    ) -> None: ...
-    def add_stage(self, epoch: int, description: str) -> None: ...
-    def add_history(self, history: list[Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -105,31 +88,30 @@ class TrainingCrash:
 class TrainingController:
     event = Signal(object)  # every engine event, after the window has handled it
     finished = Signal(object)  # engine.training.TrainResult, or TrainingCrash
-    gpu_polled = Signal(object)  # (MiB,) or (None,) on the CPU
 
     def __init__(
         self,
         session: Session,
         runner: TaskRunner,
         view: TrainingView,
-        curves: CurvesView,
+        curves: CurvesController,
         runs_root: Path | None = None,
+        current: CurrentModelController | None = None,
     ) -> None:
         self.session = session
         self.runner = runner
         self.view = view
         self.curves = curves
+        self.current = current or CurrentModelController(session, runner)
         self.runs_root = runs_root
         self._slot = runner.slot("training", "training")
-        self._gpu = runner.slot("gpu-memory", "monitor")
-        self._classifier = runner.slot("new-classifier", "engine")
         self._started: Started | None = None
         self._origin: tuple[float, float] | None = None  # (seconds, fraction) when progress began
         self._dataset: Any = None
         self._job = TrainingJob()
         self._shared: training_jobs.Resources | None = None
-        self._skipped = 0
         self._pause: PauseToken | None = None
+        self.closing = False  # the window is closing: a training stopped now makes no classifier
         session.events.training.connect(view.show_training)
         session.events.engine.connect(self._on_engine)
         view.show_training(session.training)
@@ -150,16 +132,11 @@ class TrainingController:
             return
         self._job = job or TrainingJob(pausable=True)
         self.session.clear_message()
-        if self._job.fresh_results:
-            self.curves.reset("Preparing…")
-            self.session.update(
-                "results", metrics=None, class_names=(), note="Training…", dataset=None, origin="training"
-            )
         engine = self.session.engine
         if engine.status == "failed":
             self._engine_failed(engine)
         elif not engine.ready:
-            self._set(status="waiting", text="Waiting for the engine to load…")
+            self._set(status="waiting", text="Waiting for the engine to load…", eta="", fraction=0.0)
         else:
             self._launch()
 
@@ -180,9 +157,30 @@ class TrainingController:
         status = self.session.training.status
         if status == "waiting":
             self._set(status="idle", text="Cancelled before it started")
-        elif self.running:
+        elif self.running and status != "stopping":
             self._slot.stop()
-            self._set(status="stopping", text="Stopping after this batch…")
+            self._set(status="stopping", text="Stopping after this batch…", eta="")
+
+    # --- progress of the other jobs of the training lane (a grid, a label check, the LR finder) ---------
+    def report(self, text: str, fraction: float | None = None, eta: str = "") -> None:
+        """A job's progress, unless it is being stopped (then the bar keeps saying so)."""
+        if self.session.training.status == "stopping":
+            return
+        changes: dict[str, Any] = {"status": "running", "text": text, "eta": eta}
+        if fraction is not None:
+            changes["fraction"] = fraction
+        self._set(**changes)
+
+    def end(self, status: str, text: str, fraction: float | None = None, tooltip: str = "") -> None:
+        """A job's end as the run bar shows it: "finished", "stopped" or "failed"."""
+        changes: dict[str, Any] = {"status": status, "text": text, "eta": "", "run_note": "", "tooltip": tooltip}
+        if fraction is not None:
+            changes["fraction"] = fraction
+        self._set(**changes)
+
+    def set_run_note(self, note: str) -> None:
+        """Which run of a queue trains now ("run 3/8 (dropout on) · "): it leads every progress text."""
+        self._set(run_note=note)
 
     # --- start-up -------------------------------------------------------------------------------------
     def _on_engine(self, engine: EngineState) -> None:
@@ -203,7 +201,6 @@ class TrainingController:
         data = self.session.data
         same = data.key == dataset_key(config.data, config.training.seed)
         self._dataset = data.dataset if same else None
-        self._skipped = len(self._dataset.skipped) if self._dataset is not None else 0
         self._started, self._origin = None, None
         self._set(
             status="preparing",
@@ -216,6 +213,7 @@ class TrainingController:
             run_note="",
             run_dir="",
             tooltip="",
+            device="",
             pausable=self._job.pausable,
         )
         work = self._job.work
@@ -264,17 +262,17 @@ class TrainingController:
 
     def _on_started(self, event: Started) -> None:
         self._started, self._origin = event, None
-        self.curves.reset()
-        if event.device != self.session.engine.device:
-            self.session.update("engine", device=event.device)
         config = self.session.config.config
         title = self._job.title or f"Training <b>{config.arch.name}</b> on <b>{short_name(config.data.name)}</b>"
-        self.curves.set_summary(
-            f"{title} · {event.samples_train:,} training / {event.samples_val:,} validation images · "
+        name = Path(event.run_dir).name if event.run_dir else ""
+        run = f" · run {name}" if name and name not in title else ""  # the curves name their run
+        self.curves.begin(
+            f"{title}{run} · {event.samples_train:,} training / {event.samples_val:,} validation images · "
             f"{event.trainable_params:,} of {event.total_params:,} parameters trainable",
+            event.epochs,
+            event.num_classes or None,
             event.note,
         )
-        self.curves.set_planned_epochs(event.epochs)
         run = self.session.training.run_note
         text = run + (
             "Computing the frozen layers' features once…" if event.feature_cache else f"Epoch 1/{event.epochs}"
@@ -285,13 +283,11 @@ class TrainingController:
             feature_cache=event.feature_cache,
             cache_note=event.note,
             run_dir=event.run_dir,
+            device=event.device,
             text=text,
         )
         if event.note:  # why (not) cached features: stays in the status bar while it trains
             self.session.status(event.note[0].upper() + event.note[1:])
-        if event.device != "CPU":
-            self.poll_gpu_memory()
-            self.runner.repeat("gpu-memory", GPU_POLL_MS, self.poll_gpu_memory)
 
     def _on_preparing(self, event: Preparing) -> None:
         """Decoding a folder into the cache, or running the frozen layers once: files done, rate, time left."""
@@ -304,8 +300,10 @@ class TrainingController:
             eta = f"{format_seconds(event.seconds_left)} left" if finite(event.seconds_left) else ""
         if event.skipped:
             text += f" · {event.skipped} unreadable"
-        status = "stopping" if self.session.training.status == "stopping" else "extracting"
-        self._set(status=status, fraction=event.fraction, text=self.session.training.run_note + text, eta=eta)
+        if self.session.training.status == "stopping":
+            self._set(fraction=event.fraction)
+            return
+        self._set(status="extracting", fraction=event.fraction, text=self.session.training.run_note + text, eta=eta)
 
     def _on_batch(self, event: BatchEnd) -> None:
         # The batches since the last event, not Keras's running epoch mean (which lags, then drops
@@ -321,17 +319,7 @@ class TrainingController:
         )
 
     def _on_epoch(self, event: EpochEnd) -> None:
-        if not event.partial:  # a stopped epoch is no point on the epoch curves: its batches are drawn
-            self.curves.add_epoch(
-                event.epoch,
-                event.loss,
-                event.accuracy,
-                event.val_loss,
-                event.val_accuracy,
-                event.learning_rate,
-                event.elapsed_seconds,
-            )
-        self.curves.set_summary(epoch_summary(event))
+        self.curves.add_epoch(event, epoch_summary(event))
 
     def _on_resumed(self, event: Resumed) -> None:
         """Going on from a checkpoint: the epochs before it are drawn first, the new ones follow."""
@@ -448,17 +436,16 @@ class TrainingController:
             if fraction > f0 and seconds > t0:
                 eta = f"{format_seconds((1 - fraction) * (seconds - t0) / (fraction - f0))} left"
         status = self.session.training.status
-        status = status if status in ("stopping", "pausing") else "running"
+        if status in ("stopping", "pausing"):
+            self._set(fraction=fraction)
+            return
         run = self.session.training.run_note
-        text = {"stopping": "Stopping after this batch…", "pausing": "Pausing after this batch…"}.get(
-            status, f"{run}Epoch {epoch + 1}/{epochs} · {detail}"
-        )
-        self._set(status=status, fraction=fraction, text=text, eta=eta)
+        self._set(status="running", fraction=fraction, text=f"{run}Epoch {epoch + 1}/{epochs} · {detail}", eta=eta)
 
     # --- the end --------------------------------------------------------------------------------------
     def _on_result(self, result: Any) -> None:
-        self._end_gpu_polling()
         self._pause = None
+        self.session.clear_message("busy")  # "stop the training first" no longer applies
         if self._job.on_result is not None:
             self._job.on_result(result)
         else:
@@ -469,76 +456,37 @@ class TrainingController:
         if self.session.training.running:  # the engine reported no Finished/Failed (it always should)
             self._set(status="failed" if result.failed else "finished", text="Training ended")
         dataset = result.dataset if result.dataset is not None else self._dataset
-        if dataset is not None and dataset is self.session.data.dataset and len(dataset.skipped) != self._skipped:
-            self.session.update("data", dataset=dataset)  # files found unreadable while streaming: show them
         self._dataset = None
+        config = self.session.config.config
+        run_dir = str(result.run_dir) if result.run_dir is not None else ""
+        title = run_title(run_dir, config.arch.name, config.data.name)
         if result.failed:
-            self.session.update("results", metrics=None, note=f"No results: {result.failed}", dataset=None)
-        else:
-            names = tuple(getattr(dataset, "class_names", ()) or (result.spec.class_names if result.spec else ()))
-            note = "Stopped before the planned epochs." if result.cancelled else ""
-            self.session.update(
-                "results", metrics=result.metrics, class_names=names, note=note, dataset=dataset, origin="training"
+            if self._started is not None:  # it trained, then failed: its results are that it failed
+                self.current.no_results(f"No results: {result.failed}", run_dir, title)
+            return  # it failed before training (its data, a refused config): everything stays as it was
+        names = tuple(getattr(dataset, "class_names", ()) or (result.spec.class_names if result.spec else ()))
+        note = "Stopped before the planned epochs." if result.cancelled else ""
+        self.current.show_results(result.metrics, names, note, dataset, "training", run_dir, title)
+        if result.model is not None and result.spec is not None and config.task != "autoencoder" and not self.closing:
+            description = f"Model: just trained — {config.arch.name} on {short_name(config.data.name)}"
+            self.current.build(
+                result.model, result.spec, list(names), run_dir, f"{description} (run {Path(run_dir).name})"
             )
-            if (
-                result.model is not None
-                and result.spec is not None
-                and self.session.config.config.task != "autoencoder"
-            ):
-                self._make_classifier(result.model, result.spec, list(names), str(result.run_dir))
 
     def _on_crash(self, err: Any) -> None:
-        """`train` raised (it should not), or another job refused its input (a label check on too little data)."""
-        self._end_gpu_polling()
+        """`train` raised (it should not), or a job refused its input before training (a label check on
+        too little data, a fork the config refuses): the curves and results stay as they were."""
         self._pause = None
+        self.session.clear_message("busy")
         details = getattr(err, "details", "")
         what = self._job.what
         if details:
             log.error("%s crashed: %s\n%s", what.lower(), err, details)
         reason = str(err) if not details else f"{type(err).__name__}: {err}"
-        self._set(status="failed", fraction=0.0, eta="", text=f"{what} failed")
+        self._set(status="failed", fraction=0.0, eta="", text=f"{what} failed", tooltip=reason)
         self.session.say(f"{what} failed: {reason}", "error", details, topic="training")
-        if self._job.fresh_results:
-            self.session.update("results", metrics=None, note="No results: the training failed.", dataset=None)
         self._dataset = None
         self.finished.emit(TrainingCrash(err, details))
-
-    def _make_classifier(self, model: Any, spec: Any, names: list[str], run_dir: str) -> None:
-        config = self.session.config.config
-        label = f"Model: just trained — {config.arch.name} on {short_name(config.data.name)}"
-        self.session.update("classifier", classifier=None, status="loading", description="Preparing the new model…")
-
-        def ready(classifier: Any) -> None:
-            self.session.update("classifier", classifier=classifier, status="ready", description=label)
-
-        def failed(err: Any) -> None:
-            self.session.update("classifier", classifier=None, status="failed", description=f"Cannot classify: {err}")
-            self.session.say(f"Cannot classify with this model: {err}", "error", topic="classify")
-
-        self._classifier.start(
-            classify_jobs.make_classifier, model, spec, names, run_dir, on_result=ready, on_error=failed
-        )
-
-    # --- GPU memory -------------------------------------------------------------------------------------
-    def poll_gpu_memory(self) -> None:
-        """Ask how much GPU memory TensorFlow holds (one poll at a time; never behind other work)."""
-        if self._gpu.busy or not self.session.engine.ready:
-            return
-        self._gpu.start(
-            startup_jobs.gpu_memory, on_result=self._on_gpu_memory, on_error=lambda err: self._on_gpu_memory((None,))
-        )
-
-    def _on_gpu_memory(self, polled: tuple[float | None]) -> None:
-        (megabytes,) = polled
-        if megabytes is None:
-            self.runner.stop_repeat("gpu-memory")  # CPU (or no figure to be had): ask no more
-        self.session.update("engine", gpu_memory_mb=megabytes)
-        self.gpu_polled.emit(polled)
-
-    def _end_gpu_polling(self) -> None:
-        self.runner.stop_repeat("gpu-memory")
-        if self._started is not None and self._started.device != "CPU":
-            self.poll_gpu_memory()  # what is still held once it is done
 
     def _set(self, **changes: Any) -> None:
         self.session.update("training", **changes)

@@ -7,6 +7,7 @@ from typing import Any
 
 from engine import DataOptions, dataset_key
 from engine import load_dataset as load
+from engine import save_class_names as keep_class_names
 from gui.engine_startup import load_engine
 from gui.tasks import Task
 
@@ -44,3 +45,8 @@ def preview(task: Task, images: Any, labels: list[int], augmentation: Any, copie
     from engine import augmentation_preview  # TensorFlow: only in the worker, once the engine is loaded
 
     return Preview(images, augmentation_preview(images, augmentation, copies, seed), tuple(labels))
+
+
+def save_class_names(task: Task, data: Any, names: list[str], classes: int) -> str:
+    """Keep the names typed for the classes of `data` beside it (never in the user's file); the file."""
+    return str(keep_class_names(data, names, classes))

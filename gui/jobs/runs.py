@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import compare_runs as compare
+from engine import default_grids_root, describe_runs
 from engine import list_runs as listing
 from engine import load_run as read
 from engine import open_run as opened
@@ -15,8 +16,15 @@ from gui.engine_startup import load_engine
 from gui.tasks import Task
 
 
-def list_runs(task: Task, root: Path | None) -> list[Any]:
-    return listing(root)
+@dataclass(frozen=True)
+class Listing:
+    summaries: tuple[Any, ...]  # engine.RunSummary, newest first
+    lines: tuple[Any, ...]  # engine.RunLine of each: what tells it apart, where it came from
+
+
+def list_runs(task: Task, root: Path | None) -> Listing:
+    summaries = listing(root)
+    return Listing(tuple(summaries), tuple(describe_runs(summaries, default_grids_root(root))))
 
 
 def load_run(task: Task, path: str) -> Any:

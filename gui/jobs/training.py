@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine import Cancelled, ExperimentConfig, dataset_key, fork_changes, list_checkpoints, read_config
+from engine import Cancelled, ExperimentConfig, dataset_key, read_config
+from engine import keep_offer as engine_keep_offer
 from gui.engine_startup import load_engine
 from gui.tasks import Task
 
@@ -50,19 +51,19 @@ def keep_training(
     resources: Resources,
     how: str,
     run_dir: str,
-    amount: int = 0,
+    epoch: int = -1,
+    extra_epochs: int = 0,
+    plan: Any = None,
     pause: Any = None,
 ) -> Any:
-    """Go on with a saved run: `how` "resume" (from its last complete epoch), "continue" (`amount`
-    more epochs, same folder) or "fork" (a new run from the checkpoint of epoch `amount`, 0-based,
-    with the current settings that `engine.fork_changes` finds). The window's dataset is reused
-    when the run would load the very same one."""
+    """Go on with a saved run: `how` "resume" (from its last complete epoch to its planned epochs),
+    "continue" (`extra_epochs` more, same folder) or "fork" (a new run after the checkpoint of
+    `epoch`, 0-based, for `extra_epochs` more, with the settings of `plan`: an `engine.KeepPlan`).
+    The window's dataset is reused when the run would load the very same one."""
     load_engine()
     from engine import continue_run, fork_run, resume_run  # TensorFlow: only in the worker
 
-    run_config = read_config(Path(run_dir))
-    changes = fork_changes(run_config, config) if how == "fork" else {}
-    target = run_config.updated(**changes) if changes else run_config
+    target = plan.config if plan is not None else read_config(Path(run_dir))
     same = dataset is not None and dataset_key(target.data, target.training.seed) == dataset_key(
         config.data, config.training.seed
     )
@@ -76,13 +77,13 @@ def keep_training(
     if how == "resume":
         return resume_run(run_dir, **common)
     if how == "continue":
-        return continue_run(run_dir, amount, **common)
-    return fork_run(run_dir, amount, changes, runs_root=runs_root, **common)
+        return continue_run(run_dir, extra_epochs, **common)
+    return fork_run(run_dir, plan.epoch, plan.changes, runs_root=runs_root, **common)
 
 
-def checkpoints(task: Task, run_dir: str) -> tuple[str, list[int]]:
-    """(run_dir, the 0-based epochs whose checkpoints the run keeps: the latest and the best)."""
-    return run_dir, [checkpoint.epoch for checkpoint in list_checkpoints(run_dir)]
+def keep_offer(task: Task, run_dir: str) -> Any:
+    """What a run offers to go on from (`engine.KeepOffer`): its kept checkpoints and its plan."""
+    return engine_keep_offer(run_dir)
 
 
 @dataclass(frozen=True)

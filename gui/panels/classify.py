@@ -27,9 +27,8 @@ from PySide6.QtWidgets import (
 from gui.binding import Binder
 from gui.imaging import array_to_pixmap
 from gui.session import EventedStore
-from gui.widgets import ProbabilityBars, heading, hint, panel_layout, set_state
+from gui.widgets import ElidedLabel, ProbabilityBars, heading, hint, panel_layout, set_state
 
-MAX_CARDS = 60
 KEY_WIDTH = 90
 ORIGINAL_SIDE = 96
 INPUT_SIDE = 72
@@ -85,6 +84,10 @@ class ResultCard(QFrame):
         self.name.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.name.setToolTip(name if isinstance(source, bytes) else str(source))
         right.addWidget(self.name)
+        self.model = ElidedLabel()
+        self.model.setObjectName("Caption")
+        self.model.hide()
+        right.addWidget(self.model)
         self.status = QLabel("waiting…")
         self.status.setObjectName("Status")
         self.status.setWordWrap(True)
@@ -144,13 +147,21 @@ class ResultCard(QFrame):
             self.original.setPixmap(self._picture)
 
     def set_status(self, text: str) -> None:
+        """Waiting or classifying: an answer shown before (of another model) is cleared, visibly."""
+        self.prediction, self.error = None, ""
+        for widget in (self.verdict, self.bars, self.trust, self.layers, self.model):
+            widget.hide()
+        self.input.clear()
         self.status.setText(text)
         set_state(self.status, "busy")
         self.status.show()
 
-    def set_prediction(self, prediction: Any) -> None:
+    def set_prediction(self, prediction: Any, model: str = "") -> None:
         self.prediction = prediction
+        self.error = ""
         self.status.hide()
+        self.model.set_text(f"answered by {model}" if model else "", "The model that gave this answer")
+        self.model.setVisible(bool(model))
         self.input.setPixmap(array_to_pixmap(np.asarray(prediction.input), INPUT_SIDE))
         self.bars.set_top(prediction.top)
         self.bars.show()
@@ -192,6 +203,9 @@ class ResultCard(QFrame):
 
     def set_error(self, message: str) -> None:
         self.error = message
+        self.prediction = None
+        for widget in (self.verdict, self.bars, self.trust, self.layers, self.model):
+            widget.hide()
         self.status.setText(f"⚠ {message}")
         set_state(self.status, "error")
         self.status.show()
@@ -228,6 +242,7 @@ class ClassifyPanel(QWidget):
 
     sources_chosen = Signal(list)  # list[str | bytes]
     paste_requested = Signal()
+    clear_requested = Signal()
     reveal_requested = Signal()  # new cards arrived: the tab holding the panel should show
     layers_requested = Signal(int)  # a card's "Layers…"
 
@@ -267,11 +282,11 @@ class ClassifyPanel(QWidget):
         self.paste_button.clicked.connect(self.paste_requested)
         self.clear_button = QPushButton("Clear")
         self.clear_button.setObjectName("FlatButton")
-        self.clear_button.clicked.connect(self.clear)
+        self.clear_button.setToolTip("Remove every card")
+        self.clear_button.clicked.connect(self.clear_requested)
         top.addStretch(1)
-        for b in (self.open_button, self.paste_button):
-            top.addWidget(b)
-        title.addWidget(self.clear_button)
+        for b in (self.open_button, self.paste_button, self.clear_button):
+            title.addWidget(b)
         layout.addLayout(top)
         self.model_label = QLabel("No model yet — train one or open a run.")
         self.model_label.setObjectName("Hint")
@@ -361,15 +376,20 @@ class ClassifyPanel(QWidget):
         self.cards[ticket] = card
         self.list_layout.insertWidget(0, card)
         self.drop_hint.hide()
-        while len(self.cards) > MAX_CARDS:
-            self.cards.pop(min(self.cards)).deleteLater()
-            self.removed += 1
-        if self.removed:
-            self.removed_note.setText(
-                f"Only the newest {MAX_CARDS} results are kept: {self.removed:,} older "
-                f"{'one was' if self.removed == 1 else 'ones were'} removed."
-            )
-            self.removed_note.show()
+
+    def remove_card(self, ticket: int) -> None:
+        card = self.cards.pop(ticket, None)
+        if card is not None:
+            card.deleteLater()
+        self.drop_hint.setVisible(not self.cards)
+
+    def show_removed(self, removed: int) -> None:
+        """How many older cards were dropped to stay within the limit."""
+        self.removed = removed
+        self.removed_note.setText(
+            f"Only the newest results are kept: {removed:,} older {'one was' if removed == 1 else 'ones were'} removed."
+        )
+        self.removed_note.setVisible(bool(removed))
 
     def _card(self, ticket: int) -> ResultCard | None:
         return self.cards.get(ticket)
@@ -382,9 +402,9 @@ class ClassifyPanel(QWidget):
         if (card := self._card(ticket)) is not None:
             card.set_status(text)
 
-    def show_prediction(self, ticket: int, prediction: Any) -> None:
+    def show_prediction(self, ticket: int, prediction: Any, model: str = "") -> None:
         if (card := self._card(ticket)) is not None:
-            card.set_prediction(prediction)
+            card.set_prediction(prediction, model)
 
     def show_error(self, ticket: int, message: str) -> None:
         if (card := self._card(ticket)) is not None:
@@ -412,11 +432,3 @@ class ClassifyPanel(QWidget):
 
         self._layers_dialog = LayerViewsDialog(views, self)
         self._layers_dialog.show()
-
-    def clear(self) -> None:
-        for card in self.cards.values():
-            card.deleteLater()
-        self.cards.clear()
-        self.removed = 0
-        self.removed_note.hide()
-        self.drop_hint.show()

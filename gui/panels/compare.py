@@ -1,20 +1,23 @@
 """Runs side by side: one row per compared run, the settings that differ, and their final figures.
 
-The curves of the same runs are overlaid in the plots (one colour per run, the colour shown in
-the first column here); `engine.experiments.compare` decides what differs and labels each run.
+The curves of the same runs are overlaid in the view's own plots (one colour per run, the colour
+shown in the first column here), so the training's curves stay as they were;
+`engine.experiments.compare` decides what differs and labels each run.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QTableView, QWidget
 
+from engine import format_value
 from gui import theme
+from gui.panels.plots import MetricPlot, XAxisChoice
 from gui.text import format_seconds, setting_name
-from gui.widgets import heading, hint, panel_layout
+from gui.widgets import ElidedLabel, heading, panel_layout
 
 FIGURES = (
     ("Val acc", "val_accuracy", "percent"),
@@ -47,16 +50,18 @@ def _swatch(colour: str) -> QPixmap:
 
 
 class ComparisonModel(QAbstractTableModel):
-    """Rows: runs; columns: the run, each differing setting, then the final figures."""
+    """Columns: the runs (their colour in the header, as in the plots); rows: each setting that
+    differs, then the final figures. Transposed, so a few runs fit a narrow view whatever the
+    number of figures."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.rows: list[Any] = []  # engine.experiments.compare.RunRow
+        self.runs: list[Any] = []  # engine.experiments.compare.RunRow
         self.differences: dict[str, list[Any]] = {}
 
     def set_comparison(self, comparison: Any) -> None:
         self.beginResetModel()
-        self.rows = list(comparison.runs)
+        self.runs = list(comparison.runs)
         self.differences = dict(comparison.differences)
         self.endResetModel()
 
@@ -64,67 +69,91 @@ class ComparisonModel(QAbstractTableModel):
     def keys(self) -> list[str]:
         return list(self.differences)
 
+    @property
+    def rows(self) -> list[Any]:
+        """The compared runs (engine RunRow), in the plots' colour order."""
+        return self.runs
+
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
+        return 0 if parent.isValid() or not self.runs else len(self.differences) + len(FIGURES)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else 1 + len(self.differences) + len(FIGURES)
+        return 0 if parent.isValid() or not self.runs else 1 + len(self.runs)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation != Qt.Orientation.Horizontal:
             return None
-        keys = self.keys
+        if section == 0:
+            return "" if role == Qt.ItemDataRole.DisplayRole else None
+        run = self.runs[section - 1]
         if role == Qt.ItemDataRole.DisplayRole:
-            if section == 0:
-                return "Run"
-            if section <= len(keys):
-                return setting_name(keys[section - 1])
-            return FIGURES[section - 1 - len(keys)][0]
-        if role == Qt.ItemDataRole.ToolTipRole and 0 < section <= len(keys):
-            return keys[section - 1]
+            return f"Run {section}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return _swatch(theme.RUN_COLORS[(section - 1) % len(theme.RUN_COLORS)])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{run.label or '(same settings)'}\n{run.run_dir}"
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        row, column, keys = self.rows[index.row()], index.column(), self.keys
+        row, column, keys = index.row(), index.column(), self.keys
+        setting = row < len(keys)
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
-                return row.label or "(same settings)"
-            if column <= len(keys):
-                return str(self.differences[keys[column - 1]][index.row()])
-            _, attribute, kind = FIGURES[column - 1 - len(keys)]
-            return _figure(getattr(row, attribute), kind)
-        if role == Qt.ItemDataRole.DecorationRole and column == 0:
-            return _swatch(theme.RUN_COLORS[index.row() % len(theme.RUN_COLORS)])
+                return setting_name(keys[row]) if setting else FIGURES[row - len(keys)][0]
+            if setting:
+                return format_value(keys[row], self.differences[keys[row]][column - 1])
+            _, attribute, kind = FIGURES[row - len(keys)]
+            return _figure(getattr(self.runs[column - 1], attribute), kind)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.run_dir
-        if role == Qt.ItemDataRole.TextAlignmentRole and column > len(keys):
+            return keys[row] if setting and column == 0 else self.runs[column - 1].run_dir if column else None
+        if role == Qt.ItemDataRole.TextAlignmentRole and column > 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and column == 0:
+            return QColor(theme.TEXT_DIM)
         return None
 
 
 class ComparisonPanel(QWidget):
-    """Shown under the plots while runs are compared; `close_requested` when the user is done."""
+    """The comparison view in the centre: the runs' curves overlaid (one colour per run, dashed
+    training, solid validation) above the table of what differs and their final figures (the
+    table's colour swatches are the plots' legend); `close_requested` when the user is done."""
 
     close_requested = Signal()
+    MAX_ROWS_SHOWN = 7  # more rows scroll (the plots keep their height); fewer are all shown
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ComparisonPanel")
         layout = panel_layout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setContentsMargins(0, 4, 0, 0)
         top = QHBoxLayout()
         self.title = heading("Comparing runs")
         top.addWidget(self.title)
         top.addStretch(1)
+        self.axis = XAxisChoice()
+        self.axis.currentIndexChanged.connect(lambda _i: self._draw())
+        top.addWidget(self.axis)
         close = QPushButton("✕ Close comparison")
         close.setObjectName("FlatButton")
+        close.setToolTip("Back to the curves of the training or the opened run")
         close.clicked.connect(self.close_requested)
         top.addWidget(close)
         layout.addLayout(top)
-        self.note = hint("")
+        self.note = ElidedLabel("")
+        self.note.setObjectName("Hint")
         layout.addWidget(self.note)
+        plots = QHBoxLayout()
+        plots.setSpacing(8)
+        self.loss = MetricPlot("Loss", "loss", empty="The loss of each compared run, epoch by epoch.")
+        self.accuracy = MetricPlot(
+            "Accuracy", "accuracy", percent=True, empty="The accuracy of each compared run, epoch by epoch."
+        )
+        self.accuracy.widget.setXLink(self.loss.widget)
+        plots.addWidget(self.loss.widget, 1)
+        plots.addWidget(self.accuracy.widget, 1)
+        layout.addLayout(plots, 1)
         self.model = ComparisonModel(self)
         self.table = QTableView()
         self.table.setObjectName("ComparisonTable")
@@ -135,24 +164,59 @@ class ComparisonPanel(QWidget):
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        layout.addWidget(self.table, 1)
-        self.hide()
+        self.table.horizontalHeader().setMinimumSectionSize(72)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        layout.addWidget(self.table)
+        self._coloured: list[tuple[str, str, list[Any]]] = []  # (label, colour, history) per run
 
-    def show_comparison(self, comparison: Any) -> None:
+    def show_comparison(self, comparison: Any, histories: list[Any]) -> None:
+        """The runs of `comparison` (engine.Comparison) and their histories, in the same order."""
         self.model.set_comparison(comparison)
         keys = [setting_name(key) for key in comparison.differences]
         self.title.setText(f"Comparing {len(comparison.runs)} runs")
-        self.note.setText(
+        self.note.set_text(
             (
-                "What differs: " + ", ".join(keys)
+                "What differs: " + ", ".join(keys) + "."
                 if keys
                 else "The runs have the same settings (repeats of one experiment)."
             )
-            + " Curves: dashed training, solid validation; against epochs or seconds of training (the choice"
-            " above the curves). Time: the whole run; Training: the epochs alone."
+            + " Curves: dashed training, solid validation, colours as in the table; against epochs or seconds of"
+            " training (the choice above them). Time: the whole run; Training: the epochs alone."
         )
-        self.show()
+        self._coloured = [
+            (row.label, theme.RUN_COLORS[i % len(theme.RUN_COLORS)], history)
+            for i, (row, history) in enumerate(zip(comparison.runs, histories))
+        ]
+        self._draw()
+        self._fit_table(self.model.rowCount())
+
+    @property
+    def x_axis(self) -> str:
+        return str(self.axis.currentData())
+
+    def set_x_axis(self, axis: str) -> None:
+        """Draw the runs against "epochs" or "seconds" of training."""
+        self.axis.setCurrentIndex(max(0, self.axis.findData(axis)))
+
+    def _draw(self) -> None:
+        for plot in (self.loss, self.accuracy):
+            plot.show_runs(self._coloured, self.x_axis == "seconds")
+
+    def _fit_table(self, rows: int) -> None:
+        """Every row shows (up to `MAX_ROWS_SHOWN`; more scroll), whatever the height left."""
+        shown = min(rows, self.MAX_ROWS_SHOWN)
+        header = self.table.horizontalHeader()
+        header.resizeSections(QHeaderView.ResizeMode.ResizeToContents)
+        height = header.sizeHint().height() + shown * self.table.verticalHeader().defaultSectionSize()
+        self.table.setFixedHeight(height + 2 * self.table.frameWidth() + 2)
 
     def hide_comparison(self) -> None:
-        self.hide()
+        self._coloured = []
+        self.model.set_comparison(_NoComparison())
+        for plot in (self.loss, self.accuracy):
+            plot.reset()
+
+
+class _NoComparison:
+    runs: tuple[Any, ...] = ()
+    differences: ClassVar[dict[str, list[Any]]] = {}

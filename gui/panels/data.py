@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -26,7 +26,7 @@ from gui.binding import Binder
 from gui.imaging import array_to_pixmap, mosaic
 from gui.session import ConfigStore
 from gui.text import short_name
-from gui.widgets import heading, hint, panel_layout, set_state
+from gui.widgets import Form, heading, hint, panel_layout, set_state
 
 SAMPLES_PER_CLASS = 8
 MAX_CLASSES_SHOWN = 24
@@ -36,6 +36,7 @@ class DataPanel(QWidget):
     """Edits `config.data.*`; shows classes, split sizes, skipped files and sample thumbnails."""
 
     folder_chosen = Signal(str)  # a folder or file picked in a dialog (the window remembers where)
+    class_names_chosen = Signal(list)  # names typed for classes that had none
 
     def __init__(
         self,
@@ -74,8 +75,7 @@ class DataPanel(QWidget):
         self.description = hint("")
         layout.addWidget(self.description)
 
-        form = QFormLayout()
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        form = Form()
         self.size_spin = QSpinBox()
         self.size_spin.setRange(0, 1024)
         self.size_spin.setSpecialValueText("source size")
@@ -92,19 +92,16 @@ class DataPanel(QWidget):
             "about 2.5× faster; Lanczos is the rule of runs made before LayerLab recorded it"
         )
         form.addRow("Shrink photos", self.resample_combo)
-        limit_row = QHBoxLayout()
-        self.limit_check = QCheckBox("at most")
+        self.limit_check = QCheckBox("At most")
         self.limit_spin = QSpinBox()
         self.limit_spin.setRange(10, 10_000_000)
         self.limit_spin.setSingleStep(500)
         self.limit_spin.setValue(2000)
         self.limit_spin.setSuffix(" samples")
         self.limit_check.setToolTip("Train on a subset for quick experiments")
-        limit_row.addWidget(self.limit_check)
-        limit_row.addWidget(self.limit_spin, 1)
-        form.addRow("Training data", limit_row)
-        test_row = QHBoxLayout()
-        self.test_check = QCheckBox("hold out")
+        self.limit_spin.setToolTip("Train on a subset for quick experiments: at most this many training samples")
+        form.addRow(self.limit_check, self.limit_spin)
+        self.test_check = QCheckBox("Test set")
         self.test_check.setToolTip(
             "For data without a test split of its own (digits, shapes, a plain class folder, an "
             ".npz without x_test): set aside a stratified, seeded share as a test set the model "
@@ -113,10 +110,9 @@ class DataPanel(QWidget):
         self.test_spin = QSpinBox()
         self.test_spin.setRange(5, 50)
         self.test_spin.setValue(20)
-        self.test_spin.setSuffix(" % as a test set")
-        test_row.addWidget(self.test_check)
-        test_row.addWidget(self.test_spin, 1)
-        form.addRow("Test data", test_row)
+        self.test_spin.setSuffix(" % held out")
+        self.test_spin.setToolTip(self.test_check.toolTip())
+        form.addRow(self.test_check, self.test_spin)
         layout.addLayout(form)
 
         bind = self.binder
@@ -149,6 +145,17 @@ class DataPanel(QWidget):
         self.skipped.hide()
         layout.addWidget(self.skipped)
 
+        self.name_button = QPushButton("Name the classes…")
+        self.name_button.setToolTip(
+            "This data numbers its classes (0, 1, 2…): give them names, used everywhere names appear. "
+            "They are kept in a small file beside the data, never in it."
+        )
+        self.name_button.clicked.connect(self._name_classes)
+        self.name_button.hide()
+        layout.addWidget(self.name_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.binder.lockable(self.name_button)
+        self._class_names: list[str] = []
+
         layout.addWidget(heading("Samples"))
         self.thumbs = QWidget()
         self.thumbs.setObjectName("Thumbnails")
@@ -170,7 +177,8 @@ class DataPanel(QWidget):
             index = self.combo.count() - 1
             self.combo.setItemData(index, name, Qt.ItemDataRole.ToolTipRole)
         self.combo.setCurrentIndex(index)
-        self.description.setText(str(self.combo.itemData(index, Qt.ItemDataRole.ToolTipRole) or ""))
+        text = str(self.combo.itemData(index, Qt.ItemDataRole.ToolTipRole) or "")
+        self.description.setText(re.sub(r"(\d) (\d{3})", "\\1\u00a0\\2", text))  # "1 797" never breaks
 
     # --- dialogs --------------------------------------------------------------------------------
     def _choose_folder(self) -> None:
@@ -203,7 +211,13 @@ class DataPanel(QWidget):
         self.skipped.hide()
         self._clear_thumbs()
 
-    def show_dataset(self, dataset: Any, samples: dict[int, np.ndarray]) -> None:
+    def show_dataset(self, dataset: Any, samples: dict[int, np.ndarray], nameable: bool = False) -> None:
+        """What the dataset holds; `nameable`: its classes may be named (they have numbers only)."""
+        self._class_names = list(dataset.class_names)
+        self.name_button.setVisible(nameable)
+        self.name_button.setText(
+            "Rename the classes…" if nameable and not _numbered(self._class_names) else "Name the classes…"
+        )
         self.status.clear()
         set_state(self.status, "")
         counts = dataset.counts()
@@ -223,6 +237,28 @@ class DataPanel(QWidget):
         else:
             self.skipped.hide()
         self._show_thumbs(dataset.class_names, samples)
+
+    def _name_classes(self) -> None:
+        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QVBoxLayout
+
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Name the classes")
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(
+            hint(
+                f"One name per line, in label order ({len(self._class_names)} classes: label 0 first). They are "
+                "kept beside the data, never written into it, and used everywhere names appear."
+            )
+        )
+        editor = QPlainTextEdit("\n".join(self._class_names))
+        layout.addWidget(editor)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        layout.addWidget(buttons)
+        self.names_dialog = dialog
+        dialog.accepted.connect(lambda: self.class_names_chosen.emit(editor.toPlainText().rstrip().splitlines()))
+        dialog.open()
 
     def _clear_thumbs(self) -> None:
         while self.thumb_grid.count():
@@ -258,3 +294,7 @@ class DataPanel(QWidget):
             self.thumb_grid.addWidget(QLabel(f"… and {len(class_names) - MAX_CLASSES_SHOWN} more classes"), row, 1)
         self.thumb_grid.setColumnStretch(1, 1)
         self.thumb_grid.setRowStretch(row + 1, 1)
+
+
+def _numbered(names: list[str]) -> bool:
+    return names == [str(i) for i in range(len(names))]

@@ -21,7 +21,7 @@ from gui.panels.confusion import ConfusionMatrixView
 from gui.panels.per_class import PerClassTable
 from gui.panels.thumbnails import ThumbnailListModel, gallery_view
 from gui.session import EventedStore
-from gui.widgets import heading, hint, panel_layout
+from gui.widgets import ElidedLabel, heading, hint, panel_layout
 
 
 def _stat(title: str) -> tuple[QFrame, QLabel]:
@@ -69,6 +69,9 @@ class ErrorsPanel(QWidget):
     def __init__(self, preferences: EventedStore | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = panel_layout(self, "Final metrics")
+        self.source = ElidedLabel("")
+        self.source.setObjectName("Source")
+        layout.addWidget(self.source)
         stats = QGridLayout()
         stats.setSpacing(6)
         self.values: dict[str, QLabel] = {}
@@ -173,13 +176,21 @@ class ErrorsPanel(QWidget):
         self.show_all.hide()
         self.empty.hide()
         self.gallery_model.set_entries([], forget_pictures=True)
+        self.source.set_text("")
         self.title_changed.emit("Errors")
 
     def show_metrics(
-        self, metrics: Any, class_names: list[str] | None = None, note: str = "", per_class: list[Any] | None = None
+        self,
+        metrics: Any,
+        class_names: list[str] | None = None,
+        note: str = "",
+        per_class: list[Any] | None = None,
+        title: str = "",
     ) -> None:
-        """Fill the tiles, the confusion matrix (when the metrics have one) and the gallery."""
+        """Fill the tiles, the confusion matrix (when the metrics have one) and the gallery, naming
+        the run they are of (`title`)."""
         self.metrics = metrics
+        self.source.set_text(f"Of {title}" if title else "")
         for key, label in self.values.items():
             value = getattr(metrics, key)
             if not isinstance(value, (int, float)) or not math.isfinite(value):

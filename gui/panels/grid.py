@@ -2,14 +2,16 @@
 
 `GridPlanPanel` (a tab of the left column) edits the session's `GridPlan`; the grid itself is
 validated and run by the engine (`engine.experiments.grid`) through the grid controller.
-`GridResultsPanel` (under the plots) shows one row per combination as the runs finish: mean ±
+`GridResultsPanel` (a view of the centre) shows one row per combination as the runs finish: mean ±
 standard deviation of validation and test accuracy over the repeats, time per run, and a mark
 where a row is significantly worse than the best (Welch's t-test), with a bar chart of the same.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,16 +28,17 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
-    QSplitter,
     QTableView,
     QWidget,
 )
 
+from engine import format_value, settings_label
 from gui import theme
 from gui.binding import Binder
+from gui.panels.plots import EmptyNote, EpochAxis
 from gui.session import EventedStore, FactorText, GridState
 from gui.text import format_seconds, plural, setting_name
-from gui.widgets import heading, hint, panel_layout
+from gui.widgets import ElidedLabel, heading, hint, panel_layout
 
 #: The factors a grid can vary: (dotted config key, what the user reads, example levels).
 FACTORS = (
@@ -249,14 +252,33 @@ class GridPlanPanel(QWidget):
         self.resume_button.setEnabled(resumable)
 
 
+def _key(settings: dict[str, Any]) -> str:
+    return json.dumps(settings, sort_keys=True, default=str)
+
+
 def _mean_sd(mean: float | None, sd: float | None) -> str:
     if mean is None:
         return "–"
     return f"{mean:.1%}" + (f" ± {sd:.1%}" if sd is not None else "")
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """A combination whose runs have not finished yet: its settings, no figures."""
+
+    settings: dict[str, Any]
+    run_dirs: tuple[str, ...] = ()
+    val_accuracy_mean: float | None = None
+    val_accuracy_std: float | None = None
+    test_accuracy_mean: float | None = None
+    test_accuracy_std: float | None = None
+    seconds_mean: float | None = None
+    significantly_worse_than_best: bool | None = None
+
+
 class GridModel(QAbstractTableModel):
-    """One row per combination: its settings, then the figures over its finished repeats."""
+    """One row per combination (every planned one, from the start): its settings, then the figures
+    over its finished repeats."""
 
     FIGURES = ("Val acc", "Test acc", "Time / run", "Runs", "")
 
@@ -266,10 +288,16 @@ class GridModel(QAbstractTableModel):
         self.keys: list[str] = []
         self.current: list[dict[str, Any]] = []
 
-    def set_state(self, rows: list[Any], current: list[dict[str, Any]]) -> None:
-        """`current`: the settings of the runs training now."""
+    def set_state(
+        self, rows: list[Any], current: list[dict[str, Any]], cells: list[dict[str, Any]] | None = None
+    ) -> None:
+        """`rows`: engine GridRows of the combinations with finished runs; `current`: the settings of
+        the runs training now; `cells`: every planned combination, in the grid's order (those
+        without a row are shown waiting)."""
         self.beginResetModel()
-        self.rows = list(rows)
+        done = {_key(row.settings): row for row in rows}
+        planned = [done.pop(_key(cell), None) or _Planned(dict(cell)) for cell in cells or []]
+        self.rows = planned + list(done.values())
         self.keys = list(self.rows[0].settings) if self.rows else list(current[0] if current else {})
         self.current = [dict(settings) for settings in current]
         self.endResetModel()
@@ -292,7 +320,8 @@ class GridModel(QAbstractTableModel):
         training = row.settings in self.current
         if role == Qt.ItemDataRole.DisplayRole:
             if column < len(self.keys):
-                return str(row.settings.get(self.keys[column], ""))
+                key = self.keys[column]
+                return format_value(key, row.settings[key]) if key in row.settings else ""
             figure = column - len(self.keys)
             return (
                 _mean_sd(row.val_accuracy_mean, row.val_accuracy_std),
@@ -311,56 +340,65 @@ class GridModel(QAbstractTableModel):
 
 
 class GridResultsPanel(QWidget):
-    """Under the plots while a grid runs or after: the live table and a bar chart of the same."""
+    """The grid view in the centre, while a grid runs or after: the live table (every column
+    whole) above a bar chart of the same."""
 
     close_requested = Signal()
+    MAX_ROWS_SHOWN = 8
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("GridResults")
         layout = panel_layout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setContentsMargins(0, 4, 0, 0)
         top = QHBoxLayout()
         self.title = heading("Grid")
         top.addWidget(self.title)
         top.addStretch(1)
         close = QPushButton("✕ Close")
         close.setObjectName("FlatButton")
+        close.setToolTip("Back to the curves (a running grid goes on)")
         close.clicked.connect(self.close_requested)
         top.addWidget(close)
         layout.addLayout(top)
-        self.note = hint("")
+        self.note = ElidedLabel("")
+        self.note.setObjectName("Hint")
         layout.addWidget(self.note)
-        split = QSplitter(Qt.Orientation.Horizontal)
         self.model = GridModel(self)
         self.table = QTableView()
         self.table.setObjectName("GridTable")
         self.table.setModel(self.model)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
-        split.addWidget(self.table)
-        self.chart = pg.PlotWidget()
+        layout.addWidget(self.table)
+        self.legend = QLabel(
+            f"Accuracy per combination, mean ± sd: <span style='color:{theme.VAL}'>■</span> validation "
+            f"<span style='color:{theme.TRAIN}'>■</span> test"
+        )
+        self.legend.setObjectName("Legend")
+        self.legend.setWordWrap(True)
+        layout.addWidget(self.legend)
+        self.bottom = EpochAxis("bottom")  # whole numbers: the combinations, numbered as the table's rows
+        self.chart = pg.PlotWidget(axisItems={"bottom": self.bottom})
         self.chart.setObjectName("GridChart")
-        self.chart.getPlotItem().setTitle(f"<span style='color:{theme.TEXT_DIM}'>accuracy (mean ± sd)</span>")
         self.chart.setMenuEnabled(False)
         self.chart.setYRange(0, 1, padding=0.02)
-        self.chart.setMinimumWidth(220)
-        split.addWidget(self.chart)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        layout.addWidget(split, 1)
-        self.hide()
+        self.chart.setMinimumHeight(160)
+        self.left = self.chart.getPlotItem().getAxis("left")
+        self.left.enableAutoSIPrefix(False)
+        self.chart.getPlotItem().setLabel("bottom", "combination (row of the table)")
+        self.empty = EmptyNote(self.chart, "Each combination's accuracy appears here as its runs finish.")
+        layout.addWidget(self.chart, 1)
 
     def show_grid(self, state: GridState) -> None:
-        if state.status == "idle":
-            self.hide()
-            return
         running = list(state.running or ([state.settings] if state.settings else []))
-        self.model.set_state(list(state.rows), running if state.status == "running" else [])
+        self.model.set_state(list(state.rows), running if state.status == "running" else [], list(state.cells))
         done = sum(len(row.run_dirs) for row in state.rows)
         several = f"training {len(running)} runs at once" + (f" {state.where}" if state.where else "")
         verb = {
@@ -370,19 +408,25 @@ class GridResultsPanel(QWidget):
             "failed": "failed",
         }.get(state.status, state.status)
         self.title.setText(f"Grid · {verb}")
-        self.note.setText(
+        self.note.set_text(
             f"{plural(done, 'run')} of {state.total} done · mean ± standard deviation over the repeats; "
-            "▼ significantly worse than the best (Welch's t-test, p < 0.05)"
-            + (f" · {state.grid_dir}" if state.grid_dir else "")
+            "▼ significantly worse than the best (Welch's t-test, p < 0.05)",
+            state.grid_dir,
         )
-        self._draw_bars(list(state.rows))
-        self.show()
+        self._draw_bars(list(self.model.rows))
+        shown = max(1, min(self.model.rowCount(), self.MAX_ROWS_SHOWN))
+        header = self.table.horizontalHeader().sizeHint().height()
+        scroll = self.table.horizontalScrollBar().sizeHint().height()
+        rows = shown * self.table.verticalHeader().defaultSectionSize()
+        self.table.setFixedHeight(header + rows + scroll + 2 * self.table.frameWidth())
 
     def _draw_bars(self, rows: list[Any]) -> None:
         self.chart.clear()
+        scored = [row for row in rows if row.val_accuracy_mean is not None or row.test_accuracy_mean is not None]
+        self.empty.show(not scored, (self.left, self.bottom))
         if not rows:
             return
-        x = list(range(len(rows)))
+        x = list(range(1, len(rows) + 1))  # numbered as the table's rows
         for offset, (mean_of, sd_of, colour) in enumerate(
             (
                 ("val_accuracy_mean", "val_accuracy_std", theme.VAL),
@@ -405,8 +449,8 @@ class GridResultsPanel(QWidget):
                     beam=0.12,
                 )
             )
-        labels = [" · ".join(f"{setting_name(k)} {v}" for k, v in row.settings.items()) for row in rows]
-        self.chart.getPlotItem().getAxis("bottom").setTicks([[(i, str(i + 1)) for i in x]])
+        labels = [settings_label(row.settings) for row in rows]
+        self.chart.setXRange(0.4, len(rows) + 0.6, padding=0)
         self.chart.setToolTip(
             "\n".join(f"{i + 1}: {label}" for i, label in enumerate(labels)) + "\norange: validation, blue: test"
         )

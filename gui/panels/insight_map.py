@@ -76,7 +76,7 @@ class MapPanel(QWidget):
         self.plot.hideAxis("left")
         self.plot.hideAxis("bottom")
         self.plot.setMenuEnabled(False)
-        self.plot.setMinimumHeight(260)
+        self.plot.setMinimumHeight(180)
         self.points = pg.ScatterPlotItem(size=7, hoverable=True, hoverSize=11, hoverPen=pg.mkPen(theme.TEXT, width=1.5))
         self.points.sigHovered.connect(self._on_hover)
         self.points.sigClicked.connect(self._on_click)
@@ -110,7 +110,7 @@ class MapPanel(QWidget):
         self._star_data.clear()
         self.legend.clear()
 
-    def show_map(self, embedding: Any, class_names: list[str]) -> None:
+    def show_map(self, embedding: Any, class_names: list[str], title: str = "") -> None:
         colours = class_colours(len(class_names))
         wrong = embedding.labels != embedding.predicted
         spots = [
@@ -130,7 +130,7 @@ class MapPanel(QWidget):
         self.plot.autoRange()
         count = len(embedding.points)
         self.status.setText(
-            f"{count:,} validation images ({embedding.method.upper()}); "
+            (f"Of {title}: " if title else "") + f"{count:,} validation images ({embedding.method.upper()}); "
             f"{int(wrong.sum()):,} misclassified (crosses). Dropped images appear as stars."
         )
         self.legend.setText(

@@ -49,9 +49,13 @@ class LabelsPanel(QWidget):
         self.find_button = QPushButton("Find")
         self.find_button.setToolTip(TIP)
         self.find_button.clicked.connect(lambda: self.find_requested.emit(self.folds.value(), self.epochs.value()))
-        for widget in (self.folds, self.epochs, self.find_button):
-            top.addWidget(widget)
+        top.addWidget(self.find_button)
         layout.addLayout(top)
+        options = QHBoxLayout()
+        options.addWidget(self.folds)
+        options.addWidget(self.epochs)
+        options.addStretch(1)
+        layout.addLayout(options)
         self.status = hint(
             "Find samples whose label is probably wrong: a model judges each one without having trained on it."
         )
@@ -70,7 +74,8 @@ class LabelsPanel(QWidget):
         self.other = QPushButton("Other…")
         self.other.setToolTip("Relabel as another class")
         self.other.clicked.connect(self._other_menu)
-        self.keep = QPushButton("Label is right")
+        self.keep = QPushButton("Keep")
+        self.keep.setToolTip("The label is right: keep it as it is")
         self.keep.setObjectName("FlatButton")
         self.keep.clicked.connect(lambda: self._decide("keep"))
         for button in (self.exclude, self.relabel, self.other, self.keep):
@@ -89,15 +94,16 @@ class LabelsPanel(QWidget):
         self._marks.clear()
         self._show_actions()
 
-    def show_issues(self, issues: list[Any], class_names: list[str]) -> None:
+    def show_issues(self, issues: list[Any], class_names: list[str], title: str = "") -> None:
         self.class_names = list(class_names)
         self._marks.clear()
         self.model.set_entries(issues, forget_pictures=True)
+        where = f"In {title}: " if title else ""
         self.status.setText(
-            f"{len(issues):,} samples look mislabelled, most suspicious first: select one, then "
+            f"{where}{len(issues):,} samples look mislabelled, most suspicious first: select one, then "
             "exclude it or relabel it."
             if issues
-            else "No label looks wrong."
+            else f"{where}no label looks wrong."
         )
         self._show_actions()
 

@@ -282,7 +282,7 @@ class LayerTree(QWidget):
         self.view.collapsed.connect(lambda index: self._remember(index, False))
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
-        self.view.setMinimumHeight(220)
+        self.view.setMinimumHeight(160)
         layout.addWidget(self.view, 1)
 
     # --- rows --------------------------------------------------------------------------------------

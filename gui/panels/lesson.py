@@ -1,4 +1,4 @@
-"""The lesson card above the curves: the chosen lesson's note, the published figure, what is
+"""The lesson view in the centre: the chosen lesson's note, the published figure, what is
 missing offline (and the fallback), the learner's own figure once run, and its buttons."""
 
 from __future__ import annotations
@@ -40,12 +40,11 @@ class LessonCard(QFrame):
         super().__init__(parent)
         self.setObjectName("LessonCard")
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 8, 8, 10)
-        layout.setSpacing(4)
+        layout.setContentsMargins(14, 10, 10, 12)
+        layout.setSpacing(8)
+        self.title = _label("LessonTitle")
+        layout.addWidget(self.title)
         top = QHBoxLayout()
-        self.title = QLabel()
-        self.title.setObjectName("CardTitle")
-        top.addWidget(self.title, 1)
         self.network = QComboBox()
         for name, text in NETWORKS:
             self.network.addItem(text, name)
@@ -62,7 +61,7 @@ class LessonCard(QFrame):
         self.run.setObjectName("PrimaryButton")
         self.run.setToolTip("Train it as the tutorial did (the textbook recipe)")
         self.run.clicked.connect(lambda: self.run_requested.emit("textbook"))
-        top.addWidget(self.run)
+        top.insertWidget(0, self.run)
         self.fast = QPushButton("⚡ Run it fast")
         self.fast.setObjectName("FastButton")
         self.fast.setToolTip(
@@ -71,14 +70,16 @@ class LessonCard(QFrame):
             "How close does it get to the textbook's figure, in how much less time?"
         )
         self.fast.clicked.connect(lambda: self.run_requested.emit("fast"))
-        top.addWidget(self.fast)
-        close = QPushButton("✕")
-        close.setObjectName("FlatButton")
-        close.setFixedSize(24, 24)
-        close.setToolTip("Close the lesson (the settings it made stay)")
-        close.clicked.connect(self.close_requested)
-        top.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        layout.addLayout(top)
+        top.insertWidget(1, self.fast)
+        top.addStretch(1)
+        self.close_button = QPushButton("Close lesson")
+        self.close_button.setToolTip(
+            "Close the lesson: your own settings (data, model, training, grid) come back as they were before it"
+        )
+        self.close_button.clicked.connect(self.close_requested)
+        closing = QHBoxLayout()  # a row of its own: beside Run and Run it fast it would not fit a laptop
+        closing.addStretch(1)
+        closing.addWidget(self.close_button)
         self.note = _label("LessonNote")
         layout.addWidget(self.note)
         self.warning = _label("Warning")
@@ -96,15 +97,24 @@ class LessonCard(QFrame):
             figures.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignTop)
             figures.addWidget(value, row, 1)
         layout.addLayout(figures)
+        self.kept = _label("Hint")
+        self.kept.setText(
+            "The lesson set its own data, model and training settings; yours are kept aside and come back when "
+            "you close the lesson. Its runs are marked as the lesson's in the Runs tab."
+        )
+        layout.addWidget(self.kept)
+        layout.addLayout(top)
+        layout.addLayout(closing)
+        layout.addStretch(1)
         self.state = LessonState()
-        self.hide()
 
     def show_lesson(self, state: LessonState) -> None:
         self.state = state
         if not state.name:
-            self.hide()
             return
-        self.title.setText(f"Lesson · {state.title}")
+        self.title.setText(f"Lesson · {html.escape(state.title)}")
+        self.kept.setVisible(state.kept_aside)
+        self.close_button.setText("Close lesson, restore my settings" if state.kept_aside else "Close lesson")
         self.note.setText(html.escape(state.note))
         self.network.setVisible(state.kind == "imagenet")
         if state.kind == "imagenet":
@@ -153,10 +163,10 @@ class LessonCard(QFrame):
         self.run.setEnabled(state.status in ("ready", "finished", "failed"))
         self.fast.setVisible(state.status != "unavailable" and state.fast)
         self.fast.setEnabled(state.status in ("ready", "finished", "failed"))
-        self.show()
 
     def set_locked(self, locked: bool) -> None:
-        """While a training runs, a lesson cannot start (nor its network change)."""
+        """While a training runs, a lesson cannot start (nor its network change, nor close)."""
+        self.close_button.setEnabled(not locked)
         for widget in (self.run, self.fast, self.fallback, self.network):
             runs = widget in (self.run, self.fast)
             widget.setEnabled(not locked and (not runs or self.state.status in ("ready", "finished", "failed")))

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -33,7 +32,7 @@ from gui import theme
 from gui.binding import Binder
 from gui.panels.layer_table import NAME_ROLE, LayerTree, block_of
 from gui.session import ConfigStore
-from gui.widgets import heading, hint, panel_layout, set_state
+from gui.widgets import Form, heading, hint, panel_layout, set_state
 
 TIPS = {
     "dropout": "Dropout switches off a random share of a layer's outputs at every training step, so the network "
@@ -149,9 +148,8 @@ class ModelPanel(QWidget):
         else:
             self.store.update(task=task)
 
-    def _build_options(self) -> QFormLayout:
-        options = QFormLayout()
-        options.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+    def _build_options(self) -> Form:
+        options = Form()
         dropout_row = QHBoxLayout()
         self.dropout = QCheckBox("Dropout")
         self.dropout.setToolTip(TIPS["dropout"])
@@ -181,7 +179,7 @@ class ModelPanel(QWidget):
 
     def _build_backbone(self) -> QGroupBox:
         box = QGroupBox("Pretrained backbone")
-        form = QFormLayout(box)
+        form = Form(box)
         self.weights = QComboBox()
         self.weights.addItem("ImageNet", "imagenet")
         self.weights.addItem("random (none)", "none")
@@ -198,22 +196,19 @@ class ModelPanel(QWidget):
         self.head_units.setRange(1, 8192)
         self.head_units.setSuffix(" units")
         self.head_units.setToolTip("Width of the new head's hidden Dense layer")
-        head_row = QHBoxLayout()
-        head_row.addWidget(self.pooling)
-        head_row.addWidget(QLabel("→ Dense"))
-        head_row.addWidget(self.head_units, 1)
-        form.addRow("Head", head_row)
+        self.head_units.setPrefix("Dense ")
+        form.addRow("Pooling", self.pooling)
+        form.addRow("Head", self.head_units)
         self.freeze_base = QCheckBox("Freeze the base")
         self.freeze_base.setToolTip(TIPS["freeze_base"])
         self.fine_tune = QSpinBox()
         self.fine_tune.setRange(0, 500)
         self.fine_tune.setToolTip(TIPS["fine_tune_last"])
-        self.fine_tune.setPrefix("then unfreeze last ")
+        self.fine_tune.setPrefix("last ")
         self.fine_tune.setSuffix(" layers")
-        base_row = QHBoxLayout()
-        base_row.addWidget(self.freeze_base)
-        base_row.addWidget(self.fine_tune, 1)
-        form.addRow(base_row)
+        self.fine_tune.setSpecialValueText("none")
+        form.addRow(self.freeze_base)
+        form.addRow("Then unfreeze", self.fine_tune)
         bind = self.binder
         bind.field(self.weights, "arch.weights", write=self._choose_weights, show=self._show_weights)
         bind.field(self.pooling, "arch.pooling")
@@ -234,7 +229,7 @@ class ModelPanel(QWidget):
         head.addWidget(self.reset)
         column.addLayout(head)
         row = QHBoxLayout()
-        self.freeze_check = QCheckBox("Freeze all but the last")
+        self.freeze_check = QCheckBox("Train only the last")
         self.freeze_check.setToolTip(TIPS["freeze_all_but"])
         self.freeze_spin = QSpinBox()
         self.freeze_spin.setRange(0, 1000)

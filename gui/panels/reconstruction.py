@@ -1,4 +1,4 @@
-"""Under the curves for an autoencoder: a few validation images as original, noisy input and
+"""The autoencoder view in the centre: a few validation images as original, noisy input and
 reconstruction, side by side, then every dropped image reconstructed the same way."""
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ class ReconstructionPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("Reconstructions")
         layout = panel_layout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setContentsMargins(0, 4, 0, 0)
         top = QHBoxLayout()
-        top.addWidget(heading("Autoencoder: original · noisy input · reconstruction"))
+        top.addWidget(heading("Reconstructions"))
         top.addStretch(1)
         close = QPushButton("✕ Close")
         close.setObjectName("FlatButton")
@@ -51,15 +51,10 @@ class ReconstructionPanel(QWidget):
             self.grid.addWidget(label, row, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         scroll.setWidget(inner)
         layout.addWidget(scroll, 1)
-        self.setMinimumHeight(3 * (SIDE + 10) + 110)  # the three rows whole, never squeezed by the curves
         self.samples = 0  # validation columns shown
         self.dropped: dict[int, int] = {}  # ticket → column
         self.results: dict[int, Any] = {}  # ticket → gui.jobs.Reconstructed
         self.names: dict[int, str] = {}  # ticket → the dropped file's name
-        self.hide()
-
-    def set_active(self, active: bool) -> None:
-        self.setVisible(active)
 
     def _clear_columns(self) -> None:
         for i in reversed(range(self.grid.count())):
@@ -82,7 +77,6 @@ class ReconstructionPanel(QWidget):
                     image_tile(image, SIDE, tooltip=f"validation image {column}: {ROWS[row]}"), row, column
                 )
         self.samples = len(state.samples)
-        self.show()
 
     def add_reconstruction(self, ticket: int, name: str) -> None:
         column = 1 + self.samples + len(self.dropped) + (1 if self.samples else 0)  # a gap after the samples
@@ -92,7 +86,6 @@ class ReconstructionPanel(QWidget):
         waiting.setObjectName("Caption")
         waiting.setToolTip(name)
         self.grid.addWidget(waiting, 0, column)
-        self.show()
 
     def show_reconstruction(self, ticket: int, result: Any) -> None:
         column = self.dropped.get(ticket)

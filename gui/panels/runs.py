@@ -17,21 +17,31 @@ from gui import theme
 from gui.text import plural, short_name
 from gui.widgets import heading, hint, panel_layout
 
-COLUMNS = ("Created", "Data", "Model", "Ep.", "Val acc", "Test acc", "From")
-RIGHT_ALIGNED_FROM = 3
+COLUMNS = ("Created", "Val acc", "Status", "What")
+COLUMN_TIPS = (
+    "When the run was made",
+    "Validation accuracy at the end",
+    "How it ended (finished, stopped, failed, cut short, broken); a grid's or a lesson's when it was made for one",
+    "What tells it apart from the runs around it: a grid's factors, the settings that differ, or its model and data",
+)
+VALUE_COLUMNS = (1,)  # right-aligned numbers
 MEASURED_ROWS = 64  # column widths follow the first rows (the newest runs), not all of them
+STATUS_WORDS = {"finished": "finished", "stopped": "stopped", "failed": "failed", "unfinished": "cut short"}
 
 
 class RunsModel(QAbstractTableModel):
-    """One row per run summary (engine.runs.folders.RunSummary); a broken run shows its reason."""
+    """One row per run summary (engine.runs.folders.RunSummary) and its line (engine.RunLine);
+    a broken run shows its reason."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.summaries: list[Any] = []
+        self.lines: list[Any] = []
 
-    def set_summaries(self, summaries: list[Any]) -> None:
+    def set_summaries(self, summaries: list[Any], lines: list[Any] | None = None) -> None:
         self.beginResetModel()
         self.summaries = list(summaries)
+        self.lines = list(lines) if lines is not None and len(lines) == len(self.summaries) else []
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
@@ -43,42 +53,71 @@ class RunsModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMN_TIPS[section]
         return None
+
+    def line(self, row: int) -> Any:
+        return self.lines[row] if row < len(self.lines) else None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        run, column = self.summaries[index.row()], index.column()
+        run, column, line = self.summaries[index.row()], index.column(), self.line(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
-            return _cell(run, column)
+            return _cell(run, line, column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return (
-                str(run.path)
-                + (f"\n⚠ {run.problem}" if run.problem else "" if run.has_model else "\n(no saved model)")
-                + (f"\nForked from {run.parent} at epoch {(run.parent_epoch or 0) + 1}" if run.parent else "")
-            )
-        if role == Qt.ItemDataRole.TextAlignmentRole and column >= RIGHT_ALIGNED_FROM:
+            return _tooltip(run, line)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in VALUE_COLUMNS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and column == 2:
+            colour = {"failed": theme.BAD, "broken": theme.BAD, "stopped": theme.WARN, "unfinished": theme.WARN}
+            return QBrush(QColor(colour.get(run.status, theme.TEXT_DIM)))
         if role == Qt.ItemDataRole.ForegroundRole and run.problem:
-            return QBrush(QColor(theme.BAD if column == 4 else theme.TEXT_DIM))
+            return QBrush(QColor(theme.TEXT_DIM))
         return None
 
 
-def _cell(run: Any, column: int) -> str:
+def _cell(run: Any, line: Any, column: int) -> str:
     if column == 0:
         return run.created[5:]  # "MM-DD HH:MM": the year costs width the column lacks
     if column == 1:
-        return short_name(run.dataset)
+        if run.problem:
+            return "–"
+        return f"{run.val_accuracy:.1%}" if isinstance(run.val_accuracy, (int, float)) else "–"
     if column == 2:
-        return run.arch
-    if column == 3:
-        return str(run.epochs)
-    if column == 6:
-        return f"⑂ {_short_run(run.parent)} · ep {(run.parent_epoch or 0) + 1}" if run.parent else ""
+        return status_word(run, line)
+    what = line.what if line is not None else f"{run.arch} on {short_name(run.dataset)}"
+    if run.parent:
+        what = f"⑂ {_short_run(run.parent)} · ep {(run.parent_epoch or 0) + 1} · {what}"
+    return what
+
+
+def status_word(run: Any, line: Any) -> str:
+    """finished, stopped, failed, cut short, broken; "grid" or "lesson" for a finished run made for one."""
+    status = getattr(run, "status", "finished")
+    if status == "finished" and line is not None and line.kind:
+        return line.kind
+    return STATUS_WORDS.get(status, status)
+
+
+def _tooltip(run: Any, line: Any) -> str:
+    parts = [str(run.path)]
     if run.problem:
-        return "broken" if column == 4 else ""
-    acc = run.val_accuracy if column == 4 else run.test_accuracy
-    return f"{acc:.1%}" if isinstance(acc, (int, float)) else "–"
+        parts.append(f"⚠ {run.problem}")
+    elif not run.has_model:
+        parts.append("(no saved model)")
+    figures = [f"{plural(run.epochs, 'epoch')}"]
+    if isinstance(run.test_accuracy, (int, float)):
+        figures.append(f"test accuracy {run.test_accuracy:.1%}")
+    parts.append(f"{run.arch} on {short_name(run.dataset)} · " + " · ".join(figures))
+    if line is not None and line.kind == "grid":
+        parts.append(f"A run of the grid {Path(line.source).name}: {line.what}")
+    elif line is not None and line.kind == "lesson":
+        parts.append(f"Made for the lesson {line.source}")
+    if run.parent:
+        parts.append(f"Forked from {run.parent} at epoch {(run.parent_epoch or 0) + 1}")
+    return "\n".join(parts)
 
 
 def _short_run(path: str) -> str:
@@ -91,16 +130,16 @@ def _short_run(path: str) -> str:
 
 
 class RunsPanel(QWidget):
-    """The runs table (the runs controller's view); asks by signals to open or reuse a run."""
+    """The runs table (the runs controller's view); asks by signals to open, reuse or go on with a run."""
 
     open_requested = Signal(str)
     settings_requested = Signal(str)
     compare_requested = Signal(list)  # the paths of the selected runs (two or more)
     refresh_requested = Signal()
-    resume_requested = Signal(str)  # go on from the last complete epoch
-    continue_requested = Signal(str, int)  # path, more epochs
-    fork_wanted = Signal(str)  # which checkpoint? (the controller lists them, then `choose_fork_epoch`)
-    fork_requested = Signal(str, int)  # path, epoch (0-based) of the checkpoint
+    selection_changed = Signal(list)  # the paths of the selected runs
+    resume_requested = Signal(str)  # go on from the last complete epoch, to the planned epochs
+    keep_wanted = Signal(str)  # continue or fork: the controller offers the checkpoints (`choose_keep`)
+    keep_requested = Signal(str, str, int, int)  # path, "continue" | "fork", checkpoint epoch (0-based), more epochs
 
     def __init__(self, root: Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,17 +153,17 @@ class RunsPanel(QWidget):
         self.folder_button = QPushButton("Show folder")
         self.folder_button.setObjectName("FlatButton")
         self.folder_button.clicked.connect(self._show_folder)
+        for b in (self.refresh_button, self.folder_button):
+            top.addWidget(b)
+        layout.addLayout(top)
         self.open_button = QPushButton("Open run")
         self.open_button.setToolTip("Show this run's curves and metrics, and classify with its model")
         self.open_button.clicked.connect(self._open_selected)
-        self.settings_button = QPushButton("Use its settings")
+        self.settings_button = QPushButton("Use settings")
         self.settings_button.setToolTip(
             "Copy this run's data, architecture, freezing and training settings into the controls"
         )
         self.settings_button.clicked.connect(self._settings_selected)
-        for b in (self.refresh_button, self.folder_button):
-            top.addWidget(b)
-        layout.addLayout(top)
         self.compare_button = QPushButton("Compare")
         self.compare_button.setToolTip(
             "Overlay the curves of the selected runs (Ctrl+click or Shift+click to select "
@@ -139,22 +178,18 @@ class RunsPanel(QWidget):
         layout.addLayout(actions)
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip(
-            "Go on with a run that stopped (Stop, a crash, a kill) from its last complete "
-            "epoch, in the same folder; the curves go on where they were"
+            "Go on with a run that stopped early (Stop, a crash, a kill) from its last complete "
+            "epoch up to its planned epochs, in the same folder; the curves go on where they were"
         )
         self.resume_button.clicked.connect(lambda: self._emit_selected(self.resume_requested))
-        self.continue_button = QPushButton("Continue…")
-        self.continue_button.setToolTip("Train a run (finished or not) for more epochs, in the same folder")
-        self.continue_button.clicked.connect(self._ask_continue)
-        self.fork_button = QPushButton("Fork…")
-        self.fork_button.setToolTip(
-            "A new run starting from one of this run's checkpoints (the latest or the best) "
-            "with the current training, augmentation and freezing settings: 'Use its "
-            "settings', change what you want, then Fork"
+        self.keep_button = QPushButton("Continue or fork…")
+        self.keep_button.setToolTip(
+            "Train a run for more epochs: in its own folder (continue), or as a new run from one of its "
+            "checkpoints with the current settings (fork)"
         )
-        self.fork_button.clicked.connect(lambda: self._emit_selected(self.fork_wanted))
+        self.keep_button.clicked.connect(lambda: self._emit_selected(self.keep_wanted))
         keep = QHBoxLayout()
-        for button in (self.resume_button, self.continue_button, self.fork_button):
+        for button in (self.resume_button, self.keep_button):
             button.setEnabled(False)
             keep.addWidget(button, 1)
         layout.addLayout(keep)
@@ -171,26 +206,38 @@ class RunsPanel(QWidget):
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.verticalHeader().setDefaultSectionSize(26)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
         header.setResizeContentsPrecision(MEASURED_ROWS)
+        header.setMinimumSectionSize(40)
+        for column in range(len(COLUMNS) - 1):  # Created, Val acc and Status always whole
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)  # What: the rest, elided
         self.table.doubleClicked.connect(lambda _: self._open_selected())
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
         layout.addWidget(self.table, 1)
         self.summaries: list[Any] = []
         self.root: Path | None = root
         self.locked = False
+        self.keep_dialog: Any = None
 
     def show_listing(self) -> None:
         self.note.setText("Reading the runs folder…")
 
-    def show_runs(self, summaries: tuple[Any, ...], problem: str) -> None:
-        """One row per run, newest first; a broken run is listed with its reason, never hidden."""
+    def show_runs(self, summaries: tuple[Any, ...], lines: tuple[Any, ...], problem: str) -> None:
+        """One row per run, newest first; a broken run is listed with its reason, never hidden. The
+        selection is kept across a new listing."""
+        selected = set(self.selected_paths())
         self.summaries = list(summaries)
-        self.model.set_summaries(self.summaries)
-        self.table.resizeColumnsToContents()  # once per listing: the rows on screen decide
+        self.model.set_summaries(self.summaries, list(lines))
+        selection = self.table.selectionModel()
+        for row, run in enumerate(self.summaries):
+            if str(run.path) in selected:
+                selection.select(
+                    self.model.index(row, 0), selection.SelectionFlag.Select | selection.SelectionFlag.Rows
+                )
         broken = sum(bool(run.problem) for run in self.summaries)
         count = plural(len(self.summaries), "run") + (f" ({broken} broken: hover for why)" if broken else "")
         self.note.setText(
@@ -201,6 +248,7 @@ class RunsPanel(QWidget):
                 else f"{count} · double-click to open"
             )
         )
+        self._on_selection()
 
     def set_locked(self, locked: bool) -> None:
         self.locked = locked
@@ -208,35 +256,26 @@ class RunsPanel(QWidget):
         self.settings_button.setEnabled(not locked)
         self._on_selection()
 
-    def choose_fork_epoch(self, path: str, epochs: list[int]) -> None:
-        """Ask which kept checkpoint a fork starts from; emits `fork_requested`."""
-        from PySide6.QtWidgets import QInputDialog
+    # --- the keep controller's view -------------------------------------------------------------------
+    def choose_keep(self, offer: Any, current_epochs: int) -> None:
+        """The Continue-or-fork dialog for a run: its checkpoints, epochs to add; validated on Start."""
+        from gui.keep_dialog import KeepDialog
 
-        labels = [f"after epoch {epoch + 1}" for epoch in epochs]
-        label, ok = QInputDialog.getItem(
-            self,
-            "Fork from a checkpoint",
-            f"Run {Path(path).name} keeps these checkpoints (the latest and the best).\n"
-            "The new run starts from the one you choose, with the current settings:",
-            labels,
-            len(labels) - 1,
-            False,
-        )
-        if ok and label in labels:
-            self.fork_requested.emit(path, epochs[labels.index(label)])
+        self.keep_dialog = KeepDialog(offer, current_epochs, self)
+        self.keep_dialog.start_requested.connect(self.keep_requested)
+        self.keep_dialog.show()
 
-    def _ask_continue(self) -> None:
-        from PySide6.QtWidgets import QInputDialog
+    def show_keep_problem(self, text: str) -> None:
+        """Why the dialog's choice cannot run: said in the dialog, which stays open."""
+        if self.keep_dialog is not None:
+            self.keep_dialog.show_problem(text)
 
-        path = self.selected_path()
-        if path is None:
-            return
-        extra, ok = QInputDialog.getInt(
-            self, "Continue training", f"More epochs for run {Path(path).name}:", 5, 1, 100000
-        )
-        if ok:
-            self.continue_requested.emit(path, extra)
+    def close_keep(self) -> None:
+        if self.keep_dialog is not None:
+            self.keep_dialog.accept()
+            self.keep_dialog = None
 
+    # --- selection ------------------------------------------------------------------------------------
     def _emit_selected(self, signal: Any) -> None:
         path = self.selected_path()
         if path:
@@ -250,12 +289,19 @@ class RunsPanel(QWidget):
         paths = self.selected_paths()
         return paths[0] if paths else None
 
+    def selected_summary(self) -> Any:
+        path = self.selected_path()
+        return next((run for run in self.summaries if str(run.path) == path), None)
+
     def _on_selection(self) -> None:
-        count = len(self.selected_paths())
-        for button in (self.resume_button, self.continue_button, self.fork_button):
-            button.setEnabled(count == 1 and not self.locked)
+        paths = self.selected_paths()
+        count = len(paths)
+        run = self.selected_summary() if count == 1 else None
+        self.resume_button.setEnabled(run is not None and not self.locked and getattr(run, "resumable", False))
+        self.keep_button.setEnabled(run is not None and not self.locked and not run.problem)
         self.compare_button.setEnabled(count >= 2)
         self.compare_button.setText(f"Compare {count}" if count >= 2 else "Compare")
+        self.selection_changed.emit(paths)
 
     def _open_selected(self) -> None:
         path = self.selected_path()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -23,7 +23,7 @@ from engine import OPTIMIZERS, SCHEDULES, ConfigError, ExperimentConfig, apply_r
 from gui.binding import Binder
 from gui.session import ConfigStore, TrainingState
 from gui.text import format_memory
-from gui.widgets import hint, panel_layout, set_state
+from gui.widgets import Form, hint, keep_place_when_hidden, panel_layout, set_state
 
 TIPS = {
     "optimizer": "How the weights move after each batch. Adam adapts the step per weight and is a safe start; "
@@ -132,7 +132,7 @@ class TrainingPanel(QWidget):
         self._textbook: ExperimentConfig | None = None  # the settings before Fast filled them
         self._build(lr_finder)
 
-    def _row(self, form: QFormLayout, label: str | None, widget: QWidget, key: str, tip: str, **convert) -> None:
+    def _row(self, form: Form, label: str | None, widget: QWidget, key: str, tip: str, **convert) -> None:
         """Bind `widget` to `key`, give it `tip` and add it to `form` (labelled unless None)."""
         self.binder.field(widget, key, **convert)
         widget.setToolTip(tip)
@@ -143,7 +143,7 @@ class TrainingPanel(QWidget):
 
     def _build(self, lr_finder: QWidget | None) -> None:
         layout = panel_layout(self, "Optimisation")
-        form = QFormLayout()
+        form = Form()
         self.recipe = QComboBox()
         self.recipe.setObjectName("RecipeChoice")
         for name, text in RECIPE_NAMES.items():
@@ -188,23 +188,17 @@ class TrainingPanel(QWidget):
         self.validate_on.addItem("the test set (as the tutorials do)", "test")
         self._row(form, "Validate on", self.validate_on, "data.validation", TIPS["validate_on"])
         self.seed = _spin(0, 2**31 - 1)
+        self.seed.setMinimumWidth(90)  # seeds are short: the range's widest number need not set the column
         self._row(form, "Seed", self.seed, "training.seed", TIPS["seed"])
-        early_row = QWidget()
-        early_layout = QHBoxLayout(early_row)
-        early_layout.setContentsMargins(0, 0, 0, 0)
-        self.early = QCheckBox("Early stopping")
+        self.early = QCheckBox("Early stop")
         self.patience = _spin(1, 1000)
         self.patience.setPrefix("patience ")
-        early_layout.addWidget(self.early)
-        early_layout.addWidget(self.patience, 1)
+        self.patience.setMinimumWidth(110)
         for widget, key in ((self.early, "training.early_stopping"), (self.patience, "training.patience")):
             self.binder.field(widget, key)
             widget.setToolTip(TIPS["early"])
         self.binder.enable_when(self.patience, lambda config: config.training.early_stopping)
-        form.addRow(early_row)
-        target_row = QWidget()
-        target_layout = QHBoxLayout(target_row)
-        target_layout.setContentsMargins(0, 0, 0, 0)
+        form.addRow(self.early, self.patience)
         self.target_on = QCheckBox("Stop at")
         self.target = QDoubleSpinBox()
         self.target.setObjectName("TargetAccuracy")
@@ -215,8 +209,6 @@ class TrainingPanel(QWidget):
         self.target.setSuffix(" % val accuracy")
         for widget in (self.target_on, self.target):
             widget.setToolTip(TIPS["target"])
-        target_layout.addWidget(self.target_on)
-        target_layout.addWidget(self.target, 1)
         self.binder.optional(
             self.target_on,
             self.target,
@@ -225,14 +217,14 @@ class TrainingPanel(QWidget):
             to_widget=lambda v: round(v * 100, 1),
             from_widget=lambda v: round(v / 100, 4),
         )
-        form.addRow(target_row)
+        form.addRow(self.target_on, self.target)
         layout.addLayout(form)
         if lr_finder is not None:  # placed under the rate it sets; its own panel (gui.panels.lr_finder)
             layout.addWidget(lr_finder)
 
         schedule = QGroupBox("Learning-rate schedule")
         schedule.setToolTip(TIPS["schedule"])
-        rform = QFormLayout(schedule)
+        rform = Form(schedule)
         self.schedule = QComboBox()
         for name in SCHEDULES:
             self.schedule.addItem(SCHEDULE_NAMES.get(name, name), name)
@@ -241,26 +233,19 @@ class TrainingPanel(QWidget):
         self.warmup.setSpecialValueText("none")
         self.warmup.setSuffix(" epochs")
         self._row(rform, "Warm-up", self.warmup, "training.warmup_epochs", TIPS["warmup"])
-        step_row = QWidget()
-        step_layout = QHBoxLayout(step_row)
-        step_layout.setContentsMargins(0, 0, 0, 0)
         self.step_every = _spin(1, 10000)
-        self.step_every.setPrefix("every ")
-        self.step_every.setSuffix(" ep.")
+        self.step_every.setSuffix(" epochs")
         self.step_factor = QDoubleSpinBox()
         self.step_factor.setRange(0.001, 1.0)
         self.step_factor.setDecimals(3)
         self.step_factor.setSingleStep(0.05)
         self.step_factor.setPrefix("× ")
-        for widget, key, tip in (
-            (self.step_every, "training.step_every", TIPS["step_every"]),
-            (self.step_factor, "training.step_factor", TIPS["step_factor"]),
+        for label, widget, key, tip in (
+            ("Step every", self.step_every, "training.step_every", TIPS["step_every"]),
+            ("Step factor", self.step_factor, "training.step_factor", TIPS["step_factor"]),
         ):
-            self.binder.field(widget, key)
-            widget.setToolTip(tip)
-            step_layout.addWidget(widget, 1)
+            self._row(rform, label, widget, key, tip)
             self.binder.enable_when(widget, lambda config: config.training.schedule == "step")
-        rform.addRow("Step", step_row)
         self.schedule_per = QComboBox()
         self.schedule_per.addItem("every epoch", "epoch")
         self.schedule_per.addItem("every batch", "batch")
@@ -269,7 +254,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(schedule)
 
         tricks = QGroupBox("Loss and evaluation")
-        tform = QFormLayout(tricks)
+        tform = Form(tricks)
         self.smoothing = QDoubleSpinBox()
         self.smoothing.setRange(0.0, 0.5)
         self.smoothing.setDecimals(2)
@@ -282,7 +267,7 @@ class TrainingPanel(QWidget):
 
         stage = QGroupBox("Staged fine-tuning")
         stage.setToolTip(TIPS["stage2"])
-        sform = QFormLayout(stage)
+        sform = Form(stage)
         recipe = hint("Head first with the base frozen, then unfreeze the last block at a lower learning rate.")
         recipe.setToolTip(TIPS["stage2"])
         sform.addRow(recipe)
@@ -303,7 +288,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(stage)
 
         speed = QGroupBox("Speed")
-        fform = QFormLayout(speed)
+        fform = Form(speed)
         self.cache = QCheckBox("Cache features of frozen layers")
         self._row(fform, None, self.cache, "training.feature_cache", TIPS["cache"])
         self.mixed = QCheckBox("Mixed precision (GPU)")
@@ -381,59 +366,75 @@ def _spin(low: int, high: int) -> QSpinBox:
     return spin
 
 
+class ProgressBar(QProgressBar):
+    """A progress bar whose text is elided to the bar when it is drawn (`format()` keeps the whole
+    text; the tooltip shows it), instead of being cut at both ends."""
+
+    def text(self) -> str:
+        return self.fontMetrics().elidedText(super().text(), Qt.TextElideMode.ElideRight, max(0, self.width() - 16))
+
+
 class RunBar(QWidget):
-    """The always-visible strip above the plots: Train / Stop, progress, time left and device."""
+    """The strip across the top of the window: Train, Pause, Stop, the progress with the time left
+    beside it, and two status chips (feature cache, device).
+
+    Its geometry never changes with the state: each button is as wide as the widest of its texts
+    (Pause and Resume share one width), the time left has its own slot beside the progress (never
+    under its text), the chips have fixed widths and elide what does not fit (the whole text in
+    their tooltip), and a part with nothing to say keeps its place empty. So Pause never lands
+    where Stop was when a training starts or ends.
+    """
 
     train_clicked = Signal()
     stop_clicked = Signal()
     pause_clicked = Signal()  # Pause, or Resume while paused
 
+    TRAIN_TEXTS = ("▶  Train",)
+    PAUSE_TEXTS = ("❚❚  Pause", "▶  Resume")
+    STOP_TEXTS = ("■  Stop",)
+    ETA_SAMPLE = "88 min 88 s left"
+    CACHE_TEXTS = ("▣ cached features", "no feature cache")
+    DEVICE_WIDTH = 190
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("RunBar")
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 8, 12, 8)
-        layout.setSpacing(10)
-        self.train = QPushButton("▶  Train")
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setSpacing(8)
+        self.train = QPushButton(self.TRAIN_TEXTS[0])
         self.train.setObjectName("PrimaryButton")
-        self.train.setToolTip("Train the model on the chosen data (Ctrl+Return)")
-        self.train.setShortcut("Ctrl+Return")
         self.train.clicked.connect(self.train_clicked)
-        self.stop = QPushButton("■  Stop")
-        self.stop.setObjectName("StopButton")
-        self.stop.setToolTip("Stop after the current batch; the run so far is saved (Esc)")
-        self.stop.setShortcut("Esc")
-        self.stop.setEnabled(False)
-        self.stop.clicked.connect(self.stop_clicked)
-        self.pause = QPushButton("❚❚  Pause")
+        self.pause = QPushButton(self.PAUSE_TEXTS[0])
         self.pause.setObjectName("PauseButton")
-        self.pause.setToolTip(
-            "Hold the training after the current batch, with everything in memory; Resume goes on "
-            "exactly there (Ctrl+P). Stop still saves the run while paused."
-        )
-        self.pause.setShortcut("Ctrl+P")
         self.pause.setEnabled(False)
         self.pause.clicked.connect(self.pause_clicked)
-        self.progress = QProgressBar()
+        self.stop = QPushButton(self.STOP_TEXTS[0])
+        self.stop.setObjectName("StopButton")
+        self.stop.setEnabled(False)
+        self.stop.clicked.connect(self.stop_clicked)
+        self.set_shortcuts("Ctrl+Return", "Ctrl+P", "Esc")
+        self.progress = ProgressBar()
         self.progress.setObjectName("RunProgress")
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
-        self.progress.setFormat("Ready")
-        self.progress.setMinimumWidth(170)  # beside Train, Pause, Stop and two chips in a ~700 px column
+        self.progress.setMinimumWidth(160)
         self.eta = QLabel("")
         self.eta.setObjectName("Eta")
-        self.eta.hide()  # shown only with something to say: it takes no width otherwise
+        self.eta.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.cache = QLabel("")
         self.cache.setObjectName("CacheChip")
-        self.cache.hide()
+        self.cache.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.device = QLabel("")
         self.device.setObjectName("DeviceChip")
+        self.device.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.device.setToolTip("The device this training runs on")
-        self.device.setMaximumWidth(300)
-        self.device.hide()
         self.device_name = ""
         self.memory_mb: float | None = None
+        for widget in (self.cache, self.device):
+            keep_place_when_hidden(widget)
+            widget.hide()
         layout.addWidget(self.train)
         layout.addWidget(self.pause)
         layout.addWidget(self.stop)
@@ -441,32 +442,68 @@ class RunBar(QWidget):
         layout.addWidget(self.eta)
         layout.addWidget(self.cache)
         layout.addWidget(self.device)
+        self.progress.setFormat("Ready")
 
+    def set_shortcuts(self, train: str, pause: str, stop: str) -> None:
+        """Name the shortcuts (they live on the Training menu's actions) in the buttons' tooltips."""
+        self.train.setToolTip(f"Train the model on the chosen data ({train})")
+        self.pause.setToolTip(
+            f"Hold the training after the current batch, with everything in memory; Resume goes on exactly "
+            f"there ({pause}). Stop still saves the run while paused."
+        )
+        self.stop.setToolTip(f"Stop after the current batch; the run so far is saved ({stop})")
+
+    # --- fixed geometry -----------------------------------------------------------------------------
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.fix_widths()
+
+    def changeEvent(self, event: Any) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.fix_widths()
+
+    def fix_widths(self) -> None:
+        """Each part as wide as the widest thing it ever shows (measured with the style sheet applied)."""
+        for button, texts in (
+            (self.train, self.TRAIN_TEXTS),
+            (self.pause, self.PAUSE_TEXTS),
+            (self.stop, self.STOP_TEXTS),
+        ):
+            button.ensurePolished()
+            shown = button.text()
+            widths = []
+            for text in texts:
+                button.setText(text)
+                widths.append(button.sizeHint().width())
+            button.setText(shown)
+            button.setFixedWidth(max(widths))
+        for label, texts in ((self.eta, (self.ETA_SAMPLE,)), (self.cache, self.CACHE_TEXTS)):
+            label.ensurePolished()
+            margins = label.contentsMargins()
+            padding = margins.left() + margins.right() + 24  # the style sheet's padding and border
+            label.setFixedWidth(max(label.fontMetrics().horizontalAdvance(t) for t in texts) + padding)
+        self.device.setFixedWidth(self.DEVICE_WIDTH)
+
+    # --- the training controller's view -------------------------------------------------------------
     def show_training(self, state: TrainingState) -> None:
-        """Render the training state: buttons, progress (a busy bar while preparing), time left, cache badge."""
+        """Render the training state: buttons, progress, time left, cache badge (nothing moves)."""
         self.train.setEnabled(not state.running)
         self.stop.setEnabled(state.running and state.status != "stopping")
         held = state.status in ("pausing", "paused")
         self.pause.setEnabled(state.pausable and state.status in ("running", "pausing", "paused"))
-        self.pause.setText("▶  Resume" if held else "❚❚  Pause")
+        self.pause.setText(self.PAUSE_TEXTS[1] if held else self.PAUSE_TEXTS[0])
         set_state(self.pause, "held" if held else "")
         busy = state.status in ("waiting", "preparing") or (
             state.status in ("extracting", "stopping") and not state.fraction
         )
-        if busy:
-            self.progress.setRange(0, 0)
-            self._set_eta(state.text)  # a busy bar shows no text in most styles: say it next to it
-        else:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(int(1000 * max(0.0, min(1.0, state.fraction))))
-            self._set_eta(state.eta)
-        self.progress.setFormat(state.text)
+        set_state(self.progress, "busy" if busy else "")
+        self.progress.setValue(0 if busy else int(1000 * max(0.0, min(1.0, state.fraction))))
+        self.eta.setText(self.eta.fontMetrics().elidedText(state.eta, Qt.TextElideMode.ElideLeft, self.eta.width()))
+        self.eta.setToolTip(state.eta)
+        self.progress.setFormat(state.text)  # the whole text; drawn elided to the bar
         self.progress.setToolTip(state.tooltip or state.text)
         self.set_cache(state.feature_cache, state.cache_note)
-
-    def _set_eta(self, text: str) -> None:
-        self.eta.setText(text)
-        self.eta.setVisible(bool(text))
 
     def show_device(self, device: str, memory_mb: float | None) -> None:
         """The device chip: the device and, on a GPU, the memory TensorFlow holds now."""
@@ -480,16 +517,16 @@ class RunBar(QWidget):
             text += f" · {format_memory(memory_mb)}"
             tip += f"; GPU memory TensorFlow holds now: {memory_mb:,.0f} MiB (updated every 2 s while training)"
         metrics = self.device.fontMetrics()
-        self.device.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, self.device.maximumWidth() - 24))
+        self.device.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, self.DEVICE_WIDTH - 24))
         self.device.setToolTip(f"{text}\n{tip}")
         self.device.show()
 
     def set_cache(self, used: bool | None, note: str = "") -> None:
-        """The feature-cache badge: whether this training runs on cached features (None: hide)."""
+        """The feature-cache badge: whether this training runs on cached features (None: its place stays empty)."""
         if used is None:
             self.cache.hide()
             return
-        self.cache.setText("▣ cached features" if used else "no feature cache")
+        self.cache.setText(self.CACHE_TEXTS[0] if used else self.CACHE_TEXTS[1])
         set_state(self.cache, "on" if used else "off")
         self.cache.setToolTip(
             note

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import shiboken6
 from PIL import Image
 
 ENGINE_TIMEOUT_MS = 120_000
@@ -48,7 +49,10 @@ def make_window(qtbot: Any, layerlab_home: Path) -> Iterator[Any]:
 
     yield make
     for window in windows:
-        window.close()
+        if not shiboken6.isValid(window):  # closed and deleted by the test itself
+            continue
+        window.close()  # during a training: it stops it, saves the run, then closes
+        qtbot.waitUntil(lambda w=window: not shiboken6.isValid(w) or not w.isVisible(), timeout=TRAIN_TIMEOUT_MS)
         assert not window.training.busy
 
 

@@ -23,7 +23,7 @@ def _open(window, qtbot, run_dir: Path) -> None:
 
 def test_opened_run_shows_curves_and_classifies_a_dropped_png(window, qtbot, trained_run, digit_png) -> None:
     _open(window, qtbot, trained_run)
-    assert len(window.plots.epochs) == 1
+    assert len(window.session.curves.epochs) == 1
     assert window.errors_panel.metrics.val_count
     assert "Model: run" in window.classify_panel.model_label.text()
     mime = _mime(digit_png)
@@ -119,3 +119,38 @@ def test_use_settings_of_a_past_run(window, qtbot, trained_run) -> None:
     config = window.session.config.config
     assert (config.training.epochs, config.data.limit) == (1, 200)
     assert window.training_panel.epochs.value() == 1
+
+
+def test_another_model_reclassifies_the_cards_and_a_run_that_fails_to_open_changes_nothing(
+    window, qtbot, trained_run, digit_png, tmp_path
+) -> None:
+    """Cards never show one model's answers under another's name, and the results name their run.
+    Opening a run that cannot be read leaves the model, its answers, the curves and the results."""
+    import shutil
+
+    other = tmp_path / "20260101-000000-digits-mlp-copy"
+    shutil.copytree(trained_run, other)
+    _open(window, qtbot, trained_run)
+    with qtbot.waitSignal(window.classified, timeout=30_000) as done:
+        window.handle_drop(_mime(digit_png))
+    ticket = done.args[0]
+    card = window.classify_panel.cards[ticket]
+    assert window.session.classify.card(ticket).model == f"run {trained_run.name}"
+    assert card.model.full_text() == f"answered by run {trained_run.name}"
+    assert trained_run.name in window.errors_panel.source.full_text()
+
+    with qtbot.waitSignal(window.classified, timeout=60_000):  # the card again, with the new model
+        window.runs.open_run(str(other))
+    assert window.session.classify.card(ticket).model == f"run {other.name}"
+    assert card.model.full_text() == f"answered by run {other.name}" and card.prediction is not None
+    assert other.name in window.errors_panel.source.full_text() and other.name in window.plots.title.full_text()
+
+    broken = tmp_path / "broken-run"
+    shutil.copytree(trained_run, broken)
+    (broken / "config.json").write_text("{ not json")
+    curves, results, model = window.session.curves, window.session.results, window.session.classifier
+    window.runs.open_run(str(broken))
+    qtbot.waitUntil(lambda: "Cannot open run" in window.message_bar.text, timeout=30_000)
+    assert window.session.classifier is model and window.session.results is results
+    assert window.session.curves is curves and other.name in window.plots.title.full_text()
+    assert window.session.classify.card(ticket).model == f"run {other.name}"

@@ -37,16 +37,22 @@ def test_selected_runs_overlay_their_curves_and_list_what_differs(window, qtbot,
     qtbot.waitUntil(lambda: window.session.runs.compared is not None, timeout=30_000)
     comparison = window.session.runs.compared.comparison
     assert list(comparison.differences) == ["arch.dropout"]  # the rate in force (0 when off)
-    for plot in (window.plots.loss, window.plots.accuracy):
-        assert len(plot.run_curves) == 4  # per run: training dashed, validation solid
-    legend = [label.text for _, label in window.plots.loss.widget.getPlotItem().legend.items]
-    assert sorted(legend) == ["dropout 0.2", "dropout 0.5"]
     panel = window.comparison_panel
-    assert panel.isVisibleTo(window) and panel.model.rowCount() == 2
-    headers = [panel.model.headerData(c, Qt.Orientation.Horizontal) for c in range(panel.model.columnCount())]
-    assert headers[:2] == ["Run", "dropout"] and "Val acc" in headers and "Trainable" in headers
+    assert window.centre.current() == "comparison" and panel.isVisibleTo(window)  # a new comparison opens its view
+    for plot in (panel.loss, panel.accuracy):
+        assert len(plot.run_curves) == 4  # per run: training dashed, validation solid
+    assert not window.plots.loss.run_curves  # the live curves are never touched by a comparison
+    model = panel.model
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    tips = [model.headerData(c, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole) for c in (1, 2)]
+    assert headers == ["", "Run 1", "Run 2"] and sorted(tip.split("\n")[0] for tip in tips) == [
+        "dropout 0.2",
+        "dropout 0.5",
+    ]
+    rows = [model.index(r, 0).data() for r in range(model.rowCount())]
+    assert rows[0] == "dropout" and "Val acc" in rows and "Trainable" in rows  # every row whole: none hidden
     panel.close_requested.emit()
-    assert not panel.isVisibleTo(window) and not window.plots.loss.run_curves
+    assert window.centre.current() == "curves" and "comparison" not in window.centre.available()
 
 
 def _wait_grid(qtbot: Any, window: Any, status: str) -> None:
@@ -76,7 +82,8 @@ def test_a_grid_runs_its_combinations_stops_and_resumes(window, qtbot) -> None:
     _wait_grid(qtbot, window, "finished")
     grid = window.session.grid
     assert len(grid.rows) == 4 and all(len(row.run_dirs) == 1 for row in grid.rows)
-    assert window.grid_results.isVisibleTo(window) and window.grid_results.model.rowCount() == 4
+    assert window.centre.current() == "grid" and window.grid_results.isVisibleTo(window)
+    assert window.grid_results.model.rowCount() == 4
     assert rows_seen == sorted(rows_seen)  # rows only ever fill in
     assert "Grid finished" in window.message_bar.text and window.run_bar.train.isEnabled()
     qtbot.waitUntil(lambda: window.runs_panel.model.rowCount() >= 4, timeout=10_000)
@@ -104,7 +111,8 @@ def test_a_held_out_test_set_is_evaluated_once_and_shown(window, qtbot) -> None:
     )
     assert "never seen" in errors.tiles["test_accuracy"].findChildren(type(errors.note))[1].text()
     qtbot.waitUntil(lambda: window.runs_panel.model.rowCount() == 1, timeout=10_000)
-    assert window.runs_panel.model.index(0, 5).data() == f"{metrics.test_accuracy:.1%}"
+    tooltip = window.runs_panel.model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert f"test accuracy {metrics.test_accuracy:.1%}" in tooltip
 
     combo = window.training_panel.validate_on
     combo.setCurrentIndex(combo.findData("test"))

@@ -5,15 +5,17 @@ saved run without recorded seconds too), and a lesson's "Run it fast"."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from engine import ExperimentConfig, apply_recipe
+from gui.panels.compare import FIGURES, ComparisonPanel
 from gui.panels.plots import PlotsPanel
 from gui.panels.training import TrainingPanel
-from gui.session import ConfigStore
+from gui.session import ConfigStore, CurvesState
 from tests.gui.conftest import TRAIN_TIMEOUT_MS
 from tests.gui.test_lessons import _menu_action
 
@@ -98,6 +100,9 @@ def test_stop_at_sets_the_target_accuracy(panel: TrainingPanel) -> None:
     assert panel.store.config.training.target_accuracy is None
 
 
+FIGURE_KEYS = [attribute for _, attribute, _ in FIGURES]
+
+
 def _epoch(epoch: int, elapsed: float | None, seconds: float = 2.0) -> Any:
     return SimpleNamespace(
         epoch=epoch,
@@ -115,10 +120,12 @@ def _epoch(epoch: int, elapsed: float | None, seconds: float = 2.0) -> Any:
 def test_the_curves_draw_against_seconds_of_training(qtbot: Any) -> None:
     plots = PlotsPanel()
     qtbot.addWidget(plots)
-    plots.set_planned_epochs(3)
+    curves = CurvesState(generation=1, planned=3)  # a training begins
+    plots.show_curves(curves)
     for epoch, elapsed in enumerate((4.0, 5.0, 6.5)):
         plots.add_batch(epoch, 9, 10, 0.5, 0.5, elapsed - 0.1)
-        plots.add_epoch(epoch, 0.5, 0.5, 0.6, 0.5 + epoch / 10, 0.001, elapsed)
+        curves = replace(curves, epochs=(*curves.epochs, _epoch(epoch, elapsed)))
+        plots.show_curves(curves)
     plots._redraw()
     assert list(plots.accuracy.val_epoch.getData()[0]) == [1.0, 2.0, 3.0]
     plots.axis.setCurrentIndex(plots.axis.findData("seconds"))
@@ -134,15 +141,22 @@ def test_runs_saved_without_seconds_fall_back_on_their_epochs_durations(qtbot: A
     plots = PlotsPanel()
     qtbot.addWidget(plots)
     plots.set_x_axis("seconds")
-    plots.load_history([_epoch(0, None, 1.5), _epoch(1, None, 2.5)], "an old run")
+    old_run = (_epoch(0, None, 1.5), _epoch(1, None, 2.5))
+    plots.show_curves(CurvesState(generation=1, title="an old run", epochs=old_run))
+    plots._redraw()
     assert list(plots.accuracy.val_epoch.getData()[0]) == [1.5, 4.0]
+
+    comparison = ComparisonPanel()
+    qtbot.addWidget(comparison)
+    comparison.set_x_axis("seconds")
     new, old = [_epoch(0, 0.5), _epoch(1, 1.0)], [_epoch(0, None, 3.0), _epoch(1, None, 3.0)]
-    plots.show_comparison([("fast", new), ("textbook", old)])
-    xs = [list(curve.getData()[0]) for curve in plots.accuracy.run_curves]
+    runs = [SimpleNamespace(label=label, run_dir=label, **dict.fromkeys(FIGURE_KEYS)) for label in ("fast", "old")]
+    comparison.show_comparison(SimpleNamespace(runs=runs, differences={}), [new, old])
+    xs = [list(curve.getData()[0]) for curve in comparison.accuracy.run_curves]
     assert xs == [[0.5, 1.0], [0.5, 1.0], [3.0, 6.0], [3.0, 6.0]]
-    plots.set_x_axis("epochs")
-    assert list(plots.accuracy.run_curves[0].getData()[0]) == [1.0, 2.0]
-    assert math.isfinite(plots.accuracy.run_curves[0].getData()[1][0])
+    comparison.set_x_axis("epochs")
+    assert list(comparison.accuracy.run_curves[0].getData()[0]) == [1.0, 2.0]
+    assert math.isfinite(comparison.accuracy.run_curves[0].getData()[1][0])
 
 
 @pytest.mark.slow

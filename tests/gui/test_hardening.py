@@ -43,6 +43,7 @@ def test_a_dataset_that_killed_the_last_session_is_not_loaded_again(make_window,
     assert "closed while loading npz: bomb.npz" in window.message_bar.text
     qtbot.waitUntil(lambda: window.session.data.status == "ready", timeout=60_000)
     assert not Settings().loading_when_closed()
+    assert "closed while loading npz: bomb.npz" in window.message_bar.text  # still said once digits loaded
 
 
 def _lambda_run(trained_run: Path, tmp_path: Path) -> Path:

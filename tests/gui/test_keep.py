@@ -83,8 +83,8 @@ def test_stop_while_paused_then_resume_from_the_runs_tab_continues_the_curves(wi
     assert result.failed is None and Path(result.run_dir) == Path(first.run_dir)
     assert resumed and resumed[0].from_epoch == len(done)  # from the last complete epoch
     assert _history(result.run_dir) == list(range(8))  # no gap, no duplicate
-    assert [e["epoch"] for e in window.plots.epochs] == list(range(8))  # earlier epochs drawn, then the new ones
-    assert "Resuming run" in window.plots.summary.text() or "Epoch 8/8" in window.plots.summary.text()
+    assert [e.epoch for e in window.session.curves.epochs] == list(range(8))  # earlier epochs, then the new ones
+    assert "Resuming run" in window.plots.title.full_text() and "Epoch 8/8" in window.plots.summary.full_text()
 
 
 def test_continue_a_finished_run_then_fork_it_shows_the_parent(window, qtbot) -> None:
@@ -92,12 +92,12 @@ def test_continue_a_finished_run_then_fork_it_shows_the_parent(window, qtbot) ->
     path = str(run.run_dir)
     _select_run(qtbot, window, path)
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as continued:
-        window.runs_panel.continue_requested.emit(path, 1)
+        window.runs_panel.keep_requested.emit(path, "continue", 1, 1)
     assert continued.args[0].failed is None and Path(continued.args[0].run_dir) == Path(path)
     assert _history(path) == [0, 1, 2]
     window.session.config.update(**{"training.epochs": 4, "training.learning_rate": 0.0005})
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as forked:
-        window.runs_panel.fork_requested.emit(path, 2)
+        window.runs_panel.keep_requested.emit(path, "fork", 2, 1)  # after epoch 3, one more: 4 in all
     fork = forked.args[0]
     assert fork.failed is None and Path(fork.run_dir) != Path(path)
     config = json.loads((Path(fork.run_dir) / "config.json").read_text())
@@ -106,7 +106,7 @@ def test_continue_a_finished_run_then_fork_it_shows_the_parent(window, qtbot) ->
     qtbot.waitUntil(lambda: any(str(s.path) == str(fork.run_dir) for s in window.runs_panel.summaries), timeout=30_000)
     row = [str(s.path) for s in window.runs_panel.summaries].index(str(fork.run_dir))
     model = window.runs_panel.model
-    cell = model.data(model.index(row, 6))
+    cell = model.data(model.index(row, 3))
     assert cell.startswith("⑂") and "ep 3" in cell
     assert f"Forked from {path} at epoch 3" in model.data(model.index(row, 0), 3)  # the tooltip
 
@@ -129,6 +129,12 @@ def test_export_from_the_window_reports_agreement(window, qtbot, trained_run) ->
         dialog.export_button.click()
     assert "already exists" in str(refused.args[0]) and dialog.result.text().startswith("✗ Export failed")
     assert window.session.message.level == "error"
+    dialog.close()
+    window.runs.select([str(Path(report.path).parent.parent / "elsewhere")])  # a run selected in the Runs tab
+    window.show_export()  # offered first, in the format used last time
+    again = window.export_dialog
+    assert again.run.currentData() == str(Path(report.path).parent.parent / "elsewhere")
+    assert again.format.currentData() == "tflite"
 
 
 def test_lr_finder_draws_its_curve_and_one_click_sets_the_rate(window, qtbot) -> None:
@@ -186,9 +192,9 @@ def test_schedule_controls_edit_the_config_and_the_rate_is_drawn(window, qtbot) 
     qtbot.waitUntil(lambda: window.plots.rate.widget.isVisible(), timeout=5_000)
 
 
-def test_keep_controller_offers_the_kept_checkpoints_for_a_fork(qtbot, trained_run) -> None:
+def test_keep_controller_offers_the_kept_checkpoints(qtbot, trained_run) -> None:
     from gui.app import create_application
-    from gui.controllers.keep import ForkView, KeepController
+    from gui.controllers.keep import KeepController, KeepView
     from gui.session import Session
     from gui.tasks import TaskRunner
     from tests.gui.fakes import FakeView
@@ -196,13 +202,71 @@ def test_keep_controller_offers_the_kept_checkpoints_for_a_fork(qtbot, trained_r
     create_application([])
     runner = TaskRunner()
     try:
-        view, session = FakeView(ForkView), Session()
+        view, session = FakeView(KeepView), Session()
         keep = KeepController(session, runner, training=None, view=view)  # listing needs no training controller
-        keep.fork_wanted(str(trained_run))
-        qtbot.waitUntil(lambda: bool(view.named("choose_fork_epoch")), timeout=30_000)
-        assert view.named("choose_fork_epoch") == [(str(trained_run), [0])]
-        keep.fork_wanted(str(trained_run.parent))  # not a run: said in the banner
+        keep.keep_wanted(str(trained_run))
+        qtbot.waitUntil(lambda: bool(view.named("choose_keep")), timeout=30_000)
+        offer, _epochs = view.named("choose_keep")[0]
+        assert offer.run_dir == str(trained_run) and [c.epoch for c in offer.checkpoints] == [0]
+        assert (offer.done, offer.planned) == (1, 1)
+        keep.keep_wanted(str(trained_run.parent))  # not a run: said in the banner
         qtbot.waitUntil(lambda: bool(session.message.text), timeout=30_000)
-        assert len(view.named("choose_fork_epoch")) == 1
+        assert len(view.named("choose_keep")) == 1
     finally:
         runner.shutdown(wait_lanes=(), timeout=10)
+
+
+def test_the_continue_or_fork_dialog_names_epochs_as_the_curves_and_refuses_before_it_closes(
+    window, qtbot, trained_run, tmp_path
+) -> None:
+    """One dialog for both; a choice that cannot run is refused in it, which stays open, and nothing
+    else changes."""
+    import shutil
+
+    run = tmp_path / "20260101-000000-digits-mlp"
+    shutil.copytree(trained_run, run)
+    window.runs.root = tmp_path
+    window.runs.refresh()
+    _select_run(qtbot, window, str(run))
+    panel = window.runs_panel
+    assert not panel.resume_button.isEnabled()  # it finished: Resume is only for runs that stopped early
+    panel.keep_button.click()
+    qtbot.waitUntil(lambda: panel.keep_dialog is not None, timeout=30_000)
+    dialog = panel.keep_dialog
+    assert dialog.checkpoint.itemText(0) == "after epoch 1 (latest, best: lowest validation loss)"
+    dialog.extra.setValue(4)
+    assert dialog.plan.text().startswith("Trains epochs 2–5 (5 in all), in this run's folder")
+    dialog.fork_choice.setChecked(True)
+    assert dialog.checkpoint.isEnabled() and "as a new run" in dialog.plan.text()
+
+    shutil.rmtree(run / "checkpoints")  # the checkpoint is gone by the time Start is pressed
+    curves, model = window.session.curves, window.session.classifier
+    dialog.start_button.click()
+    assert dialog.isVisible() and dialog.problem.isVisibleTo(dialog) and "no checkpoint" in dialog.problem.text()
+    assert not window.training.busy and window.session.curves is curves and window.session.classifier is model
+    dialog.reject()
+
+
+def test_a_fork_that_fails_before_training_leaves_the_curves_and_the_model(
+    window, qtbot, trained_run, tmp_path
+) -> None:
+    """The run's data is gone: the fork fails as it loads it, before the engine starts training."""
+    import json
+    import shutil
+
+    from tests.gui.conftest import TRAIN_TIMEOUT_MS
+
+    run = tmp_path / "20260101-000000-npz-mlp"
+    shutil.copytree(trained_run, run)
+    config = json.loads((run / "config.json").read_text())
+    config["data"]["name"] = f"npz:{tmp_path / 'gone.npz'}"
+    (run / "config.json").write_text(json.dumps(config))
+    first = _train(qtbot, window)  # curves, results and a model to keep
+    qtbot.waitUntil(lambda: window.session.classifier.classifier is not None, timeout=30_000)
+    curves, results, model = window.session.curves, window.session.results, window.session.classifier
+    with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as failed:
+        window.runs_panel.keep_requested.emit(str(run), "fork", 0, 2)
+    assert failed.args[0].failed and window.session.training.status == "failed"
+    assert window.message_bar.level == "error"
+    assert window.session.curves is curves and window.session.results is results
+    assert window.session.classifier is model and Path(first.run_dir).name in window.plots.title.full_text()

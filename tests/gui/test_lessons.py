@@ -62,6 +62,7 @@ def test_the_lessons_menu_sets_up_a_recipe_and_says_what_is_missing(make_window,
     assert [a.data() for a in actions] == [lesson.name for lesson in list_lessons()] and len(actions) == 10
     assert all(a.toolTip() == a.statusTip() == get_lesson(a.data()).note for a in actions)
 
+    own = window.session.config.config  # the user's settings before any lesson
     _menu_action(window, "mlp_mnist").trigger()  # MNIST is in the cache: set up at once
     config = window.session.config.config
     assert (config.data.name, config.arch.name, config.arch.dropout, config.arch.dropout_rate) == (
@@ -91,7 +92,10 @@ def test_the_lessons_menu_sets_up_a_recipe_and_says_what_is_missing(make_window,
     assert window.session.lesson.network == "resnet50" and "resnet50_weights" in card.warning.text()
     assert window.session.config.config.arch.name == "mlp"  # an unavailable lesson changes nothing
     card.close_requested.emit()
-    assert not card.isVisibleTo(window)
+    assert not card.isVisibleTo(window) and window.centre.current() == "curves"
+    config = window.session.config.config  # the settings the user had before the first lesson are back
+    assert config.model_dump() == own.model_dump() and config.lesson is None
+    assert (config.data.name, config.training.epochs, config.training.batch_size) != ("mnist", 20, 256)
 
 
 @pytest.mark.slow
@@ -125,7 +129,8 @@ def test_a_comparison_lesson_offline_runs_as_a_grid_on_digits_beside_the_publish
     assert card.yours.isVisibleTo(window) and "dropout 0.5" in card.yours.text() and "99.87 %" in card.published.text()
     assert "Yours (on digits)" == card.yours_caption.text()
     grid = window.session.grid
-    assert grid.status == "finished" and len(grid.rows) == 4 and window.grid_results.isVisibleTo(window)
+    assert grid.status == "finished" and len(grid.rows) == 4 and "grid" in window.centre.available()
+    assert window.centre.current() == "lesson"  # the figures beside the published one: the lesson's answer
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS):  # Train works as usual afterwards
         window.run_bar.train.click()
     assert window.session.lesson.figure == figure
@@ -183,4 +188,7 @@ def test_a_capsnet_lesson_on_digits_classifies_a_dropped_image_with_capsule_leng
     card = window.classify_panel.cards[classified.args[0]]
     assert card.prediction is not None and card.prediction.lengths is not None
     assert "capsule length" in card.bars.toolTip() and "capsule lengths" in card.name.text()
+    qtbot.waitUntil(lambda: any(run.lesson == "capsnet_mnist" for run in window.runs_panel.summaries), timeout=30_000)
+    row = next(i for i, run in enumerate(window.runs_panel.summaries) if run.lesson == "capsnet_mnist")
+    assert window.runs_panel.model.index(row, 2).data() == "lesson"  # the lesson's runs are marked as its
     assert 0.99 < sum(p for _, p in card.prediction.top) or len(card.prediction.top) < 10

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from engine.core.events import BatchEnd, EpochEnd, Started
-from tests.gui.conftest import TRAIN_TIMEOUT_MS
+from tests.gui.conftest import TRAIN_TIMEOUT_MS, wait_ready
 
 
 def test_tiny_training_populates_curves_metrics_and_runs(window, qtbot) -> None:
@@ -21,7 +22,7 @@ def test_tiny_training_populates_curves_metrics_and_runs(window, qtbot) -> None:
     kinds = {type(e) for e in events}
     assert {Started, BatchEnd, EpochEnd} <= kinds
     counts = window.plots.point_counts()
-    assert len(window.plots.epochs) == 2 and counts["val_loss"] == 2 and counts["loss_raw"] >= 2
+    assert len(window.session.curves.epochs) == 2 and counts["val_loss"] == 2 and counts["loss_raw"] >= 2
     qtbot.waitUntil(
         lambda: (
             window.plots.loss.val_epoch.getData()[0] is not None and len(window.plots.loss.val_epoch.getData()[0]) == 2
@@ -101,7 +102,8 @@ def test_close_during_training_stops_cleanly(window, qtbot, layerlab_home) -> No
     window.training.event.connect(lambda e: isinstance(e, (BatchEnd, EpochEnd)) and batches.append(e))
     window.training.start()
     qtbot.waitUntil(lambda: bool(batches), timeout=TRAIN_TIMEOUT_MS)
-    window.close()
+    window.close()  # the window stays alive while the run is saved, then closes
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TRAIN_TIMEOUT_MS)
     assert not window.training.busy
     runs = list((layerlab_home / "runs").iterdir())
     assert len(runs) == 1
@@ -122,7 +124,7 @@ def test_staged_fine_tuning_marks_the_stage_on_the_plots(window, qtbot) -> None:
     for plot in (window.plots.loss, window.plots.accuracy):
         assert len(plot.stage_lines) == 1 and plot.stage_lines[0].value() == 1
         assert plot.stage_lines[0].label.toPlainText() == "fine-tuning"
-    assert len(window.plots.epochs) == 2
+    assert len(window.session.curves.epochs) == 2 and window.session.curves.stages == ((1, "fine-tuning"),)
     lr = 1e-3 * 0.1
     assert f"learning rate {lr:g}" in window.statusBar().currentMessage()
     assert "Finished" in window.run_bar.progress.format()
@@ -157,22 +159,51 @@ def test_diverged_run_message_then_next_training_is_normal(window, qtbot) -> Non
 
 
 def test_a_stopped_epoch_is_no_point_on_the_curves_nor_the_best(qtbot) -> None:
+    from engine.config import ExperimentConfig
     from engine.core.records import EpochRecord
+    from gui.controllers.curves import CurvesController
     from gui.controllers.training import epoch_summary
     from gui.panels.plots import PlotsPanel
+    from gui.session import Session
 
     plots = PlotsPanel()
     qtbot.addWidget(plots)
+    session = Session(ExperimentConfig())
+    curves = CurvesController(session, plots)
     saved = [
         EpochRecord(epoch=0, loss=1.0, accuracy=0.6, val_loss=0.9, val_accuracy=0.7),
         EpochRecord(epoch=1, loss=0.8, accuracy=0.7, val_loss=0.7, val_accuracy=0.8),
         # written before stopped epochs carried no validation figures: one batch's "perfect" epoch
         EpochRecord(epoch=2, loss=0.7, accuracy=0.8, val_loss=3e-5, val_accuracy=1.0, partial=True),
     ]
-    plots.load_history(saved)
-    assert [e["epoch"] for e in plots.epochs] == [0, 1] and plots.best_epoch() == 1
-    plots.show_comparison([("a", saved)])
+    curves.add_history(saved)
+    plots._redraw()
+    assert session.curves.best == 1
+    assert list(plots.accuracy.val_epoch.getData()[0]) == [1.0, 2.0]
+    plots.accuracy.show_runs([("a", "#1f77b4", saved)])
     assert all(len(curve.getData()[0]) == 2 for curve in plots.accuracy.run_curves)
     stopped = EpochEnd(7, 50, 0.3, 0.9, float("nan"), float("nan"), 1.0, partial=True, batches=12, steps=40)
     assert "stopped after batch 12/40" in epoch_summary(stopped) and "no validation figures" in epoch_summary(stopped)
     assert "val" not in epoch_summary(stopped).replace("validation", "")
+
+
+def test_closing_during_a_training_says_so_saves_the_run_and_closes_promptly(make_window, qtbot) -> None:
+    import time
+
+    window = make_window(**{"data.limit": 300, "training.epochs": 500, "training.batch_size": 16})
+    wait_ready(qtbot, window)
+    epochs: list[Any] = []
+    window.training.event.connect(lambda e: isinstance(e, EpochEnd) and epochs.append(e))
+    results: list[Any] = []
+    window.training.finished.connect(results.append)
+    window.training.start()
+    qtbot.waitUntil(lambda: bool(epochs), timeout=TRAIN_TIMEOUT_MS)
+    asked = time.monotonic()
+    assert not window.close()  # not yet: the run is being saved, the window stays alive meanwhile
+    assert window.isVisible() and "Closing" in window.message_bar.text and "saving the run" in window.message_bar.text
+    assert window.session.training.status == "stopping"
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TRAIN_TIMEOUT_MS)
+    took = time.monotonic() - asked
+    run = Path(results[0].run_dir)
+    assert results[0].cancelled and (run / "model.keras").is_file() and (run / "metrics.json").is_file()
+    assert took < 5.0, f"closing took {took:.1f} s"

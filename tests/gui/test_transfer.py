@@ -83,7 +83,7 @@ def test_feature_cache_badge_and_device(window, qtbot) -> None:
     assert "augmentation" in window.statusBar().currentMessage()
 
     with qtbot.waitSignal(window.gpu_memory_polled, timeout=30_000) as polled:
-        window.training.poll_gpu_memory()
+        window.engine.poll_gpu_memory()
     (megabytes,) = polled.args[0]
     if megabytes is None:  # CPU: no memory figure anywhere
         assert "iB" not in bar.device.text() and "memory" not in window.engine_status.device.text()
@@ -102,7 +102,12 @@ def test_backbone_layer_tree_is_grouped_by_block(window, qtbot) -> None:
     blocks = panel.blocks()
     assert blocks[0] == "input" and blocks[-1] == "head" and "block_16" in blocks
     assert panel.table.model.rowCount() == len(blocks)
-    assert panel.check_state("block_16", block=True) == Qt.CheckState.Unchecked  # the frozen base
+    # Weights "none" with the base frozen would train the head on random features: the base is unfrozen, said why.
+    assert not window.session.config.config.arch.freeze_base and "random numbers" in window.message_bar.text
+    assert panel.check_state("block_16", block=True) == Qt.CheckState.Checked
+    with qtbot.waitSignal(window.inspection_shown, timeout=BUILD_TIMEOUT_MS):
+        panel.set_layer_checked("block_16", False, block=True)  # the user freezes one block by hand
+    assert panel.check_state("block_16", block=True) == Qt.CheckState.Unchecked
     assert panel.check_state("head", block=True) == Qt.CheckState.Checked
     assert panel.table.is_expanded("head") and not panel.table.is_expanded("block_3")
     block16 = [r.name for r in panel.rows if r.block == "block_16" and r.has_weights]
@@ -169,7 +174,9 @@ def test_backbone_weights_offline_message_then_none_recovers(window, qtbot, monk
             combo.activated.emit(combo.currentIndex())
         _wait_table(qtbot, window)
         assert window.session.config.config.arch.weights == "none"
-        assert window.message_bar.text == "" and panel.grouped and panel.status.text() == ""
+        assert panel.grouped and panel.status.text() == "" and cached.name not in window.message_bar.text
+        # what is said now: the random base is unfrozen (frozen, it would keep the model at chance)
+        assert window.message_bar.level == "warning" and "random numbers" in window.message_bar.text
 
     missing = tmp_path / "my_weights.h5"  # a weights file (as the file dialog would choose)
     with qtbot.waitSignal(window.inspection_shown, timeout=BUILD_TIMEOUT_MS):

@@ -78,9 +78,9 @@ def open_runs(app: Any, window: Any, cases: list[Case]) -> list[dict[str, Any]]:
     out = []
     for case in cases:
         window.session.update("message", text="", level="info", details="", topic="")
-        window.session.update("classifier", classifier=None, status="none", description="")
+        window.current.none("")
         window.runs.open_run(os.fsdecode(case.path))
-        _until(app, lambda: window.session.classifier.status in ("ready", "failed"))
+        _until(app, lambda: not window.runs.opening)  # opened, or refused (then nothing changed)
         used = window.session.classifier.classifier is not None
         out.append(_report("runs", case, "" if used else window.message_bar.text, used))
     return out
