@@ -110,6 +110,16 @@ def check_shape(python: Path) -> int:
     return 0
 
 
+def parallel() -> list[str]:
+    """pytest-xdist's options for the whole suite: one worker per core (at most 4: each holds its own
+    TensorFlow); a test file's tests stay on one worker (a file's fixtures, often a model trained
+    once for the file, are not paid twice). Most tests spend their
+    time in Python and in TensorFlow's start-up, not in both cores at once, so a second worker
+    shortens the suite."""
+    workers = min(os.cpu_count() or 1, 4)
+    return ["-n", str(workers), "--dist", "loadfile"] if workers > 1 else []
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "app"
     rest = argv[1:]
@@ -124,7 +134,7 @@ def main(argv: list[str]) -> int:
             if failed:
                 return failed
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TF_CPP_MIN_LOG_LEVEL="2")
-        return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
+        return subprocess.call([str(python), "-m", "pytest", *(rest or parallel())], cwd=ROOT, env=env)
     if command == "check":  # only the shape: lint, format, import contracts
         return check_shape(ensure_env("test"))
     if command == "cli":

@@ -115,6 +115,10 @@ def imagenet_case(args: argparse.Namespace, folder: Path, results: Results) -> l
             "data.limit": args.limit,
             "arch.name": args.arch,
             "arch.weights": "none",
+            # The base frozen layer by layer (all but the head's two dense layers): the preset's own
+            # "freeze the base" refuses random weights, rightly for a user; here only the time counts.
+            "arch.freeze_base": False,
+            "freeze_all_but": 2,
             "arch.dropout": False,
             "arch.head_units": 128,
             "training.epochs": args.epochs,

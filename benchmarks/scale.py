@@ -186,6 +186,10 @@ def child_layerlab(folder: Path, epochs: int, run_dir: Path, size: int = IMAGE_S
             "data.val_split": VAL_SPLIT,
             "arch.name": "mobilenet_v2",
             "arch.weights": "none",
+            # The base frozen layer by layer (all but the head's two dense layers), as the plain script
+            # freezes it: the preset's own "freeze the base" refuses random weights, rightly for a user.
+            "arch.freeze_base": False,
+            "freeze_all_but": 2,
             "training.epochs": epochs,
             "training.batch_size": BATCH,
         }

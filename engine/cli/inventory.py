@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from engine import (
+    RunSummary,
     build_model,
     cache_root,
     cache_usage,
@@ -128,10 +129,16 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_line(summary: RunSummary) -> dict[str, Any]:
+    """A run's JSON line: its summary without the whole config (which is the run's config.json)."""
+    line = {f.name: getattr(summary, f.name) for f in fields(summary) if f.name != "config"}
+    return {**line, "path": str(summary.path)}
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     summaries = list_runs()
     if args.json:
-        out(json.dumps([{**asdict(s), "path": str(s.path)} for s in summaries]))
+        out(json.dumps([run_line(s) for s in summaries]))
         return EXIT_OK
     for s in summaries:
         if s.problem:

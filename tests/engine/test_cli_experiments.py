@@ -63,6 +63,7 @@ def test_cli_compare_json_has_exactly_the_promised_keys(capsys, two_runs: list[P
             "test_loss",
             "epochs_run",
             "seconds",
+            "train_seconds",
             "trainable_params",
         }
     ] * 2

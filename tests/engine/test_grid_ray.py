@@ -182,7 +182,10 @@ def segments(events: list) -> dict[int, list]:
 def run_files(run_dir: str) -> dict[str, object]:
     """What a run folder holds, timings left out: its files' names, config and history."""
     root = Path(run_dir)
-    history = [{k: v for k, v in e.items() if k != "seconds"} for e in json.loads((root / "history.json").read_text())]
+    timings = ("seconds", "elapsed_seconds")
+    history = [
+        {k: v for k, v in e.items() if k not in timings} for e in json.loads((root / "history.json").read_text())
+    ]
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
     return {"files": files, "config": json.loads((root / "config.json").read_text()), "history": history}
 

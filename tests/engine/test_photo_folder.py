@@ -125,11 +125,34 @@ def test_cli_reports_skipped_files(photo_folder, tmp_path: Path, capsys) -> None
     ]
 
 
+@pytest.fixture
+def imagenet_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """MobileNetV2's ImageNet weights file placed in a temporary Keras cache, as Keras would have
+    downloaded it (random contents, the real name and layout): a frozen base needs weights, and
+    none can be fetched offline. Any download fails at once."""
+    import keras
+    import keras.src.backend.config as keras_config
+    from keras.src.utils import file_utils
+
+    from tests.engine import keras_cache
+
+    def offline(*args, **kwargs):
+        raise OSError("no network in tests")
+
+    home = tmp_path / "keras_home"
+    (home / "models").mkdir(parents=True)
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(home))  # Keras read $KERAS_HOME at import
+    monkeypatch.setattr(file_utils, "urlretrieve", offline)
+    monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: offline())
+    return keras_cache.fake_mobilenet_v2(home / "models", include_top=False)
+
+
 @pytest.mark.slow
-def test_transfer_learning_workflow_on_photos(photo_folder, tmp_path: Path, capsys) -> None:
+def test_transfer_learning_workflow_on_photos(photo_folder, imagenet_weights: Path, tmp_path: Path, capsys) -> None:
     """Frozen backbone + new head (on cached features), then staged fine-tuning with
     augmentation starting from that run, then classification with the backbone's preprocessing.
-    Random init (weights none): ImageNet weights cannot be fetched offline; the path is the same."""
+    The ImageNet weights are a file placed in the Keras cache (see `imagenet_weights`)."""
     folder, new_photos = photo_folder
     common = [
         "--dataset",
@@ -137,7 +160,7 @@ def test_transfer_learning_workflow_on_photos(photo_folder, tmp_path: Path, caps
         "--arch",
         "mobilenet_v2",
         "--weights",
-        "none",
+        "imagenet",
         "--image-size",
         "32",
         "--batch-size",
