@@ -59,13 +59,13 @@ FACTORS = (
 MAX_FACTORS = 4
 #: Where a grid's runs train: (preference value, what the user reads).
 WHERE = (
-    ("local", "In this process, one run after another"),
-    ("ray", "On this machine, in parallel (Ray)"),
+    ("local", "Here, one at a time"),
+    ("ray", "Here, in parallel (Ray)"),
     ("cluster", "On a Ray cluster"),
 )
 WHERE_TIP = (
-    "In this process: the runs train one after another, as a single training does. On this machine, in "
-    "parallel: each run trains in its own process on a private Ray instance, as many at once as the cores "
+    "Here, one at a time: the runs train one after another in this process, as a single training does. "
+    "Here, in parallel: each run trains in its own process on a private Ray instance, as many at once as the cores "
     "(or GPUs) allow. On a Ray cluster: the runs train on the cluster's machines and come home whole. "
     "Ray is an optional extra: pip install 'layerlab[ray]'."
 )
