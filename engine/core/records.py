@@ -76,11 +76,7 @@ class Misclassified(_RunFile):
     @property
     def name(self) -> str:
         """The sample in the user's terms: its file, "x_train[1234]", or its place in the split."""
-        if self.source:
-            return self.source
-        if self.array is not None and self.row is not None:
-            return f"{self.array}[{self.row}]"
-        return f"validation image {self.index}"
+        return sample_name(self.source, self.array, self.row, f"validation image {self.index}")
 
 
 class RunMetrics(_RunFile):
@@ -155,3 +151,13 @@ class RunMetrics(_RunFile):
         if self.failed is not None:
             return {"failed": self.failed, "failed_kind": self.failed_kind, "epochs_run": self.epochs_run}
         return self.model_dump(mode="json", exclude={"failed", "failed_kind"})
+
+
+def sample_name(source: str | None, array: str | None, row: int | None, otherwise: str) -> str:
+    """A sample in the user's terms: its file, else its array and row ("x_train[1234]"), else
+    `otherwise` (its place in a split). One rule for every per-sample answer."""
+    if source:
+        return source
+    if array is not None and row is not None:
+        return f"{array}[{row}]"
+    return otherwise

@@ -27,6 +27,7 @@ from engine.architectures.outputs import as_probabilities
 from engine.config import ExperimentConfig
 from engine.core.cancel import Cancelled
 from engine.core.errors import ConfigError, DatasetError
+from engine.core.records import sample_name
 from engine.datasets import load_dataset
 from engine.datasets.decisions import (
     Key,
@@ -77,11 +78,7 @@ class LabelIssue:
     @property
     def name(self) -> str:
         """The sample in the user's terms: its file, "x_train[1234]", or "train[12]"."""
-        if self.source:
-            return self.source
-        if self.array is not None and self.row is not None:
-            return f"{self.array}[{self.row}]"
-        return f"{self.split}[{self.index}]"
+        return sample_name(self.source, self.array, self.row, f"{self.split}[{self.index}]")
 
     @property
     def key(self) -> Key:
